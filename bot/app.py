@@ -1,0 +1,137 @@
+"""The composition root: builds the PTB Application, opens storage, registers handlers and jobs.
+
+The only module of `bot/` that knows `handlers/`. Handlers are registered in one place, in
+order, so the routing of the whole bot reads top to bottom.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.services import Services
+from handlers import common, guard, rewrites, trainer
+from handlers.context import SERVICES_KEY, NilaiContext
+from handlers.update_order import PerUserUpdateProcessor
+from storage import bot_facts
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings, db: Database | None = None, *, clock: Clock = utc_now
+) -> Application:
+    """The bot, ready to run. Without `db`, the database is opened when the bot starts."""
+
+    async def post_init(application: Application) -> None:
+        if SERVICES_KEY not in application.bot_data:
+            opened = await Database.open(settings.database_path)
+            application.bot_data[SERVICES_KEY] = Services.build(settings, opened, clock)
+        await remember_bot_username(application)
+
+    async def post_shutdown(application: Application) -> None:
+        if db is None and SERVICES_KEY in application.bot_data:
+            await application.bot_data[SERVICES_KEY].db.close()
+            log.info("database closed")
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_file_url)
+        .context_types(ContextTypes(context=NilaiContext))
+        .concurrent_updates(PerUserUpdateProcessor())
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    if db is not None:
+        application.bot_data[SERVICES_KEY] = Services.build(settings, db, clock)
+    register_handlers(application)
+    register_jobs(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    """All routing, in order: guards first, then commands, buttons, texts, and the record."""
+    application.add_handler(TypeHandler(Update, guard.drop_redelivered), group=-2)
+    application.add_handler(TypeHandler(Update, guard.load_trainer), group=-1)
+
+    private = filters.ChatType.PRIVATE
+    application.add_handlers(
+        [
+            CommandHandler("start", common.start, filters=private),
+            CommandHandler("help", common.help_command, filters=private),
+            CommandHandler("lang", common.lang_command, filters=private),
+            CommandHandler("next", trainer.next_command, filters=private),
+            CommandHandler("stats", trainer.stats_command, filters=private),
+            CallbackQueryHandler(common.lang_chosen, pattern=r"^1l:"),
+            CallbackQueryHandler(trainer.review_button),
+            MessageHandler(
+                private & filters.REPLY & filters.TEXT & ~filters.COMMAND, rewrites.text_reply
+            ),
+            MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, rewrites.edited_text),
+            MessageHandler(
+                private & filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED,
+                rewrites.plain_text,
+            ),
+            MessageHandler(
+                private & ~filters.TEXT & ~filters.UpdateType.EDITED & ~filters.StatusUpdate.ALL,
+                rewrites.not_text,
+            ),
+            ChatMemberHandler(common.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+        ]
+    )
+    application.add_handler(TypeHandler(Update, guard.mark_handled), group=1)
+    application.add_error_handler(common.error_handler)
+
+
+def register_jobs(application: Application) -> None:
+    """Housekeeping on PTB's JobQueue (APScheduler)."""
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _prune_update_log, interval=6 * 3600, first=60, name="prune-update-log"
+    )
+
+
+async def _prune_update_log(context: NilaiContext) -> None:
+    removed = await context.services.updates.prune()
+    log.info("forgot %d old update ids", removed)
+
+
+async def remember_bot_username(application: Application) -> None:
+    """Store @username so the CLI can print invite links; set the command menu."""
+    me = await application.bot.get_me()
+    services: Services = application.bot_data[SERVICES_KEY]
+    await bot_facts.set_fact(services.db, "bot_username", me.username or "")
+    log.info("running as @%s", me.username)
+
+
+def run_polling(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then finish in-flight updates and close the database."""
+    application = build_application(settings)
+    application.run_polling(
+        allowed_updates=Update.ALL_TYPES,
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
+        timeout=settings.poll_timeout,
+        close_loop=False,
+    )
+    log.info("stopped")

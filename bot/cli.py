@@ -1,0 +1,161 @@
+"""`python -m bot ...`: run the bot, migrate, import a batch, make an invite."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.batch_format import BatchFormatError
+from bot.config import ConfigError, Settings, load_settings
+from bot.logging_setup import setup_logging
+from storage.batches import BatchExistsError
+from storage.database import Database
+
+MAX_REASONS_SHOWN = 20
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Nilai: crowd-sourced review of AI answers on Telegram."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "run",
+        help="start the bot (long polling); the default",
+        description="Start the bot and poll Telegram until Ctrl+C / SIGTERM.",
+    )
+    commands.add_parser(
+        "migrate",
+        help="create or update the database, then exit",
+        description="Apply database migrations and exit.",
+    )
+    importer = commands.add_parser(
+        "import",
+        help="import a JSONL or CSV batch",
+        description="Import a batch file (JSONL or CSV, see README). A file with any bad line "
+        "is refused whole, with line numbers; nothing of it is stored.",
+    )
+    importer.add_argument("file", type=Path, help="the .jsonl or .csv file")
+    importer.add_argument("--batch", required=True, help="name of the new batch")
+    importer.add_argument(
+        "--overlap", type=int, help="reviews wanted per item (default: DEFAULT_OVERLAP)"
+    )
+    importer.add_argument(
+        "--priority", type=int, default=0, help="higher is reviewed first (default 0)"
+    )
+    invite = commands.add_parser(
+        "invite",
+        help="create an invite link",
+        description="Create an invite code and print its t.me link (or the code alone if the "
+        "bot has not run yet). The code is the last word printed.",
+    )
+    invite.add_argument("--role", choices=("trainer", "coordinator"), default="trainer")
+    invite.add_argument(
+        "--uses", type=int, default=1, help="how many people may use it (default 1)"
+    )
+    invite.add_argument(
+        "--days", type=int, default=7, help="days until it expires (default 7; 0 = never)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+        command = args.command or "run"
+        if command == "run":
+            from bot.app import run_polling  # imports PTB's whole stack only when needed
+
+            settings.require_token()
+            run_polling(settings)
+            return 0
+        return asyncio.run(_COMMANDS[command](settings, args))
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    db = await Database.open(settings.database_path, migrate=False)
+    try:
+        applied = await db.migrate()
+    finally:
+        await db.close()
+    print(
+        f"database {settings.database_path}: "
+        + (f"applied {', '.join(applied)}" if applied else "up to date")
+    )
+    return 0
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.batches import import_batch_file
+
+    if args.overlap is not None and args.overlap < 1:
+        print("error: --overlap must be at least 1", file=sys.stderr)
+        return 2
+    if not args.file.is_file():
+        print(f"error: no such file: {args.file}", file=sys.stderr)
+        return 2
+    db = await Database.open(settings.database_path)
+    try:
+        result = await import_batch_file(
+            db, settings, args.file, name=args.batch, overlap=args.overlap, priority=args.priority
+        )
+    except BatchFormatError as error:
+        scan = error.scan
+        print(
+            f"refused: {args.file} has {scan.error_count} problem(s); nothing was imported.",
+            file=sys.stderr,
+        )
+        for problem in scan.errors[:MAX_REASONS_SHOWN]:
+            where = f"line {problem.line}: " if problem.line else ""
+            print(f"  {where}{problem.reason}", file=sys.stderr)
+        if scan.error_count > MAX_REASONS_SHOWN:
+            print(f"  ... and {scan.error_count - MAX_REASONS_SHOWN} more", file=sys.stderr)
+        return 1
+    except BatchExistsError:
+        print(
+            f"error: a batch named {args.batch!r} exists already; choose another name",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await db.close()
+    scan = result.scan
+    print(f"imported {result.items} items into batch {result.name!r}", end="")
+    print(f" ({scan.gold_count} control items)")
+    for problem in scan.warnings[:MAX_REASONS_SHOWN]:
+        print(f"  warning: line {problem.line}: {problem.reason}")
+    return 0
+
+
+async def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.onboarding import Onboarding
+    from storage.bot_facts import get_fact
+
+    if args.uses < 1 or args.days < 0:
+        print("error: --uses must be at least 1 and --days 0 or more", file=sys.stderr)
+        return 2
+    db = await Database.open(settings.database_path)
+    try:
+        invite = await Onboarding(db, settings).create_invite(
+            role=args.role, uses=args.uses, days=args.days or None
+        )
+        username = await get_fact(db, "bot_username")
+    finally:
+        await db.close()
+    expiry = f", expires {invite.expires_at[:10]}" if invite.expires_at else ""
+    print(f"invite for a {invite.role} ({invite.uses_left} use(s){expiry}):")
+    print(f"https://t.me/{username}?start={invite.code}" if username else invite.code)
+    return 0
+
+
+_COMMANDS = {"migrate": _migrate, "import": _import, "invite": _invite}

@@ -1,0 +1,160 @@
+"""Settings: read once from the environment (and an optional `.env` file), validated here only.
+
+Nothing else in Nilai reads the environment, so every setting is documented in `.env.example`
+and checked in one place, with one clear line per problem instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGUAGES = ("id", "en")
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+_TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message is one line meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; see `.env.example` for what each one means."""
+
+    telegram_bot_token: str | None
+    telegram_api_base_url: str = DEFAULT_API_BASE_URL
+    telegram_api_file_url: str = "https://api.telegram.org/file/bot"
+    database_path: Path = Path("data/nilai.db")
+    coordinator_ids: frozenset[int] = field(default_factory=frozenset)
+    default_language: str = "id"
+    timezone: str = "Asia/Jakarta"
+    lease_minutes: int = 30
+    default_overlap: int = 3
+    daily_quota: int = 20
+    log_level: str = "INFO"
+    poll_timeout: int = 10
+
+    def require_token(self) -> str:
+        """The token, or a clear error for commands that must talk to Telegram."""
+        if not self.telegram_bot_token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env "
+                "(see .env.example)"
+            )
+        return self.telegram_bot_token
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Parse simple KEY=VALUE lines; the process environment wins over the file."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE, got {raw[:40]!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw[:40]!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _coordinator_ids(raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.lstrip("-").isdigit():
+            raise ConfigError(
+                f"COORDINATOR_IDS must be comma-separated Telegram user ids, got {part[:40]!r}"
+            )
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _file_url_for(base_url: str) -> str:
+    """Derive the file URL the way Telegram lays them out: `.../bot` -> `.../file/bot`."""
+    if base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    raise ConfigError(
+        "TELEGRAM_API_FILE_URL must be set when TELEGRAM_API_BASE_URL does not end in /bot"
+    )
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+) -> Settings:
+    """Build Settings from the environment (plus `.env`), raising ConfigError on bad values."""
+    env: dict[str, str] = _read_dotenv(dotenv) if dotenv is not None else {}
+    env.update(os.environ if environ is None else environ)
+
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    if token is not None and not _TOKEN_PATTERN.match(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN looks malformed: expected '<digits>:<letters>' as given by "
+            "@BotFather"
+        )
+
+    base_url = env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError("TELEGRAM_API_BASE_URL must start with http:// or https://")
+    file_url = env.get("TELEGRAM_API_FILE_URL", "").strip() or _file_url_for(base_url)
+
+    language = env.get("DEFAULT_LANGUAGE", "").strip().lower() or "id"
+    if language not in LANGUAGES:
+        raise ConfigError(
+            f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {language!r}"
+        )
+
+    timezone = env.get("TIMEZONE", "").strip() or "Asia/Jakarta"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"TIMEZONE must be an IANA zone like Asia/Jakarta, got {timezone!r}"
+        ) from None
+
+    log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if log_level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
+
+    return Settings(
+        telegram_bot_token=token,
+        telegram_api_base_url=base_url,
+        telegram_api_file_url=file_url,
+        database_path=Path(env.get("DATABASE_PATH", "").strip() or "data/nilai.db"),
+        coordinator_ids=_coordinator_ids(env.get("COORDINATOR_IDS", "")),
+        default_language=language,
+        timezone=timezone,
+        lease_minutes=_int(env, "LEASE_MINUTES", 30, 1, 24 * 60),
+        default_overlap=_int(env, "DEFAULT_OVERLAP", 3, 1, 100),
+        daily_quota=_int(env, "DAILY_QUOTA", 20, 1, 10_000),
+        log_level=log_level,
+        poll_timeout=_int(env, "POLL_TIMEOUT", 10, 0, 60),
+    )

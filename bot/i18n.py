@@ -1,0 +1,60 @@
+"""The message catalog: every text the bot sends, in Indonesian and English.
+
+Texts live in `bot/locales/<lang>.toml` so a translator edits them without touching code.
+They are HTML (Telegram's subset); parameters are escaped here, so user-provided strings can
+never break the markup. Pass `Html(...)` for a parameter that is already safe HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LANGUAGES = ("id", "en")
+FALLBACK = "en"
+
+
+class Html(str):
+    """A string that is already valid Telegram HTML and must not be escaped again."""
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    """All texts of one language, keyed `section.name`."""
+    source = resources.files("bot.locales").joinpath(f"{language}.toml").read_text("utf-8")
+    return _flatten(tomllib.loads(source))
+
+
+def t(language: str, key: str, /, **params: Any) -> str:
+    """The text `key` in `language` (English if missing there), with escaped parameters."""
+    template = catalog(language).get(key) or catalog(FALLBACK).get(key)
+    if template is None:
+        raise KeyError(f"message {key!r} is missing from the catalog")
+    if not params:
+        return template
+    safe = {
+        name: value if isinstance(value, Html) else html.escape(str(value), quote=False)
+        for name, value in params.items()
+    }
+    return template.format(**safe)
+
+
+def language_for(language_code: str | None, default: str) -> str:
+    """Telegram's `language_code` to ours: Indonesian for `id*`, English for anything else."""
+    if not language_code:
+        return default
+    return "id" if language_code.lower().startswith(("id", "in")) else "en"

@@ -1,0 +1,319 @@
+"""The review loop as a service: which item a trainer sees, and what their taps change.
+
+Plain values in, plain dataclasses out: no Telegram here. Every method that changes state
+commits before it returns, so a handler can acknowledge a tap right after calling it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.clock import Clock, after, stamp, start_of_day, utc_now
+from bot.config import Settings
+from bot.rubric import Rubric
+from storage import reviews
+from storage.database import Database
+from storage.records import Assignment, Draft, Item, Trainer
+
+__all__ = ["Draft", "ItemView", "ReviewService"]
+
+log = logging.getLogger(__name__)
+
+ALL_SCORED = -1
+_ITEM_CACHE_SIZE = 2048
+
+
+class Refusal(StrEnum):
+    """Why a tap on an assignment changed nothing."""
+
+    MISSING = "missing"
+    NOT_YOURS = "not_yours"
+    SUBMITTED = "submitted"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """Everything needed to show an item and its rating panel."""
+
+    assignment: Assignment
+    item: Item
+    rubric: Rubric
+    draft: Draft
+    done_today: int
+    quota: int
+    criterion: str | None  # the criterion being scored now; None once all are scored
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    today: int
+    quota: int
+    total: int
+    skipped: int
+
+
+class AssignmentRefused(Exception):
+    def __init__(self, reason: Refusal):
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class ReviewService:
+    """Hands out items and records judgments for trainers."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock = utc_now):
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self._items: OrderedDict[int, tuple[Item, Rubric]] = OrderedDict()
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def _item(self, item_id: int) -> tuple[Item, Rubric]:
+        """Items never change once imported, so recently shown ones are kept in memory."""
+        cached = self._items.get(item_id)
+        if cached is not None:
+            self._items.move_to_end(item_id)
+            return cached
+        item = await reviews.get_item(self.db, item_id)
+        if item is None:
+            raise AssignmentRefused(Refusal.MISSING)
+        entry = (item, Rubric.from_dict(item.rubric))
+        self._items[item_id] = entry
+        if len(self._items) > _ITEM_CACHE_SIZE:
+            self._items.popitem(last=False)
+        return entry
+
+    def quota_of(self, trainer: Trainer) -> int:
+        return trainer.daily_quota or self.settings.daily_quota
+
+    async def done_today(self, trainer: Trainer) -> int:
+        day = start_of_day(self.clock(), trainer.timezone or self.settings.timezone)
+        return await reviews.count_submitted(self.db, trainer.user_id, stamp(day))
+
+    async def view(self, trainer: Trainer, assignment: Assignment) -> ItemView:
+        item, rubric = await self._item(assignment.item_id)
+        draft = await reviews.get_draft(self.db, assignment.id)
+        index = assignment.criterion
+        criterion = rubric.criteria[index] if 0 <= index < len(rubric.criteria) else None
+        return ItemView(
+            assignment=assignment,
+            item=item,
+            rubric=rubric,
+            draft=draft,
+            done_today=await self.done_today(trainer),
+            quota=self.quota_of(trainer),
+            criterion=criterion,
+        )
+
+    async def owned(
+        self, trainer: Trainer, assignment_id: int, *, finished_ok: bool = False
+    ) -> Assignment:
+        """The trainer's own assignment, still open unless `finished_ok`; else a refusal."""
+        assignment = await reviews.get_assignment(self.db, assignment_id)
+        if assignment is None:
+            raise AssignmentRefused(Refusal.MISSING)
+        if assignment.trainer_id != trainer.user_id:
+            log.warning(
+                "user %s tapped assignment %s of user %s: refused",
+                trainer.user_id,
+                assignment_id,
+                assignment.trainer_id,
+            )
+            raise AssignmentRefused(Refusal.NOT_YOURS)
+        if not finished_ok and assignment.status in ("submitted", "skipped"):
+            raise AssignmentRefused(Refusal(assignment.status))
+        return assignment
+
+    async def stats(self, trainer: Trainer) -> Stats:
+        return Stats(
+            today=await self.done_today(trainer),
+            quota=self.quota_of(trainer),
+            total=await reviews.count_submitted(self.db, trainer.user_id),
+            skipped=await reviews.count_skipped(self.db, trainer.user_id),
+        )
+
+    # -- handing out items -----------------------------------------------------------------
+
+    async def next_item(self, trainer: Trainer) -> tuple[ItemView | None, bool]:
+        """The trainer's open item (resumed=True) or a newly leased one; (None, False) if none.
+
+        A trainer holds at most one item. An expired lease is renewed if the item still needs
+        this trainer; otherwise it is given up (a late submit of it is still kept).
+        """
+        now = self.clock()
+        lease = stamp(after(now, self.settings.lease_minutes))
+        active = await reviews.get_active_assignment(self.db, trainer.user_id)
+        if active is not None:
+            expired = active.lease_expires_at <= stamp(now)
+            if not expired or await reviews.item_still_wanted(self.db, active):
+                await reviews.renew_lease(self.db, active.id, lease)
+                return await self.view(trainer, active), True
+            await reviews.expire_assignment(self.db, active.id)
+        assignment_id = await reviews.assign_next_item(self.db, trainer.user_id, stamp(now), lease)
+        if assignment_id is None:
+            return None, False
+        assignment = await reviews.get_assignment(self.db, assignment_id)
+        assert assignment is not None
+        log.info("trainer %s got item %s", trainer.user_id, assignment.item_id)
+        return await self.view(trainer, assignment), False
+
+    async def remember_messages(
+        self, assignment_id: int, chat_id: int, message_ids: list[int]
+    ) -> None:
+        """Record the messages showing an item: replies to any of them are rewrites."""
+        kinds = ["item"] * (len(message_ids) - 1) + ["panel"]
+        await reviews.link_messages(
+            self.db, assignment_id, chat_id, list(zip(message_ids, kinds, strict=True))
+        )
+
+    async def remember_prompt(
+        self, assignment_id: int, chat_id: int, message_id: int, field: str
+    ) -> None:
+        await reviews.link_messages(
+            self.db, assignment_id, chat_id, [(message_id, f"{field}_prompt")]
+        )
+
+    # -- taps ------------------------------------------------------------------------------
+
+    async def score(
+        self, trainer: Trainer, assignment_id: int, criterion_index: int, score: int
+    ) -> ItemView:
+        assignment = await self.owned(trainer, assignment_id)
+        _, rubric = await self._item(assignment.item_id)
+        if not 0 <= criterion_index < len(rubric.criteria) or score not in rubric.scores:
+            raise AssignmentRefused(Refusal.MISSING)
+        draft = await reviews.get_draft(self.db, assignment.id)
+        scored = {*draft.scores, rubric.criteria[criterion_index]}
+        following = _next_unscored(rubric, scored, criterion_index)
+        await reviews.set_score(
+            self.db,
+            assignment.id,
+            rubric.criteria[criterion_index],
+            score,
+            following,
+            stamp(self.clock()),
+        )
+        return await self._reload(trainer, assignment.id)
+
+    async def choose_criterion(
+        self, trainer: Trainer, assignment_id: int, criterion_index: int
+    ) -> ItemView:
+        assignment = await self.owned(trainer, assignment_id)
+        _, rubric = await self._item(assignment.item_id)
+        if not 0 <= criterion_index < len(rubric.criteria):
+            raise AssignmentRefused(Refusal.MISSING)
+        await reviews.set_criterion(self.db, assignment.id, criterion_index)
+        return await self._reload(trainer, assignment.id)
+
+    async def set_flag(
+        self, trainer: Trainer, assignment_id: int, flag_index: int, on: bool
+    ) -> tuple[ItemView, str]:
+        assignment = await self.owned(trainer, assignment_id)
+        _, rubric = await self._item(assignment.item_id)
+        if not 0 <= flag_index < len(rubric.flags):
+            raise AssignmentRefused(Refusal.MISSING)
+        flag = rubric.flags[flag_index]
+        await reviews.set_flag(self.db, assignment.id, flag, on)
+        return await self._reload(trainer, assignment.id), flag
+
+    async def set_text(
+        self,
+        trainer: Trainer,
+        assignment_id: int,
+        field: str,
+        text: str,
+        *,
+        chat_id: int,
+        message_id: int,
+    ) -> Assignment:
+        """Store a rewrite or note from the trainer's message `message_id`."""
+        assignment = await self.owned(trainer, assignment_id)
+        await reviews.set_text(
+            self.db,
+            assignment.id,
+            field,
+            text,
+            stamp(self.clock()),
+            chat_id=chat_id,
+            message_id=message_id,
+        )
+        log.info("trainer %s set the %s of assignment %s", trainer.user_id, field, assignment.id)
+        return assignment
+
+    async def message_link(self, chat_id: int, message_id: int) -> tuple[int, str] | None:
+        """(assignment id, kind) of a chat message that shows or answers an item."""
+        return await reviews.find_message(self.db, chat_id, message_id)
+
+    async def edit_text(self, trainer: Trainer, assignment_id: int, field: str, text: str) -> bool:
+        """Apply an edited rewrite/note message; False if the text did not really change.
+
+        Allowed after submit too: fixing a typo in one's own rewrite must not be lost.
+        """
+        assignment = await self.owned(trainer, assignment_id, finished_ok=True)
+        if assignment.status == "skipped":
+            raise AssignmentRefused(Refusal.SKIPPED)
+        draft = await reviews.get_draft(self.db, assignment_id)
+        if getattr(draft, field) == text:
+            return False
+        await reviews.set_text(self.db, assignment_id, field, text, stamp(self.clock()))
+        log.info("trainer %s edited the %s of assignment %s", trainer.user_id, field, assignment_id)
+        return True
+
+    async def open_view(self, trainer: Trainer, assignment_id: int) -> tuple[ItemView, int] | None:
+        """The view and panel message of an assignment still open, for a refresh."""
+        assignment = await reviews.get_assignment(self.db, assignment_id)
+        if assignment is None or assignment.status in ("submitted", "skipped"):
+            return None
+        panel_id = await reviews.panel_message_id(self.db, assignment_id)
+        if panel_id is None:
+            return None
+        return await self.view(trainer, assignment), panel_id
+
+    async def submit(self, trainer: Trainer, assignment_id: int) -> tuple[ItemView, str | None]:
+        """Submit; returns the final view, and the first unscored criterion if it could not."""
+        assignment = await self.owned(trainer, assignment_id)
+        view = await self.view(trainer, assignment)
+        for key in view.rubric.criteria:
+            if key not in view.draft.scores:
+                index = view.rubric.criteria.index(key)
+                await reviews.set_criterion(self.db, assignment.id, index)
+                return await self._reload(trainer, assignment.id), key
+        if not await reviews.submit_assignment(self.db, assignment.id, stamp(self.clock())):
+            raise AssignmentRefused(Refusal.SUBMITTED)
+        log.info("trainer %s submitted assignment %s", trainer.user_id, assignment.id)
+        return view, None
+
+    async def skip(self, trainer: Trainer, assignment_id: int, reason: str) -> ItemView:
+        assignment = await self.owned(trainer, assignment_id)
+        view = await self.view(trainer, assignment)
+        if not await reviews.skip_assignment(self.db, assignment.id, reason):
+            raise AssignmentRefused(Refusal.SKIPPED)
+        log.info("trainer %s skipped assignment %s (%s)", trainer.user_id, assignment.id, reason)
+        return view
+
+    async def _reload(self, trainer: Trainer, assignment_id: int) -> ItemView:
+        assignment = await reviews.get_assignment(self.db, assignment_id)
+        assert assignment is not None
+        return await self.view(trainer, assignment)
+
+
+def _next_unscored(rubric: Rubric, scored: set[str], current: int) -> int:
+    """Index of the next criterion without a score after `current`, or ALL_SCORED."""
+    count = len(rubric.criteria)
+    for step in range(1, count + 1):
+        index = (current + step) % count
+        if rubric.criteria[index] not in scored:
+            return index
+    return ALL_SCORED
+
+
+def item_row_json(value: object) -> str | None:
+    """JSON text for an optional stored field (metadata, gold, context)."""
+    return None if value in (None, (), {}) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,60 @@
+"""What runs around every handler: dropping redelivered updates, and turning strangers away.
+
+Registered in group -1 (before the handlers) and group 1 (after them) by the composition root.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.i18n import t
+from handlers.context import NilaiContext
+
+log = logging.getLogger(__name__)
+
+
+async def drop_redelivered(update: Update, context: NilaiContext) -> None:
+    """Stops an update already handled (Telegram resent it): it must change nothing."""
+    if not await context.services.updates.seen(update.update_id):
+        return
+    log.info("update %s was already handled: ignored", update.update_id)
+    if update.callback_query is not None:
+        context.trainer = await context.services.onboarding.trainer(
+            update.callback_query.from_user.id
+        )
+        try:
+            await update.callback_query.answer(t(context.language(update), "toast.duplicate"))
+        except Exception:
+            log.debug("could not answer a redelivered callback", exc_info=True)
+    raise ApplicationHandlerStop
+
+
+async def load_trainer(update: Update, context: NilaiContext) -> None:
+    """Loads the sender's registration; strangers get the polite refusal and nothing else.
+
+    `/start` and chat-member changes pass through: they are how strangers become trainers.
+    """
+    user = update.effective_user
+    if user is None:
+        return
+    context.trainer = await context.services.onboarding.trainer(user.id)
+    if context.trainer is not None or update.my_chat_member is not None:
+        return
+    message = update.message
+    if message is not None and message.text and message.text.split()[0].split("@")[0] == "/start":
+        return
+    language = context.language(update)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t(language, "toast.stranger"), show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_html(t(language, "start.need_invite"))
+    log.info("stranger %s turned away", user.id)
+    raise ApplicationHandlerStop
+
+
+async def mark_handled(update: Update, context: NilaiContext) -> None:
+    """Records the update id once its handler has run, so a redelivery is dropped."""
+    await context.services.updates.remember(update.update_id)

@@ -1,0 +1,85 @@
+"""Sending an item to a trainer and keeping its panel message up to date."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.i18n import t
+from bot.onboarding import Trainer
+from bot.review import ItemView, ReviewService
+from bot.services import Services
+from handlers.render import next_keyboard, render_item_messages, render_panel_keyboard
+
+log = logging.getLogger(__name__)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def send_item(
+    bot: Bot, chat_id: int, view: ItemView, review: ReviewService, language: str
+) -> None:
+    """Sends every part of the item, buttons on the last, and remembers the message ids."""
+    parts = render_item_messages(view, language)
+    message_ids = []
+    for index, text in enumerate(parts, start=1):
+        markup = render_panel_keyboard(view, language) if index == len(parts) else None
+        message = await bot.send_message(
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=NO_PREVIEW,
+        )
+        message_ids.append(message.message_id)
+    await review.remember_messages(view.assignment.id, chat_id, message_ids)
+
+
+async def send_next_item(bot: Bot, chat_id: int, trainer: Trainer, services: Services) -> None:
+    """Shows the trainer's open or next item, or a friendly 'all done for now'."""
+    language = trainer.language
+    if trainer.status == "paused":
+        await bot.send_message(chat_id, t(language, "error.paused"), parse_mode=ParseMode.HTML)
+        return
+    view, _ = await services.review.next_item(trainer)
+    if view is None:
+        await bot.send_message(
+            chat_id,
+            t(language, "done.all"),
+            parse_mode=ParseMode.HTML,
+            reply_markup=next_keyboard(language),
+        )
+        return
+    await send_item(bot, chat_id, view, services.review, language)
+
+
+async def edit_panel(
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    view: ItemView,
+    language: str,
+    *,
+    status: str | None = None,
+    markup: InlineKeyboardMarkup | None = None,
+    keep_buttons: bool = True,
+) -> None:
+    """Re-renders the panel message: new status text and buttons (or none, once finished)."""
+    text = render_item_messages(view, language, status=status)[-1]
+    if keep_buttons and markup is None:
+        markup = render_panel_keyboard(view, language)
+    try:
+        await bot.edit_message_text(
+            text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if keep_buttons else None,
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as error:
+        # "message is not modified" (a repeated tap) or a message too old to edit: the state
+        # is already saved, so the trainer loses nothing.
+        log.debug("panel %s not edited: %s", message_id, error)

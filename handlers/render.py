@@ -1,0 +1,224 @@
+"""Texts and inline keyboards the trainer sees for an item, built from plain records.
+
+An item is shown as one or more HTML messages (split so none passes Telegram's limit); the last
+one is the "panel": the end of the item plus the rating status, with the buttons under it.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Html, t
+from bot.review import Draft, ItemView
+from bot.rubric import Rubric
+from handlers.callback_data import Action, encode
+from handlers.text_split import MESSAGE_LIMIT, RESERVED, pack_blocks, visible_len
+
+SKIP_REASONS = ("expertise", "broken", "too_long", "none")
+_PART_MARK_ROOM = 40  # room for "(part 2/3)" on continued messages
+
+
+def render_status(view: ItemView, language: str) -> str:
+    """The rating panel: scores so far, what to score now, flags, rewrite and note."""
+    rubric, draft = view.rubric, view.draft
+    missing = t(language, "panel.missing")
+    given = t(language, "panel.given")
+    scores = " · ".join(
+        f"{rubric.label(key, language)} {draft.scores.get(key, missing)}" for key in rubric.criteria
+    )
+    lines = [t(language, "panel.scores", scores=scores)]
+    current = view.criterion
+    if current is None:
+        lines.append(t(language, "panel.all_scored"))
+    else:
+        lines.append(t(language, "panel.now_scoring", criterion=rubric.label(current, language)))
+    flags = ", ".join(rubric.label(f, language) for f in rubric.flags if f in draft.flags)
+    lines.append(t(language, "panel.flags", flags=flags or t(language, "panel.no_flags")))
+    lines.append(
+        t(
+            language,
+            "panel.texts",
+            rewrite=given if draft.rewrite else missing,
+            note=given if draft.note else missing,
+        )
+    )
+    return "\n".join(lines)
+
+
+def _longest_status(view: ItemView, language: str) -> int:
+    """Visible length of the panel at its longest, reserved so re-renders split the same way."""
+    rubric = view.rubric
+    full = Draft(
+        scores={key: rubric.scale[1] for key in rubric.criteria},
+        flags=frozenset(rubric.flags),
+        note="x",
+        rewrite="x",
+    )
+    longest_label = max(rubric.criteria, key=lambda key: len(rubric.label(key, language)))
+    sample = ItemView(
+        assignment=view.assignment,
+        item=view.item,
+        rubric=rubric,
+        draft=full,
+        done_today=view.done_today,
+        quota=view.quota,
+        criterion=longest_label,
+    )
+    return max(visible_len(render_status(sample, language)), 0) + 120
+
+
+def render_item_messages(view: ItemView, language: str, *, status: str | None = None) -> list[str]:
+    """All messages that show an item, the panel text last (its status, or `status`)."""
+    item = view.item
+    blocks: list[tuple[str, str | int]] = [
+        (
+            "html",
+            t(
+                language,
+                "item.header",
+                batch=item.batch_name,
+                done=view.done_today,
+                quota=view.quota,
+            ),
+        ),
+    ]
+    if item.context:
+        blocks.append(("html", "\n" + t(language, "item.context")))
+        for turn in item.context:
+            role = turn.get("role", "user")
+            key = {"assistant": "item.turn_assistant", "system": "item.turn_system"}.get(
+                role, "item.turn_user"
+            )
+            label = t(language, key, text=Html(""))
+            blocks.append(("html", label))
+            blocks.append(("text", turn.get("content", "")))
+    blocks += [
+        ("html", "\n" + t(language, "item.prompt")),
+        ("text", item.prompt),
+        ("html", "\n" + t(language, "item.response")),
+        ("text", item.response),
+        ("reserve", _longest_status(view, language)),
+    ]
+    parts = pack_blocks(blocks, MESSAGE_LIMIT - _PART_MARK_ROOM)
+    status = "\n" + (status or render_status(view, language))
+    parts[-1] = parts[-1].replace(RESERVED, status)
+    if len(parts) > 1:
+        parts = [
+            f"{text}\n{t(language, 'item.continued', part=index, parts=len(parts))}"
+            for index, text in enumerate(parts, start=1)
+        ]
+    return parts
+
+
+def render_panel_keyboard(view: ItemView, language: str) -> InlineKeyboardMarkup:
+    """Scores for the current criterion, criteria to revisit, flags, texts, skip and submit."""
+    rubric, draft, aid = view.rubric, view.draft, view.assignment.id
+    rows: list[list[InlineKeyboardButton]] = []
+    current = view.criterion
+    if current is not None:
+        index = rubric.criteria.index(current)
+        chosen = draft.scores.get(current)
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"• {score} •" if score == chosen else str(score),
+                    callback_data=encode(Action.SCORE, aid, index, score),
+                )
+                for score in rubric.scores
+            ]
+        )
+    criteria = [
+        InlineKeyboardButton(
+            ("▶ " if key == current else "")
+            + f"{rubric.label(key, language)} {draft.scores.get(key, '–')}",
+            callback_data=encode(Action.CRITERION, aid, index),
+        )
+        for index, key in enumerate(rubric.criteria)
+    ]
+    rows += _pairs(criteria)
+    flags = [
+        InlineKeyboardButton(
+            ("☑ " if key in draft.flags else "☐ ") + rubric.label(key, language),
+            callback_data=encode(Action.FLAG, aid, index, 0 if key in draft.flags else 1),
+        )
+        for index, key in enumerate(rubric.flags)
+    ]
+    rows += _pairs(flags)
+    rows.append(
+        [
+            InlineKeyboardButton(
+                t(language, "button.rewrite"), callback_data=encode(Action.REWRITE, aid)
+            ),
+            InlineKeyboardButton(
+                t(language, "button.note"), callback_data=encode(Action.NOTE, aid)
+            ),
+        ]
+    )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                t(language, "button.skip"), callback_data=encode(Action.SKIP_MENU, aid)
+            ),
+            InlineKeyboardButton(
+                t(language, "button.submit"), callback_data=encode(Action.SUBMIT, aid)
+            ),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def render_skip_keyboard(assignment_id: int, language: str) -> InlineKeyboardMarkup:
+    """Reasons to skip, and a way back to the rating buttons."""
+    reasons = [
+        InlineKeyboardButton(
+            t(language, f"skip_reason.{reason}"),
+            callback_data=encode(Action.SKIP, assignment_id, index),
+        )
+        for index, reason in enumerate(SKIP_REASONS)
+    ]
+    back = InlineKeyboardButton(
+        t(language, "button.back"), callback_data=encode(Action.BACK, assignment_id)
+    )
+    return InlineKeyboardMarkup([*_pairs(reasons), [back]])
+
+
+def next_keyboard(language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(language, "button.next"), callback_data=encode(Action.NEXT))]]
+    )
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t("id", "button.lang_id"), callback_data=encode(Action.LANGUAGE, "id")
+                ),
+                InlineKeyboardButton(
+                    t("en", "button.lang_en"), callback_data=encode(Action.LANGUAGE, "en")
+                ),
+            ]
+        ]
+    )
+
+
+def render_submitted_summary(rubric: Rubric, draft: Draft, language: str) -> str:
+    """One line recording what was submitted, shown in place of the buttons."""
+    missing, given = t(language, "panel.missing"), t(language, "panel.given")
+    scores = ", ".join(
+        f"{rubric.label(key, language)} {draft.scores.get(key, missing)}" for key in rubric.criteria
+    )
+    flags = ", ".join(rubric.label(f, language) for f in rubric.flags if f in draft.flags)
+    return t(
+        language,
+        "summary.submitted",
+        scores=scores,
+        flags=flags or t(language, "panel.no_flags"),
+        rewrite=given if draft.rewrite else missing,
+        note=given if draft.note else missing,
+    )
+
+
+def _pairs(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]

@@ -1,0 +1,219 @@
+"""The trainer's review loop in Telegram: /next, /stats, and the rating buttons.
+
+Each button handler calls one service method, which commits, and only then answers the tap,
+so a tap the trainer saw acknowledged is on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, ForceReply, Update
+from telegram.constants import ParseMode
+
+from bot.i18n import t
+from bot.onboarding import Trainer
+from bot.review import AssignmentRefused, Refusal
+from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
+from handlers.context import NilaiContext
+from handlers.item_messages import edit_panel, send_next_item
+from handlers.render import SKIP_REASONS, render_skip_keyboard, render_submitted_summary
+
+log = logging.getLogger(__name__)
+
+_REFUSAL_TOASTS = {
+    Refusal.MISSING: "toast.invalid",
+    Refusal.NOT_YOURS: "toast.not_yours",
+    Refusal.SUBMITTED: "toast.already_submitted",
+    Refusal.SKIPPED: "toast.already_skipped",
+    Refusal.EXPIRED: "toast.expired",
+}
+
+
+async def next_command(update: Update, context: NilaiContext) -> None:
+    """Shows the trainer's current item, or the next one."""
+    assert update.effective_chat is not None and context.trainer is not None
+    await send_next_item(context.bot, update.effective_chat.id, context.trainer, context.services)
+
+
+async def stats_command(update: Update, context: NilaiContext) -> None:
+    """Shows today's count against the quota, and totals."""
+    trainer = context.trainer
+    assert update.message is not None and trainer is not None
+    stats = await context.services.review.stats(trainer)
+    await update.message.reply_html(
+        t(
+            trainer.language,
+            "stats.text",
+            today=stats.today,
+            quota=stats.quota,
+            total=stats.total,
+            skipped=stats.skipped,
+        )
+    )
+
+
+async def review_button(update: Update, context: NilaiContext) -> None:
+    """Routes a rating-panel tap; refusals (forged, foreign, finished) become a short toast."""
+    query, trainer = update.callback_query, context.trainer
+    assert query is not None and trainer is not None
+    try:
+        callback = decode(query.data)
+        if callback.action is Action.NEXT:
+            await query.answer()
+            await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
+            return
+        await _BUTTONS[callback.action](query, callback, trainer, context)
+    except InvalidCallbackData:
+        log.warning("user %s sent unknown callback data %r", trainer.user_id, query.data)
+        await query.answer(t(trainer.language, "toast.invalid"))
+    except AssignmentRefused as refusal:
+        await query.answer(t(trainer.language, _REFUSAL_TOASTS[refusal.reason]))
+
+
+async def _score(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> None:
+    assert cb.assignment_id is not None
+    criterion, score = cb.args
+    view = await context.services.review.score(trainer, cb.assignment_id, criterion, score)
+    label = view.rubric.label(view.rubric.criteria[criterion], trainer.language)
+    await query.answer(t(trainer.language, "toast.scored", criterion=label, score=score))
+    await _refresh(query, view, trainer, context)
+
+
+async def _criterion(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> None:
+    assert cb.assignment_id is not None
+    view = await context.services.review.choose_criterion(trainer, cb.assignment_id, cb.args[0])
+    await query.answer()
+    await _refresh(query, view, trainer, context)
+
+
+async def _flag(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> None:
+    assert cb.assignment_id is not None
+    index, on = cb.args
+    view, flag = await context.services.review.set_flag(trainer, cb.assignment_id, index, bool(on))
+    key = "toast.flag_on" if on else "toast.flag_off"
+    await query.answer(t(trainer.language, key, flag=view.rubric.label(flag, trainer.language)))
+    await _refresh(query, view, trainer, context)
+
+
+async def _ask_text(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> None:
+    """Rewrite / Note: a force-reply prompt; the trainer's reply to it is stored."""
+    assert cb.assignment_id is not None and query.message is not None
+    review = context.services.review
+    await review.owned(trainer, cb.assignment_id)
+    field = "rewrite" if cb.action is Action.REWRITE else "note"
+    await query.answer()
+    prompt = await context.bot.send_message(
+        trainer.chat_id,
+        t(trainer.language, f"prompt.{field}"),
+        parse_mode=ParseMode.HTML,
+        reply_markup=ForceReply(selective=True),
+    )
+    await review.remember_prompt(cb.assignment_id, trainer.chat_id, prompt.message_id, field)
+
+
+async def _skip_menu(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> None:
+    assert cb.assignment_id is not None
+    await context.services.review.owned(trainer, cb.assignment_id)
+    await query.answer(t(trainer.language, "panel.skip_title"))
+    await query.edit_message_reply_markup(render_skip_keyboard(cb.assignment_id, trainer.language))
+
+
+async def _back(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> None:
+    assert cb.assignment_id is not None
+    assignment = await context.services.review.owned(trainer, cb.assignment_id)
+    view = await context.services.review.view(trainer, assignment)
+    await query.answer()
+    await _refresh(query, view, trainer, context)
+
+
+async def _skip(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> None:
+    assert cb.assignment_id is not None
+    index = cb.args[0]
+    if not 0 <= index < len(SKIP_REASONS):
+        raise InvalidCallbackData(query.data)
+    reason = SKIP_REASONS[index]
+    view = await context.services.review.skip(trainer, cb.assignment_id, reason)
+    language = trainer.language
+    await query.answer(t(language, "toast.skipped"))
+    status = t(language, "summary.skipped", reason=t(language, f"skip_reason.{reason}"))
+    await _refresh(query, view, trainer, context, status=status, finished=True)
+    await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
+
+
+async def _submit(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> None:
+    assert cb.assignment_id is not None
+    view, missing = await context.services.review.submit(trainer, cb.assignment_id)
+    language = trainer.language
+    if missing is not None:
+        label = view.rubric.label(missing, language)
+        await query.answer(t(language, "toast.incomplete", criterion=label), show_alert=True)
+        await _refresh(query, view, trainer, context)
+        return
+    await query.answer(t(language, "toast.submitted"))
+    summary = render_submitted_summary(view.rubric, view.draft, language)
+    await _refresh(query, view, trainer, context, status=summary, finished=True)
+    await _announce_quota(trainer, view.done_today + 1, view.quota, context)
+    await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
+
+
+async def _announce_quota(trainer: Trainer, done: int, quota: int, context: NilaiContext) -> None:
+    if done == quota:
+        await context.bot.send_message(
+            trainer.chat_id,
+            t(trainer.language, "done.quota", quota=quota),
+            parse_mode=ParseMode.HTML,
+        )
+
+
+async def _refresh(
+    query: CallbackQuery,
+    view,
+    trainer: Trainer,
+    context: NilaiContext,
+    *,
+    status: str | None = None,
+    finished: bool = False,
+) -> None:
+    """Edits the tapped panel message to show the new state."""
+    message = query.message
+    if message is None:
+        return
+    await edit_panel(
+        context.bot,
+        message.chat.id,
+        message.message_id,
+        view,
+        trainer.language,
+        status=status,
+        keep_buttons=not finished,
+    )
+
+
+_BUTTONS = {
+    Action.SCORE: _score,
+    Action.CRITERION: _criterion,
+    Action.FLAG: _flag,
+    Action.REWRITE: _ask_text,
+    Action.NOTE: _ask_text,
+    Action.SKIP_MENU: _skip_menu,
+    Action.BACK: _back,
+    Action.SKIP: _skip,
+    Action.SUBMIT: _submit,
+}

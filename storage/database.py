@@ -1,0 +1,149 @@
+"""The one owner of the SQLite file: connection setup, the single writer, and migrations.
+
+SQLite has one writer at a time, so writes go through one connection guarded by a lock and run
+as short `BEGIN IMMEDIATE` transactions; reads use a second connection, which WAL lets run beside
+the writer. This is the only module with SQLite-specific settings (pragmas); the SQL elsewhere in
+`storage/` stays portable to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Row = aiosqlite.Row
+Params = Sequence[Any] | dict[str, Any]
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    # NORMAL in WAL mode survives a crash of the process (the bot), which is what "never lose
+    # an acknowledged rating" needs; only a power cut may drop the last transactions.
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+)
+
+
+class Database:
+    """Writer and reader connections to one SQLite file."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+        """Open (creating the folder and file if needed) and bring the schema up to date."""
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        reader = await _connect(path)
+        db = cls(path, writer, reader)
+        if migrate:
+            await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        """Close both connections; safe to call twice."""
+        for conn in (self._reader, self._writer):
+            with contextlib.suppress(ValueError):  # already closed
+                await conn.close()
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = (), default: Any = None) -> Any:
+        row = await self.fetchone(sql, params)
+        return default if row is None else row[0]
+
+    async def iterate(self, sql: str, params: Params = ()) -> AsyncIterator[Row]:
+        """Stream rows without loading them all (exports of any size)."""
+        async with self._reader.execute(sql, params) as cursor:
+            async for row in cursor:
+                yield row
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; committed when the block ends, rolled back on any error."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.rollback()
+                raise
+            else:
+                await self._writer.commit()
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """A single write statement in its own transaction; returns the rows changed."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.rowcount
+
+    async def migrate(self) -> list[str]:
+        """Apply the numbered `.sql` files not applied yet, each in its own transaction."""
+        async with self._write_lock:
+            await self._writer.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL"
+                " DEFAULT CURRENT_TIMESTAMP)"
+            )
+            await self._writer.commit()
+        applied = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
+        done: list[str] = []
+        for version, name, sql in _migration_files():
+            if version in applied:
+                continue
+            async with self.transaction() as conn:
+                for statement in _statements(sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
+                )
+            log.info("applied migration %s", name)
+            done.append(name)
+        return done
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+    return conn
+
+
+def _migration_files() -> Iterable[tuple[int, str, str]]:
+    folder = resources.files("storage.migrations")
+    files = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".sql")),
+        key=lambda entry: entry.name,
+    )
+    for entry in files:
+        version = int(entry.name.split("_", 1)[0])
+        yield version, entry.name, entry.read_text(encoding="utf-8")
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration on `;` line ends (migrations hold no semicolons inside literals)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

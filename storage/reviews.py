@@ -1,0 +1,258 @@
+"""Queries of the review loop: handing out items, drafts (scores, flags, texts), submit, skip.
+
+Every write a tap makes is one short transaction on indexed rows; every state change is
+guarded by the current status, so a repeated tap or update finds nothing to change.
+"""
+
+from __future__ import annotations
+
+from storage.database import Database
+from storage.records import Assignment, Draft, Item
+
+_ITEM_SQL = (
+    "SELECT i.id AS item_id, i.batch_id, b.name AS batch_name, i.external_id, i.prompt,"
+    " i.response, i.context, b.rubric FROM items i JOIN batches b ON b.id = i.batch_id"
+    " WHERE i.id = ?"
+)
+
+_PICK_SQL = """
+SELECT i.id FROM batches b
+JOIN items i ON i.batch_id = b.id AND i.complete = 0
+WHERE b.status = 'open'
+  AND NOT EXISTS (SELECT 1 FROM assignments mine WHERE mine.item_id = i.id AND mine.trainer_id = ?)
+  AND i.done_count + (
+        SELECT COUNT(*) FROM assignments held
+        WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?
+      ) < b.overlap
+ORDER BY b.priority DESC, b.id, i.id
+LIMIT 1
+"""
+
+
+async def get_item(db: Database, item_id: int) -> Item | None:
+    row = await db.fetchone(_ITEM_SQL, (item_id,))
+    return None if row is None else Item.from_row(row)
+
+
+async def get_assignment(db: Database, assignment_id: int) -> Assignment | None:
+    row = await db.fetchone("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
+    return None if row is None else Assignment.from_row(row)
+
+
+async def get_active_assignment(db: Database, trainer_id: int) -> Assignment | None:
+    row = await db.fetchone(
+        "SELECT * FROM assignments WHERE trainer_id = ? AND status = 'active'"
+        " ORDER BY id DESC LIMIT 1",
+        (trainer_id,),
+    )
+    return None if row is None else Assignment.from_row(row)
+
+
+async def assign_next_item(
+    db: Database, trainer_id: int, now: str, lease_expires_at: str
+) -> int | None:
+    """Pick the next item this trainer has never had and lease it; the new assignment id."""
+    async with db.transaction() as conn:
+        async with conn.execute(_PICK_SQL, (trainer_id, now)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        cursor = await conn.execute(
+            "INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)"
+            " VALUES (?, ?, ?, ?)",
+            (row[0], trainer_id, now, lease_expires_at),
+        )
+        return cursor.lastrowid
+
+
+async def item_still_wanted(db: Database, assignment: Assignment) -> bool:
+    """Whether the item of an expired lease still needs this trainer's review."""
+    row = await db.fetchone(
+        "SELECT i.complete, b.status FROM items i JOIN batches b ON b.id = i.batch_id"
+        " WHERE i.id = ?",
+        (assignment.item_id,),
+    )
+    return row is not None and not row["complete"] and row["status"] == "open"
+
+
+async def renew_lease(db: Database, assignment_id: int, lease_expires_at: str) -> None:
+    await db.execute(
+        "UPDATE assignments SET lease_expires_at = ? WHERE id = ? AND status = 'active'",
+        (lease_expires_at, assignment_id),
+    )
+
+
+async def expire_assignment(db: Database, assignment_id: int) -> None:
+    """Give up an expired lease; a later submit of it is still accepted (marked late)."""
+    await db.execute(
+        "UPDATE assignments SET status = 'expired' WHERE id = ? AND status = 'active'",
+        (assignment_id,),
+    )
+
+
+async def set_score(
+    db: Database, assignment_id: int, criterion: str, score: int, next_criterion: int, now: str
+) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO scores (assignment_id, criterion, score, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (assignment_id, criterion)"
+            " DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at",
+            (assignment_id, criterion, score, now),
+        )
+        await conn.execute(
+            "UPDATE assignments SET criterion = ? WHERE id = ?", (next_criterion, assignment_id)
+        )
+
+
+async def set_criterion(db: Database, assignment_id: int, criterion: int) -> None:
+    await db.execute(
+        "UPDATE assignments SET criterion = ? WHERE id = ?", (criterion, assignment_id)
+    )
+
+
+async def set_flag(db: Database, assignment_id: int, flag: str, on: bool) -> None:
+    """Set (not toggle) a flag, so a repeated tap leaves the same state."""
+    if on:
+        sql = "INSERT INTO flags (assignment_id, flag) VALUES (?, ?) ON CONFLICT DO NOTHING"
+    else:
+        sql = "DELETE FROM flags WHERE assignment_id = ? AND flag = ?"
+    await db.execute(sql, (assignment_id, flag))
+
+
+async def set_text(
+    db: Database,
+    assignment_id: int,
+    field: str,
+    text: str,
+    now: str,
+    *,
+    chat_id: int | None = None,
+    message_id: int | None = None,
+) -> None:
+    """Store the rewrite or note, and remember the trainer's message so an edit updates it."""
+    if field not in ("rewrite", "note"):
+        raise ValueError(field)
+    async with db.transaction() as conn:
+        await conn.execute(
+            f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
+            f" ON CONFLICT (assignment_id) DO UPDATE SET {field} = excluded.{field},"
+            " updated_at = excluded.updated_at",
+            (assignment_id, text, now),
+        )
+        if message_id is not None:
+            await conn.execute(
+                "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+                (chat_id, message_id, assignment_id, field),
+            )
+
+
+async def get_draft(db: Database, assignment_id: int) -> Draft:
+    """Scores, flags, note and rewrite of one assignment, in one round trip."""
+    rows = await db.fetchall(
+        "SELECT 's', criterion, score FROM scores WHERE assignment_id = ?"
+        " UNION ALL SELECT 'f', flag, NULL FROM flags WHERE assignment_id = ?"
+        " UNION ALL SELECT 'n', note, NULL FROM judgments WHERE assignment_id = ?"
+        " UNION ALL SELECT 'r', rewrite, NULL FROM judgments WHERE assignment_id = ?",
+        (assignment_id,) * 4,
+    )
+    draft = Draft()
+    flags: set[str] = set()
+    for kind, key, value in rows:
+        if kind == "s":
+            draft.scores[key] = value
+        elif kind == "f":
+            flags.add(key)
+        elif kind == "n":
+            draft.note = key
+        else:
+            draft.rewrite = key
+    draft.flags = frozenset(flags)
+    return draft
+
+
+async def submit_assignment(db: Database, assignment_id: int, now: str) -> bool:
+    """Mark submitted and count it for the item; False if it was already finished."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE assignments SET submitted_at = ?,"
+            " late = CASE WHEN status = 'expired' OR lease_expires_at < ? THEN 1 ELSE 0 END,"
+            " status = 'submitted'"
+            " WHERE id = ? AND status IN ('active', 'expired')",
+            (now, now, assignment_id),
+        )
+        if cursor.rowcount != 1:
+            return False
+        await conn.execute(
+            "UPDATE items SET done_count = done_count + 1,"
+            " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
+            " WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END"
+            " WHERE id = (SELECT item_id FROM assignments WHERE id = ?)",
+            (assignment_id,),
+        )
+        await conn.execute(
+            "INSERT INTO judgments (assignment_id, updated_at) VALUES (?, ?)"
+            " ON CONFLICT (assignment_id) DO UPDATE SET updated_at = excluded.updated_at",
+            (assignment_id, now),
+        )
+        return True
+
+
+async def skip_assignment(db: Database, assignment_id: int, reason: str | None) -> bool:
+    """Skip for good (never shown to this trainer again); False if already finished."""
+    changed = await db.execute(
+        "UPDATE assignments SET status = 'skipped', skip_reason = ?"
+        " WHERE id = ? AND status IN ('active', 'expired')",
+        (reason, assignment_id),
+    )
+    return changed == 1
+
+
+async def link_messages(
+    db: Database, assignment_id: int, chat_id: int, messages: list[tuple[int, str]]
+) -> None:
+    """Remember which chat messages show this assignment ((message_id, kind) pairs)."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+            [(chat_id, message_id, assignment_id, kind) for message_id, kind in messages],
+        )
+
+
+async def find_message(db: Database, chat_id: int, message_id: int) -> tuple[int, str] | None:
+    """(assignment id, kind) of a chat message, if it belongs to one."""
+    row = await db.fetchone(
+        "SELECT assignment_id, kind FROM assignment_messages WHERE chat_id = ? AND message_id = ?",
+        (chat_id, message_id),
+    )
+    return None if row is None else (row[0], row[1])
+
+
+async def panel_message_id(db: Database, assignment_id: int) -> int | None:
+    return await db.fetchval(
+        "SELECT message_id FROM assignment_messages WHERE assignment_id = ? AND kind = 'panel'"
+        " ORDER BY message_id DESC LIMIT 1",
+        (assignment_id,),
+    )
+
+
+async def count_submitted(db: Database, trainer_id: int, since: str | None = None) -> int:
+    if since is None:
+        return await db.fetchval(
+            "SELECT COUNT(*) FROM assignments WHERE trainer_id = ? AND status = 'submitted'",
+            (trainer_id,),
+        )
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM assignments"
+        " WHERE trainer_id = ? AND status = 'submitted' AND submitted_at >= ?",
+        (trainer_id, since),
+    )
+
+
+async def count_skipped(db: Database, trainer_id: int) -> int:
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM assignments WHERE trainer_id = ? AND status = 'skipped'",
+        (trainer_id,),
+    )

@@ -1,0 +1,81 @@
+"""Queries on trainers (and coordinators, who are trainers with another role)."""
+
+from __future__ import annotations
+
+from storage.database import Database
+from storage.records import Trainer
+
+
+async def get_trainer(db: Database, user_id: int) -> Trainer | None:
+    row = await db.fetchone("SELECT * FROM trainers WHERE user_id = ?", (user_id,))
+    return None if row is None else Trainer.from_row(row)
+
+
+async def insert_trainer(
+    db: Database,
+    *,
+    user_id: int,
+    chat_id: int,
+    name: str,
+    username: str | None,
+    language: str,
+    role: str,
+    invite_code: str | None,
+    now: str,
+) -> bool:
+    """Register a user; False if they already were (a redelivered /start changes nothing)."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO trainers (user_id, chat_id, name, username, language, role, invite_code,"
+            " created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO NOTHING",
+            (user_id, chat_id, name, username, language, role, invite_code, now, now),
+        )
+        return cursor.rowcount == 1
+
+
+async def register_with_invite(
+    db: Database,
+    *,
+    code: str,
+    user_id: int,
+    chat_id: int,
+    name: str,
+    username: str | None,
+    language: str,
+    now: str,
+) -> str | None:
+    """Use one invite and register the user in one transaction; the role, or None if invalid."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE invites SET uses_left = uses_left - 1"
+            " WHERE code = ? AND uses_left > 0 AND (expires_at IS NULL OR expires_at > ?)",
+            (code, now),
+        )
+        if cursor.rowcount != 1:
+            return None
+        async with conn.execute("SELECT role FROM invites WHERE code = ?", (code,)) as cur:
+            role = (await cur.fetchone())[0]
+        await conn.execute(
+            "INSERT INTO trainers (user_id, chat_id, name, username, language, role, invite_code,"
+            " created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (user_id, chat_id, name, username, language, role, code, now, now),
+        )
+        return role
+
+
+async def set_language(db: Database, user_id: int, language: str) -> None:
+    await db.execute("UPDATE trainers SET language = ? WHERE user_id = ?", (language, user_id))
+
+
+async def set_reachable(db: Database, user_id: int, reachable: bool) -> None:
+    await db.execute(
+        "UPDATE trainers SET reachable = ? WHERE user_id = ?", (int(reachable), user_id)
+    )
+
+
+async def touch_trainer(db: Database, user_id: int, now: str) -> None:
+    """Remember when a trainer was last seen (and that their chat works again)."""
+    await db.execute(
+        "UPDATE trainers SET last_seen_at = ?, reachable = 1 WHERE user_id = ?", (now, user_id)
+    )
