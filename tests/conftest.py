@@ -1,0 +1,72 @@
+"""Shared fixtures: a fresh database in a temporary folder, settings, and a clock tests move."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from storage.database import Database
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+if not SAMPLES.is_dir():  # CI clones next to shared/, as does a developer checkout
+    SAMPLES = Path(__file__).resolve().parent / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run slow stress variants")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow stress variant: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+class FakeClock:
+    """A clock that stands still until a test moves it (lease expiry, day boundaries)."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        telegram_bot_token="123456:TEST-TOKEN",
+        database_path=tmp_path / "nilai.db",
+        coordinator_ids=frozenset({9000}),
+        default_language="id",
+        lease_minutes=30,
+        default_overlap=2,
+        daily_quota=5,
+    )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = await Database.open(settings.database_path)
+    yield database
+    await database.close()
+
+
+def with_overlap(settings: Settings, overlap: int) -> Settings:
+    return replace(settings, default_overlap=overlap)

@@ -1,0 +1,71 @@
+"""Small builders for test data, going through the same storage calls the bot uses."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.review import ReviewService
+from bot.rubric import DEFAULT_RUBRIC
+from storage import batches, trainers
+from storage.database import Database
+from storage.records import Trainer
+
+NOW = "2026-11-25T03:00:00.000000+00:00"
+
+
+async def make_trainer(
+    db: Database, user_id: int, *, language: str = "en", role: str = "trainer"
+) -> Trainer:
+    await trainers.insert_trainer(
+        db,
+        user_id=user_id,
+        chat_id=user_id,
+        name=f"Trainer {user_id}",
+        username=None,
+        language=language,
+        role=role,
+        invite_code=None,
+        now=NOW,
+    )
+    trainer = await trainers.get_trainer(db, user_id)
+    assert trainer is not None
+    return trainer
+
+
+async def make_batch(
+    db: Database,
+    name: str = "batch",
+    *,
+    items: int = 3,
+    overlap: int = 2,
+    priority: int = 0,
+    texts: tuple[str, str] = ("Prompt {n}", "Answer {n}"),
+) -> int:
+    rows = [
+        (f"item-{n}", texts[0].format(n=n), texts[1].format(n=n), None, 0, None, None)
+        for n in range(1, items + 1)
+    ]
+    batch_id, _ = await batches.create_batch_with_items(
+        db,
+        name=name,
+        rubric_json=DEFAULT_RUBRIC.to_json(),
+        overlap=overlap,
+        priority=priority,
+        items=rows,
+        now=NOW,
+    )
+    return batch_id
+
+
+async def review_fully(review: ReviewService, trainer: Trainer, assignment_id: int) -> None:
+    """Score every criterion with 4 and submit."""
+    for index, _ in enumerate(DEFAULT_RUBRIC.criteria):
+        await review.score(trainer, assignment_id, index, 4)
+    _, missing = await review.submit(trainer, assignment_id)
+    assert missing is None
+
+
+def external_id(view) -> str:
+    return view.item.external_id
+
+
+__all__ = ["Settings", "make_batch", "make_trainer", "review_fully"]

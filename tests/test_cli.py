@@ -1,0 +1,130 @@
+"""The command line as an operator uses it: `python -m bot ...` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "DATABASE_"))
+    }
+    environ.update({"DATABASE_PATH": str(tmp_path / "data" / "nilai.db"), "PYTHONPATH": str(ROOT)})
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def count(tmp_path: Path, sql: str) -> int:
+    with sqlite3.connect(tmp_path / "data" / "nilai.db") as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_migrate_creates_the_database_and_is_idempotent(tmp_path: Path) -> None:
+    first = run_cli(tmp_path, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "applied 0001_initial.sql" in first.stdout
+    second = run_cli(tmp_path, "migrate")
+    assert second.returncode == 0 and "up to date" in second.stdout
+
+
+@pytest.mark.parametrize("sample", ["batch_small.jsonl", "batch_small.csv"])
+def test_import_of_the_samples(tmp_path: Path, sample: str) -> None:
+    result = run_cli(
+        tmp_path, "import", str(SAMPLES / sample), "--batch", "pilot", "--overlap", "2"
+    )
+    assert result.returncode == 0, result.stderr
+    expected = 24 if sample.endswith("jsonl") else 23
+    assert f"imported {expected} items" in result.stdout
+    assert count(tmp_path, "SELECT COUNT(*) FROM items") == expected
+    assert count(tmp_path, "SELECT overlap FROM batches WHERE name = 'pilot'") == 2
+
+
+def test_a_bad_file_is_refused_whole_with_line_numbers(tmp_path: Path) -> None:
+    good = (SAMPLES / "batch_small.jsonl").read_text(encoding="utf-8").splitlines()
+    bad_file = tmp_path / "bad.jsonl"
+    bad_file.write_text(
+        "\n".join([*good[:5], '{"prompt": "", "response": "x"}', *good[5:]]), "utf-8"
+    )
+    result = run_cli(tmp_path, "import", str(bad_file), "--batch", "broken")
+    assert result.returncode == 1
+    assert "line 6" in result.stderr and "nothing was imported" in result.stderr
+    assert count(tmp_path, "SELECT COUNT(*) FROM items") == 0
+    assert count(tmp_path, "SELECT COUNT(*) FROM batches") == 0
+
+
+def test_a_batch_name_is_used_once(tmp_path: Path) -> None:
+    assert (
+        run_cli(tmp_path, "import", str(SAMPLES / "batch_small.csv"), "--batch", "b").returncode
+        == 0
+    )
+    again = run_cli(tmp_path, "import", str(SAMPLES / "batch_small.csv"), "--batch", "b")
+    assert again.returncode == 1 and "exists already" in again.stderr
+    assert count(tmp_path, "SELECT COUNT(*) FROM items") == 23
+
+
+def test_invite_prints_the_code_last(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "invite", "--role", "coordinator", "--uses", "3", "--days", "2")
+    assert result.returncode == 0, result.stderr
+    code = result.stdout.split()[-1].rsplit("start=", 1)[-1]
+    with sqlite3.connect(tmp_path / "data" / "nilai.db") as conn:
+        row = conn.execute("SELECT role, uses_left FROM invites WHERE code = ?", (code,)).fetchone()
+    assert row == ("coordinator", 3)
+
+
+def test_invite_prints_a_link_once_the_bot_username_is_known(tmp_path: Path) -> None:
+    run_cli(tmp_path, "migrate")
+    with sqlite3.connect(tmp_path / "data" / "nilai.db") as conn:
+        conn.execute("INSERT INTO bot_facts (name, value) VALUES ('bot_username', 'nilai_bot')")
+    result = run_cli(tmp_path, "invite")
+    assert "https://t.me/nilai_bot?start=" in result.stdout.split()[-1]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "nonsense"}, "TELEGRAM_BOT_TOKEN looks malformed"),
+        (
+            {"TELEGRAM_BOT_TOKEN": "123456:ABCDEFGHIJKLMNOP", "DEFAULT_LANGUAGE": "fr"},
+            "DEFAULT_LANGUAGE",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": "123456:ABCDEFGHIJKLMNOP", "LEASE_MINUTES": "soon"},
+            "LEASE_MINUTES",
+        ),
+    ],
+)
+def test_bad_settings_give_one_clear_line(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = run_cli(tmp_path, "run", **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+    assert "ABCDEFGHIJKLMNOP" not in result.stderr
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for command in ("run", "migrate", "import", "invite"):
+        result = run_cli(tmp_path, command, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout

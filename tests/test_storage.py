@@ -1,0 +1,112 @@
+"""Storage: migrations from an empty file, and the constraints that keep the data honest."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage.database import Database
+
+TABLES = {
+    "trainers",
+    "invites",
+    "batches",
+    "items",
+    "assignments",
+    "judgments",
+    "scores",
+    "flags",
+    "assignment_messages",
+    "processed_updates",
+    "bot_facts",
+    "schema_migrations",
+}
+
+
+async def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "folder" / "nilai.db"
+    db = await Database.open(path)
+    try:
+        rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        assert {row[0] for row in rows} >= TABLES
+        assert await db.fetchval("SELECT COUNT(*) FROM schema_migrations") >= 1
+        assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    finally:
+        await db.close()
+    assert path.is_file()
+
+
+async def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "n.db")
+    try:
+        assert await db.migrate() == []
+    finally:
+        await db.close()
+    again = await Database.open(tmp_path / "n.db")
+    try:
+        assert await again.migrate() == []
+    finally:
+        await again.close()
+
+
+async def _seed(db: Database) -> None:
+    now = "2026-11-25T03:00:00.000000+00:00"
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO trainers (user_id, chat_id, language, role, created_at)"
+            " VALUES (1, 1, 'en', 'trainer', ?)",
+            (now,),
+        )
+        await conn.execute(
+            "INSERT INTO batches (id, name, rubric, overlap, created_at)"
+            " VALUES (1, 'b', '{}', 2, ?)",
+            (now,),
+        )
+        await conn.execute(
+            "INSERT INTO items (id, batch_id, external_id, prompt, response)"
+            " VALUES (1, 1, 'x', 'p', 'r')"
+        )
+        await conn.execute(
+            "INSERT INTO assignments (id, item_id, trainer_id, assigned_at, lease_expires_at)"
+            " VALUES (1, 1, 1, ?, ?)",
+            (now, now),
+        )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # a trainer never gets the same item twice
+        "INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)"
+        " VALUES (1, 1, 'now', 'now')",
+        # external ids are unique within a batch
+        "INSERT INTO items (batch_id, external_id, prompt, response) VALUES (1, 'x', 'p', 'r')",
+        "INSERT INTO batches (name, rubric, overlap, created_at) VALUES ('b', '{}', 1, 'now')",
+        "INSERT INTO batches (name, rubric, overlap, created_at) VALUES ('c', '{}', 0, 'now')",
+        "UPDATE assignments SET status = 'lost' WHERE id = 1",
+        "UPDATE trainers SET role = 'admin' WHERE user_id = 1",
+        "UPDATE trainers SET language = 'fr' WHERE user_id = 1",
+        "INSERT INTO invites (code, role, uses_left, created_at) VALUES ('c', 'trainer', -1, 'n')",
+        "INSERT INTO scores (assignment_id, criterion, score, updated_at) VALUES (99, 'a', 1, 'n')",
+        "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
+        " VALUES (1, 1, 1, 'sticker')",
+    ],
+)
+async def test_constraints_refuse_bad_rows(db: Database, statement: str) -> None:
+    await _seed(db)
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.execute(statement)
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
+    await _seed(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO items (batch_id, external_id, prompt, response)"
+                " VALUES (1, 'y', 'p', 'r')"
+            )
+            raise RuntimeError("crash in the middle")
+    assert await db.fetchval("SELECT COUNT(*) FROM items") == 1
