@@ -1,0 +1,853 @@
+"""Streaming parse and validation of batch files (JSONL or CSV).
+
+One module serves both the `python -m bot` import and chat uploads, so a coordinator gets the
+same verdict on the same file whichever way it arrives. It knows nothing of Telegram or SQL.
+
+Two passes, both streaming:
+
+* `scan_batch_file` reads the whole file and collects every problem (the first `max_errors` of
+  them, but counts all), so a bad file is refused whole with line numbers and reasons, and
+  nothing of it is imported;
+* `iter_batch_items` is the second pass that feeds the inserts. It validates again (the file may
+  have changed, and the checks are cheap) and raises `BatchFormatError` on the first problem, so
+  the caller's transaction rolls back.
+
+Memory stays flat for files of a million lines: lines are read in binary with a bounded
+`readline` (a 5 MB line is skipped, not loaded), decoded one at a time (so a bad byte is reported
+with its line number), and the only per-file state is the map of ids already seen (plus one bit
+per line for lines whose id was generated).
+
+Reasons are short, stable English sentences without the "line N:" prefix (callers add it, see
+`format_problem`), and never echo more than about 40 characters of the file's content.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+MAX_TEXT_CHARS = 32_000  # prompt, response, each message content
+MAX_ID_CHARS = 128
+MAX_METADATA_BYTES = 16_384  # metadata re-serialised as compact UTF-8 JSON
+MAX_TURNS = 100
+MAX_LINE_BYTES = 1_048_576  # one JSONL line / one CSV record (which may span several lines)
+
+ALLOWED_KEYS: tuple[str, ...] = ("id", "prompt", "response", "messages", "metadata", "gold")
+ROLES: tuple[str, ...] = ("system", "user", "assistant")
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".jsonlines", ".json"})
+CSV_SUFFIXES = frozenset({".csv"})
+
+HEAD_BYTES = 8192  # enough to recognise binary, UTF-16 and ZIP files before parsing
+_BOM = b"\xef\xbb\xbf"
+_CLIP_CHARS = 40
+_MAX_LANGUAGES = 50  # distinct language keys tracked; the rest are counted as "other"
+_MAX_LANGUAGE_CHARS = 16
+_JSON_CELLS = ("messages", "metadata", "gold")
+_GENERATED_ID = re.compile(r"line-([1-9][0-9]*)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+Format = Literal["jsonl", "csv"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One valid item, ready to insert. Texts are kept exactly as given (not stripped)."""
+
+    line: int  # 1-based line number where the record starts
+    external_id: str  # the `id`, or f"line-{line}" when absent
+    prompt: str  # the user turn under review (chat form: the user turn before the last answer)
+    response: str  # the AI answer under review
+    context: tuple[dict[str, str], ...]  # earlier chat turns before `prompt`; () for plain form
+    chat_form: bool  # came as `messages` (exports keep chat-form prompts chat-form)
+    metadata: dict | None
+    gold: dict[str, tuple[int, int]] | None  # only criteria of the rubric; None if none remain
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A reason a record (or, with line 0, the whole file) is refused or warned about."""
+
+    line: int  # 0 for whole-file problems
+    reason: str  # short English reason without the "line N:" prefix
+
+
+@dataclass
+class BatchScan:
+    """What a full pass found: counts for the coordinator's summary, and the problems."""
+
+    items: int = 0
+    errors: list[Problem] = field(default_factory=list)  # the first `max_errors`
+    error_count: int = 0  # all of them
+    warnings: list[Problem] = field(default_factory=list)  # the first `max_errors`
+    warning_count: int = 0
+    longest_chars: int = 0  # longest prompt, response or message content
+    gold_count: int = 0  # items that keep a gold expectation for at least one rubric criterion
+    languages: dict[str, int] = field(default_factory=dict)  # metadata "lang"/"language"
+    chat_form_count: int = 0
+    file_format: str = ""  # "jsonl" or "csv", as detected
+
+    @property
+    def ok(self) -> bool:
+        """True when the file may be imported: no errors and at least one item."""
+        return self.error_count == 0 and self.items > 0
+
+
+class BatchFormatError(ValueError):
+    """The batch file is refused; `scan` holds the problem(s) found so far."""
+
+    def __init__(self, scan: BatchScan) -> None:
+        self.scan = scan
+        message = format_problem(scan.errors[0]) if scan.errors else "the batch file is not valid"
+        super().__init__(message)
+
+
+def format_problem(problem: Problem) -> str:
+    """English one-liner for logs and the CLI: 'line 7: reason', or just the reason for line 0."""
+    return f"line {problem.line}: {problem.reason}" if problem.line else problem.reason
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def detect_format(path: Path, head: bytes) -> Format:
+    """Pick the parser: by extension first, else by the first non-blank character of `head`.
+
+    `.json` is read as JSONL because many tools write one object per line under that name; a
+    `.json` file holding one JSON array is refused by the parser with a clear reason. Only `.csv`
+    means CSV by name; other names (`.tsv`, `.txt`, an upload without a name) are sniffed, and the
+    CSV parser then detects a `;` or tab delimiter from the header.
+    """
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    start = head.removeprefix(_BOM).lstrip()
+    return "jsonl" if start[:1] in (b"{", b"[") else "csv"
+
+
+def scan_batch_file(
+    path: Path,
+    *,
+    criteria: Collection[str],
+    scale: tuple[int, int] = (1, 5),
+    max_errors: int = 20,
+) -> BatchScan:
+    """Read the whole file once and report everything wrong with it (see `BatchScan.ok`)."""
+    _check_args(criteria, scale)
+    scan = BatchScan()
+    file_format, whole_file = _prepare(path)
+    scan.file_format = file_format
+    if whole_file is not None:
+        _add(scan.errors, whole_file, max_errors)
+        scan.error_count = 1
+        return scan
+    for event in _events(path, file_format, criteria, scale):
+        if isinstance(event, ParsedItem):
+            _count_item(scan, event)
+        elif event.error:
+            scan.error_count += 1
+            _add(scan.errors, event.problem, max_errors)
+        else:
+            scan.warning_count += 1
+            _add(scan.warnings, event.problem, max_errors)
+    if scan.items == 0 and scan.error_count == 0:
+        scan.error_count = 1
+        _add(scan.errors, Problem(0, "file has no items"), max_errors)
+    return scan
+
+
+def iter_batch_items(
+    path: Path,
+    *,
+    criteria: Collection[str],
+    scale: tuple[int, int] = (1, 5),
+) -> Iterator[ParsedItem]:
+    """Yield the items of a file that `scan_batch_file` accepted, validating them again.
+
+    Raises `BatchFormatError` on the first error (warnings are ignored), including "file has no
+    items" at the end, so a caller that inserts as it iterates must do so in one transaction.
+    """
+    _check_args(criteria, scale)
+    file_format, whole_file = _prepare(path)
+    if whole_file is not None:
+        raise BatchFormatError(_failed_scan(whole_file, 0, file_format))
+    count = 0
+    for event in _events(path, file_format, criteria, scale):
+        if isinstance(event, ParsedItem):
+            count += 1
+            yield event
+        elif event.error:
+            raise BatchFormatError(_failed_scan(event.problem, count, file_format))
+    if count == 0:
+        raise BatchFormatError(_failed_scan(Problem(0, "file has no items"), 0, file_format))
+
+
+# --------------------------------------------------------------------------------------------
+# Bookkeeping
+
+
+@dataclass(frozen=True, slots=True)
+class _Issue:
+    problem: Problem
+    error: bool  # False: a warning
+
+
+_Event = ParsedItem | _Issue
+
+
+class _Bad(Exception):
+    """The first problem found in a record; its message is the reason."""
+
+
+class _TooLarge(Exception):
+    """Raised by the CSV line feed when a line or a record exceeds MAX_LINE_BYTES."""
+
+
+def _check_args(criteria: Collection[str], scale: tuple[int, int]) -> None:
+    """Programming errors, raised eagerly rather than reported as file problems."""
+    if isinstance(criteria, str):  # a lone name would become a set of letters
+        raise TypeError("criteria must be a collection of names, not a string")
+    low, high = scale
+    if not (isinstance(low, int) and isinstance(high, int) and low <= high):
+        raise ValueError(f"scale must be two integers low <= high, got {scale!r}")
+
+
+def _add(problems: list[Problem], problem: Problem, limit: int) -> None:
+    if len(problems) < limit:
+        problems.append(problem)
+
+
+def _failed_scan(problem: Problem, items: int, file_format: str) -> BatchScan:
+    return BatchScan(items=items, errors=[problem], error_count=1, file_format=file_format)
+
+
+def _count_item(scan: BatchScan, item: ParsedItem) -> None:
+    scan.items += 1
+    longest = max(len(item.prompt), len(item.response))
+    for turn in item.context:
+        longest = max(longest, len(turn["content"]))
+    scan.longest_chars = max(scan.longest_chars, longest)
+    if item.gold:
+        scan.gold_count += 1
+    if item.chat_form:
+        scan.chat_form_count += 1
+    if item.metadata:
+        for key in ("lang", "language"):
+            language = item.metadata.get(key)
+            if isinstance(language, str) and language.strip():
+                # Bounded so a million distinct "languages" cannot grow the summary.
+                name = language.strip().lower()[:_MAX_LANGUAGE_CHARS]
+                if name not in scan.languages and len(scan.languages) >= _MAX_LANGUAGES:
+                    name = "other"
+                scan.languages[name] = scan.languages.get(name, 0) + 1
+                break
+
+
+def _quote(value: object) -> str:
+    """A value echoed in a reason: clipped, quoted, control characters escaped."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > _CLIP_CHARS:
+        text = text[: _CLIP_CHARS - 1] + "…"
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> "?"
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _number(value: int) -> str:
+    """An integer echoed in a reason, clipped like any other value (JSON allows 4300 digits)."""
+    text = str(value)
+    return text if len(text) <= _CLIP_CHARS else text[: _CLIP_CHARS - 1] + "…"
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(_quote(name) for name in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+# --------------------------------------------------------------------------------------------
+# Reading bytes
+
+
+def _binary_problem(head: bytes) -> str | None:
+    """Recognise files that are not UTF-8 text at all, so they get one reason, not thousands."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "file is UTF-32 text (save it as UTF-8)"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "file is UTF-16 text (save it as UTF-8)"
+    if head.startswith(b"PK\x03\x04"):
+        return "file is a ZIP or Excel workbook, not text (export it as CSV UTF-8)"
+    if b"\x00" in head:
+        sample = head[:2048]
+        half = len(sample) // 2
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if half >= 8 and max(even, odd) > 0.4 * half and min(even, odd) < 0.05 * half:
+            return "file is UTF-16 text (save it as UTF-8)"
+        return "not a text file"
+    return None
+
+
+def _prepare(path: Path) -> tuple[Format, Problem | None]:
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    file_format = detect_format(path, head)
+    problem = _binary_problem(head)
+    return file_format, (Problem(0, problem) if problem else None)
+
+
+def _raw_lines(f: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes with terminator), or None for a line longer than MAX_LINE_BYTES.
+
+    The bounded readline keeps memory flat: an over-long line is skipped in chunks, never held.
+    """
+    limit = MAX_LINE_BYTES + 2  # the content plus CR LF
+    lineno = 0
+    while raw := f.readline(limit):
+        lineno += 1
+        if len(raw) == limit and not raw.endswith(b"\n"):
+            while chunk := f.readline(65_536):
+                if chunk.endswith(b"\n"):
+                    break
+            yield lineno, None
+        elif len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+            yield lineno, None
+        else:
+            yield lineno, raw
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw:
+        raise _Bad("line contains a NUL byte (not a text file?)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Bad("not UTF-8 text (save the file as UTF-8)") from None
+
+
+_TOO_LONG_LINE = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+
+
+def _events(
+    path: Path, file_format: Format, criteria: Collection[str], scale: tuple[int, int]
+) -> Iterator[_Event]:
+    validator = _Validator(criteria, scale)
+    with path.open("rb") as f:
+        if file_format == "jsonl":
+            yield from _jsonl_events(f, validator)
+        else:
+            yield from _csv_events(f, validator)
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+
+
+class _JsonValueError(ValueError):
+    """Raised by the decoder hooks; its message is already a reason."""
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _JsonValueError(f"duplicate key {_quote(key)} in a JSON object")
+            seen.add(key)
+    return obj
+
+
+def _parse_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 would come back as Infinity, which is not JSON
+        raise _JsonValueError("number is out of range")
+    return number
+
+
+def _parse_constant(name: str) -> Any:
+    raise _JsonValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object_pairs, parse_float=_parse_float, parse_constant=_parse_constant
+)
+
+
+def _loads(text: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no duplicate keys; raises _Bad with a short reason."""
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            raise _Bad(f"extra text after the JSON value at column {exc.colno}") from None
+        if exc.pos >= len(text.rstrip()):
+            raise _Bad("incomplete JSON: it ends before the object is closed") from None
+        raise _Bad(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+    except _JsonValueError as exc:
+        raise _Bad(str(exc)) from None
+    except ValueError:  # e.g. an integer with more than 4300 digits
+        raise _Bad("number is too long") from None
+    except RecursionError:
+        raise _Bad("JSON is nested too deeply") from None
+
+
+def _jsonl_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
+    seen_content = False
+    for lineno, raw in _raw_lines(f):
+        if raw is None:
+            yield _Issue(Problem(lineno, _TOO_LONG_LINE), True)
+            continue
+        try:
+            # A BOM is accepted at the start of any line: files joined with `cat` carry several.
+            text = _decode(raw).removeprefix("\ufeff")
+        except _Bad as exc:
+            yield _Issue(Problem(lineno, str(exc)), True)
+            continue
+        if not text.strip():
+            continue
+        first_content, seen_content = not seen_content, True
+        if first_content and text.lstrip().startswith("["):
+            reason = "a JSON array is not supported: write one JSON object per line (JSONL)"
+            yield _Issue(Problem(0, reason), True)
+            return
+        try:
+            record = _loads(text)
+            if not isinstance(record, dict):
+                raise _Bad(f"line is not a JSON object (found {_json_type(record)})")
+        except _Bad as exc:
+            reason = str(exc)
+            if first_content and text.strip() == "{":
+                reason = "incomplete JSON: each item must be a whole object on one line"
+            yield _Issue(Problem(lineno, reason), True)
+            continue
+        yield from validator.check(record, lineno)
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+
+
+class _CsvFeed:
+    """Feeds decoded lines to `csv.reader`, keeping what the reader cannot tell us.
+
+    That is: the line a record starts on (csv.reader only knows where it ended), the byte size of
+    the record so far (so an unclosed quote cannot swallow the rest of the file into memory), and
+    the first undecodable line (fed on with replacement characters so the CSV structure holds).
+    """
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._lines = _raw_lines(f)
+        self._pushed: tuple[int, bytes | None] | None = None
+        self.lineno = 0
+        self.start = 1
+        self.record_bytes = 0
+        self.problem: Problem | None = None
+
+    def peek_text(self) -> str:
+        """The first line that is not blank (decoded loosely), to sniff the delimiter."""
+        skipped: list[tuple[int, bytes | None]] = []
+        text = ""
+        for lineno, raw in self._lines:
+            if raw is not None and raw.strip():
+                skipped.append((lineno, raw))
+                text = raw.removeprefix(_BOM).decode("utf-8", "replace")
+                break
+            # Blank lines are kept as bare terminators, so this lookahead stays small.
+            skipped.append((lineno, None if raw is None else b"\n"))
+            if len(skipped) > 1000:
+                break
+        self._lines = _chain(skipped, self._lines)
+        return text
+
+    def start_record(self) -> None:
+        self.start = self.lineno + 1
+        self.record_bytes = 0
+        self.problem = None
+
+    def __iter__(self) -> _CsvFeed:
+        return self
+
+    def __next__(self) -> str:
+        lineno, raw = next(self._lines)
+        self.lineno = lineno
+        if raw is None:
+            raise _TooLarge
+        self.record_bytes += len(raw)
+        if self.record_bytes > MAX_LINE_BYTES:
+            raise _TooLarge
+        if lineno == 1:
+            raw = raw.removeprefix(_BOM)
+        try:
+            return _decode(raw)
+        except _Bad as exc:
+            if self.problem is None:
+                self.problem = Problem(lineno, str(exc))
+            return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def _chain(
+    first: list[tuple[int, bytes | None]], rest: Iterator[tuple[int, bytes | None]]
+) -> Iterator[tuple[int, bytes | None]]:
+    yield from first
+    yield from rest
+
+
+def _sniff_delimiter(header: str) -> str:
+    """Comma, unless `;` or tab splits the header into more known column names.
+
+    Spreadsheets in locales with a decimal comma (Indonesian Excel among them) save CSV with `;`.
+    """
+    best, best_hits = ",", 0
+    for delimiter in (",", ";", "\t"):
+        cells = (cell.strip().strip('"').strip().lower() for cell in header.split(delimiter))
+        hits = sum(cell in ALLOWED_KEYS for cell in cells)
+        if hits > best_hits:
+            best, best_hits = delimiter, hits
+    return best
+
+
+def _csv_reason(exc: csv.Error, start: int, now: int) -> str:
+    message = str(exc)
+    near = f" (near line {now})" if now != start else ""
+    if "expected after" in message:
+        return 'bad quoting: text after a closing quote (inside quotes, write "" for ")' + near
+    if "unexpected end of data" in message:
+        return "unclosed quote: the quoted cell never ends (reached the end of the file)"
+    if "new-line character" in message:
+        return "stray carriage return (CR) in an unquoted cell" + near
+    if "field larger" in message:
+        return f"record is larger than {MAX_LINE_BYTES:,} bytes"
+    return "malformed CSV" + near
+
+
+def _csv_header(row: list[str]) -> list[str]:
+    names = [cell.strip().lower() for cell in row]
+    if names[0].startswith("{"):
+        raise _Bad("this looks like JSONL, not CSV (name the file .jsonl)")
+    unknown = [name for name in names if name and name not in ALLOWED_KEYS]
+    if len(unknown) == len([name for name in names if name]):
+        raise _Bad(
+            'the first row must be a header naming the columns, such as "prompt" and "response"'
+        )
+    if unknown:
+        word = "column" if len(unknown) == 1 else "columns"
+        raise _Bad(f'unknown {word} {_names(unknown)}: put that data in a "metadata" column (JSON)')
+    named = [name for name in names if name]
+    for name in named:
+        if named.count(name) > 1:
+            raise _Bad(f"column {_quote(name)} appears twice in the header")
+    if "messages" not in names:
+        missing = [name for name in ("prompt", "response") if name not in names]
+        if len(missing) == 1:
+            raise _Bad(f'missing column "{missing[0]}" (or use a "messages" column)')
+        if missing:
+            raise _Bad('missing columns "prompt" and "response" (or a "messages" column)')
+    return names
+
+
+def _csv_record(header: list[str], row: list[str]) -> dict[str, Any]:
+    """The JSON-like record of a CSV row. An empty cell means the key is absent."""
+    if len(row) != len(header):
+        raise _Bad(f"row has {len(row)} cells but the header has {len(header)}")
+    record: dict[str, Any] = {}
+    for index, (name, cell) in enumerate(zip(header, row, strict=True)):
+        if not name:
+            if cell.strip():
+                raise _Bad(f"cell {index + 1} is not empty but its column has no name")
+        elif name in _JSON_CELLS:
+            if cell.strip():
+                try:
+                    value = _loads(cell)
+                except _Bad as exc:
+                    raise _Bad(f'"{name}" cell: {exc}') from None
+                if value is not None:
+                    record[name] = value
+        elif cell:
+            record[name] = cell
+    if "messages" not in record:
+        # Without messages, an empty prompt/response cell is an empty text, not an absent key.
+        for name in ("prompt", "response"):
+            if name in header:
+                record.setdefault(name, "")
+    return record
+
+
+def _csv_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
+    feed = _CsvFeed(f)
+    # Never smaller than our own bound, which the feed enforces per record (csv's limit is global).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
+    reader = csv.reader(feed, delimiter=_sniff_delimiter(feed.peek_text()), strict=True)
+    header: list[str] | None = None
+    while True:
+        feed.start_record()
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except _TooLarge:
+            if feed.lineno == feed.start:
+                yield _Issue(Problem(feed.start, _TOO_LONG_LINE), True)
+                continue
+            # A multi-line record this large is almost surely an unclosed quote; whatever follows
+            # would be parsed out of step, so later "errors" would be noise.
+            reason = (
+                f"record is larger than {MAX_LINE_BYTES:,} bytes (an unclosed quote?); "
+                "stopped reading here"
+            )
+            yield _Issue(Problem(feed.start, reason), True)
+            return
+        except csv.Error as exc:
+            yield _Issue(Problem(feed.start, _csv_reason(exc, feed.start, feed.lineno)), True)
+            continue
+        if feed.problem is not None:
+            yield _Issue(feed.problem, True)
+            if header is None:
+                return
+            continue
+        if not any(cell.strip() for cell in row):
+            continue  # blank line, or an empty spreadsheet row like ",,,"
+        if header is None:
+            try:
+                header = _csv_header(row)
+            except _Bad as exc:
+                yield _Issue(Problem(0, str(exc)), True)
+                return
+            continue
+        try:
+            record = _csv_record(header, row)
+        except _Bad as exc:
+            yield _Issue(Problem(feed.start, str(exc)), True)
+            continue
+        yield from validator.check(record, feed.start)
+
+
+# --------------------------------------------------------------------------------------------
+# Record validation (shared by both formats)
+
+
+class _Validator:
+    """Checks one record at a time; remembers only the ids seen so far."""
+
+    def __init__(self, criteria: Collection[str], scale: tuple[int, int]) -> None:
+        self.criteria = frozenset(criteria)
+        self.scale = scale
+        self.seen: dict[str, int] = {}  # id -> first line
+        self.generated = bytearray()  # bit per line: that line's id was generated
+
+    def check(self, record: dict[str, Any], line: int) -> Iterator[_Event]:
+        """Yield the item and its warnings, or one error (the first problem found)."""
+        try:
+            item, warnings = self._item(record, line)
+        except _Bad as exc:
+            yield _Issue(Problem(line, str(exc)), True)
+            return
+        for reason in warnings:
+            yield _Issue(Problem(line, reason), False)
+        yield item
+
+    def _item(self, record: dict[str, Any], line: int) -> tuple[ParsedItem, list[str]]:
+        unknown = [key for key in record if key not in ALLOWED_KEYS]
+        if unknown:
+            word, pronoun = ("key", "it") if len(unknown) == 1 else ("keys", "them")
+            raise _Bad(f'unknown {word} {_names(unknown)}: move {pronoun} into "metadata"')
+        # The id goes first and is registered even if the rest fails, so duplicates still show.
+        external_id = self._id(record.get("id"), line)
+        plain = "prompt" in record or "response" in record
+        chat = "messages" in record
+        if plain and chat:
+            raise _Bad('use either "prompt" and "response" or "messages", not both')
+        if chat:
+            prompt, response, context = _messages(record["messages"])
+        elif plain:
+            prompt = _text(record, "prompt")
+            response = _text(record, "response")
+            context = ()
+        else:
+            raise _Bad('missing "prompt" and "response" (or "messages")')
+        metadata = _metadata(record.get("metadata"))
+        gold, warnings = self._gold(record.get("gold"))
+        item = ParsedItem(
+            line=line,
+            external_id=external_id,
+            prompt=prompt,
+            response=response,
+            context=context,
+            chat_form=chat,
+            metadata=metadata,
+            gold=gold,
+        )
+        return item, warnings
+
+    def _id(self, value: object, line: int) -> str:
+        if value is None:
+            external_id = f"line-{line}"
+            first = self.seen.get(external_id)
+            if first is not None:
+                raise _Bad(
+                    f'no "id", and the generated id "{external_id}" is already used on line '
+                    f'{first}: give this item an "id"'
+                )
+            self._mark_generated(line)
+            return external_id
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            found = "a decimal number" if isinstance(value, float) else _json_type(value)
+            raise _Bad(f'"id" must be a string or a whole number, not {found}')
+        external_id = value if isinstance(value, str) else str(value)
+        if not external_id.strip():
+            raise _Bad('"id" is empty')
+        if len(external_id) > MAX_ID_CHARS:
+            raise _Bad(f'"id" is longer than {MAX_ID_CHARS} characters ({len(external_id):,})')
+        if _CONTROL.search(external_id):
+            raise _Bad('"id" contains a control character (such as a line break)')
+        if _SURROGATE.search(external_id):
+            raise _Bad('"id" contains an invalid \\u escape (a lone surrogate)')
+        first = self.seen.get(external_id)
+        if first is not None:
+            raise _Bad(f"duplicate id {_quote(external_id)} (first used on line {first})")
+        match = _GENERATED_ID.fullmatch(external_id)
+        if match and self._is_generated(int(match[1])):
+            raise _Bad(
+                f"id {_quote(external_id)} is already the generated id of line {match[1]}, "
+                'which has no "id"'
+            )
+        self.seen[external_id] = line
+        return external_id
+
+    def _mark_generated(self, line: int) -> None:
+        index = line >> 3
+        if index >= len(self.generated):
+            self.generated.extend(bytes(index - len(self.generated) + 4096))
+        self.generated[index] |= 1 << (line & 7)
+
+    def _is_generated(self, line: int) -> bool:
+        index = line >> 3
+        return index < len(self.generated) and bool(self.generated[index] & (1 << (line & 7)))
+
+    def _gold(self, value: object) -> tuple[dict[str, tuple[int, int]] | None, list[str]]:
+        if value is None:
+            return None, []
+        if not isinstance(value, dict):
+            raise _Bad('"gold" must be an object like {"accuracy": [4, 5]}')
+        if not value:
+            raise _Bad('"gold" is empty')
+        low_end, high_end = self.scale
+        gold: dict[str, tuple[int, int]] = {}
+        warnings: list[str] = []
+        for name, bounds in value.items():
+            if not name.strip():
+                raise _Bad('"gold" has an empty criterion name')
+            label = f"gold {_quote(name)}"
+            if (
+                not isinstance(bounds, list)
+                or len(bounds) != 2
+                or any(isinstance(b, bool) or not isinstance(b, int) for b in bounds)
+            ):
+                raise _Bad(f"{label} must be a list of two whole numbers [low, high]")
+            low, high = bounds
+            if low > high:
+                raise _Bad(f"{label} has low {_number(low)} above high {_number(high)}")
+            if low < low_end or high > high_end:
+                raise _Bad(
+                    f"{label} [{_number(low)}, {_number(high)}] is outside the scale "
+                    f"{low_end} to {high_end}"
+                )
+            if name not in self.criteria:
+                warnings.append(
+                    f"gold criterion {_quote(name)} is not in the rubric; it will be ignored"
+                )
+                continue
+            gold[name] = (low, high)
+        return (gold or None), warnings
+
+
+def _text(record: dict[str, Any], name: str) -> str:
+    if name not in record:
+        raise _Bad(f'missing "{name}"')
+    return _check_text(record[name], f'"{name}"')
+
+
+def _check_text(value: object, label: str) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"{label} must be a string, not {_json_type(value)}")
+    if not value.strip():
+        raise _Bad(f"{label} is empty")
+    if len(value) > MAX_TEXT_CHARS:
+        raise _Bad(f"{label} is longer than {MAX_TEXT_CHARS:,} characters ({len(value):,})")
+    if "\x00" in value:
+        raise _Bad(f"{label} contains a NUL character")
+    if _SURROGATE.search(value):
+        raise _Bad(f"{label} contains an invalid \\u escape (a lone surrogate)")
+    return value
+
+
+def _messages(value: object) -> tuple[str, str, tuple[dict[str, str], ...]]:
+    """Split the chat form: last assistant turn = response, the user turn before it = prompt."""
+    if not isinstance(value, list):
+        raise _Bad('"messages" must be a list of {"role", "content"} objects')
+    if not value:
+        raise _Bad('"messages" is empty')
+    if len(value) > MAX_TURNS:
+        raise _Bad(f'"messages" has {len(value):,} turns; the limit is {MAX_TURNS}')
+    turns: list[dict[str, str]] = []
+    for index, turn in enumerate(value):
+        where = f"messages[{index}]"
+        if not isinstance(turn, dict):
+            raise _Bad(f'{where} must be an object with "role" and "content"')
+        extra = [key for key in turn if key not in ("role", "content")]
+        if extra:
+            word = "key" if len(extra) == 1 else "keys"
+            raise _Bad(
+                f'{where} has unknown {word} {_names(extra)}; only "role" and "content" are allowed'
+            )
+        if "role" not in turn:
+            raise _Bad(f'{where} has no "role"')
+        role = turn["role"]
+        if role not in ROLES:
+            shown = _quote(role) if isinstance(role, str) else _json_type(role)
+            raise _Bad(f'{where} "role" must be "system", "user" or "assistant", not {shown}')
+        if "content" not in turn:
+            raise _Bad(f'{where} has no "content"')
+        content = _check_text(turn["content"], f'{where} "content"')
+        turns.append({"role": role, "content": content})
+    if turns[-1]["role"] != "assistant":
+        raise _Bad('"messages" must end with an "assistant" turn (the answer under review)')
+    if len(turns) < 2 or turns[-2]["role"] != "user":
+        raise _Bad('the last "assistant" turn must follow a "user" turn (the prompt)')
+    return turns[-2]["content"], turns[-1]["content"], tuple(turns[:-2])
+
+
+def _metadata(value: object) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _Bad(f'"metadata" must be an object, not {_json_type(value)}')
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _Bad('"metadata" contains an invalid \\u escape (a lone surrogate)') from None
+    except RecursionError:
+        raise _Bad('"metadata" is nested too deeply') from None
+    if size > MAX_METADATA_BYTES:
+        raise _Bad(f'"metadata" is larger than {MAX_METADATA_BYTES:,} bytes ({size:,})')
+    return value
