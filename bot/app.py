@@ -76,27 +76,23 @@ def register_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, guard.load_trainer), group=-1)
 
     private = filters.ChatType.PRIVATE
+    new_message = private & filters.UpdateType.MESSAGE
+    edited = private & filters.UpdateType.EDITED_MESSAGE
     application.add_handlers(
         [
-            CommandHandler("start", common.start, filters=private),
-            CommandHandler("help", common.help_command, filters=private),
-            CommandHandler("lang", common.lang_command, filters=private),
-            CommandHandler("next", trainer.next_command, filters=private),
-            CommandHandler("stats", trainer.stats_command, filters=private),
+            CommandHandler("start", common.start, filters=new_message),
+            CommandHandler("help", common.help_command, filters=new_message),
+            CommandHandler("lang", common.lang_command, filters=new_message),
+            CommandHandler("next", trainer.next_command, filters=new_message),
+            CommandHandler("stats", trainer.stats_command, filters=new_message),
             CallbackQueryHandler(common.lang_chosen, pattern=r"^1l:"),
             CallbackQueryHandler(trainer.review_button),
             MessageHandler(
-                private & filters.REPLY & filters.TEXT & ~filters.COMMAND, rewrites.text_reply
+                new_message & filters.REPLY & filters.TEXT & ~filters.COMMAND, rewrites.text_reply
             ),
-            MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, rewrites.edited_text),
-            MessageHandler(
-                private & filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED,
-                rewrites.plain_text,
-            ),
-            MessageHandler(
-                private & ~filters.TEXT & ~filters.UpdateType.EDITED & ~filters.StatusUpdate.ALL,
-                rewrites.not_text,
-            ),
+            MessageHandler(edited & filters.TEXT, rewrites.edited_text),
+            MessageHandler(new_message & filters.TEXT, rewrites.plain_text),
+            MessageHandler(new_message & ~filters.StatusUpdate.ALL, rewrites.not_text),
             ChatMemberHandler(common.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         ]
     )

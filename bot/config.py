@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("id", "en")
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
-_TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+_TOKEN_PATTERN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{10,}$")
+_USER_ID_PATTERN = re.compile(r"-?[0-9]{1,20}")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -55,7 +56,8 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # utf-8-sig: editors on Windows save a byte-order mark that would stick to the first key.
+    for number, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -63,7 +65,8 @@ def _read_dotenv(path: Path) -> dict[str, str]:
             line = line[len("export ") :]
         key, sep, value = line.partition("=")
         if not sep:
-            raise ConfigError(f"{path}:{number}: expected KEY=VALUE, got {raw[:40]!r}")
+            # The line is not echoed: it may hold the token.
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
@@ -90,7 +93,7 @@ def _coordinator_ids(raw: str) -> frozenset[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.lstrip("-").isdigit():
+        if not _USER_ID_PATTERN.fullmatch(part):
             raise ConfigError(
                 f"COORDINATOR_IDS must be comma-separated Telegram user ids, got {part[:40]!r}"
             )

@@ -53,6 +53,17 @@ def t(language: str, key: str, /, **params: Any) -> str:
     return template.format(**safe)
 
 
+def t_plain(language: str, key: str, /, **params: Any) -> str:
+    """A text for plain-text places (button toasts, alerts): parameters are not escaped.
+
+    Such texts must contain no HTML; the catalog test checks that `toast.*` texts have none.
+    """
+    template = catalog(language).get(key) or catalog(FALLBACK).get(key)
+    if template is None:
+        raise KeyError(f"message {key!r} is missing from the catalog")
+    return template.format(**params) if params else template
+
+
 def language_for(language_code: str | None, default: str) -> str:
     """Telegram's `language_code` to ours: Indonesian for `id*`, English for anything else."""
     if not language_code:

@@ -66,8 +66,13 @@ def encode(action: Action, *fields: int | str) -> str:
 
 def decode(data: str | None) -> Callback:
     """Parse callback data made by `encode`; InvalidCallbackData for anything else."""
-    if not data or len(data.encode()) > MAX_BYTES or not data.startswith(VERSION) or len(data) < 2:
+    if not isinstance(data, str) or len(data) < 2 or not data.startswith(VERSION):
         raise InvalidCallbackData(data)
+    try:
+        if len(data.encode()) > MAX_BYTES:
+            raise InvalidCallbackData(data)
+    except UnicodeEncodeError:  # a lone surrogate: not something this bot made
+        raise InvalidCallbackData(data) from None
     try:
         action = Action(data[1])
     except ValueError:

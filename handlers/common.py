@@ -9,7 +9,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.i18n import t
+from bot.i18n import t, t_plain
 from bot.onboarding import StartOutcome, TelegramUser
 from handlers.callback_data import decode
 from handlers.context import NilaiContext
@@ -69,7 +69,7 @@ async def lang_chosen(update: Update, context: NilaiContext) -> None:
     assert query is not None and trainer is not None
     language = decode(query.data).language or trainer.language
     await context.services.onboarding.set_language(trainer, language)
-    await query.answer(t(language, "toast.saved"))
+    await query.answer(t_plain(language, "toast.saved"))
     try:
         await query.edit_message_text(t(language, "lang.set"), parse_mode=ParseMode.HTML)
     except BadRequest as error:  # the same choice tapped twice: nothing to change
@@ -93,7 +93,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or not isinstance(context, NilaiContext):
         return
-    text = t(context.language(update), "error.generic")
+    text = t_plain(context.language(update), "error.generic")
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=True)

@@ -10,7 +10,7 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.i18n import t
+from bot.i18n import t, t_plain
 from handlers.context import NilaiContext
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ async def drop_redelivered(update: Update, context: NilaiContext) -> None:
             update.callback_query.from_user.id
         )
         try:
-            await update.callback_query.answer(t(context.language(update), "toast.duplicate"))
+            await update.callback_query.answer(t_plain(context.language(update), "toast.duplicate"))
         except Exception:
             log.debug("could not answer a redelivered callback", exc_info=True)
     raise ApplicationHandlerStop
@@ -48,7 +48,7 @@ async def load_trainer(update: Update, context: NilaiContext) -> None:
         return
     language = context.language(update)
     if update.callback_query is not None:
-        await update.callback_query.answer(t(language, "toast.stranger"), show_alert=True)
+        await update.callback_query.answer(t_plain(language, "toast.stranger"), show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_html(t(language, "start.need_invite"))
     log.info("stranger %s turned away", user.id)

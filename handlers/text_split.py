@@ -35,14 +35,14 @@ def _cut_point(text: str, budget: int) -> int:
         else:
             high = mid - 1
     limit = low
-    if limit >= len(text):
-        return len(text)
+    if limit >= len(text) or limit == 0:
+        return limit
     window_start = max(1, limit - max(200, limit // 4))
     for separator in ("\n\n", "\n", ". ", " "):
         index = text.rfind(separator, window_start, limit)
         if index > 0:
             return index + len(separator)
-    return max(limit, 1)
+    return limit
 
 
 def split_plain(text: str, first_budget: int, budget: int) -> list[str]:
@@ -51,12 +51,11 @@ def split_plain(text: str, first_budget: int, budget: int) -> list[str]:
     remaining = text
     current = first_budget
     while utf16_len(remaining) > current:
-        if current <= 0:
-            pieces.append("")
-        else:
-            cut = _cut_point(remaining, current)
-            pieces.append(remaining[:cut])
-            remaining = remaining[cut:]
+        cut = _cut_point(remaining, current) if current > 0 else 0
+        if cut == 0 and current == budget:
+            raise ValueError(f"a budget of {budget} cannot hold even one character")
+        pieces.append(remaining[:cut])  # "" when not even one character fits: next message
+        remaining = remaining[cut:]
         current = budget
     pieces.append(remaining)
     return pieces

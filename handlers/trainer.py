@@ -11,7 +11,7 @@ import logging
 from telegram import CallbackQuery, ForceReply, Update
 from telegram.constants import ParseMode
 
-from bot.i18n import t
+from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
 from bot.review import AssignmentRefused, Refusal
 from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
@@ -66,9 +66,9 @@ async def review_button(update: Update, context: NilaiContext) -> None:
         await _BUTTONS[callback.action](query, callback, trainer, context)
     except InvalidCallbackData:
         log.warning("user %s sent unknown callback data %r", trainer.user_id, query.data)
-        await query.answer(t(trainer.language, "toast.invalid"))
+        await query.answer(t_plain(trainer.language, "toast.invalid"))
     except AssignmentRefused as refusal:
-        await query.answer(t(trainer.language, _REFUSAL_TOASTS[refusal.reason]))
+        await query.answer(t_plain(trainer.language, _REFUSAL_TOASTS[refusal.reason]))
 
 
 async def _score(
@@ -78,7 +78,7 @@ async def _score(
     criterion, score = cb.args
     view = await context.services.review.score(trainer, cb.assignment_id, criterion, score)
     label = view.rubric.label(view.rubric.criteria[criterion], trainer.language)
-    await query.answer(t(trainer.language, "toast.scored", criterion=label, score=score))
+    await query.answer(t_plain(trainer.language, "toast.scored", criterion=label, score=score))
     await _refresh(query, view, trainer, context)
 
 
@@ -98,7 +98,9 @@ async def _flag(
     index, on = cb.args
     view, flag = await context.services.review.set_flag(trainer, cb.assignment_id, index, bool(on))
     key = "toast.flag_on" if on else "toast.flag_off"
-    await query.answer(t(trainer.language, key, flag=view.rubric.label(flag, trainer.language)))
+    await query.answer(
+        t_plain(trainer.language, key, flag=view.rubric.label(flag, trainer.language))
+    )
     await _refresh(query, view, trainer, context)
 
 
@@ -125,7 +127,7 @@ async def _skip_menu(
 ) -> None:
     assert cb.assignment_id is not None
     await context.services.review.owned(trainer, cb.assignment_id)
-    await query.answer(t(trainer.language, "panel.skip_title"))
+    await query.answer(t_plain(trainer.language, "panel.skip_title"))
     await query.edit_message_reply_markup(render_skip_keyboard(cb.assignment_id, trainer.language))
 
 
@@ -149,7 +151,7 @@ async def _skip(
     reason = SKIP_REASONS[index]
     view = await context.services.review.skip(trainer, cb.assignment_id, reason)
     language = trainer.language
-    await query.answer(t(language, "toast.skipped"))
+    await query.answer(t_plain(language, "toast.skipped"))
     status = t(language, "summary.skipped", reason=t(language, f"skip_reason.{reason}"))
     await _refresh(query, view, trainer, context, status=status, finished=True)
     await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
@@ -163,10 +165,10 @@ async def _submit(
     language = trainer.language
     if missing is not None:
         label = view.rubric.label(missing, language)
-        await query.answer(t(language, "toast.incomplete", criterion=label), show_alert=True)
+        await query.answer(t_plain(language, "toast.incomplete", criterion=label), show_alert=True)
         await _refresh(query, view, trainer, context)
         return
-    await query.answer(t(language, "toast.submitted"))
+    await query.answer(t_plain(language, "toast.submitted"))
     summary = render_submitted_summary(view.rubric, view.draft, language)
     await _refresh(query, view, trainer, context, status=summary, finished=True)
     await _announce_quota(trainer, view.done_today + 1, view.quota, context)

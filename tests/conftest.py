@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
 from storage.database import Database
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22: RetryAfter.retry_after as timedelta
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 if not SAMPLES.is_dir():  # CI clones next to shared/, as does a developer checkout
@@ -70,3 +74,22 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 def with_overlap(settings: Settings, overlap: int) -> Settings:
     return replace(settings, default_overlap=overlap)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[Any]:
+    from tests.fakebot import FakeBotApi
+
+    async with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+async def nilai(api: Any, settings: Settings, clock: FakeClock) -> AsyncIterator[Any]:
+    """The real bot, running against the fake Bot API on 127.0.0.1."""
+    from tests.e2e import RunningBot
+
+    running = RunningBot(api, settings, clock)
+    await running.start()
+    yield running
+    await running.stop()

@@ -220,19 +220,24 @@ class FakeUser:
 
     async def _member_update(self, old: str, new: str) -> None:
         self.last_action_mark = self.server.mark()
-        new_member: dict[str, Any] = {"user": self.server.bot_user, "status": new}
-        if new == "kicked":
-            new_member["until_date"] = 0
+        new_member = self._member(new)
         await self._deliver(
             "my_chat_member",
             {
                 "chat": self.chat_api(),
                 "from": self.to_api(),
                 "date": self.server.now(),
-                "old_chat_member": {"user": self.server.bot_user, "status": old},
+                "old_chat_member": self._member(old),
                 "new_chat_member": new_member,
             },
         )
+
+    def _member(self, status: str) -> dict[str, Any]:
+        """A ChatMember as Telegram sends it ("kicked" always carries until_date)."""
+        member: dict[str, Any] = {"user": self.server.bot_user, "status": status}
+        if status == "kicked":
+            member["until_date"] = 0
+        return member
 
     # -- inspection ----------------------------------------------------------------------------
 

@@ -1,0 +1,139 @@
+"""Running the real Nilai Application against the fake Bot API, and acting as its users."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+
+from bot.app import build_application, remember_bot_username
+from bot.batches import import_batch_file
+from bot.config import Settings
+from bot.onboarding import Onboarding
+from handlers.callback_data import Action, decode, encode
+from storage.database import Database
+from tests.conftest import FakeClock
+from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
+
+
+class RunningBot:
+    """The real Application (composition root, handlers, jobs) polling the fake server."""
+
+    def __init__(self, api: FakeBotApi, settings: Settings, clock: FakeClock):
+        self.api = api
+        self.settings = replace(
+            settings,
+            telegram_bot_token=api.token,
+            telegram_api_base_url=api.base_url,
+            telegram_api_file_url=api.file_url,
+        )
+        self.clock = clock
+        self.db: Database | None = None
+        self.app: Any = None
+
+    async def start(self) -> None:
+        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+            os.environ.pop(proxy, None)  # nothing may route 127.0.0.1 elsewhere
+        self.db = await Database.open(self.settings.database_path)
+        self.app = build_application(self.settings, self.db, clock=self.clock)
+        await self.app.initialize()
+        await remember_bot_username(self.app)
+        await self.app.start()
+        await self.app.updater.start_polling(
+            timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES
+        )
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            if self.app.updater.running:
+                await self.app.updater.stop()
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+            self.app = None
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+    async def restart(self) -> None:
+        """A new Application on the same database file, as after a crash and restart."""
+        await self.stop()
+        await self.start()
+
+    @property
+    def database(self) -> Database:
+        assert self.db is not None
+        return self.db
+
+    async def invite(self, role: str = "trainer", uses: int = 5) -> str:
+        onboarding = Onboarding(self.database, self.settings, self.clock)
+        return (await onboarding.create_invite(role=role, uses=uses)).code
+
+    async def import_file(self, path: Path, name: str = "pilot", overlap: int = 2) -> None:
+        await import_batch_file(
+            self.database, self.settings, path, name=name, overlap=overlap, clock=self.clock
+        )
+
+    async def count(self, sql: str, *params: Any) -> int:
+        return await self.database.fetchval(sql, params)
+
+    async def onboard(self, user: FakeUser) -> FakeMessage:
+        """Registers `user` through an invite link, as a trainer would."""
+        code = await self.invite()
+        await user.send(f"/start {code}")
+        return await user.wait_bot_message()
+
+    async def next_item(self, user: FakeUser) -> FakeMessage:
+        """/next, then the message with the rating buttons (the item's last part)."""
+        since = self.api.mark()
+        await user.send("/next")
+        return await self.wait_panel(user, since)
+
+    async def wait_panel(self, user: FakeUser, since: int) -> FakeMessage:
+        call = await self.api.wait_for_call(
+            "sendMessage",
+            lambda c: c.ok and c.chat_id == user.chat_id and _has_score_buttons(c.params),
+            since=since,
+        )
+        return self.api.message(user.chat_id, call.result["message_id"])
+
+
+def _has_score_buttons(params: dict[str, Any]) -> bool:
+    markup = params.get("reply_markup") or {}
+    return any(
+        button.get("callback_data", "")[:2] == "1u"
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    )
+
+
+def assignment_of(panel: FakeMessage) -> int:
+    """The assignment id behind a panel's buttons."""
+    for row in panel.buttons():
+        for button in row:
+            callback = decode(button["callback_data"])
+            if callback.assignment_id is not None:
+                return callback.assignment_id
+    raise AssertionError("no assignment buttons on this message")
+
+
+async def tap_action(user: FakeUser, panel: FakeMessage, action: Action, *args: int) -> dict:
+    """Tap the button that does `action` (asserting it is shown); returns the update."""
+    data = encode(action, assignment_of(panel), *args)
+    shown = [b["callback_data"] for row in panel.buttons() for b in row]
+    assert data in shown, f"{data!r} is not among the buttons {shown}"
+    return await user.tap(panel, data=data)
+
+
+async def answered(api: FakeBotApi, update: dict, wait: float = 5.0) -> str:
+    """Wait until the tap in `update` is answered; the toast text."""
+    query_id = update["callback_query"]["id"]
+    call = await api.wait_for_call(
+        "answerCallbackQuery",
+        lambda c: c.params.get("callback_query_id") == query_id,
+        timeout=wait,
+    )
+    return call.params.get("text", "")

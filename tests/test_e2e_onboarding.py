@@ -1,0 +1,91 @@
+"""Joining Nilai through Telegram: invites, strangers, languages, help."""
+
+from __future__ import annotations
+
+from tests.e2e import RunningBot
+from tests.fakebot import FakeBotApi
+
+
+async def test_an_invited_indonesian_trainer_is_welcomed_in_indonesian(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    siti = api.user(1001, "Siti", language_code="id")
+    welcome = await nilai.onboard(siti)
+    assert "Selamat datang" in welcome.plain_text()
+    assert welcome.button("Berikutnya")
+    row = await nilai.database.fetchone("SELECT role, language FROM trainers WHERE user_id = 1001")
+    assert tuple(row) == ("trainer", "id")
+
+
+async def test_an_invited_english_trainer_is_welcomed_in_english(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    sam = api.user(1002, "Sam", language_code="en-GB")
+    welcome = await nilai.onboard(sam)
+    assert "Welcome to Nilai" in welcome.plain_text()
+    assert welcome.button("Next")
+
+
+async def test_a_stranger_is_refused_politely_everywhere_and_nothing_is_stored(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    stranger = api.user(1003, "Stranger", language_code="en")
+    for text in ("/start", "/start not-a-code", "/next", "/stats", "/help", "hello"):
+        since = api.mark()
+        await stranger.send(text)
+        reply = await stranger.wait_bot_message(since=since)
+        assert "coordinator" in reply.plain_text()
+    since = api.mark()
+    await stranger.send_sticker()
+    assert "coordinator" in (await stranger.wait_bot_message(since=since)).plain_text()
+    update = await stranger.tap(await stranger.wait_bot_message(since=0), data="1u:1")
+    call = await api.wait_for_call(
+        "answerCallbackQuery",
+        lambda c: c.params["callback_query_id"] == update["callback_query"]["id"],
+    )
+    assert "invite" in call.params["text"]
+    assert await nilai.count("SELECT COUNT(*) FROM trainers") == 0
+
+
+async def test_an_invalid_or_used_up_invite_is_refused(api: FakeBotApi, nilai: RunningBot) -> None:
+    code = await nilai.invite(uses=1)
+    first, second = api.user(1004, language_code="id"), api.user(1005, language_code="id")
+    await first.send(f"/start {code}")
+    await first.wait_bot_message()
+    await second.send(f"/start {code}")
+    refusal = await second.wait_bot_message()
+    assert "tidak berlaku" in refusal.plain_text()
+    assert await nilai.count("SELECT COUNT(*) FROM trainers") == 1
+
+
+async def test_coordinators_from_settings_need_no_code(api: FakeBotApi, nilai: RunningBot) -> None:
+    boss = api.user(9000, "Boss", language_code="en")
+    await boss.send("/start")
+    welcome = await boss.wait_bot_message()
+    assert "coordinator" in welcome.plain_text()
+    assert await nilai.count("SELECT COUNT(*) FROM trainers WHERE role = 'coordinator'") == 1
+
+
+async def test_start_again_welcomes_back_without_using_another_invite(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    user = api.user(1006, "Dewi", language_code="en")
+    await nilai.onboard(user)
+    since = api.mark()
+    await user.send("/start")
+    assert "Welcome back" in (await user.wait_bot_message(since=since)).plain_text()
+
+
+async def test_lang_switches_every_text(api: FakeBotApi, nilai: RunningBot) -> None:
+    user = api.user(1007, "Budi", language_code="en")
+    await nilai.onboard(user)
+    since = api.mark()
+    await user.send("/lang")
+    chooser = await user.wait_bot_message(since=since)
+    since = api.mark()
+    await user.tap(chooser, "Indonesia")
+    await api.wait_for_call("editMessageText", since=since)
+    assert "Bahasa Indonesia" in api.message(user.chat_id, chooser.message_id).plain_text()
+    since = api.mark()
+    await user.send("/help")
+    assert "Cara kerja Nilai" in (await user.wait_bot_message(since=since)).plain_text()

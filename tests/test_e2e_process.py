@@ -1,0 +1,72 @@
+"""The bot as an operator runs it: `python -m bot run` in its own process, stopped by a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakebot import FakeBotApi
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def start_bot_process(api: FakeBotApi, tmp_path: Path) -> asyncio.subprocess.Process:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.upper().endswith("_PROXY") and not key.startswith(("TELEGRAM_", "DATABASE_"))
+    }
+    env.update(
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_API_BASE_URL=api.base_url,
+        DATABASE_PATH=str(tmp_path / "data" / "nilai.db"),
+        COORDINATOR_IDS="4242",
+        POLL_TIMEOUT="1",
+        PYTHONPATH=str(ROOT),
+    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+async def test_a_signal_stops_the_bot_cleanly(
+    api: FakeBotApi, tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    process = await start_bot_process(api, tmp_path)
+    try:
+        boss = api.user(4242, "Boss", language_code="en")
+        await boss.send("/start")
+        welcome = await boss.wait_bot_message(timeout=30)
+        assert "coordinator" in welcome.plain_text()
+        process.send_signal(stop_signal)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = (stdout + stderr).decode()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log
+    assert api.token not in log and api.token.split(":")[1] not in log
+    assert "running as @" in log and "database closed" in log
+    # one readable line per event: timestamp, level, source, message
+    assert all(line[:4].isdigit() for line in log.strip().splitlines()), log
+    # the database is intact and the coordinator was stored before the stop
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "data" / "nilai.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT role FROM trainers").fetchall() == [("coordinator",)]
