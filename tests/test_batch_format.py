@@ -31,8 +31,8 @@ from bot.batch_format import (
     iter_batch_items,
     scan_batch_file,
 )
+from tests.conftest import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 CRITERIA = ("accuracy", "language", "safety", "helpfulness")
 
 
@@ -64,7 +64,6 @@ OK_ASSISTANT = {"role": "assistant", "content": "a"}
 # The samples
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples not available")
 def test_sample_jsonl() -> None:
     path = SAMPLES / "batch_small.jsonl"
     result = scan(path)
@@ -104,7 +103,6 @@ def test_sample_jsonl() -> None:
     assert by_id["id-002"].metadata == {"lang": "id", "model": "model-b", "topic": "empathy"}
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples not available")
 def test_sample_csv() -> None:
     path = SAMPLES / "batch_small.csv"
     result = scan(path)
@@ -132,7 +130,6 @@ def test_sample_csv() -> None:
     }
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples not available")
 def test_samples_agree() -> None:
     """The CSV sample is the JSONL sample minus the chat item and gold: same texts."""
     from_jsonl = {p.external_id: p for p in items(SAMPLES / "batch_small.jsonl")}
