@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 LANGUAGES = ("id", "en")
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_PATTERN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{10,}$")
-_USER_ID_PATTERN = re.compile(r"-?[0-9]{1,20}")
+_USER_ID_PATTERN = re.compile(r"[1-9][0-9]{0,19}")
+_INT_PATTERN = re.compile(r"-?[0-9]{1,9}")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -78,10 +79,9 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw[:40]!r}") from None
+    if not _INT_PATTERN.fullmatch(raw):
+        raise ConfigError(f"{name} must be a whole number, got {raw[:40]!r}")
+    value = int(raw)
     if not minimum <= value <= maximum:
         raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
@@ -132,7 +132,7 @@ def load_settings(
     language = env.get("DEFAULT_LANGUAGE", "").strip().lower() or "id"
     if language not in LANGUAGES:
         raise ConfigError(
-            f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {language!r}"
+            f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {language[:40]!r}"
         )
 
     timezone = env.get("TIMEZONE", "").strip() or "Asia/Jakarta"
@@ -140,12 +140,14 @@ def load_settings(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"TIMEZONE must be an IANA zone like Asia/Jakarta, got {timezone!r}"
+            f"TIMEZONE must be an IANA zone like Asia/Jakarta, got {timezone[:40]!r}"
         ) from None
 
     log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
     if log_level not in _LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
+        raise ConfigError(
+            f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level[:40]!r}"
+        )
 
     return Settings(
         telegram_bot_token=token,
