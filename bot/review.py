@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.clock import Clock, after, stamp, start_of_day, utc_now
@@ -189,18 +189,19 @@ class ReviewService:
         _, rubric = await self._item(assignment.item_id)
         if not 0 <= criterion_index < len(rubric.criteria) or score not in rubric.scores:
             raise AssignmentRefused(Refusal.MISSING)
-        draft = await reviews.get_draft(self.db, assignment.id)
-        scored = {*draft.scores, rubric.criteria[criterion_index]}
-        following = _next_unscored(rubric, scored, criterion_index)
+        view = await self.view(trainer, assignment)
+        criterion = rubric.criteria[criterion_index]
+        following = _next_unscored(rubric, {*view.draft.scores, criterion}, criterion_index)
         await reviews.set_score(
-            self.db,
-            assignment.id,
-            rubric.criteria[criterion_index],
-            score,
-            following,
-            stamp(self.clock()),
+            self.db, assignment.id, criterion, score, following, stamp(self.clock())
         )
-        return await self._reload(trainer, assignment.id)
+        # The new state is known: build it instead of reading it back (a tap stays cheap).
+        view.draft.scores[criterion] = score
+        return replace(
+            view,
+            assignment=replace(assignment, criterion=following),
+            criterion=rubric.criteria[following] if following != ALL_SCORED else None,
+        )
 
     async def choose_criterion(
         self, trainer: Trainer, assignment_id: int, criterion_index: int
