@@ -26,7 +26,16 @@ from telegram.ext import (
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.services import Services
-from handlers import common, guard, rewrites, trainer
+from handlers import (
+    broadcasts,
+    common,
+    coordinator_batches,
+    coordinator_team,
+    exports,
+    guard,
+    rewrites,
+    trainer,
+)
 from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.update_order import PerUserUpdateProcessor
 from storage import bot_facts
@@ -44,7 +53,7 @@ def build_application(
         if SERVICES_KEY not in application.bot_data:
             opened = await Database.open(settings.database_path)
             application.bot_data[SERVICES_KEY] = Services.build(settings, opened, clock)
-        await remember_bot_username(application)
+        await on_start(application)
 
     async def post_shutdown(application: Application) -> None:
         if db is None and SERVICES_KEY in application.bot_data:
@@ -85,6 +94,13 @@ def register_handlers(application: Application) -> None:
             CommandHandler("lang", common.lang_command, filters=new_message),
             CommandHandler("next", trainer.next_command, filters=new_message),
             CommandHandler("stats", trainer.stats_command, filters=new_message),
+        ]
+    )
+    # Coordinators' features, each in its own module, before the catch-all handlers below.
+    for feature in (coordinator_batches, broadcasts, coordinator_team, exports):
+        application.add_handlers(feature.handlers())
+    application.add_handlers(
+        [
             CallbackQueryHandler(common.lang_chosen, pattern=r"^1l:"),
             CallbackQueryHandler(trainer.review_button),
             MessageHandler(
@@ -111,6 +127,12 @@ def register_jobs(application: Application) -> None:
 async def _prune_update_log(context: NilaiContext) -> None:
     removed = await context.services.updates.prune()
     log.info("forgot %d old update ids", removed)
+
+
+async def on_start(application: Application) -> None:
+    """Work to do each time the bot starts: learn its name, resume unfinished broadcasts."""
+    await remember_bot_username(application)
+    await broadcasts.resume_broadcasts(application)
 
 
 async def remember_bot_username(application: Application) -> None:

@@ -41,6 +41,20 @@ class Settings:
     daily_quota: int = 20
     log_level: str = "INFO"
     poll_timeout: int = 10
+    telegram_local_mode: bool = False
+    broadcast_rate: int = 30
+    pseudonym_secret: str | None = None
+    data_dir: Path = Path("data")
+
+    @property
+    def download_limit_bytes(self) -> int:
+        """Largest file the bot can fetch: 20 MB from the cloud Bot API, 2 GB from a local one."""
+        return (2000 if self.telegram_local_mode else 20) * 1024 * 1024
+
+    @property
+    def upload_limit_bytes(self) -> int:
+        """Largest file the bot can send: 50 MB to the cloud Bot API, 2 GB to a local one."""
+        return (2000 if self.telegram_local_mode else 50) * 1024 * 1024
 
     def require_token(self) -> str:
         """The token, or a clear error for commands that must talk to Telegram."""
@@ -149,11 +163,20 @@ def load_settings(
             f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level[:40]!r}"
         )
 
+    local_mode = env.get("TELEGRAM_LOCAL_MODE", "").strip().lower()
+    if local_mode not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"TELEGRAM_LOCAL_MODE must be true or false, got {local_mode[:40]!r}")
+    secret = env.get("PSEUDONYM_SECRET", "").strip() or None
+    if secret is not None and len(secret) < 16:
+        raise ConfigError("PSEUDONYM_SECRET must be at least 16 characters long")
+    database_path = Path(env.get("DATABASE_PATH", "").strip() or "data/nilai.db")
+
     return Settings(
         telegram_bot_token=token,
         telegram_api_base_url=base_url,
         telegram_api_file_url=file_url,
-        database_path=Path(env.get("DATABASE_PATH", "").strip() or "data/nilai.db"),
+        database_path=database_path,
+        data_dir=database_path.parent,
         coordinator_ids=_coordinator_ids(env.get("COORDINATOR_IDS", "")),
         default_language=language,
         timezone=timezone,
@@ -162,4 +185,7 @@ def load_settings(
         daily_quota=_int(env, "DAILY_QUOTA", 20, 1, 10_000),
         log_level=log_level,
         poll_timeout=_int(env, "POLL_TIMEOUT", 10, 0, 60),
+        telegram_local_mode=local_mode in ("1", "true", "yes"),
+        broadcast_rate=_int(env, "BROADCAST_RATE", 30, 1, 30),
+        pseudonym_secret=secret,
     )

@@ -1,6 +1,7 @@
 """The message catalog: every text the bot sends, in Indonesian and English.
 
-Texts live in `bot/locales/<lang>.toml` so a translator edits them without touching code.
+Texts live in `bot/locales/<lang>/*.toml` (one file per feature, merged; a key may appear
+in only one file) so a translator edits them without touching code.
 They are HTML (Telegram's subset); parameters are escaped here, so user-provided strings can
 never break the markup. Pass `Html(...)` for a parameter that is already safe HTML.
 """
@@ -35,8 +36,17 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 @cache
 def catalog(language: str) -> dict[str, str]:
     """All texts of one language, keyed `section.name`."""
-    source = resources.files("bot.locales").joinpath(f"{language}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(source))
+    merged: dict[str, str] = {}
+    folder = resources.files("bot.locales").joinpath(language)
+    for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        texts = _flatten(tomllib.loads(entry.read_text("utf-8")))
+        clash = merged.keys() & texts.keys()
+        if clash:
+            raise ValueError(f"{language}/{entry.name} repeats keys: {', '.join(sorted(clash))}")
+        merged.update(texts)
+    return merged
 
 
 def t(language: str, key: str, /, **params: Any) -> str:

@@ -25,8 +25,13 @@ class Action(StrEnum):
     SKIP = "K"  # assignment, reason index
     BACK = "b"  # assignment
     SUBMIT = "u"  # assignment
-    NEXT = "x"  # (none)
+    NEXT = "x"  # (none): also the "Start reviewing" button of batch announcements
     LANGUAGE = "l"  # language code
+    # Coordinators' buttons; their fields are all in `args`.
+    UPLOAD = "o"  # upload id, choice (0 open and broadcast, 1 open quietly, 2 discard)
+    BATCH = "B"  # batch id, operation (see handlers/coordinator_batches.py)
+    TRAINERS_PAGE = "P"  # page number
+    TRAINER = "M"  # trainer user id, operation (see handlers/coordinator_team.py)
 
 
 _ARITY = {
@@ -40,7 +45,14 @@ _ARITY = {
     Action.BACK: 1,
     Action.SUBMIT: 1,
     Action.NEXT: 0,
+    Action.UPLOAD: 2,
+    Action.BATCH: 2,
+    Action.TRAINERS_PAGE: 1,
+    Action.TRAINER: 2,
 }
+_COORDINATOR_ACTIONS = frozenset(
+    {Action.UPLOAD, Action.BATCH, Action.TRAINERS_PAGE, Action.TRAINER}
+)
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,14}")
 
 
@@ -50,6 +62,9 @@ class InvalidCallbackData(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Callback:
+    """A decoded tap. Review actions carry their assignment in `assignment_id` and the rest in
+    `args`; coordinators' actions carry all their fields in `args`."""
+
     action: Action
     assignment_id: int | None = None
     args: tuple[int, ...] = ()
@@ -87,6 +102,6 @@ def decode(data: str | None) -> Callback:
     if len(fields) != _ARITY[action] or not all(_NUMBER.fullmatch(f) for f in fields):
         raise InvalidCallbackData(data)
     numbers = tuple(int(f) for f in fields)
-    if not numbers:
-        return Callback(action)
+    if not numbers or action in _COORDINATOR_ACTIONS:
+        return Callback(action, args=numbers)
     return Callback(action, assignment_id=numbers[0], args=numbers[1:])

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import build_application, remember_bot_username
+from bot.app import build_application, on_start
 from bot.batches import import_batch_file
 from bot.config import Settings
 from bot.onboarding import Onboarding
@@ -40,7 +40,7 @@ class RunningBot:
         self.db = await Database.open(self.settings.database_path)
         self.app = build_application(self.settings, self.db, clock=self.clock)
         await self.app.initialize()
-        await remember_bot_username(self.app)
+        await on_start(self.app)
         await self.app.start()
         await self.app.updater.start_polling(
             timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES

@@ -35,7 +35,12 @@ ARITY = {
     Action.BACK: 1,
     Action.SUBMIT: 1,
     Action.NEXT: 0,
+    Action.UPLOAD: 2,
+    Action.BATCH: 2,
+    Action.TRAINERS_PAGE: 1,
+    Action.TRAINER: 2,
 }
+COORDINATOR_ACTIONS = {Action.UPLOAD, Action.BATCH, Action.TRAINERS_PAGE, Action.TRAINER}
 
 ROUND_TRIPS = [
     # a trainer taps score 4 for the first criterion of assignment 812
@@ -62,6 +67,11 @@ ROUND_TRIPS = [
     (Action.NEXT, (), Callback(Action.NEXT)),
     (Action.LANGUAGE, ("id",), Callback(Action.LANGUAGE, language="id")),
     (Action.LANGUAGE, ("en",), Callback(Action.LANGUAGE, language="en")),
+    # a coordinator opens upload 7 quietly, pauses batch 3, pages trainers, pauses a trainer
+    (Action.UPLOAD, (7, 1), Callback(Action.UPLOAD, args=(7, 1))),
+    (Action.BATCH, (3, 0), Callback(Action.BATCH, args=(3, 0))),
+    (Action.TRAINERS_PAGE, (2,), Callback(Action.TRAINERS_PAGE, args=(2,))),
+    (Action.TRAINER, (LARGEST_ID, 1), Callback(Action.TRAINER, args=(LARGEST_ID, 1))),
 ]
 
 
@@ -270,6 +280,8 @@ def test_encode_then_decode_is_the_identity(button: tuple[Action, tuple[int | st
     assert callback.action is action
     if action is Action.LANGUAGE:
         assert (callback.language, callback.assignment_id, callback.args) == (fields[0], None, ())
+    elif action in COORDINATOR_ACTIONS:
+        assert (callback.assignment_id, callback.args) == (None, fields)
     elif fields:
         assert (callback.assignment_id, *callback.args) == fields
         assert callback.language is None
@@ -281,6 +293,8 @@ def fields_of(callback: Callback) -> tuple[int | str, ...]:
     if callback.action is Action.LANGUAGE:
         assert callback.language is not None
         return (callback.language,)
+    if callback.action in COORDINATOR_ACTIONS:
+        return callback.args
     if callback.assignment_id is None:
         return ()
     return (callback.assignment_id, *callback.args)

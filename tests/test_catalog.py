@@ -156,7 +156,9 @@ def test_every_entry_in_the_toml_file_is_a_string(language: str) -> None:
                 found[f"{prefix}{key}"] = value
         return found
 
-    raw = leaves(tomllib.loads((LOCALES / f"{language}.toml").read_text("utf-8")))
+    raw: dict = {}
+    for path in sorted((LOCALES / language).glob("*.toml")):
+        raw.update(leaves(tomllib.loads(path.read_text("utf-8"))))
     assert raw.keys() == catalog(language).keys()
     assert {key: type(value).__name__ for key, value in raw.items() if type(value) is not str} == {}
 

@@ -1,0 +1,10 @@
+"""Coordinators' exports in chat: /export <batch> <format> sends the file."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler
+
+
+def handlers() -> list[BaseHandler]:
+    """This feature's handlers, registered by the composition root before the catch-alls."""
+    return []
