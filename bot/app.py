@@ -26,6 +26,7 @@ from telegram.ext import (
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.services import Services
+from bot.uploads import Uploads
 from handlers import (
     broadcasts,
     common,
@@ -132,6 +133,10 @@ async def _prune_update_log(context: NilaiContext) -> None:
 async def on_start(application: Application) -> None:
     """Work to do each time the bot starts: learn its name, resume unfinished broadcasts."""
     await remember_bot_username(application)
+    services: Services = application.bot_data[SERVICES_KEY]
+    recovered = await Uploads(services.db, services.settings, services.clock).recover_interrupted()
+    if recovered:
+        log.info("%d interrupted import(s) can be opened again", recovered)
     await broadcasts.resume_broadcasts(application)
 
 

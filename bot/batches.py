@@ -1,10 +1,13 @@
-"""Importing batches: validate the whole file first, then store it in one transaction."""
+"""Batches: importing a file (validated whole first, then stored in one transaction), and the
+coordinator's controls over open batches."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from bot.batch_format import (
@@ -19,10 +22,16 @@ from bot.config import Settings
 from bot.review import item_row_json
 from bot.rubric import DEFAULT_RUBRIC, Rubric
 from storage import batches
-from storage.batches import BatchExistsError, ItemRow
+from storage.batches import BatchExistsError, BatchProgress, ItemRow
 from storage.database import Database
 
+__all__ = ["BatchExistsError", "BatchProgress", "ImportResult", "import_batch_file"]
+
 log = logging.getLogger(__name__)
+
+CHUNK = 5_000
+Progress = Callable[[int, int], Awaitable[None]]
+"""Called with (items stored so far, items in the file) between chunks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,19 +42,39 @@ class ImportResult:
     scan: BatchScan
 
 
-def _rows(items: Iterator[ParsedItem]) -> Iterator[ItemRow]:
-    for item in items:
-        yield (
-            item.external_id,
-            item.prompt,
-            item.response,
-            item_row_json(list(item.context)),
-            int(item.chat_form),
-            item_row_json(item.metadata),
-            item_row_json(
-                {key: list(bounds) for key, bounds in item.gold.items()} if item.gold else None
-            ),
-        )
+def _row(item: ParsedItem) -> ItemRow:
+    gold = {key: list(bounds) for key, bounds in item.gold.items()} if item.gold else None
+    return (
+        item.external_id,
+        item.prompt,
+        item.response,
+        item_row_json(list(item.context)),
+        int(item.chat_form),
+        item_row_json(item.metadata),
+        item_row_json(gold),
+    )
+
+
+async def _chunks(
+    path: Path, rubric: Rubric, total: int, on_progress: Progress | None
+) -> AsyncIterator[list[ItemRow]]:
+    """Parse in a worker thread, a chunk at a time, so the bot keeps answering meanwhile."""
+    items: Iterator[ParsedItem] = iter_batch_items(
+        path, criteria=rubric.criteria, scale=rubric.scale
+    )
+    done = 0
+    while chunk := await asyncio.to_thread(lambda: [_row(item) for item in islice(items, CHUNK)]):
+        yield chunk
+        done += len(chunk)
+        if on_progress is not None:
+            await on_progress(done, total)
+
+
+async def scan_file(path: Path, rubric: Rubric = DEFAULT_RUBRIC) -> BatchScan:
+    """Validate a whole file off the event loop."""
+    return await asyncio.to_thread(
+        scan_batch_file, path, criteria=rubric.criteria, scale=rubric.scale
+    )
 
 
 async def import_batch_file(
@@ -57,15 +86,22 @@ async def import_batch_file(
     overlap: int | None = None,
     priority: int = 0,
     rubric: Rubric = DEFAULT_RUBRIC,
+    status: str = "open",
     clock: Clock = utc_now,
+    scan: BatchScan | None = None,
+    on_progress: Progress | None = None,
 ) -> ImportResult:
-    """Import a JSONL/CSV batch; BatchFormatError (nothing stored) if any line is bad."""
+    """Import a JSONL/CSV batch; BatchFormatError (nothing stored) if any line is bad.
+
+    Pass `scan` when the file was already validated (a chat upload) to skip the first pass.
+    """
     name = name.strip()
     if not name:
         raise ValueError("the batch needs a name")
     if await batches.batch_exists(db, name):
         raise BatchExistsError(name)
-    scan = scan_batch_file(path, criteria=rubric.criteria, scale=rubric.scale)
+    if scan is None:
+        scan = await scan_file(path, rubric)
     if not scan.ok:
         raise BatchFormatError(scan)
     batch_id, count = await batches.create_batch_with_items(
@@ -74,8 +110,35 @@ async def import_batch_file(
         rubric_json=rubric.to_json(),
         overlap=overlap or settings.default_overlap,
         priority=priority,
-        items=_rows(iter_batch_items(path, criteria=rubric.criteria, scale=rubric.scale)),
+        chunks=_chunks(path, rubric, scan.items, on_progress),
         now=stamp(clock()),
+        status=status,
     )
     log.info("imported batch %r: %d items", name, count)
     return ImportResult(batch_id=batch_id, name=name, items=count, scan=scan)
+
+
+async def list_batches(db: Database) -> list[BatchProgress]:
+    return await batches.list_batches(db)
+
+
+BATCH_OPERATIONS = ("pause", "resume", "close", "priority_up", "priority_down")
+
+
+async def change_batch(
+    db: Database, batch_id: int, operation: str, *, actor_id: int, clock: Clock = utc_now
+) -> dict | None:
+    """Pause, resume (also a closed batch, so a slip is recoverable), close, or re-prioritise.
+
+    A paused or closed batch hands out no new items; items trainers already hold still submit.
+    """
+    status = {"pause": "paused", "resume": "open", "close": "closed"}.get(operation)
+    change = {"priority_up": 1, "priority_down": -1}.get(operation, 0)
+    if status is None and not change:
+        raise ValueError(operation)
+    result = await batches.update_batch(
+        db, batch_id, actor_id=actor_id, now=stamp(clock()), status=status, priority_change=change
+    )
+    if result is not None:
+        log.info("coordinator %s: batch %r %s", actor_id, result["name"], operation)
+    return result

@@ -17,6 +17,23 @@ from storage.database import Database
 MAX_REASONS_SHOWN = 20
 
 
+class ProgressBar:
+    """A one-line progress bar on stderr for long imports and exports (only on a terminal)."""
+
+    def __init__(self, label: str, width: int = 30):
+        self.label = label
+        self.width = width
+        self.shown = sys.stderr.isatty()
+
+    async def update(self, done: int, total: int) -> None:
+        if not self.shown or total <= 0:
+            return
+        filled = self.width * done // total
+        bar = "#" * filled + "-" * (self.width - filled)
+        end = "\n" if done >= total else ""
+        print(f"\r{self.label} [{bar}] {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Nilai: crowd-sourced review of AI answers on Telegram."
@@ -45,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument(
         "--priority", type=int, default=0, help="higher is reviewed first (default 0)"
+    )
+    importer.add_argument(
+        "--rubric", type=Path, help="the batch's own rubric, a TOML or JSON file (see README)"
     )
     invite = commands.add_parser(
         "invite",
@@ -97,17 +117,33 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
     from bot.batches import import_batch_file
+    from bot.rubric import DEFAULT_RUBRIC, RubricError, load_rubric_file
 
     if args.overlap is not None and args.overlap < 1:
         print("error: --overlap must be at least 1", file=sys.stderr)
         return 2
-    if not args.file.is_file():
-        print(f"error: no such file: {args.file}", file=sys.stderr)
+    for path in (args.file, args.rubric):
+        if path is not None and not path.is_file():
+            print(f"error: no such file: {path}", file=sys.stderr)
+            return 2
+    try:
+        rubric = load_rubric_file(args.rubric) if args.rubric else DEFAULT_RUBRIC
+    except RubricError as error:
+        print(f"error: rubric {args.rubric}: {error}", file=sys.stderr)
         return 2
     db = await Database.open(settings.database_path)
+    bar = ProgressBar("importing")
     try:
+        print(f"checking {args.file} ...", file=sys.stderr)
         result = await import_batch_file(
-            db, settings, args.file, name=args.batch, overlap=args.overlap, priority=args.priority
+            db,
+            settings,
+            args.file,
+            name=args.batch,
+            overlap=args.overlap,
+            priority=args.priority,
+            rubric=rubric,
+            on_progress=bar.update,
         )
     except BatchFormatError as error:
         scan = error.scan

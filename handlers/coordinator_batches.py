@@ -2,9 +2,315 @@
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.batch_format import format_problem
+from bot.batches import BATCH_OPERATIONS, change_batch, list_batches
+from bot.i18n import t, t_plain
+from bot.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric_file
+from bot.uploads import CHOICES, CaptionError, CheckedUpload, Uploads, parse_caption
+from handlers import broadcasts
+from handlers.callback_data import Action, decode, encode
+from handlers.context import NilaiContext
+from handlers.coordinator_guard import coordinators_only
+
+log = logging.getLogger(__name__)
+
+BATCH_FILES = (".jsonl", ".ndjson", ".jsonlines", ".json", ".csv")
+RUBRIC_FILES = (".toml",)
+MAX_REASONS = 10
+EDIT_EVERY_SECONDS = 1.0
+_STATUS_ICONS = {"open": "🟢", "paused": "⏸", "closed": "⚫"}
 
 
 def handlers() -> list[BaseHandler]:
     """This feature's handlers, registered by the composition root before the catch-alls."""
-    return []
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return [
+        MessageHandler(private & filters.Document.ALL, document_received),
+        CommandHandler("batches", batches_command, filters=private),
+        CallbackQueryHandler(upload_decided, pattern=rf"^1{Action.UPLOAD.value}:"),
+        CallbackQueryHandler(batch_button, pattern=rf"^1{Action.BATCH.value}:"),
+    ]
+
+
+def uploads_of(context: NilaiContext) -> Uploads:
+    services = context.services
+    return Uploads(services.db, services.settings, services.clock)
+
+
+@coordinators_only
+async def document_received(update: Update, context: NilaiContext) -> None:
+    """Checks an uploaded batch (or rubric) file and offers Open / Open quietly / Discard."""
+    message, language = update.message, context.language(update)
+    assert message is not None and message.document is not None
+    document = message.document
+    file_name = document.file_name or "upload"
+    suffix = Path(file_name).suffix.lower()
+    is_rubric = suffix in RUBRIC_FILES or (
+        suffix == ".json" and "rubric" in (message.caption or "").lower()
+    )
+    if not is_rubric and suffix not in BATCH_FILES:
+        await message.reply_html(t(language, "upload.wrong_type"))
+        return
+    limit = context.services.settings.download_limit_bytes
+    if (document.file_size or 0) > limit:
+        await message.reply_html(
+            t(
+                language,
+                "upload.too_big",
+                file=file_name,
+                size=round((document.file_size or 0) / 2**20, 1),
+                limit=limit // 2**20,
+            )
+        )
+        return
+    status = await message.reply_html(t(language, "upload.checking", file=file_name))
+    uploads = uploads_of(context)
+    path = uploads.path_for(document.file_unique_id, file_name)
+    await (await document.get_file()).download_to_drive(path)
+    if is_rubric:
+        await _rubric_received(status, path, context)
+        return
+    try:
+        request = parse_caption(message.caption, Path(file_name).stem)
+    except CaptionError as error:
+        await status.edit_text(
+            t(language, "upload.bad_caption", part=error.detail[:60]), parse_mode=ParseMode.HTML
+        )
+        return
+    checked = await uploads.check(message.from_user.id, path, file_name, request)
+    await status.edit_text(
+        _check_text(checked, file_name, language, context),
+        parse_mode=ParseMode.HTML,
+        reply_markup=_decision_keyboard(checked.upload_id, language) if checked.upload_id else None,
+    )
+
+
+async def _rubric_received(status: Message, path: Path, context: NilaiContext) -> None:
+    trainer = context.trainer
+    assert trainer is not None
+    language = trainer.language
+    try:
+        rubric = load_rubric_file(path)
+    except RubricError as error:
+        await status.edit_text(
+            t(language, "upload.rubric_bad", reason=str(error)), parse_mode=ParseMode.HTML
+        )
+        return
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+    attached = await uploads_of(context).save_rubric(trainer.user_id, rubric)
+    key = "upload.rubric_attached" if attached else "upload.rubric_saved_next"
+    await status.edit_text(
+        t(language, key, criteria=_criteria(rubric, language)), parse_mode=ParseMode.HTML
+    )
+
+
+def _criteria(rubric: Rubric, language: str) -> str:
+    return ", ".join(rubric.label(key, language) for key in rubric.criteria)
+
+
+def _check_text(
+    checked: CheckedUpload, file_name: str, language: str, context: NilaiContext
+) -> str:
+    """The summary of a good file, or the reasons a bad one was refused."""
+    request, scan = checked.request, checked.scan
+    if checked.name_taken:
+        return t(language, "upload.name_taken", name=request.name)
+    if checked.upload_id is None:
+        reasons = [f"• {format_problem(problem)[:200]}" for problem in scan.errors[:MAX_REASONS]]
+        rest = scan.error_count - len(reasons)
+        text = "\n".join(reasons) + (
+            "\n" + t_plain(language, "upload.refused_more", count=rest) if rest > 0 else ""
+        )
+        return t(language, "upload.refused", file=file_name, count=scan.error_count, reasons=text)
+    languages = ", ".join(f"{lang} {count}" for lang, count in sorted(scan.languages.items()))
+    rubric = checked.rubric
+    summary = t(
+        language,
+        "upload.summary",
+        name=request.name,
+        items=scan.items,
+        gold=scan.gold_count,
+        longest=scan.longest_chars,
+        languages=languages or t(language, "upload.languages_unknown"),
+        rubric=t(language, "upload.rubric_default")
+        if rubric == DEFAULT_RUBRIC
+        else t(language, "upload.rubric_custom", criteria=_criteria(rubric, language)),
+        overlap=request.overlap or context.services.settings.default_overlap,
+        priority=request.priority,
+    )
+    if scan.warning_count:
+        first = format_problem(scan.warnings[0])[:200]
+        summary += "\n" + t(language, "upload.warnings", count=scan.warning_count, first=first)
+    return summary
+
+
+def _decision_keyboard(upload_id: int, language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t_plain(language, f"upload_button.{choice}"),
+                    callback_data=encode(Action.UPLOAD, upload_id, index),
+                )
+            ]
+            for index, choice in enumerate(CHOICES)
+        ]
+    )
+
+
+@coordinators_only
+async def upload_decided(update: Update, context: NilaiContext) -> None:
+    """Opens (imports, maybe announces) or discards a checked upload, showing progress."""
+    query, trainer = update.callback_query, context.trainer
+    assert query is not None and trainer is not None and query.message is not None
+    language = trainer.language
+    upload_id, index = decode(query.data).args
+    if index >= len(CHOICES):
+        await query.answer(t_plain(language, "toast.invalid"))
+        return
+    choice = CHOICES[index]
+    uploads = uploads_of(context)
+    name = await uploads.batch_name(upload_id) or ""
+    progress = _ProgressEditor(query.message, language, name)
+    try:
+        opened = await uploads.decide(
+            upload_id, trainer.user_id, choice, on_progress=progress.update
+        )
+    except Exception:
+        log.exception("import of upload %s failed", upload_id)
+        await query.answer()
+        await query.edit_message_text(
+            t(language, "upload.failed", name=name), parse_mode=ParseMode.HTML
+        )
+        return
+    if opened is None:
+        await query.answer(t_plain(language, "upload_toast.decided"))
+        return
+    await query.answer(
+        t_plain(
+            language, "upload_toast.discarding" if choice == "discard" else "upload_toast.importing"
+        )
+    )
+    key = {"discard": "upload.discarded", "broadcast": "upload.opened_broadcast"}.get(
+        choice, "upload.opened"
+    )
+    await query.edit_message_text(
+        t(language, key, name=opened.name, items=opened.items), parse_mode=ParseMode.HTML
+    )
+    if opened.broadcast:
+        await broadcasts.start_batch_broadcast(
+            context.application, opened.batch_id, trainer.user_id, query.message.chat.id
+        )
+
+
+class _ProgressEditor:
+    """Edits the upload's message with the import's progress, at most once a second."""
+
+    def __init__(self, message: Message, language: str, name: str):
+        self.message = message
+        self.language = language
+        self.name = name
+        self.last = 0.0
+
+    async def update(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < EDIT_EVERY_SECONDS or done >= total:
+            return
+        self.last = now
+        try:
+            await self.message.edit_text(
+                t(self.language, "upload.importing", name=self.name, done=done, total=total),
+                parse_mode=ParseMode.HTML,
+            )
+        except BadRequest:
+            log.debug("progress not shown", exc_info=True)
+
+
+@coordinators_only
+async def batches_command(update: Update, context: NilaiContext) -> None:
+    """Lists every batch with its progress and buttons to pause, resume, close, re-prioritise."""
+    assert update.message is not None
+    text, markup = await _batches_view(context, context.language(update))
+    await update.message.reply_html(text, reply_markup=markup)
+
+
+@coordinators_only
+async def batch_button(update: Update, context: NilaiContext) -> None:
+    """Applies one batch operation, then refreshes the list."""
+    query, trainer = update.callback_query, context.trainer
+    assert query is not None and trainer is not None
+    language = trainer.language
+    batch_id, index = decode(query.data).args
+    if index >= len(BATCH_OPERATIONS):
+        await query.answer(t_plain(language, "toast.invalid"))
+        return
+    operation = BATCH_OPERATIONS[index]
+    changed = await change_batch(
+        context.services.db,
+        batch_id,
+        operation,
+        actor_id=trainer.user_id,
+        clock=context.services.clock,
+    )
+    key = "batches_toast.unknown" if changed is None else f"batches_toast.{operation}"
+    await query.answer(t_plain(language, key))
+    text, markup = await _batches_view(context, language)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest:
+        log.debug("batch list unchanged")
+
+
+MAX_BATCHES_WITH_BUTTONS = 15
+
+
+async def _batches_view(
+    context: NilaiContext, language: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    batches = await list_batches(context.services.db)
+    if not batches:
+        return t(language, "batches.empty"), None
+    lines, rows = [t(language, "batches.title")], []
+    for batch in batches:
+        percent = min(100, 100 * batch.reviews // batch.wanted) if batch.wanted else 100
+        lines.append(
+            t(
+                language,
+                "batches.line",
+                icon=_STATUS_ICONS[batch.status],
+                name=batch.name,
+                status=t(language, f"batches.status_{batch.status}"),
+                priority=batch.priority,
+                items=batch.items,
+                reviews=batch.reviews,
+                wanted=batch.wanted,
+                percent=percent,
+            )
+        )
+        if len(rows) < MAX_BATCHES_WITH_BUTTONS:
+            rows.append(_batch_row(batch.id, batch.name, batch.status))
+    return "\n".join(lines)[:4000], InlineKeyboardMarkup(rows)
+
+
+def _batch_row(batch_id: int, name: str, status: str) -> list[InlineKeyboardButton]:
+    def button(label: str, operation: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            label, callback_data=encode(Action.BATCH, batch_id, BATCH_OPERATIONS.index(operation))
+        )
+
+    short = name if len(name) <= 20 else name[:19] + "…"
+    toggle = button(f"⏸ {short}", "pause") if status == "open" else button(f"▶ {short}", "resume")
+    if status == "closed":
+        return [toggle]
+    return [toggle, button("⬆", "priority_up"), button("⬇", "priority_down"), button("✖", "close")]

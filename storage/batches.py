@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+from storage.audit import record_change
 from storage.database import Database
 
 ItemRow = tuple[str, str, str, str | None, int, str | None, str | None]
 """external_id, prompt, response, context JSON, chat_form, metadata JSON, gold JSON."""
-
-_CHUNK = 5_000
 
 
 class BatchExistsError(ValueError):
@@ -29,12 +28,14 @@ async def create_batch_with_items(
     rubric_json: str,
     overlap: int,
     priority: int,
-    items: Iterable[ItemRow],
+    chunks: AsyncIterator[list[ItemRow]],
     now: str,
+    status: str = "open",
 ) -> tuple[int, int]:
     """Insert a batch and all its items in one transaction, so a failure stores nothing.
 
-    `items` is consumed lazily in chunks: the file's rows are never all in memory at once.
+    Items arrive in chunks from an async iterator: the file's rows are never all in memory at
+    once, and the caller can parse off the event loop and report progress between chunks.
     Returns (batch id, item count).
     """
     async with db.transaction() as conn:
@@ -42,14 +43,13 @@ async def create_batch_with_items(
             if await cursor.fetchone() is not None:
                 raise BatchExistsError(name)
         cursor = await conn.execute(
-            "INSERT INTO batches (name, rubric, overlap, priority, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (name, rubric_json, overlap, priority, now),
+            "INSERT INTO batches (name, rubric, overlap, priority, status, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (name, rubric_json, overlap, priority, status, now),
         )
         batch_id = cursor.lastrowid
         count = 0
-        iterator: Iterator[ItemRow] = iter(items)
-        while chunk := list(islice(iterator, _CHUNK)):
+        async for chunk in chunks:
             await conn.executemany(
                 "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form,"
                 " metadata, gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -63,3 +63,72 @@ async def create_batch_with_items(
 async def get_batch(db: Database, name: str) -> dict[str, Any] | None:
     row = await db.fetchone("SELECT * FROM batches WHERE name = ?", (name,))
     return None if row is None else dict(row)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress:
+    id: int
+    name: str
+    status: str
+    priority: int
+    overlap: int
+    items: int
+    complete: int
+    reviews: int
+
+    @property
+    def wanted(self) -> int:
+        return self.items * self.overlap
+
+
+async def list_batches(db: Database) -> list[BatchProgress]:
+    """Every batch with its counts, aggregated in SQL (one indexed pass over items)."""
+    rows = await db.fetchall(
+        "SELECT b.id, b.name, b.status, b.priority, b.overlap, b.item_count,"
+        " COALESCE(SUM(i.complete), 0), COALESCE(SUM(i.done_count), 0)"
+        " FROM batches b LEFT JOIN items i ON i.batch_id = b.id"
+        " GROUP BY b.id, b.name, b.status, b.priority, b.overlap, b.item_count"
+        " ORDER BY CASE b.status WHEN 'open' THEN 0 WHEN 'paused' THEN 1 ELSE 2 END,"
+        " b.priority DESC, b.id DESC"
+    )
+    return [BatchProgress(*row) for row in rows]
+
+
+async def update_batch(
+    db: Database,
+    batch_id: int,
+    *,
+    actor_id: int,
+    now: str,
+    status: str | None = None,
+    priority_change: int = 0,
+) -> dict[str, Any] | None:
+    """Change a batch's status or priority and log it; the batch after, or None if unknown."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT name, status, priority FROM batches WHERE id = ?", (batch_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        new_status = status or row["status"]
+        new_priority = row["priority"] + priority_change
+        if (new_status, new_priority) != (row["status"], row["priority"]):
+            await conn.execute(
+                "UPDATE batches SET status = ?, priority = ? WHERE id = ?",
+                (new_status, new_priority, batch_id),
+            )
+            detail = (
+                f"{row['status']} -> {new_status}"
+                if status
+                else f"priority {row['priority']} -> {new_priority}"
+            )
+            await record_change(
+                conn,
+                actor_id=actor_id,
+                action="batch." + (status or "priority"),
+                target=f"batch:{batch_id}",
+                detail=detail,
+                now=now,
+            )
+        return {"id": batch_id, "name": row["name"], "status": new_status, "priority": new_priority}

@@ -15,3 +15,7 @@ async def set_fact(db: Database, name: str, value: str) -> None:
 
 async def get_fact(db: Database, name: str) -> str | None:
     return await db.fetchval("SELECT value FROM bot_facts WHERE name = ?", (name,))
+
+
+async def delete_fact(db: Database, name: str) -> None:
+    await db.execute("DELETE FROM bot_facts WHERE name = ?", (name,))

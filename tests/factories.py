@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from bot.config import Settings
 from bot.review import ReviewService
 from bot.rubric import DEFAULT_RUBRIC
 from storage import batches, trainers
+from storage.batches import ItemRow
 from storage.database import Database
 from storage.records import Trainer
 
@@ -50,10 +53,14 @@ async def make_batch(
         rubric_json=DEFAULT_RUBRIC.to_json(),
         overlap=overlap,
         priority=priority,
-        items=rows,
+        chunks=one_chunk(rows),
         now=NOW,
     )
     return batch_id
+
+
+async def one_chunk(rows: list[ItemRow]) -> AsyncIterator[list[ItemRow]]:
+    yield rows
 
 
 async def review_fully(review: ReviewService, trainer: Trainer, assignment_id: int) -> None:

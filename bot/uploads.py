@@ -1,0 +1,216 @@
+"""Batch files a coordinator sends in chat: checked whole, then opened or discarded on a tap.
+
+The file is kept in `<data dir>/uploads/` until the decision, so opening it later imports
+exactly what was checked; its rubric (sent as a second document) travels with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.batch_format import BatchScan
+from bot.batches import BatchExistsError, Progress, import_batch_file, scan_file
+from bot.clock import Clock, stamp, utc_now
+from bot.config import Settings
+from bot.rubric import DEFAULT_RUBRIC, Rubric
+from storage import batches, bot_facts, uploads
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+CHOICES = ("broadcast", "quiet", "discard")
+_NAME = re.compile(r"[^\s=]{1,64}")
+
+
+class CaptionError(ValueError):
+    """The caption could not be read; `.detail` names the part."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRequest:
+    name: str
+    overlap: int | None
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedUpload:
+    """A file that passed (upload_id set) or failed (scan.errors) the check."""
+
+    upload_id: int | None
+    request: UploadRequest
+    scan: BatchScan
+    rubric: Rubric
+    name_taken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    batch_id: int
+    name: str
+    items: int
+    broadcast: bool
+
+
+def parse_caption(caption: str | None, default_name: str) -> UploadRequest:
+    """`name overlap=N priority=N` (all optional; `name=` works too) -> UploadRequest."""
+    name, overlap, priority = None, None, 0
+    try:
+        words = shlex.split(caption or "")
+    except ValueError:
+        raise CaptionError(caption or "") from None
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = key.lower()
+        if not sep:
+            name = word if name is None else f"{name} {word}"
+        elif key == "name" and value:
+            name = value
+        elif key == "overlap" and value.isascii() and value.isdigit() and 1 <= int(value) <= 100:
+            overlap = int(value)
+        elif key == "priority" and re.fullmatch(r"-?[0-9]{1,6}", value):
+            priority = int(value)
+        else:
+            raise CaptionError(word)
+    name = (name or default_name).strip()[:64]
+    if not name:
+        raise CaptionError("name")
+    return UploadRequest(name=name, overlap=overlap, priority=priority)
+
+
+class Uploads:
+    def __init__(self, db: Database, settings: Settings, clock: Clock = utc_now):
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    @property
+    def folder(self) -> Path:
+        return self.settings.data_dir / "uploads"
+
+    def path_for(self, unique_id: str, file_name: str) -> Path:
+        """Where a downloaded upload is kept (named by Telegram's unique id, never the user's)."""
+        suffix = Path(file_name).suffix.lower()
+        safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", unique_id)[:64]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return (
+            self.folder
+            / f"{safe_id}{suffix if suffix in ('.csv', '.jsonl', '.json', '.ndjson') else '.jsonl'}"
+        )
+
+    async def check(
+        self, coordinator_id: int, path: Path, file_name: str, request: UploadRequest
+    ) -> CheckedUpload:
+        """Validate the whole file; a good one is recorded as pending the coordinator's choice."""
+        rubric = await self.pending_rubric(coordinator_id) or DEFAULT_RUBRIC
+        if await batches.batch_exists(self.db, request.name):
+            await _remove(path)
+            return CheckedUpload(None, request, BatchScan(), rubric, name_taken=True)
+        scan = await scan_file(path, rubric)
+        if not scan.ok:
+            await _remove(path)
+            log.info(
+                "coordinator %s uploaded %r: refused (%d problems)",
+                coordinator_id,
+                file_name,
+                scan.error_count,
+            )
+            return CheckedUpload(None, request, scan, rubric)
+        upload_id = await uploads.create_upload(
+            self.db,
+            coordinator_id=coordinator_id,
+            file_path=str(path),
+            file_name=file_name,
+            batch_name=request.name,
+            overlap=request.overlap,
+            priority=request.priority,
+            rubric_json=rubric.to_json() if rubric != DEFAULT_RUBRIC else None,
+            item_count=scan.items,
+            now=stamp(self.clock()),
+        )
+        await bot_facts.delete_fact(self.db, _rubric_key(coordinator_id))
+        log.info(
+            "coordinator %s uploaded %r: %d items, pending", coordinator_id, file_name, scan.items
+        )
+        return CheckedUpload(upload_id, request, scan, rubric)
+
+    async def save_rubric(self, coordinator_id: int, rubric: Rubric) -> bool:
+        """Attach a rubric to the coordinator's latest pending upload (True), or keep it for
+        their next upload (False)."""
+        attached = await uploads.attach_rubric(self.db, coordinator_id, rubric.to_json())
+        if not attached:
+            await bot_facts.set_fact(self.db, _rubric_key(coordinator_id), rubric.to_json())
+        return attached
+
+    async def pending_rubric(self, coordinator_id: int) -> Rubric | None:
+        raw = await bot_facts.get_fact(self.db, _rubric_key(coordinator_id))
+        return None if raw is None else Rubric.from_dict(json.loads(raw))
+
+    async def batch_name(self, upload_id: int) -> str | None:
+        upload = await uploads.get_upload(self.db, upload_id)
+        return None if upload is None else upload["batch_name"]
+
+    async def decide(
+        self, upload_id: int, coordinator_id: int, choice: str, on_progress: Progress | None = None
+    ) -> Opened | None:
+        """Open (import) or discard a pending upload; None if it was decided already."""
+        status = "discarded" if choice == "discard" else "importing"
+        if not await uploads.claim_upload(self.db, upload_id, coordinator_id, status):
+            return None
+        upload = await uploads.get_upload(self.db, upload_id)
+        assert upload is not None
+        path = Path(upload["file_path"])
+        if choice == "discard":
+            await _remove(path)
+            log.info("coordinator %s discarded upload %s", coordinator_id, upload_id)
+            return Opened(0, upload["batch_name"], 0, broadcast=False)
+        rubric = (
+            Rubric.from_dict(json.loads(upload["rubric"])) if upload["rubric"] else DEFAULT_RUBRIC
+        )
+        try:
+            result = await import_batch_file(
+                self.db,
+                self.settings,
+                path,
+                name=upload["batch_name"],
+                overlap=upload["overlap"],
+                priority=upload["priority"],
+                rubric=rubric,
+                clock=self.clock,
+                on_progress=on_progress,
+            )
+        except BatchExistsError:
+            await uploads.finish_upload(self.db, upload_id, "failed", None)
+            raise
+        except Exception:
+            await uploads.finish_upload(self.db, upload_id, "pending", None)  # may tap again
+            raise
+        await uploads.finish_upload(self.db, upload_id, "imported", result.batch_id)
+        await _remove(path)
+        return Opened(result.batch_id, result.name, result.items, broadcast=choice == "broadcast")
+
+    async def recover_interrupted(self) -> int:
+        """After a crash during an import (rolled back: nothing stored), let the coordinator
+        tap Open again."""
+        stuck = await uploads.abandoned_imports(self.db)
+        for upload in stuck:
+            await uploads.finish_upload(self.db, upload["id"], "pending", None)
+        return len(stuck)
+
+
+async def _remove(path: Path) -> None:
+    await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+def _rubric_key(coordinator_id: int) -> str:
+    return f"next_rubric:{coordinator_id}"

@@ -1,0 +1,76 @@
+"""Batch files uploaded in chat, waiting for the coordinator's decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage.database import Database
+
+
+async def create_upload(
+    db: Database,
+    *,
+    coordinator_id: int,
+    file_path: str,
+    file_name: str,
+    batch_name: str,
+    overlap: int | None,
+    priority: int,
+    rubric_json: str | None,
+    item_count: int,
+    now: str,
+) -> int:
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO uploads (coordinator_id, file_path, file_name, batch_name, overlap,"
+            " priority, rubric, item_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                coordinator_id,
+                file_path,
+                file_name,
+                batch_name,
+                overlap,
+                priority,
+                rubric_json,
+                item_count,
+                now,
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+
+async def get_upload(db: Database, upload_id: int) -> dict[str, Any] | None:
+    row = await db.fetchone("SELECT * FROM uploads WHERE id = ?", (upload_id,))
+    return None if row is None else dict(row)
+
+
+async def claim_upload(db: Database, upload_id: int, coordinator_id: int, status: str) -> bool:
+    """Move a pending upload on; False if it was decided already (a double tap) or not theirs."""
+    changed = await db.execute(
+        "UPDATE uploads SET status = ? WHERE id = ? AND coordinator_id = ? AND status = 'pending'",
+        (status, upload_id, coordinator_id),
+    )
+    return changed == 1
+
+
+async def finish_upload(db: Database, upload_id: int, status: str, batch_id: int | None) -> None:
+    await db.execute(
+        "UPDATE uploads SET status = ?, batch_id = ? WHERE id = ?", (status, batch_id, upload_id)
+    )
+
+
+async def abandoned_imports(db: Database) -> list[dict[str, Any]]:
+    """Uploads whose import a crash interrupted (the transaction rolled back: nothing stored)."""
+    rows = await db.fetchall("SELECT * FROM uploads WHERE status = 'importing'")
+    return [dict(row) for row in rows]
+
+
+async def attach_rubric(db: Database, coordinator_id: int, rubric_json: str) -> bool:
+    """Give the coordinator's newest pending upload this rubric; False if they have none."""
+    changed = await db.execute(
+        "UPDATE uploads SET rubric = ? WHERE id = (SELECT MAX(id) FROM uploads"
+        " WHERE coordinator_id = ? AND status = 'pending')",
+        (rubric_json, coordinator_id),
+    )
+    return changed == 1
