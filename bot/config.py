@@ -152,7 +152,7 @@ def load_settings(
     timezone = env.get("TIMEZONE", "").strip() or "Asia/Jakarta"
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # tzdata raises OSError for folders
         raise ConfigError(
             f"TIMEZONE must be an IANA zone like Asia/Jakarta, got {timezone[:40]!r}"
         ) from None

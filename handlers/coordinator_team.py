@@ -1,10 +1,431 @@
-"""Coordinators' team view: invites, the trainer list and its management, and /progress."""
+"""Coordinators' team view: invites, the trainer list and its management, and /progress.
+
+Every handler here is for coordinators only (@coordinators_only): anyone else gets a polite
+refusal and nothing changes. Each change is committed (and audited) by bot/team.py before the
+coordinator is told or the tap is answered.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import html
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.i18n import Html, t, t_plain
+from bot.progress import BatchReport, ProgressService, UnknownBatch
+from bot.team import (
+    MAX_INVITE_DAYS,
+    MAX_INVITE_USES,
+    MAX_QUOTA,
+    PAGE_SIZE,
+    InviteLink,
+    StatusOp,
+    TeamRefused,
+    TeamService,
+    TrainerChange,
+    TrainerPage,
+    parse_invite_args,
+)
+from handlers.callback_data import Action, InvalidCallbackData, decode, encode
+from handlers.context import NilaiContext
+from handlers.coordinator_guard import coordinators_only
+from storage.records import Trainer
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+MAX_PROGRESS_BATCHES = 8  # keeps /progress within one message
+MAX_ECHO = 64
+MAX_NAME = 24  # with the handle below, keeps a page of 20 trainers within one message
+# Operations of Action.TRAINER buttons, by the index carried in the callback data.
+TRAINER_OPS = (StatusOp.PAUSE, StatusOp.RESUME, StatusOp.REMOVE)
+# After a change, the button offered is the one that undoes it.
+_UNDO = {"paused": StatusOp.RESUME, "active": StatusOp.PAUSE, "blocked": StatusOp.RESUME}
+_UNDO_LABEL = {"paused": "team_button.resume", "active": "team_button.pause"}
 
 
 def handlers() -> list[BaseHandler]:
     """This feature's handlers, registered by the composition root before the catch-alls."""
-    return []
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("invite", invite_command, filters=private),
+        CommandHandler("trainers", trainers_command, filters=private),
+        CommandHandler("quota", quota_command, filters=private),
+        CommandHandler("pause", pause_command, filters=private),
+        CommandHandler("resume", resume_command, filters=private),
+        CommandHandler("remove", remove_command, filters=private),
+        CommandHandler("progress", progress_command, filters=private),
+        CallbackQueryHandler(trainers_page, pattern=rf"^1{Action.TRAINERS_PAGE.value}:"),
+        CallbackQueryHandler(trainer_button, pattern=rf"^1{Action.TRAINER.value}:"),
+    ]
+
+
+def team_of(context: NilaiContext) -> TeamService:
+    services = context.services
+    return TeamService(services.db, services.settings, services.onboarding, services.clock)
+
+
+def progress_of(context: NilaiContext) -> ProgressService:
+    services = context.services
+    return ProgressService(services.db, services.settings, services.clock)
+
+
+def _me(context: NilaiContext) -> Trainer:
+    assert context.trainer is not None  # coordinators_only let only registered users through
+    return context.trainer
+
+
+# -- invites -------------------------------------------------------------------------------------
+
+
+@coordinators_only
+async def invite_command(update: Update, context: NilaiContext) -> None:
+    """Answers with a new t.me invite link and what it allows, or a usage hint."""
+    message, me = update.message, _me(context)
+    assert message is not None
+    request = parse_invite_args(context.args or [])
+    if request is None:
+        usage = t(
+            me.language,
+            "team_invite.usage",
+            max_uses=_number(MAX_INVITE_USES, me.language),
+            max_days=MAX_INVITE_DAYS,
+        )
+        await message.reply_html(usage)
+        return
+    invite = await team_of(context).invite(
+        request, actor_id=me.user_id, bot_username=context.bot.username
+    )
+    await message.reply_html(render_invite(invite, me, context), link_preview_options=NO_PREVIEW)
+
+
+def render_invite(invite: InviteLink, me: Trainer, context: NilaiContext) -> str:
+    language = me.language
+    expiry = (
+        t(language, "team_invite.expires", when=_when(invite.expires_at, me, context))
+        if invite.expires_at
+        else t(language, "team_invite.never_expires")
+    )
+    return t(
+        language,
+        "team_invite.created",
+        role=t(language, f"team_invite.role_{invite.role}"),
+        uses=invite.uses,
+        expiry=Html(expiry),
+        link=invite.link,
+    )
+
+
+# -- the trainer list ----------------------------------------------------------------------------
+
+
+@coordinators_only
+async def trainers_command(update: Update, context: NilaiContext) -> None:
+    """Shows the first page of trainers: today's count / quota, total, last seen, status."""
+    assert update.message is not None
+    page = await team_of(context).page(0)
+    text, markup = render_trainer_page(page, _me(context), context)
+    await update.message.reply_html(text, reply_markup=markup)
+
+
+@coordinators_only
+async def trainers_page(update: Update, context: NilaiContext) -> None:
+    """Prev / Next under the list: the same message shows the other page."""
+    query, me = update.callback_query, _me(context)
+    assert query is not None
+    try:
+        wanted = decode(query.data).args[0]
+    except InvalidCallbackData:
+        await query.answer(t_plain(me.language, "team_toast.invalid"))
+        return
+    page = await team_of(context).page(wanted)
+    await query.answer()
+    text, markup = render_trainer_page(page, me, context)
+    await _edit(query, text, markup)
+
+
+def render_trainer_page(
+    page: TrainerPage, me: Trainer, context: NilaiContext
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    language = me.language
+    if not page.count:
+        return t(language, "team_list.empty"), None
+    first = page.page * PAGE_SIZE
+    lines = [
+        t(language, "team_list.header", count=page.count, page=page.page + 1, pages=page.pages)
+    ]
+    for number, line in enumerate(page.lines, start=first + 1):
+        trainer = line.trainer
+        lines.append(
+            t(
+                language,
+                "team_list.line",
+                number=number,
+                name=_name(trainer),
+                handle=Html(_handle(trainer, language)),
+                status=Html(_status(trainer, language)),
+                today=line.today,
+                quota=line.quota,
+                total=line.total,
+                seen=_when(line.last_seen, me, context, short=True)
+                if line.last_seen
+                else t(language, "team_list.never_seen"),
+            )
+        )
+    lines.append(t(language, "team_list.footer"))
+    return "\n".join(lines), _page_keyboard(page, language)
+
+
+def _page_keyboard(page: TrainerPage, language: str) -> InlineKeyboardMarkup | None:
+    buttons = []
+    if page.page > 0:
+        buttons.append(
+            _button(language, "team_button.previous", Action.TRAINERS_PAGE, page.page - 1)
+        )
+    if page.page + 1 < page.pages:
+        buttons.append(_button(language, "team_button.next", Action.TRAINERS_PAGE, page.page + 1))
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def _handle(trainer: Trainer, language: str) -> str:
+    """@username when there is one (it is how coordinators address people), else the id."""
+    if trainer.username:
+        return f"(@{html.escape(trainer.username)})"  # no words to translate
+    return t(language, "team_list.handle_id", user_id=trainer.user_id)
+
+
+def _status(trainer: Trainer, language: str) -> str:
+    parts = [t(language, f"team_list.status_{trainer.status}")]
+    if not trainer.reachable:
+        parts.append(t(language, "team_list.unreachable"))
+    if trainer.is_coordinator:
+        parts.append(t(language, "team_list.coordinator"))
+    return " · ".join(parts)
+
+
+# -- managing one trainer ------------------------------------------------------------------------
+
+
+@coordinators_only
+async def quota_command(update: Update, context: NilaiContext) -> None:
+    """Sets a trainer's daily quota and confirms it, or explains the usage."""
+    message, me = update.message, _me(context)
+    assert message is not None
+    args = context.args or []
+    if len(args) != 2 or not (args[1].isdecimal() and args[1].isascii()):
+        await message.reply_html(t(me.language, "team_manage.usage_quota", max=MAX_QUOTA))
+        return
+    team = team_of(context)
+    target = await team.find(args[0])
+    if target is None:
+        await message.reply_html(t(me.language, "team_manage.unknown", who=_echo(args[0])))
+        return
+    try:
+        change = await team.set_quota(target.user_id, int(args[1]), actor_id=me.user_id)
+    except TeamRefused:
+        await message.reply_html(t(me.language, "team_manage.usage_quota", max=MAX_QUOTA))
+        return
+    await message.reply_html(render_quota_change(change, me.language, context))
+
+
+def render_quota_change(change: TrainerChange, language: str, context: NilaiContext) -> str:
+    name = _name(change.trainer)
+    if not change.changed:
+        return t(language, "team_manage.quota_same", name=name, quota=change.after)
+    before = change.before or t(
+        language, "team_manage.default_quota", quota=context.services.settings.daily_quota
+    )
+    return t(language, "team_manage.quota_set", name=name, quota=change.after, before=Html(before))
+
+
+@coordinators_only
+async def pause_command(update: Update, context: NilaiContext) -> None:
+    """Pauses a trainer (no new items) and offers Resume."""
+    await _status_command(update, context, StatusOp.PAUSE, "pause")
+
+
+@coordinators_only
+async def resume_command(update: Update, context: NilaiContext) -> None:
+    """Makes a paused or removed trainer active again, and offers Pause."""
+    await _status_command(update, context, StatusOp.RESUME, "resume")
+
+
+@coordinators_only
+async def remove_command(update: Update, context: NilaiContext) -> None:
+    """Removes a trainer (no more items, past work kept) and offers Undo."""
+    await _status_command(update, context, StatusOp.REMOVE, "remove")
+
+
+async def _status_command(
+    update: Update, context: NilaiContext, op: StatusOp, command: str
+) -> None:
+    message, me = update.message, _me(context)
+    assert message is not None
+    args = context.args or []
+    if len(args) != 1:
+        await message.reply_html(t(me.language, "team_manage.usage_person", command=command))
+        return
+    team = team_of(context)
+    target = await team.find(args[0])
+    if target is None:
+        await message.reply_html(t(me.language, "team_manage.unknown", who=_echo(args[0])))
+        return
+    try:
+        change = await team.change_status(target.user_id, op, actor_id=me.user_id)
+    except TeamRefused:  # only a coordinator can be refused here: the target exists
+        await message.reply_html(t(me.language, "team_manage.coordinator", name=_name(target)))
+        return
+    text, markup = render_status_change(change, me.language)
+    await message.reply_html(text, reply_markup=markup)
+
+
+@coordinators_only
+async def trainer_button(update: Update, context: NilaiContext) -> None:
+    """Pause / Resume / Undo under a confirmation: applies it, then shows the new state."""
+    query, me = update.callback_query, _me(context)
+    assert query is not None
+    try:
+        user_id, index = decode(query.data).args
+        op = TRAINER_OPS[index]
+    except (InvalidCallbackData, IndexError):
+        await query.answer(t_plain(me.language, "team_toast.invalid"))
+        return
+    try:
+        change = await team_of(context).change_status(user_id, op, actor_id=me.user_id)
+    except TeamRefused as refusal:
+        await query.answer(t_plain(me.language, f"team_toast.{refusal.reason}"), show_alert=True)
+        return
+    await query.answer(t_plain(me.language, "team_toast.done"))
+    await _edit(query, *render_status_change(change, me.language))
+
+
+def render_status_change(change: TrainerChange, language: str) -> tuple[str, InlineKeyboardMarkup]:
+    status = change.after or "active"
+    key = f"team_manage.{status}" if change.changed else f"team_manage.already_{status}"
+    undo = _UNDO[status]
+    label = _UNDO_LABEL.get(status, "team_button.undo_remove")
+    button = _button(
+        language, label, Action.TRAINER, change.trainer.user_id, TRAINER_OPS.index(undo)
+    )
+    return t(language, key, name=_name(change.trainer)), InlineKeyboardMarkup([[button]])
+
+
+# -- progress ------------------------------------------------------------------------------------
+
+
+@coordinators_only
+async def progress_command(update: Update, context: NilaiContext) -> None:
+    """Shows each open batch's (or the named batch's) progress and estimated finish."""
+    message, me = update.message, _me(context)
+    assert message is not None and message.text is not None
+    parts = message.text.split(maxsplit=1)
+    name = parts[1].strip() if len(parts) > 1 else None
+    zone = me.timezone or context.services.settings.timezone
+    try:
+        reports = await progress_of(context).report(name, timezone=zone)
+    except UnknownBatch:
+        await message.reply_html(t(me.language, "team_progress.unknown", name=_echo(name or "")))
+        return
+    if not reports:
+        await message.reply_html(t(me.language, "team_progress.none_open"))
+        return
+    blocks = [render_report(report, me, context) for report in reports[:MAX_PROGRESS_BATCHES]]
+    if len(reports) > MAX_PROGRESS_BATCHES:
+        more = len(reports) - MAX_PROGRESS_BATCHES
+        blocks.append(t(me.language, "team_progress.more", count=more))
+    await message.reply_html("\n\n".join(blocks))
+
+
+def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> str:
+    language = me.language
+    percent = 100 * report.complete / report.items if report.items else 100.0
+    if report.finished:
+        finish = t(language, "team_progress.finished")
+    elif report.finish_at is None or report.per_hour is None:
+        finish = t(language, "team_progress.finish_unknown")
+    else:
+        finish = t(
+            language,
+            "team_progress.finish_at",
+            when=_when(report.finish_at, me, context),
+            duration=_duration(report.finish_at - context.services.clock(), language),
+            pace=_number(report.per_hour, language, decimals=1 if report.per_hour < 10 else 0),
+        )
+    return t(
+        language,
+        "team_progress.batch",
+        name=report.name,
+        status=t(language, f"team_progress.status_{report.status}"),
+        complete=_number(report.complete, language),
+        items=_number(report.items, language),
+        percent=_number(percent, language, decimals=1),
+        reviews=_number(report.reviews, language),
+        wanted=_number(report.wanted, language),
+        trainers=_number(report.trainers_today, language),
+        last_hour=_number(report.last_hour, language),
+        finish=Html(finish),
+    )
+
+
+# -- shared pieces -------------------------------------------------------------------------------
+
+
+def _name(trainer: Trainer) -> str:
+    name = trainer.name.strip() or (f"@{trainer.username}" if trainer.username else "")
+    name = name or str(trainer.user_id)
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+
+
+def _echo(typed: str) -> str:
+    """What the coordinator typed, cut short enough that the answer always fits a message."""
+    return typed if len(typed) <= MAX_ECHO else typed[: MAX_ECHO - 1] + "…"
+
+
+def _button(language: str, key: str, action: Action, *fields: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t_plain(language, key), callback_data=encode(action, *fields))
+
+
+def _when(moment: datetime, me: Trainer, context: NilaiContext, *, short: bool = False) -> str:
+    """A moment in the coordinator's timezone: "26/11 14:30" (short) or "26/11/2026 14:30 WIB"."""
+    local = moment.astimezone(ZoneInfo(me.timezone or context.services.settings.timezone))
+    return local.strftime("%d/%m %H:%M" if short else "%d/%m/%Y %H:%M %Z").strip()
+
+
+def _duration(delta: timedelta, language: str) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return t(language, "team_progress.duration_days", days=_number(days, language), hours=hours)
+    if hours:
+        return t(language, "team_progress.duration_hours", hours=hours, minutes=minutes)
+    return t(language, "team_progress.duration_minutes", minutes=minutes)
+
+
+def _number(value: float, language: str, *, decimals: int = 0) -> str:
+    """Grouped digits as each language writes them: 12,345.6 in English, 12.345,6 in Indonesian."""
+    text = f"{value:,.{decimals}f}"
+    return text.translate(str.maketrans(",.", ".,")) if language == "id" else text
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edits the tapped message; an unchanged one (a repeated tap) is fine as it is."""
+    if not isinstance(query.message, Message):
+        return
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as error:
+        log.debug("team message not edited: %s", error)

@@ -40,8 +40,9 @@ async def send_item(
 async def send_next_item(bot: Bot, chat_id: int, trainer: Trainer, services: Services) -> None:
     """Shows the trainer's open or next item, or a friendly 'all done for now'."""
     language = trainer.language
-    if trainer.status == "paused":
-        await bot.send_message(chat_id, t(language, "error.paused"), parse_mode=ParseMode.HTML)
+    refusal = {"paused": "error.paused", "blocked": "team_notice.removed"}.get(trainer.status)
+    if refusal is not None:
+        await bot.send_message(chat_id, t(language, refusal), parse_mode=ParseMode.HTML)
         return
     view, _ = await services.review.next_item(trainer)
     if view is None:

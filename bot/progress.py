@@ -1,0 +1,117 @@
+"""Progress of batches for /progress: how far each is, how fast it moves, when it may finish.
+
+Plain values in, plain dataclasses out. Everything is aggregated in SQL on indexes (see
+storage/progress.py), so a batch of 100,000 items is reported in milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock, stamp, start_of_day, utc_now
+from bot.config import Settings
+from storage import progress
+from storage.database import Database
+from storage.progress import NO_ACTIVITY, BatchRow
+
+__all__ = ["BatchReport", "ProgressService", "UnknownBatch"]
+
+# The finish estimate uses the last hour's pace when it has enough reviews to mean something,
+# else the pace since the first review of the last day (at least an hour long, so one quick
+# burst does not promise too much); fewer than MIN_REVIEWS in a day is "not enough data".
+MIN_REVIEWS = 5
+LONG_WINDOW = timedelta(hours=24)
+
+
+class UnknownBatch(LookupError):
+    """No batch has that name."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    batch_id: int
+    name: str
+    status: str
+    items: int
+    complete: int
+    reviews: int  # submitted (late extras included)
+    wanted: int  # overlap x items
+    remaining: int  # reviews still needed to reach the overlap on every item
+    trainers_today: int
+    last_hour: int
+    per_hour: float | None  # the pace the estimate uses; None: not enough data
+    finish_at: datetime | None  # None when finished or when there is not enough data
+
+    @property
+    def finished(self) -> bool:
+        return self.remaining == 0
+
+
+class ProgressService:
+    def __init__(self, db: Database, settings: Settings, clock: Clock = utc_now):
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    async def report(
+        self, batch_name: str | None = None, *, timezone: str | None = None
+    ) -> list[BatchReport]:
+        """The named batch (UnknownBatch if none has that name), or every open batch.
+
+        "Today" is the day in `timezone` (the coordinator's), the bot's timezone by default.
+        """
+        if batch_name is not None:
+            batch = await progress.find_batch(self.db, batch_name.strip())
+            if batch is None:
+                raise UnknownBatch(batch_name)
+            batches = [batch]
+        else:
+            batches = await progress.open_batches(self.db)
+        now = self.clock()
+        today = start_of_day(now, timezone or self.settings.timezone)
+        activity = await progress.recent_activity(
+            self.db,
+            [batch.id for batch in batches],
+            since=stamp(min(now - LONG_WINDOW, today)),
+            hour_ago=stamp(now - timedelta(hours=1)),
+            today=stamp(today),
+        )
+        return [
+            await self._report(batch, activity.get(batch.id, NO_ACTIVITY), now) for batch in batches
+        ]
+
+    async def _report(
+        self, batch: BatchRow, activity: progress.Activity, now: datetime
+    ) -> BatchReport:
+        counts = await progress.item_counts(self.db, batch)
+        wanted = counts.items * batch.overlap
+        remaining = max(0, wanted - counts.useful)
+        per_hour = _pace(activity, now)
+        finish_at = None
+        if remaining and per_hour:
+            finish_at = now + timedelta(hours=remaining / per_hour)
+        return BatchReport(
+            batch_id=batch.id,
+            name=batch.name,
+            status=batch.status,
+            items=counts.items,
+            complete=counts.complete,
+            reviews=counts.reviews,
+            wanted=wanted,
+            remaining=remaining,
+            trainers_today=activity.trainers_today,
+            last_hour=activity.reviews_last_hour,
+            per_hour=per_hour,
+            finish_at=finish_at,
+        )
+
+
+def _pace(activity: progress.Activity, now: datetime) -> float | None:
+    """Reviews per hour: the last hour's if it had enough, else the recent day's average."""
+    if activity.reviews_last_hour >= MIN_REVIEWS:
+        return float(activity.reviews_last_hour)
+    if activity.reviews_since < MIN_REVIEWS or activity.first_since is None:
+        return None
+    span = now - datetime.fromisoformat(activity.first_since)
+    return activity.reviews_since / max(span / timedelta(hours=1), 1.0)

@@ -1,0 +1,92 @@
+"""Queries behind /progress: a batch's items and reviews, aggregated in SQL.
+
+The item figures come from one scan of the covering index `items_progress` (no item row is
+read, so a batch of 100,000 long items costs milliseconds); the recent activity comes from the
+`assignments_submitted` index, bounded by the last day's submissions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    id: int
+    name: str
+    status: str
+    overlap: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCounts:
+    items: int
+    complete: int
+    reviews: int  # every submitted review (late ones beyond the overlap included)
+    useful: int  # reviews counted towards the overlap: at most `overlap` per item
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    reviews_since: int  # submitted since `since` (the rate's long window)
+    reviews_last_hour: int
+    trainers_today: int
+    first_since: str | None  # the earliest of the reviews since `since`
+
+
+NO_ACTIVITY = Activity(0, 0, 0, None)
+_BATCH_COLUMNS = "SELECT id, name, status, overlap FROM batches"
+# One covering-index scan (items_progress) per batch: a handful of groups, no item row read.
+ITEM_COUNTS_SQL = (
+    "SELECT complete, done_count, COUNT(*) FROM items WHERE batch_id = ?"
+    " GROUP BY complete, done_count"
+)
+
+
+async def find_batch(db: Database, name: str) -> BatchRow | None:
+    row = await db.fetchone(f"{_BATCH_COLUMNS} WHERE name = ?", (name,))
+    return None if row is None else BatchRow(*row)
+
+
+async def open_batches(db: Database) -> list[BatchRow]:
+    rows = await db.fetchall(f"{_BATCH_COLUMNS} WHERE status = 'open' ORDER BY priority DESC, id")
+    return [BatchRow(*row) for row in rows]
+
+
+async def item_counts(db: Database, batch: BatchRow) -> ItemCounts:
+    """Items, complete items and reviews of one batch, from a few grouped index entries."""
+    rows = await db.fetchall(ITEM_COUNTS_SQL, (batch.id,))
+    items = complete = reviews = useful = 0
+    for is_complete, done, count in rows:
+        items += count
+        complete += count if is_complete else 0
+        reviews += done * count
+        useful += min(done, batch.overlap) * count
+    return ItemCounts(items=items, complete=complete, reviews=reviews, useful=useful)
+
+
+async def recent_activity(
+    db: Database, batch_ids: Sequence[int], *, since: str, hour_ago: str, today: str
+) -> dict[int, Activity]:
+    """Per batch: reviews since `since` (and the first of them), in the last hour, and how many
+    trainers submitted since `today`.
+
+    `since` must be the earliest of the three moments: it bounds the index range read.
+    """
+    if not batch_ids:
+        return {}
+    marks = ", ".join("?" for _ in batch_ids)
+    rows = await db.fetchall(
+        "SELECT i.batch_id, COUNT(*),"
+        " SUM(CASE WHEN a.submitted_at >= ? THEN 1 ELSE 0 END),"
+        " COUNT(DISTINCT CASE WHEN a.submitted_at >= ? THEN a.trainer_id END),"
+        " MIN(a.submitted_at)"
+        " FROM assignments a JOIN items i ON i.id = a.item_id"
+        f" WHERE a.status = 'submitted' AND a.submitted_at >= ? AND i.batch_id IN ({marks})"
+        " GROUP BY i.batch_id",
+        (hour_ago, today, since, *batch_ids),
+    )
+    return {row[0]: Activity(row[1], row[2] or 0, row[3], row[4]) for row in rows}

@@ -1,0 +1,288 @@
+"""A coordinator runs the team from Telegram: invites, the trainer list, quotas, pausing and
+removing trainers, and /progress; nobody else can, end to end through the fake Bot API."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from handlers.callback_data import Action, encode
+from storage import trainers
+from tests.conftest import SAMPLES
+from tests.e2e import RunningBot, answered, tap_action
+from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
+
+BOSS = 9000
+
+
+@pytest.fixture
+async def boss(api: FakeBotApi, nilai: RunningBot) -> FakeUser:
+    user = api.user(BOSS, "Boss", language_code="en")
+    await user.send("/start")
+    await user.wait_bot_message()
+    return user
+
+
+@pytest.fixture
+async def rina(api: FakeBotApi, nilai: RunningBot) -> FakeUser:
+    user = api.user(2001, "Rina", language_code="en", username="rina_r")
+    await nilai.onboard(user)
+    return user
+
+
+async def command(user: FakeUser, text: str) -> FakeMessage:
+    """Send a command; the bot's answer."""
+    await user.send(text)
+    return await user.wait_bot_message()
+
+
+async def review_one(api: FakeBotApi, nilai: RunningBot, user: FakeUser) -> None:
+    """The trainer takes the next item, scores every criterion and submits it."""
+    panel = await nilai.next_item(user)
+    for index in range(4):
+        await answered(api, await tap_action(user, panel, Action.SCORE, index, 4))
+        await api.wait_idle(quiet=0.05)  # the panel shows the next criterion's buttons
+    await answered(api, await tap_action(user, panel, Action.SUBMIT))
+    await api.wait_idle(quiet=0.05)
+
+
+async def audit(nilai: RunningBot) -> list[tuple]:
+    rows = await nilai.database.fetchall(
+        "SELECT actor_id, action, target, detail FROM audit_log ORDER BY id"
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_an_invite_link_from_chat_lets_a_new_trainer_join(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser
+) -> None:
+    answer = await command(boss, "/invite 2 3")
+    text = answer.plain_text()
+    assert "trainer" in text and "Uses: 2" in text and "valid until 28/11/2026" in text
+    link = re.search(r"https://t\.me/nilai_test_bot\?start=(\S+)", text)
+    assert link is not None
+
+    newcomer = api.user(3001, "Nina", language_code="id")
+    await newcomer.send(f"/start {link.group(1)}")
+    assert "Selamat datang" in (await newcomer.wait_bot_message()).plain_text()
+    row = await nilai.database.fetchone(
+        "SELECT role, invite_code FROM trainers WHERE user_id = 3001"
+    )
+    assert tuple(row) == ("trainer", link.group(1))
+    assert await nilai.count("SELECT uses_left FROM invites WHERE code = ?", link.group(1)) == 1
+    [(actor, action, target, _)] = await audit(nilai)
+    assert (actor, action, target) == (BOSS, "invite.create", f"invite:{link.group(1)}")
+
+    coordinator = await command(boss, "/invite coordinator")
+    assert "coordinator" in coordinator.plain_text()
+    for bad in ("/invite banana", "/invite 0", "/invite 5 7 9", "/invite trainer -1"):
+        assert "/invite [trainer|coordinator]" in (await command(boss, bad)).plain_text(), bad
+    assert await nilai.count("SELECT COUNT(*) FROM invites") == 2
+
+
+async def add_long_named_trainers(nilai: RunningBot, count: int) -> None:
+    """Trainers with the longest names Telegram allows, unreachable and removed: the widest
+    lines a page can hold."""
+    for number in range(1, count + 1):
+        user_id = 5_000_000_000 + number
+        await trainers.insert_trainer(
+            nilai.database,
+            user_id=user_id,
+            chat_id=user_id,
+            name="Wiwik Widyaningsih Wulandari " * 3,
+            username=f"w{number:02d}" + "u" * 29,
+            language="id",
+            role="trainer",
+            invite_code=None,
+            now=f"2026-11-25T04:{number:02d}:00.000000+00:00",  # after the boss
+        )
+        await trainers.set_reachable(nilai.database, user_id, False)
+    await nilai.database.execute(
+        "UPDATE trainers SET status = 'blocked' WHERE user_id <> ?", (BOSS,)
+    )
+
+
+async def test_the_trainer_list_pages_through_45_people_in_one_message(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser
+) -> None:
+    await add_long_named_trainers(nilai, 44)
+    listing = await command(boss, "/trainers")
+    text = listing.plain_text()
+    assert "Team: 45 · page 1/3" in text
+    assert re.search(r"^1\. Boss \(9000\) · 🟢 active · 👑 coordinator$", text, re.M)
+    assert "2. Wiwik Widyaningsih Wula… (@w01uuuuu" in text  # long names are cut short
+    assert "🚫 removed · 📵 blocked the bot" in text
+    assert len(re.findall(r"^\d+\. ", text, re.M)) == 20
+    assert "today 0/5 · total 0 · last seen 25/11 11:01" in text
+    assert [b["text"] for row in listing.buttons() for b in row] == ["Next ▶️"]
+
+    for expected_page, first_number, count in ((2, 21, 20), (3, 41, 5)):
+        tap = await boss.tap(listing, "Next")
+        await answered(api, tap)
+        await api.wait_idle(quiet=0.05)
+        text = listing.plain_text()  # the same message, edited
+        assert f"page {expected_page}/3" in text
+        numbers = [int(n) for n in re.findall(r"^(\d+)\. ", text, re.M)]
+        assert numbers == list(range(first_number, first_number + count))
+    assert [b["text"] for row in listing.buttons() for b in row] == ["◀️ Previous"]
+    await answered(api, await boss.tap(listing, "Previous"))
+    await api.wait_idle(quiet=0.05)
+    assert "page 2/3" in listing.plain_text()
+    assert len(boss.bot_messages()) == 2  # the welcome and the one list, edited in place
+
+    await nilai.database.execute("UPDATE trainers SET language = 'id' WHERE user_id = ?", (BOSS,))
+    await answered(api, await boss.tap(listing, "Previous"))  # now in longer words
+    await api.wait_idle(quiet=0.05)
+    assert "Tim: 45 orang · halaman 1/3" in listing.plain_text()
+    assert "dikeluarkan · 📵 memblokir bot" in listing.plain_text()
+
+
+async def test_a_new_quota_shows_in_the_trainers_stats_and_item_header(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser, rina: FakeUser
+) -> None:
+    await nilai.import_file(SAMPLES / "batch_small.jsonl")
+    confirm = await command(boss, "/quota @rina_r 12")
+    assert "Rina's daily quota is now 12 (was the default, 5)" in confirm.plain_text()
+    assert "Today: 0 / 12" in (await command(rina, "/stats")).plain_text()
+    assert "today 0/12" in (await nilai.next_item(rina)).plain_text()
+    assert "already 12" in (await command(boss, "/quota 2001 12")).plain_text()
+    assert await audit(nilai) == [(BOSS, "trainer.quota", "trainer:2001", "default -> 12")]
+
+    for bad in ("/quota @rina_r", "/quota @rina_r 0", "/quota @rina_r many", "/quota 1001 x"):
+        assert "Usage" in (await command(boss, bad)).plain_text(), bad
+    assert "no trainer @ghost" in (await command(boss, "/quota @ghost 5")).plain_text()
+    assert await nilai.count("SELECT daily_quota FROM trainers WHERE user_id = 2001") == 12
+
+
+async def test_a_paused_trainer_gets_no_items_until_resumed(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser, rina: FakeUser
+) -> None:
+    await nilai.import_file(SAMPLES / "batch_small.jsonl")
+    confirm = await command(boss, "/pause @rina_r")
+    assert "Rina is paused" in confirm.plain_text()
+    assert "paused" in (await command(rina, "/next")).plain_text()
+    assert rina.last_bot_message().buttons() == []
+
+    await answered(api, await boss.tap(confirm, "Resume"))  # the button under the confirmation
+    await api.wait_idle(quiet=0.05)
+    assert "Rina is active" in confirm.plain_text()
+    await nilai.next_item(rina)  # items flow again
+    assert "already active" in (await command(boss, "/resume 2001")).plain_text()
+    assert [row[1:] for row in await audit(nilai)] == [
+        ("trainer.pause", "trainer:2001", "active -> paused"),
+        ("trainer.resume", "trainer:2001", "paused -> active"),
+    ]
+
+
+async def test_a_removed_trainer_gets_no_more_items_and_their_reviews_still_count(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser, rina: FakeUser
+) -> None:
+    await nilai.import_file(SAMPLES / "batch_small.jsonl", overlap=1)
+    await review_one(api, nilai, rina)
+    await nilai.next_item(rina)  # holds a second item when removed
+    confirm = await command(boss, "/remove @RINA_R")
+    assert "Rina is removed" in confirm.plain_text()
+    assert confirm.button("Undo")
+    assert "no longer part of this review team" in (await command(rina, "/next")).plain_text()
+    assert await nilai.count("SELECT COUNT(*) FROM assignments WHERE status = 'active'") == 0
+
+    listing = (await command(boss, "/trainers")).plain_text()
+    assert re.search(r"Rina \(@rina_r\) · 🚫 removed\s+today 1/5 · total 1", listing)
+    progress = (await command(boss, "/progress pilot")).plain_text()
+    assert "Reviews: 1 / " in progress
+    assert [row[1:] for row in await audit(nilai)] == [
+        ("trainer.remove", "trainer:2001", "active -> blocked")
+    ]
+
+
+async def test_coordinators_cannot_be_paused_and_unknown_names_are_explained(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser
+) -> None:
+    assert "coordinator" in (await command(boss, "/pause 9000")).plain_text()
+    assert "no trainer @nobody" in (await command(boss, "/remove @nobody")).plain_text()
+    assert "Usage: /pause @username" in (await command(boss, "/pause")).plain_text()
+    long_name = "@" + "x" * 4050  # echoed cut short, so the answer still fits one message
+    assert "no trainer @xxx" in (await command(boss, f"/remove {long_name}")).plain_text()
+    assert "no batch called xxx" in (await command(boss, f"/progress {long_name[1:]}")).plain_text()
+    assert await audit(nilai) == []
+
+
+async def test_progress_after_a_few_real_reviews(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser, rina: FakeUser
+) -> None:
+    await nilai.import_file(SAMPLES / "batch_small.jsonl", overlap=2)
+    items = await nilai.count("SELECT COUNT(*) FROM items")
+    dewi = api.user(2002, "Dewi", language_code="en")
+    await nilai.onboard(dewi)
+    for trainer in (rina, dewi):
+        await review_one(api, nilai, trainer)
+    await review_one(api, nilai, rina)
+
+    text = (await command(boss, "/progress")).plain_text()
+    assert "pilot · open" in text
+    assert f"Items complete: 1 / {items} " in text
+    assert f"Reviews: 3 / {2 * items}" in text
+    assert "Trainers active today: 2" in text
+    assert "Reviews in the last hour: 3" in text
+    assert "not enough data" in text
+
+    assert "no batch called nope" in (await command(boss, "/progress nope")).plain_text()
+    await nilai.database.execute("UPDATE batches SET status = 'closed'")
+    assert "No batch is open" in (await command(boss, "/progress")).plain_text()
+    assert "pilot · closed" in (await command(boss, "/progress pilot")).plain_text()
+
+
+async def test_progress_in_indonesian_estimates_the_finish(
+    api: FakeBotApi, nilai: RunningBot, rina: FakeUser
+) -> None:
+    await nilai.import_file(SAMPLES / "batch_small.jsonl", overlap=3)
+    for _ in range(5):
+        await review_one(api, nilai, rina)
+    ketua = api.user(BOSS, "Ketua", language_code="id")
+    await ketua.send("/start")
+    await ketua.wait_bot_message()
+    text = (await command(ketua, "/progress")).plain_text()
+    assert "Penilaian dalam satu jam terakhir: 5" in text
+    assert "Perkiraan selesai:" in text and "WIB" in text and "penilaian per jam" in text
+
+
+async def test_nobody_else_can_use_any_of_it_and_nothing_changes(
+    api: FakeBotApi, nilai: RunningBot, rina: FakeUser
+) -> None:
+    await nilai.import_file(SAMPLES / "batch_small.jsonl")
+    dewi = api.user(2002, "Dewi", language_code="id")
+    await nilai.onboard(dewi)
+    invites_before = await nilai.count("SELECT COUNT(*) FROM invites")
+    commands = (
+        "/invite",
+        "/invite coordinator 50 0",
+        "/trainers",
+        "/quota @rina_r 1",
+        "/pause 2002",
+        "/resume @rina_r",
+        "/remove 2002",
+        "/progress",
+        "/progress pilot",
+    )
+    for text in commands:
+        assert "is for coordinators" in (await command(rina, text)).plain_text(), text
+    forged = (
+        encode(Action.TRAINERS_PAGE, 1),
+        encode(Action.TRAINER, 2002, 0),
+        encode(Action.TRAINER, 2002, 2),
+        encode(Action.TRAINER, 2001, 1),
+        "1M:2002:9",
+        "1P:x",
+    )
+    for data in forged:
+        toast = await answered(api, await rina.tap(rina.last_bot_message(), data=data))
+        assert toast == "This button is for coordinators only.", data
+    stranger = api.user(4040, "Stranger", language_code="en")
+    assert "invite" in (await command(stranger, "/trainers")).plain_text()
+
+    assert await nilai.count("SELECT COUNT(*) FROM invites") == invites_before
+    assert await audit(nilai) == []
+    rows = await nilai.database.fetchall("SELECT status, daily_quota FROM trainers")
+    assert {tuple(row) for row in rows} == {("active", None)}
+    assert "Hari ini: 0 / 5" in (await command(dewi, "/stats")).plain_text()
