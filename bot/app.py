@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 
-from telegram import Update
+from telegram import BotCommand, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -25,6 +25,7 @@ from telegram.ext import (
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.i18n import t_plain
 from bot.services import Services
 from bot.uploads import Uploads
 from handlers import (
@@ -68,7 +69,7 @@ def build_application(
         .base_file_url(settings.telegram_api_file_url)
         .context_types(ContextTypes(context=NilaiContext))
         .concurrent_updates(PerUserUpdateProcessor())
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(broadcasts.overall_rate(settings), max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -133,11 +134,30 @@ async def _prune_update_log(context: NilaiContext) -> None:
 async def on_start(application: Application) -> None:
     """Work to do each time the bot starts: learn its name, resume unfinished broadcasts."""
     await remember_bot_username(application)
+    await set_command_menu(application)
     services: Services = application.bot_data[SERVICES_KEY]
     recovered = await Uploads(services.db, services.settings, services.clock).recover_interrupted()
     if recovered:
         log.info("%d interrupted import(s) can be opened again", recovered)
     await broadcasts.resume_broadcasts(application)
+
+
+MENU_COMMANDS = ("next", "stats", "lang", "help")
+
+
+async def set_command_menu(application: Application) -> None:
+    """The "/" menu on phones, in Indonesian and English (other languages get the default)."""
+    for language in ("id", "en"):
+        commands = [BotCommand(name, t_plain(language, f"menu.{name}")) for name in MENU_COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=language)
+    default = services_of(application).settings.default_language
+    await application.bot.set_my_commands(
+        [BotCommand(name, t_plain(default, f"menu.{name}")) for name in MENU_COMMANDS]
+    )
+
+
+def services_of(application: Application) -> Services:
+    return application.bot_data[SERVICES_KEY]
 
 
 async def remember_bot_username(application: Application) -> None:

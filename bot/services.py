@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.broadcasting import Broadcasting
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.onboarding import Onboarding
@@ -20,6 +21,7 @@ class Services:
     review: ReviewService
     updates: UpdateLog
     clock: Clock
+    broadcasts: Broadcasting
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock = utc_now) -> Services:
@@ -30,4 +32,5 @@ class Services:
             review=ReviewService(db, settings, clock),
             updates=UpdateLog(db, clock),
             clock=clock,
+            broadcasts=Broadcasting(db, settings.default_language, clock),
         )

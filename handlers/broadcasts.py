@@ -1,20 +1,323 @@
-"""Broadcasts: batch announcements and /announce, paced, resumable, with a live progress report."""
+"""Broadcasts: batch announcements and /announce, paced, resumable, with a live progress report.
+
+Pacing. Every request the bot makes goes through PTB's `AIORateLimiter` (see `overall_rate`):
+Telegram's overall ceiling of about 30 messages a second, and 429 `retry_after` honoured with up
+to three retries. A broadcast also takes its share from an `aiolimiter.AsyncLimiter` (the
+library under PTB's limiter) at `settings.broadcast_rate`, shared by all running broadcasts, and
+keeps at most `concurrency(rate)` sends in flight. So a broadcast never queues more than a
+handful of requests in PTB's limiter: a trainer's reply waits behind at most those few, never
+behind thousands of announcements, and a rate below 30 leaves the rest of the ceiling to
+trainers. (Button taps are answered outside the limiter: answerCallbackQuery has no chat id.)
+
+Sending runs as a task of the Application (`create_task`), so a handler returns at once and
+`Application.stop()` waits for it: on stop the sender finishes the sends in flight, records them
+and puts the unsent claimed rows back to pending, so a restart continues exactly where it
+stopped. A crash is handled by the delivery rows, see `bot/broadcasting.py`.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application, BaseHandler
+import asyncio
+import logging
+import math
+import time
+
+from aiolimiter import AsyncLimiter
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import FloodLimit, ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, BaseHandler, CommandHandler, filters
+
+from bot.broadcasting import Broadcast, Delivery, DeliveryCounts, Outcome, Recipient
+from bot.config import Settings
+from bot.i18n import Html, t, t_plain
+from bot.services import Services
+from handlers.callback_data import Action, encode
+from handlers.context import SERVICES_KEY, NilaiContext
+from handlers.coordinator_guard import coordinators_only
+
+log = logging.getLogger(__name__)
+
+EDIT_EVERY_SECONDS = 1.0
+MAX_ANNOUNCEMENT = 3800  # UTF-16 units, leaving room for the header within Telegram's 4096
+_RUNNING = "broadcasts.running"  # bot_data: broadcast id -> its sending task
+_PACER = "broadcasts.pacer"  # bot_data: the AsyncLimiter all broadcasts share
 
 
 def handlers() -> list[BaseHandler]:
     """This feature's handlers, registered by the composition root before the catch-alls."""
-    return []
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return [CommandHandler("announce", announce_command, filters=private)]
+
+
+def overall_rate(settings: Settings) -> int:
+    """The ceiling for PTB's AIORateLimiter (bot/app.py): Telegram's 30 messages a second,
+    raised only when a test (or a local Bot API server) sets a faster `broadcast_rate`."""
+    return max(int(FloodLimit.MESSAGES_PER_SECOND), settings.broadcast_rate)
+
+
+def concurrency(rate: int) -> int:
+    """Sends in flight per broadcast: a third of a second's worth, enough for `rate` at Telegram's
+    usual 0.1-0.3 s per request, and few enough that trainers' replies never wait long."""
+    return min(16, max(2, math.ceil(rate / 3)))
+
+
+@coordinators_only
+async def announce_command(update: Update, context: NilaiContext) -> None:
+    """Sends the coordinator's text to every active trainer; a progress message follows."""
+    message, trainer = update.message, context.trainer
+    assert message is not None and trainer is not None
+    parts = (message.text or "").split(None, 1)
+    text = parts[1].strip() if len(parts) == 2 else ""
+    if not text:
+        await message.reply_html(t(trainer.language, "broadcast.usage"))
+        return
+    length = len(text.encode("utf-16-le")) // 2
+    if length > MAX_ANNOUNCEMENT:
+        await message.reply_html(
+            t(trainer.language, "broadcast.too_long", length=length, limit=MAX_ANNOUNCEMENT)
+        )
+        return
+    broadcast = await context.services.broadcasts.announce_text(
+        text, trainer.user_id, message.chat_id
+    )
+    _launch(context.application, broadcast.id)
 
 
 async def start_batch_broadcast(
     application: Application, batch_id: int, coordinator_id: int, report_chat_id: int
 ) -> None:
     """Announce an opened batch to every active trainer, reporting progress to the coordinator."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    broadcast = await services.broadcasts.announce_batch(batch_id, coordinator_id, report_chat_id)
+    if broadcast is None:
+        log.warning("batch %s does not exist: nothing to announce", batch_id)
+    elif not broadcast.done:
+        _launch(application, broadcast.id)
 
 
 async def resume_broadcasts(application: Application) -> None:
     """Continue broadcasts a crash or restart interrupted (called at every start)."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    running = application.bot_data.setdefault(_RUNNING, {})
+    for broadcast_id in await services.broadcasts.unfinished():
+        if broadcast_id in running:
+            continue
+        lost = await services.broadcasts.give_up_unconfirmed(broadcast_id)
+        if lost:
+            log.warning(
+                "broadcast %s: %d send(s) unconfirmed by a crash, not resent", broadcast_id, lost
+            )
+        log.info("resuming broadcast %s", broadcast_id)
+        _launch(application, broadcast_id)
+
+
+def _launch(application: Application, broadcast_id: int) -> None:
+    """Send in the background: now if the bot runs, else as soon as it has started."""
+    running: dict[int, asyncio.Task] = application.bot_data.setdefault(_RUNNING, {})
+    if broadcast_id in running:
+        return
+    if not application.running:  # at start-up: tasks made now would not be awaited by stop()
+        assert application.job_queue is not None
+        application.job_queue.run_once(
+            _launch_job,
+            when=0,
+            data=broadcast_id,
+            name=f"broadcast-{broadcast_id}",
+            job_kwargs={"misfire_grace_time": None},
+        )
+        return
+    task = application.create_task(
+        _send(application, broadcast_id), name=f"broadcast-{broadcast_id}"
+    )
+    running[broadcast_id] = task
+    task.add_done_callback(lambda _: running.pop(broadcast_id, None))
+
+
+async def _launch_job(context: NilaiContext) -> None:
+    assert context.job is not None
+    _launch(context.application, context.job.data)
+
+
+async def _send(application: Application, broadcast_id: int) -> None:
+    services: Services = application.bot_data[SERVICES_KEY]
+    broadcast = await services.broadcasts.get(broadcast_id)
+    if broadcast is not None and not broadcast.done:
+        await _Sender(application, services, broadcast).run()
+
+
+class _Sender:
+    """Sends one broadcast: claims pages of recipients, `concurrency` workers send them, the
+    outcomes are recorded with the next claim, and the coordinator's message follows along."""
+
+    def __init__(self, application: Application, services: Services, broadcast: Broadcast):
+        self.application = application
+        self.service = services.broadcasts
+        self.broadcast = broadcast
+        rate = services.settings.broadcast_rate
+        self.pacer: AsyncLimiter = application.bot_data.setdefault(_PACER, AsyncLimiter(rate, 1))
+        self.width = concurrency(rate)
+        self.queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=self.width)
+        self.finished: list[Delivery] = []
+        self.counts = DeliveryCounts()
+        self.report = _Report(application, services, broadcast)
+        self.messages: dict[str, tuple[str, InlineKeyboardMarkup | None]] = {}
+
+    async def run(self) -> None:
+        broadcast_id = self.broadcast.id
+        self.counts = await self.service.counts(broadcast_id)
+        if self.counts.total == 0:
+            await self.report.show("broadcast.nobody", self.counts)
+            await self.service.finish(broadcast_id)
+            return
+        await self.report.show("broadcast.progress", self.counts)
+        workers = [asyncio.create_task(self._work()) for _ in range(self.width)]
+        try:
+            unsent = await self._feed()
+            for _ in workers:
+                await self.queue.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()  # only matters if the feeder failed or the task was cancelled
+        await self.service.record(broadcast_id, self._take_finished(), release=unsent)
+        counts = await self.service.counts(broadcast_id)
+        if counts.left:
+            log.info("broadcast %s paused with %d left", broadcast_id, counts.left)
+            await self.report.show("broadcast.paused", counts)
+            return
+        await self.report.show("broadcast.finished", counts)
+        await self.report.summary(counts)
+        await self.service.finish(broadcast_id)
+        log.info("broadcast %s done: %s", broadcast_id, counts)
+
+    async def _feed(self) -> list[int]:
+        """Queue recipients page by page until none is left, or the bot stops (then the claimed
+        but unqueued recipients are returned, to be put back)."""
+        while True:
+            page = await self.service.claim(self.broadcast.id, self.width, self._take_finished())
+            if not page:
+                return []
+            for index, recipient in enumerate(page):
+                if not self.application.running:
+                    return [r.trainer_id for r in page[index:]]
+                await self.queue.put(recipient)
+                await self.report.show("broadcast.progress", self.counts, throttle=True)
+
+    def _take_finished(self) -> list[Delivery]:
+        finished, self.finished = self.finished, []
+        return finished
+
+    async def _work(self) -> None:
+        while (recipient := await self.queue.get()) is not None:
+            delivery = await self._deliver(recipient)
+            self.finished.append(delivery)
+            self.counts = self.counts.plus(delivery.outcome)
+
+    async def _deliver(self, recipient: Recipient) -> Delivery:
+        text, markup = self._message_in(recipient.language)
+        await self.pacer.acquire()
+        try:
+            message = await self.application.bot.send_message(
+                recipient.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except Forbidden:
+            return Delivery(recipient.trainer_id, Outcome.BLOCKED)
+        except Exception as error:  # one trainer's failure must not stop the broadcast
+            log.warning(
+                "broadcast %s to %s failed: %r", self.broadcast.id, recipient.chat_id, error
+            )
+            return Delivery(recipient.trainer_id, Outcome.FAILED)
+        return Delivery(recipient.trainer_id, Outcome.SENT, message.message_id)
+
+    def _message_in(self, language: str) -> tuple[str, InlineKeyboardMarkup | None]:
+        """The text (and button) for one language, built once per broadcast."""
+        if language not in self.messages:
+            broadcast = self.broadcast
+            if broadcast.kind == "batch":
+                name = broadcast.batch_name or str(broadcast.batch_id)
+                button = InlineKeyboardButton(
+                    t_plain(language, "broadcast_button.start"), callback_data=encode(Action.NEXT)
+                )
+                self.messages[language] = (
+                    t(language, "broadcast.batch", batch=name),
+                    InlineKeyboardMarkup([[button]]),
+                )
+            else:
+                self.messages[language] = (
+                    t(language, "broadcast.announcement", text=broadcast.text or ""),
+                    None,
+                )
+        return self.messages[language]
+
+
+class _Report:
+    """The coordinator's one progress message: sent once, then edited at most once a second."""
+
+    def __init__(self, application: Application, services: Services, broadcast: Broadcast):
+        self.bot = application.bot
+        self.service = services.broadcasts
+        self.broadcast = broadcast
+        self.language = broadcast.report_language
+        self.message_id = broadcast.report_message_id
+        self.shown = ""
+        self.last = 0.0
+
+    def _what(self) -> Html:
+        broadcast = self.broadcast
+        if broadcast.kind == "batch":
+            name = broadcast.batch_name or str(broadcast.batch_id)
+            return Html(t(self.language, "broadcast.what_batch", name=name))
+        return Html(t(self.language, "broadcast.what_text"))
+
+    async def show(self, key: str, counts: DeliveryCounts, *, throttle: bool = False) -> None:
+        now = time.monotonic()
+        if throttle and now - self.last < EDIT_EVERY_SECONDS:
+            return
+        self.last = now
+        line = t(
+            self.language,
+            "broadcast.counts",
+            sent=counts.sent,
+            blocked=counts.blocked,
+            failed=counts.failed,
+            left=counts.left,
+        )
+        text = t(self.language, key, what=self._what(), counts=Html(line))
+        if text == self.shown:
+            return
+        self.shown = text
+        try:
+            if self.message_id is None:
+                message = await self._send(text)
+                self.message_id = message.message_id
+                await self.service.set_report_message(self.broadcast.id, message.message_id)
+            else:
+                await self.bot.edit_message_text(
+                    text,
+                    chat_id=self.broadcast.report_chat_id,
+                    message_id=self.message_id,
+                    parse_mode=ParseMode.HTML,
+                )
+        except TelegramError as error:  # the coordinator's chat must not stop the broadcast
+            log.warning("broadcast %s: progress not shown: %s", self.broadcast.id, error)
+
+    async def summary(self, counts: DeliveryCounts) -> None:
+        text = t(
+            self.language,
+            "broadcast.summary",
+            what=self._what(),
+            sent=counts.sent,
+            total=counts.total,
+            blocked=counts.blocked,
+            failed=counts.failed,
+        )
+        try:
+            await self._send(text)
+        except TelegramError as error:
+            log.warning("broadcast %s: summary not sent: %s", self.broadcast.id, error)
+
+    async def _send(self, text: str) -> Message:
+        return await self.bot.send_message(
+            self.broadcast.report_chat_id, text, parse_mode=ParseMode.HTML
+        )

@@ -25,7 +25,7 @@ KEYS = sorted(EN)
 
 # Texts Telegram shows without parsing HTML: button labels, toasts and alerts, and the labels
 # that are placed into other texts as (escaped) parameters.
-PLAIN_SECTIONS = ("button", "toast", "criterion", "flag", "skip_reason")
+PLAIN_SECTIONS = ("button", "toast", "criterion", "flag", "skip_reason", "menu")
 PLAIN_KEYS = {"panel.given", "panel.missing", "panel.no_flags", "panel.skip_title"}
 # Texts that may read the same in both languages.
 SAME_IN_BOTH = {

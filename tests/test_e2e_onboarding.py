@@ -89,3 +89,13 @@ async def test_lang_switches_every_text(api: FakeBotApi, nilai: RunningBot) -> N
     since = api.mark()
     await user.send("/help")
     assert "Cara kerja Nilai" in (await user.wait_bot_message(since=since)).plain_text()
+
+
+async def test_the_command_menu_is_set_in_both_languages(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    indonesian = {c["command"]: c["description"] for c in api.my_commands(language_code="id")}
+    english = {c["command"]: c["description"] for c in api.my_commands(language_code="en")}
+    assert set(indonesian) == set(english) == {"next", "stats", "lang", "help"}
+    assert indonesian["next"] != english["next"]
+    assert api.my_commands() == api.my_commands(language_code="id")  # DEFAULT_LANGUAGE=id

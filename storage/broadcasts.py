@@ -1,0 +1,168 @@
+"""Queries on broadcasts and their deliveries: one row per recipient, claimed in pages.
+
+A delivery goes `pending` -> `sending` (claimed, in one transaction with a page of others) ->
+`sent` / `blocked` / `failed` (recorded in batches). Claiming and recording are combined in one
+transaction, so a broadcast to 10,000 trainers costs a few commits a second, not one per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from storage.database import Database
+
+OutcomeRow = tuple[int, str, int | None]
+"""trainer id, final status ('sent', 'blocked' or 'failed'), message id when sent."""
+
+RecipientRow = tuple[int, int, str]
+"""trainer id, chat id, language."""
+
+FINAL_STATUSES = ("sent", "blocked", "failed")
+
+
+async def create_broadcast(
+    db: Database,
+    *,
+    kind: str,
+    batch_id: int | None,
+    text: str | None,
+    created_by: int,
+    report_chat_id: int,
+    now: str,
+) -> tuple[int, bool] | None:
+    """A broadcast with one pending delivery per active, reachable user (but its creator).
+
+    All in one transaction, so a broadcast never exists with only part of its recipients.
+    A batch is announced once: asking again returns the existing broadcast. Returns
+    (broadcast id, created now), or None when the batch does not exist.
+    """
+    async with db.transaction() as conn:
+        if kind == "batch":
+            async with conn.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)) as cursor:
+                if await cursor.fetchone() is None:
+                    return None
+            async with conn.execute(
+                "SELECT id FROM broadcasts WHERE kind = 'batch' AND batch_id = ?", (batch_id,)
+            ) as cursor:
+                existing = await cursor.fetchone()
+            if existing is not None:
+                return existing[0], False
+        cursor = await conn.execute(
+            "INSERT INTO broadcasts (kind, batch_id, text, created_by, report_chat_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, batch_id, text, created_by, report_chat_id, now),
+        )
+        broadcast_id = cursor.lastrowid
+        assert broadcast_id is not None
+        await conn.execute(
+            "INSERT INTO deliveries (broadcast_id, trainer_id)"
+            " SELECT ?, user_id FROM trainers"
+            " WHERE status = 'active' AND reachable = 1 AND user_id <> ? ORDER BY user_id",
+            (broadcast_id, created_by),
+        )
+        return broadcast_id, True
+
+
+async def get_broadcast(db: Database, broadcast_id: int) -> dict[str, Any] | None:
+    """The broadcast with its batch's name and its creator's language."""
+    row = await db.fetchone(
+        "SELECT b.id, b.kind, b.batch_id, b.text, b.created_by, b.report_chat_id,"
+        " b.report_message_id, b.status, bt.name AS batch_name, c.language AS creator_language"
+        " FROM broadcasts b LEFT JOIN batches bt ON bt.id = b.batch_id"
+        " LEFT JOIN trainers c ON c.user_id = b.created_by WHERE b.id = ?",
+        (broadcast_id,),
+    )
+    return None if row is None else dict(row)
+
+
+async def unfinished_broadcasts(db: Database) -> list[int]:
+    rows = await db.fetchall("SELECT id FROM broadcasts WHERE status = 'sending' ORDER BY id")
+    return [row[0] for row in rows]
+
+
+async def set_report_message(db: Database, broadcast_id: int, message_id: int) -> None:
+    await db.execute(
+        "UPDATE broadcasts SET report_message_id = ? WHERE id = ?", (message_id, broadcast_id)
+    )
+
+
+async def fail_unconfirmed(db: Database, broadcast_id: int, now: str) -> int:
+    """Deliveries a crash left `sending` become `failed`: sent or not, they are not resent."""
+    return await db.execute(
+        "UPDATE deliveries SET status = 'failed', updated_at = ?"
+        " WHERE broadcast_id = ? AND status = 'sending'",
+        (now, broadcast_id),
+    )
+
+
+async def record_and_claim(
+    db: Database,
+    broadcast_id: int,
+    *,
+    outcomes: Sequence[OutcomeRow],
+    release: Sequence[int] = (),
+    claim: int = 0,
+    now: str,
+) -> list[RecipientRow]:
+    """In one transaction: record finished deliveries, put unsent claimed ones back to pending,
+    and claim up to `claim` pending ones (returned with each recipient's chat and language).
+
+    A `blocked` outcome also marks the trainer unreachable, so later broadcasts skip them.
+    """
+    async with db.transaction() as conn:
+        if outcomes:
+            await conn.executemany(
+                "UPDATE deliveries SET status = ?, message_id = ?, updated_at = ?"
+                " WHERE broadcast_id = ? AND trainer_id = ? AND status = 'sending'",
+                [
+                    (status, message_id, now, broadcast_id, trainer_id)
+                    for trainer_id, status, message_id in outcomes
+                ],
+            )
+            blocked = [(trainer_id,) for trainer_id, status, _ in outcomes if status == "blocked"]
+            if blocked:
+                await conn.executemany(
+                    "UPDATE trainers SET reachable = 0 WHERE user_id = ?", blocked
+                )
+        if release:
+            await conn.executemany(
+                "UPDATE deliveries SET status = 'pending', attempts = attempts - 1,"
+                " updated_at = ? WHERE broadcast_id = ? AND trainer_id = ? AND status = 'sending'",
+                [(now, broadcast_id, trainer_id) for trainer_id in release],
+            )
+        if claim <= 0:
+            return []
+        # The (broadcast_id, status) index finds pending rows without passing the finished ones.
+        async with conn.execute(
+            "SELECT d.trainer_id, t.chat_id, t.language FROM deliveries d"
+            " JOIN trainers t ON t.user_id = d.trainer_id"
+            " WHERE d.broadcast_id = ? AND d.status = 'pending' LIMIT ?",
+            (broadcast_id, claim),
+        ) as cursor:
+            page = [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+        await conn.executemany(
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?"
+            " WHERE broadcast_id = ? AND trainer_id = ? AND status = 'pending'",
+            [(now, broadcast_id, trainer_id) for trainer_id, _, _ in page],
+        )
+        return page
+
+
+async def delivery_counts(db: Database, broadcast_id: int) -> dict[str, int]:
+    """Deliveries per status (statuses without any are absent)."""
+    rows = await db.fetchall(
+        "SELECT status, COUNT(*) FROM deliveries WHERE broadcast_id = ? GROUP BY status",
+        (broadcast_id,),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def finish_broadcast(db: Database, broadcast_id: int, now: str) -> bool:
+    """Mark done; False if it was already (or is unknown)."""
+    changed = await db.execute(
+        "UPDATE broadcasts SET status = 'done', finished_at = ?"
+        " WHERE id = ? AND status = 'sending'",
+        (now, broadcast_id),
+    )
+    return changed == 1
