@@ -242,3 +242,28 @@ async def test_trainers_cannot_use_any_batch_control(
         await nilai.database.fetchval("SELECT status FROM uploads WHERE id = 1") == "pending"
     )
     assert await nilai.count("SELECT COUNT(*) FROM batches") == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("bad.csv", b'prompt,response\n"unclosed,x\nb,c\n', "line 2"),
+        ("bad.csv", b"prompt,answer\na,b\n", "unknown column \"answer\""),
+        ("bad.csv", "prompt,response\nä,b\n".encode("latin-1"), "UTF-8"),
+        ("bad.jsonl", b"\x00\x01\x02binary", "not a text file"),
+        ("bad.jsonl", b'{"prompt": "a", "response": "b", "id": "x"}\n' * 2, "line 2"),
+        ("bad.jsonl", b"", "no items"),
+    ],
+)
+async def test_bad_uploads_in_both_formats_are_refused_with_a_reason(
+    api: FakeBotApi,
+    nilai: RunningBot,
+    coordinator: FakeUser,
+    name: str,
+    content: bytes,
+    reason: str,
+) -> None:
+    status = await upload(api, coordinator, name, content)
+    assert "was not imported" in status.plain_text()
+    assert reason.lower() in status.plain_text().lower()
+    assert await nilai.count("SELECT COUNT(*) FROM uploads") == 0
