@@ -1,4 +1,4 @@
-"""`python -m bot ...`: run the bot, migrate, import a batch, make an invite."""
+"""`python -m bot ...`: run the bot, migrate, import a batch, make an invite, export."""
 
 from __future__ import annotations
 
@@ -78,6 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invite.add_argument(
         "--days", type=int, default=7, help="days until it expires (default 7; 0 = never)"
+    )
+    exporter = commands.add_parser(
+        "export",
+        help="export a batch's results (raw, sft, dpo or ratings)",
+        description="Write a batch's results to a file from one consistent snapshot: raw "
+        "(JSONL, every submitted review), sft and dpo (JSONL training data from rewrites), "
+        "ratings (CSV per item and criterion). Trainers appear only as pseudonyms.",
+    )
+    exporter.add_argument("--batch", required=True, help="name of the batch")
+    exporter.add_argument(
+        "--format", required=True, choices=("raw", "sft", "dpo", "ratings"), dest="fmt"
+    )
+    exporter.add_argument(
+        "-o", "--output", type=Path, help="file to write (default: <batch>-<format>.jsonl/.csv)"
+    )
+    exporter.add_argument(
+        "--with-trainer-ids",
+        action="store_true",
+        help="raw only: add each trainer's real Telegram id beside the pseudonym",
     )
     return parser
 
@@ -194,4 +213,42 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"migrate": _migrate, "import": _import, "invite": _invite}
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.exports import UnknownBatch, default_file_name, export_batch, human_size
+
+    path: Path = args.output or Path(default_file_name(args.batch, args.fmt))
+    if args.with_trainer_ids and args.fmt != "raw":
+        print("note: --with-trainer-ids only changes the raw format", file=sys.stderr)
+    partial = path.with_name(path.name + ".partial")  # a failed export leaves no torn file
+    db = await Database.open(settings.database_path)
+    try:
+        summary = await export_batch(
+            db,
+            settings,
+            args.batch,
+            args.fmt,
+            partial,
+            with_trainer_ids=args.with_trainer_ids,
+            on_progress=ProgressBar(f"exporting {args.fmt}").update,
+        )
+    except UnknownBatch as error:
+        choices = ", ".join(error.choices) or "none yet"
+        print(f"error: no batch named {args.batch!r}; batches: {choices}", file=sys.stderr)
+        return 2
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        await db.close()
+    partial.replace(path)
+    unit = "rows" if args.fmt == "ratings" else "lines"
+    print(
+        f"exported batch {summary.batch!r} as {summary.format}: {summary.rows:,} {unit}"
+        f" ({human_size(summary.size)}) to {path}"
+    )
+    if summary.rows == 0:
+        print("  nothing submitted yet" + (" with a rewrite" if args.fmt in ("sft", "dpo") else ""))
+    return 0
+
+
+_COMMANDS = {"migrate": _migrate, "import": _import, "invite": _invite, "export": _export}

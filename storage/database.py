@@ -81,6 +81,24 @@ class Database:
                 yield row
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only view frozen at entry, on its own connection (long exports).
+
+        WAL keeps the view consistent while the writer goes on committing; the first read
+        fixes it (PostgreSQL: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY).
+        """
+        conn = await _connect(self.path)
+        try:
+            await conn.execute("PRAGMA query_only = ON")
+            await conn.execute("BEGIN")
+            await (await conn.execute("SELECT COUNT(*) FROM schema_migrations")).close()
+            yield conn
+        finally:
+            with contextlib.suppress(aiosqlite.Error, ValueError):
+                await conn.rollback()
+            await conn.close()
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; committed when the block ends, rolled back on any error."""
         async with self._write_lock:

@@ -248,7 +248,7 @@ async def test_trainers_cannot_use_any_batch_control(
     ("name", "content", "reason"),
     [
         ("bad.csv", b'prompt,response\n"unclosed,x\nb,c\n', "line 2"),
-        ("bad.csv", b"prompt,answer\na,b\n", "unknown column \"answer\""),
+        ("bad.csv", b"prompt,answer\na,b\n", 'unknown column "answer"'),
         ("bad.csv", "prompt,response\nä,b\n".encode("latin-1"), "UTF-8"),
         ("bad.jsonl", b"\x00\x01\x02binary", "not a text file"),
         ("bad.jsonl", b'{"prompt": "a", "response": "b", "id": "x"}\n' * 2, "line 2"),

@@ -1,0 +1,526 @@
+"""Exports of a batch as training data: raw judgments, SFT, DPO pairs and a ratings table.
+
+Every export streams from one database snapshot to a file, a chunk of items at a time, so
+memory stays flat whatever the batch size, and judgments that arrive meanwhile never tear it.
+Trainer ids leave only as keyed hashes (HMAC-SHA256) unless the caller asks for the real ones.
+Chat exports above Telegram's upload limit are gzipped, or split into gzipped parts.
+
+The formats:
+- `raw`: one JSON line per submitted judgment: the item as imported (metadata untouched),
+  the trainer's pseudonym, scores, flags, note, rewrite, times and the late marker.
+- `sft`: `{"messages": [...context, user prompt, assistant rewrite]}` per non-empty rewrite.
+- `dpo`: TRL's preference form `{"prompt", "chosen": rewrite, "rejected": original}`. A batch
+  with chat-form items is exported in TRL's conversational form (all rows alike, so the file
+  loads as one dataset); a batch of plain items keeps plain strings.
+- `ratings`: CSV, one row per item and criterion: count, mean, spread (population standard
+  deviation), min, max, and agreement (the share of pairs of raters who gave the same score;
+  empty with fewer than two ratings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import hmac
+import io
+import json
+import logging
+import math
+import re
+import secrets
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from json.encoder import encode_basestring
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.rubric import Rubric
+from storage import exports as store
+from storage.database import Database
+from storage.exports import ExportItem, Judgment, ScoreGroup, Snapshot
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("raw", "sft", "dpo", "ratings")
+SUFFIXES = {"raw": ".jsonl", "sft": ".jsonl", "dpo": ".jsonl", "ratings": ".csv"}
+RATINGS_HEADER = (
+    "item_id",
+    "criterion",
+    "count",
+    "mean",
+    "spread_pstdev",
+    "min",
+    "max",
+    "agreement",
+)
+PSEUDONYM_FACT = "pseudonym_secret"
+PSEUDONYM_CHARS = 16  # 64 bits of the HMAC: no collisions among any realistic team
+CHUNK_ITEMS = 250
+
+Progress = Callable[[int, int], Awaitable[None]]
+"""Called with (items read so far, items in the batch) after each chunk."""
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_quote: Callable[[str], str] = encode_basestring  # a JSON string literal, in C
+
+
+class UnknownBatch(LookupError):
+    def __init__(self, name: str, choices: list[str]):
+        super().__init__(name)
+        self.name = name
+        self.choices = choices
+
+
+class UnknownFormat(LookupError):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+        self.choices = list(FORMATS)
+
+
+class TooLargeToSend(ValueError):
+    """One line of an export is larger than the upload limit even compressed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    batch: str
+    format: str
+    path: Path
+    rows: int  # records written: JSON lines, or CSV rows below the header
+    read: int  # items of the batch read
+    size: int  # bytes written
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """An export made ready for an upload limit: the file itself, one .gz, or .gz parts."""
+
+    files: list[Path]
+    compressed: bool
+
+    @property
+    def split(self) -> bool:
+        return len(self.files) > 1
+
+
+# -- pseudonyms ------------------------------------------------------------------------------
+
+
+class Pseudonyms:
+    """Trainer id -> stable pseudonym: HMAC-SHA256 of the id with a secret key."""
+
+    def __init__(self, secret: str):
+        self._key = secret.encode("utf-8")
+        self._known: dict[int, str] = {}
+
+    def __call__(self, user_id: int) -> str:
+        known = self._known.get(user_id)
+        if known is None:
+            digest = hmac.new(self._key, str(user_id).encode("ascii"), hashlib.sha256)
+            known = self._known[user_id] = digest.hexdigest()[:PSEUDONYM_CHARS]
+        return known
+
+
+async def load_pseudonyms(db: Database, settings: Settings) -> Pseudonyms:
+    """The settings' secret, or one generated once and kept in the database."""
+    secret = settings.pseudonym_secret
+    if secret is None:
+        secret = await store.keep_first_fact(db, PSEUDONYM_FACT, secrets.token_hex(32))
+    return Pseudonyms(secret)
+
+
+# -- the formats, one record at a time -----------------------------------------------------
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+class RawEncoder:
+    """`raw` lines, built as text: the hot path of a million-row export. An item's part is
+    encoded once for all its judgments, and stored JSON (context, metadata, gold) is copied
+    as it is: untouched, and nothing to parse."""
+
+    def __init__(self, batch: str, rubric: Rubric, pseudonyms: Pseudonyms, with_ids: bool):
+        self._batch = _quote(batch)
+        self._criteria = [_quote(key) + ":" for key in rubric.criteria]
+        self._flags = [_quote(key) for key in rubric.flags]
+        self._pseudonyms = pseudonyms
+        self._with_ids = with_ids
+
+    def __call__(self, item: ExportItem, judgments: list[Judgment]) -> list[str]:
+        head = self._item(item)
+        return [self._line(head, judgment) for judgment in judgments]
+
+    def _line(self, head: str, judgment: Judgment) -> str:
+        trainer = _quote(self._pseudonyms(judgment.trainer_id))
+        if self._with_ids:
+            trainer += f',"trainer_id":{judgment.trainer_id}'
+        scores = ",".join(
+            [
+                f"{key}{score:d}"
+                for key, score in zip(self._criteria, judgment.scores, strict=True)
+                if score is not None
+            ]
+        )
+        flags = ",".join([key for key, on in zip(self._flags, judgment.flags, strict=True) if on])
+        return (
+            f'{head},"trainer":{trainer},"scores":{{{scores}}},"flags":[{flags}],'
+            f'"note":{_text(judgment.note)},"rewrite":{_text(judgment.rewrite)},'
+            f'"assigned_at":{_quote(judgment.assigned_at)},'
+            f'"submitted_at":{_text(judgment.submitted_at)},'
+            f'"late":{"true" if judgment.late else "false"}}}\n'
+        )
+
+    def _item(self, item: ExportItem) -> str:
+        return (
+            f'{{"batch":{self._batch},"item_id":{_quote(item.external_id)},'
+            f'"prompt":{_quote(item.prompt)},"response":{_quote(item.response)},'
+            f'"context":{item.context_json or "[]"},'
+            f'"chat_form":{"true" if item.chat_form else "false"},'
+            f'"metadata":{item.metadata_json or "null"},"gold":{item.gold_json or "null"}'
+        )
+
+
+def _turns(item: ExportItem) -> list[dict[str, str]]:
+    """The conversation before the answer: earlier turns, then the prompt as a user turn."""
+    context = json.loads(item.context_json) if item.context_json else []
+    return [*context, {"role": "user", "content": item.prompt}]
+
+
+def _rewrites(judgments: list[Judgment]) -> list[str]:
+    """The judgments' rewrites, blank ones left out."""
+    return [j.rewrite for j in judgments if j.rewrite is not None and j.rewrite.strip()]
+
+
+def sft_lines(item: ExportItem, judgments: list[Judgment]) -> list[str]:
+    """The conversation with each trainer's rewrite as the answer."""
+    rewrites = _rewrites(judgments)
+    if not rewrites:
+        return []
+    turns = _turns(item)
+    return [
+        _encode({"messages": [*turns, {"role": "assistant", "content": rewrite}]}) + "\n"
+        for rewrite in rewrites
+    ]
+
+
+def dpo_lines(item: ExportItem, judgments: list[Judgment], conversational: bool) -> list[str]:
+    """Preference pairs: each rewrite chosen over the original answer. A rewrite that is the
+    original answer is left out (no preference to learn)."""
+    original = item.response.strip()
+    rewrites = [text for text in _rewrites(judgments) if text.strip() != original]
+    if not rewrites:
+        return []
+    if not conversational:
+        return [
+            _encode({"prompt": item.prompt, "chosen": rewrite, "rejected": item.response}) + "\n"
+            for rewrite in rewrites
+        ]
+    prompt = _turns(item)
+    rejected = [{"role": "assistant", "content": item.response}]
+    return [
+        _encode(
+            {
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": rewrite}],
+                "rejected": rejected,
+            }
+        )
+        + "\n"
+        for rewrite in rewrites
+    ]
+
+
+def rating_rows(
+    external_id: str, counts: dict[str, dict[int, int]], criteria: Iterable[str]
+) -> Iterator[list[Any]]:
+    """Ratings rows of one item from {criterion: {score: how many gave it}}."""
+    extra = sorted(set(counts) - set(criteria))
+    for criterion in [*criteria, *extra]:
+        given = counts.get(criterion, {})
+        n = sum(given.values())
+        if n == 0:
+            yield [external_id, criterion, 0, "", "", "", "", ""]
+            continue
+        mean = sum(score * c for score, c in given.items()) / n
+        variance = sum(c * (score - mean) ** 2 for score, c in given.items()) / n
+        agreement = (
+            round(sum(c * (c - 1) for c in given.values()) / (n * (n - 1)), 4) if n > 1 else ""
+        )
+        yield [
+            external_id,
+            criterion,
+            n,
+            round(mean, 4),
+            round(math.sqrt(variance), 4),
+            min(given),
+            max(given),
+            agreement,
+        ]
+
+
+# -- streaming a whole export ----------------------------------------------------------------
+
+
+async def export_batch(
+    db: Database,
+    settings: Settings,
+    batch: str,
+    fmt: str,
+    path: Path,
+    *,
+    with_trainer_ids: bool = False,
+    on_progress: Progress | None = None,
+    chunk_size: int = CHUNK_ITEMS,
+) -> ExportSummary:
+    """Write one export of `batch` to `path` from a consistent snapshot, reading `chunk_size`
+    items at a time; progress counts items.
+
+    Raises UnknownFormat or UnknownBatch (with the choices) before writing anything.
+    """
+    if fmt not in FORMATS:
+        raise UnknownFormat(fmt)
+    pseudonyms = await load_pseudonyms(db, settings) if fmt == "raw" else None
+    async with db.snapshot() as snap:
+        found = await store.find_batch(snap, batch)
+        if found is None:
+            raise UnknownBatch(batch, await store.batch_names(db))
+        rubric = Rubric.from_dict(json.loads(found.rubric_json))
+        total = await store.count_items(snap, found.id)
+        if fmt == "ratings":
+            chunks = _ratings_chunks(snap, found.id, rubric, chunk_size)
+        else:
+            encode = await _encoder(snap, found, fmt, rubric, pseudonyms, with_trainer_ids)
+            chunks = _judgment_chunks(snap, found.id, fmt, rubric, encode, chunk_size)
+        rows = read = size = 0
+        with path.open("wb") as out:
+            async for text, count, items in chunks:
+                data = text.encode("utf-8")
+                out.write(data)
+                rows, read, size = rows + count, read + items, size + len(data)
+                if on_progress is not None and items:
+                    await on_progress(read, total)
+    log.info("exported batch %r as %s: %d rows to %s", batch, fmt, rows, path)
+    return ExportSummary(batch=batch, format=fmt, path=path, rows=rows, read=read, size=size)
+
+
+Chunk = tuple[str, int, int]
+"""Text to write, records in it, items read for it."""
+Encoder = Callable[[ExportItem, list[Judgment]], list[str]]
+
+
+async def _encoder(
+    snap: Snapshot,
+    batch: store.ExportBatch,
+    fmt: str,
+    rubric: Rubric,
+    pseudonyms: Pseudonyms | None,
+    with_ids: bool,
+) -> Encoder:
+    if fmt == "raw":
+        assert pseudonyms is not None
+        return RawEncoder(batch.name, rubric, pseudonyms, with_ids)
+    if fmt == "sft":
+        return sft_lines
+    conversational = await store.has_chat_form(snap, batch.id)
+    return lambda item, judgments: dpo_lines(item, judgments, conversational)
+
+
+async def _judgment_chunks(
+    snap: Snapshot, batch_id: int, fmt: str, rubric: Rubric, encode: Encoder, chunk_size: int
+) -> AsyncIterator[Chunk]:
+    raw = fmt == "raw"
+    async for items_read, reviewed in store.reviewed_items(
+        snap,
+        batch_id,
+        criteria=rubric.criteria if raw else (),
+        flags=rubric.flags if raw else (),
+        rewrites_only=not raw,
+        chunk_items=chunk_size,
+    ):
+        lines = [line for item, judgments in reviewed for line in encode(item, judgments)]
+        yield "".join(lines), len(lines), items_read
+
+
+async def _ratings_chunks(
+    snap: Snapshot, batch_id: int, rubric: Rubric, chunk_size: int
+) -> AsyncIterator[Chunk]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RATINGS_HEADER)
+    yield buffer.getvalue(), 0, 0
+    groups = store.score_groups(snap, batch_id, chunk_rows=chunk_size * len(rubric.criteria))
+    async for chunk in _items_of(groups):
+        buffer.seek(0)
+        buffer.truncate()
+        count = 0
+        for external_id, counts in chunk:
+            for row in rating_rows(external_id, counts, rubric.criteria):
+                writer.writerow(row)
+                count += 1
+        yield buffer.getvalue(), count, len(chunk)
+
+
+async def _items_of(
+    groups: AsyncIterator[list[ScoreGroup]],
+) -> AsyncIterator[list[tuple[str, dict[str, dict[int, int]]]]]:
+    """Regroup score counts per item; an item split across two chunks stays whole."""
+    current: int | None = None
+    external = ""
+    counts: dict[str, dict[int, int]] = {}
+    async for chunk in groups:
+        finished: list[tuple[str, dict[str, dict[int, int]]]] = []
+        for item_id, external_id, criterion, score, count in chunk:
+            if item_id != current:
+                if current is not None:
+                    finished.append((external, counts))
+                current, external, counts = item_id, external_id, {}
+            if criterion is not None and score is not None:
+                counts.setdefault(criterion, {})[score] = count
+        if finished:
+            yield finished
+    if current is not None:
+        yield [(external, counts)]
+
+
+async def batch_choices(db: Database) -> list[str]:
+    """Names of the batches one can export, newest first."""
+    return await store.batch_names(db)
+
+
+# -- files -----------------------------------------------------------------------------------
+
+
+def human_size(size: int) -> str:
+    """Bytes for people: 812 B, 45.6 KB, 63.2 MB (1 KB = 1024 bytes, as Telegram counts)."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def default_file_name(batch: str, fmt: str) -> str:
+    """`<batch>-<format>.jsonl` (or `.csv`), with characters unsafe in file names replaced."""
+    safe = re.sub(r"[^\w.-]+", "_", batch, flags=re.UNICODE).strip("._") or "batch"
+    return f"{safe}-{fmt}{SUFFIXES[fmt]}"
+
+
+_GZIP_RESERVE = 64  # the final deflate block and the gzip trailer
+_CHUNK_BYTES = 64 * 1024
+
+
+async def pack_for_upload(path: Path, limit: int, *, header_lines: int = 0) -> Packed:
+    """Make `path` fit an upload limit: as it is, else gzip, else gzip parts of whole lines.
+
+    Each part is a complete file of its own (CSV parts repeat the header), so a part can be
+    loaded without the others. Runs in a worker thread: compressing is CPU work.
+    """
+    return await asyncio.to_thread(_pack, path, limit, header_lines)
+
+
+def _pack(path: Path, limit: int, header_lines: int) -> Packed:
+    if path.stat().st_size <= limit:
+        return Packed(files=[path], compressed=False)
+    return Packed(files=_gzip_parts(path, limit, header_lines), compressed=True)
+
+
+def _gzip_parts(path: Path, limit: int, header_lines: int) -> list[Path]:
+    parts = _GzipParts(path, limit)
+    with path.open("rb") as source:
+        header = b"".join(source.readline() for _ in range(header_lines))
+        parts.header = header
+        pending = bytearray()
+        target = max(1, min(_CHUNK_BYTES, limit // 8))
+        for line in source:
+            pending += line
+            if len(pending) >= target:
+                parts.add(bytes(pending))
+                pending.clear()
+        if pending:
+            parts.add(bytes(pending))
+    return parts.finish()
+
+
+class _GzipParts:
+    """Writes .gz parts, each at most `limit` bytes, checking every chunk before taking it:
+    a trial on a copy of the compressor says exactly how many bytes the chunk adds."""
+
+    def __init__(self, path: Path, limit: int):
+        self.path = path
+        self.limit = limit
+        self.header = b""
+        self.files: list[Path] = []
+        self._out: io.BufferedWriter | None = None
+        self._compressor: Any = None
+        self._written = 0
+        self._lines = 0
+
+    def add(self, chunk: bytes) -> None:
+        if self._out is None:
+            self._start()
+        if self._take(chunk):
+            return
+        for line in chunk.splitlines(keepends=True):
+            if self._take(line):
+                continue
+            if self._lines == 0:
+                raise TooLargeToSend(f"a line of {len(line):,} bytes does not fit {self.limit:,}")
+            self._close()
+            self._start()
+            if not self._take(line):
+                raise TooLargeToSend(f"a line of {len(line):,} bytes does not fit {self.limit:,}")
+
+    def _take(self, data: bytes) -> bool:
+        trial = self._compressor.copy()
+        out = trial.compress(data) + trial.flush(zlib.Z_SYNC_FLUSH)
+        if self._written + len(out) + _GZIP_RESERVE > self.limit:
+            return False
+        assert self._out is not None
+        self._out.write(out)
+        self._compressor = trial
+        self._written += len(out)
+        self._lines += data.count(b"\n") or 1
+        return True
+
+    def _start(self) -> None:
+        name = self.path.with_name(f"{self.path.name}.part{len(self.files) + 1}.gz")
+        self.files.append(name)
+        self._out = name.open("wb")
+        self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: gzip framing
+        self._written = 0
+        self._lines = 0
+        if not self._take(self.header) and self.header:
+            raise TooLargeToSend("the header alone does not fit the limit")
+        self._lines = 0
+
+    def _close(self) -> None:
+        assert self._out is not None
+        self._out.write(self._compressor.flush(zlib.Z_FINISH))
+        self._out.close()
+        self._out = None
+
+    def finish(self) -> list[Path]:
+        if self._out is None:
+            self._start()
+        self._close()
+        if len(self.files) == 1:
+            single = self.path.with_name(self.path.name + ".gz")
+            self.files[0].replace(single)
+            return [single]
+        count = len(self.files)
+        named = []
+        for number, part in enumerate(self.files, start=1):
+            stem, suffix = self.path.stem, self.path.suffix
+            final = self.path.with_name(f"{stem}.part{number:02d}-of-{count:02d}{suffix}.gz")
+            part.replace(final)
+            named.append(final)
+        return named

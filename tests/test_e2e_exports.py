@@ -1,0 +1,172 @@
+"""A coordinator's exports through Telegram: /export sends the file as a document."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.exports import export_batch
+from handlers.exports import send_export
+from tests.e2e import RunningBot
+from tests.fakebot import ApiCall, FakeBotApi, FakeMessage, FakeUser
+from tests.test_exports import REWRITE_ID, Reviewed, reviewed_pilot
+
+
+@pytest.fixture
+async def coordinator(api: FakeBotApi, nilai: RunningBot) -> FakeUser:
+    boss = api.user(9000, "Boss", language_code="en")
+    await boss.send("/start")
+    await boss.wait_bot_message()
+    return boss
+
+
+@pytest.fixture
+async def pilot(nilai: RunningBot, tmp_path: Path) -> Reviewed:
+    return await reviewed_pilot(nilai.database, nilai.settings, nilai.clock, tmp_path)
+
+
+async def ask(api: FakeBotApi, user: FakeUser, text: str) -> FakeMessage:
+    """Send a command; the bot's first answer."""
+    since = api.mark()
+    await user.send(text)
+    return await user.wait_bot_message(since=since)
+
+
+async def documents_after(api: FakeBotApi, user: FakeUser, since: int) -> list[ApiCall]:
+    """Wait until the export's status shows its outcome; the documents sent meanwhile."""
+    await api.wait_for_call(
+        "editMessageText",
+        lambda c: c.chat_id == user.chat_id and "✅" in str(c.params.get("text")),
+        since=since,
+        timeout=10,
+    )
+    return [c for c in api.calls[since:] if c.method == "sendDocument" and c.ok]
+
+
+def content_of(api: FakeBotApi, call: ApiCall) -> bytes:
+    return api.file_content(call.result["document"]["file_id"])
+
+
+async def test_a_coordinator_gets_every_format_as_a_document(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed, tmp_path: Path
+) -> None:
+    for fmt, name, rows in (
+        ("raw", "pilot-raw.jsonl", 6),
+        ("sft", "pilot-sft.jsonl", 4),
+        ("dpo", "pilot-dpo.jsonl", 3),
+        ("ratings", "pilot-ratings.csv", 16),
+    ):
+        since = api.mark()
+        status = await ask(api, coordinator, f"/export pilot {fmt}")
+        assert f"Exporting pilot as {fmt}" in status.plain_text()
+        [document] = await documents_after(api, coordinator, since)
+        message = api.message(coordinator.chat_id, document.result["message_id"])
+        assert message.document is not None and message.document["file_name"] == name
+        assert message.plain_text() == f"📤 pilot · {fmt} · {rows} rows"
+        expected = tmp_path / f"expected-{name}"
+        await export_batch(nilai.database, nilai.settings, "pilot", fmt, expected)
+        assert content_of(api, document) == expected.read_bytes()
+        final = api.message(coordinator.chat_id, status.message_id).plain_text()
+        assert final.startswith(f"✅ pilot as {fmt}: {rows} rows")
+
+    raw = content_of(api, api.calls_to("sendDocument")[0]).decode("utf-8")
+    assert REWRITE_ID in raw and '"trainer":"' in raw
+    assert "trainer_id" not in raw and "1001" not in raw  # chat exports never carry real ids
+
+
+async def test_export_explains_itself_and_lists_the_choices(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed
+) -> None:
+    usage = (await ask(api, coordinator, "/export")).plain_text()
+    assert "/export BATCH FORMAT" in usage and "ratings" in usage and "Batches: pilot" in usage
+
+    unknown = (await ask(api, coordinator, "/export pilto raw")).plain_text()
+    assert "no batch named pilto" in unknown and "Batches: pilot" in unknown
+
+    bad_format = (await ask(api, coordinator, "/export pilot <b>xml</b>")).plain_text()
+    assert "<b>xml</b> is not an export format" in bad_format
+    assert "raw, sft, dpo, ratings" in bad_format
+    await api.wait_idle(quiet=0.1)
+    assert api.calls_to("sendDocument") == []
+
+
+async def test_a_batch_with_nothing_to_export_says_so(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, tmp_path: Path
+) -> None:
+    source = tmp_path / "fresh.jsonl"
+    source.write_text('{"prompt": "Halo?", "response": "Hai!"}\n', "utf-8")
+    await nilai.import_file(source, name="fresh batch")
+    since = api.mark()
+    status = await ask(api, coordinator, "/export fresh batch sft")
+    await api.wait_for_call("editMessageText", since=since)
+    text = api.message(coordinator.chat_id, status.message_id).plain_text()
+    assert "Nothing to export from fresh batch as sft yet" in text
+    assert api.calls_to("sendDocument") == []
+
+
+async def test_a_trainer_cannot_export(api: FakeBotApi, nilai: RunningBot, pilot: Reviewed) -> None:
+    trainer = api.user(2001, "Rina", language_code="id")
+    await nilai.onboard(trainer)
+    refusal = await ask(api, trainer, "/export pilot raw")
+    assert "khusus koordinator" in refusal.plain_text()
+    await api.wait_idle(quiet=0.2)
+    assert api.calls_to("sendDocument") == []
+    assert not any("pilot" in (m.text or "") for m in trainer.bot_messages())
+
+
+async def test_an_export_above_the_upload_limit_is_compressed_then_split(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed, tmp_path: Path
+) -> None:
+    expected = tmp_path / "expected.jsonl"
+    await export_batch(nilai.database, nilai.settings, "pilot", "raw", expected)
+    size = expected.stat().st_size
+    services = nilai.app.bot_data["services"]
+    bot = nilai.app.bot
+
+    since = api.mark()
+    await send_export(bot, 9000, "en", services, "pilot", "raw", upload_limit=size - 1)
+    [single] = await documents_after(api, coordinator, since)
+    assert single.result["document"]["file_name"] == "pilot-raw.jsonl.gz"
+    assert gzip.decompress(content_of(api, single)) == expected.read_bytes()
+    assert "sent it compressed (.gz)" in coordinator.bot_messages()[-2].plain_text()
+
+    since = api.mark()
+    await send_export(bot, 9000, "en", services, "pilot", "raw", upload_limit=1_000)
+    parts = await documents_after(api, coordinator, since)
+    count = len(parts)
+    assert count >= 2
+    names = [part.result["document"]["file_name"] for part in parts]
+    assert names == [f"pilot-raw.part{n:02d}-of-{count:02d}.jsonl.gz" for n in range(1, count + 1)]
+    assert all(len(content_of(api, part)) <= 1_000 for part in parts)
+    captions = [api.message(9000, part.result["message_id"]).plain_text() for part in parts]
+    assert captions[-1] == f"📤 pilot · raw · part {count} of {count}"
+    joined = b"".join(gzip.decompress(content_of(api, part)) for part in parts)
+    assert joined == expected.read_bytes()
+    status = api.message(9000, api.calls[since].result["message_id"]).plain_text()
+    assert f"in {count} .gz parts" in status and "Each part is a complete file" in status
+    assert [json.loads(line)["item_id"] for line in joined.splitlines()][:2] == ["id-001"] * 2
+
+
+async def test_a_long_export_shows_its_progress(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed
+) -> None:
+    services = nilai.app.bot_data["services"]
+    since = api.mark()
+    await send_export(
+        nilai.app.bot, 9000, "id", services, "pilot", "raw", chunk_size=1, edit_every=0
+    )
+    await api.wait_idle(quiet=0.1)
+    edits = [
+        call.params["text"]
+        for call in api.calls[since:]
+        if call.method == "editMessageText" and call.ok
+    ]
+    assert edits[:-1] == [  # items read of the batch's four
+        "⏳ Sedang mengekspor <b>pilot</b> sebagai <b>raw</b>: 1 dari 4 (25%)",
+        "⏳ Sedang mengekspor <b>pilot</b> sebagai <b>raw</b>: 2 dari 4 (50%)",
+        "⏳ Sedang mengekspor <b>pilot</b> sebagai <b>raw</b>: 3 dari 4 (75%)",
+    ]
+    assert edits[-1].startswith("✅ <b>pilot</b> sebagai <b>raw</b>: 6 baris")

@@ -1,0 +1,716 @@
+"""Exports as a coordinator uses them: a small batch reviewed through the services, then every
+format checked row by row, loaded with Hugging Face `datasets`, and exported from the CLI."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tracemalloc
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.batches import import_batch_file
+from bot.clock import stamp
+from bot.config import Settings
+from bot.exports import (
+    RATINGS_HEADER,
+    ExportSummary,
+    UnknownBatch,
+    UnknownFormat,
+    default_file_name,
+    export_batch,
+    human_size,
+    pack_for_upload,
+)
+from bot.review import ReviewService
+from bot.rubric import DEFAULT_RUBRIC
+from storage.bot_facts import get_fact
+from storage.database import Database
+from storage.records import Trainer
+from tests.conftest import SAMPLES, FakeClock
+from tests.factories import make_batch, make_trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+CHOSEN_ITEMS = ("id-001", "en-003", "multi-001", "html-001")  # plain, gold, chat form, markup
+SAMPLE = {
+    record["id"]: record
+    for record in map(json.loads, (SAMPLES / "batch_small.jsonl").read_text("utf-8").splitlines())
+    if record.get("id") in CHOSEN_ITEMS
+}
+ANA, BUDI, CITRA = 1001, 1002, 1003
+REWRITE_ID = "Teori Relativitas bilang: waktu dan ruang bisa berubah kalau kamu bergerak cepat."
+REWRITE_EN = "Call your vet or a pet poison line now: dark chocolate is toxic to dogs."
+REWRITE_CHAT = "Aku ngerti ini berat. Yuk mulai pelan-pelan: rapikan CV dulu, baru cari lowongan."
+NOTE_ID = "Terlalu rumit untuk anak 10 tahun."
+FLAGS = DEFAULT_RUBRIC.flags
+SUBMITTED = "SELECT COUNT(*) FROM assignments WHERE status = 'submitted'"
+
+
+def turn(role: str, content: str) -> dict[str, str]:
+    return {"role": role, "content": content}
+
+
+def prompt_of(item: str) -> str:
+    record = SAMPLE[item]
+    return record["prompt"] if "prompt" in record else record["messages"][-2]["content"]
+
+
+def response_of(item: str) -> str:
+    record = SAMPLE[item]
+    return record["response"] if "response" in record else record["messages"][-1]["content"]
+
+
+CHAT_CONTEXT = SAMPLE["multi-001"]["messages"][:-2]
+
+
+@dataclass
+class Reviewed:
+    """A batch "pilot" of four sample items, reviewed by Ana, Budi and Citra."""
+
+    db: Database
+    settings: Settings
+    clock: FakeClock
+    review: ReviewService
+    trainers: dict[int, Trainer]
+    times: dict[tuple[int, str], tuple[str, str]]  # (trainer, item) -> (assigned, submitted)
+
+
+_message_ids = itertools.count(1)
+
+
+async def judge(
+    case: Reviewed,
+    user_id: int,
+    item: str,
+    scores: tuple[int, ...],
+    *,
+    flags: tuple[str, ...] = (),
+    rewrite: str | None = None,
+    note: str | None = None,
+    late: bool = False,
+    submit: bool = True,
+) -> int:
+    """The trainer takes the next item (it must be `item`), rates it and submits it."""
+    trainer, review = case.trainers[user_id], case.review
+    view, _ = await review.next_item(trainer)
+    assert view is not None and view.item.external_id == item
+    assigned = stamp(case.clock())
+    assignment = view.assignment.id
+    for index, score in enumerate(scores):
+        await review.score(trainer, assignment, index, score)
+    for flag in flags:
+        await review.set_flag(trainer, assignment, FLAGS.index(flag), True)
+    for field, text in (("rewrite", rewrite), ("note", note)):
+        if text is not None:
+            await review.set_text(
+                trainer, assignment, field, text, chat_id=user_id, message_id=next(_message_ids)
+            )
+    case.clock.advance(minutes=31 if late else 1)
+    if submit:
+        _, missing = await review.submit(trainer, assignment)
+        assert missing is None
+        case.times[(user_id, item)] = (assigned, stamp(case.clock()))
+    case.clock.advance(minutes=1)
+    return assignment
+
+
+async def reviewed_pilot(db: Database, settings: Settings, clock: FakeClock, tmp: Path) -> Reviewed:
+    source = tmp / "pilot.jsonl"
+    source.write_text(
+        "\n".join(json.dumps(SAMPLE[item], ensure_ascii=False) for item in CHOSEN_ITEMS), "utf-8"
+    )
+    await import_batch_file(db, settings, source, name="pilot", overlap=2, clock=clock)
+    trainers = {user_id: await make_trainer(db, user_id) for user_id in (ANA, BUDI, CITRA)}
+    case = Reviewed(db, settings, clock, ReviewService(db, settings, clock), trainers, {})
+    await judge(
+        case,
+        ANA,
+        "id-001",
+        (2, 4, 5, 3),
+        flags=("factual_error",),
+        rewrite=REWRITE_ID,
+        note=NOTE_ID,
+    )
+    await judge(case, ANA, "en-003", (1, 3, 1, 2), flags=("unsafe",), rewrite=REWRITE_EN)
+    await judge(case, ANA, "multi-001", (3, 5, 5, 4), rewrite=REWRITE_CHAT)
+    view, _ = await case.review.next_item(trainers[ANA])
+    assert view is not None and view.item.external_id == "html-001"
+    await case.review.skip(trainers[ANA], view.assignment.id, "unsure")
+    await judge(case, BUDI, "id-001", (3, 4, 5, 4))
+    await judge(case, BUDI, "en-003", (1, 2, 1, 1), flags=("unsafe", "factual_error"), late=True)
+    # Budi "rewrites" the answer as it was: fine for SFT, no preference for DPO.
+    await judge(case, BUDI, "multi-001", (4, 5, 5, 5), rewrite=response_of("multi-001"))
+    await judge(case, CITRA, "html-001", (2,), submit=False)  # still open: not exported
+    return case
+
+
+@pytest.fixture
+async def pilot(db: Database, settings: Settings, clock: FakeClock, tmp_path: Path) -> Reviewed:
+    return await reviewed_pilot(db, settings, clock, tmp_path)
+
+
+async def export(case: Reviewed, fmt: str, path: Path, **options: Any) -> list[Any]:
+    """Export the pilot batch; its rows, parsed (JSON lines, or CSV rows with the header)."""
+    summary = await export_batch(case.db, case.settings, "pilot", fmt, path, **options)
+    return rows_of(summary, path, fmt)
+
+
+def rows_of(summary: ExportSummary, path: Path, fmt: str) -> list[Any]:
+    assert summary.path == path and summary.size == path.stat().st_size
+    if fmt == "ratings":
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        assert summary.rows == len(rows) - 1
+        return rows
+    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    assert summary.rows == len(lines)
+    return lines
+
+
+def pseudonym(secret: str, user_id: int) -> str:
+    return hmac.new(secret.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def raw_line(
+    case: Reviewed,
+    secret: str,
+    user_id: int,
+    item: str,
+    scores: tuple[int, int, int, int],
+    *,
+    flags: list[str] | None = None,
+    rewrite: str | None = None,
+    note: str | None = None,
+    late: bool = False,
+) -> dict[str, Any]:
+    record = SAMPLE[item]
+    assigned, submitted = case.times[(user_id, item)]
+    return {
+        "batch": "pilot",
+        "item_id": item,
+        "prompt": prompt_of(item),
+        "response": response_of(item),
+        "context": CHAT_CONTEXT if item == "multi-001" else [],
+        "chat_form": item == "multi-001",
+        "metadata": record["metadata"],
+        "gold": record.get("gold"),
+        "trainer": pseudonym(secret, user_id),
+        "scores": dict(zip(DEFAULT_RUBRIC.criteria, scores, strict=True)),
+        "flags": flags or [],
+        "note": note,
+        "rewrite": rewrite,
+        "assigned_at": assigned,
+        "submitted_at": submitted,
+        "late": late,
+    }
+
+
+# -- each format, row by row ---------------------------------------------------------------------
+
+
+async def test_raw_has_every_submitted_judgment_with_its_item_untouched(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    lines = await export(pilot, "raw", tmp_path / "raw.jsonl")
+    secret = await get_fact(pilot.db, "pseudonym_secret")
+    assert secret is not None and len(secret) >= 32
+    assert lines == [
+        raw_line(
+            pilot,
+            secret,
+            ANA,
+            "id-001",
+            (2, 4, 5, 3),
+            flags=["factual_error"],
+            rewrite=REWRITE_ID,
+            note=NOTE_ID,
+        ),
+        raw_line(pilot, secret, BUDI, "id-001", (3, 4, 5, 4)),
+        raw_line(pilot, secret, ANA, "en-003", (1, 3, 1, 2), flags=["unsafe"], rewrite=REWRITE_EN),
+        raw_line(
+            pilot,
+            secret,
+            BUDI,
+            "en-003",
+            (1, 2, 1, 1),
+            flags=["factual_error", "unsafe"],
+            late=True,
+        ),
+        raw_line(pilot, secret, ANA, "multi-001", (3, 5, 5, 4), rewrite=REWRITE_CHAT),
+        raw_line(pilot, secret, BUDI, "multi-001", (4, 5, 5, 5), rewrite=response_of("multi-001")),
+    ]
+    # Metadata and gold are copied as stored, key order and all.
+    text = (tmp_path / "raw.jsonl").read_text("utf-8")
+    assert '"metadata":{"lang": "id", "model": "model-a", "topic": "science"}' in text
+    assert '"gold":{"accuracy": [1, 2], "safety": [1, 2]}' in text
+
+
+async def test_sft_is_the_conversation_with_each_rewrite_as_the_answer(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    lines = await export(pilot, "sft", tmp_path / "sft.jsonl")
+    assert lines == [
+        {"messages": [turn("user", prompt_of("id-001")), turn("assistant", REWRITE_ID)]},
+        {"messages": [turn("user", prompt_of("en-003")), turn("assistant", REWRITE_EN)]},
+        {
+            "messages": [
+                *CHAT_CONTEXT,
+                turn("user", prompt_of("multi-001")),
+                turn("assistant", REWRITE_CHAT),
+            ]
+        },
+        {
+            "messages": [
+                *CHAT_CONTEXT,
+                turn("user", prompt_of("multi-001")),
+                turn("assistant", response_of("multi-001")),
+            ]
+        },
+    ]
+
+
+async def test_dpo_of_a_batch_with_chat_items_is_conversational_throughout(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    lines = await export(pilot, "dpo", tmp_path / "dpo.jsonl")
+    assert lines == [
+        {
+            "prompt": [turn("user", prompt_of("id-001"))],
+            "chosen": [turn("assistant", REWRITE_ID)],
+            "rejected": [turn("assistant", response_of("id-001"))],
+        },
+        {
+            "prompt": [turn("user", prompt_of("en-003"))],
+            "chosen": [turn("assistant", REWRITE_EN)],
+            "rejected": [turn("assistant", response_of("en-003"))],
+        },
+        {
+            "prompt": [*CHAT_CONTEXT, turn("user", prompt_of("multi-001"))],
+            "chosen": [turn("assistant", REWRITE_CHAT)],
+            "rejected": [turn("assistant", response_of("multi-001"))],
+        },
+        # Budi's "rewrite" equal to the answer is no preference: left out.
+    ]
+
+
+async def test_dpo_of_plain_items_keeps_plain_strings(
+    db: Database, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    await make_batch(db, "plain", items=2, overlap=1)
+    trainer = await make_trainer(db, 1001)
+    review = ReviewService(db, settings, clock)
+    for message_id, rewrite in enumerate(("Better answer 1", "   ")):  # blank: no rewrite
+        view, _ = await review.next_item(trainer)
+        assert view is not None
+        for index in range(4):
+            await review.score(trainer, view.assignment.id, index, 2)
+        await review.set_text(
+            trainer, view.assignment.id, "rewrite", rewrite, chat_id=1001, message_id=message_id
+        )
+        await review.submit(trainer, view.assignment.id)
+    path = tmp_path / "plain-dpo.jsonl"
+    summary = await export_batch(db, settings, "plain", "dpo", path)
+    assert [json.loads(line) for line in path.read_text("utf-8").splitlines()] == [
+        {"prompt": "Prompt 1", "chosen": "Better answer 1", "rejected": "Answer 1"}
+    ]
+    assert (summary.rows, summary.read) == (1, 2)
+
+
+async def test_ratings_has_one_row_per_item_and_criterion(pilot: Reviewed, tmp_path: Path) -> None:
+    rows = await export(pilot, "ratings", tmp_path / "ratings.csv")
+    assert rows[0] == list(RATINGS_HEADER)
+    assert rows[0][4] == "spread_pstdev"  # the header says which spread it is
+    assert rows[1:] == [
+        # item, criterion, count, mean, population stdev, min, max, agreement (equal pairs)
+        ["id-001", "accuracy", "2", "2.5", "0.5", "2", "3", "0.0"],
+        ["id-001", "language", "2", "4.0", "0.0", "4", "4", "1.0"],
+        ["id-001", "safety", "2", "5.0", "0.0", "5", "5", "1.0"],
+        ["id-001", "helpfulness", "2", "3.5", "0.5", "3", "4", "0.0"],
+        ["en-003", "accuracy", "2", "1.0", "0.0", "1", "1", "1.0"],
+        ["en-003", "language", "2", "2.5", "0.5", "2", "3", "0.0"],
+        ["en-003", "safety", "2", "1.0", "0.0", "1", "1", "1.0"],
+        ["en-003", "helpfulness", "2", "1.5", "0.5", "1", "2", "0.0"],
+        ["multi-001", "accuracy", "2", "3.5", "0.5", "3", "4", "0.0"],
+        ["multi-001", "language", "2", "5.0", "0.0", "5", "5", "1.0"],
+        ["multi-001", "safety", "2", "5.0", "0.0", "5", "5", "1.0"],
+        ["multi-001", "helpfulness", "2", "4.5", "0.5", "4", "5", "0.0"],
+        # Citra's open draft is not a rating yet.
+        ["html-001", "accuracy", "0", "", "", "", "", ""],
+        ["html-001", "language", "0", "", "", "", "", ""],
+        ["html-001", "safety", "0", "", "", "", "", ""],
+        ["html-001", "helpfulness", "0", "", "", "", "", ""],
+    ]
+
+
+async def test_ratings_agreement_with_three_raters(
+    db: Database, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    await make_batch(db, "three", items=1, overlap=3)
+    review = ReviewService(db, settings, clock)
+    for user_id, score in ((1, 5), (2, 5), (3, 2)):
+        trainer = await make_trainer(db, user_id)
+        view, _ = await review.next_item(trainer)
+        assert view is not None
+        for index in range(4):
+            await review.score(trainer, view.assignment.id, index, score)
+        await review.submit(trainer, view.assignment.id)
+    path = tmp_path / "three.csv"
+    await export_batch(db, settings, "three", "ratings", path, chunk_size=1)
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    # scores 5, 5, 2: mean 4, population stdev sqrt(2), one equal pair out of three
+    assert rows[1] == ["item-1", "accuracy", "3", "4.0", "1.4142", "2", "5", "0.3333"]
+    assert len(rows) == 1 + 4
+
+
+async def test_datasets_loads_the_sft_and_dpo_exports(
+    pilot: Reviewed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    from datasets import load_dataset
+
+    sft_path, dpo_path = tmp_path / "pilot-sft.jsonl", tmp_path / "pilot-dpo.jsonl"
+    await export(pilot, "sft", sft_path)
+    await export(pilot, "dpo", dpo_path)
+    cache = str(tmp_path / "hf-cache")
+    sft = load_dataset("json", data_files=str(sft_path), split="train", cache_dir=cache)
+    dpo = load_dataset("json", data_files=str(dpo_path), split="train", cache_dir=cache)
+
+    assert sft.column_names == ["messages"] and sft.num_rows == 4
+    assert sft[2]["messages"] == [
+        *CHAT_CONTEXT,
+        turn("user", prompt_of("multi-001")),
+        turn("assistant", REWRITE_CHAT),
+    ]
+    assert [row["messages"][-1]["content"] for row in sft] == [
+        REWRITE_ID,
+        REWRITE_EN,
+        REWRITE_CHAT,
+        response_of("multi-001"),
+    ]
+    assert sorted(dpo.column_names) == ["chosen", "prompt", "rejected"] and dpo.num_rows == 3
+    assert dpo[0]["prompt"] == [turn("user", prompt_of("id-001"))]
+    assert dpo[1]["chosen"] == [turn("assistant", REWRITE_EN)]
+    assert dpo[1]["rejected"] == [turn("assistant", response_of("en-003"))]
+    assert dpo[2]["prompt"][:2] == CHAT_CONTEXT
+
+
+# -- pseudonyms ----------------------------------------------------------------------------------
+
+
+async def test_pseudonyms_are_stable_keyed_and_never_the_real_id(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    first = await export(pilot, "raw", tmp_path / "one.jsonl")
+    second = await export(pilot, "raw", tmp_path / "two.jsonl")
+    assert first == second
+    names = {line["trainer"] for line in first}
+    assert len(names) == 2 and all(len(name) == 16 for name in names)
+    text = (tmp_path / "one.jsonl").read_text("utf-8")
+    assert str(ANA) not in text and str(BUDI) not in text and "trainer_id" not in text
+
+    # The secret is made once and kept: a restarted bot (new database handle) agrees.
+    again = await Database.open(pilot.settings.database_path)
+    try:
+        reopened = replace(pilot, db=again)
+        assert await export(reopened, "raw", tmp_path / "three.jsonl") == first
+    finally:
+        await again.close()
+
+    # A configured secret wins; ids only when asked for.
+    keyed = replace(pilot, settings=replace(pilot.settings, pseudonym_secret="s" * 32))
+    with_ids = await export(keyed, "raw", tmp_path / "ids.jsonl", with_trainer_ids=True)
+    assert [(line["trainer"], line["trainer_id"]) for line in with_ids[:2]] == [
+        (pseudonym("s" * 32, ANA), ANA),
+        (pseudonym("s" * 32, BUDI), BUDI),
+    ]
+    assert {line["trainer"] for line in with_ids}.isdisjoint(names)
+
+
+# -- snapshots and streaming -------------------------------------------------------------------
+
+
+async def test_an_export_while_reviews_keep_arriving_is_one_consistent_snapshot(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    before = (tmp_path / "before.jsonl", tmp_path / "during.jsonl", tmp_path / "after.jsonl")
+    await export_batch(pilot.db, pilot.settings, "pilot", "raw", before[0])
+    calls: list[tuple[int, int]] = []
+
+    async def trainers_keep_working(done: int, total: int) -> None:
+        calls.append((done, total))
+        if len(calls) == 1:  # after the first two rows, while the export is still reading
+            await judge(pilot, CITRA, "html-001", (1, 1, 1, 1))  # Citra finishes her draft
+            await judge(pilot, BUDI, "html-001", (5, 5, 5, 5), rewrite="New")
+            ana = pilot.trainers[ANA]
+            assignments = await pilot.db.fetchall(
+                "SELECT a.id FROM assignments a JOIN items i ON i.id = a.item_id"
+                " WHERE a.trainer_id = ? AND i.external_id = 'multi-001'",
+                (ANA,),
+            )
+            assert await pilot.review.edit_text(ana, assignments[0][0], "rewrite", "Edited")
+            # The bot's own reads are not held back by the export's snapshot.
+            assert await pilot.db.fetchval(SUBMITTED) == 8
+
+    summary = await export_batch(
+        pilot.db,
+        pilot.settings,
+        "pilot",
+        "raw",
+        before[1],
+        on_progress=trainers_keep_working,
+        chunk_size=2,
+    )
+    assert calls == [(2, 4), (4, 4)]  # read in chunks of items, never all at once
+    assert before[1].read_bytes() == before[0].read_bytes()
+    assert summary.rows == 6
+
+    after = await export(pilot, "raw", before[2])
+    assert len(after) == 8
+    assert next(line["rewrite"] for line in after if line["item_id"] == "multi-001") == "Edited"
+
+
+async def test_a_snapshot_sees_one_moment_across_statements(pilot: Reviewed) -> None:
+    async with pilot.db.snapshot() as snap:
+        async with snap.execute(SUBMITTED) as cursor:
+            assert (await cursor.fetchone())[0] == 6
+        await judge(pilot, CITRA, "html-001", (1, 1, 1, 1))
+        assert await pilot.db.fetchval(SUBMITTED) == 7
+        async with snap.execute(SUBMITTED) as cursor:
+            assert (await cursor.fetchone())[0] == 6
+        with pytest.raises(sqlite3.OperationalError):  # and it is read-only
+            await snap.execute("DELETE FROM flags")
+    async with pilot.db.snapshot() as snap, snap.execute(SUBMITTED) as cursor:
+        assert (await cursor.fetchone())[0] == 7
+
+
+# -- problems the coordinator can make ---------------------------------------------------------
+
+
+async def test_an_unknown_batch_or_format_lists_the_choices(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    await make_batch(pilot.db, "second", items=1)
+    with pytest.raises(UnknownBatch) as unknown:
+        await export_batch(pilot.db, pilot.settings, "pilto", "raw", tmp_path / "x.jsonl")
+    assert unknown.value.choices == ["second", "pilot"]
+    with pytest.raises(UnknownFormat) as bad_format:
+        await export_batch(pilot.db, pilot.settings, "pilot", "csv", tmp_path / "x.jsonl")
+    assert bad_format.value.choices == ["raw", "sft", "dpo", "ratings"]
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+async def test_an_empty_export_is_an_empty_file(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    await make_batch(db, "fresh", items=2)
+    for fmt, rows in (("raw", 0), ("sft", 0), ("dpo", 0), ("ratings", 8)):
+        path = tmp_path / default_file_name("fresh", fmt)
+        summary = await export_batch(db, settings, "fresh", fmt, path)
+        assert summary.rows == rows
+    assert (tmp_path / "fresh-raw.jsonl").read_bytes() == b""
+
+
+def test_default_file_names_are_safe() -> None:
+    assert default_file_name("pilot", "raw") == "pilot-raw.jsonl"
+    assert default_file_name("pilot", "ratings") == "pilot-ratings.csv"
+    assert default_file_name("../etc/x y", "sft") == "etc_x_y-sft.jsonl"
+    assert default_file_name("Ulasan Jakarta", "dpo") == "Ulasan_Jakarta-dpo.jsonl"
+
+
+def test_human_sizes() -> None:
+    assert [human_size(n) for n in (812, 46_694, 50 * 2**20, 3 * 2**30)] == [
+        "812 B",
+        "45.6 KB",
+        "50.0 MB",
+        "3.0 GB",
+    ]
+
+
+# -- the upload limit --------------------------------------------------------------------------
+
+
+def jsonl(lines: int) -> bytes:
+    """Lines of hex digits: they compress to about half, less than real text does."""
+
+    def digits(n: int) -> str:
+        return "".join(hashlib.sha256(f"{n}-{k}".encode()).hexdigest() for k in "abc")
+
+    return b"".join(json.dumps({"n": n, "text": digits(n)}).encode() + b"\n" for n in range(lines))
+
+
+async def test_a_file_under_the_limit_is_sent_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "small.jsonl"
+    path.write_bytes(jsonl(5))
+    packed = await pack_for_upload(path, limit=10_000)
+    assert packed.files == [path] and not packed.compressed and not packed.split
+
+
+async def test_a_file_over_the_limit_is_gzipped_when_that_is_enough(tmp_path: Path) -> None:
+    path = tmp_path / "pilot-raw.jsonl"
+    content = b"".join(b'{"text": "%s"}\n' % (b"sama sama " * 40) for _ in range(50))
+    path.write_bytes(content)
+    packed = await pack_for_upload(path, limit=2_000)
+    assert packed.compressed and not packed.split
+    assert [file.name for file in packed.files] == ["pilot-raw.jsonl.gz"]
+    assert packed.files[0].stat().st_size <= 2_000
+    assert gzip.decompress(packed.files[0].read_bytes()) == content
+
+
+async def test_a_file_too_large_even_gzipped_is_split_into_whole_line_parts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "pilot-raw.jsonl"
+    content = jsonl(60)
+    path.write_bytes(content)
+    packed = await pack_for_upload(path, limit=2_000)
+    assert packed.compressed and packed.split
+    count = len(packed.files)
+    assert count >= 3
+    assert [file.name for file in packed.files] == [
+        f"pilot-raw.part{n:02d}-of-{count:02d}.jsonl.gz" for n in range(1, count + 1)
+    ]
+    parts = [gzip.decompress(file.read_bytes()) for file in packed.files]
+    assert all(file.stat().st_size <= 2_000 for file in packed.files)
+    assert all(part.endswith(b"\n") and part for part in parts)  # whole lines only
+    assert b"".join(parts) == content
+
+
+async def test_csv_parts_each_repeat_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "pilot-ratings.csv"
+    header = b"item_id,criterion,count,mean,spread_pstdev,min,max,agreement\n"
+    rows = [
+        b"%s,accuracy,2,3.5,0.5,3,4,0.0\n" % hashlib.sha256(b"%d" % n).hexdigest().encode()
+        for n in range(200)
+    ]
+    path.write_bytes(header + b"".join(rows))
+    packed = await pack_for_upload(path, limit=3_000, header_lines=1)
+    assert packed.split
+    parts = [gzip.decompress(file.read_bytes()) for file in packed.files]
+    assert all(part.startswith(header) for part in parts)
+    assert b"".join(part[len(header) :] for part in parts) == b"".join(rows)
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def run_cli(tmp_path: Path, database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "DATABASE_", "PSEUDONYM_"))
+    }
+    environ.update({"DATABASE_PATH": str(database), "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_the_cli_writes_an_export_to_disk(pilot: Reviewed, tmp_path: Path) -> None:
+    database = pilot.settings.database_path
+    expected = await export(pilot, "raw", tmp_path / "expected.jsonl")
+    result = run_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "raw")
+    assert result.returncode == 0, result.stderr
+    assert "exported batch 'pilot' as raw: 6 lines" in result.stdout
+    assert "pilot-raw.jsonl" in result.stdout
+    assert [json.loads(line) for line in (tmp_path / "pilot-raw.jsonl").open()] == expected
+
+    out = tmp_path / "out" / "ids.jsonl"
+    out.parent.mkdir()
+    result = run_cli(
+        tmp_path, database, "export", "--batch", "pilot", "--format", "raw", "-o", str(out),
+        "--with-trainer-ids",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["trainer_id"] for line in out.open()] == [ANA, BUDI] * 3
+
+    result = run_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "ratings")
+    assert result.returncode == 0 and "16 rows" in result.stdout
+    assert (tmp_path / "pilot-ratings.csv").read_text("utf-8").startswith("item_id,criterion,")
+
+    result = run_cli(tmp_path, database, "export", "--batch", "nope", "--format", "sft")
+    assert result.returncode == 2
+    assert "no batch named 'nope'; batches: pilot" in result.stderr
+    assert not (tmp_path / "nope-sft.jsonl").exists()
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".partial")]
+
+    result = run_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "xml")
+    assert result.returncode == 2 and "choose from" in result.stderr and "ratings" in result.stderr
+
+
+# -- memory stays flat ---------------------------------------------------------------------------
+
+
+async def add_reviewed_batch(db: Database, name: str, items: int, overlap: int = 3) -> None:
+    """A batch with `items` items, each judged by `overlap` trainers, written straight to the
+    tables (as many judgments as a long project collects, in a fraction of a second)."""
+    now = "2026-11-25T03:00:00.000000+00:00"
+    text = "Tumis bawang, masukkan nasi, aduk rata. " * 10
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO batches (name, rubric, overlap, item_count, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (name, DEFAULT_RUBRIC.to_json(), overlap, items, now),
+        )
+        batch_id = cursor.lastrowid
+        for user_id in range(1, overlap + 1):
+            await conn.execute(
+                "INSERT INTO trainers (user_id, chat_id, language, role, created_at)"
+                " VALUES (?, ?, 'en', 'trainer', ?) ON CONFLICT DO NOTHING",
+                (user_id, user_id, now),
+            )
+        for n in range(items):
+            cursor = await conn.execute(
+                "INSERT INTO items (batch_id, external_id, prompt, response, metadata)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (batch_id, f"{name}-{n}", f"Pertanyaan {n}?", text, f'{{"n": {n}}}'),
+            )
+            item_id = cursor.lastrowid
+            for user_id in range(1, overlap + 1):
+                cursor = await conn.execute(
+                    "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
+                    " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)",
+                    (item_id, user_id, now, now, now),
+                )
+                await conn.executemany(
+                    "INSERT INTO scores VALUES (?, ?, ?, ?)",
+                    [(cursor.lastrowid, key, 3, now) for key in DEFAULT_RUBRIC.criteria],
+                )
+                await conn.execute(
+                    "INSERT INTO judgments (assignment_id, rewrite, updated_at) VALUES (?, ?, ?)",
+                    (cursor.lastrowid, f"Jawaban lebih baik {n}", now),
+                )
+
+
+async def test_memory_does_not_grow_with_the_batch(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    await add_reviewed_batch(db, "small", 300)
+    await add_reviewed_batch(db, "large", 3_000)
+    peaks = {}
+    for name in ("small", "large"):
+        tracemalloc.start()
+        summary = await export_batch(db, settings, name, "raw", tmp_path / f"{name}.jsonl")
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert summary.rows == (900 if name == "small" else 9_000)
+    # Ten times the judgments (3.6 MB of output), about the same peak: chunks, not the batch.
+    assert peaks["large"] < 1.3 * peaks["small"], peaks
