@@ -93,3 +93,12 @@ async def nilai(api: Any, settings: Settings, clock: FakeClock) -> AsyncIterator
     await running.start()
     yield running
     await running.stop()
+
+
+@pytest.fixture
+async def coordinator(api: Any, nilai: Any) -> Any:
+    """The coordinator from settings (user 9000), started and welcomed."""
+    boss = api.user(9000, "Boss", language_code="en")
+    await boss.send("/start")
+    await boss.wait_bot_message()
+    return boss

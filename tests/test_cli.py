@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tests.conftest import SAMPLES
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "DATABASE_"))
-    }
-    environ.update({"DATABASE_PATH": str(tmp_path / "data" / "nilai.db"), "PYTHONPATH": str(ROOT)})
-    environ.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def count(tmp_path: Path, sql: str) -> int:

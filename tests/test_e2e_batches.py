@@ -30,14 +30,6 @@ en = "Off topic"
 """
 
 
-@pytest.fixture
-async def coordinator(api: FakeBotApi, nilai: RunningBot) -> FakeUser:
-    boss = api.user(9000, "Boss", language_code="en")
-    await boss.send("/start")
-    await boss.wait_bot_message()
-    return boss
-
-
 async def upload(
     api: FakeBotApi, user: FakeUser, name: str, content: bytes, caption: str | None = None
 ) -> FakeMessage:

@@ -16,14 +16,6 @@ from tests.test_exports import REWRITE_ID, Reviewed, reviewed_pilot
 
 
 @pytest.fixture
-async def coordinator(api: FakeBotApi, nilai: RunningBot) -> FakeUser:
-    boss = api.user(9000, "Boss", language_code="en")
-    await boss.send("/start")
-    await boss.wait_bot_message()
-    return boss
-
-
-@pytest.fixture
 async def pilot(nilai: RunningBot, tmp_path: Path) -> Reviewed:
     return await reviewed_pilot(nilai.database, nilai.settings, nilai.clock, tmp_path)
 

@@ -12,7 +12,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import tracemalloc
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +37,7 @@ from bot.rubric import DEFAULT_RUBRIC
 from storage.bot_facts import get_fact
 from storage.database import Database
 from storage.records import Trainer
+from tests.cli_runner import run_cli
 from tests.conftest import SAMPLES, FakeClock
 from tests.factories import make_batch, make_trainer
 
@@ -606,28 +606,14 @@ async def test_csv_parts_each_repeat_the_header(tmp_path: Path) -> None:
 # -- the command line ----------------------------------------------------------------------------
 
 
-def run_cli(tmp_path: Path, database: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "DATABASE_", "PSEUDONYM_"))
-    }
-    environ.update({"DATABASE_PATH": str(database), "PYTHONPATH": str(ROOT)})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def export_cli(tmp_path: Path, database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(tmp_path, *args, database=database)
 
 
 async def test_the_cli_writes_an_export_to_disk(pilot: Reviewed, tmp_path: Path) -> None:
     database = pilot.settings.database_path
     expected = await export(pilot, "raw", tmp_path / "expected.jsonl")
-    result = run_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "raw")
+    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "raw")
     assert result.returncode == 0, result.stderr
     assert "exported batch 'pilot' as raw: 6 lines" in result.stdout
     assert "pilot-raw.jsonl" in result.stdout
@@ -635,24 +621,24 @@ async def test_the_cli_writes_an_export_to_disk(pilot: Reviewed, tmp_path: Path)
 
     out = tmp_path / "out" / "ids.jsonl"
     out.parent.mkdir()
-    result = run_cli(
+    result = export_cli(
         tmp_path, database, "export", "--batch", "pilot", "--format", "raw", "-o", str(out),
         "--with-trainer-ids",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["trainer_id"] for line in out.open()] == [ANA, BUDI] * 3
 
-    result = run_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "ratings")
+    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "ratings")
     assert result.returncode == 0 and "16 rows" in result.stdout
     assert (tmp_path / "pilot-ratings.csv").read_text("utf-8").startswith("item_id,criterion,")
 
-    result = run_cli(tmp_path, database, "export", "--batch", "nope", "--format", "sft")
+    result = export_cli(tmp_path, database, "export", "--batch", "nope", "--format", "sft")
     assert result.returncode == 2
     assert "no batch named 'nope'; batches: pilot" in result.stderr
     assert not (tmp_path / "nope-sft.jsonl").exists()
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".partial")]
 
-    result = run_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "xml")
+    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "xml")
     assert result.returncode == 2 and "choose from" in result.stderr and "ratings" in result.stderr
 
 
