@@ -25,6 +25,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import Html, t, t_plain
+from bot.onboarding import Trainer
 from bot.progress import BatchReport, ProgressService, UnknownBatch
 from bot.team import (
     MAX_INVITE_DAYS,
@@ -42,7 +43,6 @@ from bot.team import (
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
-from storage.records import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -229,9 +229,8 @@ async def quota_command(update: Update, context: NilaiContext) -> None:
         await message.reply_html(t(me.language, "team_manage.usage_quota", max=MAX_QUOTA))
         return
     team = team_of(context)
-    target = await team.find(args[0])
+    target = await _find_or_explain(team, args[0], message, me.language)
     if target is None:
-        await message.reply_html(t(me.language, "team_manage.unknown", who=_echo(args[0])))
         return
     try:
         change = await team.set_quota(target.user_id, int(args[1]), actor_id=me.user_id)
@@ -239,6 +238,16 @@ async def quota_command(update: Update, context: NilaiContext) -> None:
         await message.reply_html(t(me.language, "team_manage.usage_quota", max=MAX_QUOTA))
         return
     await message.reply_html(render_quota_change(change, me.language, context))
+
+
+async def _find_or_explain(
+    team: TeamService, who: str, message: Message, language: str
+) -> Trainer | None:
+    """The trainer named by @username or id, or None after telling the coordinator."""
+    target = await team.find(who)
+    if target is None:
+        await message.reply_html(t(language, "team_manage.unknown", who=_echo(who)))
+    return target
 
 
 def render_quota_change(change: TrainerChange, language: str, context: NilaiContext) -> str:
@@ -279,9 +288,8 @@ async def _status_command(
         await message.reply_html(t(me.language, "team_manage.usage_person", command=command))
         return
     team = team_of(context)
-    target = await team.find(args[0])
+    target = await _find_or_explain(team, args[0], message, me.language)
     if target is None:
-        await message.reply_html(t(me.language, "team_manage.unknown", who=_echo(args[0])))
         return
     try:
         change = await team.change_status(target.user_id, op, actor_id=me.user_id)
