@@ -31,7 +31,9 @@ def render_status(view: ItemView, language: str) -> str:
     if current is None:
         lines.append(t(language, "panel.all_scored"))
     else:
-        lines.append(t(language, "panel.now_scoring", criterion=rubric.label(current, language)))
+        low, high = rubric.scale
+        label = rubric.label(current, language)
+        lines.append(t(language, "panel.now_scoring", criterion=label, low=low, high=high))
     flags = ", ".join(rubric.label(f, language) for f in rubric.flags if f in draft.flags)
     lines.append(t(language, "panel.flags", flags=flags or t(language, "panel.no_flags")))
     lines.append(
