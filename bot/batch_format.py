@@ -68,6 +68,8 @@ class ParsedItem:
     chat_form: bool  # came as `messages` (exports keep chat-form prompts chat-form)
     metadata: dict | None
     gold: dict[str, tuple[int, int]] | None  # only criteria of the rubric; None if none remain
+    # The compact JSON made while checking the size, stored as is (derived: not compared).
+    metadata_json: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -685,7 +687,7 @@ class _Validator:
             context = ()
         else:
             raise _Bad('missing "prompt" and "response" (or "messages")')
-        metadata = _metadata(record.get("metadata"))
+        metadata, metadata_json = _metadata(record.get("metadata"))
         gold, warnings = self._gold(record.get("gold"))
         item = ParsedItem(
             line=line,
@@ -696,6 +698,7 @@ class _Validator:
             chat_form=chat,
             metadata=metadata,
             gold=gold,
+            metadata_json=metadata_json,
         )
         return item, warnings
 
@@ -837,17 +840,19 @@ def _messages(value: object) -> tuple[str, str, tuple[dict[str, str], ...]]:
     return turns[-2]["content"], turns[-1]["content"], tuple(turns[:-2])
 
 
-def _metadata(value: object) -> dict | None:
+def _metadata(value: object) -> tuple[dict | None, str | None]:
+    """The metadata and its compact JSON (measured here, stored later: serialised once)."""
     if value is None:
-        return None
+        return None, None
     if not isinstance(value, dict):
         raise _Bad(f'"metadata" must be an object, not {_json_type(value)}')
     try:
-        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
         raise _Bad('"metadata" contains an invalid \\u escape (a lone surrogate)') from None
     except RecursionError:
         raise _Bad('"metadata" is nested too deeply') from None
     if size > MAX_METADATA_BYTES:
         raise _Bad(f'"metadata" is larger than {MAX_METADATA_BYTES:,} bytes ({size:,})')
-    return value
+    return value, text

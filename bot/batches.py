@@ -48,9 +48,9 @@ def _row(item: ParsedItem) -> ItemRow:
         item.external_id,
         item.prompt,
         item.response,
-        item_row_json(list(item.context)),
+        item_row_json(list(item.context)) if item.context else None,
         int(item.chat_form),
-        item_row_json(item.metadata),
+        item.metadata_json,
         item_row_json(gold),
     )
 
@@ -58,16 +58,30 @@ def _row(item: ParsedItem) -> ItemRow:
 async def _chunks(
     path: Path, rubric: Rubric, total: int, on_progress: Progress | None
 ) -> AsyncIterator[list[ItemRow]]:
-    """Parse in a worker thread, a chunk at a time, so the bot keeps answering meanwhile."""
+    """Parse in a worker thread, a chunk at a time, so the bot keeps answering meanwhile.
+
+    The next chunk is parsed while the caller stores this one: SQLite releases the GIL while
+    it writes, so parsing and inserting overlap on a second core.
+    """
     items: Iterator[ParsedItem] = iter_batch_items(
         path, criteria=rubric.criteria, scale=rubric.scale
     )
+
+    def take() -> list[ItemRow]:
+        return [_row(item) for item in islice(items, CHUNK)]
+
     done = 0
-    while chunk := await asyncio.to_thread(lambda: [_row(item) for item in islice(items, CHUNK)]):
-        yield chunk
-        done += len(chunk)
-        if on_progress is not None:
-            await on_progress(done, total)
+    upcoming = asyncio.ensure_future(asyncio.to_thread(take))
+    try:
+        while chunk := await upcoming:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(take))
+            yield chunk
+            done += len(chunk)
+            if on_progress is not None:
+                await on_progress(done, total)
+    finally:
+        if not upcoming.done():  # the consumer stopped early (an error): let the parse finish
+            await asyncio.wait([upcoming])
 
 
 async def scan_file(path: Path, rubric: Rubric = DEFAULT_RUBRIC) -> BatchScan:

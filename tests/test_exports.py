@@ -250,9 +250,9 @@ async def test_raw_has_every_submitted_judgment_with_its_item_untouched(
         raw_line(pilot, secret, ANA, "multi-001", (3, 5, 5, 4), rewrite=REWRITE_CHAT),
         raw_line(pilot, secret, BUDI, "multi-001", (4, 5, 5, 5), rewrite=response_of("multi-001")),
     ]
-    # Metadata and gold are copied as stored, key order and all.
+    # Metadata and gold are copied as stored (metadata in compact JSON), key order and all.
     text = (tmp_path / "raw.jsonl").read_text("utf-8")
-    assert '"metadata":{"lang": "id", "model": "model-a", "topic": "science"}' in text
+    assert '"metadata":{"lang":"id","model":"model-a","topic":"science"}' in text
     assert '"gold":{"accuracy": [1, 2], "safety": [1, 2]}' in text
 
 
