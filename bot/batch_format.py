@@ -144,17 +144,37 @@ def scan_batch_file(
     max_errors: int = 20,
 ) -> BatchScan:
     """Read the whole file once and report everything wrong with it (see `BatchScan.ok`)."""
-    _check_args(criteria, scale)
     scan = BatchScan()
+    for _ in scan_items(path, scan, criteria=criteria, scale=scale, max_errors=max_errors):
+        pass
+    return scan
+
+
+def scan_items(
+    path: Path,
+    scan: BatchScan,
+    *,
+    criteria: Collection[str],
+    scale: tuple[int, int] = (1, 5),
+    max_errors: int = 20,
+) -> Iterator[ParsedItem]:
+    """One pass that fills `scan` as `scan_batch_file` does, yielding items until the first error.
+
+    After an error it yields nothing more but reads on, so `scan` ends up listing every
+    problem: an importer can insert as it reads and roll back if `scan.ok` is false at the end.
+    """
+    _check_args(criteria, scale)
     file_format, whole_file = _prepare(path)
     scan.file_format = file_format
     if whole_file is not None:
         _add(scan.errors, whole_file, max_errors)
         scan.error_count = 1
-        return scan
+        return
     for event in _events(path, file_format, criteria, scale):
         if isinstance(event, ParsedItem):
             _count_item(scan, event)
+            if not scan.error_count:
+                yield event
         elif event.error:
             scan.error_count += 1
             _add(scan.errors, event.problem, max_errors)
@@ -164,7 +184,6 @@ def scan_batch_file(
     if scan.items == 0 and scan.error_count == 0:
         scan.error_count = 1
         _add(scan.errors, Problem(0, "file has no items"), max_errors)
-    return scan
 
 
 def iter_batch_items(

@@ -16,6 +16,7 @@ from bot.batch_format import (
     ParsedItem,
     iter_batch_items,
     scan_batch_file,
+    scan_items,
 )
 from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
@@ -56,16 +57,14 @@ def _row(item: ParsedItem) -> ItemRow:
 
 
 async def _chunks(
-    path: Path, rubric: Rubric, total: int, on_progress: Progress | None
+    items: Iterator[ParsedItem], scan: BatchScan, total: int, on_progress: Progress | None
 ) -> AsyncIterator[list[ItemRow]]:
     """Parse in a worker thread, a chunk at a time, so the bot keeps answering meanwhile.
 
     The next chunk is parsed while the caller stores this one: SQLite releases the GIL while
-    it writes, so parsing and inserting overlap on a second core.
+    it writes, so parsing and inserting overlap on a second core. If the file turns out bad,
+    this raises BatchFormatError at the end, inside the caller's transaction: nothing stays.
     """
-    items: Iterator[ParsedItem] = iter_batch_items(
-        path, criteria=rubric.criteria, scale=rubric.scale
-    )
 
     def take() -> list[ItemRow]:
         return [_row(item) for item in islice(items, CHUNK)]
@@ -78,10 +77,18 @@ async def _chunks(
             yield chunk
             done += len(chunk)
             if on_progress is not None:
-                await on_progress(done, total)
+                await on_progress(min(done, total), total)
     finally:
         if not upcoming.done():  # the consumer stopped early (an error): let the parse finish
             await asyncio.wait([upcoming])
+    if not scan.ok:
+        raise BatchFormatError(scan)
+
+
+def _count_lines(path: Path) -> int:
+    """Roughly how many items a file holds (its lines), for progress: a fast binary count."""
+    with path.open("rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")) or 1
 
 
 async def scan_file(path: Path, rubric: Rubric = DEFAULT_RUBRIC) -> BatchScan:
@@ -107,16 +114,24 @@ async def import_batch_file(
 ) -> ImportResult:
     """Import a JSONL/CSV batch; BatchFormatError (nothing stored) if any line is bad.
 
-    Pass `scan` when the file was already validated (a chat upload) to skip the first pass.
+    One pass: items are validated and inserted together in one transaction, which is rolled
+    back if any line is bad (the error lists every problem). With `scan` from an earlier check
+    (a chat upload) the file is only re-read and re-validated as it is stored.
     """
     name = name.strip()
     if not name:
         raise ValueError("the batch needs a name")
     if await batches.batch_exists(db, name):
         raise BatchExistsError(name)
+    criteria, scale = rubric.criteria, rubric.scale
     if scan is None:
-        scan = await scan_file(path, rubric)
-    if not scan.ok:
+        scan = BatchScan()
+        items = scan_items(path, scan, criteria=criteria, scale=scale)
+        total = await asyncio.to_thread(_count_lines, path)
+    elif scan.ok:
+        items = iter_batch_items(path, criteria=criteria, scale=scale)
+        total = scan.items
+    else:
         raise BatchFormatError(scan)
     batch_id, count = await batches.create_batch_with_items(
         db,
@@ -124,10 +139,12 @@ async def import_batch_file(
         rubric_json=rubric.to_json(),
         overlap=overlap or settings.default_overlap,
         priority=priority,
-        chunks=_chunks(path, rubric, scan.items, on_progress),
+        chunks=_chunks(items, scan, total, on_progress),
         now=stamp(clock()),
         status=status,
     )
+    if on_progress is not None:
+        await on_progress(count, count)
     log.info("imported batch %r: %d items", name, count)
     return ImportResult(batch_id=batch_id, name=name, items=count, scan=scan)
 
