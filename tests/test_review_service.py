@@ -205,3 +205,25 @@ async def test_stats_count_today_and_total(
     await review_fully(review, trainer, view.assignment.id)
     stats = await review.stats(trainer)
     assert (stats.today, stats.total, stats.quota) == (1, 2, 5)
+
+
+async def test_a_paused_or_closed_batch_hands_out_nothing_but_held_items_still_submit(
+    review: ReviewService, db: Database
+) -> None:
+    from bot.batches import change_batch
+
+    batch_id = await make_batch(db, items=3, overlap=1)
+    holder, newcomer = await make_trainer(db, 1), await make_trainer(db, 2)
+    held, _ = await review.next_item(holder)
+    assert held is not None
+    for operation in ("pause", "close"):
+        await change_batch(db, batch_id, operation, actor_id=9000)
+        nothing, _ = await review.next_item(newcomer)
+        assert nothing is None
+    await review_fully(review, holder, held.assignment.id)
+    assert await db.fetchval(
+        "SELECT status FROM assignments WHERE id = ?", (held.assignment.id,)
+    ) == ("submitted")
+    await change_batch(db, batch_id, "resume", actor_id=9000)
+    again, _ = await review.next_item(newcomer)
+    assert again is not None
