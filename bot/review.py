@@ -152,7 +152,7 @@ class ReviewService:
         active = await reviews.get_active_assignment(self.db, trainer.user_id)
         if active is not None:
             expired = active.lease_expires_at <= stamp(now)
-            if not expired or await reviews.item_still_wanted(self.db, active):
+            if not expired or await reviews.item_still_wanted(self.db, active, stamp(now)):
                 await reviews.renew_lease(self.db, active.id, lease)
                 return await self.view(trainer, active), True
             await reviews.expire_assignment(self.db, active.id)

@@ -65,14 +65,18 @@ async def assign_next_item(
         return cursor.lastrowid
 
 
-async def item_still_wanted(db: Database, assignment: Assignment) -> bool:
-    """Whether the item of an expired lease still needs this trainer's review."""
+async def item_still_wanted(db: Database, assignment: Assignment, now: str) -> bool:
+    """Whether the item of an expired lease still has room for this trainer's review: its
+    batch is open and its reviews plus the other trainers' live leases are below overlap."""
     row = await db.fetchone(
-        "SELECT i.complete, b.status FROM items i JOIN batches b ON b.id = i.batch_id"
-        " WHERE i.id = ?",
-        (assignment.item_id,),
+        "SELECT i.done_count + (SELECT COUNT(*) FROM assignments held"
+        "   WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?"
+        "   AND held.id <> ?) < b.overlap AS wanted"
+        " FROM items i JOIN batches b ON b.id = i.batch_id"
+        " WHERE i.id = ? AND i.complete = 0 AND b.status = 'open'",
+        (now, assignment.id, assignment.item_id),
     )
-    return row is not None and not row["complete"] and row["status"] == "open"
+    return row is not None and bool(row["wanted"])
 
 
 async def renew_lease(db: Database, assignment_id: int, lease_expires_at: str) -> None:

@@ -227,3 +227,21 @@ async def test_a_paused_or_closed_batch_hands_out_nothing_but_held_items_still_s
     await change_batch(db, batch_id, "resume", actor_id=9000)
     again, _ = await review.next_item(newcomer)
     assert again is not None
+
+
+async def test_a_renewed_lease_never_over_assigns_an_item(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=2, overlap=1)
+    slow, fast = await make_trainer(db, 1), await make_trainer(db, 2)
+    held, _ = await review.next_item(slow)
+    assert held is not None
+    clock.advance(minutes=31)
+    taken, _ = await review.next_item(fast)  # the expired lease freed the slot
+    assert taken is not None and taken.item.id == held.item.id
+    back, resumed = await review.next_item(slow)  # the item is taken now: a different one
+    assert back is not None and not resumed and back.item.id != held.item.id
+    statuses = await db.fetchall(
+        "SELECT status FROM assignments WHERE item_id = ?", (held.item.id,)
+    )
+    assert sorted(row[0] for row in statuses) == ["active", "expired"]
