@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -53,7 +53,17 @@ class Onboarding:
         self.clock = clock
 
     async def trainer(self, user_id: int) -> Trainer | None:
-        return await trainers.get_trainer(self.db, user_id)
+        """The registered user, promoted to coordinator once COORDINATOR_IDS lists them."""
+        trainer = await trainers.get_trainer(self.db, user_id)
+        if (
+            trainer is not None
+            and not trainer.is_coordinator
+            and user_id in self.settings.coordinator_ids
+        ):
+            await trainers.set_role(self.db, user_id, "coordinator")
+            log.info("user %s is a coordinator now (COORDINATOR_IDS)", user_id)
+            trainer = replace(trainer, role="coordinator")
+        return trainer
 
     async def start(self, user: TelegramUser, code: str | None) -> StartResult:
         """Register with an invite (or as a configured coordinator); nothing stored otherwise."""

@@ -41,18 +41,27 @@ async def load_trainer(update: Update, context: NilaiContext) -> None:
     if user is None:
         return
     context.trainer = await context.services.onboarding.trainer(user.id)
+    if context.trainer is not None and context.trainer.status == "blocked":
+        await _turn_away(update, context, "team_notice.removed", "team_notice.removed_toast")
+        log.info("removed trainer %s turned away", user.id)
+        raise ApplicationHandlerStop
     if context.trainer is not None or update.my_chat_member is not None:
         return
     message = update.message
     if message is not None and message.text and message.text.split()[0].split("@")[0] == "/start":
         return
-    language = context.language(update)
-    if update.callback_query is not None:
-        await update.callback_query.answer(t_plain(language, "toast.stranger"), show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_html(t(language, "start.need_invite"))
+    await _turn_away(update, context, "start.need_invite", "toast.stranger")
     log.info("stranger %s turned away", user.id)
     raise ApplicationHandlerStop
+
+
+async def _turn_away(update: Update, context: NilaiContext, text: str, toast: str) -> None:
+    """The polite refusal: an alert on a button, a message otherwise."""
+    language = context.language(update)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t_plain(language, toast), show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_html(t(language, text))
 
 
 async def mark_handled(update: Update, context: NilaiContext) -> None:

@@ -79,3 +79,7 @@ async def touch_trainer(db: Database, user_id: int, now: str) -> None:
     await db.execute(
         "UPDATE trainers SET last_seen_at = ?, reachable = 1 WHERE user_id = ?", (now, user_id)
     )
+
+
+async def set_role(db: Database, user_id: int, role: str) -> None:
+    await db.execute("UPDATE trainers SET role = ? WHERE user_id = ?", (role, user_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.conftest import SAMPLES
 from tests.e2e import RunningBot
 from tests.fakebot import FakeBotApi
 
@@ -99,3 +100,37 @@ async def test_the_command_menu_is_set_in_both_languages(
     assert set(indonesian) == set(english) == {"next", "stats", "lang", "help"}
     assert indonesian["next"] != english["next"]
     assert api.my_commands() == api.my_commands(language_code="id")  # DEFAULT_LANGUAGE=id
+
+
+async def test_a_trainer_listed_in_coordinator_ids_later_becomes_a_coordinator(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    boss = api.user(9000, "Boss", language_code="en")
+    await nilai.onboard(boss)  # joined through a trainer invite before being listed
+    await nilai.database.execute("UPDATE trainers SET role = 'trainer' WHERE user_id = 9000")
+    since = api.mark()
+    await boss.send("/batches")
+    assert "No batches yet" in (await boss.wait_bot_message(since=since)).plain_text()
+    assert await nilai.count("SELECT COUNT(*) FROM trainers WHERE role = 'coordinator'") == 1
+
+
+async def test_a_removed_trainer_is_turned_away_from_everything(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    await nilai.import_file(SAMPLES / "batch_small.csv")
+    user = api.user(1010, "Rudi", language_code="en")
+    await nilai.onboard(user)
+    panel = await nilai.next_item(user)
+    await nilai.database.execute("UPDATE trainers SET status = 'blocked' WHERE user_id = 1010")
+    update = await user.tap(panel, "1")
+    await api.wait_idle(quiet=0.1)
+    assert "no longer part" in api.callback(update["callback_query"]["id"]).answer.params["text"]
+    for text in ("/next", "/stats", "/start"):
+        since = api.mark()
+        await user.send(text)
+        assert "no longer part" in (await user.wait_bot_message(since=since)).plain_text()
+    since = api.mark()
+    await user.reply(panel, "a rewrite")
+    assert "no longer part" in (await user.wait_bot_message(since=since)).plain_text()
+    assert await nilai.count("SELECT COUNT(*) FROM scores") == 0
+    assert await nilai.count("SELECT COUNT(*) FROM judgments") == 0
