@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.batch_format import BatchFormatError
@@ -105,20 +105,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, [settings.telegram_bot_token, settings.pseudonym_secret])
         command = args.command or "run"
         if command == "run":
             from bot.app import run_polling  # imports PTB's whole stack only when needed
 
             settings.require_token()
-            run_polling(settings)
-            return 0
+            return _run(settings, run_polling)
         return asyncio.run(_COMMANDS[command](settings, args))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def _run(settings: Settings, run_polling: Callable[[Settings], None]) -> int:
+    """Run the bot; a refused token or an unreachable Bot API is one clear line, no traceback."""
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        run_polling(settings)
+    except InvalidToken:
+        print(
+            "error: Telegram refused TELEGRAM_BOT_TOKEN; copy it again from @BotFather",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as error:
+        reason = str(error).replace(settings.telegram_bot_token or "", "<token>")
+        print(
+            f"error: cannot reach the Bot API at {settings.telegram_api_base_url}: {reason}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""One readable log line per event, and never the bot token."""
+"""One readable line per event, and never the bot token."""
 
 from __future__ import annotations
 
@@ -6,14 +6,58 @@ import logging
 
 # These libraries log every request URL at INFO, and the Bot API URL contains the token.
 _QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite")
+REDACTED = "<token>"
 
 
-def setup_logging(level: str = "INFO") -> None:
+class RedactSecrets(logging.Filter):
+    """Replaces secrets in every record, tracebacks included (a library may still print an
+    URL or an error message that contains the token)."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+class ShortNetworkErrors(logging.Filter):
+    """PTB logs a failed network retry (e.g. at start, Telegram unreachable) with a full
+    traceback; one line with the reason says the same, readably."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage().startswith("Network Retry Loop"):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def setup_logging(level: str = "INFO", secrets: list[str | None] | None = None) -> None:
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%Y-%m-%d %H:%M:%S",
         force=True,
     )
+    redact = RedactSecrets([secret for secret in secrets or [] if secret])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ShortNetworkErrors())
+        handler.addFilter(redact)
     for name in _QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -15,14 +15,16 @@ from tests.fakebot import FakeBotApi
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def start_bot_process(api: FakeBotApi, tmp_path: Path) -> asyncio.subprocess.Process:
+async def start_bot_process(
+    api: FakeBotApi, tmp_path: Path, token: str | None = None
+) -> asyncio.subprocess.Process:
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.upper().endswith("_PROXY") and not key.startswith(("TELEGRAM_", "DATABASE_"))
     }
     env.update(
-        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_BOT_TOKEN=token or api.token,
         TELEGRAM_API_BASE_URL=api.base_url,
         DATABASE_PATH=str(tmp_path / "data" / "nilai.db"),
         COORDINATOR_IDS="4242",
@@ -70,3 +72,28 @@ async def test_a_signal_stops_the_bot_cleanly(
     with sqlite3.connect(tmp_path / "data" / "nilai.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT role FROM trainers").fetchall() == [("coordinator",)]
+
+
+async def test_a_refused_token_is_one_clear_line_without_the_token(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    wrong = "123456:WRONG-SECRET-TOKEN"
+    process = await start_bot_process(api, tmp_path, token=wrong)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    log = (stdout + stderr).decode()
+    assert process.returncode == 2, log
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in log
+    assert "Traceback" not in log and "WRONG-SECRET-TOKEN" not in log
+
+
+async def test_an_unreachable_bot_api_is_one_clear_line(tmp_path: Path) -> None:
+    class Nowhere:  # a port nobody listens on, on this machine
+        token = "123456:TEST-TOKEN"
+        base_url = "http://127.0.0.1:9/bot"
+
+    process = await start_bot_process(Nowhere(), tmp_path)  # type: ignore[arg-type]
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    log = (stdout + stderr).decode()
+    assert process.returncode == 1, log
+    assert "cannot reach the Bot API at http://127.0.0.1:9/bot" in log
+    assert "Traceback" not in log and "TEST-TOKEN" not in log
