@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import islice
 from pathlib import Path
 
@@ -147,6 +148,21 @@ async def import_batch_file(
         await on_progress(count, count)
     log.info("imported batch %r: %d items", name, count)
     return ImportResult(batch_id=batch_id, name=name, items=count, scan=scan)
+
+
+STALE_IMPORT = timedelta(hours=1)
+
+
+async def discard_interrupted_imports(
+    db: Database, *, clock: Clock = utc_now, name: str | None = None
+) -> int:
+    """Delete what a crash left of an import (older than an hour, or the batch `name`)."""
+    removed = await batches.discard_unfinished_imports(
+        db, started_before=stamp(clock() - STALE_IMPORT), name=name
+    )
+    if removed:
+        log.info("removed %d batch(es) whose import was interrupted", removed)
+    return removed
 
 
 async def list_batches(db: Database) -> list[BatchProgress]:

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.batch_format import BatchScan
-from bot.batches import BatchExistsError, Progress, import_batch_file, scan_file
+from bot.batches import (
+    BatchExistsError,
+    Progress,
+    discard_interrupted_imports,
+    import_batch_file,
+    scan_file,
+)
 from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
 from bot.rubric import DEFAULT_RUBRIC, Rubric
@@ -204,7 +210,9 @@ class Uploads:
         tap Open again."""
         stuck = await uploads.abandoned_imports(self.db)
         for upload in stuck:
+            await discard_interrupted_imports(self.db, clock=self.clock, name=upload["batch_name"])
             await uploads.finish_upload(self.db, upload["id"], "pending", None)
+        await discard_interrupted_imports(self.db, clock=self.clock)
         return len(stuck)
 
 

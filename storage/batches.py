@@ -32,10 +32,12 @@ async def create_batch_with_items(
     now: str,
     status: str = "open",
 ) -> tuple[int, int]:
-    """Insert a batch and all its items in one transaction, so a failure stores nothing.
+    """Insert a batch and its items; if anything fails (a bad line found late, a crash of the
+    caller, an interrupt) the batch is deleted again, so a failed import leaves nothing.
 
-    Items arrive in chunks from an async iterator: the file's rows are never all in memory at
-    once, and the caller can parse off the event loop and report progress between chunks.
+    Items arrive in chunks from an async iterator (never all in memory) and each chunk is its
+    own short transaction, so other writers wait at most one chunk. Until the last chunk is
+    in, the batch is paused and marked `importing`: no trainer sees a half-imported batch.
     Returns (batch id, item count).
     """
     async with db.transaction() as conn:
@@ -43,21 +45,54 @@ async def create_batch_with_items(
             if await cursor.fetchone() is not None:
                 raise BatchExistsError(name)
         cursor = await conn.execute(
-            "INSERT INTO batches (name, rubric, overlap, priority, status, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (name, rubric_json, overlap, priority, status, now),
+            "INSERT INTO batches (name, rubric, overlap, priority, status, importing, created_at)"
+            " VALUES (?, ?, ?, ?, 'paused', 1, ?)",
+            (name, rubric_json, overlap, priority, now),
         )
         batch_id = cursor.lastrowid
-        count = 0
+        assert batch_id is not None
+    count = 0
+    try:
         async for chunk in chunks:
-            await conn.executemany(
-                "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form,"
-                " metadata, gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(batch_id, *row) for row in chunk],
-            )
+            async with db.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO items (batch_id, external_id, prompt, response, context,"
+                    " chat_form, metadata, gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(batch_id, *row) for row in chunk],
+                )
             count += len(chunk)
-        await conn.execute("UPDATE batches SET item_count = ? WHERE id = ?", (count, batch_id))
-        return batch_id, count
+        await db.execute(
+            "UPDATE batches SET item_count = ?, status = ?, importing = 0 WHERE id = ?",
+            (count, status, batch_id),
+        )
+    except BaseException:
+        await delete_batch(db, batch_id)
+        raise
+    return batch_id, count
+
+
+async def delete_batch(db: Database, batch_id: int, chunk: int = 5_000) -> None:
+    """Remove a batch that failed to import, a chunk of items per transaction."""
+    while await db.execute(
+        "DELETE FROM items WHERE id IN (SELECT id FROM items WHERE batch_id = ? LIMIT ?)",
+        (batch_id, chunk),
+    ):
+        pass
+    await db.execute("DELETE FROM batches WHERE id = ? AND importing = 1", (batch_id,))
+
+
+async def discard_unfinished_imports(
+    db: Database, *, started_before: str, name: str | None = None
+) -> int:
+    """Delete batches whose import a crash interrupted (started before `started_before`, or the
+    one called `name`); an import still running in another process is younger and stays."""
+    rows = await db.fetchall(
+        "SELECT id FROM batches WHERE importing = 1 AND (created_at < ? OR name = ?)",
+        (started_before, name),
+    )
+    for row in rows:
+        await delete_batch(db, row[0])
+    return len(rows)
 
 
 async def get_batch(db: Database, name: str) -> dict[str, Any] | None:
@@ -87,6 +122,7 @@ async def list_batches(db: Database) -> list[BatchProgress]:
         "SELECT b.id, b.name, b.status, b.priority, b.overlap, b.item_count,"
         " COALESCE(SUM(i.complete), 0), COALESCE(SUM(i.done_count), 0)"
         " FROM batches b LEFT JOIN items i ON i.batch_id = b.id"
+        " WHERE b.importing = 0"
         " GROUP BY b.id, b.name, b.status, b.priority, b.overlap, b.item_count"
         " ORDER BY CASE b.status WHEN 'open' THEN 0 WHEN 'paused' THEN 1 ELSE 2 END,"
         " b.priority DESC, b.id DESC"
