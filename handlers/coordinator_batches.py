@@ -13,14 +13,15 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.batch_format import format_problem
-from bot.batches import BATCH_OPERATIONS, change_batch, list_batches
-from bot.i18n import t, t_plain
+from bot.batches import BATCH_OPERATIONS, BatchProgress, change_batch, list_batches
+from bot.i18n import Html, t, t_plain
 from bot.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric_file
 from bot.uploads import CHOICES, CaptionError, CheckedUpload, Uploads, parse_caption
 from handlers import broadcasts
 from handlers.callback_data import Action, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
+from handlers.text_split import visible_len
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +143,10 @@ def _check_text(
         items=scan.items,
         gold=scan.gold_count,
         longest=scan.longest_chars,
-        languages=languages or t(language, "upload.languages_unknown"),
-        rubric=t(language, "upload.rubric_default")
+        languages=languages or Html(t(language, "upload.languages_unknown")),
+        rubric=Html(t(language, "upload.rubric_default"))
         if rubric == DEFAULT_RUBRIC
-        else t(language, "upload.rubric_custom", criteria=_criteria(rubric, language)),
+        else Html(t(language, "upload.rubric_custom", criteria=_criteria(rubric, language))),
         overlap=request.overlap or context.services.settings.default_overlap,
         priority=request.priority,
     )
@@ -273,34 +274,45 @@ async def batch_button(update: Update, context: NilaiContext) -> None:
 
 
 MAX_BATCHES_WITH_BUTTONS = 15
+LIST_BUDGET = 3900  # visible characters; Telegram allows 4096
 
 
 async def _batches_view(
     context: NilaiContext, language: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The list, whole lines only up to Telegram's limit (then "and N more"), and buttons for
+    the first batches (open and paused ones come first)."""
     batches = await list_batches(context.services.db)
     if not batches:
         return t(language, "batches.empty"), None
     lines, rows = [t(language, "batches.title")], []
-    for batch in batches:
-        percent = min(100, 100 * batch.reviews // batch.wanted) if batch.wanted else 100
-        lines.append(
-            t(
-                language,
-                "batches.line",
-                icon=_STATUS_ICONS[batch.status],
-                name=batch.name,
-                status=t(language, f"batches.status_{batch.status}"),
-                priority=batch.priority,
-                items=batch.items,
-                reviews=batch.reviews,
-                wanted=batch.wanted,
-                percent=percent,
-            )
-        )
+    used = visible_len(lines[0])
+    for shown, batch in enumerate(batches):
+        line = _batch_line(batch, language)
+        if used + visible_len(line) + 1 > LIST_BUDGET:
+            lines.append(t(language, "batches.more", count=len(batches) - shown))
+            break
+        lines.append(line)
+        used += visible_len(line) + 1
         if len(rows) < MAX_BATCHES_WITH_BUTTONS:
             rows.append(_batch_row(batch.id, batch.name, batch.status))
-    return "\n".join(lines)[:4000], InlineKeyboardMarkup(rows)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _batch_line(batch: BatchProgress, language: str) -> str:
+    percent = min(100, 100 * batch.reviews // batch.wanted) if batch.wanted else 100
+    return t(
+        language,
+        "batches.line",
+        icon=_STATUS_ICONS[batch.status],
+        name=batch.name,
+        status=Html(t(language, f"batches.status_{batch.status}")),
+        priority=batch.priority,
+        items=batch.items,
+        reviews=batch.reviews,
+        wanted=batch.wanted,
+        percent=percent,
+    )
 
 
 def _batch_row(batch_id: int, name: str, status: str) -> list[InlineKeyboardButton]:

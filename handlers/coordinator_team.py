@@ -122,7 +122,7 @@ def render_invite(invite: InviteLink, me: Trainer, context: NilaiContext) -> str
     return t(
         language,
         "team_invite.created",
-        role=t(language, f"team_invite.role_{invite.role}"),
+        role=Html(t(language, f"team_invite.role_{invite.role}")),
         uses=invite.uses,
         expiry=Html(expiry),
         link=invite.link,
@@ -182,7 +182,7 @@ def render_trainer_page(
                 total=line.total,
                 seen=_when(line.last_seen, me, context, short=True)
                 if line.last_seen
-                else t(language, "team_list.never_seen"),
+                else Html(t(language, "team_list.never_seen")),
             )
         )
     lines.append(t(language, "team_list.footer"))
@@ -376,7 +376,7 @@ def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> st
         language,
         "team_progress.batch",
         name=report.name,
-        status=t(language, f"team_progress.status_{report.status}"),
+        status=Html(t(language, f"team_progress.status_{report.status}")),
         complete=_number(report.complete, language),
         items=_number(report.items, language),
         percent=_number(percent, language, decimals=1),

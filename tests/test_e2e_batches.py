@@ -259,3 +259,18 @@ async def test_bad_uploads_in_both_formats_are_refused_with_a_reason(
     assert "was not imported" in status.plain_text()
     assert reason.lower() in status.plain_text().lower()
     assert await nilai.count("SELECT COUNT(*) FROM uploads") == 0
+
+
+async def test_a_long_batch_list_stays_within_one_message(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser
+) -> None:
+    from tests.factories import make_batch
+
+    for number in range(80):
+        await make_batch(nilai.database, f"batch-<{number:02}>-&-a-rather-long-name", items=1)
+    since = api.mark()
+    await coordinator.send("/batches")
+    listing = await coordinator.wait_bot_message(since=since)
+    text = listing.plain_text()
+    assert "batch-<79>-&-a-rather-long-name" in text and "…and 36 more." in text  # newest first
+    assert len(listing.buttons()) == 15
