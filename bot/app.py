@@ -67,6 +67,7 @@ def build_application(
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
+        .local_mode(settings.telegram_local_mode)
         .context_types(ContextTypes(context=NilaiContext))
         .concurrent_updates(PerUserUpdateProcessor())
         .rate_limiter(AIORateLimiter(broadcasts.overall_rate(settings), max_retries=3))

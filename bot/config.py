@@ -44,7 +44,11 @@ class Settings:
     telegram_local_mode: bool = False
     broadcast_rate: int = 30
     pseudonym_secret: str | None = None
-    data_dir: Path = Path("data")
+
+    @property
+    def data_dir(self) -> Path:
+        """Where files besides the database live (uploads waiting for a decision)."""
+        return self.database_path.parent
 
     @property
     def download_limit_bytes(self) -> int:
@@ -176,7 +180,6 @@ def load_settings(
         telegram_api_base_url=base_url,
         telegram_api_file_url=file_url,
         database_path=database_path,
-        data_dir=database_path.parent,
         coordinator_ids=_coordinator_ids(env.get("COORDINATOR_IDS", "")),
         default_language=language,
         timezone=timezone,

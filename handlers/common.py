@@ -79,8 +79,8 @@ async def lang_chosen(update: Update, context: NilaiContext) -> None:
 async def chat_member_changed(update: Update, context: NilaiContext) -> None:
     """Marks a trainer unreachable when they block the bot, so nothing more is sent to them."""
     change = update.my_chat_member
-    if change is None:
-        return
+    if change is None or change.chat.type != "private":
+        return  # a group that removes the bot says nothing about a trainer
     if change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
         await context.services.onboarding.set_reachable(change.from_user.id, False)
         log.info("user %s blocked the bot", change.from_user.id)

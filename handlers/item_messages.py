@@ -37,14 +37,20 @@ async def send_item(
     await review.remember_messages(view.assignment.id, chat_id, message_ids)
 
 
-async def send_next_item(bot: Bot, chat_id: int, trainer: Trainer, services: Services) -> None:
-    """Shows the trainer's open or next item, or a friendly 'all done for now'."""
+async def send_next_item(
+    bot: Bot, chat_id: int, trainer: Trainer, services: Services, *, show_open: bool = True
+) -> bool:
+    """Shows the trainer's open or next item, or a friendly 'all done for now'.
+
+    With `show_open=False` (a tap on Next, which a double tap repeats) an item the trainer
+    already has open is not sent again; returns False then.
+    """
     language = trainer.language
     refusal = {"paused": "error.paused", "blocked": "team_notice.removed"}.get(trainer.status)
     if refusal is not None:
         await bot.send_message(chat_id, t(language, refusal), parse_mode=ParseMode.HTML)
-        return
-    view, _ = await services.review.next_item(trainer)
+        return True
+    view, resumed = await services.review.next_item(trainer)
     if view is None:
         await bot.send_message(
             chat_id,
@@ -52,8 +58,11 @@ async def send_next_item(bot: Bot, chat_id: int, trainer: Trainer, services: Ser
             parse_mode=ParseMode.HTML,
             reply_markup=next_keyboard(language),
         )
-        return
+        return True
+    if resumed and not show_open:
+        return False
     await send_item(bot, chat_id, view, services.review, language)
+    return True
 
 
 async def edit_panel(

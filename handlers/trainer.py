@@ -60,8 +60,10 @@ async def review_button(update: Update, context: NilaiContext) -> None:
     try:
         callback = decode(query.data)
         if callback.action is Action.NEXT:
-            await query.answer()
-            await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
+            sent = await send_next_item(
+                context.bot, trainer.chat_id, trainer, context.services, show_open=False
+            )
+            await query.answer(None if sent else t_plain(trainer.language, "toast.item_open"))
             return
         await _BUTTONS[callback.action](query, callback, trainer, context)
     except InvalidCallbackData:
@@ -112,7 +114,6 @@ async def _ask_text(
     review = context.services.review
     await review.owned(trainer, cb.assignment_id)
     field = "rewrite" if cb.action is Action.REWRITE else "note"
-    await query.answer()
     prompt = await context.bot.send_message(
         trainer.chat_id,
         t(trainer.language, f"prompt.{field}"),
@@ -120,6 +121,7 @@ async def _ask_text(
         reply_markup=ForceReply(selective=True),
     )
     await review.remember_prompt(cb.assignment_id, trainer.chat_id, prompt.message_id, field)
+    await query.answer()  # after the prompt is recorded, so a reply to it always counts
 
 
 async def _skip_menu(

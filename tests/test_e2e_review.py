@@ -331,3 +331,20 @@ async def test_a_trainer_who_blocks_the_bot_is_marked_unreachable(
     assert (
         await nilai.count("SELECT reachable FROM trainers WHERE user_id = ?", trainer.user_id) == 1
     )
+
+
+async def test_a_double_tap_on_next_shows_the_item_once(
+    api: FakeBotApi, nilai: RunningBot, trainer: FakeUser, tmp_path: Path
+) -> None:
+    await nilai.import_file(write_batch(tmp_path, {"prompt": "One", "response": "1"}))
+    welcome = next(m for m in trainer.bot_messages() if m.buttons())
+    first = await trainer.tap(welcome, "Next")
+    second = await trainer.tap(welcome, data=first["callback_query"]["data"])
+    assert "just above" in await answered(api, second)
+    await api.wait_idle(quiet=0.1)
+    panels = [m for m in trainer.bot_messages() if "One" in m.plain_text()]
+    assert len(panels) == 1
+    since = api.mark()
+    await trainer.send("/next")  # asked for explicitly: shown again
+    again = await nilai.wait_panel(trainer, since)
+    assert assignment_of(again) == assignment_of(panels[0])
