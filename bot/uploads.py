@@ -166,13 +166,16 @@ class Uploads:
         upload = await uploads.get_upload(self.db, upload_id)
         return None if upload is None else upload["batch_name"]
 
-    async def decide(
-        self, upload_id: int, coordinator_id: int, choice: str, on_progress: Progress | None = None
-    ) -> Opened | None:
-        """Open (import) or discard a pending upload; None if it was decided already."""
+    async def claim(self, upload_id: int, coordinator_id: int, choice: str) -> bool:
+        """Record the coordinator's choice; False if the upload was decided already (a double
+        tap) or is not theirs. Committed before the tap is answered."""
         status = "discarded" if choice == "discard" else "importing"
-        if not await uploads.claim_upload(self.db, upload_id, coordinator_id, status):
-            return None
+        return await uploads.claim_upload(self.db, upload_id, coordinator_id, status)
+
+    async def carry_out(
+        self, upload_id: int, coordinator_id: int, choice: str, on_progress: Progress | None = None
+    ) -> Opened:
+        """Import (or discard) a claimed upload."""
         upload = await uploads.get_upload(self.db, upload_id)
         assert upload is not None
         path = Path(upload["file_path"])

@@ -182,27 +182,25 @@ async def upload_decided(update: Update, context: NilaiContext) -> None:
         return
     choice = CHOICES[index]
     uploads = uploads_of(context)
+    if not await uploads.claim(upload_id, trainer.user_id, choice):
+        await query.answer(t_plain(language, "upload_toast.decided"))
+        return
+    toast = "upload_toast.discarding" if choice == "discard" else "upload_toast.importing"
+    await query.answer(t_plain(language, toast))  # before a long import: the phone stops waiting
     name = await uploads.batch_name(upload_id) or ""
     progress = _ProgressEditor(query.message, language, name)
     try:
-        opened = await uploads.decide(
+        opened = await uploads.carry_out(
             upload_id, trainer.user_id, choice, on_progress=progress.update
         )
     except Exception:
         log.exception("import of upload %s failed", upload_id)
-        await query.answer()
         await query.edit_message_text(
-            t(language, "upload.failed", name=name), parse_mode=ParseMode.HTML
+            t(language, "upload.failed", name=name),
+            parse_mode=ParseMode.HTML,
+            reply_markup=_decision_keyboard(upload_id, language),  # it is pending again
         )
         return
-    if opened is None:
-        await query.answer(t_plain(language, "upload_toast.decided"))
-        return
-    await query.answer(
-        t_plain(
-            language, "upload_toast.discarding" if choice == "discard" else "upload_toast.importing"
-        )
-    )
     key = {"discard": "upload.discarded", "broadcast": "upload.opened_broadcast"}.get(
         choice, "upload.opened"
     )
