@@ -92,6 +92,13 @@ class Onboarding:
         log.info("user %s registered as %s", user.user_id, trainer.role)
         return StartResult(StartOutcome.REGISTERED, trainer, trainer.language)
 
+    async def refresh_profile(self, trainer: Trainer, name: str, username: str | None) -> Trainer:
+        """Store a changed Telegram name or @username (a write only when they changed)."""
+        if (trainer.name, trainer.username) == (name, username):
+            return trainer
+        await trainers.update_profile(self.db, trainer.user_id, name, username)
+        return replace(trainer, name=name, username=username)
+
     async def set_language(self, trainer: Trainer, language: str) -> None:
         await trainers.set_language(self.db, trainer.user_id, language)
 

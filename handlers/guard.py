@@ -40,7 +40,12 @@ async def load_trainer(update: Update, context: NilaiContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    context.trainer = await context.services.onboarding.trainer(user.id)
+    onboarding = context.services.onboarding
+    context.trainer = await onboarding.trainer(user.id)
+    if context.trainer is not None and not user.is_bot:
+        context.trainer = await onboarding.refresh_profile(
+            context.trainer, user.full_name, user.username
+        )
     if context.trainer is not None and context.trainer.status == "blocked":
         await _turn_away(update, context, "team_notice.removed", "team_notice.removed_toast")
         log.info("removed trainer %s turned away", user.id)

@@ -62,6 +62,9 @@ async def assign_next_item(
             " VALUES (?, ?, ?, ?)",
             (row[0], trainer_id, now, lease_expires_at),
         )
+        await conn.execute(
+            "UPDATE trainers SET last_seen_at = ? WHERE user_id = ?", (now, trainer_id)
+        )
         return cursor.lastrowid
 
 
@@ -199,6 +202,11 @@ async def submit_assignment(db: Database, assignment_id: int, now: str) -> bool:
             "INSERT INTO judgments (assignment_id, updated_at) VALUES (?, ?)"
             " ON CONFLICT (assignment_id) DO UPDATE SET updated_at = excluded.updated_at",
             (assignment_id, now),
+        )
+        await conn.execute(
+            "UPDATE trainers SET last_seen_at = ?"
+            " WHERE user_id = (SELECT trainer_id FROM assignments WHERE id = ?)",
+            (now, assignment_id),
         )
         return True
 

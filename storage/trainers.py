@@ -74,10 +74,10 @@ async def set_reachable(db: Database, user_id: int, reachable: bool) -> None:
     )
 
 
-async def touch_trainer(db: Database, user_id: int, now: str) -> None:
-    """Remember when a trainer was last seen (and that their chat works again)."""
+async def update_profile(db: Database, user_id: int, name: str, username: str | None) -> None:
+    """Keep the Telegram name and @username current, so coordinators can address people."""
     await db.execute(
-        "UPDATE trainers SET last_seen_at = ?, reachable = 1 WHERE user_id = ?", (now, user_id)
+        "UPDATE trainers SET name = ?, username = ? WHERE user_id = ?", (name, username, user_id)
     )
 
 

@@ -134,3 +134,16 @@ async def test_a_removed_trainer_is_turned_away_from_everything(
     assert "no longer part" in (await user.wait_bot_message(since=since)).plain_text()
     assert await nilai.count("SELECT COUNT(*) FROM scores") == 0
     assert await nilai.count("SELECT COUNT(*) FROM judgments") == 0
+
+
+async def test_a_changed_username_is_picked_up_so_coordinators_can_use_it(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    user = api.user(1011, "Sari", language_code="en", username="sari_old")
+    await nilai.onboard(user)
+    user.username = "sari_new"  # renamed in Telegram's settings
+    since = api.mark()
+    await user.send("/stats")
+    await user.wait_bot_message(since=since)
+    row = await nilai.database.fetchone("SELECT username FROM trainers WHERE user_id = 1011")
+    assert row[0] == "sari_new"
