@@ -8,6 +8,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.i18n import language_for
 from bot.onboarding import Trainer
 from bot.services import Services
+from bot.update_log import RequestMark
 
 SERVICES_KEY = "services"
 
@@ -21,6 +22,7 @@ class NilaiContext(CallbackContext[ExtBot, dict, dict, dict]):
     ):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.trainer: Trainer | None = None
+        self.update_mark: RequestMark | None = None
 
     @property
     def services(self) -> Services:

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 async def drop_redelivered(update: Update, context: NilaiContext) -> None:
     """Stops an update already handled (Telegram resent it): it must change nothing."""
     if not await context.services.updates.seen(update.update_id):
+        context.update_mark = context.services.updates.begin(update.update_id)
         return
     log.info("update %s was already handled: ignored", update.update_id)
     if update.callback_query is not None:
@@ -70,5 +71,7 @@ async def _turn_away(update: Update, context: NilaiContext, text: str, toast: st
 
 
 async def mark_handled(update: Update, context: NilaiContext) -> None:
-    """Records the update id once its handler has run, so a redelivery is dropped."""
-    await context.services.updates.remember(update.update_id)
+    """Records the update id once its handler has run, so a redelivery is dropped (usually
+    already done, in the same transaction as the handler's first write)."""
+    if context.update_mark is not None:
+        await context.services.updates.finish(context.update_mark)

@@ -13,6 +13,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,18 @@ _PRAGMAS = (
     "PRAGMA foreign_keys = ON",
     "PRAGMA busy_timeout = 5000",
 )
+
+
+@dataclass
+class RequestMark:
+    """A statement recording that the current request was handled (storage/updates.py)."""
+
+    sql: str
+    params: tuple[Any, ...]
+    recorded: bool = False
+
+
+current_request: ContextVar[RequestMark | None] = ContextVar("current_request", default=None)
 
 
 class Database:
@@ -100,16 +114,26 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; committed when the block ends, rolled back on any error."""
+        """One write transaction; committed when the block ends, rolled back on any error.
+
+        If the caller is handling a request whose id must be recorded (see `RequestMark`),
+        the first transaction records it too: the effect and "this request was handled" are
+        committed together, in one write.
+        """
+        mark = current_request.get()
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
+                if mark is not None and not mark.recorded:
+                    await self._writer.execute(mark.sql, mark.params)
             except BaseException:
                 await self._writer.rollback()
                 raise
             else:
                 await self._writer.commit()
+                if mark is not None:
+                    mark.recorded = True
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single write statement in its own transaction; returns the rows changed."""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from storage.database import Database
+from storage.database import Database, RequestMark, current_request
+
+_MARK_SQL = (
+    "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
+    " ON CONFLICT (update_id) DO NOTHING"
+)
 
 
 async def was_processed(db: Database, update_id: int) -> bool:
@@ -10,12 +15,23 @@ async def was_processed(db: Database, update_id: int) -> bool:
     return row is not None
 
 
-async def mark_processed(db: Database, update_id: int, now: str) -> None:
-    await db.execute(
-        "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
-        " ON CONFLICT (update_id) DO NOTHING",
-        (update_id, now),
-    )
+async def newest_processed(db: Database) -> int | None:
+    return await db.fetchval("SELECT MAX(update_id) FROM processed_updates")
+
+
+def begin_update(update_id: int, now: str) -> RequestMark:
+    """From here on (in this task), the first write transaction also records the update id."""
+    mark = RequestMark(_MARK_SQL, (update_id, now))
+    current_request.set(mark)
+    return mark
+
+
+async def finish_update(db: Database, mark: RequestMark) -> None:
+    """Record the update id if no write transaction has done it (a read-only update)."""
+    current_request.set(None)
+    if not mark.recorded:
+        await db.execute(mark.sql, mark.params)
+        mark.recorded = True
 
 
 async def forget_processed_before(db: Database, before: str) -> int:

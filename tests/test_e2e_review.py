@@ -348,3 +348,29 @@ async def test_a_double_tap_on_next_shows_the_item_once(
     await trainer.send("/next")  # asked for explicitly: shown again
     again = await nilai.wait_panel(trainer, since)
     assert assignment_of(again) == assignment_of(panels[0])
+
+
+async def test_an_update_redelivered_after_a_restart_changes_nothing(
+    api: FakeBotApi, nilai: RunningBot, trainer: FakeUser, tmp_path: Path
+) -> None:
+    await nilai.import_file(write_batch(tmp_path, {"prompt": "One", "response": "1"}))
+    panel = await nilai.next_item(trainer)
+    flag_on = await tap_action(trainer, panel, Action.FLAG, 2, 1)
+    await answered(api, flag_on)
+    await api.wait_idle(quiet=0.05)
+    flag_off = await tap_action(trainer, panel, Action.FLAG, 2, 0)  # changed their mind
+    await answered(api, flag_off)
+    await api.wait_idle(quiet=0.05)
+    # the flag write and "update handled" were one transaction
+    assert (
+        await nilai.count(
+            "SELECT COUNT(*) FROM processed_updates WHERE update_id IN (?, ?)",
+            flag_on["update_id"],
+            flag_off["update_id"],
+        )
+        == 2
+    )
+    await nilai.restart()
+    api.redeliver(flag_on)  # Telegram resends the old "flag on" after the crash
+    await api.wait_idle(quiet=0.1)
+    assert await nilai.count("SELECT COUNT(*) FROM flags") == 0
