@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 ALL_SCORED = -1
 _ITEM_CACHE_SIZE = 2048
+_TODAY_CACHE_SIZE = 10_000
 
 
 class Refusal(StrEnum):
@@ -72,6 +73,7 @@ class ReviewService:
         self.settings = settings
         self.clock = clock
         self._items: OrderedDict[int, tuple[Item, Rubric]] = OrderedDict()
+        self._today: dict[int, tuple[str, int]] = {}
 
     # -- reading -------------------------------------------------------------------------
 
@@ -94,8 +96,17 @@ class ReviewService:
         return trainer.daily_quota or self.settings.daily_quota
 
     async def done_today(self, trainer: Trainer) -> int:
-        day = start_of_day(self.clock(), trainer.timezone or self.settings.timezone)
-        return await reviews.count_submitted(self.db, trainer.user_id, stamp(day))
+        """Submissions since the trainer's local midnight; counted once a day, then kept up
+        to date by `submit` (every panel shows it, so it must not cost a query per tap)."""
+        day = stamp(start_of_day(self.clock(), trainer.timezone or self.settings.timezone))
+        cached = self._today.get(trainer.user_id)
+        if cached is not None and cached[0] == day:
+            return cached[1]
+        count = await reviews.count_submitted(self.db, trainer.user_id, day)
+        self._today[trainer.user_id] = (day, count)
+        if len(self._today) > _TODAY_CACHE_SIZE:
+            self._today.pop(next(iter(self._today)))
+        return count
 
     async def view(self, trainer: Trainer, assignment: Assignment) -> ItemView:
         item, rubric = await self._item(assignment.item_id)
@@ -288,6 +299,7 @@ class ReviewService:
                 return await self._reload(trainer, assignment.id), key
         if not await reviews.submit_assignment(self.db, assignment.id, stamp(self.clock())):
             raise AssignmentRefused(Refusal.SUBMITTED)
+        self._today.pop(trainer.user_id, None)  # recounted at the next panel: exact, and rare
         log.info("trainer %s submitted assignment %s", trainer.user_id, assignment.id)
         return view, None
 
