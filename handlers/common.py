@@ -96,8 +96,12 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     text = t_plain(context.language(update), "error.generic")
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
-        elif update.effective_chat is not None:
+            try:
+                await update.callback_query.answer(text, show_alert=True)
+                return
+            except BadRequest:  # the tap was answered before the error: say it in the chat
+                pass
+        if update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, text)
     except Exception:
         log.warning("could not tell the user about the error", exc_info=True)

@@ -56,6 +56,9 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        # One read at a time on the reader: a statement still open would make the next read
+        # share its (older) snapshot and miss a write committed in between.
+        self._read_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
@@ -77,11 +80,11 @@ class Database:
                 await conn.close()
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._reader.execute(sql, params) as cursor:
+        async with self._read_lock, self._reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._reader.execute(sql, params) as cursor:
+        async with self._read_lock, self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def fetchval(self, sql: str, params: Params = (), default: Any = None) -> Any:
@@ -89,8 +92,9 @@ class Database:
         return default if row is None else row[0]
 
     async def iterate(self, sql: str, params: Params = ()) -> AsyncIterator[Row]:
-        """Stream rows without loading them all (exports of any size)."""
-        async with self._reader.execute(sql, params) as cursor:
+        """Stream rows without loading them all, on a connection of their own (a long stream
+        must neither hold up nor share a snapshot with the short reads)."""
+        async with self.snapshot() as conn, conn.execute(sql, params) as cursor:
             async for row in cursor:
                 yield row
 

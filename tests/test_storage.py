@@ -110,3 +110,21 @@ async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
             )
             raise RuntimeError("crash in the middle")
     assert await db.fetchval("SELECT COUNT(*) FROM items") == 1
+
+
+async def test_a_read_sees_every_write_committed_before_it(db: Database) -> None:
+    """Many concurrent readers and a writer: a read started after a commit sees it."""
+    import asyncio
+
+    await db.execute("INSERT INTO bot_facts (name, value) VALUES ('n', '0')")
+
+    async def reader() -> None:
+        for _ in range(50):
+            await db.fetchall("SELECT name, value FROM bot_facts")
+
+    async def writer() -> None:
+        for number in range(1, 51):
+            await db.execute("UPDATE bot_facts SET value = ? WHERE name = 'n'", (str(number),))
+            assert await db.fetchval("SELECT value FROM bot_facts WHERE name = 'n'") == str(number)
+
+    await asyncio.gather(writer(), *(reader() for _ in range(8)))
