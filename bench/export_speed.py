@@ -1,0 +1,464 @@
+"""Export speed: `python -m bot export --format raw` of a large batch against sqlite3 itself.
+
+Target (issue 3): "Export: 1,000,000 judgments in raw within 1.5x the time sqlite3 itself takes
+to print the same rows as JSON; peak RSS under 200 MB whatever the size".
+
+How it is measured:
+
+* The schema is made by `python -m bot migrate`; then rows are inserted directly with Python's
+  sqlite3 module into every table the raw export reads (`storage/exports.py`): a batch of
+  N submitted judgments (default 1,000,000; `--quick`: 20,000) with overlap 3, so N/3 items
+  (realistic Indonesian/English texts of a few hundred characters, metadata, one in ten in chat
+  form with earlier turns, some control items, made by `bench.import_speed.make_item`), 300
+  trainers, one assignment + judgment (a note on one in ten, a rewrite on three in ten) + four
+  scores each, flags on about one in six. Reviews of neighbouring items interleave in time, as
+  when several trainers work through a queue, so an item's judgments are not adjacent rows.
+  A second batch holds N/10 judgments, to show that the export's memory does not grow with N.
+* Timed, alternately, `--repeat` times each (default 3; 1 with `--quick`), page cache warm:
+  - `python -m bot export --batch bench --format raw -o out.jsonl` (a subprocess, as an operator
+    runs it): wall time, and its peak RSS (VmHWM, polled every 10 ms; see
+    `bench.import_speed.PeakWatcher` for why not `ru_maxrss`);
+  - the `sqlite3` command-line shell (if installed; otherwise Python's sqlite3 module running the
+    same SQL and writing the lines, which the output says) printing the same judgments as JSON
+    lines with `json_object()`: the same fields from the same joins (item, trainer, scores as an
+    object, flags as an array, note, rewrite, times, late), ordered the same way. It prints the
+    trainer's id where the export prints a keyed pseudonym (SQLite has no HMAC).
+  The two outputs are checked to hold the same number of lines and, on a sample of lines, the
+  same items, texts, scores and flags.
+* Printed: both medians (and bests), the ratio export / sqlite3 against the 1.5x target, and the
+  export's peak RSS for N and for N/10 judgments against the 200 MB target.
+
+Run from the repo root: `.venv/bin/python -m bench.export_speed [--judgments N] [--quick]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.import_speed import PeakWatcher, cli_environment, machine_line, make_item
+
+TARGET_RATIO = 1.5
+TARGET_RSS_MB = 200
+OVERLAP = 3
+TRAINERS = 300
+TIMEOUT_SECONDS = 3600  # one export; a hang must not run forever
+SECRET = "bench-pseudonym-secret-0123456789"
+START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+
+# The same judgments as `--format raw`, one JSON line each, in the same order. CROSS JOIN fixes
+# the plan the export itself follows (items in id order, each one's judgments by key): left to
+# choose without statistics (the bot never runs ANALYZE), SQLite walks the assignments and sorts
+# the whole result in a temporary B-tree, which is slower, so the reference would flatter us.
+SQLITE_JSON = """
+SELECT json_object(
+  'batch', b.name, 'item_id', i.external_id, 'prompt', i.prompt, 'response', i.response,
+  'context', json(COALESCE(i.context, '[]')),
+  'chat_form', json(CASE WHEN i.chat_form THEN 'true' ELSE 'false' END),
+  'metadata', json(i.metadata), 'gold', json(i.gold),
+  'trainer', a.trainer_id,
+  'scores', (SELECT json_group_object(s.criterion, s.score) FROM scores s
+             WHERE s.assignment_id = a.id),
+  'flags', (SELECT json_group_array(f.flag) FROM flags f WHERE f.assignment_id = a.id),
+  'note', j.note, 'rewrite', j.rewrite,
+  'assigned_at', a.assigned_at, 'submitted_at', a.submitted_at,
+  'late', json(CASE WHEN a.late THEN 'true' ELSE 'false' END))
+FROM batches b
+CROSS JOIN items i ON +i.batch_id = b.id
+CROSS JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'
+LEFT JOIN judgments j ON j.assignment_id = a.id
+WHERE b.name = '{batch}'
+ORDER BY i.id, a.id;
+"""
+
+_NOTES = (
+    "Jawabannya terlalu panjang untuk pertanyaan sesederhana ini.",
+    "The answer ignores the second half of the question.",
+    "Nada bahasanya kurang ramah.",
+    "Cites a regulation that does not exist.",
+)
+_REWRITES = (
+    "Singkatnya, hal ini terjadi karena beberapa faktor. Pertama, periksa kebutuhan Anda. "
+    "Kedua, bandingkan pilihan yang ada dengan tenang, lalu tanyakan kepada ahlinya bila ragu.",
+    "In short, it depends on a few things. First, check what you actually need. Then compare "
+    "the options calmly, and ask a qualified person if anything is unclear. I hope this helps!",
+    "Ibu kota Australia adalah Canberra, bukan Sydney. Canberra dipilih sebagai jalan tengah "
+    "antara Sydney dan Melbourne yang dulu bersaing menjadi ibu kota.",
+)
+_FLAGS = ("factual_error", "unsafe", "biased", "personal_data", "other")
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+# -- building the database ----------------------------------------------------------------------
+
+
+def migrate(database: Path, workdir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"],
+        cwd=workdir,
+        env=cli_environment(database),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"migrate failed: {result.stderr}")
+
+
+def build_database(database: Path, workdir: Path, batches: dict[str, int], seed: int = 7) -> None:
+    """Each batch in `batches` (name -> judgments) with its items, assignments and ratings."""
+    from bot.rubric import DEFAULT_RUBRIC
+
+    migrate(database, workdir)
+    rng = random.Random(seed)
+    conn = sqlite3.connect(database, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("BEGIN")
+    trainer_ids = list(range(100_001, 100_001 + TRAINERS))
+    conn.executemany(
+        "INSERT INTO trainers (user_id, chat_id, name, language, role, status, created_at)"
+        " VALUES (?, ?, ?, ?, 'trainer', 'active', ?)",
+        [
+            (user_id, user_id, f"Trainer {user_id}", "id" if user_id % 3 else "en", stamp(START))
+            for user_id in trainer_ids
+        ],
+    )
+    for batch_name, judgments in batches.items():
+        items = -(-judgments // OVERLAP)
+        cursor = conn.execute(
+            "INSERT INTO batches (name, rubric, overlap, item_count, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (batch_name, DEFAULT_RUBRIC.to_json(), OVERLAP, items, stamp(START)),
+        )
+        batch_id = cursor.lastrowid
+        first_item = _insert_items(conn, rng, batch_id, items, judgments)
+        _insert_reviews(conn, rng, first_item, items, judgments, trainer_ids)
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def _insert_items(
+    conn: sqlite3.Connection, rng: random.Random, batch_id: int, items: int, judgments: int
+) -> int:
+    """The batch's items (each reviewed OVERLAP times, the last one maybe fewer); first id."""
+    first = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0]) + 1
+    rows = []
+    for index in range(items):
+        item = make_item(rng, index + 1)
+        if "messages" in item:
+            turns = item["messages"]
+            prompt, response = turns[-2]["content"], turns[-1]["content"]
+            context, chat_form = json.dumps(turns[:-2], ensure_ascii=False), 1
+        else:
+            prompt, response, context, chat_form = item["prompt"], item["response"], None, 0
+        reviews = min(OVERLAP, judgments - index * OVERLAP)
+        gold = item.get("gold")
+        rows.append(
+            (
+                first + index,
+                batch_id,
+                item["id"],
+                prompt,
+                response,
+                context,
+                chat_form,
+                json.dumps(item["metadata"], ensure_ascii=False),
+                json.dumps(gold) if gold else None,
+                reviews,
+                int(reviews >= OVERLAP),
+            )
+        )
+        if len(rows) >= 20_000:
+            _insert_item_rows(conn, rows)
+            rows.clear()
+    _insert_item_rows(conn, rows)
+    return first
+
+
+def _insert_item_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO items (id, batch_id, external_id, prompt, response, context, chat_form,"
+        " metadata, gold, done_count, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _insert_reviews(
+    conn: sqlite3.Connection,
+    rng: random.Random,
+    first_item: int,
+    items: int,
+    judgments: int,
+    trainer_ids: list[int],
+) -> None:
+    """One submitted assignment per judgment, in time order: an item's reviews come a while
+    apart (a window of ~2,000 items), as trainers work through the queue side by side."""
+    keys = [
+        (index + rng.uniform(0, 2_000), first_item + index)
+        for index in range(items)
+        for _ in range(min(OVERLAP, judgments - index * OVERLAP))
+    ]
+    keys.sort()
+    used: dict[int, set[int]] = {}
+    next_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM assignments").fetchone()[0]) + 1
+    assignments, texts, scores, flags = [], [], [], []
+    for order, (_, item_id) in enumerate(keys):
+        assignment_id = next_id + order
+        taken = used.setdefault(item_id, set())
+        trainer = rng.choice(trainer_ids)
+        while trainer in taken:
+            trainer = rng.choice(trainer_ids)
+        taken.add(trainer)
+        if len(taken) >= OVERLAP:
+            del used[item_id]
+        assigned = START + timedelta(seconds=order * 2)
+        submitted = assigned + timedelta(seconds=rng.randint(30, 600))
+        late = int(rng.random() < 0.01)
+        assignments.append(
+            (
+                assignment_id,
+                item_id,
+                trainer,
+                stamp(assigned),
+                stamp(assigned + timedelta(minutes=30)),
+                stamp(submitted),
+                late,
+            )
+        )
+        note = rng.choice(_NOTES) if rng.random() < 0.1 else None
+        rewrite = rng.choice(_REWRITES) if rng.random() < 0.3 else None
+        texts.append((assignment_id, note, rewrite, stamp(submitted)))
+        for criterion in ("accuracy", "language", "safety", "helpfulness"):
+            scores.append((assignment_id, criterion, rng.randint(1, 5), stamp(submitted)))
+        if rng.random() < 0.15:
+            for flag in rng.sample(_FLAGS, rng.choice((1, 1, 1, 2))):
+                flags.append((assignment_id, flag))
+        if len(assignments) >= 20_000:
+            _insert_review_rows(conn, assignments, texts, scores, flags)
+    _insert_review_rows(conn, assignments, texts, scores, flags)
+
+
+def _insert_review_rows(
+    conn: sqlite3.Connection, assignments: list, texts: list, scores: list, flags: list
+) -> None:
+    conn.executemany(
+        "INSERT INTO assignments (id, item_id, trainer_id, status, assigned_at, lease_expires_at,"
+        " submitted_at, late, criterion) VALUES (?, ?, ?, 'submitted', ?, ?, ?, ?, 4)",
+        assignments,
+    )
+    conn.executemany(
+        "INSERT INTO judgments (assignment_id, note, rewrite, updated_at) VALUES (?, ?, ?, ?)",
+        texts,
+    )
+    conn.executemany(
+        "INSERT INTO scores (assignment_id, criterion, score, updated_at) VALUES (?, ?, ?, ?)",
+        scores,
+    )
+    conn.executemany("INSERT INTO flags (assignment_id, flag) VALUES (?, ?)", flags)
+    for rows in (assignments, texts, scores, flags):
+        rows.clear()
+
+
+# -- the two exporters ------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss_kib: int
+
+
+def run_watched(command: list[str], workdir: Path, env: dict[str, str], stdout: Path) -> Measured:
+    """Run `command` with stdout to a file: its wall time and its own peak RSS (VmHWM)."""
+    with stdout.open("wb") as out, tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=workdir, env=env, stdout=out, stderr=errors, stdin=subprocess.DEVNULL
+        )
+        watcher = PeakWatcher(process.pid)
+        watcher.start()
+        try:
+            process.wait(timeout=TIMEOUT_SECONDS)
+        finally:
+            seconds = time.perf_counter() - started
+            peak = watcher.finish()
+            if process.returncode is None:
+                process.kill()
+                process.wait()
+        if process.returncode != 0:
+            errors.seek(0)
+            tail = errors.read()[-2000:].decode("utf-8", "replace")
+            raise RuntimeError(f"{command[:4]} failed ({process.returncode}): {tail}")
+    return Measured(seconds, peak)
+
+
+def export_command(batch: str, output: Path) -> list[str]:
+    command = [sys.executable, "-m", "bot", "export", "--batch", batch, "--format", "raw"]
+    return [*command, "-o", str(output)]
+
+
+def export_environment(database: Path) -> dict[str, str]:
+    env = cli_environment(database)
+    env["PSEUDONYM_SECRET"] = SECRET
+    return env
+
+
+def run_sqlite(database: Path, batch: str, output: Path, workdir: Path) -> tuple[Measured, str]:
+    """The sqlite3 shell printing the rows as JSON; Python's sqlite3 module if it is missing."""
+    sql = SQLITE_JSON.format(batch=batch.replace("'", "''"))
+    shell = shutil.which("sqlite3")
+    if shell is not None:
+        command = [shell, "-readonly", "-batch", "-noheader", "-list", str(database), sql]
+        return run_watched(command, workdir, dict(os.environ), output), f"sqlite3 shell {shell}"
+    script = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True)\n"
+        "with open(sys.argv[2], 'w', encoding='utf-8') as out:\n"
+        "    for (line,) in conn.execute(sys.argv[3]):\n"
+        "        out.write(line + '\\n')\n"
+    )
+    command = [sys.executable, "-c", script, str(database), str(output), sql]
+    measured = run_watched(command, workdir, dict(os.environ), workdir / "sqlite.stdout")
+    return measured, "no sqlite3 shell: Python's sqlite3 module running the same SQL"
+
+
+# -- checking the outputs agree ---------------------------------------------------------------
+
+
+def check_same_rows(export: Path, reference: Path, sample_every: int) -> int:
+    """Same line count, and the same judgment on sampled lines; returns the line count."""
+    count = 0
+    with export.open(encoding="utf-8") as ours, reference.open(encoding="utf-8") as theirs:
+        for count, (line, other) in enumerate(zip(ours, theirs, strict=True), start=1):
+            if count % sample_every and count != 1:
+                continue
+            a, b = json.loads(line), json.loads(other)
+            for key in ("batch", "item_id", "prompt", "response", "context", "chat_form", "late"):
+                assert a[key] == b[key], (count, key)
+            for key in ("metadata", "gold", "note", "rewrite", "assigned_at", "submitted_at"):
+                assert a[key] == b[key], (count, key)
+            assert a["scores"] == b["scores"], (count, "scores")
+            assert sorted(a["flags"]) == sorted(b["flags"]), (count, "flags")
+    return count
+
+
+def warm(path: Path) -> None:
+    """Read the database once so both exporters start from a warm page cache."""
+    digest = hashlib.blake2b(digest_size=8)
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block[:64])
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def median_best(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f} s"
+    return f"median {statistics.median(values):.2f} s, best {min(values):.2f} s"
+
+
+def mb(kib: float) -> str:
+    return f"{kib * 1024 / 1e6:.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--judgments", type=int, help="judgments in the batch (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, help="runs of each exporter (default 3)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 judgments, once")
+    parser.add_argument("--keep", type=Path, help="build the database here and keep it")
+    args = parser.parse_args(argv)
+    judgments = args.judgments or (20_000 if args.quick else 1_000_000)
+    tenth = max(OVERLAP, judgments // 10)
+    repeat = max(1, args.repeat or (1 if args.quick else 3))
+
+    print("bench.export_speed: python -m bot export --format raw vs sqlite3 printing JSON")
+    print(machine_line())
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="nilai-bench-export-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        database = folder / "nilai.db"
+        if not database.exists():
+            started = time.perf_counter()
+            build_database(database, folder, {"bench": judgments, "bench-tenth": tenth})
+            print(
+                f"database: {judgments:,} + {tenth:,} submitted judgments "
+                f"({database.stat().st_size / 1e6:.0f} MB), built in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+        warm(database)
+        env = export_environment(database)
+        ours, theirs = folder / "export.jsonl", folder / "sqlite.jsonl"
+        exports: list[Measured] = []
+        shells: list[Measured] = []
+        small: list[Measured] = []
+        how = ""
+        for _ in range(repeat):
+            exports.append(run_watched(export_command("bench", ours), folder, env, folder / "o"))
+            measured, how = run_sqlite(database, "bench", theirs, folder)
+            shells.append(measured)
+            small.append(
+                run_watched(
+                    export_command("bench-tenth", folder / "tenth.jsonl"), folder, env, folder / "o"
+                )
+            )
+        lines = check_same_rows(ours, theirs, sample_every=max(1, judgments // 2000))
+        if lines != judgments:
+            print(f"error: the export has {lines:,} lines, not {judgments:,}", file=sys.stderr)
+            return 1
+
+        export_s = statistics.median([m.seconds for m in exports])
+        shell_s = statistics.median([m.seconds for m in shells])
+        ratio = export_s / shell_s
+        print(f"reference: {how}")
+        sizes = ours.stat().st_size / 1e6, theirs.stat().st_size / 1e6
+        print(
+            f"outputs: {lines:,} lines each, the same judgments on a sample of lines; "
+            f"export {sizes[0]:.0f} MB, sqlite3 {sizes[1]:.0f} MB"
+        )
+        print(
+            f"export raw ({judgments:,} judgments): {median_best([m.seconds for m in exports])}"
+            f" ({judgments / export_s:,.0f} judgments/s)"
+        )
+        print(
+            f"sqlite3 JSON ({judgments:,} rows): {median_best([m.seconds for m in shells])}"
+            f" ({judgments / shell_s:,.0f} rows/s)"
+        )
+        verdict = "meets" if ratio <= TARGET_RATIO else "misses"
+        print(f"ratio export / sqlite3: {ratio:.2f}x; target <= {TARGET_RATIO}x: {verdict}")
+        peak = max(m.peak_rss_kib for m in exports)
+        peak_small = max(m.peak_rss_kib for m in small)
+        verdict = "meets" if peak * 1024 < TARGET_RSS_MB * 1e6 else "misses"
+        print(
+            f"export peak RSS: {mb(peak)} for {judgments:,} judgments, {mb(peak_small)} for "
+            f"{tenth:,}; target < {TARGET_RSS_MB} MB: {verdict}"
+        )
+        print(f"(sqlite3 peak RSS: {mb(max(m.peak_rss_kib for m in shells))})")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

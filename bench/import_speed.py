@@ -1,0 +1,535 @@
+"""Import speed: a large JSONL batch through `python -m bot import`, and the memory it takes.
+
+Target (issue 3): "Import: a 1,000,000-item JSONL through the CLI at 50,000 items/s or better,
+memory flat".
+
+How it is measured:
+
+* A realistic JSONL of N items (default 1,000,000; `--quick`: 20,000) is written to a temporary
+  folder: string ids, Indonesian and English prompts (~100-300 characters) and answers
+  (~300-800 characters), metadata objects, one item in ten in the chat form (`messages`, with
+  earlier turns) and one in twenty with a `gold` expectation. A second file holds its first N/10
+  lines.
+* `python -m bot import FILE --batch bench` runs as a subprocess (the operator's command) with a
+  fresh `DATABASE_PATH`, its stderr on a pseudo-terminal so the CLI draws its progress bar. The
+  wall time of the whole process gives items/s. Its peak RSS is its `VmHWM` (/proc/<pid>/status),
+  polled every 10 ms (`ru_maxrss` would be wrong, see `PeakWatcher`); its current RSS (`VmRSS`)
+  is read each time the progress bar moves, so the RSS after 10%, 50% and 90% of the items are
+  stored shows whether memory grows with the items read. The N/10 file is imported the same
+  way, so the two peaks can be compared too: "memory flat" means the peak does not grow with N.
+* The phases are timed in this process on the same file: the validating scan alone
+  (`bot.batch_format.scan_batch_file`), the inserts alone (`storage.batches.
+  create_batch_with_items` fed N ready-made rows, the file's first 5,000 repeated with fresh ids),
+  and the whole import as the CLI runs it (`bot.batches.import_batch_file`).
+* Every measurement is repeated (`--repeat`, default 3; 1 with `--quick`) and the median is
+  printed with the best, as other work may run on this 2-core machine.
+
+Run from the repo root: `.venv/bin/python -m bench.import_speed [--items N] [--quick]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import pty
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.batches import CHUNK  # items a progress step of the CLI
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_ITEMS_PER_SECOND = 50_000
+TIMEOUT_SECONDS = 3600  # one import; a hang must not run forever
+
+# -- a realistic batch --------------------------------------------------------------------------
+
+_ID_PROMPTS = [
+    "Jelaskan perbedaan antara inflasi dan deflasi dengan contoh sehari-hari di Indonesia.",
+    "Bagaimana cara membuat rendang yang empuk tanpa presto? Tolong langkah demi langkah.",
+    "Apa saja hak pekerja kontrak menurut Undang-Undang Cipta Kerja?",
+    "Tolong buatkan surat izin tidak masuk sekolah karena sakit untuk anak kelas 4 SD.",
+    "Kenapa langit berwarna biru pada siang hari dan jingga saat matahari terbenam?",
+    "Saya mau mulai investasi reksa dana dengan modal kecil, apa yang perlu saya ketahui?",
+    "Ringkas sejarah Sumpah Pemuda dalam lima kalimat untuk tugas sekolah.",
+    "Gimana cara ngomong ke atasan kalau beban kerja saya sudah terlalu berat?",
+    "Apakah aman minum obat parasetamol dan ibuprofen bersamaan?",
+    "Terjemahkan kalimat ini ke bahasa Jawa krama: 'Saya akan datang besok pagi.'",
+]
+_ID_SENTENCES = [
+    "Secara sederhana, hal ini terjadi karena beberapa faktor yang saling berkaitan.",
+    "Pertama, pastikan Anda memahami kebutuhan dan kemampuan Anda sendiri terlebih dahulu.",
+    "Menurut data Badan Pusat Statistik, angka tersebut meningkat dalam lima tahun terakhir.",
+    "Namun, perlu diingat bahwa setiap kondisi bisa berbeda dan sebaiknya dikonsultasikan.",
+    "Contohnya, harga cabai di pasar tradisional bisa naik dua kali lipat saat musim hujan.",
+    "Langkah berikutnya adalah mencatat semua pengeluaran selama satu bulan penuh.",
+    "Kalau ragu, tanyakan langsung kepada ahlinya, misalnya dokter atau apoteker terdekat.",
+    "Dengan begitu, Anda bisa mengambil keputusan yang lebih tenang dan terencana.",
+    "Hal ini juga diatur dalam peraturan pemerintah yang berlaku sejak tahun 2021.",
+    "Semoga penjelasan ini membantu, dan jangan ragu bertanya lagi kalau ada yang kurang jelas.",
+    "Masak dengan api kecil selama kurang lebih tiga jam sambil sesekali diaduk.",
+    "Bahasa yang sopan dan jujur biasanya lebih mudah diterima oleh lawan bicara.",
+]
+_EN_PROMPTS = [
+    "Explain the difference between a virus and a bacterium to a twelve-year-old.",
+    "Write a short, polite email declining a meeting invitation for next Tuesday.",
+    "What are the main risks of storing passwords in a spreadsheet?",
+    "How do I calculate compound interest on a savings account that pays monthly?",
+    "Summarise the causes of the 1997 Asian financial crisis in plain language.",
+    "Is it safe to leave a phone charging overnight? Please be specific.",
+    "Give me three ideas for a healthy breakfast that takes under ten minutes.",
+    "Translate 'Where is the nearest train station?' into Indonesian and explain the grammar.",
+    "My friend keeps cancelling plans at the last minute. How can I bring it up kindly?",
+    "What is the capital of Australia, and why is it not Sydney?",
+]
+_EN_SENTENCES = [
+    "In short, it comes down to a few related factors that are worth looking at one by one.",
+    "First, make sure you understand what you need before comparing the options.",
+    "According to recent studies, the effect is small but consistent across age groups.",
+    "That said, every situation is different, so check with a professional if you are unsure.",
+    "For example, a deposit of one million rupiah at five percent grows every single month.",
+    "The next step is to write down every expense for a full month, however small.",
+    "If in doubt, ask someone qualified, such as a pharmacist or your doctor.",
+    "This way you can make a calmer decision with all the facts in front of you.",
+    "Most modern devices stop charging on their own once the battery is full.",
+    "I hope this helps, and feel free to ask again if anything is unclear.",
+    "Keep the tone friendly and specific, and suggest another time that suits you both.",
+    "Canberra was chosen as a compromise between the rival cities of Sydney and Melbourne.",
+]
+_MODELS = ("model-a", "model-b", "model-c", "model-d")
+_TOPICS = ("science", "finance", "law", "health", "cooking", "language", "work", "daily")
+
+
+def _answer(rng: random.Random, sentences: list[str], low: int, high: int) -> str:
+    return " ".join(rng.choice(sentences) for _ in range(rng.randint(low, high)))
+
+
+def make_item(rng: random.Random, number: int) -> dict:
+    """One batch line: Indonesian or English, plain or chat form, sometimes a control item."""
+    indonesian = rng.random() < 0.6
+    prompts, sentences = _ID_PROMPTS, _ID_SENTENCES
+    if not indonesian:
+        prompts, sentences = _EN_PROMPTS, _EN_SENTENCES
+    prompt = rng.choice(prompts)
+    if rng.random() < 0.5:
+        prompt += " " + _answer(rng, sentences, 1, 2)
+    response = _answer(rng, sentences, 3, 9)
+    item: dict = {"id": f"q-{number:07d}"}
+    if rng.random() < 0.1:
+        item["messages"] = [
+            {"role": "system", "content": "Kamu asisten yang ramah." if indonesian else "Be kind."},
+            {"role": "user", "content": rng.choice(prompts)},
+            {"role": "assistant", "content": _answer(rng, sentences, 2, 4)},
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": response},
+        ]
+    else:
+        item["prompt"] = prompt
+        item["response"] = response
+    item["metadata"] = {
+        "lang": "id" if indonesian else "en",
+        "model": rng.choice(_MODELS),
+        "topic": rng.choice(_TOPICS),
+        "source": "bench",
+        "temperature": round(rng.uniform(0.2, 1.0), 2),
+    }
+    if rng.random() < 0.05:
+        item["gold"] = {"accuracy": [1, 2]} if rng.random() < 0.5 else {"safety": [4, 5]}
+    return item
+
+
+def write_batches(folder: Path, items: int, seed: int = 42) -> tuple[Path, Path]:
+    """The N-item file and a file of its first N/10 lines."""
+    rng = random.Random(seed)
+    big, small = folder / "batch.jsonl", folder / "batch-tenth.jsonl"
+    tenth = max(1, items // 10)
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    with big.open("w", encoding="utf-8") as out, small.open("w", encoding="utf-8") as out_small:
+        lines: list[str] = []
+        for number in range(1, items + 1):
+            line = dumps(make_item(rng, number)) + "\n"
+            lines.append(line)
+            if number <= tenth:
+                out_small.write(line)
+            if len(lines) >= 10_000:
+                out.writelines(lines)
+                lines.clear()
+        out.writelines(lines)
+    return big, small
+
+
+# -- running the CLI ------------------------------------------------------------------------------
+
+
+def cli_environment(database: Path) -> dict[str, str]:
+    """Only this run's settings: nothing leaks from the shell or a `.env` (cwd is a temp dir)."""
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "DATABASE_", "PSEUDONYM_"))
+    }
+    environ.update({"DATABASE_PATH": str(database), "PYTHONPATH": str(ROOT)})
+    return environ
+
+
+def remove_database(database: Path) -> None:
+    """The SQLite file with its -wal and -shm companions."""
+    for leftover in database.parent.glob(database.name + "*"):
+        leftover.unlink()
+
+
+def memory_kib(pid: int) -> tuple[int, int] | None:
+    """(VmRSS, VmHWM) of a live process in KiB; None once it has exited."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    rss = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
+    hwm = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
+    if rss is None or hwm is None:  # a zombie has no memory lines
+        return None
+    return int(rss[1]), int(hwm[1])
+
+
+class PeakWatcher(threading.Thread):
+    """Polls a child's VmHWM (its own peak RSS) until it exits.
+
+    `ru_maxrss` from wait4/RUSAGE_CHILDREN is no use here: Linux carries the parent's RSS at fork
+    into the child's maximum across exec, so a child smaller than this bench would report the
+    bench's size. VmHWM belongs to the new program alone. Polled every `interval` seconds; the
+    peak is monotonic, so at most the growth of the last interval before exit can be missed.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak_kib = 0
+        self.rss_kib = 0
+        self.peak_at = 0.0  # seconds after the watch began when the peak last grew
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        while not self._done.is_set():
+            memory = memory_kib(self.pid)
+            if memory is None:
+                return
+            self.rss_kib, hwm = memory
+            if hwm > self.peak_kib:
+                self.peak_kib, self.peak_at = hwm, time.perf_counter() - started
+            self._done.wait(self.interval)
+
+    def finish(self) -> int:
+        self._done.set()
+        self.join(timeout=5)
+        return self.peak_kib
+
+
+@dataclass
+class CliRun:
+    seconds: float = 0.0
+    peak_rss_kib: int = 0  # VmHWM of the import process
+    peak_at: float = 0.0  # seconds from start when it was reached
+    returncode: int = 0
+    output: str = ""
+    rss_at: dict[int, int] = field(default_factory=dict)  # items stored -> VmRSS (KiB) then
+    checking: float | None = None  # seconds from start to "checking FILE ..." (start-up done)
+    first_progress: float | None = None  # seconds from start to the first chunk stored
+
+
+def run_import(path: Path, workdir: Path, items: int, name: str = "bench") -> CliRun:
+    """`python -m bot import` on a fresh database; stderr on a pty so progress is drawn."""
+    database = workdir / "nilai.db"
+    remove_database(database)
+    master, slave = pty.openpty()
+    run = CliRun()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "import", str(path), "--batch", name],
+        cwd=workdir,
+        env=cli_environment(database),
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(slave)
+    watcher = PeakWatcher(process.pid)
+    watcher.start()
+    reader = threading.Thread(
+        target=_follow_progress, args=(master, process.pid, items, started, run), daemon=True
+    )
+    reader.start()
+    try:
+        output, _ = process.communicate(timeout=TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    finally:
+        run.seconds = time.perf_counter() - started
+        run.peak_rss_kib = watcher.finish()
+        run.peak_at = watcher.peak_at
+        reader.join(timeout=5)
+        os.close(master)
+    run.returncode = process.returncode
+    run.output = output.decode("utf-8", "replace")
+    return run
+
+
+def _follow_progress(master: int, pid: int, items: int, started: float, run: CliRun) -> None:
+    """Read the progress bar; note the process's RSS each time the count moves.
+
+    The bar redraws as "<CR>importing [###---] 5,000/20,000"; the total is known, so an update
+    is complete before the next carriage return arrives.
+    """
+    update = re.compile(rb"\] ([\d,]+)/" + f"{items:,}".encode() + rb"(?![\d,])")
+    pending = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            return
+        if not data:
+            return
+        pending += data
+        *complete, pending = re.split(rb"[\r\n]", pending)
+        for chunk in [*complete, pending]:
+            if run.checking is None and chunk.startswith(b"checking "):
+                run.checking = time.perf_counter() - started
+            match = update.search(chunk)
+            if match is None:
+                continue
+            stored = int(match[1].replace(b",", b""))
+            if stored in run.rss_at:
+                continue
+            if run.first_progress is None:
+                run.first_progress = time.perf_counter() - started
+            memory = memory_kib(pid)
+            if memory is not None:
+                run.rss_at[stored] = memory[0]
+
+
+def rss_near(run: CliRun, items: int, total: int) -> tuple[int, int] | None:
+    """(items stored, RSS KiB) at the progress step nearest `items`, leaving out the step of
+    the last chunk: by then the parser has read the whole file and let its state go."""
+    steps = [count for count in run.rss_at if count < total]
+    if not steps:
+        return None
+    stored = min(steps, key=lambda count: abs(count - items))
+    return stored, run.rss_at[stored]
+
+
+# -- the phases, in this process ----------------------------------------------------------------
+
+
+def _rows_of(path: Path, count: int) -> list[tuple]:
+    """Item rows (storage.batches.ItemRow) for the first `count` lines of the file."""
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            item = json.loads(line)
+            if "messages" in item:
+                turns = item["messages"]
+                prompt, response, chat_form = turns[-2]["content"], turns[-1]["content"], 1
+                context = json.dumps(turns[:-2], ensure_ascii=False) if turns[:-2] else None
+            else:
+                prompt, response, context, chat_form = item["prompt"], item["response"], None, 0
+            metadata = json.dumps(item["metadata"], ensure_ascii=False, separators=(",", ":"))
+            gold = json.dumps(item["gold"]) if "gold" in item else None
+            rows.append((item["id"], prompt, response, context, chat_form, metadata, gold))
+            if len(rows) >= count:
+                break
+    return rows
+
+
+async def _repeated_chunks(rows: list[tuple], items: int):
+    """`items` rows in chunks of CHUNK: the given rows again and again, ids made unique and
+    increasing, as in the file (ids in random order would make the unique index costlier)."""
+    done, round_ = 0, 0
+    while done < items:
+        size = min(CHUNK, items - done, len(rows))
+        yield [(f"r{round_:06d}-{row[0]}", *row[1:]) for row in rows[:size]]
+        done += size
+        round_ += 1
+
+
+async def time_phases(path: Path, workdir: Path, items: int) -> tuple[float, float, float]:
+    """(validating scan alone, inserts alone, the whole import as the CLI does it) in seconds."""
+    from bot.batch_format import scan_batch_file
+    from bot.batches import import_batch_file
+    from bot.config import Settings
+    from bot.rubric import DEFAULT_RUBRIC
+    from storage.batches import create_batch_with_items
+    from storage.database import Database
+
+    started = time.perf_counter()
+    scan = scan_batch_file(path, criteria=DEFAULT_RUBRIC.criteria, scale=DEFAULT_RUBRIC.scale)
+    scan_seconds = time.perf_counter() - started
+    assert scan.ok, scan.errors[:3]
+
+    rows = _rows_of(path, CHUNK)
+    database = workdir / "phases.db"
+    settings = Settings(telegram_bot_token=None, database_path=database)
+    timings = []
+    for whole in (False, True):
+        remove_database(database)
+        db = await Database.open(database)
+        try:
+            started = time.perf_counter()
+            if whole:
+                result = await import_batch_file(db, settings, path, name="bench")
+                count = result.items
+            else:
+                _, count = await create_batch_with_items(
+                    db,
+                    name="bench",
+                    rubric_json=DEFAULT_RUBRIC.to_json(),
+                    overlap=3,
+                    priority=0,
+                    chunks=_repeated_chunks(rows, items),
+                    now="2026-11-25T03:00:00.000000+00:00",
+                )
+            timings.append(time.perf_counter() - started)
+            assert count == items, (count, items)
+        finally:
+            await db.close()
+    remove_database(database)
+    return scan_seconds, timings[0], timings[1]
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def code_version() -> str:
+    """The commit measured (and whether the tree had changes), for comparing runs."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (commit or "unknown") + ("+changes" if dirty else "")
+
+
+def machine_line() -> str:
+    return (
+        f"machine: nproc={os.cpu_count()} python={platform.python_version()} "
+        f"sqlite={__import__('sqlite3').sqlite_version} {platform.machine()} "
+        f"load={' '.join(f'{x:.2f}' for x in os.getloadavg())} commit={code_version()}"
+    )
+
+
+def mib(kib: int) -> str:
+    return f"{kib / 1024:.0f} MiB"
+
+
+def median_and_best(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f} s"
+    return f"median {statistics.median(values):.2f} s, best {min(values):.2f} s (of {len(values)})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, help="items in the file (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, help="runs of each measurement (default 3)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 items, once")
+    parser.add_argument("--no-phases", action="store_true", help="skip the in-process phases")
+    parser.add_argument("--keep", type=Path, help="write the files here and keep them")
+    args = parser.parse_args(argv)
+    items = args.items or (20_000 if args.quick else 1_000_000)
+    repeat = max(1, args.repeat or (1 if args.quick else 3))
+
+    print("bench.import_speed: python -m bot import of a JSONL batch")
+    print(machine_line())
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="nilai-bench-import-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        started = time.perf_counter()
+        big, small = write_batches(folder, items)
+        tenth = max(1, items // 10)
+        size = big.stat().st_size
+        print(
+            f"file: {items:,} items, {size / 1e6:.1f} MB ({size / items:.0f} bytes a line), "
+            f"written in {time.perf_counter() - started:.1f} s"
+        )
+        runs: list[CliRun] = []
+        tenth_runs: list[CliRun] = []
+        for _ in range(repeat):
+            for path, count, into in ((big, items, runs), (small, tenth, tenth_runs)):
+                run = run_import(path, folder, count)
+                if run.returncode != 0:
+                    print(f"error: import failed ({run.returncode}): {run.output}", file=sys.stderr)
+                    return 1
+                into.append(run)
+        remove_database(folder / "nilai.db")
+
+        seconds = [run.seconds for run in runs]
+        rate = items / statistics.median(seconds)
+        best_rate = items / min(seconds)
+        verdict = "meets" if rate >= TARGET_ITEMS_PER_SECOND else "misses"
+        print(f"import wall time ({items:,} items): {median_and_best(seconds)}")
+        print(
+            f"import rate: {rate:,.0f} items/s (best {best_rate:,.0f}); target "
+            f"{TARGET_ITEMS_PER_SECOND:,} items/s: {verdict} ({rate / TARGET_ITEMS_PER_SECOND:.0%})"
+        )
+        starts = [run.checking for run in runs if run.checking is not None]
+        firsts = [run.first_progress for run in runs if run.first_progress is not None]
+        if starts and firsts:
+            start, first = statistics.median(starts), statistics.median(firsts)
+            print(
+                f"cli timeline (median): start-up done at {start:.2f} s, first {CHUNK:,} items "
+                f"stored at {first:.2f} s, all {items:,} at {statistics.median(seconds):.2f} s"
+            )
+        peak = statistics.median([run.peak_rss_kib for run in runs])
+        peak_tenth = statistics.median([run.peak_rss_kib for run in tenth_runs])
+        print(
+            f"peak RSS: {mib(int(peak))} importing {items:,} items vs {mib(int(peak_tenth))} "
+            f"importing {tenth:,} (x{peak / peak_tenth:.2f} for x{items / tenth:.0f} items)"
+        )
+        last = runs[-1]
+        print(f"peak reached {last.peak_at:.2f} s into the {last.seconds:.2f} s run")
+        points = [rss_near(last, share * items // 10, items) for share in (1, 5, 9)]
+        known = [point for point in points if point is not None]
+        if len(known) == 3 and known[0][0] < known[-1][0]:
+            shown = ", ".join(f"{mib(rss)} after {stored:,}" for stored, rss in known)
+            (first, low), (final, high) = known[0], known[-1]
+            print(
+                f"RSS during the import (items stored): {shown}: "
+                f"{(high - low) * 1024 / (final - first):+.0f} bytes per item stored"
+            )
+        if not args.no_phases:
+            phases = [asyncio.run(time_phases(big, folder, items)) for _ in range(repeat)]
+            scan_s, insert_s, whole_s = (statistics.median(p[i] for p in phases) for i in range(3))
+            print(
+                f"phases in-process (median of {repeat}): validating scan alone {scan_s:.2f} s "
+                f"({items / scan_s:,.0f} items/s); inserts alone {insert_s:.2f} s "
+                f"({items / insert_s:,.0f} items/s); the whole import {whole_s:.2f} s "
+                f"({items / whole_s:,.0f} items/s)"
+            )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
