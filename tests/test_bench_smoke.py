@@ -1,0 +1,70 @@
+"""Smoke runs of every script in bench/: each runs with small arguments and prints its figures.
+
+The figures themselves are not checked: benchmarks print, tests never time (see bench/).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(name: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Traceback" not in output
+    assert re.search(r"^machine: nproc=\d+ ", result.stdout, re.M), output
+    return result.stdout
+
+
+def test_the_review_throughput_bench_compares_both_bots() -> None:
+    out = run_bench("review_throughput", "--quick")
+    assert re.search(r"^  run 1: bare +\S+ reviews/s .*bot CPU", out, re.M), out
+    assert re.search(r"^  run 1: nilai +\S+ reviews/s .*bot CPU", out, re.M), out
+    assert re.search(r"^  latency nilai .*tap->answerCallbackQuery p50", out, re.M), out
+    assert re.search(
+        r"^RESULT unthrottled: nilai \S+ reviews/s, bare \S+ reviews/s .*ratio", out, re.M
+    )
+
+
+def test_the_memory_bench_prints_idle_and_active_rss() -> None:
+    out = run_bench("memory", "--quick")
+    assert re.search(r"^  run 1: idle [\d.]+ MB; active [\d.]+ MB", out, re.M), out
+    assert re.search(r"^RESULT idle RSS: [\d.]+ MB \(target", out, re.M), out
+    assert re.search(r"^RESULT active RSS with \d+ trainers: [\d.]+ MB median, peak", out, re.M)
+
+
+def test_the_import_bench_prints_rate_memory_and_phases() -> None:
+    out = run_bench("import_speed", "--quick")
+    assert "import wall time (20,000 items):" in out
+    assert "import rate:" in out and "target 50,000 items/s" in out
+    assert "peak RSS:" in out and "bytes per item stored" in out
+    assert "validating scan alone" in out and "inserts alone" in out
+
+
+def test_the_export_bench_compares_with_sqlite3() -> None:
+    out = run_bench("export_speed", "--quick")
+    assert "outputs: 20,000 lines each" in out
+    assert "export raw (20,000 judgments):" in out and "sqlite3 JSON (20,000 rows):" in out
+    assert "ratio export / sqlite3:" in out and "target <= 1.5x" in out
+    assert "export peak RSS:" in out and "target < 200 MB" in out
+
+
+def test_the_broadcast_bench_prints_the_rate_and_reply_latency() -> None:
+    # --quick is 300 trainers at 30/s, ~10 s of sending; half of them keeps this run short.
+    out = run_bench("broadcast_rate", "--quick", "--trainers", "150")
+    assert "broadcast: 149 of 149 announcements" in out and "; finished" in out
+    assert "steady rate:" in out and "of the configured 30/s" in out
+    assert "/next -> item panel: p50" in out and "tap -> answer: p50" in out
