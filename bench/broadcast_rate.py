@@ -45,7 +45,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.import_speed import machine_line
+from bench.common import machine_line, percentile
 from bot.clock import utc_now
 from bot.config import Settings
 from handlers.broadcasts import concurrency, start_batch_broadcast
@@ -259,11 +259,6 @@ def _tally(
 
 
 # -- report -------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
 def latency_line(name: str, values: list[float]) -> str:

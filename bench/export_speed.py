@@ -49,7 +49,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.import_speed import PeakWatcher, cli_environment, machine_line, make_item
+from bench.common import machine_line, median_and_best
+from bench.import_speed import PeakWatcher, cli_environment, make_item
 
 TARGET_RATIO = 1.5
 TARGET_RSS_MB = 200
@@ -371,12 +372,6 @@ def warm(path: Path) -> None:
 # -- report -------------------------------------------------------------------------------------
 
 
-def median_best(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.2f} s"
-    return f"median {statistics.median(values):.2f} s, best {min(values):.2f} s"
-
-
 def mb(kib: float) -> str:
     return f"{kib * 1024 / 1e6:.0f} MB"
 
@@ -437,11 +432,11 @@ def main(argv: list[str] | None = None) -> int:
             f"export {sizes[0]:.0f} MB, sqlite3 {sizes[1]:.0f} MB"
         )
         print(
-            f"export raw ({judgments:,} judgments): {median_best([m.seconds for m in exports])}"
+            f"export raw ({judgments:,} judgments): {median_and_best([m.seconds for m in exports])}"
             f" ({judgments / export_s:,.0f} judgments/s)"
         )
         print(
-            f"sqlite3 JSON ({judgments:,} rows): {median_best([m.seconds for m in shells])}"
+            f"sqlite3 JSON ({judgments:,} rows): {median_and_best([m.seconds for m in shells])}"
             f" ({judgments / shell_s:,.0f} rows/s)"
         )
         verdict = "meets" if ratio <= TARGET_RATIO else "misses"

@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import pty
 import random
 import re
@@ -47,6 +46,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.common import machine_line, median_and_best
 from bot.batches import CHUNK  # items a progress step of the CLI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -412,39 +412,8 @@ async def time_phases(path: Path, workdir: Path, items: int) -> tuple[float, flo
 # -- report ---------------------------------------------------------------------------------------
 
 
-def code_version() -> str:
-    """The commit measured (and whether the tree had changes), for comparing runs."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (commit or "unknown") + ("+changes" if dirty else "")
-
-
-def machine_line() -> str:
-    return (
-        f"machine: nproc={os.cpu_count()} python={platform.python_version()} "
-        f"sqlite={__import__('sqlite3').sqlite_version} {platform.machine()} "
-        f"load={' '.join(f'{x:.2f}' for x in os.getloadavg())} commit={code_version()}"
-    )
-
-
 def mib(kib: int) -> str:
     return f"{kib / 1024:.0f} MiB"
-
-
-def median_and_best(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.2f} s"
-    return f"median {statistics.median(values):.2f} s, best {min(values):.2f} s (of {len(values)})"
 
 
 def main(argv: list[str] | None = None) -> int:

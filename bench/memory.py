@@ -45,6 +45,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.common import machine_line
 from bench.review_throughput import (
     FIRST_USER_ID,
     BenchApi,
@@ -52,7 +53,6 @@ from bench.review_throughput import (
     assignment_of_call,
     finish,
     is_panel_or_done,
-    machine_line,
     prepare_database,
     read_problems,
     trainer_loop,

@@ -57,7 +57,6 @@ import json
 import logging
 import multiprocessing
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -70,6 +69,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.common import machine_line, percentile
 from tests.fakebot import ApiCall, FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,28 +241,6 @@ def busy_seconds() -> float:
         values = [int(v) for v in stat.readline().split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_line() -> str:
-    import telegram
-
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"machine: nproc={os.cpu_count()} ({cpu}), Python {platform.python_version()}, "
-        f"python-telegram-bot {telegram.__version__}, {platform.system()} {platform.release()}"
-    )
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # -- items ----------------------------------------------------------------------------------
