@@ -35,7 +35,6 @@ class Refusal(StrEnum):
     NOT_YOURS = "not_yours"
     SUBMITTED = "submitted"
     SKIPPED = "skipped"
-    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)

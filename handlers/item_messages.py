@@ -46,9 +46,8 @@ async def send_next_item(
     already has open is not sent again; returns False then.
     """
     language = trainer.language
-    refusal = {"paused": "error.paused", "blocked": "team_notice.removed"}.get(trainer.status)
-    if refusal is not None:
-        await bot.send_message(chat_id, t(language, refusal), parse_mode=ParseMode.HTML)
+    if trainer.status == "paused":  # removed trainers never get here: see handlers/guard.py
+        await bot.send_message(chat_id, t(language, "error.paused"), parse_mode=ParseMode.HTML)
         return True
     view, resumed = await services.review.next_item(trainer)
     if view is None:

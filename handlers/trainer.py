@@ -26,7 +26,6 @@ _REFUSAL_TOASTS = {
     Refusal.NOT_YOURS: "toast.not_yours",
     Refusal.SUBMITTED: "toast.already_submitted",
     Refusal.SKIPPED: "toast.already_skipped",
-    Refusal.EXPIRED: "toast.expired",
 }
 
 

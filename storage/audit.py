@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import aiosqlite
 
-from storage.database import Database
-
 
 async def record_change(
     conn: aiosqlite.Connection,
@@ -22,11 +20,3 @@ async def record_change(
         " VALUES (?, ?, ?, ?, ?)",
         (actor_id, action, target, detail, now),
     )
-
-
-async def changes_of(db: Database, target: str) -> list[tuple[int, str, str | None, str]]:
-    rows = await db.fetchall(
-        "SELECT actor_id, action, detail, created_at FROM audit_log WHERE target = ? ORDER BY id",
-        (target,),
-    )
-    return [tuple(row) for row in rows]

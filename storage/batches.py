@@ -95,11 +95,6 @@ async def discard_unfinished_imports(
     return len(rows)
 
 
-async def get_batch(db: Database, name: str) -> dict[str, Any] | None:
-    row = await db.fetchone("SELECT * FROM batches WHERE name = ?", (name,))
-    return None if row is None else dict(row)
-
-
 @dataclass(frozen=True, slots=True)
 class BatchProgress:
     id: int

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from storage.database import Database
-from storage.records import Invite
 
 
 async def insert_invite(
@@ -21,10 +20,3 @@ async def insert_invite(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (code, role, uses, expires_at, created_by, now),
     )
-
-
-async def get_invite(db: Database, code: str) -> Invite | None:
-    row = await db.fetchone(
-        "SELECT code, role, uses_left, expires_at FROM invites WHERE code = ?", (code,)
-    )
-    return None if row is None else Invite(*row)
