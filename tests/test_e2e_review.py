@@ -12,6 +12,8 @@ from tests.conftest import SAMPLES
 from tests.e2e import RunningBot, answered, assignment_of, tap_action
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser, utf16_len
 
+ONE_AND_TWO = ({"prompt": "One", "response": "1"}, {"prompt": "Two", "response": "2"})
+
 
 def write_batch(tmp_path: Path, *records: dict) -> Path:
     path = tmp_path / "batch.jsonl"
@@ -131,11 +133,7 @@ async def test_the_tap_is_answered_only_after_the_score_is_on_disk(
 async def test_skip_with_a_reason_never_shows_the_item_again(
     api: FakeBotApi, nilai: RunningBot, trainer: FakeUser, tmp_path: Path
 ) -> None:
-    await nilai.import_file(
-        write_batch(
-            tmp_path, {"prompt": "One", "response": "1"}, {"prompt": "Two", "response": "2"}
-        )
-    )
+    await nilai.import_file(write_batch(tmp_path, *ONE_AND_TWO))
     panel = await nilai.next_item(trainer)
     await trainer.tap(panel, "Skip")
     await api.wait_idle(quiet=0.05)
@@ -167,11 +165,7 @@ async def test_all_done_when_nothing_is_left(
 async def test_double_tap_and_redelivered_update_change_nothing(
     api: FakeBotApi, nilai: RunningBot, trainer: FakeUser, tmp_path: Path
 ) -> None:
-    await nilai.import_file(
-        write_batch(
-            tmp_path, {"prompt": "One", "response": "1"}, {"prompt": "Two", "response": "2"}
-        )
-    )
+    await nilai.import_file(write_batch(tmp_path, *ONE_AND_TWO))
     panel = await nilai.next_item(trainer)
     await score_all(api, trainer, panel)
     flag_data = (await tap_action(trainer, panel, Action.FLAG, 1, 1))["callback_query"]["data"]
@@ -273,11 +267,7 @@ async def test_stickers_and_photos_get_a_hint_and_change_nothing(
 async def test_a_restart_in_the_middle_of_an_item_continues_where_the_trainer_was(
     api: FakeBotApi, nilai: RunningBot, trainer: FakeUser, tmp_path: Path
 ) -> None:
-    await nilai.import_file(
-        write_batch(
-            tmp_path, {"prompt": "One", "response": "1"}, {"prompt": "Two", "response": "2"}
-        )
-    )
+    await nilai.import_file(write_batch(tmp_path, *ONE_AND_TWO))
     panel = await nilai.next_item(trainer)
     await tap_action(trainer, panel, Action.SCORE, 0, 2)
     await api.wait_idle(quiet=0.05)
@@ -302,11 +292,7 @@ async def test_a_restart_in_the_middle_of_an_item_continues_where_the_trainer_wa
 async def test_stats_show_today_against_the_quota(
     api: FakeBotApi, nilai: RunningBot, trainer: FakeUser, tmp_path: Path
 ) -> None:
-    await nilai.import_file(
-        write_batch(
-            tmp_path, {"prompt": "One", "response": "1"}, {"prompt": "Two", "response": "2"}
-        )
-    )
+    await nilai.import_file(write_batch(tmp_path, *ONE_AND_TWO))
     panel = await nilai.next_item(trainer)
     await score_all(api, trainer, panel)
     since = api.mark()
