@@ -27,6 +27,7 @@ from telegram.error import (
     EndPointNotFound,
     Forbidden,
     InvalidToken,
+    NetworkError,
     RetryAfter,
 )
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
@@ -384,6 +385,26 @@ async def test_fail_next_for_one_chat_and_5xx(api: FakeBotApi, bot: Bot, alice: 
             await bot.send_message(bob.chat_id, "bob is not")
     await bot.send_message(bob.chat_id, "now fine")
     assert [m.plain_text() for m in bob.bot_messages()] == ["now fine"]
+
+
+async def test_a_dropped_connection_is_a_network_error_with_or_without_effect(
+    api: FakeBotApi, bot: Bot, alice: FakeUser
+) -> None:
+    api.drop_next("sendMessage")
+    with pytest.raises(NetworkError):
+        await bot.send_message(USER_ID, "lost on the way in")
+    assert alice.bot_messages() == []
+    api.drop_next("sendMessage", chat_id=alice.chat_id, after_effect=True)
+    with pytest.raises(NetworkError):
+        await bot.send_message(USER_ID, "sent, but the answer is lost")
+    assert [m.plain_text() for m in alice.bot_messages()] == ["sent, but the answer is lost"]
+    dropped = api.calls_to("sendMessage")
+    assert [(c.ok, c.error_code, c.description) for c in dropped] == [
+        (False, None, "connection reset")
+    ] * 2
+    await api.wait_idle(quiet=0.05)  # the aborted handlers are not left in flight
+    await bot.send_message(USER_ID, "fine again")  # only the next calls were dropped
+    assert alice.last_bot_message().plain_text() == "fine again"
 
 
 async def test_blocked_user_gives_forbidden(api: FakeBotApi, bot: Bot, alice: FakeUser) -> None:

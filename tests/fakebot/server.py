@@ -14,7 +14,9 @@ import copy
 import functools
 import json
 import re
+import socket
 import ssl
+import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -99,6 +101,14 @@ class _Failure:
     retry_after: int | None
     chat_id: int | None
     times: int
+
+
+@dataclass
+class _Drop:
+    method: str
+    chat_id: int | None
+    times: int
+    after_effect: bool
 
 
 @dataclass
@@ -189,6 +199,7 @@ class FakeBotApi:
         self._next_file = 1
         self._next_callback = 1
         self._failures: list[_Failure] = []
+        self._drops: list[_Drop] = []
         self._delays: dict[str, float] = {}
         self._inflight = 0
         self._last_activity = 0.0
@@ -365,6 +376,23 @@ class FakeBotApi:
                 description = f"Too Many Requests: retry after {retry_after}"
         self._failures.append(_Failure(method, status, description, retry_after, chat_id, times))
 
+    def drop_next(
+        self,
+        method: str,
+        *,
+        chat_id: int | None = None,
+        times: int = 1,
+        after_effect: bool = False,
+    ) -> None:
+        """Reset the connection of the next ``times`` calls of ``method`` (to ``chat_id``).
+
+        The bot gets no answer, only a TCP reset. By default the call has no effect (lost on
+        the way in); with ``after_effect`` it takes effect first and only the answer is lost,
+        so the bot cannot know that, say, its message was sent. Recorded with ``ok=False``,
+        no ``error_code`` and the description "connection reset".
+        """
+        self._drops.append(_Drop(method, chat_id, times, after_effect))
+
     def block(self, chat_id: int) -> None:
         """From now on sends/edits/chat actions to this chat answer 403 (user blocked the bot)."""
         self._require_chat(chat_id).blocked = True
@@ -503,6 +531,9 @@ class FakeBotApi:
                 delay = self._delays.get(method)
                 if delay:
                     await asyncio.sleep(delay)
+                drop = self._take_drop(method, params)
+                if drop is not None and not drop.after_effect:
+                    await self._reset_connection(request, method, params)
                 self._maybe_fail(method, params)
                 if polling:
                     result = await self._get_updates(params)
@@ -511,6 +542,8 @@ class FakeBotApi:
                     if handler is None:
                         raise ApiError(404, "Not Found")
                     result = handler(params)
+                if drop is not None:
+                    await self._reset_connection(request, method, params)
             except ApiError as exc:
                 body: dict[str, Any] = {
                     "ok": False,
@@ -629,6 +662,29 @@ class FakeBotApi:
             if failure.retry_after is not None:
                 parameters = {"retry_after": failure.retry_after}
             raise ApiError(failure.status, failure.description, parameters)
+
+    def _take_drop(self, method: str, params: dict[str, Any]) -> _Drop | None:
+        chat_id = self._call_chat_id(method, params)
+        for drop in self._drops:
+            if drop.method == method and drop.chat_id in (None, chat_id):
+                drop.times -= 1
+                if drop.times <= 0:
+                    self._drops.remove(drop)
+                return drop
+        return None
+
+    async def _reset_connection(
+        self, request: web.Request, method: str, params: dict[str, Any]
+    ) -> None:
+        """Abort the TCP connection with a reset (SO_LINGER 0) and never answer."""
+        self._record(method, params, False, None, None, "connection reset")
+        transport = request.transport
+        assert transport is not None
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        await asyncio.Event().wait()  # aiohttp cancels this handler: its client is gone
 
     # -- getUpdates ----------------------------------------------------------------------------
 
