@@ -11,7 +11,6 @@ import signal
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -39,6 +38,8 @@ from handlers import (
     trainer,
 )
 from handlers.context import SERVICES_KEY, NilaiContext
+from handlers.panel_edits import PanelEdits
+from handlers.sending import TelegramBudget
 from handlers.update_order import PerUserUpdateProcessor
 from storage import bot_facts
 from storage.database import Database
@@ -57,6 +58,9 @@ def build_application(
             application.bot_data[SERVICES_KEY] = Services.build(settings, opened, clock)
         await on_start(application)
 
+    async def post_stop(application: Application) -> None:
+        await PanelEdits.of(application).drain()  # the last taps' panels show their state
+
     async def post_shutdown(application: Application) -> None:
         if db is None and SERVICES_KEY in application.bot_data:
             await application.bot_data[SERVICES_KEY].db.close()
@@ -70,8 +74,10 @@ def build_application(
         .local_mode(settings.telegram_local_mode)
         .context_types(ContextTypes(context=NilaiContext))
         .concurrent_updates(PerUserUpdateProcessor())
-        .rate_limiter(AIORateLimiter(broadcasts.overall_rate(settings), max_retries=3))
+        # Interactive replies at once, bulk sends paced, every 429 honoured: handlers/sending.py
+        .rate_limiter(TelegramBudget(settings.broadcast_rate))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )

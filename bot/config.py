@@ -18,6 +18,10 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_PATTERN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{10,}$")
 _USER_ID_PATTERN = re.compile(r"[1-9][0-9]{0,19}")
 _INT_PATTERN = re.compile(r"-?[0-9]{1,9}")
+# Telegram's broadcasting guidance: about 30 bulk messages a second; paid broadcasts
+# (allow_paid_broadcast, each message beyond 30/s costs Stars) up to 1000.
+MESSAGES_PER_SECOND = 30
+PAID_MESSAGES_PER_SECOND = 1000
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -43,6 +47,7 @@ class Settings:
     poll_timeout: int = 10
     telegram_local_mode: bool = False
     broadcast_rate: int = 30
+    paid_broadcast: bool = False
     pseudonym_secret: str | None = None
 
     @property
@@ -103,6 +108,24 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     if not minimum <= value <= maximum:
         raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false, got {raw[:40]!r}")
+    return raw in ("1", "true", "yes")
+
+
+def _broadcast_rate(env: Mapping[str, str], paid: bool) -> int:
+    """Bulk messages a second: Telegram's broadcasting limit, or up to 1000 paid ones."""
+    rate = _int(env, "BROADCAST_RATE", MESSAGES_PER_SECOND, 1, PAID_MESSAGES_PER_SECOND)
+    if rate > MESSAGES_PER_SECOND and not paid:
+        raise ConfigError(
+            f"BROADCAST_RATE above {MESSAGES_PER_SECOND} needs PAID_BROADCAST=true "
+            f"(paid broadcasts, see .env.example), got {rate}"
+        )
+    return rate
 
 
 def _coordinator_ids(raw: str) -> frozenset[int]:
@@ -167,9 +190,8 @@ def load_settings(
             f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level[:40]!r}"
         )
 
-    local_mode = env.get("TELEGRAM_LOCAL_MODE", "").strip().lower()
-    if local_mode not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise ConfigError(f"TELEGRAM_LOCAL_MODE must be true or false, got {local_mode[:40]!r}")
+    local_mode = _bool(env, "TELEGRAM_LOCAL_MODE")
+    paid_broadcast = _bool(env, "PAID_BROADCAST")
     secret = env.get("PSEUDONYM_SECRET", "").strip() or None
     if secret is not None and len(secret) < 16:
         raise ConfigError("PSEUDONYM_SECRET must be at least 16 characters long")
@@ -188,7 +210,8 @@ def load_settings(
         daily_quota=_int(env, "DAILY_QUOTA", 20, 1, 10_000),
         log_level=log_level,
         poll_timeout=_int(env, "POLL_TIMEOUT", 10, 0, 60),
-        telegram_local_mode=local_mode in ("1", "true", "yes"),
-        broadcast_rate=_int(env, "BROADCAST_RATE", 30, 1, 30),
+        telegram_local_mode=local_mode,
+        broadcast_rate=_broadcast_rate(env, paid_broadcast),
+        paid_broadcast=paid_broadcast,
         pseudonym_secret=secret,
     )

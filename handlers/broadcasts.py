@@ -1,13 +1,11 @@
 """Broadcasts: batch announcements and /announce, paced, resumable, with a live progress report.
 
-Pacing. Every request the bot makes goes through PTB's `AIORateLimiter` (see `overall_rate`):
-Telegram's overall ceiling of about 30 messages a second, and 429 `retry_after` honoured with up
-to three retries. A broadcast also takes its share from an `aiolimiter.AsyncLimiter` (the
-library under PTB's limiter) at `settings.broadcast_rate`, shared by all running broadcasts, and
-keeps at most `concurrency(rate)` sends in flight. So a broadcast never queues more than a
-handful of requests in PTB's limiter: a trainer's reply waits behind at most those few, never
-behind thousands of announcements, and a rate below 30 leaves the rest of the ceiling to
-trainers. (Button taps are answered outside the limiter: answerCallbackQuery has no chat id.)
+Pacing. Every announcement is a bulk send (`handlers.sending.send_bulk_message`): the bot's
+rate limiter paces all bulk sends together at `settings.broadcast_rate` (Telegram's guidance for
+notifying many users), while trainers' interactive traffic is never paced. A broadcast keeps at
+most `concurrency(rate)` sends in flight, so it never holds more than a handful of claimed rows
+(a crash loses at most those, see `bot/broadcasting.py`). The coordinator's progress message is
+edited at most once a second.
 
 Sending runs as a task of the Application (`create_task`), so a handler returns at once and
 `Application.stop()` waits for it: on stop the sender finishes the sends in flight, records them
@@ -22,26 +20,24 @@ import logging
 import math
 import time
 
-from aiolimiter import AsyncLimiter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import FloodLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, BaseHandler, CommandHandler, filters
 
 from bot.broadcasting import Broadcast, Delivery, DeliveryCounts, Outcome, Recipient
-from bot.config import Settings
 from bot.i18n import Html, t, t_plain
 from bot.services import Services
 from handlers.callback_data import Action, encode
 from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.coordinator_guard import coordinators_only
+from handlers.sending import send_bulk_message
 
 log = logging.getLogger(__name__)
 
 EDIT_EVERY_SECONDS = 1.0
 MAX_ANNOUNCEMENT = 3800  # UTF-16 units, leaving room for the header within Telegram's 4096
 _RUNNING = "broadcasts.running"  # bot_data: broadcast id -> its sending task
-_PACER = "broadcasts.pacer"  # bot_data: the AsyncLimiter all broadcasts share
 
 
 def handlers() -> list[BaseHandler]:
@@ -50,16 +46,11 @@ def handlers() -> list[BaseHandler]:
     return [CommandHandler("announce", announce_command, filters=private)]
 
 
-def overall_rate(settings: Settings) -> int:
-    """The ceiling for PTB's AIORateLimiter (bot/app.py): Telegram's 30 messages a second,
-    raised only when a test (or a local Bot API server) sets a faster `broadcast_rate`."""
-    return max(int(FloodLimit.MESSAGES_PER_SECOND), settings.broadcast_rate)
-
-
 def concurrency(rate: int) -> int:
     """Sends in flight per broadcast: a third of a second's worth, enough for `rate` at Telegram's
-    usual 0.1-0.3 s per request, and few enough that trainers' replies never wait long."""
-    return min(16, max(2, math.ceil(rate / 3)))
+    usual 0.1-0.3 s per request, and few enough that a crash leaves only a handful unconfirmed
+    (paid broadcasts at hundreds a second need more in flight)."""
+    return min(128, max(2, math.ceil(rate / 3)))
 
 
 @coordinators_only
@@ -154,9 +145,8 @@ class _Sender:
         self.application = application
         self.service = services.broadcasts
         self.broadcast = broadcast
-        rate = services.settings.broadcast_rate
-        self.pacer: AsyncLimiter = application.bot_data.setdefault(_PACER, AsyncLimiter(rate, 1))
-        self.width = concurrency(rate)
+        self.paid = services.settings.paid_broadcast
+        self.width = concurrency(services.settings.broadcast_rate)
         self.queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=self.width)
         self.finished: list[Delivery] = []
         self.counts = DeliveryCounts()
@@ -216,10 +206,9 @@ class _Sender:
 
     async def _deliver(self, recipient: Recipient) -> Delivery:
         text, markup = self._message_in(recipient.language)
-        await self.pacer.acquire()
         try:
-            message = await self.application.bot.send_message(
-                recipient.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            message = await send_bulk_message(
+                self.application.bot, recipient.chat_id, text, paid=self.paid, reply_markup=markup
             )
         except Forbidden:
             return Delivery(recipient.trainer_id, Outcome.BLOCKED)

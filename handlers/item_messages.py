@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.ext import Application
 
 from bot.i18n import t
 from bot.onboarding import Trainer
 from bot.review import ItemView, ReviewService
 from bot.services import Services
+from handlers.panel_edits import NO_PREVIEW, PanelEdits, PanelState
 from handlers.render import next_keyboard, render_item_messages, render_panel_keyboard
 
 log = logging.getLogger(__name__)
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 async def send_item(
@@ -64,8 +64,8 @@ async def send_next_item(
     return True
 
 
-async def edit_panel(
-    bot: Bot,
+def show_panel(
+    application: Application,
     chat_id: int,
     message_id: int,
     view: ItemView,
@@ -75,20 +75,13 @@ async def edit_panel(
     markup: InlineKeyboardMarkup | None = None,
     keep_buttons: bool = True,
 ) -> None:
-    """Re-renders the panel message: new status text and buttons (or none, once finished)."""
+    """Re-renders the panel message: new status text and buttons (or none, once finished).
+
+    The edit leaves the handler (handlers/panel_edits.py): the trainer's next tap never waits
+    for it, and taps during an edit in flight fold into one follow-up edit.
+    """
     text = render_item_messages(view, language, status=status)[-1]
     if keep_buttons and markup is None:
         markup = render_panel_keyboard(view, language)
-    try:
-        await bot.edit_message_text(
-            text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup if keep_buttons else None,
-            link_preview_options=NO_PREVIEW,
-        )
-    except BadRequest as error:
-        # "message is not modified" (a repeated tap) or a message too old to edit: the state
-        # is already saved, so the trainer loses nothing.
-        log.debug("panel %s not edited: %s", message_id, error)
+    state = PanelState(text, markup if keep_buttons else None)
+    PanelEdits.of(application).show(chat_id, message_id, state)

@@ -13,7 +13,7 @@ from telegram import Message, Update
 from bot.i18n import t
 from bot.review import AssignmentRefused
 from handlers.context import NilaiContext
-from handlers.item_messages import edit_panel
+from handlers.item_messages import show_panel
 
 log = logging.getLogger(__name__)
 
@@ -94,4 +94,4 @@ async def _refresh_panel(message: Message, assignment_id: int, context: NilaiCon
     opened = await context.services.review.open_view(trainer, assignment_id)
     if opened is not None:
         view, panel_id = opened
-        await edit_panel(context.bot, message.chat_id, panel_id, view, trainer.language)
+        show_panel(context.application, message.chat_id, panel_id, view, trainer.language)

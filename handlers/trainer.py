@@ -16,7 +16,8 @@ from bot.onboarding import Trainer
 from bot.review import AssignmentRefused, Refusal
 from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
 from handlers.context import NilaiContext
-from handlers.item_messages import edit_panel, send_next_item
+from handlers.item_messages import send_next_item, show_panel
+from handlers.panel_edits import PanelEdits, PanelState
 from handlers.render import SKIP_REASONS, render_skip_keyboard, render_submitted_summary
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ async def _score(
     view = await context.services.review.score(trainer, cb.assignment_id, criterion, score)
     label = view.rubric.label(view.rubric.criteria[criterion], trainer.language)
     await query.answer(t_plain(trainer.language, "toast.scored", criterion=label, score=score))
-    await _refresh(query, view, trainer, context)
+    _refresh(query, view, trainer, context)
 
 
 async def _criterion(
@@ -89,7 +90,7 @@ async def _criterion(
     assert cb.assignment_id is not None
     view = await context.services.review.choose_criterion(trainer, cb.assignment_id, cb.args[0])
     await query.answer()
-    await _refresh(query, view, trainer, context)
+    _refresh(query, view, trainer, context)
 
 
 async def _flag(
@@ -102,7 +103,7 @@ async def _flag(
     await query.answer(
         t_plain(trainer.language, key, flag=view.rubric.label(flag, trainer.language))
     )
-    await _refresh(query, view, trainer, context)
+    _refresh(query, view, trainer, context)
 
 
 async def _ask_text(
@@ -129,7 +130,11 @@ async def _skip_menu(
     assert cb.assignment_id is not None
     await context.services.review.owned(trainer, cb.assignment_id)
     await query.answer(t_plain(trainer.language, "panel.skip_title"))
-    await query.edit_message_reply_markup(render_skip_keyboard(cb.assignment_id, trainer.language))
+    if query.message is not None:
+        markup = render_skip_keyboard(cb.assignment_id, trainer.language)
+        PanelEdits.of(context.application).show(
+            query.message.chat.id, query.message.message_id, PanelState(None, markup)
+        )
 
 
 async def _back(
@@ -139,7 +144,7 @@ async def _back(
     assignment = await context.services.review.owned(trainer, cb.assignment_id)
     view = await context.services.review.view(trainer, assignment)
     await query.answer()
-    await _refresh(query, view, trainer, context)
+    _refresh(query, view, trainer, context)
 
 
 async def _skip(
@@ -154,7 +159,7 @@ async def _skip(
     language = trainer.language
     await query.answer(t_plain(language, "toast.skipped"))
     status = t(language, "summary.skipped", reason=t(language, f"skip_reason.{reason}"))
-    await _refresh(query, view, trainer, context, status=status, finished=True)
+    _refresh(query, view, trainer, context, status=status, finished=True)
     await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
 
 
@@ -167,11 +172,11 @@ async def _submit(
     if missing is not None:
         label = view.rubric.label(missing, language)
         await query.answer(t_plain(language, "toast.incomplete", criterion=label), show_alert=True)
-        await _refresh(query, view, trainer, context)
+        _refresh(query, view, trainer, context)
         return
     await query.answer(t_plain(language, "toast.submitted"))
     summary = render_submitted_summary(view.rubric, view.draft, language)
-    await _refresh(query, view, trainer, context, status=summary, finished=True)
+    _refresh(query, view, trainer, context, status=summary, finished=True)
     await _announce_quota(trainer, view.done_today + 1, view.quota, context)
     await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
 
@@ -185,7 +190,7 @@ async def _announce_quota(trainer: Trainer, done: int, quota: int, context: Nila
         )
 
 
-async def _refresh(
+def _refresh(
     query: CallbackQuery,
     view,
     trainer: Trainer,
@@ -198,8 +203,8 @@ async def _refresh(
     message = query.message
     if message is None:
         return
-    await edit_panel(
-        context.bot,
+    show_panel(
+        context.application,
         message.chat.id,
         message.message_id,
         view,

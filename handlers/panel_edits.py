@@ -1,0 +1,108 @@
+"""Panel edits that never queue: one sender per panel message, later taps folded into one edit.
+
+A trainer taps faster than Telegram edits a message (about one a second per chat is what it
+tolerates). The tap itself is answered at once, after its commit; the panel's edit leaves the
+handler, so the trainer's next update does not wait for it. An edit goes out at once when none
+for that panel is in flight; taps that arrive meanwhile only replace the "next state" of that
+panel, and a single follow-up edit shows the latest state when the in-flight one is done. So a
+fast thumb never queues a stream of edits (which Telegram would answer with 429s), and the usual
+tap-edit-tap rhythm is never delayed.
+
+The state shown is rendered by the handler right after its commit, and one trainer's updates are
+handled in order (handlers/update_order.py), so the latest state submitted is the newest one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+PANEL_EDITS_KEY = "panel_edits"  # bot_data
+
+
+@dataclass(frozen=True, slots=True)
+class PanelState:
+    """What a panel message should show: its text (None: keep the text) and its buttons."""
+
+    text: str | None
+    markup: InlineKeyboardMarkup | None
+
+
+class PanelEdits:
+    """The panel senders of one Application; see the module docstring."""
+
+    def __init__(self, application: Application) -> None:
+        self._application = application
+        self._in_flight: set[tuple[int, int]] = set()
+        self._next: dict[tuple[int, int], PanelState] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    @classmethod
+    def of(cls, application: Application) -> PanelEdits:
+        """The Application's panel senders, made on first use."""
+        edits = application.bot_data.get(PANEL_EDITS_KEY)
+        if edits is None:
+            edits = application.bot_data[PANEL_EDITS_KEY] = cls(application)
+        return edits
+
+    def show(self, chat_id: int, message_id: int, state: PanelState) -> None:
+        """Make the panel show `state`: now, or right after the edit in flight for it."""
+        key = (chat_id, message_id)
+        if key in self._in_flight:
+            self._next[key] = state  # folded: only the latest state is sent
+            return
+        self._in_flight.add(key)
+        task = asyncio.get_running_loop().create_task(self._send(key, state))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait until every panel shows its latest state (at shutdown, and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _send(self, key: tuple[int, int], state: PanelState) -> None:
+        try:
+            while True:
+                await self._edit(key, state)
+                following = self._next.pop(key, None)
+                if following is None:
+                    return
+                state = following
+        finally:
+            self._in_flight.discard(key)
+
+    async def _edit(self, key: tuple[int, int], state: PanelState) -> None:
+        chat_id, message_id = key
+        bot = self._application.bot
+        try:
+            if state.text is None:
+                await bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message_id, reply_markup=state.markup
+                )
+            else:
+                await bot.edit_message_text(
+                    state.text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=state.markup,
+                    link_preview_options=NO_PREVIEW,
+                )
+        except BadRequest as error:
+            # "message is not modified" (a repeated tap) or a message too old to edit: the
+            # state is saved, so the trainer loses nothing.
+            log.debug("panel %s not edited: %s", message_id, error)
+        except TelegramError as error:
+            # The Bot API is down or slow (the rate limiter already honoured any 429): the
+            # state is saved and the next tap or /next shows it again.
+            log.warning("panel %s in chat %s not edited: %s", message_id, chat_id, error)
