@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -168,6 +169,29 @@ class Database:
             log.info("applied migration %s", name)
             done.append(name)
         return done
+
+
+# SQLite's answers meaning "this write cannot be stored right now" (the disk is full, the file
+# is read-only, an I/O error, the lock held past busy_timeout), unlike a bug in a statement.
+_WRITE_FAULTS = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+    }
+)
+
+
+def write_fault(error: BaseException) -> str | None:
+    """SQLite's short reason (e.g. "database or disk is full") when `error` means a write could
+    not be stored now and may work later; None for any other error."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(error, sqlite3.Error) and code is not None and code & 0xFF in _WRITE_FAULTS:
+        return str(error)
+    return None
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
