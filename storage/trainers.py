@@ -83,3 +83,9 @@ async def update_profile(db: Database, user_id: int, name: str, username: str | 
 
 async def set_role(db: Database, user_id: int, role: str) -> None:
     await db.execute("UPDATE trainers SET role = ? WHERE user_id = ?", (role, user_id))
+
+
+async def coordinators(db: Database) -> list[Trainer]:
+    """Every coordinator (configured or invited), for alerts."""
+    rows = await db.fetchall("SELECT * FROM trainers WHERE role = 'coordinator' ORDER BY user_id")
+    return [Trainer.from_row(row) for row in rows]
