@@ -6,9 +6,10 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import ContextTypes
 
+from bot.error_alerts import ErrorAlerts, ErrorReport, describe
 from bot.i18n import t, t_plain
 from bot.onboarding import StartOutcome, TelegramUser
 from handlers.callback_data import decode
@@ -16,6 +17,8 @@ from handlers.context import NilaiContext
 from handlers.render import language_keyboard, next_keyboard
 
 log = logging.getLogger(__name__)
+
+_ERROR_ALERTS_KEY = "error_alerts"
 
 _START_TEXTS = {
     StartOutcome.WELCOME_BACK: "start.welcome_back",
@@ -89,11 +92,47 @@ async def chat_member_changed(update: Update, context: NilaiContext) -> None:
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Logs the error and tells the user, briefly, that their saved work is safe."""
-    log.error("error while handling an update", exc_info=context.error)
-    if not isinstance(update, Update) or not isinstance(context, NilaiContext):
+    """Logs the error once, says sorry to the user in their language (or that their tap was not
+    saved, when the database refused it), and alerts coordinators once per error per hour."""
+    error = context.error
+    if error is None or not isinstance(context, NilaiContext):
+        log.error("error outside Nilai's handlers", exc_info=error)
         return
-    text = t_plain(context.language(update), "error.generic")
+    report = describe(error)
+    alerts = _error_alerts(context)
+    first = alerts.first_in_a_while(report)
+    source = _source(update, context)
+    if first:
+        log.error("%s failed: %s at %s", source, report.kind, report.place, exc_info=error)
+    else:  # the traceback was logged within the hour: one line is enough
+        log.error("%s failed again: %s at %s", source, report.kind, report.place)
+    if isinstance(update, Update):
+        await _apologise(update, context, report)
+    if first and not isinstance(error, (NetworkError, Forbidden)):  # Telegram's side, not ours
+        await _alert_coordinators(update, context, report)
+
+
+def _source(update: object, context: NilaiContext) -> str:
+    if isinstance(update, Update):
+        user = update.effective_user
+        return f"update {update.update_id}" + (f" (user {user.id})" if user else "")
+    if context.job is not None:
+        return f"job {context.job.name}"
+    return "a task"
+
+
+def _error_alerts(context: NilaiContext) -> ErrorAlerts:
+    alerts = context.bot_data.get(_ERROR_ALERTS_KEY)
+    if alerts is None:
+        services = context.services
+        alerts = context.bot_data[_ERROR_ALERTS_KEY] = ErrorAlerts(services.db, services.clock)
+    return alerts
+
+
+async def _apologise(update: Update, context: NilaiContext, report: ErrorReport) -> None:
+    """A short alert on the tapped button, or a message in the chat."""
+    key = "error.generic" if report.not_saved is None else "error.not_saved"
+    text = t_plain(context.language(update), key)
     try:
         if update.callback_query is not None:
             try:
@@ -103,5 +142,40 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
                 pass
         if update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, text)
-    except Exception:
-        log.warning("could not tell the user about the error", exc_info=True)
+    except Exception as failure:  # the error itself is logged already
+        log.warning("could not tell the user about the error: %s", type(failure).__name__)
+
+
+async def _alert_coordinators(update: object, context: NilaiContext, report: ErrorReport) -> None:
+    """One short message to each coordinator: the error's type and place, and ids only."""
+    job = context.job.name if context.job is not None else None
+    update_id = update.update_id if isinstance(update, Update) else None
+    user = update.effective_user if isinstance(update, Update) else None
+    try:
+        coordinators = await _error_alerts(context).coordinators()
+    except Exception as failure:  # e.g. the database cannot be read either
+        log.warning("could not find the coordinators to alert: %s", type(failure).__name__)
+        return
+    for coordinator in coordinators:
+        language = coordinator.language
+        if report.not_saved is not None:
+            text = t(language, "error.alert_not_saved", reason=report.not_saved)
+        elif update_id is not None:
+            text = t(
+                language,
+                "error.alert_update",
+                error=report.kind,
+                place=report.place,
+                update_id=update_id,
+                user_id=user.id if user else "–",
+            )
+        else:
+            text = t(
+                language, "error.alert_job", error=report.kind, place=report.place, job=job or "–"
+            )
+        try:
+            await context.bot.send_message(coordinator.chat_id, text, parse_mode=ParseMode.HTML)
+        except Exception as failure:  # one coordinator unreachable: go on
+            log.warning(
+                "could not alert coordinator %s: %s", coordinator.user_id, type(failure).__name__
+            )
