@@ -59,7 +59,8 @@ def build_application(
         await on_start(application)
 
     async def post_stop(application: Application) -> None:
-        await PanelEdits.of(application).drain()  # the last taps' panels show their state
+        # Edits of updates that finished while stopping: before the HTTP client closes.
+        await PanelEdits.of(application).drain()
 
     async def post_shutdown(application: Application) -> None:
         if db is None and SERVICES_KEY in application.bot_data:

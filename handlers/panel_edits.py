@@ -61,12 +61,18 @@ class PanelEdits:
             self._next[key] = state  # folded: only the latest state is sent
             return
         self._in_flight.add(key)
-        task = asyncio.get_running_loop().create_task(self._send(key, state))
+        # While the bot runs, the Application's task: `Application.stop()` waits for it, so a
+        # stop never leaves a panel showing an older state than what was saved.
+        coroutine, name = self._send(key, state), f"panel-{message_id}"
+        if getattr(self._application, "running", False):
+            task = self._application.create_task(coroutine, name=name)
+        else:  # an update finishing while the bot stops
+            task = asyncio.get_running_loop().create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait until every panel shows its latest state (at shutdown, and in tests)."""
+        """Wait until every panel shows its latest state."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

@@ -52,6 +52,7 @@ class RunningBot:
                 await self.app.updater.stop()
             if self.app.running:
                 await self.app.stop()
+            await self.app.post_stop(self.app)  # as run_polling does
             await self.app.shutdown()
             self.app = None
         if self.db is not None:

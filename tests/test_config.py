@@ -485,3 +485,35 @@ def test_a_malformed_token_line_in_the_env_file_does_not_leak_the_token(
     message = config_error({}, dotenv=dotenv)
     assert_operator_friendly(message, None)
     assert "123456789:AAH" not in message
+
+
+@pytest.mark.parametrize(
+    ("env", "rate", "paid"),
+    [
+        ({}, 30, False),
+        ({"BROADCAST_RATE": "12"}, 12, False),
+        ({"PAID_BROADCAST": "true"}, 30, True),
+        ({"PAID_BROADCAST": "true", "BROADCAST_RATE": "1000"}, 1000, True),
+        ({"PAID_BROADCAST": "no", "BROADCAST_RATE": "30"}, 30, False),
+    ],
+)
+def test_paid_broadcasts_lift_the_bulk_rate_to_1000(
+    env: dict[str, str], rate: int, paid: bool
+) -> None:
+    settings = load(**env)
+    assert (settings.broadcast_rate, settings.paid_broadcast) == (rate, paid)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"BROADCAST_RATE": "31"}, "needs PAID_BROADCAST=true"),
+        ({"BROADCAST_RATE": "1000"}, "needs PAID_BROADCAST=true"),
+        ({"PAID_BROADCAST": "true", "BROADCAST_RATE": "1001"}, "between 1 and 1000"),
+        ({"PAID_BROADCAST": "maybe"}, "true or false"),
+    ],
+)
+def test_a_bulk_rate_beyond_what_telegram_allows_is_refused(env: dict[str, str], says: str) -> None:
+    message = config_error({**env, "TELEGRAM_BOT_TOKEN": TOKEN})
+    assert says in message
+    assert_operator_friendly(message, "PAID_BROADCAST" if "maybe" in str(env) else "BROADCAST_RATE")
