@@ -1,8 +1,9 @@
-"""Full reviews per second: Nilai against a bare PTB bot with no database (issue 2).
+"""Full reviews per second: Nilai as shipped against a bare PTB bot with no database (issue 6).
 
-Target: Nilai completes at least 0.8x the reviews per second of a bare python-telegram-bot
-bot that makes the same Bot API calls with no database, on the same machine, with 50 trainers
-tapping at once.
+Targets: with 50 trainers tapping as fast as the fake Bot API answers, Nilai in its shipped
+configuration completes at least 0.8x the full reviews per second of a bare python-telegram-bot
+bot with no database and no rate limiter making the same Bot API calls, measured in the same run,
+alternating; and Nilai's CPU per review is at most 1.25x the bare bot's.
 
 How it is measured:
 
@@ -19,30 +20,28 @@ How it is measured:
   repository's samples (tests/data/batch_small.jsonl) that fit in one message, so both bots
   make exactly the same calls per review (11: 5 answers, 5 edits, 1 sendMessage).
 - Nilai: the real Application (``bot.app.build_application``, started as ``tests/e2e.py``'s
-  RunningBot does) on a fresh temporary SQLite file holding one batch (overlap 3, enough items
-  for the whole run) and N registered trainers. Logging is set up as ``python -m bot run``
-  does (INFO), written to a file.
-- Bare: a minimal Application (same ApplicationBuilder defaults, 256 concurrent updates, the
-  same rate limiter, same logging) keeping its state in a dict, answering with the same calls:
+  RunningBot does) with the shipped settings (its rate limiter ``handlers.sending.
+  TelegramBudget`` at the default BROADCAST_RATE) on a fresh temporary SQLite file holding one
+  batch (overlap 3, enough items for the whole run) and N registered trainers. Logging is set
+  up as ``python -m bot run`` does (INFO), written to a file.
+- Bare: a minimal Application (same ApplicationBuilder defaults, 256 concurrent updates, no
+  rate limiter, same logging) keeping its state in a dict, answering with the same calls:
   sendMessage with a keyboard of the same shape for /next; answerCallbackQuery +
   editMessageText per score tap; answerCallbackQuery + editMessageText + sendMessage on Submit.
-- Two settings, each run best/median of 3 (bare and Nilai runs alternate, so each pair ran
-  under similar machine load; the ratio of each pair is printed too):
-  "shipped": the rate limiter as the bot ships it (PTB's AIORateLimiter, 30 requests/s for
-  every request with a chat_id); "unthrottled": the same limiter with its ceiling lifted
-  (``Settings.broadcast_rate``), which shows the cost of the bot's own code and database.
+- Bare and Nilai runs alternate (so each pair ran under similar machine load; the ratio of each
+  pair is printed too); the result is the median of ``--repeat`` runs (default 5).
 - Per run: reviews/s, the bot's CPU (utime+stime from /proc) per review, the driver's CPU, and
   latency percentiles seen by the users: tap -> answerCallbackQuery, tap -> edited panel, and
   Submit -> next panel.
 
 Run from the repository root::
 
-    .venv/bin/python -m bench.review_throughput            # about 4 minutes
+    .venv/bin/python -m bench.review_throughput            # about 3 minutes
     .venv/bin/python -m bench.review_throughput --quick    # smoke run, a few seconds
-    .venv/bin/python -m bench.review_throughput --setting unthrottled --repeat 5 \
-        --keep-logs /tmp/logs --profile /tmp/nilai    # also keep failing logs, cProfile Nilai
+    .venv/bin/python -m bench.review_throughput --repeat 3 --keep-logs /tmp/logs \
+        --profile /tmp/nilai    # also keep failing logs, cProfile Nilai's first run
 
-``--quick`` runs 5 trainers for 0.5 s, once, in the unthrottled setting only.
+``--quick`` runs 5 trainers for 0.5 s, once.
 
 Only 127.0.0.1 is contacted; every loop stops by itself after its duration.
 """
@@ -79,8 +78,6 @@ CRITERIA = 4  # the default rubric's criteria, scored one after the other
 LABELS = ("Accuracy", "Natural & warm language", "Ethics & safety", "Helpfulness")
 HTML_LABELS = tuple(html.escape(label) for label in LABELS)
 FLAGS = ("Factual error", "Unsafe or harmful", "Biased or one-sided", "Personal data", "Other")
-SHIPPED_RATE = 30  # PTB's AIORateLimiter ceiling as bot/app.py sets it (FloodLimit)
-LIFTED_RATE = 1_000_000
 BOT_START_TIMEOUT = 60.0
 
 
@@ -324,7 +321,6 @@ class BotSpec:
     token: str
     base_url: str
     file_url: str
-    rate: int  # AIORateLimiter ceiling, requests/s
     log_path: str
     db_path: str | None = None
     quota: int = 10_000  # high, so no "quota reached" message joins the calls
@@ -372,7 +368,6 @@ async def _serve(spec: BotSpec, ready: Any, stop: Any) -> None:
             database_path=Path(spec.db_path or "nilai.db"),
             default_language="en",
             daily_quota=spec.quota,
-            broadcast_rate=spec.rate,  # overall_rate() = max(30, broadcast_rate)
         )
         database = await Database.open(settings.database_path)
         app = build_application(settings, database)
@@ -401,7 +396,6 @@ def build_bare_application(spec: BotSpec) -> Any:
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
     from telegram.constants import ParseMode
     from telegram.ext import (
-        AIORateLimiter,
         ApplicationBuilder,
         CallbackQueryHandler,
         CommandHandler,
@@ -514,7 +508,6 @@ def build_bare_application(spec: BotSpec) -> Any:
         .base_url(spec.base_url)
         .base_file_url(spec.file_url)
         .concurrent_updates(256)
-        .rate_limiter(AIORateLimiter(spec.rate, max_retries=3))
         .build()
     )
     app.add_handler(CommandHandler("next", next_command))
@@ -573,7 +566,6 @@ async def run_once(
     trainers: int,
     warmup: float,
     duration: float,
-    rate: int,
     items: int,
     seed: int,
     patience: float = 30.0,
@@ -596,7 +588,6 @@ async def run_once(
             token=api.token,
             base_url=api.base_url,
             file_url=api.file_url,
-            rate=rate,
             log_path=str(Path(tmp) / "bot.log"),
             db_path=str(db_path) if kind == "nilai" else None,
             profile_path=profile_path,
@@ -699,66 +690,57 @@ async def bench(args: argparse.Namespace) -> int:
     items = args.items or max(300, args.trainers * 60)
     print(
         f"setup: {args.trainers} trainers tapping at once, {args.duration:g} s measured after "
-        f"{args.warmup:g} s warm-up, best/median of {args.repeat} runs per bot; each bot in its "
+        f"{args.warmup:g} s warm-up, median of {args.repeat} runs per bot, alternating; each bot in its "
         f"own process (spawn), fake Bot API + users in this one; Nilai batch {items} items, "
         "overlap 3, fresh SQLite file per run"
     )
-    settings = {"shipped": SHIPPED_RATE, "unthrottled": LIFTED_RATE}
-    chosen = args.setting or list(settings)
-    summaries = []
-    for name in chosen:
-        rate = settings[name]
-        print(f"[{name}] AIORateLimiter ceiling {rate} requests/s (both bots)")
-        results: dict[str, list[RunResult]] = {"bare": [], "nilai": []}
-        for repeat in range(args.repeat):
-            for kind in ("bare", "nilai"):
-                profile = None
-                if args.profile and kind == "nilai" and repeat == 0:
-                    profile = f"{args.profile}.{name}.prof"
-                result = await run_once(
-                    kind,
-                    trainers=args.trainers,
-                    warmup=args.warmup,
-                    duration=args.duration,
-                    rate=rate,
-                    items=items,
-                    seed=repeat,
-                    patience=args.patience,
-                    keep_log=(
-                        f"{args.keep_logs}/{name}-{kind}-{repeat + 1}.log"
-                        if args.keep_logs
-                        else None
-                    ),
-                    profile_path=profile,
-                )
-                results[kind].append(result)
-                print(f"  run {repeat + 1}: {result.line()}", flush=True)
-        medians = {}
-        for kind, runs in results.items():
-            ordered = sorted(runs, key=lambda r: r.reviews_per_s)
-            medians[kind] = ordered[len(ordered) // 2]
-            print(latency_line(kind, medians[kind]))
-        nilai = statistics.median(r.reviews_per_s for r in results["nilai"])
-        bare = statistics.median(r.reviews_per_s for r in results["bare"])
-        best_nilai = max(r.reviews_per_s for r in results["nilai"])
-        best_bare = max(r.reviews_per_s for r in results["bare"])
-        ratio = nilai / bare if bare else float("nan")
-        pairs = ", ".join(
-            f"{n.reviews_per_s / b.reviews_per_s:.2f}" if b.reviews_per_s else "nan"
-            for n, b in zip(results["nilai"], results["bare"], strict=True)
-        )
-        verdict = "met" if ratio >= 0.8 else "NOT met"
-        summaries.append(
-            f"RESULT {name}: nilai {nilai:.2f} reviews/s, bare {bare:.2f} reviews/s "
-            f"(median of {args.repeat}; best {best_nilai:.2f} / {best_bare:.2f}), "
-            f"ratio {ratio:.3f} (target >= 0.80: {verdict}; run by run {pairs}); "
-            "bot CPU per review "
-            f"nilai {medians['nilai'].bot_cpu_ms_per_review:.1f} ms, "
-            f"bare {medians['bare'].bot_cpu_ms_per_review:.1f} ms"
-        )
+    results: dict[str, list[RunResult]] = {"bare": [], "nilai": []}
+    for repeat in range(args.repeat):
+        for kind in ("bare", "nilai"):
+            result = await run_once(
+                kind,
+                trainers=args.trainers,
+                warmup=args.warmup,
+                duration=args.duration,
+                items=items,
+                seed=repeat,
+                patience=args.patience,
+                keep_log=(f"{args.keep_logs}/{kind}-{repeat + 1}.log" if args.keep_logs else None),
+                profile_path=f"{args.profile}.prof"
+                if args.profile and kind == "nilai" and repeat == 0
+                else None,
+            )
+            results[kind].append(result)
+            print(f"  run {repeat + 1}: {result.line()}", flush=True)
+    medians = {}
+    for kind, runs in results.items():
+        ordered = sorted(runs, key=lambda r: r.reviews_per_s)
+        medians[kind] = ordered[len(ordered) // 2]
+        print(latency_line(kind, medians[kind]))
+    nilai = statistics.median(r.reviews_per_s for r in results["nilai"])
+    bare = statistics.median(r.reviews_per_s for r in results["bare"])
+    ratio = nilai / bare if bare else float("nan")
+    nilai_cpu = statistics.median(r.bot_cpu_ms_per_review for r in results["nilai"])
+    bare_cpu = statistics.median(r.bot_cpu_ms_per_review for r in results["bare"])
+    cpu_ratio = nilai_cpu / bare_cpu if bare_cpu else float("nan")
+    pairs = ", ".join(
+        f"{n.reviews_per_s / b.reviews_per_s:.2f}" if b.reviews_per_s else "nan"
+        for n, b in zip(results["nilai"], results["bare"], strict=True)
+    )
+    summaries = [
+        f"RESULT reviews: nilai {nilai:.2f} reviews/s, bare {bare:.2f} reviews/s (median of "
+        f"{args.repeat}), ratio {ratio:.3f} (target >= 0.80: {_verdict(ratio >= 0.8)}; run by "
+        f"run {pairs})",
+        f"RESULT cpu: bot CPU per review nilai {nilai_cpu:.1f} ms, bare {bare_cpu:.1f} ms "
+        f"(medians), ratio {cpu_ratio:.2f} (target <= 1.25: {_verdict(cpu_ratio <= 1.25)})",
+    ]
     for line in summaries:
         print(line)
     return 0
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -766,16 +748,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trainers", type=int, default=50)
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per bot and setting")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per bot")
     parser.add_argument("--items", type=int, default=0, help="items in Nilai's batch")
-    parser.add_argument(
-        "--setting", action="append", choices=("shipped", "unthrottled"), help="default: both"
-    )
     parser.add_argument(
         "--patience", type=float, default=30.0, help="seconds a user waits for one answer"
     )
     parser.add_argument(
-        "--profile", help="write cProfile stats of Nilai's first run to PROFILE.<setting>.prof"
+        "--profile", help="write cProfile stats of Nilai's first run to PROFILE.prof"
     )
     parser.add_argument("--keep-logs", help="copy the log of a bot that logged errors here")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
@@ -783,7 +762,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.trainers, args.duration, args.warmup, args.repeat = 5, 0.5, 0.3, 1
         args.patience = 5.0
-        args.setting = args.setting or ["unthrottled"]
         args.items = args.items or 100
     if args.profile:
         args.profile = os.path.abspath(args.profile)

@@ -34,9 +34,8 @@ def test_the_review_throughput_bench_compares_both_bots() -> None:
     assert re.search(r"^  run 1: bare +\S+ reviews/s .*bot CPU", out, re.M), out
     assert re.search(r"^  run 1: nilai +\S+ reviews/s .*bot CPU", out, re.M), out
     assert re.search(r"^  latency nilai .*tap->answerCallbackQuery p50", out, re.M), out
-    assert re.search(
-        r"^RESULT unthrottled: nilai \S+ reviews/s, bare \S+ reviews/s .*ratio", out, re.M
-    )
+    assert re.search(r"^RESULT reviews: nilai \S+ reviews/s, bare \S+ reviews/s .*ratio", out, re.M)
+    assert re.search(r"^RESULT cpu: bot CPU per review nilai \S+ ms, bare \S+ ms", out, re.M)
 
 
 def test_the_memory_bench_prints_idle_and_active_rss() -> None:
