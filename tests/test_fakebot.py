@@ -407,6 +407,43 @@ async def test_a_dropped_connection_is_a_network_error_with_or_without_effect(
     assert alice.last_bot_message().plain_text() == "fine again"
 
 
+async def test_bulk_messages_beyond_the_flood_limit_get_429_but_replies_to_users_do_not(
+    api: FakeBotApi, bot: Bot, alice: FakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    crowd = [api.user(3001 + n, f"Trainer {n}") for n in range(6)]
+    for user in crowd:  # no limit by default: a burst to many chats passes
+        await bot.send_message(user.chat_id, "welcome")
+
+    api.limit_bulk_messages(2, reply_seconds=0.3)
+    await alice.send("/start")
+    await asyncio.sleep(0.4)  # alice's update is older than reply_seconds now
+    for user in crowd[:2]:  # a burst as large as the limit passes
+        await bot.send_message(user.chat_id, "news")
+    with pytest.raises(RetryAfter) as info:
+        await bot.send_message(crowd[2].chat_id, "news")
+    assert info.value.retry_after == dtm.timedelta(seconds=1)
+    refused = api.calls[-1]
+    assert refused.error_code == 429 and refused.description == "Too Many Requests: retry after 1"
+    assert [m.plain_text() for m in crowd[2].bot_messages()] == ["welcome"]  # no effect
+    with pytest.raises(RetryAfter):  # not a reply to anything recent: bulk
+        await bot.send_message(USER_ID, "a reminder")
+
+    # Paid broadcasts have a bucket of their own; replies to a user's own update are free.
+    await bot.send_message(crowd[3].chat_id, "paid news", allow_paid_broadcast=True)
+    await alice.send("/next")
+    await bot.send_message(USER_ID, "your item")
+    await bot.send_message(USER_ID, "and its buttons")
+    assert [m.plain_text() for m in alice.bot_messages()] == ["your item", "and its buttons"]
+
+    await asyncio.sleep(1)  # waiting retry_after, as the bot must
+    await bot.send_message(crowd[2].chat_id, "news")
+    assert crowd[2].bot_messages()[-1].plain_text() == "news"
+    api.limit_bulk_messages(None)
+    for user in crowd:
+        await bot.send_message(user.chat_id, "unlimited again")
+
+
 async def test_blocked_user_gives_forbidden(api: FakeBotApi, bot: Bot, alice: FakeUser) -> None:
     sent = await bot.send_message(USER_ID, "hello")
     await alice.block_bot()

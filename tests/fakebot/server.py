@@ -13,6 +13,7 @@ import contextlib
 import copy
 import functools
 import json
+import math
 import re
 import socket
 import ssl
@@ -112,6 +113,32 @@ class _Drop:
 
 
 @dataclass
+class _FloodBucket:
+    """A token bucket: holds `per_second` messages, refilled at `per_second` a second."""
+
+    per_second: float
+    tokens: float
+    refilled_at: float
+
+    def take(self, now: float) -> int | None:
+        """Take one message's token; None if there was one, else Telegram's whole-second
+        retry_after (at least 1) until there is."""
+        self.tokens = min(self.per_second, self.tokens + (now - self.refilled_at) * self.per_second)
+        self.refilled_at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return max(1, math.ceil((1 - self.tokens) / self.per_second))
+
+
+@dataclass
+class _FloodLimit:
+    free: _FloodBucket
+    paid: _FloodBucket
+    reply_seconds: float
+
+
+@dataclass
 class _Chat:
     user: FakeUser
     messages: dict[int, FakeMessage] = field(default_factory=dict)
@@ -127,6 +154,17 @@ def _decode_param(name: str, value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _update_chat_id(update: dict[str, Any]) -> int | None:
+    """The chat an update comes from (its user's private chat for a tap)."""
+    for kind in ("message", "edited_message", "my_chat_member"):
+        if kind in update:
+            return update[kind].get("chat", {}).get("id")
+    if "callback_query" in update:
+        query = update["callback_query"]
+        return query.get("message", {}).get("chat", {}).get("id") or query["from"]["id"]
+    return None
 
 
 def _inline_markup(markup: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -202,6 +240,8 @@ class FakeBotApi:
         self._drops: list[_Drop] = []
         self._delays: dict[str, float] = {}
         self._inflight = 0
+        self._flood: _FloodLimit | None = None
+        self._user_active_at: dict[int, float] = {}  # chat id -> monotonic time of its update
         self._last_activity = 0.0
         self._poll_generation = 0
         self._changed = asyncio.Event()
@@ -401,6 +441,37 @@ class FakeBotApi:
         """Undo block()."""
         self._require_chat(chat_id).blocked = False
 
+    def limit_bulk_messages(
+        self,
+        per_second: int | None,
+        *,
+        reply_seconds: float = 5.0,
+        paid_per_second: int = 1000,
+    ) -> None:
+        """Enforce Telegram's flood limit on bulk messages (off by default; None turns it off).
+
+        The rule: a sendMessage is a *reply* when the chat's user sent an update (a message,
+        an edit, a tap, a member change) within the last ``reply_seconds``; replies are never
+        limited, since Telegram puts its ~30/s only on notifications to many users. Every
+        other sendMessage is *bulk*, whatever its outcome (a blocked chat's 403 counts too):
+        bulk messages across all chats pass a token bucket that holds ``per_second`` messages
+        and refills at ``per_second`` a second (starting full: a burst of ``per_second``, then
+        ``per_second`` a second). One that finds it empty is answered 429 "Too Many Requests:
+        retry after N" with ``parameters.retry_after`` N, the whole seconds (at least 1) until
+        the bucket has a message again, and has no effect. A message with
+        ``allow_paid_broadcast`` is counted in a bucket of its own at ``paid_per_second``
+        (Telegram's paid broadcasts, up to 1000 a second). Edits and other methods are free.
+        """
+        if per_second is None:
+            self._flood = None
+            return
+        now = time.monotonic()
+        self._flood = _FloodLimit(
+            free=_FloodBucket(per_second, per_second, now),
+            paid=_FloodBucket(paid_per_second, paid_per_second, now),
+            reply_seconds=reply_seconds,
+        )
+
     def set_delay(self, method: str, seconds: float) -> None:
         """Answer ``method`` only after ``seconds`` (0 removes the delay)."""
         if seconds > 0:
@@ -414,6 +485,9 @@ class FakeBotApi:
         """Queue an update (assigning the next update_id) and wake the long poll."""
         update = {"update_id": self._next_update_id, **copy.deepcopy(update_body)}
         self._next_update_id += 1
+        chat_id = _update_chat_id(update)
+        if chat_id is not None:
+            self._user_active_at[chat_id] = time.monotonic()
         self._pending.append(update)
         self._notify()
         return update
@@ -535,6 +609,8 @@ class FakeBotApi:
                 if drop is not None and not drop.after_effect:
                     await self._reset_connection(request, method, params)
                 self._maybe_fail(method, params)
+                if method == "sendMessage":
+                    self._check_flood(params)
                 if polling:
                     result = await self._get_updates(params)
                 else:
@@ -662,6 +738,25 @@ class FakeBotApi:
             if failure.retry_after is not None:
                 parameters = {"retry_after": failure.retry_after}
             raise ApiError(failure.status, failure.description, parameters)
+
+    def _check_flood(self, params: dict[str, Any]) -> None:
+        """429 for a bulk message beyond the flood limit (see limit_bulk_messages)."""
+        flood = self._flood
+        if flood is None:
+            return
+        now = time.monotonic()
+        chat_id = self._call_chat_id("sendMessage", params)
+        active_at = self._user_active_at.get(chat_id) if chat_id is not None else None
+        if active_at is not None and now - active_at <= flood.reply_seconds:
+            return
+        bucket = flood.paid if params.get("allow_paid_broadcast") is True else flood.free
+        retry_after = bucket.take(now)
+        if retry_after is not None:
+            raise ApiError(
+                429,
+                f"Too Many Requests: retry after {retry_after}",
+                {"retry_after": retry_after},
+            )
 
     def _take_drop(self, method: str, params: dict[str, Any]) -> _Drop | None:
         chat_id = self._call_chat_id(method, params)
