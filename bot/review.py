@@ -16,6 +16,7 @@ from bot.clock import Clock, after, stamp, start_of_day, utc_now
 from bot.config import Settings
 from bot.rubric import Rubric
 from storage import reviews
+from storage.assignment import assign_next_item, item_still_wanted
 from storage.database import Database
 from storage.records import Assignment, Draft, Item, Trainer
 
@@ -162,11 +163,11 @@ class ReviewService:
         active = await reviews.get_active_assignment(self.db, trainer.user_id)
         if active is not None:
             expired = active.lease_expires_at <= stamp(now)
-            if not expired or await reviews.item_still_wanted(self.db, active, stamp(now)):
+            if not expired or await item_still_wanted(self.db, active, stamp(now)):
                 await reviews.renew_lease(self.db, active.id, lease)
                 return await self.view(trainer, active), True
             await reviews.expire_assignment(self.db, active.id)
-        assignment_id = await reviews.assign_next_item(self.db, trainer.user_id, stamp(now), lease)
+        assignment_id = await assign_next_item(self.db, trainer.user_id, stamp(now), lease)
         if assignment_id is None:
             return None, False
         assignment = await reviews.get_assignment(self.db, assignment_id)

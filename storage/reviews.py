@@ -6,6 +6,7 @@ guarded by the current status, so a repeated tap or update finds nothing to chan
 
 from __future__ import annotations
 
+from storage.assignment import item_released
 from storage.database import Database
 from storage.records import Assignment, Draft, Item
 
@@ -14,19 +15,6 @@ _ITEM_SQL = (
     " i.response, i.context, b.rubric FROM items i JOIN batches b ON b.id = i.batch_id"
     " WHERE i.id = ?"
 )
-
-_PICK_SQL = """
-SELECT i.id FROM batches b
-JOIN items i ON i.batch_id = b.id AND i.complete = 0
-WHERE b.status = 'open'
-  AND NOT EXISTS (SELECT 1 FROM assignments mine WHERE mine.item_id = i.id AND mine.trainer_id = ?)
-  AND i.done_count + (
-        SELECT COUNT(*) FROM assignments held
-        WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?
-      ) < b.overlap
-ORDER BY b.priority DESC, b.id, i.id
-LIMIT 1
-"""
 
 
 async def get_item(db: Database, item_id: int) -> Item | None:
@@ -46,40 +34,6 @@ async def get_active_assignment(db: Database, trainer_id: int) -> Assignment | N
         (trainer_id,),
     )
     return None if row is None else Assignment.from_row(row)
-
-
-async def assign_next_item(
-    db: Database, trainer_id: int, now: str, lease_expires_at: str
-) -> int | None:
-    """Pick the next item this trainer has never had and lease it; the new assignment id."""
-    async with db.transaction() as conn:
-        async with conn.execute(_PICK_SQL, (trainer_id, now)) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        cursor = await conn.execute(
-            "INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)"
-            " VALUES (?, ?, ?, ?)",
-            (row[0], trainer_id, now, lease_expires_at),
-        )
-        await conn.execute(
-            "UPDATE trainers SET last_seen_at = ? WHERE user_id = ?", (now, trainer_id)
-        )
-        return cursor.lastrowid
-
-
-async def item_still_wanted(db: Database, assignment: Assignment, now: str) -> bool:
-    """Whether the item of an expired lease still has room for this trainer's review: its
-    batch is open and its reviews plus the other trainers' live leases are below overlap."""
-    row = await db.fetchone(
-        "SELECT i.done_count + (SELECT COUNT(*) FROM assignments held"
-        "   WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?"
-        "   AND held.id <> ?) < b.overlap AS wanted"
-        " FROM items i JOIN batches b ON b.id = i.batch_id"
-        " WHERE i.id = ? AND i.complete = 0 AND b.status = 'open'",
-        (now, assignment.id, assignment.item_id),
-    )
-    return row is not None and bool(row["wanted"])
 
 
 async def renew_lease(db: Database, assignment_id: int, lease_expires_at: str) -> None:
@@ -213,12 +167,16 @@ async def submit_assignment(db: Database, assignment_id: int, now: str) -> bool:
 
 async def skip_assignment(db: Database, assignment_id: int, reason: str | None) -> bool:
     """Skip for good (never shown to this trainer again); False if already finished."""
-    changed = await db.execute(
-        "UPDATE assignments SET status = 'skipped', skip_reason = ?"
-        " WHERE id = ? AND status IN ('active', 'expired')",
-        (reason, assignment_id),
-    )
-    return changed == 1
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE assignments SET status = 'skipped', skip_reason = ?"
+            " WHERE id = ? AND status IN ('active', 'expired')",
+            (reason, assignment_id),
+        )
+        if cursor.rowcount != 1:
+            return False
+        await item_released(conn, assignment_id)
+        return True
 
 
 async def link_messages(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from storage.assignment import items_released_by
 from storage.audit import record_change
 from storage.database import Database
 from storage.records import Trainer
@@ -155,6 +156,7 @@ async def set_status(
                 now=now,
             )
         if release_items:
+            await items_released_by(conn, user_id)
             await conn.execute(
                 "UPDATE assignments SET status = 'expired'"
                 " WHERE trainer_id = ? AND status = 'active'",

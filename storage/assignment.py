@@ -1,0 +1,301 @@
+"""Handing out items: the next item a trainer gets, found through indexes and claimed in one
+short guarded write.
+
+The rules: open batches only, highest priority first, then batch id, then item id; never an
+item the trainer already had (submitted, skipped or expired); an item only while its reviews
+plus the other trainers' live leases are below its batch's overlap; one held item per trainer.
+
+The queue is every open batch in priority order (a few), and in each batch the items in the
+partial index `items_open`, in id order. Two hints (migration 0005) let a pick start reading
+there instead of sorting every open item:
+
+* `items.full_until`: an item with as many reviews and live leases as the overlap leaves
+  `items_open` until the first of those leases ends, so a pick does not step over the
+  thousands of leased items at the head of the queue. When that time has come the next pick
+  looks at the item again (`items_blocked`); a skip puts it back at once. The hint may be
+  wrong only towards "open" (a late submit, a renewed lease): that costs one failed claim,
+  which corrects it.
+* `queue_positions`: per trainer and batch, the furthest item the trainer was given and the
+  assignment sequence (largest assignments.id) read before choosing it. Every item up to it
+  in `items_open` was the trainer's already, except those that came back into `items_open`
+  since (`reopened_seq` >= that sequence): a pick reads those few and the items after the
+  position, so its cost does not grow with the trainer's history at the head of the queue.
+
+Candidates are read on the reader connection, outside the write transaction; the claim is one
+INSERT ... SELECT that checks every rule again and takes the first candidate that still
+qualifies. If others took them all meanwhile (or lease ends are due), it reads and claims again
+in the same write transaction, where nothing can change under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from storage.database import Database, Row
+from storage.records import Assignment
+
+# How many candidates one claim may try: enough that trainers asking at the same moment,
+# who read the same head of the queue, each find one left.
+CANDIDATES = 16
+
+_LIVE_LEASES = (
+    "(SELECT COUNT(*) FROM assignments live WHERE live.item_id = items.id"
+    " AND live.status = 'active' AND live.lease_expires_at > :now)"
+)
+_FIRST_LEASE_END = (
+    "(SELECT MIN(live.lease_expires_at) FROM assignments live WHERE live.item_id = items.id"
+    " AND live.status = 'active' AND live.lease_expires_at > :now)"
+)
+_OVERLAP = "(SELECT overlap FROM batches WHERE batches.id = items.batch_id)"
+_SEQUENCE = "(SELECT COALESCE(MAX(id), 0) FROM assignments)"
+
+# Open batches in queue order, the trainer's position in each, the current sequence, and
+# whether some item's lease-end hint has passed (then that is looked at first).
+_QUEUE_SQL = f"""
+SELECT b.id AS batch_id, COALESCE(p.item_id, -1) AS position, COALESCE(p.seq, 0) AS seq,
+       {_SEQUENCE} AS seq_now,
+       EXISTS (SELECT 1 FROM items WHERE full_until <= :now AND complete = 0) AS stale
+FROM batches b LEFT JOIN queue_positions p ON p.batch_id = b.id AND p.trainer_id = :trainer
+WHERE b.status = 'open'
+ORDER BY b.priority DESC, b.id
+"""
+
+_NOT_MINE = (
+    "NOT EXISTS (SELECT 1 FROM assignments mine"
+    " WHERE mine.item_id = i.id AND mine.trainer_id = :trainer)"
+)
+
+# Kind 0: items that came back since the position (few; `+i.id` keeps the planner on
+# items_reopened instead of walking items_open up to the position). Kind 1: the items after
+# the position. Kind 2: the batch's last item id, the position to keep once the trainer has
+# had everything the batch offers.
+_CANDIDATES_SQL = f"""
+SELECT id, 0 AS kind FROM (
+  SELECT i.id FROM items i
+  WHERE i.batch_id = :batch AND i.complete = 0 AND i.full_until IS NULL
+    AND i.reopened_seq >= :seq AND +i.id <= :position AND {_NOT_MINE}
+  ORDER BY i.id LIMIT :limit) back
+UNION ALL
+SELECT id, 1 AS kind FROM (
+  SELECT i.id FROM items i
+  WHERE i.batch_id = :batch AND i.complete = 0 AND i.full_until IS NULL
+    AND i.id > :position AND {_NOT_MINE}
+  ORDER BY i.id LIMIT :limit) ahead
+UNION ALL
+SELECT MAX(id), 2 AS kind FROM items WHERE batch_id = :batch
+"""
+
+# The claim: every rule checked again, for the candidates only (index lookups).
+_CLAIM_SQL = """
+INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)
+SELECT i.id, :trainer, :now, :lease FROM items i JOIN batches b ON b.id = i.batch_id
+WHERE i.id IN ({ids}) AND b.status = 'open' AND i.complete = 0
+  AND NOT EXISTS (SELECT 1 FROM assignments mine
+                  WHERE mine.item_id = i.id AND mine.trainer_id = :trainer)
+  AND NOT EXISTS (SELECT 1 FROM assignments held
+                  WHERE held.trainer_id = :trainer AND held.status = 'active')
+  AND i.done_count + (SELECT COUNT(*) FROM assignments live WHERE live.item_id = i.id
+                      AND live.status = 'active' AND live.lease_expires_at > :now) < b.overlap
+ORDER BY i.id
+LIMIT 1
+RETURNING id, item_id
+"""
+
+# Candidates tried that are full now (the one just claimed, or ones others took) leave
+# items_open until their first live lease ends.
+_MARK_FULL_SQL = f"""
+UPDATE items SET full_until = {_FIRST_LEASE_END}
+WHERE id IN ({{ids}}) AND complete = 0 AND full_until IS NULL
+  AND done_count + {_LIVE_LEASES} >= {_OVERLAP}
+"""
+
+# Looking again at an item whose hint says full: back into items_open (with the sequence, so
+# trainers who passed it find it), or full until its next lease ends.
+_LOOK_AGAIN = f"""
+UPDATE items SET
+  reopened_seq = CASE WHEN done_count + {_LIVE_LEASES} < {_OVERLAP} THEN {_SEQUENCE}
+                 ELSE reopened_seq END,
+  full_until = CASE WHEN done_count + {_LIVE_LEASES} < {_OVERLAP} THEN NULL
+               ELSE {_FIRST_LEASE_END} END
+"""
+_LEASES_ENDED_SQL = _LOOK_AGAIN + " WHERE full_until <= :now AND complete = 0"
+
+# A lease given up before its end (a skip, a trainer removed) may leave room: the item goes
+# back into items_open at once. If others still fill it, the next failed claim says so.
+_RELEASED = (
+    f"UPDATE items SET full_until = NULL, reopened_seq = {_SEQUENCE}"
+    " WHERE full_until IS NOT NULL AND complete = 0 AND id IN (SELECT item_id FROM assignments"
+)
+_RELEASED_ONE_SQL = _RELEASED + " WHERE id = ?)"
+_RELEASED_BY_SQL = _RELEASED + " WHERE trainer_id = ? AND status = 'active')"
+
+_POSITION_SQL = (
+    "INSERT INTO queue_positions (trainer_id, batch_id, item_id, seq) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (trainer_id, batch_id)"
+    " DO UPDATE SET item_id = excluded.item_id, seq = excluded.seq"
+)
+
+Fetch = Callable[[str, dict[str, Any]], Awaitable[list[Row]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """What one read of a batch's queue found for a trainer."""
+
+    batch_id: int
+    position: int
+    seq: int
+    came_back: list[int]  # items reopened since the position, in id order
+    ahead: list[int]  # items after the position, in id order
+    last_item: int
+
+    @property
+    def ids(self) -> list[int]:
+        return (self.came_back + self.ahead)[:CANDIDATES]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The candidates of the first batch that has any, and the batches before it that had
+    nothing for this trainer (their positions move to their end)."""
+
+    candidates: _Candidates
+    exhausted: list[_Candidates]
+    seq_now: int
+
+
+async def assign_next_item(
+    db: Database, trainer_id: int, now: str, lease_expires_at: str
+) -> int | None:
+    """Lease the first item this trainer may have, in queue order; the new assignment id.
+
+    None if there is none, or if the trainer holds an active item already.
+    """
+    params = {"trainer": trainer_id, "now": now, "lease": lease_expires_at}
+
+    async def read(sql: str, values: dict[str, Any]) -> list[Row]:
+        return await db.fetchall(sql, values)
+
+    queue = await read(_QUEUE_SQL, params)
+    if not queue:
+        return None
+    plan = None
+    if not queue[0]["stale"]:
+        plan = await _plan(read, queue, params)
+        if plan is None:
+            return None
+    async with db.transaction() as conn:
+        if plan is not None:
+            claimed = await _claim(conn, plan, params)
+            if claimed is not None:
+                return claimed
+        # Leases ended since the hints were set, or others took every candidate: look again
+        # and claim under the write lock, where nothing changes between the two.
+
+        async def read_locked(sql: str, values: dict[str, Any]) -> list[Row]:
+            async with conn.execute(sql, values) as cursor:
+                return list(await cursor.fetchall())
+
+        await conn.execute(_LEASES_ENDED_SQL, {"now": now})
+        plan = await _plan(read_locked, await read_locked(_QUEUE_SQL, params), params)
+        return None if plan is None else await _claim(conn, plan, params)
+
+
+async def item_still_wanted(db: Database, assignment: Assignment, now: str) -> bool:
+    """Whether the item of an expired lease still has room for this trainer's review: its
+    batch is open and its reviews plus the other trainers' live leases are below overlap."""
+    row = await db.fetchone(
+        "SELECT i.done_count + (SELECT COUNT(*) FROM assignments held"
+        "   WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?"
+        "   AND held.id <> ?) < b.overlap AS wanted"
+        " FROM items i JOIN batches b ON b.id = i.batch_id"
+        " WHERE i.id = ? AND i.complete = 0 AND b.status = 'open'",
+        (now, assignment.id, assignment.item_id),
+    )
+    return row is not None and bool(row["wanted"])
+
+
+async def item_released(conn: aiosqlite.Connection, assignment_id: int) -> None:
+    """In the transaction that gives up an assignment's lease before its end (a skip): its
+    item goes back into the queue at once."""
+    await conn.execute(_RELEASED_ONE_SQL, (assignment_id,))
+
+
+async def items_released_by(conn: aiosqlite.Connection, trainer_id: int) -> None:
+    """In the transaction that is about to give up a trainer's active leases (a removal),
+    before it does: their items go back into the queue at once."""
+    await conn.execute(_RELEASED_BY_SQL, (trainer_id,))
+
+
+async def _plan(read: Fetch, queue: Sequence[Row], params: dict[str, Any]) -> _Plan | None:
+    exhausted: list[_Candidates] = []
+    for batch in queue:
+        rows = await read(
+            _CANDIDATES_SQL,
+            {
+                "trainer": params["trainer"],
+                "batch": batch["batch_id"],
+                "position": batch["position"],
+                "seq": batch["seq"],
+                "limit": CANDIDATES,
+            },
+        )
+        found = _Candidates(
+            batch_id=batch["batch_id"],
+            position=batch["position"],
+            seq=batch["seq"],
+            came_back=[row[0] for row in rows if row[1] == 0],
+            ahead=[row[0] for row in rows if row[1] == 1],
+            last_item=next((row[0] for row in rows if row[1] == 2), None) or -1,
+        )
+        if found.ids:
+            return _Plan(found, exhausted, queue[0]["seq_now"])
+        exhausted.append(found)
+    return None
+
+
+async def _claim(conn: aiosqlite.Connection, plan: _Plan, params: dict[str, Any]) -> int | None:
+    """Try the plan's candidates in order; the new assignment id, or None if all were taken."""
+    candidates = plan.candidates
+    ids = candidates.ids
+    names = {f"c{n}": item_id for n, item_id in enumerate(ids)}
+    placeholders = ", ".join(f":{name}" for name in names)
+    async with conn.execute(_CLAIM_SQL.format(ids=placeholders), {**params, **names}) as cursor:
+        row = await cursor.fetchone()
+    claimed_item = None if row is None else row[1]
+    tried = ids if claimed_item is None else [i for i in ids if i <= claimed_item]
+    tried_names = {f"c{n}": item_id for n, item_id in enumerate(tried)}
+    await conn.execute(
+        _MARK_FULL_SQL.format(ids=", ".join(f":{name}" for name in tried_names)),
+        {"now": params["now"], **tried_names},
+    )
+    if row is None:
+        return None
+    await conn.execute(
+        "UPDATE trainers SET last_seen_at = ? WHERE user_id = ?",
+        (params["now"], params["trainer"]),
+    )
+    trainer = params["trainer"]
+    # Every candidate before the claimed one was full when tried, so it comes back (if ever)
+    # with a later reopened_seq: the sequence read before the candidates is safe to keep.
+    all_back_seen = len(candidates.came_back) < CANDIDATES and (
+        claimed_item not in candidates.came_back or claimed_item == candidates.came_back[-1]
+    )
+    positions = [
+        (trainer, batch.batch_id, max(batch.position, batch.last_item), plan.seq_now)
+        for batch in plan.exhausted
+    ]
+    positions.append(
+        (
+            trainer,
+            candidates.batch_id,
+            max(candidates.position, claimed_item),
+            plan.seq_now if all_back_seen else candidates.seq,
+        )
+    )
+    await conn.executemany(_POSITION_SQL, positions)
+    return row[0]
