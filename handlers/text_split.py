@@ -15,8 +15,9 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, Telegram's unit for message length."""
-    return len(text.encode("utf-16-le")) // 2
+    """Length in UTF-16 code units, Telegram's unit for message length (a lone surrogate, which
+    no valid text holds, counts as the one unit it is rather than raising)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def visible_len(html_text: str) -> int:
@@ -50,7 +51,7 @@ def split_plain(text: str, first_budget: int, budget: int) -> list[str]:
     pieces: list[str] = []
     remaining = text
     current = first_budget
-    while utf16_len(remaining) > current:
+    while remaining and utf16_len(remaining) > current:  # "" stays one piece
         cut = _cut_point(remaining, current) if current > 0 else 0
         if cut == 0 and current == budget:
             raise ValueError(f"a budget of {budget} cannot hold even one character")
@@ -62,7 +63,9 @@ def split_plain(text: str, first_budget: int, budget: int) -> list[str]:
 
 
 RESERVED = "\x00"
-"""Marker that `pack_blocks` leaves where a ("reserve", length) block was placed."""
+"""Marker that `pack_blocks` leaves where a ("reserve", length) block was placed. A NUL in the
+text itself is shown as U+FFFD (also one unit), so the marker stays unique."""
+_SHOWN_FOR_NUL = "\ufffd"
 
 
 def pack_blocks(blocks: list[tuple[str, str | int]], budget: int = MESSAGE_LIMIT) -> list[str]:
@@ -96,7 +99,8 @@ def pack_blocks(blocks: list[tuple[str, str | int]], budget: int = MESSAGE_LIMIT
                 if index > 0:
                     new_message()
                 if piece:
-                    add(html.escape(piece, quote=False), utf16_len(piece))
+                    shown = html.escape(piece.replace(RESERVED, _SHOWN_FOR_NUL), quote=False)
+                    add(shown, utf16_len(piece))
             continue
         if kind == "html":
             assert isinstance(content, str)
