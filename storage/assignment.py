@@ -71,8 +71,8 @@ _NOT_MINE = (
 
 # Kind 0: items that came back since the position (few; `+i.id` keeps the planner on
 # items_reopened instead of walking items_open up to the position). Kind 1: the items after
-# the position. Kind 2: the batch's last item id, the position to keep once the trainer has
-# had everything the batch offers.
+# the position. Kind 2: the batch's last incomplete item, the position to keep once the
+# trainer has had everything the batch offers (complete items never come back).
 _CANDIDATES_SQL = f"""
 SELECT id, 0 AS kind FROM (
   SELECT i.id FROM items i
@@ -86,7 +86,7 @@ SELECT id, 1 AS kind FROM (
     AND i.id > :position AND {_NOT_MINE}
   ORDER BY i.id LIMIT :limit) ahead
 UNION ALL
-SELECT MAX(id), 2 AS kind FROM items WHERE batch_id = :batch
+SELECT MAX(id), 2 AS kind FROM items WHERE batch_id = :batch AND complete = 0
 """
 
 # The claim: every rule checked again, for the candidates only (index lookups).

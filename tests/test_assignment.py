@@ -1,0 +1,321 @@
+"""Which item a trainer gets next: queue order, overlap with live leases, expiry, skips, paused
+and closed batches, never twice, and trainers asking at the same moment."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.batches import change_batch
+from bot.clock import stamp
+from storage import reviews, team
+from storage.assignment import _CANDIDATES_SQL, _CLAIM_SQL, assign_next_item
+from storage.database import Database
+from tests.conftest import FakeClock
+from tests.factories import make_batch, make_trainer
+
+LEASE = timedelta(minutes=30)
+
+# The rules as one plain query (the pick before indexes): the oracle the indexed pick must match.
+FIRST_BY_THE_RULES = """
+SELECT i.id FROM batches b
+JOIN items i ON i.batch_id = b.id AND i.complete = 0
+WHERE b.status = 'open'
+  AND NOT EXISTS (SELECT 1 FROM assignments mine WHERE mine.item_id = i.id AND mine.trainer_id = ?)
+  AND i.done_count + (
+        SELECT COUNT(*) FROM assignments held
+        WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?
+      ) < b.overlap
+ORDER BY b.priority DESC, b.id, i.id
+LIMIT 1
+"""
+
+
+async def ask(db: Database, clock: FakeClock, trainer_id: int) -> str | None:
+    """The trainer asks for an item: the external id of the item leased, or None."""
+    assignment_id = await assign_next_item(
+        db, trainer_id, stamp(clock.now), stamp(clock.now + LEASE)
+    )
+    if assignment_id is None:
+        return None
+    return await db.fetchval(
+        "SELECT i.external_id FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.id = ?",
+        (assignment_id,),
+    )
+
+
+async def held_by(db: Database, trainer_id: int) -> int:
+    active = await reviews.get_active_assignment(db, trainer_id)
+    assert active is not None
+    return active.id
+
+
+async def submit(db: Database, clock: FakeClock, trainer_id: int) -> None:
+    assert await reviews.submit_assignment(db, await held_by(db, trainer_id), stamp(clock.now))
+
+
+async def batch_of_held_item(db: Database, trainer_id: int) -> int:
+    return await db.fetchval(
+        "SELECT i.batch_id FROM assignments a JOIN items i ON i.id = a.item_id"
+        " WHERE a.trainer_id = ? AND a.status = 'active'",
+        (trainer_id,),
+    )
+
+
+async def trainers(db: Database, *user_ids: int) -> None:
+    for user_id in user_ids:
+        await make_trainer(db, user_id)
+
+
+async def test_higher_priority_first_then_older_batch_then_item_order(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, "low", items=1, overlap=1, priority=0)
+    await make_batch(db, "urgent-a", items=2, overlap=1, priority=5)
+    await make_batch(db, "urgent-b", items=1, overlap=1, priority=5)
+    await trainers(db, *range(1, 6))
+    got = [await ask(db, clock, uid) for uid in range(1, 6)]
+    names = await db.fetchall(
+        "SELECT b.name, i.external_id FROM assignments a JOIN items i ON i.id = a.item_id"
+        " JOIN batches b ON b.id = i.batch_id ORDER BY a.id"
+    )
+    assert [tuple(row) for row in names] == [
+        ("urgent-a", "item-1"),
+        ("urgent-a", "item-2"),
+        ("urgent-b", "item-1"),
+        ("low", "item-1"),
+    ]
+    assert got[-1] is None
+
+
+async def test_an_item_goes_out_only_while_reviews_and_live_leases_leave_room(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=1, overlap=2)
+    await trainers(db, 1, 2, 3)
+    assert await ask(db, clock, 1) == "item-1"
+    assert await ask(db, clock, 2) == "item-1"
+    assert await ask(db, clock, 3) is None  # two leases fill an overlap of 2
+    await submit(db, clock, 1)
+    assert await ask(db, clock, 3) is None  # one review and one live lease still fill it
+    clock.advance(minutes=31)  # trainer 2's lease ends
+    assert await ask(db, clock, 3) == "item-1"
+    assert await ask(db, clock, 1) is None  # trainer 1 reviewed it already
+
+
+async def test_a_lease_that_ends_puts_its_item_first_again(db: Database, clock: FakeClock) -> None:
+    await make_batch(db, items=5, overlap=1)
+    await trainers(db, *range(1, 7))
+    assert [await ask(db, clock, uid) for uid in (1, 2, 3)] == ["item-1", "item-2", "item-3"]
+    clock.advance(minutes=31)  # all three walked away
+    assert [await ask(db, clock, uid) for uid in (4, 5, 6)] == ["item-1", "item-2", "item-3"]
+
+
+async def test_a_trainer_who_passed_a_leased_item_gets_it_when_the_lease_ends(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=4, overlap=1)
+    await trainers(db, 1, 2)
+    assert await ask(db, clock, 1) == "item-1"
+    assert await ask(db, clock, 2) == "item-2"  # item 1 was leased: trainer 2 went past it
+    await submit(db, clock, 2)
+    clock.advance(minutes=31)  # trainer 1 walked away
+    assert await ask(db, clock, 2) == "item-1"
+    await submit(db, clock, 2)
+    assert await ask(db, clock, 2) == "item-3"
+
+
+async def test_a_skipped_item_goes_to_the_next_trainer_at_once(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=2, overlap=1)
+    await trainers(db, 1, 2, 3)
+    assert await ask(db, clock, 1) == "item-1"
+    assert await ask(db, clock, 2) == "item-2"
+    assert await reviews.skip_assignment(db, await held_by(db, 1), "expertise")
+    assert await ask(db, clock, 3) == "item-1"
+    assert await ask(db, clock, 1) is None  # never the skipped item again; item 2 is held
+
+
+async def test_a_removed_trainers_item_goes_back_to_the_queue_at_once(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=1, overlap=1)
+    await trainers(db, 1, 2)
+    assert await ask(db, clock, 1) == "item-1"
+    assert await ask(db, clock, 2) is None
+    await team.set_status(
+        db,
+        1,
+        "blocked",
+        action="trainer.remove",
+        actor_id=9000,
+        now=stamp(clock.now),
+        release_items=True,
+    )
+    assert await ask(db, clock, 2) == "item-1"
+
+
+async def test_paused_and_closed_batches_hand_out_nothing(db: Database, clock: FakeClock) -> None:
+    urgent = await make_batch(db, "urgent", items=3, overlap=1, priority=9)
+    await make_batch(db, "later", items=3, overlap=1, priority=0)
+    await trainers(db, 1, 2, 3)
+    await change_batch(db, urgent, "pause", actor_id=9000)
+    assert await ask(db, clock, 1) == "item-1"
+    assert await batch_of_held_item(db, 1) != urgent
+    await change_batch(db, urgent, "close", actor_id=9000)
+    assert await ask(db, clock, 2) == "item-2"
+    await change_batch(db, urgent, "resume", actor_id=9000)
+    assert await ask(db, clock, 3) == "item-1"
+    assert await batch_of_held_item(db, 3) == urgent
+
+
+async def test_a_trainer_never_gets_an_item_twice_submitted_skipped_or_expired(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=3, overlap=3)
+    await trainers(db, 1)
+    assert await ask(db, clock, 1) == "item-1"
+    await submit(db, clock, 1)
+    assert await ask(db, clock, 1) == "item-2"
+    assert await reviews.skip_assignment(db, await held_by(db, 1), "none")
+    assert await ask(db, clock, 1) == "item-3"
+    clock.advance(minutes=31)
+    await reviews.expire_assignment(db, await held_by(db, 1))
+    assert await ask(db, clock, 1) is None
+
+
+async def test_a_trainer_holding_an_item_gets_no_second_one(db: Database, clock: FakeClock) -> None:
+    await make_batch(db, items=3, overlap=1)
+    await trainers(db, 1)
+    assert await ask(db, clock, 1) == "item-1"
+    assert await ask(db, clock, 1) is None
+    assert await db.fetchval("SELECT COUNT(*) FROM assignments") == 1
+
+
+async def test_a_trainer_who_had_everything_in_a_batch_finds_what_comes_back_there(
+    db: Database, clock: FakeClock
+) -> None:
+    urgent = await make_batch(db, "urgent", items=2, overlap=2, priority=9)
+    await make_batch(db, "later", items=3, overlap=1)
+    await trainers(db, 1, 2, 3)
+    for _ in range(2):  # trainer 1 reviews all of urgent
+        await ask(db, clock, 1)
+        await submit(db, clock, 1)
+    assert await ask(db, clock, 2) == "item-1"  # urgent item 1, second review
+    assert await ask(db, clock, 3) == "item-2"  # urgent item 2, second review
+    await submit(db, clock, 3)
+    assert await ask(db, clock, 1) == "item-1"  # later item 1: urgent has nothing for trainer 1
+    await submit(db, clock, 1)
+    assert await ask(db, clock, 3) == "item-2"  # later item 2 (item 1 reviewed by trainer 1)
+    assert await reviews.skip_assignment(db, await held_by(db, 2), "none")  # urgent item 1 back
+    assert await ask(db, clock, 1) == "item-3"  # trainer 1 had urgent item 1 already
+    await submit(db, clock, 3)
+    assert await ask(db, clock, 3) == "item-1"
+    assert await batch_of_held_item(db, 3) == urgent
+
+
+async def test_trainers_asking_at_once_get_distinct_items_when_overlap_is_one(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=25, overlap=1)
+    await trainers(db, *range(1, 41))
+    got = await asyncio.gather(*(ask(db, clock, uid) for uid in range(1, 41)))
+    handed = [item for item in got if item is not None]
+    assert len(handed) == 25
+    assert sorted(handed) == sorted(f"item-{n}" for n in range(1, 26))
+
+
+async def test_trainers_asking_at_once_never_exceed_the_overlap(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=4, overlap=3)
+    await trainers(db, *range(1, 21))
+    got = await asyncio.gather(*(ask(db, clock, uid) for uid in range(1, 21)))
+    assert len([item for item in got if item is not None]) == 12
+    counts = await db.fetchall("SELECT COUNT(*) FROM assignments GROUP BY item_id")
+    assert [row[0] for row in counts] == [3, 3, 3, 3]
+
+
+async def test_the_pick_reads_indexes_only(db: Database) -> None:
+    params = {"trainer": 1, "batch": 1, "position": 10, "seq": 0, "limit": 16, "now": "x"}
+    plans = {
+        "candidates": await db.fetchall("EXPLAIN QUERY PLAN " + _CANDIDATES_SQL, params),
+        "claim": await db.fetchall(
+            "EXPLAIN QUERY PLAN " + _CLAIM_SQL.format(ids=":c0, :c1"),
+            {**params, "lease": "y", "c0": 1, "c1": 2},
+        ),
+    }
+    text = {name: "\n".join(row["detail"] for row in rows) for name, rows in plans.items()}
+    assert "items_open" in text["candidates"] and "items_reopened" in text["candidates"]
+    tables = re.compile(r"^SCAN (i|items|assignments|mine|live|held)\b", re.M)
+    for name, detail in text.items():
+        assert not tables.search(detail), (name, detail)
+
+
+# -- against the rules written as one plain query -----------------------------------------
+
+TRAINER_ACTIONS = st.sampled_from(["ask", "ask", "ask", "ask", "submit", "submit", "skip"])
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(TRAINER_ACTIONS, st.integers(1, 4)),
+        st.tuples(st.just("wait"), st.sampled_from([5, 20, 31])),
+        st.tuples(st.sampled_from(["pause", "resume"]), st.integers(0, 2)),
+    ),
+    max_size=60,
+)
+BATCHES = st.lists(
+    st.tuples(st.integers(0, 2), st.integers(1, 3), st.integers(1, 4)),  # priority, overlap, items
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=BATCHES, operations=OPERATIONS)
+async def test_every_pick_is_the_first_item_the_rules_allow(
+    batches: list[tuple[int, int, int]], operations: list[tuple[str, int]]
+) -> None:
+    clock = FakeClock()
+    with tempfile.TemporaryDirectory() as folder:
+        db = await Database.open(Path(folder) / "nilai.db")
+        try:
+            batch_ids = [
+                await make_batch(db, f"b{n}", items=items, overlap=overlap, priority=priority)
+                for n, (priority, overlap, items) in enumerate(batches)
+            ]
+            await trainers(db, 1, 2, 3, 4)
+            for operation, value in operations:
+                await apply(db, clock, batch_ids, operation, value)
+        finally:
+            await db.close()
+
+
+async def apply(
+    db: Database, clock: FakeClock, batch_ids: list[int], operation: str, value: int
+) -> None:
+    now = stamp(clock.now)
+    if operation == "wait":
+        clock.advance(minutes=value)
+    elif operation in ("pause", "resume"):
+        await change_batch(db, batch_ids[value % len(batch_ids)], operation, actor_id=9000)
+    elif (active := await reviews.get_active_assignment(db, value)) is None:
+        if operation == "ask":
+            expected = await db.fetchval(FIRST_BY_THE_RULES, (value, now))
+            assignment_id = await assign_next_item(db, value, now, stamp(clock.now + LEASE))
+            got = await db.fetchval(
+                "SELECT item_id FROM assignments WHERE id = ?", (assignment_id,)
+            )
+            assert got == expected
+    elif operation == "submit":
+        await reviews.submit_assignment(db, active.id, now)
+    elif operation == "skip":
+        await reviews.skip_assignment(db, active.id, "none")
+    elif active.lease_expires_at <= now:  # asks again after the lease ended: given up
+        await reviews.expire_assignment(db, active.id)
