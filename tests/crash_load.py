@@ -1,0 +1,500 @@
+"""Scripted trainers that keep reviewing while the bot crashes, and what they were promised.
+
+Shared by the crash test (the bot as a subprocess, SIGKILLed) and the fault tests. A trainer
+behaves as a person on a phone would: /next, score the criterion the panel asks for, now and
+then a flag or a rewrite, Submit; when a tap stays unanswered they tap again or send /next.
+Every tap and reply is noted with the effect the trainer meant, so a test can hold the
+database to what the fake server shows was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from handlers.callback_data import Action, InvalidCallbackData, decode, encode
+from tests.cli_runner import run_cli
+from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
+
+ROOT = Path(__file__).resolve().parents[1]
+CRITERIA = ("accuracy", "language", "safety", "helpfulness")  # the default rubric, in order
+FLAGS = ("factual_error", "unsafe", "biased", "personal_data", "other")
+
+# Answers (English catalog) that say a tap's effect is stored: its own toast, or "Already
+# done" for a tap that was handled before a crash and is now delivered again.
+DUPLICATE = "Already done ✓"
+SUBMITTED = ("Submitted, thank you! 🙌", "This item is already submitted ✓", DUPLICATE)
+SAVED_REPLY = ("✅ Rewrite saved", "✅ Rewrite updated")
+REPLY_REFUSED = ("💡", "ℹ️")  # not linked to an item (yet), or the item is finished
+
+
+# -- the bot as an operator runs it ----------------------------------------------------------
+
+
+class BotProcess:
+    """`python -m bot run` against the fake server, started again after each kill.
+
+    stdout and stderr of every run go to one log file, so nothing is lost with the process.
+    """
+
+    def __init__(self, api: FakeBotApi, workdir: Path, **settings: str) -> None:
+        self.api = api
+        self.workdir = workdir
+        self.log_path = workdir / "bot.log"
+        self.settings = settings
+        self.process: asyncio.subprocess.Process | None = None
+        self.started_at_call = 0
+        self.starts = 0
+        self.kills = 0
+        self._log: IO[bytes] | None = None
+
+    @property
+    def database(self) -> Path:
+        return self.workdir / "data" / "nilai.db"
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.upper().endswith("_PROXY")
+            and not key.startswith(("TELEGRAM_", "DATABASE_", "PSEUDONYM_"))
+        }
+        env.update(
+            TELEGRAM_BOT_TOKEN=self.api.token,
+            TELEGRAM_API_BASE_URL=self.api.base_url,
+            DATABASE_PATH=str(self.database),
+            POLL_TIMEOUT="1",
+            DEFAULT_LANGUAGE="en",
+            PYTHONPATH=str(ROOT),
+            **self.settings,
+        )
+        return env
+
+    async def start(self) -> None:
+        if self._log is None:
+            self._log = open(self.log_path, "ab")  # noqa: ASYNC230, SIM115 - kept across restarts
+        self.started_at_call = self.api.mark()
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=self.workdir,
+            env=self.environment(),
+            stdout=self._log,
+            stderr=self._log,
+        )
+        self.starts += 1
+
+    async def wait_polling(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+        """Until this run asks for updates (deleteWebhook comes right before the first poll)."""
+        await self.api.wait_for_call("deleteWebhook", since=self.started_at_call, timeout=timeout)
+
+    async def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as in a power cut of the process."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+        self.kills += 1
+
+    async def stop(self) -> int:
+        """SIGTERM, as an operator stops it; the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout=30)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+
+def seed_with_cli(workdir: Path, items: int, *, overlap: int, invites: int) -> str:
+    """A batch and an invite made with the CLI, as an operator does before the first start;
+    returns the invite code."""
+    batch = workdir / "crash.jsonl"
+    lines = [
+        json.dumps({"id": f"q-{n}", "prompt": f"Pertanyaan {n}?", "response": f"Jawaban {n}."})
+        for n in range(1, items + 1)
+    ]
+    batch.write_text("\n".join(lines) + "\n", "utf-8")
+    imported = run_cli(workdir, "import", str(batch), "--batch", "crash", "--overlap", str(overlap))
+    assert imported.returncode == 0, imported.stderr
+    invite = run_cli(workdir, "invite", "--uses", str(invites), "--days", "1")
+    assert invite.returncode == 0, invite.stderr
+    return invite.stdout.split()[-1]
+
+
+# -- what the trainers did ---------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """A rewrite sent as a reply to an item message."""
+
+    chat_id: int
+    message_id: int
+    assignment_id: int
+    text: str
+
+
+@dataclass
+class Ledger:
+    """What every trainer meant: one score per (assignment, criterion), flags only turned on,
+    one rewrite text per assignment. Which of it was acknowledged is read from the fake."""
+
+    scores: dict[tuple[int, int], int] = field(default_factory=dict)
+    flags: dict[int, set[int]] = field(default_factory=dict)
+    rewrites: dict[int, str] = field(default_factory=dict)
+    taps: dict[str, tuple[Action, int, tuple[int, ...]]] = field(default_factory=dict)
+    replies: list[Reply] = field(default_factory=list)
+    owner: dict[int, int] = field(default_factory=dict)  # assignment -> trainer
+
+
+@dataclass
+class Promises:
+    """Everything the fake server saw acknowledged, by kind."""
+
+    scores: dict[tuple[int, int], int]
+    flags: set[tuple[int, int]]
+    rewrites: dict[int, str]
+    submits: set[int]
+    submit_taps: set[int]
+    answered_duplicates: int
+
+
+def promises(api: FakeBotApi, ledger: Ledger) -> Promises:
+    """Read the acknowledgements from the fake's records of answers and replies."""
+    scores: dict[tuple[int, int], int] = {}
+    flags: set[tuple[int, int]] = set()
+    submits: set[int] = set()
+    duplicates = 0
+    for query_id, (action, assignment, args) in ledger.taps.items():
+        answer = api.callback(query_id).answer
+        toast = "" if answer is None else str(answer.params.get("text") or "")
+        duplicates += toast == DUPLICATE
+        if action is Action.SCORE and (toast == DUPLICATE or toast.endswith(f": {args[1]}")):
+            scores[(assignment, args[0])] = args[1]
+        elif action is Action.FLAG and (toast == DUPLICATE or toast.startswith("Flag on")):
+            flags.add((assignment, args[0]))
+        elif action is Action.SUBMIT and toast in SUBMITTED:
+            submits.add(assignment)
+    # A confirmation is not a quoted reply (private chat): it answers the newest reply before
+    # it in the chat, which is for the same item as any unconfirmed one before (see rewrite()).
+    rewrites: dict[int, str] = {}
+    for reply in ledger.replies:
+        later = [
+            m
+            for m in api.chat_messages(reply.chat_id)
+            if m.from_bot and m.message_id > reply.message_id
+        ]
+        confirm = next((m for m in later if _is_rewrite_answer(m)), None)
+        if confirm is not None and confirm.plain_text().startswith(SAVED_REPLY):
+            rewrites[reply.assignment_id] = reply.text
+    submit_taps = {aid for action, aid, _ in ledger.taps.values() if action is Action.SUBMIT}
+    return Promises(scores, flags, rewrites, submits, submit_taps, duplicates)
+
+
+# -- a trainer ---------------------------------------------------------------------------------
+
+
+def _callbacks(message: FakeMessage) -> list[tuple[str, Any]]:
+    found = []
+    for row in message.buttons():
+        for button in row:
+            data = button.get("callback_data")
+            with contextlib.suppress(InvalidCallbackData):
+                found.append((data, decode(data)))
+    return found
+
+
+def panel_assignment(message: FakeMessage) -> int | None:
+    """The assignment behind a message's rating buttons; None if it has none."""
+    for _, callback in _callbacks(message):
+        if callback.action is Action.SUBMIT:
+            return callback.assignment_id
+    return None
+
+
+def shown_scores(panel: FakeMessage) -> dict[int, int]:
+    """criterion index -> score, as the panel's criterion buttons show them ("Accuracy 4")."""
+    shown = {}
+    for row in panel.buttons():
+        for button in row:
+            with contextlib.suppress(InvalidCallbackData):
+                callback = decode(button.get("callback_data"))
+                last = button["text"].rsplit(" ", 1)[-1]
+                if callback.action is Action.CRITERION and last.isdigit():
+                    shown[callback.args[0]] = int(last)
+    return shown
+
+
+class ScriptedTrainer:
+    """One trainer with a phone and some patience (seconds before tapping again)."""
+
+    def __init__(
+        self, api: FakeBotApi, user: FakeUser, ledger: Ledger, rng: random.Random, patience: float
+    ) -> None:
+        self.api = api
+        self.user = user
+        self.ledger = ledger
+        self.rng = rng
+        self.patience = patience
+        self.finished: set[int] = set()  # assignments this trainer knows are done
+        self.flagged: dict[int, set[int]] = {}  # flags the bot confirmed, by assignment
+        self.rewritten: set[int] = set()  # assignments whose rewrite the bot confirmed
+        self.all_done = False
+        self.retries = 0
+
+    def current_panel(self) -> FakeMessage | None:
+        """The newest rating panel in the chat whose item is not known to be finished."""
+        for message in reversed(self.user.bot_messages()):
+            assignment = panel_assignment(message)
+            if assignment is not None:
+                return None if assignment in self.finished else message
+        return None
+
+    def last_assignment(self) -> int | None:
+        for message in reversed(self.user.bot_messages()):
+            assignment = panel_assignment(message)
+            if assignment is not None:
+                return assignment
+        return None
+
+    async def register(self, code: str) -> None:
+        since = self.api.mark()
+        await self.user.send(f"/start {code}")
+        await self.user.wait_bot_message(since=since, timeout=60)
+
+    async def work(self, stop: asyncio.Event) -> None:
+        """Review until told to stop (finishing the action in hand) or no items are left."""
+        while not stop.is_set() and not self.all_done:
+            panel = self.current_panel()
+            if panel is None:
+                await self.ask_for_item()
+            else:
+                await self.act_on(panel)
+
+    async def ask_for_item(self) -> bool:
+        """/next until a panel or 'all done' arrives; True if a panel did."""
+        while True:
+            since = self.api.mark()
+            await self.user.send("/next")
+            message = await self._wait_bot_message(since, _is_panel_or_all_done)
+            if message is None:
+                self.retries += 1
+                continue
+            if panel_assignment(message) is None:
+                self.all_done = True
+                return False
+            return True
+
+    async def act_on(self, panel: FakeMessage) -> None:
+        assignment = panel_assignment(panel)
+        assert assignment is not None
+        self.ledger.owner[assignment] = self.user.user_id
+        if assignment not in self.ledger.flags:  # what this trainer will think of the item
+            wanted = self.rng.choice((0, 0, 0, 1, 2))
+            self.ledger.flags[assignment] = set(self.rng.sample(range(len(FLAGS)), wanted))
+            if self.rng.random() < 0.3:
+                self.ledger.rewrites[assignment] = f"Jawaban yang lebih baik ({assignment})."
+        scoring = [cb for _, cb in _callbacks(panel) if cb.action is Action.SCORE]
+        flags = self.ledger.flags[assignment] - self.flagged.setdefault(assignment, set())
+        if scoring:
+            criterion = scoring[0].args[0]
+            score = self.ledger.scores.setdefault((assignment, criterion), self.rng.randint(1, 5))
+            await self.tap(panel, Action.SCORE, assignment, criterion, score)
+        elif assignment in self.ledger.rewrites and assignment not in self.rewritten:
+            await self.rewrite(panel, assignment)
+        elif flags:
+            flag = min(flags)
+            if (await self.tap(panel, Action.FLAG, assignment, flag, 1)).startswith("Flag on"):
+                self.flagged[assignment].add(flag)
+        else:
+            toast = await self.tap(panel, Action.SUBMIT, assignment)
+            if toast in SUBMITTED:
+                self.finished.add(assignment)
+
+    async def tap(self, panel: FakeMessage, action: Action, assignment: int, *args: int) -> str:
+        """Tap until answered; an unanswered tap is repeated, or the trainer sends /next."""
+        data = encode(action, assignment, *args)
+        while True:
+            since = self.api.mark()
+            update = await self.user.tap(panel, data=data)
+            query_id = update["callback_query"]["id"]
+            self.ledger.taps[query_id] = (action, assignment, args)
+            toast = await self._wait_answer(query_id)
+            if toast is not None:
+                if action is Action.SUBMIT and toast in SUBMITTED:
+                    await self._wait_next_item(since)
+                else:  # a person looks at the panel before the next tap
+                    await self._wait_panel_edit(panel, since)
+                return toast
+            self.retries += 1
+            if self.rng.random() < 0.5:
+                await self.ask_for_item()  # the item comes again, with what was saved
+                return ""
+
+    async def rewrite(self, panel: FakeMessage, assignment: int) -> None:
+        """Reply to the item with a better answer; sent again if not confirmed."""
+        text = self.ledger.rewrites[assignment]
+        since = self.api.mark()
+        reply = await self.user.reply(panel, text)
+        self.ledger.replies.append(Reply(self.user.chat_id, reply.message_id, assignment, text))
+        confirm = await self._wait_bot_message(since, _is_rewrite_answer)
+        if confirm is not None and confirm.plain_text().startswith(SAVED_REPLY):
+            self.rewritten.add(assignment)
+            await self._wait_panel_edit(panel, since)
+            return
+        # unanswered (the bot was down) or not linked to the item: /next, then reply again
+        self.retries += 1
+        await self.ask_for_item()
+
+    async def _wait_next_item(self, since: int) -> None:
+        """After Submit the next item comes by itself; if not (a crash), /next."""
+        if await self._wait_bot_message(since, _is_panel_or_all_done) is None:
+            await self.ask_for_item()
+
+    async def _wait_panel_edit(self, panel: FakeMessage, since: int) -> None:
+        with contextlib.suppress(TimeoutError):
+            await self.api.wait_for_call(
+                "editMessageText",
+                lambda c: (
+                    c.chat_id == panel.chat_id and c.params.get("message_id") == panel.message_id
+                ),
+                since=since,
+                timeout=min(self.patience, 1.0),  # none comes when nothing changed
+            )
+
+    async def _wait_answer(self, query_id: str) -> str | None:
+        try:
+            call = await self.api.wait_for_call(
+                "answerCallbackQuery",
+                lambda c: c.ok and c.params.get("callback_query_id") == query_id,
+                timeout=self.patience,
+            )
+        except TimeoutError:
+            return None
+        return str(call.params.get("text") or "")
+
+    async def _wait_bot_message(self, since: int, predicate: Any) -> FakeMessage | None:
+        try:
+            return await self.user.wait_bot_message(predicate, since=since, timeout=self.patience)
+        except TimeoutError:
+            return None
+
+
+def _is_rewrite_answer(message: FakeMessage) -> bool:
+    return message.plain_text().startswith((*SAVED_REPLY, *REPLY_REFUSED))
+
+
+def _is_panel_or_all_done(message: FakeMessage) -> bool:
+    return panel_assignment(message) is not None or message.plain_text().startswith("🎉")
+
+
+# -- what the database must hold ---------------------------------------------------------------
+
+
+def check_database(path: Path, ledger: Ledger, promised: Promises) -> dict[str, int]:
+    """Assert every acknowledged effect is stored and nothing is doubled; some counts."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        stored_scores = {
+            (aid, CRITERIA.index(key)): score
+            for aid, key, score in conn.execute(
+                "SELECT assignment_id, criterion, score FROM scores"
+            )
+        }
+        for key, score in promised.scores.items():
+            assert stored_scores.get(key) == score, f"acknowledged score {key}={score} lost"
+        for key, score in stored_scores.items():
+            assert ledger.scores.get(key) == score, f"score {key}={score} nobody gave"
+        stored_flags = {
+            (aid, FLAGS.index(flag))
+            for aid, flag in conn.execute("SELECT assignment_id, flag FROM flags")
+        }
+        assert promised.flags <= stored_flags, "an acknowledged flag was lost"
+        rewrites = dict(
+            conn.execute("SELECT assignment_id, rewrite FROM judgments WHERE rewrite IS NOT NULL")
+        )
+        for aid, text in promised.rewrites.items():
+            assert rewrites.get(aid) == text, f"acknowledged rewrite of {aid} lost"
+        submitted = {
+            aid for (aid,) in conn.execute("SELECT id FROM assignments WHERE status = 'submitted'")
+        }
+        assert promised.submits <= submitted, "an acknowledged submit was lost"
+        assert submitted <= promised.submit_taps, "a submit nobody tapped"
+        # every submitted judgment is complete, once, and counted once for its item
+        for aid in submitted:
+            scored = {c for (a, c) in stored_scores if a == aid}
+            assert scored == set(range(len(CRITERIA))), f"assignment {aid} submitted unscored"
+        assert conn.execute(
+            "SELECT COUNT(*) FROM judgments j JOIN assignments a ON a.id = j.assignment_id"
+            " WHERE a.status = 'submitted'"
+        ).fetchone()[0] == len(submitted)
+        assert (
+            conn.execute(
+                "SELECT item_id, trainer_id FROM assignments GROUP BY item_id, trainer_id"
+                " HAVING COUNT(*) > 1"
+            ).fetchall()
+            == []
+        )
+        miscounted = conn.execute(
+            "SELECT i.id, i.done_count, COUNT(a.id) FROM items i LEFT JOIN assignments a"
+            " ON a.item_id = i.id AND a.status = 'submitted' GROUP BY i.id"
+            " HAVING i.done_count <> COUNT(a.id)"
+        ).fetchall()
+        assert miscounted == [], f"items whose count disagrees with their reviews: {miscounted}"
+        over = conn.execute(
+            "SELECT i.id, COUNT(*) FROM items i JOIN batches b ON b.id = i.batch_id"
+            " JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted' AND a.late = 0"
+            " GROUP BY i.id, b.overlap HAVING COUNT(*) > b.overlap"
+        ).fetchall()
+        assert over == [], f"items with more reviews than their overlap: {over}"
+        held = conn.execute(
+            "SELECT trainer_id FROM assignments WHERE status = 'active'"
+            " GROUP BY trainer_id HAVING COUNT(*) > 1"
+        ).fetchall()
+        assert held == [], f"trainers holding two items: {held}"
+        return {
+            "submitted": len(submitted),
+            "scores": len(stored_scores),
+            "flags": len(stored_flags),
+            "rewrites": len(rewrites),
+        }
+
+
+def active_assignment(path: Path, trainer_id: int) -> tuple[int | None, dict[int, int]]:
+    """The trainer's open assignment and its stored scores (criterion index -> score)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        row = conn.execute(
+            "SELECT id FROM assignments WHERE trainer_id = ? AND status = 'active'", (trainer_id,)
+        ).fetchone()
+        if row is None:
+            return None, {}
+        scores = {
+            CRITERIA.index(key): score
+            for key, score in conn.execute(
+                "SELECT criterion, score FROM scores WHERE assignment_id = ?", (row[0],)
+            )
+        }
+        return row[0], scores

@@ -1,0 +1,109 @@
+"""Killed with SIGKILL again and again while trainers review: nothing acknowledged is lost.
+
+The bot runs as an operator runs it (`python -m bot run`, seeded with the CLI) against the fake
+Bot API. Trainers keep reviewing while the process is killed at random moments and started
+again; what the fake server saw acknowledged is then held against the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.crash_load import (
+    BotProcess,
+    Ledger,
+    ScriptedTrainer,
+    active_assignment,
+    check_database,
+    panel_assignment,
+    promises,
+    seed_with_cli,
+    shown_scores,
+)
+from tests.fakebot import FakeBotApi
+
+
+async def crash_while_reviewing(
+    api: FakeBotApi, workdir: Path, *, trainers: int, kills: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    code = seed_with_cli(workdir, 150, overlap=2, invites=trainers)
+    bot = BotProcess(api, workdir, DAILY_QUOTA="1000")
+    await bot.start()
+    ledger = Ledger()
+    crowd = [
+        ScriptedTrainer(
+            api,
+            api.user(3000 + n, f"Trainer {n}", language_code="en"),
+            ledger,
+            random.Random(rng.random()),
+            patience=3.0,
+        )
+        for n in range(trainers)
+    ]
+    working: list[asyncio.Task[None]] = []
+    try:
+        await bot.wait_polling()
+        for trainer in crowd:
+            await trainer.register(code)
+        stop = asyncio.Event()
+        working = [asyncio.create_task(trainer.work(stop)) for trainer in crowd]
+        for _ in range(kills):
+            await asyncio.sleep(rng.uniform(0.3, 2.0))  # somewhere in the middle of taps
+            await bot.kill()
+            await bot.start()
+            await bot.wait_polling()
+        await asyncio.sleep(1.0)  # a calm moment: everyone catches up
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*working), timeout=120)
+        await api.wait_idle(quiet=0.3, timeout=30)
+
+        # Every trainer continues where they were: /next shows their open item, scores and all.
+        for trainer in crowd:
+            open_id, stored = active_assignment(bot.database, trainer.user.user_id)
+            if open_id is None:
+                continue
+            assert await trainer.ask_for_item(), "an open item did not come back"
+            panel = trainer.current_panel()
+            assert panel is not None and panel_assignment(panel) == open_id
+            assert shown_scores(panel) == stored
+        assert await bot.stop() == 0
+    finally:
+        for task in working:
+            task.cancel()
+        await asyncio.gather(*working, return_exceptions=True)
+        await bot.close()
+
+    promised = promises(api, ledger)
+    counts = check_database(bot.database, ledger, promised)
+    for trainer in crowd:
+        open_id, stored = active_assignment(bot.database, trainer.user.user_id)
+        for (assignment, criterion), score in promised.scores.items():
+            if assignment == open_id:
+                assert stored.get(criterion) == score
+    assert counts["submitted"] > 0 and promised.scores, "the load did not get going"
+    log = bot.log_text()
+    assert api.token not in log and api.token.split(":", 1)[1] not in log
+    assert bot.kills == kills and log.count("running as @") == kills + 1
+    retries = sum(trainer.retries for trainer in crowd)
+    print(
+        f"\n{kills} kills: {counts} stored; {len(promised.scores)} scores and "
+        f"{len(promised.submits)} submits acknowledged; {promised.answered_duplicates} taps "
+        f"answered as redelivered after a restart; {retries} trainer retries"
+    )
+
+
+async def test_kill_9_a_few_times_while_trainers_review(api: FakeBotApi, tmp_path: Path) -> None:
+    await crash_while_reviewing(api, tmp_path, trainers=3, kills=3, seed=6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_kill_9_many_times_while_trainers_review(
+    api: FakeBotApi, tmp_path: Path, seed: int
+) -> None:
+    await crash_while_reviewing(api, tmp_path, trainers=6, kills=20, seed=seed)
