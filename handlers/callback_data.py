@@ -13,6 +13,8 @@ from enum import StrEnum
 
 VERSION = "1"
 MAX_BYTES = 64
+MAX_NUMBER = 2**53 - 1  # Telegram's ids have at most 52 significant bits; ours are smaller
+LANGUAGES = ("id", "en")
 
 
 class Action(StrEnum):
@@ -53,7 +55,7 @@ _ARITY = {
 _COORDINATOR_ACTIONS = frozenset(
     {Action.UPLOAD, Action.BATCH, Action.TRAINERS_PAGE, Action.TRAINER}
 )
-_NUMBER = re.compile(r"0|[1-9][0-9]{0,14}")
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,15}")
 
 
 class InvalidCallbackData(ValueError):
@@ -72,11 +74,22 @@ class Callback:
 
 
 def encode(action: Action, *fields: int | str) -> str:
-    """Build callback data; raises if the result would not fit Telegram's 64 bytes."""
+    """Build callback data; raises ValueError if it would not fit Telegram's 64 bytes, or if
+    `decode` would not read it back (a button that could only ever answer "invalid")."""
     data = VERSION + action.value + "".join(f":{value}" for value in fields)
-    if len(data.encode()) > MAX_BYTES:
+    if len(data.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ValueError(f"callback data too long: {data!r}")
+    if action is Action.LANGUAGE:
+        readable = len(fields) == 1 and fields[0] in LANGUAGES
+    else:
+        readable = len(fields) == _ARITY[action] and all(_is_number(f) for f in fields)
+    if not readable:
+        raise ValueError(f"callback data that decode would refuse: {data!r}")
     return data
+
+
+def _is_number(field: object) -> bool:
+    return type(field) is int and 0 <= field <= MAX_NUMBER
 
 
 def decode(data: str | None) -> Callback:
@@ -96,12 +109,14 @@ def decode(data: str | None) -> Callback:
     if data[2:] and not data[2:].startswith(":"):
         raise InvalidCallbackData(data)
     if action is Action.LANGUAGE:
-        if fields not in (["id"], ["en"]):
+        if len(fields) != 1 or fields[0] not in LANGUAGES:
             raise InvalidCallbackData(data)
         return Callback(action, language=fields[0])
     if len(fields) != _ARITY[action] or not all(_NUMBER.fullmatch(f) for f in fields):
         raise InvalidCallbackData(data)
     numbers = tuple(int(f) for f in fields)
+    if any(number > MAX_NUMBER for number in numbers):
+        raise InvalidCallbackData(data)
     if not numbers or action in _COORDINATOR_ACTIONS:
         return Callback(action, args=numbers)
     return Callback(action, assignment_id=numbers[0], args=numbers[1:])

@@ -22,7 +22,7 @@ from handlers.callback_data import (
 )
 
 BIG_ID = 10**14
-LARGEST_ID = 10**15 - 1  # the codec reads at most 15 digits
+LARGEST_ID = 2**53 - 1  # the codec reads up to 2**53 - 1 (Telegram ids have <= 52 bits)
 
 ARITY = {
     Action.SCORE: 3,
@@ -187,7 +187,7 @@ FORGED = [
     "1s:1_000:0:4",
     "1s:1:0:4.5",
     "1r:" + "9" * 16,
-    "1r:1000000000000000",
+    "1r:9007199254740992",  # 2**53
     # non-digits and digits from other scripts
     "1s:a:0:4",
     "1s:812:zero:4",
