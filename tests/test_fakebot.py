@@ -29,10 +29,11 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TimedOut,
 )
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from tests.fakebot import FakeBotApi, FakeUser, parse_html, utf16_len
+from tests.fakebot import FakeBotApi, FakeUser, fast_request, parse_html, utf16_len
 
 USER_ID = 1001
 
@@ -442,6 +443,31 @@ async def test_bulk_messages_beyond_the_flood_limit_get_429_but_replies_to_users
     api.limit_bulk_messages(None)
     for user in crowd:
         await bot.send_message(user.chat_id, "unlimited again")
+
+
+async def test_a_delay_beyond_the_read_timeout_is_a_timeout_without_effect(
+    api: FakeBotApi, alice: FakeUser
+) -> None:
+    api.delay_next("sendMessage", 0.5, chat_id=alice.chat_id)
+    async with api.bot(request=fast_request(read_timeout=0.2)) as impatient:
+        with pytest.raises(TimedOut):
+            await impatient.send_message(USER_ID, "too slow")
+        await api.wait_idle(quiet=0.05)
+        assert alice.bot_messages() == []  # the bot gave up, so nothing was sent
+        await impatient.send_message(USER_ID, "only the next call was slow")
+    assert alice.last_bot_message().plain_text() == "only the next call was slow"
+
+
+async def test_clear_faults_ends_every_injected_fault(
+    api: FakeBotApi, bot: Bot, alice: FakeUser
+) -> None:
+    api.fail_next("sendMessage", times=5)
+    api.drop_next("sendMessage", times=5)
+    api.delay_next("sendMessage", 10, times=5)
+    api.set_delay("sendMessage", 10)
+    api.clear_faults()
+    await bot.send_message(USER_ID, "the API is back")
+    assert alice.last_bot_message().plain_text() == "the API is back"
 
 
 async def test_blocked_user_gives_forbidden(api: FakeBotApi, bot: Bot, alice: FakeUser) -> None:

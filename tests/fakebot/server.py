@@ -110,6 +110,7 @@ class _Drop:
     chat_id: int | None
     times: int
     after_effect: bool
+    seconds: float = 0.0  # a delay_next() instead of a reset
 
 
 @dataclass
@@ -238,6 +239,7 @@ class FakeBotApi:
         self._next_callback = 1
         self._failures: list[_Failure] = []
         self._drops: list[_Drop] = []
+        self._slow: list[_Drop] = []
         self._delays: dict[str, float] = {}
         self._inflight = 0
         self._flood: _FloodLimit | None = None
@@ -479,6 +481,23 @@ class FakeBotApi:
         else:
             self._delays.pop(method, None)
 
+    def delay_next(
+        self, method: str, seconds: float, *, chat_id: int | None = None, times: int = 1
+    ) -> None:
+        """Answer only the next ``times`` calls of ``method`` (to ``chat_id``) after ``seconds``.
+
+        Beyond the bot's read timeout this is a timeout: the bot gives up, closes the
+        connection, and the call has no effect (its handler here is cancelled before it acts).
+        """
+        self._slow.append(_Drop(method, chat_id, times, False, seconds))
+
+    def clear_faults(self) -> None:
+        """The Bot API is well again: forget pending fail_next/drop_next/delays."""
+        self._failures.clear()
+        self._drops.clear()
+        self._slow.clear()
+        self._delays.clear()
+
     # -- updates -------------------------------------------------------------------------------
 
     def enqueue(self, update_body: dict[str, Any]) -> dict[str, Any]:
@@ -605,6 +624,9 @@ class FakeBotApi:
                 delay = self._delays.get(method)
                 if delay:
                     await asyncio.sleep(delay)
+                slow = self._take_drop(method, params, self._slow)
+                if slow is not None:
+                    await asyncio.sleep(slow.seconds)
                 drop = self._take_drop(method, params)
                 if drop is not None and not drop.after_effect:
                     await self._reset_connection(request, method, params)
@@ -758,13 +780,16 @@ class FakeBotApi:
                 {"retry_after": retry_after},
             )
 
-    def _take_drop(self, method: str, params: dict[str, Any]) -> _Drop | None:
+    def _take_drop(
+        self, method: str, params: dict[str, Any], faults: list[_Drop] | None = None
+    ) -> _Drop | None:
+        faults = self._drops if faults is None else faults
         chat_id = self._call_chat_id(method, params)
-        for drop in self._drops:
+        for drop in faults:
             if drop.method == method and drop.chat_id in (None, chat_id):
                 drop.times -= 1
                 if drop.times <= 0:
-                    self._drops.remove(drop)
+                    faults.remove(drop)
                 return drop
         return None
 
