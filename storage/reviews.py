@@ -7,7 +7,7 @@ guarded by the current status, so a repeated tap or update finds nothing to chan
 from __future__ import annotations
 
 from storage.assignment import item_released
-from storage.database import Database
+from storage.database import Connection, Database
 from storage.records import Assignment, Draft, Item
 
 _ITEM_SQL = (
@@ -54,16 +54,19 @@ async def expire_assignment(db: Database, assignment_id: int) -> None:
 async def set_score(
     db: Database, assignment_id: int, criterion: str, score: int, next_criterion: int, now: str
 ) -> None:
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO scores (assignment_id, criterion, score, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (assignment_id, criterion)"
-            " DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at",
-            (assignment_id, criterion, score, now),
-        )
-        await conn.execute(
-            "UPDATE assignments SET criterion = ? WHERE id = ?", (next_criterion, assignment_id)
-        )
+    await db.write(_set_score, assignment_id, criterion, score, next_criterion, now)
+
+
+def _set_score(
+    conn: Connection, assignment_id: int, criterion: str, score: int, following: int, now: str
+) -> None:
+    conn.execute(
+        "INSERT INTO scores (assignment_id, criterion, score, updated_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (assignment_id, criterion)"
+        " DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at",
+        (assignment_id, criterion, score, now),
+    )
+    conn.execute("UPDATE assignments SET criterion = ? WHERE id = ?", (following, assignment_id))
 
 
 async def set_criterion(db: Database, assignment_id: int, criterion: int) -> None:
@@ -94,19 +97,30 @@ async def set_text(
     """Store the rewrite or note, and remember the trainer's message so an edit updates it."""
     if field not in ("rewrite", "note"):
         raise ValueError(field)
-    async with db.transaction() as conn:
-        await conn.execute(
-            f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
-            f" ON CONFLICT (assignment_id) DO UPDATE SET {field} = excluded.{field},"
-            " updated_at = excluded.updated_at",
-            (assignment_id, text, now),
+    await db.write(_set_text, assignment_id, field, text, now, chat_id, message_id)
+
+
+def _set_text(
+    conn: Connection,
+    assignment_id: int,
+    field: str,
+    text: str,
+    now: str,
+    chat_id: int | None,
+    message_id: int | None,
+) -> None:
+    conn.execute(
+        f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
+        f" ON CONFLICT (assignment_id) DO UPDATE SET {field} = excluded.{field},"
+        " updated_at = excluded.updated_at",
+        (assignment_id, text, now),
+    )
+    if message_id is not None:
+        conn.execute(
+            "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+            (chat_id, message_id, assignment_id, field),
         )
-        if message_id is not None:
-            await conn.execute(
-                "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
-                (chat_id, message_id, assignment_id, field),
-            )
 
 
 async def get_draft(db: Database, assignment_id: int) -> Draft:
@@ -135,34 +149,37 @@ async def get_draft(db: Database, assignment_id: int) -> Draft:
 
 async def submit_assignment(db: Database, assignment_id: int, now: str) -> bool:
     """Mark submitted and count it for the item; False if it was already finished."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE assignments SET submitted_at = ?,"
-            " late = CASE WHEN status = 'expired' OR lease_expires_at < ? THEN 1 ELSE 0 END,"
-            " status = 'submitted'"
-            " WHERE id = ? AND status IN ('active', 'expired')",
-            (now, now, assignment_id),
-        )
-        if cursor.rowcount != 1:
-            return False
-        await conn.execute(
-            "UPDATE items SET done_count = done_count + 1,"
-            " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
-            " WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END"
-            " WHERE id = (SELECT item_id FROM assignments WHERE id = ?)",
-            (assignment_id,),
-        )
-        await conn.execute(
-            "INSERT INTO judgments (assignment_id, updated_at) VALUES (?, ?)"
-            " ON CONFLICT (assignment_id) DO UPDATE SET updated_at = excluded.updated_at",
-            (assignment_id, now),
-        )
-        await conn.execute(
-            "UPDATE trainers SET last_seen_at = ?"
-            " WHERE user_id = (SELECT trainer_id FROM assignments WHERE id = ?)",
-            (now, assignment_id),
-        )
-        return True
+    return await db.write(_submit, assignment_id, now)
+
+
+def _submit(conn: Connection, assignment_id: int, now: str) -> bool:
+    cursor = conn.execute(
+        "UPDATE assignments SET submitted_at = ?,"
+        " late = CASE WHEN status = 'expired' OR lease_expires_at < ? THEN 1 ELSE 0 END,"
+        " status = 'submitted'"
+        " WHERE id = ? AND status IN ('active', 'expired')",
+        (now, now, assignment_id),
+    )
+    if cursor.rowcount != 1:
+        return False
+    conn.execute(
+        "UPDATE items SET done_count = done_count + 1,"
+        " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
+        " WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END"
+        " WHERE id = (SELECT item_id FROM assignments WHERE id = ?)",
+        (assignment_id,),
+    )
+    conn.execute(
+        "INSERT INTO judgments (assignment_id, updated_at) VALUES (?, ?)"
+        " ON CONFLICT (assignment_id) DO UPDATE SET updated_at = excluded.updated_at",
+        (assignment_id, now),
+    )
+    conn.execute(
+        "UPDATE trainers SET last_seen_at = ?"
+        " WHERE user_id = (SELECT trainer_id FROM assignments WHERE id = ?)",
+        (now, assignment_id),
+    )
+    return True
 
 
 async def skip_assignment(db: Database, assignment_id: int, reason: str | None) -> bool:
@@ -183,12 +200,15 @@ async def link_messages(
     db: Database, assignment_id: int, chat_id: int, messages: list[tuple[int, str]]
 ) -> None:
     """Remember which chat messages show this assignment ((message_id, kind) pairs)."""
-    async with db.transaction() as conn:
-        await conn.executemany(
-            "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
-            [(chat_id, message_id, assignment_id, kind) for message_id, kind in messages],
-        )
+    await db.write(_link_messages, [(chat_id, mid, assignment_id, kind) for mid, kind in messages])
+
+
+def _link_messages(conn: Connection, rows: list[tuple[int, int, int, str]]) -> None:
+    conn.executemany(
+        "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+        rows,
+    )
 
 
 async def find_message(db: Database, chat_id: int, message_id: int) -> tuple[int, str] | None:

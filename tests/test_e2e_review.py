@@ -168,9 +168,11 @@ async def test_double_tap_and_redelivered_update_change_nothing(
     await nilai.import_file(write_batch(tmp_path, *ONE_AND_TWO))
     panel = await nilai.next_item(trainer)
     await score_all(api, trainer, panel)
-    flag_data = (await tap_action(trainer, panel, Action.FLAG, 1, 1))["callback_query"]["data"]
-    await trainer.tap(panel, data=flag_data)  # a double tap on the old keyboard: still "on"
-    await api.wait_idle(quiet=0.05)
+    flag = await tap_action(trainer, panel, Action.FLAG, 1, 1)
+    # A double tap on the old keyboard: still "on".
+    again = await trainer.tap(panel, data=flag["callback_query"]["data"])
+    await answered(api, flag)
+    await answered(api, again)
     assert await nilai.count("SELECT COUNT(*) FROM flags") == 1
 
     since = api.mark()

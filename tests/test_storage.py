@@ -128,3 +128,54 @@ async def test_a_read_sees_every_write_committed_before_it(db: Database) -> None
             assert await db.fetchval("SELECT value FROM bot_facts WHERE name = 'n'") == str(number)
 
     await asyncio.gather(writer(), *(reader() for _ in range(8)))
+
+
+def _insert_two_then_fail(conn: sqlite3.Connection, fail: bool) -> int:
+    conn.execute("INSERT INTO bot_facts (name, value) VALUES ('a', '1')")
+    conn.execute("INSERT INTO bot_facts (name, value) VALUES ('b', '2')")
+    if fail:
+        raise RuntimeError("crash in the middle")
+    return 2
+
+
+async def test_a_write_runs_whole_or_not_at_all(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        await db.write(_insert_two_then_fail, True)
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_facts") == 0
+    assert await db.write(_insert_two_then_fail, False) == 2
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_facts") == 2
+
+
+async def test_a_write_records_the_request_it_belongs_to_with_its_effect(db: Database) -> None:
+    from storage import updates
+
+    mark = updates.begin_update(77, "2026-12-01T00:00:00Z")
+    try:
+        with pytest.raises(RuntimeError):
+            await db.write(_insert_two_then_fail, True)
+        assert not mark.recorded and not await updates.was_processed(db, 77)
+        await db.write(_insert_two_then_fail, False)
+        assert mark.recorded and await updates.was_processed(db, 77)
+    finally:
+        await updates.finish_update(db, mark)
+
+
+async def test_writes_and_transactions_take_turns_on_the_one_writer(db: Database) -> None:
+    """`write` (one trip to the writer's thread) and `transaction` (one per statement) share
+    the writer: neither sees the other's half-done work."""
+    import asyncio
+
+    async def slow_transaction() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO bot_facts (name, value) VALUES ('slow', 'x')")
+            await asyncio.sleep(0.05)
+            await conn.execute("UPDATE bot_facts SET value = 'done' WHERE name = 'slow'")
+
+    def read_slow(conn: sqlite3.Connection) -> str | None:
+        row = conn.execute("SELECT value FROM bot_facts WHERE name = 'slow'").fetchone()
+        return None if row is None else row[0]
+
+    task = asyncio.create_task(slow_transaction())
+    await asyncio.sleep(0.01)
+    assert await db.write(read_slow) == "done"
+    await task
