@@ -454,6 +454,8 @@ async def test_a_delay_beyond_the_read_timeout_is_a_timeout_without_effect(
             await impatient.send_message(USER_ID, "too slow")
         await api.wait_idle(quiet=0.05)
         assert alice.bot_messages() == []  # the bot gave up, so nothing was sent
+        [call] = api.calls_to("sendMessage")
+        assert (call.ok, call.description) == (False, "client gave up")
         await impatient.send_message(USER_ID, "only the next call was slow")
     assert alice.last_bot_message().plain_text() == "only the next call was slow"
 

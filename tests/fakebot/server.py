@@ -626,7 +626,11 @@ class FakeBotApi:
                     await asyncio.sleep(delay)
                 slow = self._take_drop(method, params, self._slow)
                 if slow is not None:
-                    await asyncio.sleep(slow.seconds)
+                    try:
+                        await asyncio.sleep(slow.seconds)
+                    except asyncio.CancelledError:  # the client gave up: a timeout
+                        self._record(method, params, False, None, None, "client gave up")
+                        raise
                 drop = self._take_drop(method, params)
                 if drop is not None and not drop.after_effect:
                     await self._reset_connection(request, method, params)
