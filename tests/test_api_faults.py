@@ -74,6 +74,8 @@ async def review_through_a_fault(
     await trainer.tap(panel, data=encode(Action.SCORE, 1, 3, 2))
     await trainer.tap(panel, data=encode(Action.FLAG, 1, 0, 1))
     await api.wait_idle(quiet=0.1, timeout=3 * READ_TIMEOUT)
+    await trainer.send("/next")  # nothing seems to happen: where is my item?
+    await api.wait_idle(quiet=0.1, timeout=3 * READ_TIMEOUT)
     failed = [c for c in api.calls[since:] if not c.ok and c.method == method]
     assert failed, f"the fault never hit a {method} call"
     problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
