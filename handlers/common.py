@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.error_alerts import ErrorAlerts, ErrorReport, describe
 from bot.i18n import t, t_plain
@@ -110,6 +110,10 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         await _apologise(update, context, report)
     if first and not isinstance(error, (NetworkError, Forbidden)):  # Telegram's side, not ours
         await _alert_coordinators(update, context, report)
+    if isinstance(update, Update):
+        # The update stops here: recording it as handled (group 1) would only fail the same
+        # way, or mark as done what was not. Redelivered before a restart, it is still dropped.
+        raise ApplicationHandlerStop
 
 
 def _source(update: object, context: NilaiContext) -> str:
