@@ -7,11 +7,13 @@ from the rows still `pending`, and nobody is sent the broadcast twice.
 
 The crash window: a row is `sending` from its claim until its outcome is recorded. If the process
 dies in between, the message may or may not have reached Telegram, and the Bot API offers no way
-to ask. We choose at-most-once: at the next start such rows become `failed` (counted, not resent),
-because a duplicate announcement to a trainer is worse than one missing (they still get items
-with /next). The window is small: rows claimed and not yet recorded are at most two pages (the one
-being sent and the one before it, under a second of sending at 30/s); a clean stop (SIGTERM)
-leaves no row `sending` (see `Broadcasting.record`).
+to ask. We choose at-most-once: at the next start the coordinator is told how many such rows
+there are and why, and they become `failed` (counted, not resent), because a duplicate
+announcement to a trainer is worse than one missing (they still get items with /next). The window
+is small: the sender claims a tenth of a second's worth at a time, just before sending it, so
+the rows claimed and not yet recorded are the sends in flight and a page or two around them (see
+`handlers/broadcasts.py`); a clean stop (SIGTERM) leaves no row `sending` (see
+`Broadcasting.record`).
 """
 
 from __future__ import annotations
@@ -141,6 +143,10 @@ class Broadcasting:
     async def unfinished(self) -> list[int]:
         """Broadcasts still sending (after a restart: the ones to resume)."""
         return await broadcasts.unfinished_broadcasts(self.db)
+
+    async def unconfirmed(self, broadcast_id: int) -> int:
+        """After a crash: deliveries whose message may or may not have arrived."""
+        return await broadcasts.count_unconfirmed(self.db, broadcast_id)
 
     async def give_up_unconfirmed(self, broadcast_id: int) -> int:
         """After a crash: deliveries left `sending` count as failed (at-most-once, see above)."""

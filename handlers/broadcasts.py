@@ -2,15 +2,20 @@
 
 Pacing. Every announcement is a bulk send (`handlers.sending.send_bulk_message`): the bot's
 rate limiter paces all bulk sends together at `settings.broadcast_rate` (Telegram's guidance for
-notifying many users), while trainers' interactive traffic is never paced. A broadcast keeps at
-most `concurrency(rate)` sends in flight, so it never holds more than a handful of claimed rows
-(a crash loses at most those, see `bot/broadcasting.py`). The coordinator's progress message is
-edited at most once a second.
+notifying many users), while trainers' interactive traffic is never paced. A broadcast claims
+recipients in small pages (`claim_size(rate)`, a tenth of a second's worth) and hands them to its
+`concurrency(rate)` senders at the same rate, so a recipient is claimed only just before its send
+and does not wait in the rate limiter holding its claim: a crash leaves in doubt only the sends
+really in flight and a page or two around them (see `bot/broadcasting.py`). The coordinator's
+progress message is edited at most once a second.
 
 Sending runs as a task of the Application (`create_task`), so a handler returns at once and
 `Application.stop()` waits for it: on stop the sender finishes the sends in flight, records them
 and puts the unsent claimed rows back to pending, so a restart continues exactly where it
-stopped. A crash is handled by the delivery rows, see `bot/broadcasting.py`.
+stopped. After a crash (the process killed, the machine down) the rows still `sending` are
+the messages that were on their way: they may or may not have arrived, and Telegram cannot tell.
+The sender that resumes tells the coordinator how many and why, then gives them up (at-most-once,
+see `bot/broadcasting.py`) and goes on with the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import logging
 import math
 import time
 
+from aiolimiter import AsyncLimiter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
@@ -44,6 +50,11 @@ def handlers() -> list[BaseHandler]:
     """This feature's handlers, registered by the composition root before the catch-alls."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     return [CommandHandler("announce", announce_command, filters=private)]
+
+
+def claim_size(rate: int) -> int:
+    """Recipients claimed at a time: a tenth of a second's worth (ten small commits a second)."""
+    return max(1, math.ceil(rate / 10))
 
 
 def concurrency(rate: int) -> int:
@@ -94,11 +105,6 @@ async def resume_broadcasts(application: Application) -> None:
     for broadcast_id in await services.broadcasts.unfinished():
         if broadcast_id in running:
             continue
-        lost = await services.broadcasts.give_up_unconfirmed(broadcast_id)
-        if lost:
-            log.warning(
-                "broadcast %s: %d send(s) unconfirmed by a crash, not resent", broadcast_id, lost
-            )
         log.info("resuming broadcast %s", broadcast_id)
         _launch(application, broadcast_id)
 
@@ -138,16 +144,20 @@ async def _send(application: Application, broadcast_id: int) -> None:
 
 
 class _Sender:
-    """Sends one broadcast: claims pages of recipients, `concurrency` workers send them, the
-    outcomes are recorded with the next claim, and the coordinator's message follows along."""
+    """Sends one broadcast: claims small pages of recipients, hands them at the broadcast rate
+    to `concurrency` workers that send them, records the outcomes with the next claim, and keeps
+    the coordinator's message up to date."""
 
     def __init__(self, application: Application, services: Services, broadcast: Broadcast):
         self.application = application
         self.service = services.broadcasts
         self.broadcast = broadcast
         self.paid = services.settings.paid_broadcast
-        self.width = concurrency(services.settings.broadcast_rate)
-        self.queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=self.width)
+        rate = services.settings.broadcast_rate
+        self.width = concurrency(rate)
+        self.page_size = claim_size(rate)
+        self.pace = AsyncLimiter(rate, 1)  # the budget's pace: claims wait here, not in it
+        self.queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=1)
         self.finished: list[Delivery] = []
         self.counts = DeliveryCounts()
         self.report = _Report(application, services, broadcast)
@@ -155,6 +165,7 @@ class _Sender:
 
     async def run(self) -> None:
         broadcast_id = self.broadcast.id
+        await self._give_up_unconfirmed()
         self.counts = await self.service.counts(broadcast_id)
         if self.counts.total == 0:
             await self.report.show("broadcast.nobody", self.counts)
@@ -181,16 +192,35 @@ class _Sender:
         await self.service.finish(broadcast_id)
         log.info("broadcast %s done: %s", broadcast_id, counts)
 
+    async def _give_up_unconfirmed(self) -> None:
+        """After a crash: tell the coordinator about the sends in doubt, then give them up.
+
+        Told first, so a crash in between repeats the notice rather than losing it.
+        """
+        unconfirmed = await self.service.unconfirmed(self.broadcast.id)
+        if not unconfirmed:
+            return
+        log.warning(
+            "broadcast %s: %d send(s) unconfirmed by a crash, not resent",
+            self.broadcast.id,
+            unconfirmed,
+        )
+        await self.report.unconfirmed(unconfirmed)
+        await self.service.give_up_unconfirmed(self.broadcast.id)
+
     async def _feed(self) -> list[int]:
         """Queue recipients page by page until none is left, or the bot stops (then the claimed
         but unqueued recipients are returned, to be put back)."""
         while True:
-            page = await self.service.claim(self.broadcast.id, self.width, self._take_finished())
+            page = await self.service.claim(
+                self.broadcast.id, self.page_size, self._take_finished()
+            )
             if not page:
                 return []
             for index, recipient in enumerate(page):
                 if not self.application.running:
                     return [r.trainer_id for r in page[index:]]
+                await self.pace.acquire()
                 await self.queue.put(recipient)
                 await self.report.show("broadcast.progress", self.counts, throttle=True)
 
@@ -290,6 +320,14 @@ class _Report:
                 )
         except TelegramError as error:  # the coordinator's chat must not stop the broadcast
             log.warning("broadcast %s: progress not shown: %s", self.broadcast.id, error)
+
+    async def unconfirmed(self, count: int) -> None:
+        """Say how many trainers may have missed the message because of a crash, and why."""
+        text = t(self.language, "broadcast.unconfirmed", what=self._what(), count=count)
+        try:
+            await self._send(text)
+        except TelegramError as error:
+            log.warning("broadcast %s: crash notice not sent: %s", self.broadcast.id, error)
 
     async def summary(self, counts: DeliveryCounts) -> None:
         text = t(

@@ -87,6 +87,14 @@ async def set_report_message(db: Database, broadcast_id: int, message_id: int) -
     )
 
 
+async def count_unconfirmed(db: Database, broadcast_id: int) -> int:
+    """Deliveries left `sending`: claimed, and their outcome never recorded."""
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM deliveries WHERE broadcast_id = ? AND status = 'sending'",
+        (broadcast_id,),
+    )
+
+
 async def fail_unconfirmed(db: Database, broadcast_id: int, now: str) -> int:
     """Deliveries a crash left `sending` become `failed`: sent or not, they are not resent."""
     return await db.execute(
