@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote, quote_plus
 
 # These libraries log every request URL at INFO, and the Bot API URL contains the token.
 _QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite")
@@ -11,11 +12,22 @@ REDACTED = "<token>"
 
 class RedactSecrets(logging.Filter):
     """Replaces secrets in every record, tracebacks included (a library may still print an
-    URL or an error message that contains the token)."""
+    URL or an error message that contains the token), also percent-encoded as in an URL.
+
+    For a bot token (`<bot id>:<secret>`) the part after the colon is the secret, so it is
+    redacted wherever it appears, whatever was done to the colon.
+    """
 
     def __init__(self, secrets: list[str]):
         super().__init__()
-        self.secrets = [secret for secret in secrets if secret]
+        forms: set[str] = set()
+        for secret in filter(None, secrets):
+            forms |= {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
+            bot_id, colon, key = secret.partition(":")
+            if colon and bot_id.isdigit() and len(key) >= 8:
+                forms |= {key, quote(key, safe="")}
+        # Longest first, so a whole token goes before the part of it that is its secret.
+        self.secrets = sorted(forms, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
