@@ -1,7 +1,9 @@
-"""Import speed: a large JSONL batch through `python -m bot import`, and the memory it takes.
+"""Import speed: a large JSONL batch through `python -m bot import`, against the simplest loader.
 
-Target (issue 3): "Import: a 1,000,000-item JSONL through the CLI at 50,000 items/s or better,
-memory flat".
+Target (issue 6): "Import of a 1,000,000-item JSONL: within 1.5x of the simplest correct loader
+(read lines, `json.loads`, check fields, `executemany` into the same table) measured in the same
+run, and at least 50,000 items/s on a quiet machine; peak memory flat (at 1M no more than 30 MB
+above the peak at 100k)."
 
 How it is measured:
 
@@ -10,19 +12,25 @@ How it is measured:
   (~300-800 characters), metadata objects, one item in ten in the chat form (`messages`, with
   earlier turns) and one in twenty with a `gold` expectation. A second file holds its first N/10
   lines.
-* `python -m bot import FILE --batch bench` runs as a subprocess (the operator's command) with a
-  fresh `DATABASE_PATH`, its stderr on a pseudo-terminal so the CLI draws its progress bar. The
-  wall time of the whole process gives items/s. Its peak RSS is its `VmHWM` (/proc/<pid>/status),
-  polled every 10 ms (`ru_maxrss` would be wrong, see `PeakWatcher`); its current RSS (`VmRSS`)
-  is read each time the progress bar moves, so the RSS after 10%, 50% and 90% of the items are
-  stored shows whether memory grows with the items read. The N/10 file is imported the same
-  way, so the two peaks can be compared too: "memory flat" means the peak does not grow with N.
+* Two loaders run as subprocesses on a fresh `DATABASE_PATH` each, alternating, on both files:
+  `python -m bot import FILE --batch bench` (the operator's command, its stderr on a
+  pseudo-terminal so the CLI draws its progress bar), and the simplest correct loader
+  (`simple_load` below: read lines, `json.loads`, check the fields, `executemany` into the same
+  migrated `items` table, a transaction per 5,000 rows, as the importer does). The wall time of
+  each whole process gives items/s, and their ratio is the target's "within 1.5x". Each
+  process's CPU time (user + system, from the kernel's accounting of waited-for children) is
+  printed too: on a busy machine it shows what the wall time hides.
+* Peak RSS is each process's `VmHWM` (/proc/<pid>/status), polled every 10 ms (`ru_maxrss`
+  would be wrong, see `PeakWatcher`); for the CLI its current RSS (`VmRSS`) is also read each
+  time the progress bar moves, so the RSS after 10%, 50% and 90% of the items are stored shows
+  whether memory grows with the items read. "Memory flat" compares the peaks at N and N/10.
 * The phases are timed in this process on the same file: the validating scan alone
   (`bot.batch_format.scan_batch_file`), the inserts alone (`storage.batches.
   create_batch_with_items` fed N ready-made rows, the file's first 5,000 repeated with fresh ids),
   and the whole import as the CLI runs it (`bot.batches.import_batch_file`).
 * Every measurement is repeated (`--repeat`, default 3; 1 with `--quick`) and the median is
-  printed with the best, as other work may run on this 2-core machine.
+  printed with the best, as other work may run on this 2-core machine; the machine line shows
+  the load average at the start, and the load at the end is printed too.
 
 Run from the repo root: `.venv/bin/python -m bench.import_speed [--items N] [--quick]`.
 """
@@ -36,7 +44,9 @@ import os
 import pty
 import random
 import re
+import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -51,6 +61,8 @@ from bot.batches import CHUNK  # items a progress step of the CLI
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_ITEMS_PER_SECOND = 50_000
+TARGET_RATIO = 1.5  # at most this many times the simplest loader's wall time
+TARGET_GROWTH_MB = 30  # peak RSS at N items above the peak at N/10
 TIMEOUT_SECONDS = 3600  # one import; a hang must not run forever
 
 # -- a realistic batch --------------------------------------------------------------------------
@@ -240,6 +252,7 @@ class PeakWatcher(threading.Thread):
 @dataclass
 class CliRun:
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # user + system time of the process
     peak_rss_kib: int = 0  # VmHWM of the import process
     peak_at: float = 0.0  # seconds from start when it was reached
     returncode: int = 0
@@ -249,15 +262,32 @@ class CliRun:
     first_progress: float | None = None  # seconds from start to the first chunk stored
 
 
-def run_import(path: Path, workdir: Path, items: int, name: str = "bench") -> CliRun:
-    """`python -m bot import` on a fresh database; stderr on a pty so progress is drawn."""
+LOADERS = ("nilai", "simple")
+
+
+def loader_command(loader: str, path: Path, name: str) -> list[str]:
+    if loader == "nilai":
+        return [sys.executable, "-m", "bot", "import", str(path), "--batch", name]
+    return [sys.executable, "-m", "bench.import_speed", "--simple-loader", str(path)]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_import(
+    path: Path, workdir: Path, items: int, name: str = "bench", loader: str = "nilai"
+) -> CliRun:
+    """One loader on a fresh database; stderr on a pty so the CLI draws its progress."""
     database = workdir / "nilai.db"
     remove_database(database)
     master, slave = pty.openpty()
     run = CliRun()
+    cpu_before = children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "import", str(path), "--batch", name],
+        loader_command(loader, path, name),
         cwd=workdir,
         env=cli_environment(database),
         stdout=subprocess.PIPE,
@@ -283,6 +313,7 @@ def run_import(path: Path, workdir: Path, items: int, name: str = "bench") -> Cl
         run.peak_at = watcher.peak_at
         reader.join(timeout=5)
         os.close(master)
+    run.cpu_seconds = children_cpu() - cpu_before
     run.returncode = process.returncode
     run.output = output.decode("utf-8", "replace")
     return run
@@ -329,6 +360,97 @@ def rss_near(run: CliRun, items: int, total: int) -> tuple[int, int] | None:
         return None
     stored = min(steps, key=lambda count: abs(count - items))
     return stored, run.rss_at[stored]
+
+
+# -- the simplest correct loader --------------------------------------------------------------
+
+_INSERT = (
+    "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form, metadata,"
+    " gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _simple_row(batch_id: int, number: int, line: str) -> tuple | None:
+    """One line's row: `json.loads` and the field checks a careful script would make."""
+    if not line.strip():
+        return None
+    record = json.loads(line)
+    if not isinstance(record, dict):
+        raise ValueError(f"line {number}: not a JSON object")
+    messages = record.get("messages")
+    if messages is not None:
+        if not isinstance(messages, list) or len(messages) < 2:
+            raise ValueError(f"line {number}: messages must list at least two turns")
+        for turn in messages:
+            if not isinstance(turn, dict) or not isinstance(turn.get("content"), str):
+                raise ValueError(f"line {number}: bad turn")
+        if messages[-1].get("role") != "assistant" or messages[-2].get("role") != "user":
+            raise ValueError(f"line {number}: must end with a user and an assistant turn")
+        prompt, response = messages[-2]["content"], messages[-1]["content"]
+        context = json.dumps(messages[:-2], ensure_ascii=False) if len(messages) > 2 else None
+    else:
+        prompt, response, context = record.get("prompt"), record.get("response"), None
+    for text in (prompt, response):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"line {number}: prompt and response must be non-empty text")
+    item_id = record.get("id")
+    if item_id is None:
+        item_id = f"line-{number}"
+    elif not isinstance(item_id, str | int) or isinstance(item_id, bool):
+        raise ValueError(f"line {number}: bad id")
+    metadata, gold = record.get("metadata"), record.get("gold")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"line {number}: metadata must be an object")
+    return (
+        batch_id,
+        str(item_id),
+        prompt,
+        response,
+        context,
+        int(messages is not None),
+        None if metadata is None else json.dumps(metadata, ensure_ascii=False),
+        None if gold is None else json.dumps(gold),
+    )
+
+
+def simple_load(path: Path, database: Path) -> int:
+    """The simplest correct loader, the yardstick: read lines, `json.loads`, check the fields,
+    `executemany` into the same (migrated) table a transaction per CHUNK rows; a duplicate id
+    fails on the same unique index. Returns the items stored."""
+    from storage.database import Database
+
+    async def migrate() -> None:
+        await (await Database.open(database)).close()
+
+    asyncio.run(migrate())
+    conn = sqlite3.connect(database, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    batch_id = conn.execute(
+        "INSERT INTO batches (name, rubric, overlap, priority, status, importing, created_at)"
+        " VALUES ('simple', '{}', 3, 0, 'paused', 1, '2026-11-25T03:00:00.000000+00:00')"
+    ).lastrowid
+    rows: list[tuple] = []
+    count = 0
+
+    def store() -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(_INSERT, rows)
+        conn.execute("COMMIT")
+        rows.clear()
+
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            row = _simple_row(batch_id, number, line)
+            if row is not None:
+                rows.append(row)
+                count += 1
+                if len(rows) >= CHUNK:
+                    store()
+    store()
+    conn.execute("UPDATE batches SET importing = 0, item_count = ? WHERE id = ?", (count, batch_id))
+    conn.close()
+    return count
 
 
 # -- the phases, in this process ----------------------------------------------------------------
@@ -416,6 +538,19 @@ def mib(kib: int) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
+def _pair_ratios(nilai: list[CliRun], simple: list[CliRun], cpu: bool = False) -> float:
+    """Median of the per-pair ratios: runs alternate, so each pair saw the same machine."""
+    ratios = [
+        (a.cpu_seconds / b.cpu_seconds) if cpu else (a.seconds / b.seconds)
+        for a, b in zip(nilai, simple, strict=True)
+    ]
+    return statistics.median(ratios)
+
+
+def _verdict(ok: bool) -> str:
+    return "meets" if ok else "misses"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, help="items in the file (default 1,000,000)")
@@ -423,11 +558,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 items, once")
     parser.add_argument("--no-phases", action="store_true", help="skip the in-process phases")
     parser.add_argument("--keep", type=Path, help="write the files here and keep them")
+    parser.add_argument("--simple-loader", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.simple_loader is not None:  # the child process of one "simple" run
+        count = simple_load(args.simple_loader, Path(os.environ["DATABASE_PATH"]))
+        print(f"simple loader: {count} items")
+        return 0
     items = args.items or (20_000 if args.quick else 1_000_000)
     repeat = max(1, args.repeat or (1 if args.quick else 3))
 
-    print("bench.import_speed: python -m bot import of a JSONL batch")
+    print("bench.import_speed: python -m bot import of a JSONL batch, and the simplest loader")
     print(machine_line())
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nilai-bench-import-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -438,43 +578,74 @@ def main(argv: list[str] | None = None) -> int:
         size = big.stat().st_size
         print(
             f"file: {items:,} items, {size / 1e6:.1f} MB ({size / items:.0f} bytes a line), "
-            f"written in {time.perf_counter() - started:.1f} s"
+            f"and its first {tenth:,}; written in {time.perf_counter() - started:.1f} s"
         )
-        runs: list[CliRun] = []
-        tenth_runs: list[CliRun] = []
-        for _ in range(repeat):
-            for path, count, into in ((big, items, runs), (small, tenth, tenth_runs)):
-                run = run_import(path, folder, count)
-                if run.returncode != 0:
-                    print(f"error: import failed ({run.returncode}): {run.output}", file=sys.stderr)
-                    return 1
-                into.append(run)
+        runs: dict[tuple[str, int], list[CliRun]] = {
+            (loader, count): [] for loader in LOADERS for count in (items, tenth)
+        }
+        for number in range(1, repeat + 1):
+            for path, count in ((big, items), (small, tenth)):
+                shown = []
+                for loader in LOADERS:
+                    run = run_import(path, folder, count, loader=loader)
+                    if run.returncode != 0:
+                        print(f"error: {loader} failed ({run.returncode}): {run.output}")
+                        return 1
+                    runs[loader, count].append(run)
+                    shown.append(
+                        f"{loader} {run.seconds:.2f} s ({count / run.seconds:,.0f} items/s, "
+                        f"CPU {run.cpu_seconds:.2f} s, peak RSS {mib(run.peak_rss_kib)})"
+                    )
+                print(f"  run {number}, {count:,} items: " + "; ".join(shown))
         remove_database(folder / "nilai.db")
 
-        seconds = [run.seconds for run in runs]
+        nilai, simple = runs["nilai", items], runs["simple", items]
+        seconds = [run.seconds for run in nilai]
         rate = items / statistics.median(seconds)
         best_rate = items / min(seconds)
-        verdict = "meets" if rate >= TARGET_ITEMS_PER_SECOND else "misses"
         print(f"import wall time ({items:,} items): {median_and_best(seconds)}")
         print(
             f"import rate: {rate:,.0f} items/s (best {best_rate:,.0f}); target "
-            f"{TARGET_ITEMS_PER_SECOND:,} items/s: {verdict} ({rate / TARGET_ITEMS_PER_SECOND:.0%})"
+            f"{TARGET_ITEMS_PER_SECOND:,} items/s: {_verdict(rate >= TARGET_ITEMS_PER_SECOND)} "
+            f"({rate / TARGET_ITEMS_PER_SECOND:.0%})"
         )
-        starts = [run.checking for run in runs if run.checking is not None]
-        firsts = [run.first_progress for run in runs if run.first_progress is not None]
+        simple_seconds = [run.seconds for run in simple]
+        print(
+            f"simplest loader ({items:,} items): {median_and_best(simple_seconds)}, "
+            f"{items / statistics.median(simple_seconds):,.0f} items/s"
+        )
+        for count in (items, tenth):
+            ratio = _pair_ratios(runs["nilai", count], runs["simple", count])
+            cpu_ratio = _pair_ratios(runs["nilai", count], runs["simple", count], cpu=True)
+            print(
+                f"ratio nilai / simplest loader at {count:,} items: {ratio:.2f}x wall time, "
+                f"{cpu_ratio:.2f}x CPU time (median of {repeat} pairs); target <= "
+                f"{TARGET_RATIO}x: {_verdict(ratio <= TARGET_RATIO)}"
+            )
+        starts = [run.checking for run in nilai if run.checking is not None]
+        firsts = [run.first_progress for run in nilai if run.first_progress is not None]
         if starts and firsts:
             start, first = statistics.median(starts), statistics.median(firsts)
             print(
                 f"cli timeline (median): start-up done at {start:.2f} s, first {CHUNK:,} items "
                 f"stored at {first:.2f} s, all {items:,} at {statistics.median(seconds):.2f} s"
             )
-        peak = statistics.median([run.peak_rss_kib for run in runs])
-        peak_tenth = statistics.median([run.peak_rss_kib for run in tenth_runs])
-        print(
-            f"peak RSS: {mib(int(peak))} importing {items:,} items vs {mib(int(peak_tenth))} "
-            f"importing {tenth:,} (x{peak / peak_tenth:.2f} for x{items / tenth:.0f} items)"
-        )
-        last = runs[-1]
+        for loader in LOADERS:
+            peak = statistics.median([run.peak_rss_kib for run in runs[loader, items]])
+            peak_tenth = statistics.median([run.peak_rss_kib for run in runs[loader, tenth]])
+            growth_mb = (peak - peak_tenth) * 1024 / 1e6
+            label = "peak RSS" if loader == "nilai" else "simplest loader's peak RSS"
+            print(
+                f"{label}: {mib(int(peak))} importing {items:,} items vs "
+                f"{mib(int(peak_tenth))} importing {tenth:,} ({growth_mb:+.1f} MB for "
+                f"x{items / tenth:.0f} items)"
+                + (
+                    f"; target <= +{TARGET_GROWTH_MB} MB: {_verdict(growth_mb <= TARGET_GROWTH_MB)}"
+                    if loader == "nilai"
+                    else ""
+                )
+            )
+        last = nilai[-1]
         print(f"peak reached {last.peak_at:.2f} s into the {last.seconds:.2f} s run")
         points = [rss_near(last, share * items // 10, items) for share in (1, 5, 9)]
         known = [point for point in points if point is not None]
@@ -494,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({items / insert_s:,.0f} items/s); the whole import {whole_s:.2f} s "
                 f"({items / whole_s:,.0f} items/s)"
             )
+        print(f"load at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -3,19 +3,29 @@
 One module serves both the `python -m bot` import and chat uploads, so a coordinator gets the
 same verdict on the same file whichever way it arrives. It knows nothing of Telegram or SQL.
 
-Two passes, both streaming:
+Entry points, all streaming:
 
 * `scan_batch_file` reads the whole file and collects every problem (the first `max_errors` of
   them, but counts all), so a bad file is refused whole with line numbers and reasons, and
   nothing of it is imported;
-* `iter_batch_items` is the second pass that feeds the inserts. It validates again (the file may
-  have changed, and the checks are cheap) and raises `BatchFormatError` on the first problem, so
-  the caller's transaction rolls back.
+* `iter_batch_items` yields the items of a file and raises `BatchFormatError` on the first
+  problem, so the caller's transaction rolls back;
+* `scan_records` is the pass the importer uses: like `scan_batch_file` it reads everything and
+  fills a `BatchScan`, but it leaves duplicate ids to the caller (the database's unique index
+  finds them as the rows go in, so no map of ids is kept in memory) and yields every record's id,
+  refused records included, so that a duplicate of a refused line is still reported.
 
 Memory stays flat for files of a million lines: lines are read in binary with a bounded
-`readline` (a 5 MB line is skipped, not loaded), decoded one at a time (so a bad byte is reported
-with its line number), and the only per-file state is the map of ids already seen (plus one bit
-per line for lines whose id was generated).
+`readline` (a 5 MB line is skipped, not loaded) and decoded one at a time (so a NUL byte or a bad
+UTF-8 sequence is reported with its line number). `scan_batch_file` and `iter_batch_items` keep
+the ids seen so far (plus one bit per line for lines whose id was generated); `scan_records`
+keeps nothing per line.
+
+Speed: a JSONL line is first decoded by msgspec straight into typed structs, which checks types,
+lengths and roles in C; the few checks left are done on the result (see `_Validator.fast`).
+Anything that path does not accept exactly, it hands to the plain `json` decoder and the checks
+below it, which find the reason. So the fast path decides only what the careful path would
+decide the same way, and every reason comes from one place.
 
 Reasons are short, stable English sentences without the "line N:" prefix (callers add it, see
 `format_problem`), and never echo more than about 40 characters of the file's content.
@@ -23,6 +33,7 @@ Reasons are short, stable English sentences without the "line N:" prefix (caller
 
 from __future__ import annotations
 
+import bisect
 import csv
 import json
 import math
@@ -30,7 +41,9 @@ import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Annotated, Any, BinaryIO, Literal
+
+import msgspec
 
 MAX_TEXT_CHARS = 32_000  # prompt, response, each message content
 MAX_ID_CHARS = 128
@@ -56,7 +69,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 Format = Literal["jsonl", "csv"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass takes 5x longer to build, per item
 class ParsedItem:
     """One valid item, ready to insert. Texts are kept exactly as given (not stripped)."""
 
@@ -70,6 +83,18 @@ class ParsedItem:
     gold: dict[str, tuple[int, int]] | None  # only criteria of the rubric; None if none remain
     # The compact JSON made while checking the size, stored as is (derived: not compared).
     metadata_json: str | None = field(default=None, compare=False)
+    # The record had no "id", so `external_id` was made from the line number (derived).
+    generated_id: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IdClaim:
+    """The id of a refused record: it still takes part in the duplicate check, so a later line
+    with the same id is reported too (`scan_records` yields these beside the items)."""
+
+    line: int
+    external_id: str
+    generated_id: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +110,7 @@ class BatchScan:
     """What a full pass found: counts for the coordinator's summary, and the problems."""
 
     items: int = 0
-    errors: list[Problem] = field(default_factory=list)  # the first `max_errors`
+    errors: list[Problem] = field(default_factory=list)  # the first `max_errors`, by line
     error_count: int = 0  # all of them
     warnings: list[Problem] = field(default_factory=list)  # the first `max_errors`
     warning_count: int = 0
@@ -94,11 +119,40 @@ class BatchScan:
     languages: dict[str, int] = field(default_factory=dict)  # metadata "lang"/"language"
     chat_form_count: int = 0
     file_format: str = ""  # "jsonl" or "csv", as detected
+    max_errors: int = 20
 
     @property
     def ok(self) -> bool:
         """True when the file may be imported: no errors and at least one item."""
         return self.error_count == 0 and self.items > 0
+
+    def add_error(self, problem: Problem) -> None:
+        """Count a problem; keep it if it is among the first `max_errors` by line.
+
+        Problems may arrive out of order (duplicate ids are found as rows are stored, a chunk
+        after the line was read), so the list is kept sorted and cut, not just appended to.
+        """
+        self.error_count += 1
+        errors = self.errors
+        if len(errors) < self.max_errors or (errors and problem.line < errors[-1].line):
+            bisect.insort_right(errors, problem, key=_line_of)
+            del errors[self.max_errors :]
+
+    def add_duplicate(
+        self, claim: ParsedItem | IdClaim, first_line: int | None, first_generated: bool
+    ) -> None:
+        """Refuse `claim` as a duplicate of the id first used on `first_line` (None: not
+        found again, as when the file changed meanwhile)."""
+        if isinstance(claim, ParsedItem):
+            self.items -= 1  # counted when read; it is not an item after all
+        reason = duplicate_reason(
+            claim.external_id, claim.generated_id, first_line, first_generated
+        )
+        self.add_error(Problem(claim.line, reason))
+
+
+def _line_of(problem: Problem) -> int:
+    return problem.line
 
 
 class BatchFormatError(ValueError):
@@ -113,6 +167,25 @@ class BatchFormatError(ValueError):
 def format_problem(problem: Problem) -> str:
     """English one-liner for logs and the CLI: 'line 7: reason', or just the reason for line 0."""
     return f"line {problem.line}: {problem.reason}" if problem.line else problem.reason
+
+
+def duplicate_reason(
+    external_id: str, generated: bool, first_line: int | None, first_generated: bool
+) -> str:
+    """Why a record whose id was used before is refused (generated ids: `line-N`)."""
+    if first_line is None:
+        return f"duplicate id {_quote(external_id)}"
+    if generated:
+        return (
+            f'no "id", and the generated id "{external_id}" is already used on line '
+            f'{first_line}: give this item an "id"'
+        )
+    if first_generated:
+        return (
+            f"id {_quote(external_id)} is already the generated id of line {first_line}, "
+            'which has no "id"'
+        )
+    return f"duplicate id {_quote(external_id)} (first used on line {first_line})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,28 +235,79 @@ def scan_items(
 
     After an error it yields nothing more but reads on, so `scan` ends up listing every
     problem: an importer can insert as it reads and roll back if `scan.ok` is false at the end.
+    Duplicate ids are found with the ids seen so far kept in memory.
+    """
+    seen = _SeenIds()
+    records = scan_records(path, scan, criteria=criteria, scale=scale, max_errors=max_errors)
+    for record in records:
+        first = seen.claim(record)
+        if first is not None:
+            if isinstance(record, ParsedItem):
+                scan.add_duplicate(record, *first)
+        elif isinstance(record, ParsedItem) and not scan.error_count:
+            yield record
+
+
+def scan_records(
+    path: Path,
+    scan: BatchScan,
+    *,
+    criteria: Collection[str],
+    scale: tuple[int, int] = (1, 5),
+    max_errors: int = 20,
+) -> Iterator[ParsedItem | IdClaim]:
+    """Read the whole file, filling `scan` with every problem except duplicate ids.
+
+    Yields every valid item (also after an error) and an `IdClaim` for each refused record
+    whose id could be read. The caller finds duplicate ids among them, in order, and reports
+    each with `scan.add_duplicate` (`first_uses` finds the lines they were first used on).
     """
     _check_args(criteria, scale)
+    scan.max_errors = max_errors
     file_format, whole_file = _prepare(path)
     scan.file_format = file_format
     if whole_file is not None:
-        _add(scan.errors, whole_file, max_errors)
-        scan.error_count = 1
+        scan.add_error(whole_file)
         return
     for event in _events(path, file_format, criteria, scale):
-        if isinstance(event, ParsedItem):
+        if type(event) is ParsedItem:
             _count_item(scan, event)
-            if not scan.error_count:
-                yield event
+            yield event
         elif event.error:
-            scan.error_count += 1
-            _add(scan.errors, event.problem, max_errors)
+            scan.add_error(event.problem)
+            if event.claim is not None:
+                yield event.claim
         else:
             scan.warning_count += 1
-            _add(scan.warnings, event.problem, max_errors)
+            if len(scan.warnings) < max_errors:
+                scan.warnings.append(event.problem)
     if scan.items == 0 and scan.error_count == 0:
-        scan.error_count = 1
-        _add(scan.errors, Problem(0, "file has no items"), max_errors)
+        scan.add_error(Problem(0, "file has no items"))
+
+
+def first_uses(
+    path: Path,
+    external_ids: Collection[str],
+    *,
+    criteria: Collection[str],
+    scale: tuple[int, int] = (1, 5),
+    until_line: int | None = None,
+) -> dict[str, tuple[int, bool]]:
+    """For each of `external_ids`: the line it is first used on and whether it was generated.
+
+    The importer's second look at a refused file, once the database found duplicates; it
+    reads no further than `until_line` (the last duplicate: every first use is before it).
+    """
+    wanted = set(external_ids)
+    found: dict[str, tuple[int, bool]] = {}
+    for record in scan_records(path, BatchScan(), criteria=criteria, scale=scale):
+        if until_line is not None and record.line > until_line:
+            break
+        if record.external_id in wanted and record.external_id not in found:
+            found[record.external_id] = (record.line, record.generated_id)
+            if len(found) == len(wanted):
+                break
+    return found
 
 
 def iter_batch_items(
@@ -201,9 +325,16 @@ def iter_batch_items(
     file_format, whole_file = _prepare(path)
     if whole_file is not None:
         raise BatchFormatError(_failed_scan(whole_file, 0, file_format))
+    seen = _SeenIds()
     count = 0
     for event in _events(path, file_format, criteria, scale):
-        if isinstance(event, ParsedItem):
+        if type(event) is ParsedItem:
+            first = seen.claim(event)
+            if first is not None:
+                reason = duplicate_reason(event.external_id, event.generated_id, *first)
+                raise BatchFormatError(
+                    _failed_scan(Problem(event.line, reason), count, file_format)
+                )
             count += 1
             yield event
         elif event.error:
@@ -220,6 +351,7 @@ def iter_batch_items(
 class _Issue:
     problem: Problem
     error: bool  # False: a warning
+    claim: IdClaim | None = None  # the refused record's id, if it could be read
 
 
 _Event = ParsedItem | _Issue
@@ -233,6 +365,39 @@ class _TooLarge(Exception):
     """Raised by the CSV line feed when a line or a record exceeds MAX_LINE_BYTES."""
 
 
+class _SeenIds:
+    """The ids used so far: explicit ones by first line, generated ones as one bit per line."""
+
+    def __init__(self) -> None:
+        self.explicit: dict[str, int] = {}
+        self.generated = bytearray()
+
+    def claim(self, record: ParsedItem | IdClaim) -> tuple[int, bool] | None:
+        """Register the record's id; if it was used before, (first line, generated there)."""
+        external_id, line = record.external_id, record.line
+        first = self.explicit.get(external_id)
+        if first is not None:
+            return first, False
+        if record.generated_id:
+            self._mark_generated(line)
+            return None
+        match = _GENERATED_ID.fullmatch(external_id)
+        if match and self._is_generated(int(match[1])):
+            return int(match[1]), True
+        self.explicit[external_id] = line
+        return None
+
+    def _mark_generated(self, line: int) -> None:
+        index = line >> 3
+        if index >= len(self.generated):
+            self.generated.extend(bytes(index - len(self.generated) + 4096))
+        self.generated[index] |= 1 << (line & 7)
+
+    def _is_generated(self, line: int) -> bool:
+        index = line >> 3
+        return index < len(self.generated) and bool(self.generated[index] & (1 << (line & 7)))
+
+
 def _check_args(criteria: Collection[str], scale: tuple[int, int]) -> None:
     """Programming errors, raised eagerly rather than reported as file problems."""
     if isinstance(criteria, str):  # a lone name would become a set of letters
@@ -240,11 +405,6 @@ def _check_args(criteria: Collection[str], scale: tuple[int, int]) -> None:
     low, high = scale
     if not (isinstance(low, int) and isinstance(high, int) and low <= high):
         raise ValueError(f"scale must be two integers low <= high, got {scale!r}")
-
-
-def _add(problems: list[Problem], problem: Problem, limit: int) -> None:
-    if len(problems) < limit:
-        problems.append(problem)
 
 
 def _failed_scan(problem: Problem, items: int, file_format: str) -> BatchScan:
@@ -256,14 +416,16 @@ def _count_item(scan: BatchScan, item: ParsedItem) -> None:
     longest = max(len(item.prompt), len(item.response))
     for turn in item.context:
         longest = max(longest, len(turn["content"]))
-    scan.longest_chars = max(scan.longest_chars, longest)
+    if longest > scan.longest_chars:
+        scan.longest_chars = longest
     if item.gold:
         scan.gold_count += 1
     if item.chat_form:
         scan.chat_form_count += 1
-    if item.metadata:
+    metadata = item.metadata
+    if metadata:
         for key in ("lang", "language"):
-            language = item.metadata.get(key)
+            language = metadata.get(key)
             if isinstance(language, str) and language.strip():
                 # Bounded so a million distinct "languages" cannot grow the summary.
                 name = language.strip().lower()[:_MAX_LANGUAGE_CHARS]
@@ -310,9 +472,19 @@ def _json_type(value: object) -> str:
 # --------------------------------------------------------------------------------------------
 # Reading bytes
 
+# Control bytes other than tab, LF, FF and CR: a text file with a NUL byte has a stray few,
+# while images, databases and other binaries are full of them.
+_BINARY_BYTES = bytes(set(range(32)) - {9, 10, 12, 13})
+_BINARY_MIN = 16  # below this many in the head, each bad line is reported with its number
+_BINARY_SHARE = 0.01
+
 
 def _binary_problem(head: bytes) -> str | None:
-    """Recognise files that are not UTF-8 text at all, so they get one reason, not thousands."""
+    """Recognise files that are not UTF-8 text at all, so they get one reason, not thousands.
+
+    A text file with a stray NUL byte or a bad UTF-8 sequence is not one of them: its lines are
+    read, and each bad line is refused with its number like any other.
+    """
     if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         return "file is UTF-32 text (save it as UTF-8)"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -325,7 +497,9 @@ def _binary_problem(head: bytes) -> str | None:
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
         if half >= 8 and max(even, odd) > 0.4 * half and min(even, odd) < 0.05 * half:
             return "file is UTF-16 text (save it as UTF-8)"
-        return "not a text file"
+        controls = len(head) - len(head.translate(None, _BINARY_BYTES))
+        if controls >= _BINARY_MIN and controls > _BINARY_SHARE * len(head):
+            return "not a text file"
     return None
 
 
@@ -343,11 +517,14 @@ def _raw_lines(f: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
     The bounded readline keeps memory flat: an over-long line is skipped in chunks, never held.
     """
     limit = MAX_LINE_BYTES + 2  # the content plus CR LF
+    readline = f.readline
     lineno = 0
-    while raw := f.readline(limit):
+    while raw := readline(limit):
         lineno += 1
-        if len(raw) == limit and not raw.endswith(b"\n"):
-            while chunk := f.readline(65_536):
+        if len(raw) < MAX_LINE_BYTES:
+            yield lineno, raw
+        elif len(raw) == limit and not raw.endswith(b"\n"):
+            while chunk := readline(65_536):
                 if chunk.endswith(b"\n"):
                     break
             yield lineno, None
@@ -434,11 +611,20 @@ def _loads(text: str) -> Any:
 
 
 def _jsonl_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
+    fast = validator.fast
     seen_content = False
     for lineno, raw in _raw_lines(f):
         if raw is None:
             yield _Issue(Problem(lineno, _TOO_LONG_LINE), True)
             continue
+        if seen_content:
+            accepted = fast(raw, lineno)
+            if accepted is not None:
+                item, warnings = accepted
+                for reason in warnings:
+                    yield _Issue(Problem(lineno, reason), False)
+                yield item
+                continue
         try:
             # A BOM is accepted at the start of any line: files joined with `cat` carry several.
             text = _decode(raw).removeprefix("\ufeff")
@@ -666,34 +852,188 @@ def _csv_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
 # --------------------------------------------------------------------------------------------
 # Record validation (shared by both formats)
 
+# The fast path's types: msgspec checks these in C while decoding. Absent and null differ
+# (`UNSET` vs None) because the careful path treats them differently for some keys.
+_UNSET = msgspec.UNSET
+_Unset = msgspec.UnsetType
+_FastText = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)]
+
+
+class _FastTurn(msgspec.Struct, forbid_unknown_fields=True):
+    role: Literal["system", "user", "assistant"]
+    content: _FastText
+
+
+class _FastRecord(msgspec.Struct, forbid_unknown_fields=True):
+    id: Annotated[str, msgspec.Meta(max_length=MAX_ID_CHARS)] | int | _Unset | None = _UNSET
+    prompt: _FastText | _Unset = _UNSET
+    response: _FastText | _Unset = _UNSET
+    messages: (
+        Annotated[list[_FastTurn], msgspec.Meta(min_length=2, max_length=MAX_TURNS)] | _Unset
+    ) = _UNSET
+    metadata: dict[str, Any] | _Unset | None = _UNSET
+    gold: dict[str, tuple[int, int]] | _Unset | None = _UNSET
+
+
+_FAST_DECODE = msgspec.json.Decoder(_FastRecord).decode
+_ENCODE = msgspec.json.encode
+# The end of a key is a quote, maybe blanks, and a colon. In a string that can only appear after
+# a `\"` or at the start of a value, so counting key ends never finds fewer keys than there are.
+# Files almost never put blanks before the colon: count `":` (fast), unless a line does.
+_KEY_END = b'":'
+_SPACED_KEY_END = re.compile(rb'"\s+:')
+_FAST_MAX_DEPTH = 100  # deeper metadata goes the careful way, which knows the exact limits
+_FAST_MAX_INT = 1 << 64  # larger integer ids too
+
+
+def _nested_keys(value: dict | list, depth: int) -> int:
+    """Keys in all objects inside `value`, or -1 when it nests deeper than the fast path goes."""
+    if depth > _FAST_MAX_DEPTH:
+        return -1
+    keys = 0
+    if type(value) is dict:
+        keys = len(value)
+        value = value.values()  # type: ignore[assignment]
+    for inner in value:
+        if type(inner) is dict or type(inner) is list:
+            inner_keys = _nested_keys(inner, depth + 1)
+            if inner_keys < 0:
+                return -1
+            keys += inner_keys
+    return keys
+
 
 class _Validator:
-    """Checks one record at a time; remembers only the ids seen so far."""
+    """Checks one record at a time; it keeps no state between records."""
 
     def __init__(self, criteria: Collection[str], scale: tuple[int, int]) -> None:
         self.criteria = frozenset(criteria)
         self.scale = scale
-        self.seen: dict[str, int] = {}  # id -> first line
-        self.generated = bytearray()  # bit per line: that line's id was generated
+
+    def fast(self, raw: bytes, line: int) -> tuple[ParsedItem, list[str]] | None:
+        """The item of a JSONL line and its warnings, or None: "ask the careful path".
+
+        Returns an item only where `check` would return the same item; anything unusual (an
+        error, a null where a text belongs, an id that needs a closer look) returns None.
+        """
+        try:
+            record = _FAST_DECODE(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return None
+        # Duplicate keys: msgspec keeps the last one silently, json (with our hook) refuses
+        # them. Count the keys decoded and compare with the key ends in the raw line.
+        keys = 0
+        value = record.id
+        if value is _UNSET or value is None:
+            keys += value is None
+            external_id, generated = f"line-{line}", True
+        else:
+            keys += 1
+            generated = False
+            if type(value) is int:
+                if not -_FAST_MAX_INT < value < _FAST_MAX_INT:
+                    return None
+                external_id = str(value)
+            elif not value.strip() or _CONTROL.search(value):
+                return None
+            else:
+                external_id = value
+        messages = record.messages
+        if messages is _UNSET:
+            prompt, response = record.prompt, record.response
+            if prompt is _UNSET or response is _UNSET:
+                return None
+            if not prompt.strip() or not response.strip() or "\x00" in prompt or "\x00" in response:
+                return None
+            keys += 2
+            context: tuple[dict[str, str], ...] = ()
+            chat = False
+        else:
+            if record.prompt is not _UNSET or record.response is not _UNSET:
+                return None
+            for turn in messages:
+                if not turn.content.strip() or "\x00" in turn.content:
+                    return None
+            last, before = messages[-1], messages[-2]
+            if last.role != "assistant" or before.role != "user":
+                return None
+            keys += 1 + 2 * len(messages)
+            prompt, response = before.content, last.content
+            context = tuple([{"role": t.role, "content": t.content} for t in messages[:-2]])
+            chat = True
+        metadata, metadata_json = record.metadata, None
+        if metadata is _UNSET:
+            metadata = None
+        else:
+            keys += 1
+            if metadata is not None:
+                nested = _nested_keys(metadata, 0)
+                if nested < 0:
+                    return None
+                keys += nested
+                encoded = _ENCODE(metadata)
+                if len(encoded) > MAX_METADATA_BYTES:
+                    return None
+                metadata_json = encoded.decode()
+        gold_value = record.gold
+        gold: dict[str, tuple[int, int]] | None = None
+        warnings: list[str] = []
+        if gold_value is not _UNSET:
+            keys += 1
+            if gold_value is not None:
+                if not gold_value:
+                    return None
+                keys += len(gold_value)
+                low_end, high_end = self.scale
+                gold = {}
+                for name, (low, high) in gold_value.items():
+                    if not name.strip() or low > high or low < low_end or high > high_end:
+                        return None
+                    if name in self.criteria:
+                        gold[name] = (low, high)
+                    else:
+                        warnings.append(_unknown_criterion(name))
+                gold = gold or None
+        if raw.count(_KEY_END) != keys or _SPACED_KEY_END.search(raw):
+            return None
+        item = ParsedItem(
+            line,
+            external_id,
+            prompt,
+            response,
+            context,
+            chat,
+            metadata,
+            gold,
+            metadata_json,
+            generated,
+        )
+        return item, warnings
 
     def check(self, record: dict[str, Any], line: int) -> Iterator[_Event]:
         """Yield the item and its warnings, or one error (the first problem found)."""
+        unknown = [key for key in record if key not in ALLOWED_KEYS]
         try:
-            item, warnings = self._item(record, line)
+            if unknown:
+                word, pronoun = ("key", "it") if len(unknown) == 1 else ("keys", "them")
+                raise _Bad(f'unknown {word} {_names(unknown)}: move {pronoun} into "metadata"')
+            external_id, generated = _record_id(record.get("id"), line)
         except _Bad as exc:
             yield _Issue(Problem(line, str(exc)), True)
+            return
+        try:
+            item, warnings = self._item(record, line, external_id, generated)
+        except _Bad as exc:
+            claim = IdClaim(line, external_id, generated)
+            yield _Issue(Problem(line, str(exc)), True, claim)
             return
         for reason in warnings:
             yield _Issue(Problem(line, reason), False)
         yield item
 
-    def _item(self, record: dict[str, Any], line: int) -> tuple[ParsedItem, list[str]]:
-        unknown = [key for key in record if key not in ALLOWED_KEYS]
-        if unknown:
-            word, pronoun = ("key", "it") if len(unknown) == 1 else ("keys", "them")
-            raise _Bad(f'unknown {word} {_names(unknown)}: move {pronoun} into "metadata"')
-        # The id goes first and is registered even if the rest fails, so duplicates still show.
-        external_id = self._id(record.get("id"), line)
+    def _item(
+        self, record: dict[str, Any], line: int, external_id: str, generated: bool
+    ) -> tuple[ParsedItem, list[str]]:
         plain = "prompt" in record or "response" in record
         chat = "messages" in record
         if plain and chat:
@@ -718,53 +1058,9 @@ class _Validator:
             metadata=metadata,
             gold=gold,
             metadata_json=metadata_json,
+            generated_id=generated,
         )
         return item, warnings
-
-    def _id(self, value: object, line: int) -> str:
-        if value is None:
-            external_id = f"line-{line}"
-            first = self.seen.get(external_id)
-            if first is not None:
-                raise _Bad(
-                    f'no "id", and the generated id "{external_id}" is already used on line '
-                    f'{first}: give this item an "id"'
-                )
-            self._mark_generated(line)
-            return external_id
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            found = "a decimal number" if isinstance(value, float) else _json_type(value)
-            raise _Bad(f'"id" must be a string or a whole number, not {found}')
-        external_id = value if isinstance(value, str) else str(value)
-        if not external_id.strip():
-            raise _Bad('"id" is empty')
-        if len(external_id) > MAX_ID_CHARS:
-            raise _Bad(f'"id" is longer than {MAX_ID_CHARS} characters ({len(external_id):,})')
-        if _CONTROL.search(external_id):
-            raise _Bad('"id" contains a control character (such as a line break)')
-        if _SURROGATE.search(external_id):
-            raise _Bad('"id" contains an invalid \\u escape (a lone surrogate)')
-        first = self.seen.get(external_id)
-        if first is not None:
-            raise _Bad(f"duplicate id {_quote(external_id)} (first used on line {first})")
-        match = _GENERATED_ID.fullmatch(external_id)
-        if match and self._is_generated(int(match[1])):
-            raise _Bad(
-                f"id {_quote(external_id)} is already the generated id of line {match[1]}, "
-                'which has no "id"'
-            )
-        self.seen[external_id] = line
-        return external_id
-
-    def _mark_generated(self, line: int) -> None:
-        index = line >> 3
-        if index >= len(self.generated):
-            self.generated.extend(bytes(index - len(self.generated) + 4096))
-        self.generated[index] |= 1 << (line & 7)
-
-    def _is_generated(self, line: int) -> bool:
-        index = line >> 3
-        return index < len(self.generated) and bool(self.generated[index] & (1 << (line & 7)))
 
     def _gold(self, value: object) -> tuple[dict[str, tuple[int, int]] | None, list[str]]:
         if value is None:
@@ -795,12 +1091,33 @@ class _Validator:
                     f"{low_end} to {high_end}"
                 )
             if name not in self.criteria:
-                warnings.append(
-                    f"gold criterion {_quote(name)} is not in the rubric; it will be ignored"
-                )
+                warnings.append(_unknown_criterion(name))
                 continue
             gold[name] = (low, high)
         return (gold or None), warnings
+
+
+def _unknown_criterion(name: str) -> str:
+    return f"gold criterion {_quote(name)} is not in the rubric; it will be ignored"
+
+
+def _record_id(value: object, line: int) -> tuple[str, bool]:
+    """The record's id and whether it was generated (from the line number, when absent)."""
+    if value is None:
+        return f"line-{line}", True
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        found = "a decimal number" if isinstance(value, float) else _json_type(value)
+        raise _Bad(f'"id" must be a string or a whole number, not {found}')
+    external_id = value if isinstance(value, str) else str(value)
+    if not external_id.strip():
+        raise _Bad('"id" is empty')
+    if len(external_id) > MAX_ID_CHARS:
+        raise _Bad(f'"id" is longer than {MAX_ID_CHARS} characters ({len(external_id):,})')
+    if _CONTROL.search(external_id):
+        raise _Bad('"id" contains a control character (such as a line break)')
+    if _SURROGATE.search(external_id):
+        raise _Bad('"id" contains an invalid \\u escape (a lone surrogate)')
+    return external_id, False
 
 
 def _text(record: dict[str, Any], name: str) -> str:
@@ -866,12 +1183,11 @@ def _metadata(value: object) -> tuple[dict | None, str | None]:
     if not isinstance(value, dict):
         raise _Bad(f'"metadata" must be an object, not {_json_type(value)}')
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        size = len(text.encode("utf-8"))
+        encoded = _ENCODE(value)
     except UnicodeEncodeError:
         raise _Bad('"metadata" contains an invalid \\u escape (a lone surrogate)') from None
     except RecursionError:
         raise _Bad('"metadata" is nested too deeply') from None
-    if size > MAX_METADATA_BYTES:
-        raise _Bad(f'"metadata" is larger than {MAX_METADATA_BYTES:,} bytes ({size:,})')
-    return value, text
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise _Bad(f'"metadata" is larger than {MAX_METADATA_BYTES:,} bytes ({len(encoded):,})')
+    return value, encoded.decode()

@@ -1,27 +1,27 @@
-"""Batches: importing a file (validated whole first, then stored in one transaction), and the
-coordinator's controls over open batches."""
+"""Batches: importing a file (validated whole as it is stored, removed again if refused), and
+the coordinator's controls over open batches."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import islice
 from pathlib import Path
 
 from bot.batch_format import (
     BatchFormatError,
     BatchScan,
+    IdClaim,
     ParsedItem,
-    iter_batch_items,
+    first_uses,
     scan_batch_file,
-    scan_items,
+    scan_records,
 )
 from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
-from bot.review import item_row_json
 from bot.rubric import DEFAULT_RUBRIC, Rubric
 from storage import batches
 from storage.batches import BatchExistsError, BatchProgress, ItemRow
@@ -45,39 +45,72 @@ class ImportResult:
 
 
 def _row(item: ParsedItem) -> ItemRow:
-    gold = {key: list(bounds) for key, bounds in item.gold.items()} if item.gold else None
+    # Context and gold as `bot.review.item_row_json` writes them (exports copy them as stored),
+    # with one encoder made once: json.dumps with options makes one per call, a tenth of the
+    # import's time. Tuples come out as JSON arrays.
     return (
         item.external_id,
         item.prompt,
         item.response,
-        item_row_json(list(item.context)) if item.context else None,
+        _json(item.context) if item.context else None,
         int(item.chat_form),
         item.metadata_json,
-        item_row_json(gold),
+        _json(item.gold) if item.gold else None,  # criterion -> [low, high]
     )
 
 
-async def _chunks(
-    items: Iterator[ParsedItem], scan: BatchScan, total: int, on_progress: Progress | None
-) -> AsyncIterator[list[ItemRow]]:
-    """Parse in a worker thread, a chunk at a time, so the bot keeps answering meanwhile.
+_json = json.JSONEncoder(ensure_ascii=False).encode
 
-    Parsing and storing take turns: both are mostly Python work under one interpreter lock,
-    and overlapping them measured ~20% slower. If the file turns out bad, this raises
-    BatchFormatError at the end, before the batch is shown: the importer deletes it.
-    """
 
-    def take() -> list[ItemRow]:
-        return [_row(item) for item in islice(items, CHUNK)]
+def _placeholder(record: ParsedItem | IdClaim) -> ItemRow:
+    """Only the id: once the file is refused its rows are deleted, but later duplicates of
+    its ids must still be found."""
+    return (record.external_id, "", "", None, 0, None, None)
 
-    done = 0
-    while chunk := await asyncio.to_thread(take):
-        yield chunk
-        done += len(chunk)
-        if on_progress is not None:
-            await on_progress(min(done, total), total)
-    if not scan.ok:
-        raise BatchFormatError(scan)
+
+def _take(records: Iterator[ParsedItem | IdClaim]) -> list[ParsedItem | IdClaim]:
+    """The next chunk of records (run in a worker thread: parsing is the slow part)."""
+    chunk: list[ParsedItem | IdClaim] = []
+    append = chunk.append
+    for record in records:
+        append(record)
+        if len(chunk) >= CHUNK:
+            break
+    return chunk
+
+
+class _Duplicates:
+    """Records the database refused as duplicates: all counted, the first few kept."""
+
+    def __init__(self, scan: BatchScan) -> None:
+        self.scan = scan
+        self.kept: list[ParsedItem | IdClaim] = []
+        self.found = False
+
+    def add(self, record: ParsedItem | IdClaim) -> None:
+        if isinstance(record, IdClaim):
+            return  # its line is refused already, for another reason
+        self.found = True
+        if len(self.kept) < self.scan.max_errors:
+            self.kept.append(record)  # its reason is added by `report`
+        else:
+            self.scan.items -= 1
+            self.scan.error_count += 1  # beyond the reasons shown: counted only
+
+    def report(self, path: Path, rubric: Rubric) -> None:
+        """Add a reason for each kept duplicate, naming the line its id was first used on."""
+        if not self.kept:
+            return
+        first = first_uses(
+            path,
+            {record.external_id for record in self.kept},
+            criteria=rubric.criteria,
+            scale=rubric.scale,
+            until_line=self.kept[-1].line,
+        )
+        for record in self.kept:
+            first_line, first_generated = first.get(record.external_id, (None, False))
+            self.scan.add_duplicate(record, first_line, first_generated)
 
 
 def _count_lines(path: Path) -> int:
@@ -109,35 +142,54 @@ async def import_batch_file(
 ) -> ImportResult:
     """Import a JSONL/CSV batch; BatchFormatError (nothing stored) if any line is bad.
 
-    One pass: items are validated and inserted together in one transaction, which is rolled
-    back if any line is bad (the error lists every problem). With `scan` from an earlier check
-    (a chat upload) the file is only re-read and re-validated as it is stored.
+    One pass: items are validated and stored together, a chunk per transaction, into a batch
+    hidden until the end; if any line is bad the batch is deleted again and the error lists
+    every problem. Duplicate ids are found by the database's unique index as the rows go in
+    (so memory stays flat whatever the size); a refused file is then read once more, up to its
+    last duplicate, to name the lines those ids were first used on. `scan`, from an earlier
+    check of the same file (a chat upload), only gives the item count for progress.
     """
     name = name.strip()
     if not name:
         raise ValueError("the batch needs a name")
     if await batches.batch_exists(db, name):
         raise BatchExistsError(name)
-    criteria, scale = rubric.criteria, rubric.scale
-    if scan is None:
-        scan = BatchScan()
-        items = scan_items(path, scan, criteria=criteria, scale=scale)
-        total = await asyncio.to_thread(_count_lines, path)
-    elif scan.ok:
-        items = iter_batch_items(path, criteria=criteria, scale=scale)
-        total = scan.items
-    else:
+    if scan is not None and not scan.ok:
         raise BatchFormatError(scan)
-    batch_id, count = await batches.create_batch_with_items(
+    total = scan.items if scan is not None else await asyncio.to_thread(_count_lines, path)
+    scan = BatchScan()
+    records = scan_records(path, scan, criteria=rubric.criteria, scale=rubric.scale)
+    duplicates = _Duplicates(scan)
+    batch_id = await batches.begin_import(
         db,
         name=name,
         rubric_json=rubric.to_json(),
         overlap=overlap or settings.default_overlap,
         priority=priority,
-        chunks=_chunks(items, scan, total, on_progress),
         now=stamp(clock()),
-        status=status,
     )
+    count = 0
+    try:
+        # Parsing (in a worker thread) and storing take turns: both are mostly Python work
+        # under one interpreter lock, and overlapping them measured slower.
+        while chunk := await asyncio.to_thread(_take, records):
+            if scan.error_count or duplicates.found:  # refused already: only ids matter now
+                rows = [_placeholder(record) for record in chunk]
+            else:
+                rows = [_row(record) for record in chunk]  # type: ignore[arg-type]
+            left_out = await batches.insert_items(db, batch_id, rows)
+            for position in left_out:
+                duplicates.add(chunk[position])
+            count += len(rows) - len(left_out)
+            if on_progress is not None and not scan.error_count:
+                await on_progress(min(count, total), total)
+        if scan.error_count or duplicates.found:
+            await asyncio.to_thread(duplicates.report, path, rubric)
+            raise BatchFormatError(scan)
+        await batches.finish_import(db, batch_id, count=count, status=status)
+    except BaseException:
+        await batches.delete_batch(db, batch_id)
+        raise
     if on_progress is not None:
         await on_progress(count, count)
     log.info("imported batch %r: %d items", name, count)

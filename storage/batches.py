@@ -35,11 +35,31 @@ async def create_batch_with_items(
     """Insert a batch and its items; if anything fails (a bad line found late, a crash of the
     caller, an interrupt) the batch is deleted again, so a failed import leaves nothing.
 
-    Items arrive in chunks from an async iterator (never all in memory) and each chunk is its
-    own short transaction, so other writers wait at most one chunk. Until the last chunk is
-    in, the batch is paused and marked `importing`: no trainer sees a half-imported batch.
-    Returns (batch id, item count).
+    Items arrive in chunks from an async iterator (never all in memory), each chunk stored by
+    `insert_items`. External ids must be unique (ValueError otherwise). Returns (batch id, item
+    count). The importer (`bot.batches`) uses the steps below itself, to report duplicates.
     """
+    batch_id = await begin_import(
+        db, name=name, rubric_json=rubric_json, overlap=overlap, priority=priority, now=now
+    )
+    count = 0
+    try:
+        async for chunk in chunks:
+            if await insert_items(db, batch_id, chunk):
+                raise ValueError(f"batch {name!r}: an external id appears twice")
+            count += len(chunk)
+        await finish_import(db, batch_id, count=count, status=status)
+    except BaseException:
+        await delete_batch(db, batch_id)
+        raise
+    return batch_id, count
+
+
+async def begin_import(
+    db: Database, *, name: str, rubric_json: str, overlap: int, priority: int, now: str
+) -> int:
+    """Create the batch to import into, paused and marked `importing`: no trainer sees it, nor
+    does /batches, until `finish_import`. Raises BatchExistsError if the name is taken."""
     async with db.transaction() as conn:
         async with conn.execute("SELECT 1 FROM batches WHERE name = ?", (name,)) as cursor:
             if await cursor.fetchone() is not None:
@@ -51,24 +71,53 @@ async def create_batch_with_items(
         )
         batch_id = cursor.lastrowid
         assert batch_id is not None
-    count = 0
-    try:
-        async for chunk in chunks:
-            async with db.transaction() as conn:
-                await conn.executemany(
-                    "INSERT INTO items (batch_id, external_id, prompt, response, context,"
-                    " chat_form, metadata, gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(batch_id, *row) for row in chunk],
-                )
-            count += len(chunk)
-        await db.execute(
-            "UPDATE batches SET item_count = ?, status = ?, importing = 0 WHERE id = ?",
-            (count, status, batch_id),
+        return batch_id
+
+
+async def insert_items(db: Database, batch_id: int, rows: list[ItemRow]) -> list[int]:
+    """Store a chunk of items in one short transaction (other writers wait at most one chunk).
+
+    The batch's unique index on external ids finds duplicates, so the importer keeps no set of
+    ids: a row whose id the batch holds already (from this chunk or an earlier one) is left out,
+    and its position in `rows` is returned. Rows are numbered in insertion order, so the rows
+    this transaction stored, read back in order, show which ones were left out.
+    """
+    async with db.transaction() as conn:
+        async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM items") as cursor:
+            row = await cursor.fetchone()
+            assert row is not None
+            before = row[0]
+        # The batch id is written into the statement (an int, so safe) rather than prepended
+        # to each of thousands of rows.
+        cursor = await conn.executemany(
+            "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form,"
+            f" metadata, gold) VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (batch_id, external_id) DO NOTHING",
+            rows,
         )
-    except BaseException:
-        await delete_batch(db, batch_id)
-        raise
-    return batch_id, count
+        if cursor.rowcount == len(rows):
+            return []
+        async with conn.execute(
+            "SELECT external_id FROM items WHERE batch_id = ? AND id > ? ORDER BY id",
+            (batch_id, before),
+        ) as cursor:
+            stored = [stored_row[0] async for stored_row in cursor]
+    left_out: list[int] = []
+    next_stored = 0
+    for position, row in enumerate(rows):
+        if next_stored < len(stored) and stored[next_stored] == row[0]:
+            next_stored += 1
+        else:
+            left_out.append(position)
+    return left_out
+
+
+async def finish_import(db: Database, batch_id: int, *, count: int, status: str) -> None:
+    """Show the imported batch: its item count, its status, no longer `importing`."""
+    await db.execute(
+        "UPDATE batches SET item_count = ?, status = ?, importing = 0 WHERE id = ?",
+        (count, status, batch_id),
+    )
 
 
 async def delete_batch(db: Database, batch_id: int, chunk: int = 5_000) -> None:

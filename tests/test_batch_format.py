@@ -486,6 +486,14 @@ MALFORMED: dict[str, tuple[str, bytes | str, int, str]] = {
         3,
         "not UTF-8",
     ),
+    "nul byte in the first line": (
+        "b.jsonl",
+        b'{"prompt": "a\x00", "response": "r"}\n',
+        1,
+        "NUL byte",
+    ),
+    "nul byte in the head of a csv": ("b.csv", b"prompt,response\na,b\nc\x00,d\n", 3, "NUL byte"),
+    "latin-1 in the head of a csv": ("b.csv", b"prompt,response\na,b\ncaf\xe9,d\n", 3, "not UTF-8"),
     "nul byte after the head": (
         "b.jsonl",
         jl(*([OK] * 400)).encode() + b'{"prompt": "\x00"}\n',

@@ -8,23 +8,47 @@ from pathlib import Path
 
 import pytest
 
-from bot.batch_format import BatchFormatError
+from bot.batch_format import BatchFormatError, Problem, scan_batch_file
 from bot.batches import CHUNK, discard_interrupted_imports, import_batch_file, list_batches
 from bot.config import Settings
 from bot.review import ReviewService
+from bot.rubric import DEFAULT_RUBRIC
 from storage.database import Database
 from tests.conftest import FakeClock
 from tests.factories import make_trainer
 
 
-def write_items(path: Path, count: int, bad_line: int | None = None) -> Path:
+def write_items(
+    path: Path,
+    count: int,
+    bad_line: int | None = None,
+    ids: dict[int, str | None] | None = None,
+    bad_lines: tuple[int, ...] = (),
+) -> Path:
+    """`count` good items with ids q1, q2, ...; `ids` gives some lines another id (None: no id),
+    and `bad_line`/`bad_lines` get an empty prompt."""
     with path.open("w", encoding="utf-8") as f:
         for n in range(1, count + 1):
-            record = {"id": f"q{n}", "prompt": f"Prompt {n}", "response": f"Answer {n}"}
-            if n == bad_line:
+            record: dict = {"id": f"q{n}", "prompt": f"Prompt {n}", "response": f"Answer {n}"}
+            if ids and n in ids:
+                record["id"] = ids[n]
+                if ids[n] is None:
+                    del record["id"]
+            if n == bad_line or n in bad_lines:
                 record["prompt"] = ""
             f.write(json.dumps(record) + "\n")
     return path
+
+
+async def refusal(db: Database, settings: Settings, path: Path) -> list[tuple[int, str]]:
+    """Import `path`, expecting a refusal: its reasons as (line, reason); nothing stored."""
+    with pytest.raises(BatchFormatError) as refused:
+        await import_batch_file(db, settings, path, name="dups")
+    assert await db.fetchval("SELECT COUNT(*) FROM items") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM batches") == 0
+    scan = refused.value.scan
+    assert scan.error_count >= len(scan.errors)
+    return [(problem.line, problem.reason) for problem in scan.errors]
 
 
 async def test_other_writers_and_readers_go_on_between_chunks(
@@ -85,3 +109,100 @@ async def test_what_a_crash_left_of_an_import_is_removed_later(
     assert await discard_interrupted_imports(db, clock=clock) == 1  # 'running' is too young
     assert [row[0] for row in await db.fetchall("SELECT name FROM batches")] == ["running"]
     assert await db.fetchval("SELECT COUNT(*) FROM items") == 0
+
+
+async def test_duplicate_ids_are_found_by_the_database_with_their_first_lines(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    # Line 3's id again two chunks later, and a line without an id whose generated id
+    # ("line-7") an earlier line took explicitly: the database's unique index finds both.
+    last = CHUNK * 2 + 10
+    path = write_items(tmp_path / "b.jsonl", last, ids={2: "line-7", 7: None, CHUNK * 2 + 5: "q3"})
+    assert await refusal(db, settings, path) == [
+        (
+            7,
+            'no "id", and the generated id "line-7" is already used on line 2: give this item '
+            'an "id"',
+        ),
+        (CHUNK * 2 + 5, 'duplicate id "q3" (first used on line 3)'),
+    ]
+
+
+async def test_an_id_taken_by_a_line_without_one_is_reported(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    path = write_items(tmp_path / "b.jsonl", 10, ids={4: None, 9: "line-4"})
+    assert await refusal(db, settings, path) == [
+        (9, 'id "line-4" is already the generated id of line 4, which has no "id"')
+    ]
+
+
+async def test_a_duplicate_of_a_refused_line_is_reported_too(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    path = write_items(tmp_path / "b.jsonl", CHUNK + 10, ids={CHUNK + 8: "q2"}, bad_lines=(2,))
+    assert await refusal(db, settings, path) == [
+        (2, '"prompt" is empty'),
+        (CHUNK + 8, 'duplicate id "q2" (first used on line 2)'),
+    ]
+
+
+async def test_many_problems_are_all_counted_and_the_first_listed_by_line(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    # 30 duplicates of q1 after a chunk of good lines, and bad lines among them: the first
+    # 20 reasons by line mix both kinds, and every problem is counted.
+    duplicate_lines = range(CHUNK + 1, CHUNK + 31)
+    path = write_items(
+        tmp_path / "b.jsonl",
+        CHUNK + 40,
+        ids=dict.fromkeys(duplicate_lines, "q1"),
+        bad_lines=(CHUNK - 1, CHUNK + 5, CHUNK + 35),
+    )
+    with pytest.raises(BatchFormatError) as refused:
+        await import_batch_file(db, settings, path, name="dups")
+    scan = refused.value.scan
+    assert scan.error_count == 30 + 2  # line CHUNK + 5 is bad and a duplicate: one reason
+    lines = [problem.line for problem in scan.errors]
+    assert lines == [CHUNK - 1, *range(CHUNK + 1, CHUNK + 20)]
+    assert scan.errors[5] == Problem(CHUNK + 5, '"prompt" is empty')
+    assert scan.errors[1].reason == 'duplicate id "q1" (first used on line 1)'
+    assert await db.fetchval("SELECT COUNT(*) FROM items") == 0
+
+
+async def test_the_importer_and_the_upload_check_agree_on_a_bad_file(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    path = write_items(
+        tmp_path / "b.jsonl", 50, ids={5: None, 9: "line-5", 12: "q3", 20: None}, bad_lines=(3,)
+    )
+    checked = scan_batch_file(path, criteria=DEFAULT_RUBRIC.criteria)
+    with pytest.raises(BatchFormatError) as refused:
+        await import_batch_file(db, settings, path, name="dups")
+    assert refused.value.scan.errors == checked.errors
+    assert refused.value.scan.error_count == checked.error_count == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "reason"),
+    [
+        ("b.jsonl", b'{"prompt": "a\x00b", "response": "r"}\n', "NUL byte"),
+        ("b.jsonl", b'{"prompt": "caf\xe9", "response": "r"}\n', "not UTF-8"),
+        ("b.csv", b"x,caf\xe9,r\n", "not UTF-8"),
+        ("b.csv", b"x,a\x00b,r\n", "NUL byte"),
+    ],
+)
+async def test_a_nul_byte_or_bad_utf8_in_the_first_lines_is_refused_with_its_line(
+    db: Database, settings: Settings, tmp_path: Path, name: str, bad: bytes, reason: str
+) -> None:
+    if name.endswith(".jsonl"):
+        before, after = (
+            b'{"prompt": "p", "response": "r"}\n' * 3,
+            b'{"prompt": "p", "response": "r"}\n',
+        )
+    else:
+        before, after = b"id,prompt,response\na,p,r\nb,p,r\n", b"c,p,r\n"
+    path = tmp_path / name
+    path.write_bytes(before + bad + after)
+    [(line, found)] = await refusal(db, settings, path)
+    assert line == 4 and reason in found
