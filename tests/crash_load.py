@@ -166,7 +166,6 @@ class Ledger:
     rewrites: dict[int, str] = field(default_factory=dict)
     taps: dict[str, tuple[Action, int, tuple[int, ...]]] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
-    owner: dict[int, int] = field(default_factory=dict)  # assignment -> trainer
 
 
 @dataclass
@@ -272,13 +271,6 @@ class ScriptedTrainer:
                 return None if assignment in self.finished else message
         return None
 
-    def last_assignment(self) -> int | None:
-        for message in reversed(self.user.bot_messages()):
-            assignment = panel_assignment(message)
-            if assignment is not None:
-                return assignment
-        return None
-
     async def register(self, code: str) -> None:
         since = self.api.mark()
         await self.user.send(f"/start {code}")
@@ -310,7 +302,6 @@ class ScriptedTrainer:
     async def act_on(self, panel: FakeMessage) -> None:
         assignment = panel_assignment(panel)
         assert assignment is not None
-        self.ledger.owner[assignment] = self.user.user_id
         if assignment not in self.ledger.flags:  # what this trainer will think of the item
             wanted = self.rng.choice((0, 0, 0, 1, 2))
             self.ledger.flags[assignment] = set(self.rng.sample(range(len(FLAGS)), wanted))

@@ -154,3 +154,18 @@ async def test_every_bot_api_fault_on_every_kind_of_request(
     method: str,
 ) -> None:
     await review_through_a_fault(api, nilai, trainer, caplog, fault, method)
+
+
+async def test_a_next_tap_whose_item_never_arrived_brings_it_on_the_next_tap(
+    api: FakeBotApi, nilai: RunningBot, trainer: FakeUser
+) -> None:
+    welcome = trainer.last_bot_message()  # with its Next button
+    api.fail_next("sendMessage", status=502, description="Bad Gateway")
+    await trainer.tap(welcome, "Next")  # the item is leased, but it never reaches the chat
+    await api.wait_idle(quiet=0.1)
+    assert await nilai.count("SELECT COUNT(*) FROM assignments WHERE status = 'active'") == 1
+    since = api.mark()
+    again = await trainer.tap(welcome, "Next")  # the API is back
+    panel = await nilai.wait_panel(trainer, since)  # not "your open item is just above"
+    assert "Pertanyaan" in panel.plain_text() or panel.buttons()
+    assert await answered(api, again) == ""
