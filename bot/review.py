@@ -108,9 +108,12 @@ class ReviewService:
             self._today.pop(next(iter(self._today)))
         return count
 
-    async def view(self, trainer: Trainer, assignment: Assignment) -> ItemView:
+    async def view(
+        self, trainer: Trainer, assignment: Assignment, draft: Draft | None = None
+    ) -> ItemView:
         item, rubric = await self._item(assignment.item_id)
-        draft = await reviews.get_draft(self.db, assignment.id)
+        if draft is None:
+            draft = await reviews.get_draft(self.db, assignment.id)
         index = assignment.criterion
         criterion = rubric.criteria[index] if 0 <= index < len(rubric.criteria) else None
         return ItemView(
@@ -128,6 +131,23 @@ class ReviewService:
     ) -> Assignment:
         """The trainer's own assignment, still open unless `finished_ok`; else a refusal."""
         assignment = await reviews.get_assignment(self.db, assignment_id)
+        return self._check_owned(trainer, assignment, assignment_id, finished_ok)
+
+    async def owned_view(
+        self, trainer: Trainer, assignment_id: int, *, finished_ok: bool = False
+    ) -> ItemView:
+        """`owned`, with its view: assignment and draft come in one read (a tap's only one)."""
+        assignment, draft = await reviews.get_assignment_and_draft(self.db, assignment_id)
+        assignment = self._check_owned(trainer, assignment, assignment_id, finished_ok)
+        return await self.view(trainer, assignment, draft)
+
+    def _check_owned(
+        self,
+        trainer: Trainer,
+        assignment: Assignment | None,
+        assignment_id: int,
+        finished_ok: bool,
+    ) -> Assignment:
         if assignment is None:
             raise AssignmentRefused(Refusal.MISSING)
         if assignment.trainer_id != trainer.user_id:
@@ -196,11 +216,10 @@ class ReviewService:
     async def score(
         self, trainer: Trainer, assignment_id: int, criterion_index: int, score: int
     ) -> ItemView:
-        assignment = await self.owned(trainer, assignment_id)
-        _, rubric = await self._item(assignment.item_id)
+        view = await self.owned_view(trainer, assignment_id)
+        assignment, rubric = view.assignment, view.rubric
         if not 0 <= criterion_index < len(rubric.criteria) or score not in rubric.scores:
             raise AssignmentRefused(Refusal.MISSING)
-        view = await self.view(trainer, assignment)
         criterion = rubric.criteria[criterion_index]
         following = _next_unscored(rubric, {*view.draft.scores, criterion}, criterion_index)
         await reviews.set_score(
@@ -217,23 +236,22 @@ class ReviewService:
     async def choose_criterion(
         self, trainer: Trainer, assignment_id: int, criterion_index: int
     ) -> ItemView:
-        assignment = await self.owned(trainer, assignment_id)
-        _, rubric = await self._item(assignment.item_id)
-        if not 0 <= criterion_index < len(rubric.criteria):
+        view = await self.owned_view(trainer, assignment_id)
+        if not 0 <= criterion_index < len(view.rubric.criteria):
             raise AssignmentRefused(Refusal.MISSING)
-        await reviews.set_criterion(self.db, assignment.id, criterion_index)
-        return await self._reload(trainer, assignment.id)
+        await reviews.set_criterion(self.db, assignment_id, criterion_index)
+        return _at_criterion(view, criterion_index)
 
     async def set_flag(
         self, trainer: Trainer, assignment_id: int, flag_index: int, on: bool
     ) -> tuple[ItemView, str]:
-        assignment = await self.owned(trainer, assignment_id)
-        _, rubric = await self._item(assignment.item_id)
-        if not 0 <= flag_index < len(rubric.flags):
+        view = await self.owned_view(trainer, assignment_id)
+        if not 0 <= flag_index < len(view.rubric.flags):
             raise AssignmentRefused(Refusal.MISSING)
-        flag = rubric.flags[flag_index]
-        await reviews.set_flag(self.db, assignment.id, flag, on)
-        return await self._reload(trainer, assignment.id), flag
+        flag = view.rubric.flags[flag_index]
+        await reviews.set_flag(self.db, assignment_id, flag, on)
+        flags = view.draft.flags | {flag} if on else view.draft.flags - {flag}
+        return replace(view, draft=replace(view.draft, flags=frozenset(flags))), flag
 
     async def set_text(
         self,
@@ -288,33 +306,49 @@ class ReviewService:
             return None
         return await self.view(trainer, assignment), panel_id
 
+    async def reached_chat(self, assignment_id: int) -> bool:
+        """Whether the item's panel was delivered (its message ids are recorded only after
+        Telegram accepted every part): a lease whose item never arrived is not "shown"."""
+        return await reviews.panel_message_id(self.db, assignment_id) is not None
+
     async def submit(self, trainer: Trainer, assignment_id: int) -> tuple[ItemView, str | None]:
         """Submit; returns the final view, and the first unscored criterion if it could not."""
-        assignment = await self.owned(trainer, assignment_id)
-        view = await self.view(trainer, assignment)
-        for key in view.rubric.criteria:
+        view = await self.owned_view(trainer, assignment_id)
+        for index, key in enumerate(view.rubric.criteria):
             if key not in view.draft.scores:
-                index = view.rubric.criteria.index(key)
-                await reviews.set_criterion(self.db, assignment.id, index)
-                return await self._reload(trainer, assignment.id), key
-        if not await reviews.submit_assignment(self.db, assignment.id, stamp(self.clock())):
+                await reviews.set_criterion(self.db, assignment_id, index)
+                return _at_criterion(view, index), key
+        if not await reviews.submit_assignment(self.db, assignment_id, stamp(self.clock())):
             raise AssignmentRefused(Refusal.SUBMITTED)
-        self._today.pop(trainer.user_id, None)  # recounted at the next panel: exact, and rare
-        log.info("trainer %s submitted assignment %s", trainer.user_id, assignment.id)
+        self._count_submitted_today(trainer)
+        log.info("trainer %s submitted assignment %s", trainer.user_id, assignment_id)
         return view, None
 
+    def _count_submitted_today(self, trainer: Trainer) -> None:
+        """One more today: submitted now, so it falls in the cached local day if any."""
+        day = stamp(start_of_day(self.clock(), trainer.timezone or self.settings.timezone))
+        cached = self._today.get(trainer.user_id)
+        if cached is not None and cached[0] == day:
+            self._today[trainer.user_id] = (day, cached[1] + 1)
+        else:
+            self._today.pop(trainer.user_id, None)
+
     async def skip(self, trainer: Trainer, assignment_id: int, reason: str) -> ItemView:
-        assignment = await self.owned(trainer, assignment_id)
-        view = await self.view(trainer, assignment)
-        if not await reviews.skip_assignment(self.db, assignment.id, reason):
+        view = await self.owned_view(trainer, assignment_id)
+        if not await reviews.skip_assignment(self.db, assignment_id, reason):
             raise AssignmentRefused(Refusal.SKIPPED)
-        log.info("trainer %s skipped assignment %s (%s)", trainer.user_id, assignment.id, reason)
+        log.info("trainer %s skipped assignment %s (%s)", trainer.user_id, assignment_id, reason)
         return view
 
-    async def _reload(self, trainer: Trainer, assignment_id: int) -> ItemView:
-        assignment = await reviews.get_assignment(self.db, assignment_id)
-        assert assignment is not None
-        return await self.view(trainer, assignment)
+
+def _at_criterion(view: ItemView, index: int) -> ItemView:
+    """The view once criterion `index` is the one being scored (the new state is known: it
+    is built, not read back, so a tap stays one read and one write)."""
+    return replace(
+        view,
+        assignment=replace(view.assignment, criterion=index),
+        criterion=view.rubric.criteria[index],
+    )
 
 
 def _next_unscored(rubric: Rubric, scored: set[str], current: int) -> int:

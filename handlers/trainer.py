@@ -141,8 +141,7 @@ async def _back(
     query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
 ) -> None:
     assert cb.assignment_id is not None
-    assignment = await context.services.review.owned(trainer, cb.assignment_id)
-    view = await context.services.review.view(trainer, assignment)
+    view = await context.services.review.owned_view(trainer, cb.assignment_id)
     await query.answer()
     _refresh(query, view, trainer, context)
 

@@ -6,6 +6,9 @@ guarded by the current status, so a repeated tap or update finds nothing to chan
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from storage.assignment import item_released
 from storage.database import Connection, Database
 from storage.records import Assignment, Draft, Item
@@ -123,6 +126,40 @@ def _set_text(
         )
 
 
+# One read for a tap: the assignment's row, then its scores, flags, note and rewrite (the
+# columns of the first SELECT name them all; the other rows use `kind` and `key`/`value`).
+_ASSIGNMENT_AND_DRAFT_SQL = (
+    "SELECT 'a' AS kind, id, item_id, trainer_id, status AS key, lease_expires_at,"
+    " criterion AS value FROM assignments WHERE id = :id"
+    " UNION ALL SELECT 's', NULL, NULL, NULL, criterion, NULL, score"
+    " FROM scores WHERE assignment_id = :id"
+    " UNION ALL SELECT 'f', NULL, NULL, NULL, flag, NULL, NULL FROM flags WHERE assignment_id = :id"
+    " UNION ALL SELECT 'n', NULL, NULL, NULL, note, NULL, NULL"
+    " FROM judgments WHERE assignment_id = :id"
+    " UNION ALL SELECT 'r', NULL, NULL, NULL, rewrite, NULL, NULL"
+    " FROM judgments WHERE assignment_id = :id"
+)
+
+
+async def get_assignment_and_draft(
+    db: Database, assignment_id: int
+) -> tuple[Assignment | None, Draft]:
+    """An assignment and what its trainer has given so far, in one round trip."""
+    rows = await db.fetchall(_ASSIGNMENT_AND_DRAFT_SQL, {"id": assignment_id})
+    assignment = None
+    for row in rows:
+        if row["kind"] == "a":
+            assignment = Assignment(
+                id=row["id"],
+                item_id=row["item_id"],
+                trainer_id=row["trainer_id"],
+                status=row["key"],
+                lease_expires_at=row["lease_expires_at"],
+                criterion=row["value"],
+            )
+    return assignment, _draft_of((row["kind"], row["key"], row["value"]) for row in rows)
+
+
 async def get_draft(db: Database, assignment_id: int) -> Draft:
     """Scores, flags, note and rewrite of one assignment, in one round trip."""
     rows = await db.fetchall(
@@ -132,6 +169,11 @@ async def get_draft(db: Database, assignment_id: int) -> Draft:
         " UNION ALL SELECT 'r', rewrite, NULL FROM judgments WHERE assignment_id = ?",
         (assignment_id,) * 4,
     )
+    return _draft_of(tuple(row) for row in rows)
+
+
+def _draft_of(rows: Iterable[tuple[str, Any, Any]]) -> Draft:
+    """A Draft from (kind, key, value) rows: 's' score, 'f' flag, 'n' note, 'r' rewrite."""
     draft = Draft()
     flags: set[str] = set()
     for kind, key, value in rows:
@@ -141,7 +183,7 @@ async def get_draft(db: Database, assignment_id: int) -> Draft:
             flags.add(key)
         elif kind == "n":
             draft.note = key
-        else:
+        elif kind == "r":
             draft.rewrite = key
     draft.flags = frozenset(flags)
     return draft
@@ -184,16 +226,19 @@ def _submit(conn: Connection, assignment_id: int, now: str) -> bool:
 
 async def skip_assignment(db: Database, assignment_id: int, reason: str | None) -> bool:
     """Skip for good (never shown to this trainer again); False if already finished."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE assignments SET status = 'skipped', skip_reason = ?"
-            " WHERE id = ? AND status IN ('active', 'expired')",
-            (reason, assignment_id),
-        )
-        if cursor.rowcount != 1:
-            return False
-        await item_released(conn, assignment_id)
-        return True
+    return await db.write(_skip, assignment_id, reason)
+
+
+def _skip(conn: Connection, assignment_id: int, reason: str | None) -> bool:
+    changed = conn.execute(
+        "UPDATE assignments SET status = 'skipped', skip_reason = ?"
+        " WHERE id = ? AND status IN ('active', 'expired')",
+        (reason, assignment_id),
+    ).rowcount
+    if changed != 1:
+        return False
+    item_released(conn, assignment_id)
+    return True
 
 
 async def link_messages(
