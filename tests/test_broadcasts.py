@@ -8,7 +8,7 @@ import pytest
 
 from bot.broadcasting import Broadcasting, Delivery, DeliveryCounts, Outcome
 from bot.clock import utc_now
-from handlers.broadcasts import concurrency
+from handlers.broadcasts import claim_size, concurrency
 from storage import trainers
 from storage.database import Database
 from tests.factories import make_batch, make_trainer
@@ -164,7 +164,9 @@ async def test_after_a_crash_unconfirmed_sends_are_given_up_and_the_rest_goes_on
 
     restarted = Broadcasting(db, "id", utc_now)
     assert await restarted.unfinished() == [broadcast.id]
-    assert await restarted.give_up_unconfirmed(broadcast.id) == len(in_doubt) == 4
+    assert await restarted.unconfirmed(broadcast.id) == len(in_doubt) == 4  # for the coordinator
+    assert await restarted.give_up_unconfirmed(broadcast.id) == 4
+    assert await restarted.unconfirmed(broadcast.id) == 0
     rest = await restarted.claim(broadcast.id, 100)
     assert sorted(r.trainer_id for r in rest) == [9, 10]
     claimed_twice = {r.trainer_id for r in rest} & {r.trainer_id for r in first + in_doubt}
@@ -179,9 +181,14 @@ def test_counts_follow_each_delivery() -> None:
     assert counts.total == 3
 
 
-@pytest.mark.parametrize(("rate", "width"), [(1, 2), (10, 4), (30, 10), (1000, 128)])
-def test_a_broadcast_keeps_only_a_few_sends_in_flight(rate: int, width: int) -> None:
+@pytest.mark.parametrize(
+    ("rate", "width", "page"), [(1, 2, 1), (10, 4, 1), (30, 10, 3), (1000, 128, 100)]
+)
+def test_a_broadcast_keeps_only_a_few_sends_in_flight_and_claims_a_tenth_of_a_second_ahead(
+    rate: int, width: int, page: int
+) -> None:
     assert concurrency(rate) == width
+    assert claim_size(rate) == page
 
 
 async def test_ten_thousand_trainers_are_planned_and_claimed_in_seconds(

@@ -1,23 +1,33 @@
 """Broadcasts end to end: a coordinator announces a batch or a message to hundreds of trainers,
-some of whom blocked the bot, Telegram says "slow down" once, and the bot restarts or crashes
-in the middle, yet every reachable trainer gets the message exactly once."""
+some of whom blocked the bot, Telegram says "slow down" (once, or under its flood limit), and the
+bot restarts or crashes in the middle (killed for real, as a process), yet every reachable trainer
+gets the message at most once, all of them but those a crash left in doubt, which the coordinator
+is told about."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
+import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from bot.config import Settings
 from handlers.broadcasts import concurrency, start_batch_broadcast
 from handlers.callback_data import Action, encode
 from storage import trainers
+from storage.database import Database
 from tests.conftest import FakeClock
 from tests.e2e import RunningBot
 from tests.factories import NOW, make_batch
 from tests.fakebot import ApiCall, FakeBotApi, FakeMessage, FakeUser
+from tests.test_e2e_process import start_bot_process
 
 COORDINATOR = 9000
 FAST = 1000  # messages a second: the fake Bot API has no flood limit, the tests stay short
@@ -25,9 +35,9 @@ FAST = 1000  # messages a second: the fake Bot API has no flood limit, the tests
 
 @asynccontextmanager
 async def bot_with_rate(
-    api: FakeBotApi, settings: Settings, clock: FakeClock, rate: int
+    api: FakeBotApi, settings: Settings, clock: FakeClock, rate: int, *, paid: bool = False
 ) -> AsyncIterator[RunningBot]:
-    nilai = RunningBot(api, replace(settings, broadcast_rate=rate), clock)
+    nilai = RunningBot(api, replace(settings, broadcast_rate=rate, paid_broadcast=paid), clock)
     await nilai.start()
     try:
         yield nilai
@@ -35,20 +45,20 @@ async def bot_with_rate(
         await nilai.stop()
 
 
-async def coordinator_of(api: FakeBotApi) -> FakeUser:
-    coordinator = api.user(COORDINATOR, "Sari", language_code="en")
+async def coordinator_of(api: FakeBotApi, language: str = "en") -> FakeUser:
+    coordinator = api.user(COORDINATOR, "Sari", language_code=language)
     await coordinator.send("/start")
     await coordinator.wait_bot_message()
     return coordinator
 
 
-async def add_trainers(nilai: RunningBot, api: FakeBotApi, ids: Iterable[int]) -> None:
+async def add_trainers(database: Database, api: FakeBotApi, ids: Iterable[int]) -> None:
     """Registered trainers with chats in the fake, every third one speaking Indonesian."""
     for user_id in ids:
         language = "id" if user_id % 3 == 0 else "en"
         api.user(user_id, f"Trainer {user_id}", language_code=language)
         await trainers.insert_trainer(
-            nilai.database,
+            database,
             user_id=user_id,
             chat_id=user_id,
             name=f"Trainer {user_id}",
@@ -80,9 +90,10 @@ async def sends_reach(api: FakeBotApi, chats: Iterable[int], count: int, since: 
     await api.wait_for_call("sendMessage", counts, since=since, timeout=20)
 
 
-async def finished(coordinator: FakeUser, since: int) -> FakeMessage:
+async def finished(coordinator: FakeUser, since: int, language: str = "en") -> FakeMessage:
+    words = {"en": "Broadcast finished", "id": "Siaran selesai"}[language]
     return await coordinator.wait_bot_message(
-        lambda m: "Broadcast finished" in m.plain_text(), since=since, timeout=30
+        lambda m: words in m.plain_text(), since=since, timeout=30
     )
 
 
@@ -101,7 +112,7 @@ async def test_a_batch_reaches_500_trainers_despite_blocked_chats_and_a_429(
     async with bot_with_rate(api, settings, clock, FAST) as nilai:
         coordinator = await coordinator_of(api)
         ids = range(10_001, 10_501)
-        await add_trainers(nilai, api, ids)
+        await add_trainers(nilai.database, api, ids)
         blocked = set(ids[7::50])
         for chat_id in blocked:
             api.block(chat_id)
@@ -118,6 +129,8 @@ async def test_a_batch_reaches_500_trainers_despite_blocked_chats_and_a_429(
         assert set(got.values()) == {1}  # every reachable trainer exactly once
         throttled = [c for c in api.calls_to("sendMessage") if c.error_code == 429]
         assert [c.chat_id for c in throttled] == [middle]
+        announcements = [c for c in api.calls_to("sendMessage") if c.chat_id in set(ids)]
+        assert not any("allow_paid_broadcast" in c.params for c in announcements)
         english = api.chat_messages(10_001)[-1]
         indonesian = api.chat_messages(10_002)[-1]  # 10_002 speaks Indonesian
         assert "New items to review: pilot-42" in english.plain_text()
@@ -165,7 +178,7 @@ async def test_the_broadcast_keeps_to_its_rate_and_a_trainer_s_next_is_answered_
         rina = api.user(2001, "Rina", language_code="en")
         await nilai.onboard(rina)
         ids = range(10_001, 10_001 + count - 1)
-        await add_trainers(nilai, api, ids)
+        await add_trainers(nilai.database, api, ids)
         batch_id = await make_batch(nilai.database, "pilot", items=3)
 
         since = api.mark()
@@ -200,7 +213,7 @@ async def test_a_restart_in_the_middle_resumes_without_duplicates_or_misses(
     ids = range(10_001, 10_301)
     async with bot_with_rate(api, settings, clock, 200) as nilai:
         coordinator = await coordinator_of(api)
-        await add_trainers(nilai, api, ids)
+        await add_trainers(nilai.database, api, ids)
         batch_id = await make_batch(nilai.database, "pilot")
         since = api.mark()
         await start_batch_broadcast(nilai.app, batch_id, COORDINATOR, coordinator.chat_id)
@@ -222,14 +235,27 @@ async def test_a_restart_in_the_middle_resumes_without_duplicates_or_misses(
         assert "left 0" in progress.plain_text()
 
 
-async def test_a_crash_in_the_middle_gives_up_only_the_unconfirmed_sends(
-    api: FakeBotApi, settings: Settings, clock: FakeClock
+NOTICE = {
+    "en": re.compile(r"stopped abruptly .*\nMay not have received it: (\d+) "),
+    "id": re.compile(r"berhenti mendadak .*\nMungkin belum menerimanya: (\d+) trainer "),
+}
+
+
+def crash_notices(coordinator: FakeUser, language: str) -> list[int]:
+    """The counts in the coordinator's "may not have received it" notices, oldest first."""
+    found = (NOTICE[language].search(m.plain_text()) for m in coordinator.bot_messages())
+    return [int(match.group(1)) for match in found if match]
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_a_crash_in_the_middle_gives_up_only_the_unconfirmed_sends_and_says_so(
+    api: FakeBotApi, settings: Settings, clock: FakeClock, language: str
 ) -> None:
     ids = range(10_001, 10_121)
     rate = 60  # few enough in flight that a crash leaves most of the 120 to resume
     async with bot_with_rate(api, settings, clock, rate) as nilai:
-        coordinator = await coordinator_of(api)
-        await add_trainers(nilai, api, ids)
+        coordinator = await coordinator_of(api, language)
+        await add_trainers(nilai.database, api, ids)
         batch_id = await make_batch(nilai.database, "pilot")
         api.set_delay("sendMessage", 0.05)
         since = api.mark()
@@ -242,7 +268,7 @@ async def test_a_crash_in_the_middle_gives_up_only_the_unconfirmed_sends(
         await asyncio.gather(sender, return_exceptions=True)
         await nilai.restart()
         api.set_delay("sendMessage", 0)
-        summary = await finished(coordinator, since)
+        summary = await finished(coordinator, since, language)
 
         got = delivered(api, ids)
         assert set(got.values()) == {1}  # nobody twice
@@ -255,7 +281,144 @@ async def test_a_crash_in_the_middle_gives_up_only_the_unconfirmed_sends(
             "SELECT trainer_id FROM deliveries WHERE status = 'failed'"
         )
         assert missed <= {row[0] for row in failed_rows}
-        assert f"Received: {final['sent']} of {len(ids)}" in summary.plain_text()
+        # The coordinator is told, in their language, how many may have missed it, and why.
+        assert crash_notices(coordinator, language) == [final["failed"]]
+        received = {"en": "Received: {} of {}", "id": "Diterima: {} dari {}"}[language]
+        assert received.format(final["sent"], len(ids)) in summary.plain_text()
+
+
+def retry_after_of(call: ApiCall) -> int:
+    found = re.search(r"retry after (\d+)", call.description or "")
+    assert found, call
+    return int(found.group(1))
+
+
+async def test_under_telegram_s_flood_limit_every_trainer_gets_the_batch_once_after_429s(
+    api: FakeBotApi, settings: Settings, clock: FakeClock
+) -> None:
+    rate = 20
+    api.limit_bulk_messages(rate)  # Telegram's bulk limit; replies to a trainer are not counted
+    async with bot_with_rate(api, settings, clock, rate) as nilai:
+        coordinator = await coordinator_of(api)
+        rina = api.user(2001, "Rina", language_code="en")
+        await nilai.onboard(rina)
+        ids = range(10_001, 10_101)
+        await add_trainers(nilai.database, api, ids)
+        blocked = set(ids[::50])
+        for chat_id in blocked:
+            api.block(chat_id)
+        batch_id = await make_batch(nilai.database, "pilot", items=3)
+        # The bot's budget was just spent (as by the bot before a restart): the broadcast's
+        # first burst finds Telegram's bucket empty.
+        elsewhere = [api.user(30_001 + n, f"Elsewhere {n}") for n in range(rate)]
+        async with api.bot() as earlier:
+            for user in elsewhere:
+                await earlier.send_message(user.chat_id, "an earlier message")
+
+        since = api.mark()
+        await start_batch_broadcast(nilai.app, batch_id, COORDINATOR, coordinator.chat_id)
+        await sends_reach(api, ids, 40, since)
+        panel = await nilai.next_item(rina)  # a trainer reviewing meanwhile is answered
+        summary = await finished(coordinator, since)
+
+    got = delivered(api, ids)
+    assert set(got) == set(ids) - blocked and set(got.values()) == {1}
+    assert "Prompt" in panel.plain_text()
+    throttled = [c for c in api.calls[since:] if c.method == "sendMessage" and c.error_code == 429]
+    assert throttled  # Telegram said "slow down"...
+    for refusal in throttled:  # ...and each refused message waited as long as it was told
+        later = [c for c in api.calls[refusal.index + 1 :] if c.chat_id == refusal.chat_id]
+        retry = next(c for c in later if c.method == "sendMessage")
+        assert retry.time >= refusal.time + retry_after_of(refusal)
+    assert not [c for c in throttled if c.chat_id == rina.chat_id]
+    assert "Received: 99 of 101" in summary.plain_text() and "Failed: 0" in summary.plain_text()
+
+
+async def test_paid_broadcasts_carry_allow_paid_broadcast_and_go_beyond_30_a_second(
+    api: FakeBotApi, settings: Settings, clock: FakeClock
+) -> None:
+    api.limit_bulk_messages(30)  # free bulk messages; paid ones have Telegram's 1000 a second
+    async with bot_with_rate(api, settings, clock, 300, paid=True) as nilai:
+        coordinator = await coordinator_of(api)
+        ids = range(10_001, 10_201)
+        await add_trainers(nilai.database, api, ids)
+        batch_id = await make_batch(nilai.database, "pilot")
+        since = api.mark()
+        await start_batch_broadcast(nilai.app, batch_id, COORDINATOR, coordinator.chat_id)
+        summary = await finished(coordinator, since)
+
+    got = delivered(api, ids)
+    assert set(got) == set(ids) and set(got.values()) == {1}
+    announcements = [c for c in api.calls[since:] if c.chat_id in set(ids)]
+    assert announcements and all(c.params["allow_paid_broadcast"] is True for c in announcements)
+    assert all(c.error_code != 429 for c in announcements)  # 200 at once: paid, not limited
+    to_coordinator = [c for c in api.calls[since:] if c.chat_id == coordinator.chat_id]
+    assert not any("allow_paid_broadcast" in c.params for c in to_coordinator)  # not bulk
+    assert "Received: 200 of 200" in summary.plain_text()
+
+
+PROCESS_COORDINATOR = 4242  # the coordinator of tests/test_e2e_process.py's bot process
+
+
+def output_of(process: asyncio.subprocess.Process) -> Awaitable[list[bytes]]:
+    """The process's stdout and stderr, read as it runs (so a full pipe never blocks it)."""
+    assert process.stdout is not None and process.stderr is not None
+    return asyncio.gather(process.stdout.read(), process.stderr.read())
+
+
+async def test_a_bot_process_killed_mid_broadcast_sends_nobody_twice_and_reports_the_doubtful(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    ids = range(10_001, 10_151)
+    database = await Database.open(tmp_path / "data" / "nilai.db")
+    try:
+        await add_trainers(database, api, ids)
+    finally:
+        await database.close()
+    coordinator = api.user(PROCESS_COORDINATOR, "Boss", language_code="en")
+
+    process = await start_bot_process(api, tmp_path)
+    logs = [output_of(process)]
+    try:
+        await coordinator.send("/start")
+        await coordinator.wait_bot_message(timeout=30)
+        since = api.mark()
+        await coordinator.send("/announce Rapat jam 3, jangan telat!")
+        await sends_reach(api, ids, 50, since)
+        process.send_signal(signal.SIGKILL)  # no goodbye: the sends in flight stay in doubt
+        await process.wait()
+        at_kill = sum(delivered(api, ids).values())
+
+        restart = api.mark()
+        process = await start_bot_process(api, tmp_path)
+        logs.append(output_of(process))
+        summary = await coordinator.wait_bot_message(
+            lambda m: "Broadcast finished" in m.plain_text(), since=restart, timeout=60
+        )
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = b"".join(b"".join(pair) for pair in await asyncio.gather(*logs)).decode()
+    assert "Traceback" not in output
+
+    got = delivered(api, ids)
+    assert 50 <= at_kill < len(ids)  # it really died in the middle
+    assert set(got.values()) == {1}  # nobody twice
+    with sqlite3.connect(tmp_path / "data" / "nilai.db") as conn:
+        final = dict(conn.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status"))
+        failed = {
+            row[0]
+            for row in conn.execute("SELECT trainer_id FROM deliveries WHERE status = 'failed'")
+        }
+    assert set(final) <= {"sent", "failed"} and sum(final.values()) == len(ids)
+    assert set(ids) - set(got) <= failed  # the misses are among the sends given up
+    (told,) = crash_notices(coordinator, "en")
+    assert told == len(failed) >= 1  # a crash mid-broadcast leaves some in doubt, and says so
+    assert told <= 2 * concurrency(30)  # the few in flight and around them, not the rest
+    assert f"Received: {final['sent']} of {len(ids)}" in summary.plain_text()
 
 
 async def test_announce_sends_the_coordinator_s_words_escaped_in_each_trainer_s_language(
@@ -263,7 +426,9 @@ async def test_announce_sends_the_coordinator_s_words_escaped_in_each_trainer_s_
 ) -> None:
     async with bot_with_rate(api, settings, clock, FAST) as nilai:
         coordinator = await coordinator_of(api)
-        await add_trainers(nilai, api, [10_001, 10_002, 10_003])  # 10_002 speaks Indonesian
+        await add_trainers(
+            nilai.database, api, [10_001, 10_002, 10_003]
+        )  # 10_002 speaks Indonesian
         since = api.mark()
         await coordinator.send("/announce Rapat jam 3 <b>penting</b> & {jangan} telat\nBaris dua")
         summary = await finished(coordinator, since)
