@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import pytest
 from bot.i18n import t, t_plain
 from handlers.callback_data import Action, encode
 from storage.database import Database
+from tests.crash_load import BotProcess, seed_with_cli
 from tests.e2e import RunningBot, answered, assignment_of
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
@@ -292,3 +295,90 @@ async def test_a_rewrite_sent_while_the_database_is_read_only_is_answered_not_sa
     await rina.reply(panel, "A better answer that must not get lost silently.")
     assert "Rewrite saved" in (await rina.wait_bot_message(since=since)).plain_text()
     assert await nilai.count("SELECT COUNT(*) FROM judgments WHERE rewrite IS NOT NULL") == 1
+
+
+# --- a real write failure, at COMMIT, in the bot's own process ----------------------------------
+
+
+def wait_panel_call(api: FakeBotApi, user: FakeUser, since: int) -> Any:
+    def is_panel(call: Any) -> bool:
+        markup = call.params.get("reply_markup") or {}
+        data = [
+            b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row
+        ]
+        return call.ok and call.chat_id == user.chat_id and any(d.startswith("1u:") for d in data)
+
+    return api.wait_for_call("sendMessage", is_panel, since=since, timeout=30)
+
+
+def rows_of(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The review tables as another process sees them (what is really on disk)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            for table in REVIEW_TABLES
+        }
+    finally:
+        conn.close()
+
+
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs Linux prlimit")
+async def test_a_write_failing_at_commit_says_not_saved_and_the_bot_recovers_when_space_is_back(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    """The disk fills up under a running bot: SQLite can append no more to its WAL file, so
+    the COMMIT of the tap fails (as it would on a full disk; made with RLIMIT_FSIZE on the bot's
+    process, which makes every write past the file's current end fail)."""
+    code = seed_with_cli(tmp_path, items=3, overlap=1, invites=1)
+    bot = BotProcess(api, tmp_path, COORDINATOR_IDS=str(BOSS))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=bot.environment(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,  # a pipe: not a file the limit would stop
+    )
+    assert process.stdout is not None
+    log = asyncio.create_task(process.stdout.read())
+    try:
+        boss = api.user(BOSS, "Boss", language_code="en")
+        await boss.send("/start")
+        await boss.wait_bot_message(timeout=30)
+        rina = api.user(2001, "Rina", language_code="en")
+        await rina.send(f"/start {code}")
+        await rina.wait_bot_message(timeout=30)
+        since = api.mark()
+        await rina.send("/next")
+        call = await wait_panel_call(api, rina, since)
+        panel = api.message(rina.chat_id, call.result["message_id"])
+        first = await tap_score(rina, panel, 0, 3)
+        assert await answered(api, first, wait=15) == "Accuracy: 3"
+        await api.wait_idle(quiet=0.2)
+
+        wal = bot.database.with_name("nilai.db-wal")
+        before = rows_of(bot.database)
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (wal.stat().st_size, -1))
+        try:
+            tap = await tap_score(rina, panel, 0, 5)
+            assert await answered(api, tap, wait=15) == NOT_SAVED
+            await api.wait_idle(quiet=0.2)
+            assert rows_of(bot.database) == before
+        finally:
+            resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (-1, -1))  # space again
+        retry = await tap_score(rina, panel, 0, 5)
+        assert await answered(api, retry, wait=15) == "Accuracy: 5"
+        score = rows_of(bot.database)["scores"]
+        assert [(row[1], row[2]) for row in score] == [("accuracy", 5)]
+        [alert] = alerts(api)
+        assert "disk" in alert or "I/O" in alert
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 30)
+        output = (await log).decode("utf-8", "replace")
+    assert "failed: OperationalError" in output
+    assert api.token not in output and api.token.split(":")[1] not in output
