@@ -448,10 +448,13 @@ async def test_bulk_messages_beyond_the_flood_limit_get_429_but_replies_to_users
 async def test_a_delay_beyond_the_read_timeout_is_a_timeout_without_effect(
     api: FakeBotApi, alice: FakeUser
 ) -> None:
-    api.delay_next("sendMessage", 0.5, chat_id=alice.chat_id)
+    arrived = api.delay_next("sendMessage", 0.5, chat_id=alice.chat_id)
     async with api.bot(request=fast_request(read_timeout=0.2)) as impatient:
+        sending = asyncio.create_task(impatient.send_message(USER_ID, "too slow"))
+        await arrived.wait()  # the call is held: a test can act right now
+        assert not sending.done()
         with pytest.raises(TimedOut):
-            await impatient.send_message(USER_ID, "too slow")
+            await sending
         await api.wait_idle(quiet=0.05)
         assert alice.bot_messages() == []  # the bot gave up, so nothing was sent
         [call] = api.calls_to("sendMessage")

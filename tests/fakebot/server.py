@@ -111,6 +111,7 @@ class _Drop:
     times: int
     after_effect: bool
     seconds: float = 0.0  # a delay_next() instead of a reset
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -483,13 +484,17 @@ class FakeBotApi:
 
     def delay_next(
         self, method: str, seconds: float, *, chat_id: int | None = None, times: int = 1
-    ) -> None:
+    ) -> asyncio.Event:
         """Answer only the next ``times`` calls of ``method`` (to ``chat_id``) after ``seconds``.
 
         Beyond the bot's read timeout this is a timeout: the bot gives up, closes the
         connection, and the call has no effect (its handler here is cancelled before it acts).
+        Returns an event set when such a call arrives, to act while it is held (a crash test
+        kills the bot right then).
         """
-        self._slow.append(_Drop(method, chat_id, times, False, seconds))
+        slow = _Drop(method, chat_id, times, False, seconds)
+        self._slow.append(slow)
+        return slow.arrived
 
     def clear_faults(self) -> None:
         """The Bot API is well again: forget pending fail_next/drop_next/delays."""
@@ -626,6 +631,7 @@ class FakeBotApi:
                     await asyncio.sleep(delay)
                 slow = self._take_drop(method, params, self._slow)
                 if slow is not None:
+                    slow.arrived.set()
                     try:
                         await asyncio.sleep(slow.seconds)
                     except asyncio.CancelledError:  # the client gave up: a timeout
