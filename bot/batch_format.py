@@ -825,7 +825,9 @@ def _csv_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
             yield _Issue(Problem(feed.start, reason), True)
             return
         except csv.Error as exc:
-            yield _Issue(Problem(feed.start, _csv_reason(exc, feed.start, feed.lineno)), True)
+            # A bad byte read as U+FFFD can break the quoting around it: the byte is the cause.
+            problem = feed.problem or Problem(feed.start, _csv_reason(exc, feed.start, feed.lineno))
+            yield _Issue(problem, True)
             continue
         if feed.problem is not None:
             yield _Issue(feed.problem, True)
