@@ -43,7 +43,8 @@ async def send_next_item(
     """Shows the trainer's open or next item, or a friendly 'all done for now'.
 
     With `show_open=False` (a tap on Next, which a double tap repeats) an item the trainer
-    already has open is not sent again; returns False then.
+    already has open is not sent again, unless it never reached the chat (a send that failed,
+    or a crash between lease and send); returns False then.
     """
     language = trainer.language
     if trainer.status == "paused":  # removed trainers never get here: see handlers/guard.py
@@ -58,7 +59,7 @@ async def send_next_item(
             reply_markup=next_keyboard(language),
         )
         return True
-    if resumed and not show_open:
+    if resumed and not show_open and await services.review.reached_chat(view.assignment.id):
         return False
     await send_item(bot, chat_id, view, services.review, language)
     return True
