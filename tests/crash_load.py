@@ -34,6 +34,7 @@ FLAGS = ("factual_error", "unsafe", "biased", "personal_data", "other")
 DUPLICATE = "Already done ✓"
 SUBMITTED = ("Submitted, thank you! 🙌", "This item is already submitted ✓", DUPLICATE)
 SAVED_REPLY = ("✅ Rewrite saved", "✅ Rewrite updated")
+ITEM_OPEN = "Your open item is just above"
 REPLY_REFUSED = ("💡", "ℹ️")  # not linked to an item (yet), or the item is finished
 
 
@@ -262,6 +263,7 @@ class ScriptedTrainer:
         self.rewritten: set[int] = set()  # assignments whose rewrite the bot confirmed
         self.all_done = False
         self.retries = 0
+        self.misled = 0
 
     def current_panel(self) -> FakeMessage | None:
         """The newest rating panel in the chat whose item is not known to be finished."""
@@ -281,9 +283,30 @@ class ScriptedTrainer:
         while not stop.is_set() and not self.all_done:
             panel = self.current_panel()
             if panel is None:
-                await self.ask_for_item()
+                await self.tap_next_button() or await self.ask_for_item()
             else:
                 await self.act_on(panel)
+
+    async def tap_next_button(self) -> bool:
+        """Sometimes a person taps Next (under the welcome) instead of sending /next; True
+        if that brought the item. No item is open on screen here, so a toast pointing to one
+        "just above" would send them looking for nothing: counted in `misled`."""
+        buttons = [
+            message
+            for message in self.user.bot_messages()
+            if any(cb.action is Action.NEXT for _, cb in _callbacks(message))
+        ]
+        if not buttons or self.rng.random() < 0.5:
+            return False
+        since = self.api.mark()
+        update = await self.user.tap(buttons[-1], data=encode(Action.NEXT))
+        toast = await self._wait_answer(update["callback_query"]["id"])
+        if toast is not None and toast.startswith(ITEM_OPEN):
+            # one's own earlier updates are all handled by now, so their item would show
+            self.misled += self.current_panel() is None
+            return False
+        message = await self._wait_bot_message(since, _is_panel_or_all_done)
+        return message is not None and panel_assignment(message) is not None
 
     async def ask_for_item(self) -> bool:
         """/next until a panel or 'all done' arrives; True if a panel did."""

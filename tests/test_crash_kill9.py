@@ -94,6 +94,7 @@ async def crash_while_reviewing(
             if assignment == open_id:
                 assert stored.get(criterion) == score
     assert counts["submitted"] > 0 and promised.scores, "the load did not get going"
+    assert [trainer.misled for trainer in crowd] == [0] * trainers  # no "item above" toasts
     log = bot.log_text()
     assert api.token not in log and api.token.split(":", 1)[1] not in log
     assert bot.kills == kills and log.count("running as @") == kills + 1
