@@ -40,7 +40,7 @@ from bot.config import Settings
 from bot.rubric import Rubric
 from storage import exports as store
 from storage.database import Database
-from storage.exports import ExportItem, Judgment, ScoreGroup, Snapshot
+from storage.exports import ExportBatch, ExportSnapshot, ScoreGroup
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,11 @@ RATINGS_HEADER = (
 )
 PSEUDONYM_FACT = "pseudonym_secret"
 PSEUDONYM_CHARS = 16  # 64 bits of the HMAC: no collisions among any realistic team
-CHUNK_ITEMS = 250
+CHUNK_ITEMS = 1000  # ~3,000 judgments, a few MB: few trips to SQLite's thread, flat memory
 
 Progress = Callable[[int, int], Awaitable[None]]
 """Called with (items read so far, items in the batch) after each chunk."""
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _quote: Callable[[str], str] = encode_basestring  # a JSON string literal, in C
 
 
@@ -133,107 +132,24 @@ async def load_pseudonyms(db: Database, settings: Settings) -> Pseudonyms:
     return Pseudonyms(secret)
 
 
-# -- the formats, one record at a time -----------------------------------------------------
+# -- the formats ---------------------------------------------------------------------------
+# `raw`, `sft` and `dpo` lines are built as JSON in SQL (storage/sqlite_json.py); here `raw`
+# gets its trainers, whose keyed pseudonyms SQL cannot make.
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
+class RawTrainers:
+    """The JSON text that names a trainer in a `raw` line: `,"trainer":"<pseudonym>"`, and
+    `,"trainer_id":<id>` when asked for."""
 
-
-class RawEncoder:
-    """`raw` lines, built as text: the hot path of a million-row export. An item's part is
-    encoded once for all its judgments, and stored JSON (context, metadata, gold) is copied
-    as it is: untouched, and nothing to parse."""
-
-    def __init__(self, batch: str, rubric: Rubric, pseudonyms: Pseudonyms, with_ids: bool):
-        self._batch = _quote(batch)
-        self._criteria = [_quote(key) + ":" for key in rubric.criteria]
-        self._flags = [_quote(key) for key in rubric.flags]
+    def __init__(self, pseudonyms: Pseudonyms, with_ids: bool):
         self._pseudonyms = pseudonyms
         self._with_ids = with_ids
 
-    def __call__(self, item: ExportItem, judgments: list[Judgment]) -> list[str]:
-        head = self._item(item)
-        return [self._line(head, judgment) for judgment in judgments]
-
-    def _line(self, head: str, judgment: Judgment) -> str:
-        trainer = _quote(self._pseudonyms(judgment.trainer_id))
+    def __call__(self, trainer_id: int) -> bytes:
+        text = f',"trainer":{_quote(self._pseudonyms(trainer_id))}'
         if self._with_ids:
-            trainer += f',"trainer_id":{judgment.trainer_id}'
-        scores = ",".join(
-            [
-                f"{key}{score:d}"
-                for key, score in zip(self._criteria, judgment.scores, strict=True)
-                if score is not None
-            ]
-        )
-        flags = ",".join([key for key, on in zip(self._flags, judgment.flags, strict=True) if on])
-        return (
-            f'{head},"trainer":{trainer},"scores":{{{scores}}},"flags":[{flags}],'
-            f'"note":{_text(judgment.note)},"rewrite":{_text(judgment.rewrite)},'
-            f'"assigned_at":{_quote(judgment.assigned_at)},'
-            f'"submitted_at":{_text(judgment.submitted_at)},'
-            f'"late":{"true" if judgment.late else "false"}}}\n'
-        )
-
-    def _item(self, item: ExportItem) -> str:
-        return (
-            f'{{"batch":{self._batch},"item_id":{_quote(item.external_id)},'
-            f'"prompt":{_quote(item.prompt)},"response":{_quote(item.response)},'
-            f'"context":{item.context_json or "[]"},'
-            f'"chat_form":{"true" if item.chat_form else "false"},'
-            f'"metadata":{item.metadata_json or "null"},"gold":{item.gold_json or "null"}'
-        )
-
-
-def _turns(item: ExportItem) -> list[dict[str, str]]:
-    """The conversation before the answer: earlier turns, then the prompt as a user turn."""
-    context = json.loads(item.context_json) if item.context_json else []
-    return [*context, {"role": "user", "content": item.prompt}]
-
-
-def _rewrites(judgments: list[Judgment]) -> list[str]:
-    """The judgments' rewrites, blank ones left out."""
-    return [j.rewrite for j in judgments if j.rewrite is not None and j.rewrite.strip()]
-
-
-def sft_lines(item: ExportItem, judgments: list[Judgment]) -> list[str]:
-    """The conversation with each trainer's rewrite as the answer."""
-    rewrites = _rewrites(judgments)
-    if not rewrites:
-        return []
-    turns = _turns(item)
-    return [
-        _encode({"messages": [*turns, {"role": "assistant", "content": rewrite}]}) + "\n"
-        for rewrite in rewrites
-    ]
-
-
-def dpo_lines(item: ExportItem, judgments: list[Judgment], conversational: bool) -> list[str]:
-    """Preference pairs: each rewrite chosen over the original answer. A rewrite that is the
-    original answer is left out (no preference to learn)."""
-    original = item.response.strip()
-    rewrites = [text for text in _rewrites(judgments) if text.strip() != original]
-    if not rewrites:
-        return []
-    if not conversational:
-        return [
-            _encode({"prompt": item.prompt, "chosen": rewrite, "rejected": item.response}) + "\n"
-            for rewrite in rewrites
-        ]
-    prompt = _turns(item)
-    rejected = [{"role": "assistant", "content": item.response}]
-    return [
-        _encode(
-            {
-                "prompt": prompt,
-                "chosen": [{"role": "assistant", "content": rewrite}],
-                "rejected": rejected,
-            }
-        )
-        + "\n"
-        for rewrite in rewrites
-    ]
+            text += f',"trainer_id":{trainer_id:d}'
+        return text.encode("utf-8")
 
 
 def rating_rows(
@@ -286,21 +202,24 @@ async def export_batch(
     if fmt not in FORMATS:
         raise UnknownFormat(fmt)
     pseudonyms = await load_pseudonyms(db, settings) if fmt == "raw" else None
-    async with db.snapshot() as snap:
-        found = await store.find_batch(snap, batch)
+    async with store.snapshot(db) as snap:
+        found = await snap.find_batch(batch)
         if found is None:
             raise UnknownBatch(batch, await store.batch_names(db))
         rubric = Rubric.from_dict(json.loads(found.rubric_json))
-        total = await store.count_items(snap, found.id)
-        if fmt == "ratings":
+        total = await snap.count_items(found.id)
+        if fmt == "raw":
+            assert pseudonyms is not None
+            trainers = RawTrainers(pseudonyms, with_trainer_ids)
+            chunks = _raw_chunks(snap, found, rubric, trainers, chunk_size)
+        elif fmt == "ratings":
             chunks = _ratings_chunks(snap, found.id, rubric, chunk_size)
         else:
-            encode = await _encoder(snap, found, fmt, rubric, pseudonyms, with_trainer_ids)
-            chunks = _judgment_chunks(snap, found.id, fmt, rubric, encode, chunk_size)
+            conversational = fmt == "dpo" and await snap.has_chat_form(found.id)
+            chunks = _rewrite_chunks(snap, found, fmt, conversational, chunk_size)
         rows = read = size = 0
         with path.open("wb") as out:
-            async for text, count, items in chunks:
-                data = text.encode("utf-8")
+            async for data, count, items in chunks:
                 out.write(data)
                 rows, read, size = rows + count, read + items, size + len(data)
                 if on_progress is not None and items:
@@ -309,83 +228,61 @@ async def export_batch(
     return ExportSummary(batch=batch, format=fmt, path=path, rows=rows, read=read, size=size)
 
 
-Chunk = tuple[str, int, int]
-"""Text to write, records in it, items read for it."""
-Encoder = Callable[[ExportItem, list[Judgment]], list[str]]
+Chunk = tuple[bytes, int, int]
+"""Bytes to write, records in them, items read for them."""
 
 
-async def _encoder(
-    snap: Snapshot,
-    batch: store.ExportBatch,
-    fmt: str,
+async def _raw_chunks(
+    snap: ExportSnapshot,
+    batch: ExportBatch,
     rubric: Rubric,
-    pseudonyms: Pseudonyms | None,
-    with_ids: bool,
-) -> Encoder:
-    if fmt == "raw":
-        assert pseudonyms is not None
-        return RawEncoder(batch.name, rubric, pseudonyms, with_ids)
-    if fmt == "sft":
-        return sft_lines
-    conversational = await store.has_chat_form(snap, batch.id)
-    return lambda item, judgments: dpo_lines(item, judgments, conversational)
-
-
-async def _judgment_chunks(
-    snap: Snapshot, batch_id: int, fmt: str, rubric: Rubric, encode: Encoder, chunk_size: int
+    trainers: RawTrainers,
+    chunk_size: int,
 ) -> AsyncIterator[Chunk]:
-    raw = fmt == "raw"
-    async for items_read, reviewed in store.reviewed_items(
-        snap,
-        batch_id,
-        criteria=rubric.criteria if raw else (),
-        flags=rubric.flags if raw else (),
-        rewrites_only=not raw,
-        chunk_items=chunk_size,
-    ):
-        lines = [line for item, judgments in reviewed for line in encode(item, judgments)]
-        yield "".join(lines), len(lines), items_read
+    lines = snap.raw_lines(batch, rubric.criteria, rubric.flags, rubric.scale, trainers, chunk_size)
+    async for items, count, text in lines:
+        yield text, count, items
+
+
+async def _rewrite_chunks(
+    snap: ExportSnapshot, batch: ExportBatch, fmt: str, conversational: bool, chunk_size: int
+) -> AsyncIterator[Chunk]:
+    async for items, lines in snap.rewrite_lines(batch, fmt, conversational, chunk_size):
+        yield b"".join(lines), len(lines), items
 
 
 async def _ratings_chunks(
-    snap: Snapshot, batch_id: int, rubric: Rubric, chunk_size: int
+    snap: ExportSnapshot, batch_id: int, rubric: Rubric, chunk_size: int
 ) -> AsyncIterator[Chunk]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(RATINGS_HEADER)
-    yield buffer.getvalue(), 0, 0
-    groups = store.score_groups(snap, batch_id, chunk_rows=chunk_size * len(rubric.criteria))
-    async for chunk in _items_of(groups):
+    yield buffer.getvalue().encode("utf-8"), 0, 0
+    async for items, groups in snap.score_groups(batch_id, chunk_size):
         buffer.seek(0)
         buffer.truncate()
         count = 0
-        for external_id, counts in chunk:
+        for external_id, counts in _per_item(groups):
             for row in rating_rows(external_id, counts, rubric.criteria):
                 writer.writerow(row)
                 count += 1
-        yield buffer.getvalue(), count, len(chunk)
+        yield buffer.getvalue().encode("utf-8"), count, items
 
 
-async def _items_of(
-    groups: AsyncIterator[list[ScoreGroup]],
-) -> AsyncIterator[list[tuple[str, dict[str, dict[int, int]]]]]:
-    """Regroup score counts per item; an item split across two chunks stays whole."""
+def _per_item(groups: list[ScoreGroup]) -> Iterator[tuple[str, dict[str, dict[int, int]]]]:
+    """Score counts regrouped per item: (external id, {criterion: {score: how many}})."""
     current: int | None = None
     external = ""
     counts: dict[str, dict[int, int]] = {}
-    async for chunk in groups:
-        finished: list[tuple[str, dict[str, dict[int, int]]]] = []
-        for item_id, external_id, criterion, score, count in chunk:
-            if item_id != current:
-                if current is not None:
-                    finished.append((external, counts))
-                current, external, counts = item_id, external_id, {}
-            if criterion is not None and score is not None:
-                counts.setdefault(criterion, {})[score] = count
-        if finished:
-            yield finished
+    for item_id, external_id, criterion, score, count in groups:
+        if item_id != current:
+            if current is not None:
+                yield external, counts
+            current, external, counts = item_id, external_id, {}
+        if criterion is not None and score is not None:
+            counts.setdefault(criterion, {})[score] = count
     if current is not None:
-        yield [(external, counts)]
+        yield external, counts
 
 
 async def batch_choices(db: Database) -> list[str]:

@@ -1,26 +1,29 @@
-"""Streaming reads for exports, meant to run inside `Database.snapshot()`.
+"""Streaming reads for exports, all from one snapshot of the database (`snapshot`).
 
 A batch can hold a million judgments, so nothing here loads them all. A cursor walks the
-batch's item ids in order (a covering index, no item text sorted); each chunk of items is then
-read with its submitted judgments, scores and flags through keyed lookups. An item's text is
-read once, however many trainers judged it. The next chunk is read (in aiosqlite's thread)
-while the caller encodes the current one. The SQL stays portable to PostgreSQL.
+batch's item ids in order; each chunk of items (an id range) is then read in one or two
+statements, and the next chunk is read (on the connection's thread, where SQLite runs without
+Python's lock) while the caller writes the current one. The lines of `raw`, `sft` and `dpo`
+come out of SQL as JSON bytes (`storage/sqlite_json.py`, the dialect's part), `raw`'s
+trainer added by the caller (a keyed pseudonym); the other queries here stay portable to
+PostgreSQL. Callers get plain values, never a driver's types.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage import sqlite_json
 from storage.database import Database
 
-Snapshot = aiosqlite.Connection
-"""The connection `Database.snapshot()` yields: every read sees the same moment."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,169 +33,143 @@ class ExportBatch:
     rubric_json: str
 
 
-class ExportItem(NamedTuple):
-    """An item as stored: context, metadata and gold stay JSON text, to pass on untouched."""
-
-    id: int
-    external_id: str
-    prompt: str
-    response: str
-    context_json: str | None
-    chat_form: int
-    metadata_json: str | None
-    gold_json: str | None
-
-
-class Judgment(NamedTuple):
-    """One submitted judgment (tuples: a million of them are made cheaply). `scores` and
-    `flags` follow the criteria and flags asked for: a score or None, a flag 1 or 0."""
-
-    assignment_id: int
-    item_id: int
-    trainer_id: int
-    assigned_at: str
-    submitted_at: str
-    late: int
-    note: str | None
-    rewrite: str | None
-    scores: tuple[int | None, ...]
-    flags: tuple[int, ...]
-
-
-Reviewed = tuple[ExportItem, list[Judgment]]
-"""An item with its submitted judgments, oldest assignment first."""
-
 ScoreGroup = tuple[int, str, str | None, int | None, int]
 """item id, item external id, criterion, score, how many gave that score (None: no ratings)."""
 
-_WITH_REWRITE = " AND j.rewrite IS NOT NULL AND j.rewrite <> ''"
+
+class ExportSnapshot:
+    """The reads of one export, every one seeing the same moment."""
+
+    def __init__(self, conn: aiosqlite.Connection):
+        self._conn = conn
+        conn.row_factory = None  # plain tuples: this connection is the export's own
+
+    async def find_batch(self, name: str) -> ExportBatch | None:
+        row = await self._one("SELECT id, name, rubric FROM batches WHERE name = ?", (name,))
+        return None if row is None else ExportBatch(row[0], row[1], row[2])
+
+    async def count_items(self, batch_id: int) -> int:
+        return (await self._one("SELECT COUNT(*) FROM items WHERE batch_id = ?", (batch_id,)))[0]
+
+    async def has_chat_form(self, batch_id: int) -> bool:
+        sql = "SELECT 1 FROM items WHERE batch_id = ? AND chat_form = 1 LIMIT 1"
+        return await self._one(sql, (batch_id,)) is not None
+
+    async def raw_lines(
+        self,
+        batch: ExportBatch,
+        criteria: Sequence[str],
+        flags: Sequence[str],
+        scale: tuple[int, int],
+        trainer: Callable[[int], bytes],
+        chunk_items: int,
+    ) -> AsyncIterator[tuple[int, int, bytes]]:
+        """(items read, judgments, their `raw` lines) for the batch's items in id order,
+        `chunk_items` at a time. Scores and flags follow the rubric's `criteria` and `flags`;
+        `trainer` gives the JSON text that names a trainer (`,"trainer":...`)."""
+        head_sql, head_params = sqlite_json.raw_heads(batch.name)
+        tails = sqlite_json.RawTails(criteria, flags, scale)
+
+        names: dict[int, bytes] = {}  # trainer id -> its text (a team is small)
+
+        async def read(chunk: tuple[int, int, int]) -> tuple[int, bytes]:
+            heads = dict(await self._all(head_sql, (*chunk, *head_params)))
+            if not heads:
+                return 0, b""
+            rows = await self._all(tails.sql, chunk)
+            named, decoded, parts = names.get, tails.decoded.get, []
+            for item_id, trainer_id, code, end in rows:
+                parts += (
+                    heads[item_id],
+                    named(trainer_id) or names.setdefault(trainer_id, trainer(trainer_id)),
+                    decoded(code) or tails.marks(code),
+                    end,
+                )
+            return len(rows), b"".join(parts)
+
+        async for items, (count, text) in self._chunks(batch.id, chunk_items, read):
+            yield items, count, text
+
+    def rewrite_lines(
+        self, batch: ExportBatch, fmt: str, conversational: bool, chunk_items: int
+    ) -> AsyncIterator[tuple[int, list[bytes]]]:
+        """(items read, their JSON lines) of `sft` or `dpo` (`conversational`: chat form)."""
+        sql, params = (
+            sqlite_json.sft_lines() if fmt == "sft" else sqlite_json.dpo_lines(conversational)
+        )
+
+        async def read(chunk: tuple[int, int, int]) -> list[bytes]:
+            return [row[0] for row in await self._all(sql, (*chunk, *params))]
+
+        return self._chunks(batch.id, chunk_items, read)
+
+    def score_groups(
+        self, batch_id: int, chunk_items: int
+    ) -> AsyncIterator[tuple[int, list[ScoreGroup]]]:
+        """(items read, how many submitted judgments gave each score per item and criterion),
+        in item order; an item nobody has rated yet is one row with criterion None."""
+        sql = (
+            "SELECT i.id, i.external_id, s.criterion, s.score, COUNT(s.score)"
+            " FROM items i"
+            " LEFT JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
+            " LEFT JOIN scores s ON s.assignment_id = a.id"
+            " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ?"
+            " GROUP BY i.id, i.external_id, s.criterion, s.score"
+            " ORDER BY i.id, s.criterion, s.score"
+        )
+
+        async def read(chunk: tuple[int, int, int]) -> list[ScoreGroup]:
+            return [tuple(row) for row in await self._all(sql, chunk)]
+
+        return self._chunks(batch_id, chunk_items, read)
+
+    async def _chunks(
+        self,
+        batch_id: int,
+        chunk_items: int,
+        read: Callable[[tuple[int, int, int]], Awaitable[T]],
+    ) -> AsyncIterator[tuple[int, T]]:
+        """`read` of each chunk's (batch id, first item id, last item id), with the number of
+        items in it; the next chunk is read while the caller handles this one."""
+        async with self._conn.execute(
+            "SELECT id FROM items WHERE batch_id = ? ORDER BY id", (batch_id,)
+        ) as cursor:
+
+            async def next_chunk() -> tuple[int, T] | None:
+                ids = await cursor.fetchmany(chunk_items)
+                if not ids:
+                    return None
+                return len(ids), await read((batch_id, ids[0][0], ids[-1][0]))
+
+            pending = asyncio.ensure_future(next_chunk())
+            try:
+                while (chunk := await pending) is not None:
+                    pending = asyncio.ensure_future(next_chunk())
+                    yield chunk
+            finally:
+                if not pending.done():
+                    pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
+
+    async def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return list(await self._conn.execute_fetchall(sql, params))
 
 
-def _marks(count: int) -> str:
-    return ",".join("?" * count)
-
-
-async def find_batch(conn: Snapshot, name: str) -> ExportBatch | None:
-    async with conn.execute("SELECT id, name, rubric FROM batches WHERE name = ?", (name,)) as cur:
-        row = await cur.fetchone()
-    return None if row is None else ExportBatch(row[0], row[1], row[2])
+@asynccontextmanager
+async def snapshot(db: Database) -> AsyncIterator[ExportSnapshot]:
+    """The reads of one export, frozen at the first one (`Database.snapshot`)."""
+    async with db.snapshot() as conn:
+        yield ExportSnapshot(conn)
 
 
 async def batch_names(db: Database) -> list[str]:
     """Every batch's name, newest first (to list the choices after a typo)."""
     return [row[0] for row in await db.fetchall("SELECT name FROM batches ORDER BY id DESC")]
-
-
-async def count_items(conn: Snapshot, batch_id: int) -> int:
-    async with conn.execute("SELECT COUNT(*) FROM items WHERE batch_id = ?", (batch_id,)) as cur:
-        return (await cur.fetchone())[0]
-
-
-async def has_chat_form(conn: Snapshot, batch_id: int) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM items WHERE batch_id = ? AND chat_form = 1 LIMIT 1", (batch_id,)
-    ) as cursor:
-        return await cursor.fetchone() is not None
-
-
-async def reviewed_items(
-    conn: Snapshot,
-    batch_id: int,
-    *,
-    criteria: Sequence[str] = (),
-    flags: Sequence[str] = (),
-    rewrites_only: bool = False,
-    chunk_items: int = 250,
-) -> AsyncIterator[tuple[int, list[Reviewed]]]:
-    """The batch's items in id order, `chunk_items` at a time: (items read, those of them
-    with submitted judgments, each with its judgments). `rewrites_only` keeps judgments with
-    a rewrite; each judgment carries its scores of `criteria` and its `flags`, in that order.
-    """
-    async with conn.execute(
-        "SELECT id FROM items WHERE batch_id = ? ORDER BY id", (batch_id,)
-    ) as cursor:
-
-        async def next_chunk() -> tuple[int, list[Reviewed]] | None:
-            ids = [row[0] for row in await cursor.fetchmany(chunk_items)]
-            if not ids:
-                return None
-            return len(ids), await _chunk(conn, ids, criteria, flags, rewrites_only)
-
-        pending = asyncio.ensure_future(next_chunk())
-        try:
-            while (chunk := await pending) is not None:
-                pending = asyncio.ensure_future(next_chunk())
-                yield chunk
-        finally:
-            if not pending.done():
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pending
-
-
-async def _chunk(
-    conn: Snapshot,
-    item_ids: Sequence[int],
-    criteria: Sequence[str],
-    flags: Sequence[str],
-    rewrites_only: bool,
-) -> list[Reviewed]:
-    # One row per judgment: each score and flag by primary key, in the order asked for.
-    marks = "".join(
-        [", (SELECT score FROM scores WHERE assignment_id = a.id AND criterion = ?)"]
-        * len(criteria)
-        + [", (SELECT COUNT(*) FROM flags WHERE assignment_id = a.id AND flag = ?)"] * len(flags)
-    )
-    rows = await _all(
-        conn,
-        "SELECT a.id, a.item_id, a.trainer_id, a.assigned_at, a.submitted_at, a.late, j.note,"
-        f" j.rewrite{marks} FROM assignments a LEFT JOIN judgments j ON j.assignment_id = a.id"
-        f" WHERE a.item_id IN ({_marks(len(item_ids))}) AND a.status = 'submitted'"
-        + (_WITH_REWRITE if rewrites_only else "")
-        + " ORDER BY a.item_id, a.id",
-        [*criteria, *flags, *item_ids],
-    )
-    if not rows:
-        return []
-    split = 8 + len(criteria)
-    judgments: dict[int, list[Judgment]] = {}
-    for row in rows:
-        judgments.setdefault(row[1], []).append(
-            Judgment(*row[:8], tuple(row[8:split]), tuple(row[split:]))
-        )
-    items = await _all(
-        conn,
-        "SELECT id, external_id, prompt, response, context, chat_form, metadata, gold"
-        f" FROM items WHERE id IN ({_marks(len(judgments))}) ORDER BY id",
-        list(judgments),
-    )
-    return [(ExportItem(*item), judgments[item[0]]) for item in items]
-
-
-async def _all(conn: Snapshot, sql: str, params: Sequence[Any]) -> list[Any]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
-
-
-async def score_groups(
-    conn: Snapshot, batch_id: int, *, chunk_rows: int = 2000
-) -> AsyncIterator[list[ScoreGroup]]:
-    """How many submitted judgments gave each score, per item and criterion, in item order.
-
-    Every item appears, an item nobody has rated yet as one row with criterion None.
-    """
-    async with conn.execute(
-        "SELECT i.id, i.external_id, s.criterion, s.score, COUNT(s.score)"
-        " FROM items i"
-        " LEFT JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
-        " LEFT JOIN scores s ON s.assignment_id = a.id"
-        " WHERE i.batch_id = ?"
-        " GROUP BY i.id, i.external_id, s.criterion, s.score"
-        " ORDER BY i.id, s.criterion, s.score",
-        (batch_id,),
-    ) as cursor:
-        while rows := await cursor.fetchmany(chunk_rows):
-            yield [tuple(row) for row in rows]
 
 
 async def keep_first_fact(db: Database, name: str, value: str) -> str:

@@ -1,0 +1,185 @@
+"""SQLite's dialect for export lines built in SQL: JSON text made in SQLite's C code.
+
+A million-line export spent most of its time turning rows into Python objects and back into
+JSON; here each line (or, for `raw`, its two halves) comes out of the query as finished UTF-8
+JSON bytes. `json_quote` escapes exactly as Python's `json` module does with
+`ensure_ascii=False`, stored JSON (metadata, gold) is copied as it is, and context turns are
+re-rendered compactly by `json()`, so the files are byte for byte what the Python encoders
+wrote. `CAST(... AS BLOB)` hands the bytes over without decoding them into Python strings.
+
+Only this module knows SQLite's JSON functions; `storage/exports.py` holds the portable
+queries around them. (PostgreSQL's side will use `to_json(...)::text` and
+`json_build_object`, with `convert_to(..., 'UTF8')` for the bytes.)
+
+Each query reads one chunk of a batch's items: `?1` the batch id, `?2`..`?3` the first and last
+item id of the chunk. `+i.batch_id` keeps the planner on the item id range (the primary key)
+rather than an index on the batch, and `CROSS JOIN` (SQLite: join in the order written) walks
+from those items to their assignments, never from every submitted assignment to its item.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+# What Python's str.strip() removes (every character with str.isspace()); SQLite's trim()
+# removes only what it is given, so a rewrite blank to Python is blank here too.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+_CHUNK = "+i.batch_id = ?1 AND i.id BETWEEN ?2 AND ?3"
+_SUBMITTED = "a.item_id = i.id AND a.status = 'submitted'"
+_BOOL = "CASE WHEN {} THEN 'true' ELSE 'false' END"
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (rubric keys are data: quoted, never trusted as SQL)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _json(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def raw_heads(batch_name: str) -> tuple[str, list[object]]:
+    """Items of the chunk with a submitted judgment: (item id, the line's first half).
+
+    The half runs from `{"batch":...` to `"gold":...`, with no closing brace; the item's
+    text is escaped once however many trainers judged it. Parameters after the chunk's three:
+    the batch name.
+    """
+    head = (
+        "'{\"batch\":' || json_quote(?4) || ',\"item_id\":' || json_quote(i.external_id)"
+        " || ',\"prompt\":' || json_quote(i.prompt) || ',\"response\":' || json_quote(i.response)"
+        " || ',\"context\":' || COALESCE(i.context, '[]')"
+        f" || ',\"chat_form\":' || {_BOOL.format('i.chat_form')}"
+        " || ',\"metadata\":' || COALESCE(i.metadata, 'null')"
+        " || ',\"gold\":' || COALESCE(i.gold, 'null')"
+    )
+    sql = (
+        f"SELECT i.id, CAST({head} AS BLOB) FROM items i WHERE {_CHUNK}"
+        f" AND EXISTS (SELECT 1 FROM assignments a WHERE {_SUBMITTED}) ORDER BY i.id"
+    )
+    return sql, [batch_name]
+
+
+class RawTails:
+    """Submitted judgments of a chunk, oldest assignment first: (item id, trainer id, marks,
+    the line's end from `,"note":` to the closing brace and newline). The trainer goes after
+    the item's head: its pseudonym is keyed (HMAC), made outside SQL.
+
+    Scores and flags come as one integer, decoded here into `,"scores":{...},"flags":[...]`
+    in the rubric's order: building that text in SQL cost more than the rest of the line.
+    Bits 0-7: the flags, one bit each; from bit 8, three bits per criterion: 0 for no score,
+    else the score's step on the scale (1 is the lowest). A score off the scale, which the
+    review never stores, sets bits above 32 and stops the export rather than hide it.
+    """
+
+    MAX_CACHED = 65_536  # distinct score-and-flag combinations kept decoded
+
+    def __init__(self, criteria: Sequence[str], flags: Sequence[str], scale: tuple[int, int]):
+        if len(flags) > 8 or len(criteria) > 8 or scale[1] - scale[0] > 6:
+            raise ValueError("the marks' bits hold 8 flags and 8 criteria of 7 steps")
+        self._criteria = [_json(key) + ":" for key in criteria]
+        self._flags = [_json(key) for key in flags]
+        self._low = scale[0]
+        self.decoded: dict[int, bytes] = {}  # marks -> text, filled by marks()
+        low, high = scale
+        place = " ".join(
+            f"WHEN {_literal(key)} THEN {1 << (8 + 3 * n)}" for n, key in enumerate(criteria)
+        )
+        scores = (
+            f"(SELECT sum((CASE s.criterion {place} END) * (CASE WHEN s.score BETWEEN {low:d}"
+            f" AND {high:d} THEN s.score - {low - 1:d} ELSE {1 << 30} END))"
+            " FROM scores s WHERE s.assignment_id = a.id)"
+            if criteria
+            else "NULL"
+        )
+        bits = " ".join(f"WHEN {_literal(key)} THEN {1 << n}" for n, key in enumerate(flags))
+        set_flags = (
+            f"(SELECT sum(CASE f.flag {bits} END) FROM flags f WHERE f.assignment_id = a.id)"
+            if flags
+            else "NULL"
+        )
+        end = (
+            "',\"note\":' || json_quote(j.note) || ',\"rewrite\":' || json_quote(j.rewrite)"
+            " || ',\"assigned_at\":' || json_quote(a.assigned_at)"
+            " || ',\"submitted_at\":' || json_quote(a.submitted_at)"
+            f" || ',\"late\":' || {_BOOL.format('a.late')} || '}}' || char(10)"
+        )
+        self.sql = (
+            f"SELECT a.item_id, a.trainer_id, COALESCE({scores}, 0) + COALESCE({set_flags}, 0),"
+            f" CAST({end} AS BLOB) FROM items i CROSS JOIN assignments a ON {_SUBMITTED}"
+            " LEFT JOIN judgments j ON j.assignment_id = a.id"
+            f" WHERE {_CHUNK} ORDER BY a.item_id, a.id"
+        )
+
+    def marks(self, code: int) -> bytes:
+        """`,"scores":{...},"flags":[...]` of a row's marks."""
+        known = self.decoded.get(code)
+        if known is None:
+            if code >> 32:
+                raise ValueError("a stored score is off the batch's scale")
+            scores = ",".join(
+                [
+                    f"{key}{step + self._low - 1:d}"
+                    for n, key in enumerate(self._criteria)
+                    if (step := code >> (8 + 3 * n) & 7)
+                ]
+            )
+            flags = ",".join([key for n, key in enumerate(self._flags) if code >> n & 1])
+            if len(self.decoded) >= self.MAX_CACHED:
+                self.decoded.clear()
+            known = f',"scores":{{{scores}}},"flags":[{flags}]'.encode()
+            self.decoded[code] = known
+        return known
+
+
+# A rewrite counts when it is not blank; ?4 is WHITESPACE.
+_REWRITTEN = "trim(j.rewrite, ?4) <> ''"
+
+
+def _turn(role: str, content: str) -> str:
+    return f"json_object('role', '{role}', 'content', {content})"
+
+
+def sft_lines() -> tuple[str, list[object]]:
+    """`{"messages": [...context, user prompt, assistant rewrite]}` lines of the chunk, one per
+    non-blank rewrite, in item and assignment order."""
+    messages = (
+        "json_insert(COALESCE(i.context, '[]'),"
+        f" '$[#]', {_turn('user', 'i.prompt')}, '$[#]', {_turn('assistant', 'j.rewrite')})"
+    )
+    line = f"'{{\"messages\":' || {messages} || '}}' || char(10)"
+    return _rewrite_lines(line), [WHITESPACE]
+
+
+def dpo_lines(conversational: bool) -> tuple[str, list[object]]:
+    """TRL preference lines `{"prompt", "chosen", "rejected"}`: each non-blank rewrite that
+    differs from the answer (both stripped) is chosen over the answer. Conversational: the
+    prompt is the turns so far, chosen and rejected one assistant turn each."""
+    if conversational:
+        prompt = f"json_insert(COALESCE(i.context, '[]'), '$[#]', {_turn('user', 'i.prompt')})"
+        chosen = f"json_array({_turn('assistant', 'j.rewrite')})"
+        rejected = f"json_array({_turn('assistant', 'i.response')})"
+    else:
+        prompt, chosen, rejected = (
+            "json_quote(i.prompt)",
+            "json_quote(j.rewrite)",
+            "json_quote(i.response)",
+        )
+    line = (
+        f"'{{\"prompt\":' || {prompt} || ',\"chosen\":' || {chosen}"
+        f" || ',\"rejected\":' || {rejected} || '}}' || char(10)"
+    )
+    return _rewrite_lines(line, " AND trim(j.rewrite, ?4) <> trim(i.response, ?4)"), [WHITESPACE]
+
+
+def _rewrite_lines(line: str, condition: str = "") -> str:
+    return (
+        f"SELECT CAST({line} AS BLOB) FROM items i CROSS JOIN assignments a ON {_SUBMITTED}"
+        f" CROSS JOIN judgments j ON j.assignment_id = a.id"
+        f" WHERE {_CHUNK} AND {_REWRITTEN}{condition} ORDER BY a.item_id, a.id"
+    )
