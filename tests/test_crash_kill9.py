@@ -94,6 +94,7 @@ async def crash_while_reviewing(
     log = bot.log_text()
     assert api.token not in log and api.token.split(":", 1)[1] not in log
     assert bot.kills == kills and log.count("running as @") == kills + 1
+    assert "Traceback" not in log and " ERROR " not in log  # a restart finds nothing wrong
     retries = sum(trainer.retries for trainer in crowd)
     held = sum(1 for call in api.calls if call.description == "client gave up")
     print(
