@@ -156,7 +156,9 @@ class _Sender:
         rate = services.settings.broadcast_rate
         self.width = concurrency(rate)
         self.page_size = claim_size(rate)
-        self.pace = AsyncLimiter(rate, 1)  # the budget's pace: claims wait here, not in it
+        # Handed out at the budget's pace, so recipients wait for their turn here (a page at
+        # most), not claimed by the dozen in its limiter.
+        self.pace = AsyncLimiter(rate, 1)
         self.queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=1)
         self.finished: list[Delivery] = []
         self.counts = DeliveryCounts()
