@@ -30,7 +30,8 @@ import math
 import re
 import secrets
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -40,7 +41,7 @@ from bot.config import Settings
 from bot.rubric import Rubric
 from storage import exports as store
 from storage.database import Database
-from storage.exports import ExportBatch, ExportSnapshot, ScoreGroup
+from storage.exports import ExportBatch, ExportSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -152,32 +153,69 @@ class RawTrainers:
         return text.encode("utf-8")
 
 
-def rating_rows(
-    external_id: str, counts: dict[str, dict[int, int]], criteria: Iterable[str]
-) -> Iterator[list[Any]]:
-    """Ratings rows of one item from {criterion: {score: how many gave it}}."""
-    extra = sorted(set(counts) - set(criteria))
-    for criterion in [*criteria, *extra]:
-        given = counts.get(criterion, {})
-        n = sum(given.values())
-        if n == 0:
-            yield [external_id, criterion, 0, "", "", "", "", ""]
-            continue
-        mean = sum(score * c for score, c in given.items()) / n
-        variance = sum(c * (score - mean) ** 2 for score, c in given.items()) / n
-        agreement = (
-            round(sum(c * (c - 1) for c in given.values()) / (n * (n - 1)), 4) if n > 1 else ""
-        )
-        yield [
-            external_id,
-            criterion,
-            n,
-            round(mean, 4),
-            round(math.sqrt(variance), 4),
-            min(given),
-            max(given),
-            agreement,
-        ]
+class RatingStats:
+    """The CSV text of count, mean, spread (population standard deviation), min, max and
+    agreement of one item's scores for one criterion, from ((score, how many gave it), ...)
+    in score order. Overlaps are small, so the same few tallies recur: each is worked out
+    and formatted once (formatting floats was most of a ratings export)."""
+
+    MAX_CACHED = 65_536
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[tuple[int, int], ...], str] = {}
+
+    def __call__(self, tally: tuple[tuple[int, int], ...]) -> str:
+        known = self._known.get(tally)
+        if known is None:
+            if len(self._known) >= self.MAX_CACHED:
+                self._known.clear()
+            known = self._known[tally] = csv_text(_stats(tally))
+        return known
+
+
+def _stats(tally: tuple[tuple[int, int], ...]) -> list[Any]:
+    n = sum(count for _, count in tally)
+    if n == 0:
+        return [0, "", "", "", "", ""]
+    mean = sum(score * count for score, count in tally) / n
+    variance = sum(count * (score - mean) ** 2 for score, count in tally) / n
+    agreement = round(sum(c * (c - 1) for _, c in tally) / (n * (n - 1)), 4) if n > 1 else ""
+    return [
+        n,
+        round(mean, 4),
+        round(math.sqrt(variance), 4),
+        tally[0][0],
+        tally[-1][0],
+        agreement,
+    ]
+
+
+def csv_text(values: Iterable[Any]) -> str:
+    """One CSV record's fields as the csv module writes them (quoted where needed), with no
+    line end: the pieces of a ratings line are made once and put together."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)  # "\n" in a field gets quoted
+    return buffer.getvalue()[:-1]
+
+
+def rating_lines(
+    external_id: str,
+    counts: dict[str, dict[int, int]],
+    criteria: dict[str, str],
+    stats: RatingStats,
+) -> list[str]:
+    """Ratings lines of one item from {criterion: {score: how many gave it}}: the rubric's
+    `criteria` ({name: its CSV text}), then any other criterion scored (sorted)."""
+    item = csv_text([external_id]) if external_id else ""  # alone, "" would be quoted
+    names = criteria
+    if not counts.keys() <= criteria.keys():
+        extra = sorted(counts.keys() - criteria.keys())
+        names = {**criteria, **{name: csv_text([name]) for name in extra}}
+    lines = []
+    for criterion, text in names.items():
+        given = counts.get(criterion)
+        lines.append(f"{item},{text},{stats(tuple(sorted(given.items())) if given else ())}\n")
+    return lines
 
 
 # -- streaming a whole export ----------------------------------------------------------------
@@ -254,35 +292,19 @@ async def _rewrite_chunks(
 async def _ratings_chunks(
     snap: ExportSnapshot, batch_id: int, rubric: Rubric, chunk_size: int
 ) -> AsyncIterator[Chunk]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(RATINGS_HEADER)
-    yield buffer.getvalue().encode("utf-8"), 0, 0
-    async for items, groups in snap.score_groups(batch_id, chunk_size):
-        buffer.seek(0)
-        buffer.truncate()
-        count = 0
-        for external_id, counts in _per_item(groups):
-            for row in rating_rows(external_id, counts, rubric.criteria):
-                writer.writerow(row)
-                count += 1
-        yield buffer.getvalue().encode("utf-8"), count, items
-
-
-def _per_item(groups: list[ScoreGroup]) -> Iterator[tuple[str, dict[str, dict[int, int]]]]:
-    """Score counts regrouped per item: (external id, {criterion: {score: how many}})."""
-    current: int | None = None
-    external = ""
-    counts: dict[str, dict[int, int]] = {}
-    for item_id, external_id, criterion, score, count in groups:
-        if item_id != current:
-            if current is not None:
-                yield external, counts
-            current, external, counts = item_id, external_id, {}
-        if criterion is not None and score is not None:
-            counts.setdefault(criterion, {})[score] = count
-    if current is not None:
-        yield external, counts
+    yield (csv_text(RATINGS_HEADER) + "\n").encode("utf-8"), 0, 0
+    stats = RatingStats()
+    criteria = {name: csv_text([name]) for name in rubric.criteria}
+    async for items, (names, scores) in snap.item_scores(batch_id, chunk_size):
+        per_item: dict[int, dict[str, dict[int, int]]] = {}
+        for (item_id, criterion, score), count in Counter(scores).items():
+            per_item.setdefault(item_id, {}).setdefault(criterion, {})[score] = count
+        lines = [
+            line
+            for item_id, external_id in names
+            for line in rating_lines(external_id, per_item.get(item_id, {}), criteria, stats)
+        ]
+        yield "".join(lines).encode("utf-8"), len(lines), items
 
 
 async def batch_choices(db: Database) -> list[str]:

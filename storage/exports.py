@@ -33,8 +33,9 @@ class ExportBatch:
     rubric_json: str
 
 
-ScoreGroup = tuple[int, str, str | None, int | None, int]
-"""item id, item external id, criterion, score, how many gave that score (None: no ratings)."""
+ItemScores = tuple[list[tuple[int, str]], list[tuple[int, str, int]]]
+"""Items (id, external id) and the scores of their submitted judgments (item id, criterion,
+score), in no particular order."""
 
 
 class ExportSnapshot:
@@ -103,23 +104,23 @@ class ExportSnapshot:
 
         return self._chunks(batch.id, chunk_items, read)
 
-    def score_groups(
-        self, batch_id: int, chunk_items: int
-    ) -> AsyncIterator[tuple[int, list[ScoreGroup]]]:
-        """(items read, how many submitted judgments gave each score per item and criterion),
-        in item order; an item nobody has rated yet is one row with criterion None."""
-        sql = (
-            "SELECT i.id, i.external_id, s.criterion, s.score, COUNT(s.score)"
-            " FROM items i"
-            " LEFT JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
-            " LEFT JOIN scores s ON s.assignment_id = a.id"
+    def item_scores(self, batch_id: int, chunk_items: int) -> AsyncIterator[tuple[int, ItemScores]]:
+        """(items read, their ids and external ids, and every score of their submitted
+        judgments as (item id, criterion, score)), in item order."""
+        names_sql = (
+            "SELECT i.id, i.external_id FROM items i"
+            " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ? ORDER BY i.id"
+        )
+        # No GROUP BY: sorting the scores cost more than counting them in the caller.
+        scores_sql = (
+            "SELECT a.item_id, s.criterion, s.score FROM items i"
+            " CROSS JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
+            " CROSS JOIN scores s ON s.assignment_id = a.id"
             " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ?"
-            " GROUP BY i.id, i.external_id, s.criterion, s.score"
-            " ORDER BY i.id, s.criterion, s.score"
         )
 
-        async def read(chunk: tuple[int, int, int]) -> list[ScoreGroup]:
-            return [tuple(row) for row in await self._all(sql, chunk)]
+        async def read(chunk: tuple[int, int, int]) -> ItemScores:
+            return await self._all(names_sql, chunk), await self._all(scores_sql, chunk)
 
         return self._chunks(batch_id, chunk_items, read)
 
