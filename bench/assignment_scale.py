@@ -340,12 +340,12 @@ async def ask_and_submit(
         assert view is not None, "nothing left to hand out"
         assignment_id = view.assignment.id
     else:
-        got = await assignment.assign_next_item(
+        leased = await assignment.assign_next_item(
             db, trainer.user_id, stamp(now), stamp(now + timedelta(minutes=30))
         )
         series.values.append(time.perf_counter() - started)
-        assert got is not None, "nothing left to hand out"
-        assignment_id = got
+        assert leased is not None, "nothing left to hand out"
+        assignment_id = leased.id
     if alone:  # nothing else runs in this process: its CPU time is the ask's
         series.cpu.append(time.process_time() - cpu)
     assert await reviews.submit_assignment(db, assignment_id, stamp(utc_now()))

@@ -187,11 +187,9 @@ class ReviewService:
                 await reviews.renew_lease(self.db, active.id, lease)
                 return await self.view(trainer, active), True
             await reviews.expire_assignment(self.db, active.id)
-        assignment_id = await assign_next_item(self.db, trainer.user_id, stamp(now), lease)
-        if assignment_id is None:
+        assignment = await assign_next_item(self.db, trainer.user_id, stamp(now), lease)
+        if assignment is None:
             return None, False
-        assignment = await reviews.get_assignment(self.db, assignment_id)
-        assert assignment is not None
         log.info("trainer %s got item %s", trainer.user_id, assignment.item_id)
         return await self.view(trainer, assignment), False
 

@@ -101,7 +101,7 @@ WHERE i.id IN ({ids}) AND b.status = 'open' AND i.complete = 0
                       AND live.status = 'active' AND live.lease_expires_at > :now) < b.overlap
 ORDER BY i.id
 LIMIT 1
-RETURNING id, item_id
+RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion
 """
 
 # Candidates tried that are full now (the one just claimed, or ones whose hint was wrong)
@@ -167,15 +167,17 @@ class _Plan:
 
 async def assign_next_item(
     db: Database, trainer_id: int, now: str, lease_expires_at: str
-) -> int | None:
-    """Lease the first item this trainer may have, in queue order; the new assignment id.
+) -> Assignment | None:
+    """Lease the first item this trainer may have, in queue order; the new assignment.
 
     None if there is none, or if the trainer holds an active item already.
     """
     return await db.write(_assign, trainer_id, now, lease_expires_at)
 
 
-def _assign(conn: Connection, trainer_id: int, now: str, lease_expires_at: str) -> int | None:
+def _assign(
+    conn: Connection, trainer_id: int, now: str, lease_expires_at: str
+) -> Assignment | None:
     params = {"trainer": trainer_id, "now": now, "lease": lease_expires_at}
     conn.execute(_LEASES_ENDED_SQL, {"now": now})
     while True:
@@ -240,8 +242,8 @@ def _plan(conn: Connection, queue: Sequence[Row], params: dict[str, Any]) -> _Pl
     return None
 
 
-def _claim(conn: Connection, plan: _Plan, params: dict[str, Any]) -> tuple[int | None, bool]:
-    """Claim the first candidate that still qualifies: (assignment id or None, whether some
+def _claim(conn: Connection, plan: _Plan, params: dict[str, Any]) -> tuple[Assignment | None, bool]:
+    """Claim the first candidate that still qualifies: (the assignment or None, whether some
     candidate's hint was corrected, so that a new plan finds others)."""
     candidates = plan.candidates
     ids = candidates.ids
@@ -280,4 +282,4 @@ def _claim(conn: Connection, plan: _Plan, params: dict[str, Any]) -> tuple[int |
         )
     )
     conn.executemany(_POSITION_SQL, positions)
-    return row[0], True
+    return Assignment.from_row(row), True

@@ -39,15 +39,11 @@ LIMIT 1
 
 async def ask(db: Database, clock: FakeClock, trainer_id: int) -> str | None:
     """The trainer asks for an item: the external id of the item leased, or None."""
-    assignment_id = await assign_next_item(
-        db, trainer_id, stamp(clock.now), stamp(clock.now + LEASE)
-    )
-    if assignment_id is None:
+    leased = await assign_next_item(db, trainer_id, stamp(clock.now), stamp(clock.now + LEASE))
+    if leased is None:
         return None
-    return await db.fetchval(
-        "SELECT i.external_id FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.id = ?",
-        (assignment_id,),
-    )
+    assert (leased.trainer_id, leased.status) == (trainer_id, "active")
+    return await db.fetchval("SELECT external_id FROM items WHERE id = ?", (leased.item_id,))
 
 
 async def held_by(db: Database, trainer_id: int) -> int:
@@ -308,11 +304,8 @@ async def apply(
     elif (active := await reviews.get_active_assignment(db, value)) is None:
         if operation == "ask":
             expected = await db.fetchval(FIRST_BY_THE_RULES, (value, now))
-            assignment_id = await assign_next_item(db, value, now, stamp(clock.now + LEASE))
-            got = await db.fetchval(
-                "SELECT item_id FROM assignments WHERE id = ?", (assignment_id,)
-            )
-            assert got == expected
+            leased = await assign_next_item(db, value, now, stamp(clock.now + LEASE))
+            assert (None if leased is None else leased.item_id) == expected
     elif operation == "submit":
         await reviews.submit_assignment(db, active.id, now)
     elif operation == "skip":

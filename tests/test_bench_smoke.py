@@ -67,3 +67,12 @@ def test_the_broadcast_bench_prints_the_rate_and_reply_latency() -> None:
     assert "broadcast: 149 of 149 announcements" in out and "; finished" in out
     assert "steady rate:" in out and "of the configured 30/s" in out
     assert "/next -> item panel: p50" in out and "tap -> answer: p50" in out
+
+
+def test_the_assignment_bench_prints_latency_alone_and_busy_and_the_plans() -> None:
+    out = run_bench("assignment_scale", "--quick", "--sizes", "10000", "--seconds", "1")
+    assert "10,000 items: database built" in out
+    assert re.search(r"^  alone, the pick \(assign_next_item\): p50 [\d.]+ ms, p99", out, re.M)
+    assert re.search(r"^    one more trainer asking, next_item: p50 [\d.]+ ms", out, re.M)
+    assert "SEARCH i USING COVERING INDEX items_open" in out
+    assert re.search(r"^RESULT pick alone: p99 [\d.]+ ms at 10,000 items", out, re.M), out
