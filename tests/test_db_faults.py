@@ -380,5 +380,6 @@ async def test_a_write_failing_at_commit_says_not_saved_and_the_bot_recovers_whe
             process.terminate()
             await asyncio.wait_for(process.wait(), 30)
         output = (await log).decode("utf-8", "replace")
+        print(output)  # pytest shows it when the test fails
     assert "failed: OperationalError" in output
     assert api.token not in output and api.token.split(":")[1] not in output
