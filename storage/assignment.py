@@ -47,9 +47,12 @@ _LIVE_LEASES = (
     "(SELECT COUNT(*) FROM assignments live WHERE live.item_id = items.id"
     " AND live.status = 'active' AND live.lease_expires_at > :now)"
 )
+# The first end of an item's live leases; "never" when none holds it (then its reviews alone
+# fill it, as when done_count reached the overlap without `complete` being set).
 _FIRST_LEASE_END = (
-    "(SELECT MIN(live.lease_expires_at) FROM assignments live WHERE live.item_id = items.id"
-    " AND live.status = 'active' AND live.lease_expires_at > :now)"
+    "COALESCE((SELECT MIN(live.lease_expires_at) FROM assignments live"
+    " WHERE live.item_id = items.id AND live.status = 'active' AND live.lease_expires_at > :now),"
+    " '9999-12-31')"
 )
 _OVERLAP = "(SELECT overlap FROM batches WHERE batches.id = items.batch_id)"
 _SEQUENCE = "(SELECT COALESCE(MAX(id), 0) FROM assignments)"

@@ -217,6 +217,20 @@ async def test_a_trainer_who_had_everything_in_a_batch_finds_what_comes_back_the
     assert await batch_of_held_item(db, 3) == urgent
 
 
+async def test_an_item_filled_by_reviews_alone_is_passed_over_for_good(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=2, overlap=1)
+    await trainers(db, 1, 2, 3)
+    # Reviews written by other means: the item is full, but nobody marked it complete.
+    await db.execute("UPDATE items SET done_count = 1 WHERE external_id = 'item-1'")
+    assert await ask(db, clock, 1) == "item-2"
+    assert await ask(db, clock, 2) is None
+    clock.advance(minutes=31)  # trainer 1's lease ends: item 2 is free again, item 1 is not
+    assert await ask(db, clock, 3) == "item-2"
+    assert await ask(db, clock, 2) is None
+
+
 async def test_trainers_asking_at_once_get_distinct_items_when_overlap_is_one(
     db: Database, clock: FakeClock
 ) -> None:
