@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+import bot.batches
 from bot.batch_format import BatchFormatError, Problem, scan_batch_file
 from bot.batches import CHUNK, discard_interrupted_imports, import_batch_file, list_batches
 from bot.config import Settings
@@ -40,6 +42,18 @@ def write_items(
     return path
 
 
+@pytest.fixture(params=["parsed here", "parser process"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with both parsers: in the importing process, and in a process beside it
+    (what big files get where a core is free)."""
+    if request.param == "parser process":
+        monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", 0)
+        monkeypatch.setattr(bot.batches, "_free_cores", lambda: 2.0)
+    else:
+        monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", 1 << 62)
+    return request.param
+
+
 async def refusal(db: Database, settings: Settings, path: Path) -> list[tuple[int, str]]:
     """Import `path`, expecting a refusal: its reasons as (line, reason); nothing stored."""
     with pytest.raises(BatchFormatError) as refused:
@@ -52,7 +66,7 @@ async def refusal(db: Database, settings: Settings, path: Path) -> list[tuple[in
 
 
 async def test_other_writers_and_readers_go_on_between_chunks(
-    db: Database, settings: Settings, clock: FakeClock, tmp_path: Path
+    db: Database, settings: Settings, clock: FakeClock, tmp_path: Path, parser: str
 ) -> None:
     path = write_items(tmp_path / "b.jsonl", CHUNK * 3)
     trainer = await make_trainer(db, 1)
@@ -79,7 +93,7 @@ async def test_other_writers_and_readers_go_on_between_chunks(
 
 
 async def test_a_bad_line_after_many_good_ones_leaves_nothing(
-    db: Database, settings: Settings, clock: FakeClock, tmp_path: Path
+    db: Database, settings: Settings, clock: FakeClock, tmp_path: Path, parser: str
 ) -> None:
     path = write_items(tmp_path / "b.jsonl", CHUNK * 2 + 10, bad_line=CHUNK * 2 + 5)
     with pytest.raises(BatchFormatError) as refused:
@@ -112,7 +126,7 @@ async def test_what_a_crash_left_of_an_import_is_removed_later(
 
 
 async def test_duplicate_ids_are_found_by_the_database_with_their_first_lines(
-    db: Database, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path, parser: str
 ) -> None:
     # Line 3's id again two chunks later, and a line without an id whose generated id
     # ("line-7") an earlier line took explicitly: the database's unique index finds both.
@@ -138,7 +152,7 @@ async def test_an_id_taken_by_a_line_without_one_is_reported(
 
 
 async def test_a_duplicate_of_a_refused_line_is_reported_too(
-    db: Database, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path, parser: str
 ) -> None:
     path = write_items(tmp_path / "b.jsonl", CHUNK + 10, ids={CHUNK + 8: "q2"}, bad_lines=(2,))
     assert await refusal(db, settings, path) == [
@@ -148,7 +162,7 @@ async def test_a_duplicate_of_a_refused_line_is_reported_too(
 
 
 async def test_many_problems_are_all_counted_and_the_first_listed_by_line(
-    db: Database, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path, parser: str
 ) -> None:
     # 30 duplicates of q1 after a chunk of good lines, and bad lines among them: the first
     # 20 reasons by line mix both kinds, and every problem is counted.
@@ -171,7 +185,7 @@ async def test_many_problems_are_all_counted_and_the_first_listed_by_line(
 
 
 async def test_the_importer_and_the_upload_check_agree_on_a_bad_file(
-    db: Database, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path, parser: str
 ) -> None:
     path = write_items(
         tmp_path / "b.jsonl", 50, ids={5: None, 9: "line-5", 12: "q3", 20: None}, bad_lines=(3,)
@@ -206,3 +220,44 @@ async def test_a_nul_byte_or_bad_utf8_in_the_first_lines_is_refused_with_its_lin
     path.write_bytes(before + bad + after)
     [(line, found)] = await refusal(db, settings, path)
     assert line == 4 and reason in found
+
+
+async def test_a_big_file_is_parsed_in_a_process_beside_the_inserts(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_items(tmp_path / "b.jsonl", CHUNK * 2)
+    monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", path.stat().st_size)
+    monkeypatch.setattr(bot.batches, "_free_cores", lambda: 1.0)
+    seen: list[str] = []
+
+    async def between_chunks(done: int, total: int) -> None:
+        seen.extend(child.name for child in multiprocessing.active_children())
+
+    result = await import_batch_file(db, settings, path, name="big", on_progress=between_chunks)
+    assert result.items == CHUNK * 2 and result.scan.ok
+    assert "nilai-batch-parser" in seen
+    assert await db.fetchval("SELECT COUNT(*) FROM items") == CHUNK * 2
+    assert "nilai-batch-parser" not in [c.name for c in multiprocessing.active_children()]
+    # On a busy machine (no idle core) the same file is parsed here, with the same result.
+    monkeypatch.setattr(bot.batches, "_free_cores", lambda: 0.5)
+    seen.clear()
+    again = await import_batch_file(db, settings, path, name="again", on_progress=between_chunks)
+    assert again.items == CHUNK * 2 and seen == []
+
+
+async def test_a_parser_process_that_dies_leaves_nothing(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_items(tmp_path / "b.jsonl", CHUNK * 4)
+    monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(bot.batches, "_free_cores", lambda: 2.0)
+
+    async def kill_the_parser(done: int, total: int) -> None:
+        for child in multiprocessing.active_children():
+            if child.name == "nilai-batch-parser":
+                child.kill()
+
+    with pytest.raises(RuntimeError, match="parser process"):
+        await import_batch_file(db, settings, path, name="big", on_progress=kill_the_parser)
+    assert await db.fetchval("SELECT COUNT(*) FROM items") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM batches") == 0
