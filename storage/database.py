@@ -133,13 +133,14 @@ class Database:
                 yield self._writer
                 if mark is not None and not mark.recorded:
                     await self._writer.execute(mark.sql, mark.params)
-            except BaseException:
-                await self._writer.rollback()
-                raise
-            else:
                 await self._writer.commit()
-                if mark is not None:
-                    mark.recorded = True
+            except BaseException:
+                # Also when COMMIT itself fails (SQLITE_BUSY leaves the transaction open).
+                if self._writer.in_transaction:
+                    await self._writer.rollback()
+                raise
+            if mark is not None:
+                mark.recorded = True
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(connection, *args)` as one write transaction in a single trip to the
@@ -157,10 +158,12 @@ class Database:
                 result = work(conn, *args)
                 if pending_mark is not None:
                     conn.execute(pending_mark.sql, pending_mark.params)
+                conn.commit()
             except BaseException:
-                conn.rollback()
+                # Also when COMMIT itself fails (SQLITE_BUSY leaves the transaction open).
+                if conn.in_transaction:
+                    conn.rollback()
                 raise
-            conn.commit()
             return result
 
         async with self._write_lock:

@@ -179,3 +179,26 @@ async def test_writes_and_transactions_take_turns_on_the_one_writer(db: Database
     await asyncio.sleep(0.01)
     assert await db.write(read_slow) == "done"
     await task
+
+
+async def test_a_commit_that_fails_leaves_the_writer_ready_for_the_next_write(db: Database) -> None:
+    """A deferred foreign key fails at COMMIT: the transaction is rolled back, not left open."""
+
+    def orphan(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        conn.execute(
+            "INSERT INTO items (batch_id, external_id, prompt, response)"
+            " VALUES (999, 'x', 'p', 'r')"
+        )
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.write(orphan)
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute("PRAGMA defer_foreign_keys = ON")
+            await conn.execute(
+                "INSERT INTO items (batch_id, external_id, prompt, response)"
+                " VALUES (999, 'y', 'p', 'r')"
+            )
+    assert await db.execute("INSERT INTO bot_facts (name, value) VALUES ('after', '1')") == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM items") == 0
