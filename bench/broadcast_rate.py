@@ -106,6 +106,7 @@ class Result:
     duplicates: int = 0
     misses: int = 0
     flood_429: int = 0
+    flood_429_to: Counter[str] = field(default_factory=Counter)  # whose chat, which part
     seconds: float = 0.0  # first to last send, restart included
     parts: list[Part] = field(default_factory=list)
     finished: bool = False
@@ -485,9 +486,13 @@ def tally(
     result.duplicates = sum(count - 1 for count in got.values())
     result.misses = len(chats - blocked - set(got))
     result.refused_blocked = sum(1 for c in announcements if c.error_code == 403)
-    result.flood_429 = sum(
-        1 for c in api.calls[since:] if c.method == "sendMessage" and c.error_code == 429
-    )
+    throttled = [c for c in api.calls[since:] if c.method == "sendMessage" and c.error_code == 429]
+    result.flood_429 = len(throttled)
+    names = {COORDINATOR: "coordinator", REVIEWER: "reviewer"}
+    for call in throttled:
+        result.flood_429_to[names.get(call.chat_id or 0, "trainers")] += 1
+        if len(parts) > 1 and call.index >= parts[1][0]:
+            result.flood_429_to["after the restart"] += 1
     sent = [c for c in announcements if c.ok or c.error_code == 403]
     if sent:
         result.seconds = sent[-1].time - sent[0].time
@@ -554,9 +559,11 @@ def report(result: Result, think: float) -> None:
     for name, part in zip(names, result.parts, strict=True):
         print(rate_line(name, part, result.rate))
     reachable = result.bulk - result.blocked_chats
+    where = ", ".join(f"{name} {count}" for name, count in result.flood_429_to.items())
+    where = f" ({where})" if where else ""
     print(
         f"duplicates: {result.duplicates}; misses: {result.misses} (of {reachable:,} reachable); "
-        f"429 from the flood limit: {result.flood_429}; deliveries {result.statuses}"
+        f"429 from the flood limit: {result.flood_429}{where}; deliveries {result.statuses}"
     )
     if result.variant == "kill":
         told = "not told" if result.told_unconfirmed is None else str(result.told_unconfirmed)
