@@ -155,7 +155,8 @@ async def _checkpoint_every(path: Path, seconds: float) -> None:
 
 @dataclass
 class Series:
-    """Latencies of one kind of call, in seconds (and the process's CPU time, when alone)."""
+    """Latencies of one kind of call, in seconds, and the process's CPU time per call when
+    nothing else runs in it (a wall time far above its CPU time waited for a core or a disk)."""
 
     values: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
@@ -163,7 +164,12 @@ class Series:
     def line(self) -> str:
         p50, p99 = percentile(self.values, 0.5), percentile(self.values, 0.99)
         worst = max(self.values, default=float("nan"))
-        cpu = f", CPU p50 {percentile(self.cpu, 0.5) * 1e3:.2f} ms" if self.cpu else ""
+        cpu = ""
+        if self.cpu:
+            cpu = (
+                f"; CPU p50 {percentile(self.cpu, 0.5) * 1e3:.2f} ms,"
+                f" p99 {percentile(self.cpu, 0.99) * 1e3:.2f} ms"
+            )
         return (
             f"p50 {p50 * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms, max {worst * 1e3:.1f} ms "
             f"({len(self.values):,} asks{cpu})"
