@@ -298,7 +298,8 @@ async def _ratings_chunks(
     async for items, (names, scores) in snap.item_scores(batch_id, chunk_size):
         per_item: dict[int, dict[str, dict[int, int]]] = {}
         for (item_id, criterion, score), count in Counter(scores).items():
-            per_item.setdefault(item_id, {}).setdefault(criterion, {})[score] = count
+            if criterion is not None:
+                per_item.setdefault(item_id, {}).setdefault(criterion, {})[score] = count
         lines = [
             line
             for item_id, external_id in names

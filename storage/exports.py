@@ -33,9 +33,9 @@ class ExportBatch:
     rubric_json: str
 
 
-ItemScores = tuple[list[tuple[int, str]], list[tuple[int, str, int]]]
+ItemScores = tuple[list[tuple[int, str]], list[tuple[int, str | None, int | None]]]
 """Items (id, external id) and the scores of their submitted judgments (item id, criterion,
-score), in no particular order."""
+score; None for an item with none), in no particular order."""
 
 
 class ExportSnapshot:
@@ -106,16 +106,19 @@ class ExportSnapshot:
 
     def item_scores(self, batch_id: int, chunk_items: int) -> AsyncIterator[tuple[int, ItemScores]]:
         """(items read, their ids and external ids, and every score of their submitted
-        judgments as (item id, criterion, score)), in item order."""
+        judgments as (item id, criterion, score), criterion and score None for an item with
+        none), in item order."""
         names_sql = (
             "SELECT i.id, i.external_id FROM items i"
             " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ? ORDER BY i.id"
         )
-        # No GROUP BY: sorting the scores cost more than counting them in the caller.
+        # No GROUP BY: sorting the scores cost more than counting them in the caller. LEFT
+        # JOINs keep the walk from the chunk's items (SQLite joins them in the order written);
+        # an item without scores comes back as one row of NULLs.
         scores_sql = (
-            "SELECT a.item_id, s.criterion, s.score FROM items i"
-            " CROSS JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
-            " CROSS JOIN scores s ON s.assignment_id = a.id"
+            "SELECT i.id, s.criterion, s.score FROM items i"
+            " LEFT JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
+            " LEFT JOIN scores s ON s.assignment_id = a.id"
             " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ?"
         )
 

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import tracemalloc
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,10 +34,11 @@ from bot.exports import (
     pack_for_upload,
 )
 from bot.review import ReviewService
-from bot.rubric import DEFAULT_RUBRIC
+from bot.rubric import DEFAULT_RUBRIC, Rubric
 from storage.bot_facts import get_fact
 from storage.database import Database
 from storage.records import Trainer
+from storage.sqlite_json import WHITESPACE
 from tests.cli_runner import run_cli
 from tests.conftest import SAMPLES, FakeClock
 from tests.factories import make_batch, make_trainer
@@ -601,6 +603,202 @@ async def test_csv_parts_each_repeat_the_header(tmp_path: Path) -> None:
     parts = [gzip.decompress(file.read_bytes()) for file in packed.files]
     assert all(part.startswith(header) for part in parts)
     assert b"".join(part[len(header) :] for part in parts) == b"".join(rows)
+
+
+# -- unusual texts, rubrics and ids (the lines are built in SQL) ---------------------------------
+
+ODD_TEXT = 'Kata "kutip" \\ garis\nbaru\ttab \x01\x1f \u2028 émoji 😀 </script> <b>&amp;</b>'
+ODD_RUBRIC = Rubric(
+    criteria=("zeta", "alpha", "mid"), flags=("zz", "aa", "mm"), scale=(0, 6), labels={}
+)
+
+
+@dataclass
+class Judged:
+    trainer: int
+    scores: dict[str, int]
+    flags: tuple[str, ...] = ()
+    note: str | None = None
+    rewrite: str | None = None
+
+
+async def add_judged_item(
+    db: Database,
+    batch: str,
+    rubric: Rubric,
+    external_id: str,
+    judged: list[Judged],
+    *,
+    prompt: str = ODD_TEXT,
+    response: str = "Jawaban",
+    context: list[dict[str, str]] | None = None,
+) -> None:
+    """A batch (made if new) with one item judged as given, written straight to the tables."""
+    now = "2026-11-25T03:00:00.000000+00:00"
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO batches (name, rubric, overlap, created_at) VALUES (?, ?, 3, ?)"
+            " ON CONFLICT (name) DO NOTHING",
+            (batch, rubric.to_json(), now),
+        )
+        cursor = await conn.execute("SELECT id FROM batches WHERE name = ?", (batch,))
+        batch_id = (await cursor.fetchone())[0]
+        stored_context = json.dumps(context, ensure_ascii=False) if context else None
+        cursor = await conn.execute(
+            "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form,"
+            " metadata, gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                batch_id,
+                external_id,
+                prompt,
+                response,
+                stored_context,
+                int(context is not None),
+                '{"catatan":"' + "\\u00e9 é" + '"}',
+                '{"zeta": [0, 6]}',
+            ),
+        )
+        item_id = cursor.lastrowid
+        for one in judged:
+            await conn.execute(
+                "INSERT INTO trainers (user_id, chat_id, language, role, created_at)"
+                " VALUES (?, ?, 'en', 'trainer', ?) ON CONFLICT DO NOTHING",
+                (one.trainer, one.trainer, now),
+            )
+            cursor = await conn.execute(
+                "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
+                " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)",
+                (item_id, one.trainer, now, now, now),
+            )
+            assignment = cursor.lastrowid
+            await conn.executemany(
+                "INSERT INTO scores VALUES (?, ?, ?, ?)",
+                [(assignment, key, score, now) for key, score in one.scores.items()],
+            )
+            await conn.executemany(
+                "INSERT INTO flags VALUES (?, ?)", [(assignment, flag) for flag in one.flags]
+            )
+            await conn.execute(
+                "INSERT INTO judgments (assignment_id, note, rewrite, updated_at)"
+                " VALUES (?, ?, ?, ?)",
+                (assignment, one.note, one.rewrite, now),
+            )
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def test_raw_lines_escape_like_python_and_keep_the_rubrics_order(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    keyed = replace(settings, pseudonym_secret="k" * 32)
+    await add_judged_item(
+        db,
+        "odd",
+        ODD_RUBRIC,
+        'id, "kutip"',
+        [
+            Judged(1, {"alpha": 6, "zeta": 0}, ("aa", "zz"), note=ODD_TEXT, rewrite="?"),
+            Judged(2, {"mid": 3, "other": 5}),  # a criterion outside the rubric is left out
+        ],
+        context=[{"role": "system", "content": ODD_TEXT}],
+    )
+    path = tmp_path / "odd.jsonl"
+    await export_batch(db, keyed, "odd", "raw", path, with_trainer_ids=True)
+    item_id = compact('id, "kutip"')
+    context = json.dumps([{"role": "system", "content": ODD_TEXT}], ensure_ascii=False)
+    head = (
+        f'{{"batch":"odd","item_id":{item_id},"prompt":{compact(ODD_TEXT)},'
+        f'"response":"Jawaban","context":{context},"chat_form":true,'
+        '"metadata":{"catatan":"\\u00e9 é"},"gold":{"zeta": [0, 6]}'
+    )  # context, metadata and gold as stored
+    times = (
+        ',"assigned_at":"2026-11-25T03:00:00.000000+00:00"'
+        ',"submitted_at":"2026-11-25T03:00:00.000000+00:00","late":false}\n'
+    )
+    first, second = pseudonym("k" * 32, 1), pseudonym("k" * 32, 2)
+    expected = (
+        f'{head},"trainer":"{first}","trainer_id":1,'
+        f'"scores":{{"zeta":0,"alpha":6}},"flags":["zz","aa"],"note":{compact(ODD_TEXT)},'
+        f'"rewrite":"?"{times}'
+        f'{head},"trainer":"{second}","trainer_id":2,'
+        f'"scores":{{"mid":3}},"flags":[],"note":null,"rewrite":null{times}'
+    )
+    assert path.read_text("utf-8") == expected  # byte for byte what Python's json writes
+    first_line = path.read_text("utf-8").split("\n")[0]  # (splitlines would cut at U+2028)
+    assert json.loads(first_line)["prompt"] == ODD_TEXT
+
+
+async def test_a_score_off_the_scale_stops_the_raw_export(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    await add_judged_item(db, "odd", ODD_RUBRIC, "x", [Judged(1, {"alpha": 9})])
+    with pytest.raises(ValueError, match="off the batch's scale"):
+        await export_batch(db, settings, "odd", "raw", tmp_path / "odd.jsonl")
+
+
+async def test_rewrites_blank_to_python_are_left_out_and_odd_texts_survive(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    turns = [{"role": "user", "content": "Halo \u00e9 \\"}, {"role": "assistant", "content": "Hai"}]
+    await add_judged_item(
+        db,
+        "chat",
+        ODD_RUBRIC,
+        "c-1",
+        [
+            Judged(1, {}, rewrite="\u3000\n\u00a0"),  # blank: ideographic and no-break spaces
+            Judged(2, {}, rewrite="\u2003Jawaban\u2029"),  # the answer itself, padded
+            Judged(3, {}, rewrite=ODD_TEXT),
+        ],
+        context=turns,
+    )
+    sft_path, dpo_path = tmp_path / "chat-sft.jsonl", tmp_path / "chat-dpo.jsonl"
+    assert (await export_batch(db, settings, "chat", "sft", sft_path)).rows == 2
+    assert (await export_batch(db, settings, "chat", "dpo", dpo_path)).rows == 1
+    user = {"role": "user", "content": ODD_TEXT}
+    assert sft_path.read_text("utf-8") == "".join(
+        compact({"messages": [*turns, user, {"role": "assistant", "content": text}]}) + "\n"
+        for text in ("\u2003Jawaban\u2029", ODD_TEXT)
+    )
+    assert (
+        dpo_path.read_text("utf-8")
+        == compact(
+            {
+                "prompt": [*turns, user],
+                "chosen": [{"role": "assistant", "content": ODD_TEXT}],
+                "rejected": [{"role": "assistant", "content": "Jawaban"}],
+            }
+        )
+        + "\n"
+    )
+
+
+async def test_ratings_quote_item_ids_as_csv_does(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    odd_id = 'a,"b"\nc'
+    await add_judged_item(db, "odd", ODD_RUBRIC, odd_id, [Judged(1, {"mid": 0, "extra": 2})])
+    await add_judged_item(db, "odd", ODD_RUBRIC, "", [])
+    path = tmp_path / "odd.csv"
+    await export_batch(db, settings, "odd", "ratings", path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1:] == [
+        [odd_id, "zeta", "0", "", "", "", "", ""],
+        [odd_id, "alpha", "0", "", "", "", "", ""],
+        [odd_id, "mid", "1", "0.0", "0.0", "0", "0", ""],
+        [odd_id, "extra", "1", "2.0", "0.0", "2", "2", ""],  # scored, not in the rubric
+        ["", "zeta", "0", "", "", "", "", ""],
+        ["", "alpha", "0", "", "", "", "", ""],
+        ["", "mid", "0", "", "", "", "", ""],
+    ]
+
+
+def test_sqlite_trims_what_python_strips() -> None:
+    every = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    assert every == WHITESPACE
 
 
 # -- the command line ----------------------------------------------------------------------------
