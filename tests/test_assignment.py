@@ -231,6 +231,20 @@ async def test_an_item_filled_by_reviews_alone_is_passed_over_for_good(
     assert await ask(db, clock, 2) is None
 
 
+async def test_leases_and_history_from_before_the_queue_hints_are_still_respected(
+    db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=4, overlap=1)
+    await trainers(db, 1, 2, 3, 4)
+    assert [await ask(db, clock, uid) for uid in (1, 2)] == ["item-1", "item-2"]
+    await submit(db, clock, 2)
+    # As migration 0005 finds a database: no hints on leased items, no queue positions.
+    await db.execute("UPDATE items SET full_until = NULL, reopened_seq = NULL")
+    await db.execute("DELETE FROM queue_positions")
+    assert await ask(db, clock, 3) == "item-3"  # item 1 is leased, item 2 reviewed
+    assert await ask(db, clock, 2) == "item-4"
+
+
 async def test_trainers_asking_at_once_get_distinct_items_when_overlap_is_one(
     db: Database, clock: FakeClock
 ) -> None:
