@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ class Conversation:
     _panel: FakeMessage | None = None
     assignment: int | None = None
     rewrite: FakeMessage | None = None
-    sent: list[dict[str, Any]] = field(default_factory=list)
 
     async def panel(self) -> FakeMessage:
         """The panel of the item shown since the last /next, Submit or Skip."""
