@@ -67,10 +67,10 @@ def raw_heads(batch_name: str) -> tuple[str, list[object]]:
 
 class RawTails:
     """Submitted judgments of a chunk, oldest assignment first: (item id, trainer id, marks,
-    the line's end from `,"note":` to the closing brace and newline). The trainer goes after
+    the line's end from `"note":` to the closing brace and newline). The trainer goes after
     the item's head: its pseudonym is keyed (HMAC), made outside SQL.
 
-    Scores and flags come as one integer, decoded here into `,"scores":{...},"flags":[...]`
+    Scores and flags come as one integer, decoded here into `,"scores":{...},"flags":[...],`
     in the rubric's order: building that text in SQL cost more than the rest of the line.
     Bits 0-7: the flags, one bit each; from bit 8, three bits per criterion: 0 for no score,
     else the score's step on the scale (1 is the lowest). A score off the scale, which the
@@ -103,11 +103,11 @@ class RawTails:
             if flags
             else "NULL"
         )
+        # json_object's `{"note":...}` without its brace (the marks end with the comma).
         end = (
-            "',\"note\":' || json_quote(j.note) || ',\"rewrite\":' || json_quote(j.rewrite)"
-            " || ',\"assigned_at\":' || json_quote(a.assigned_at)"
-            " || ',\"submitted_at\":' || json_quote(a.submitted_at)"
-            f" || ',\"late\":' || {_BOOL.format('a.late')} || '}}' || char(10)"
+            "substr(json_object('note', j.note, 'rewrite', j.rewrite,"
+            " 'assigned_at', a.assigned_at, 'submitted_at', a.submitted_at,"
+            f" 'late', json({_BOOL.format('a.late')})), 2) || char(10)"
         )
         self.sql = (
             f"SELECT a.item_id, a.trainer_id, COALESCE({scores}, 0) + COALESCE({set_flags}, 0),"
@@ -117,7 +117,7 @@ class RawTails:
         )
 
     def marks(self, code: int) -> bytes:
-        """`,"scores":{...},"flags":[...]` of a row's marks."""
+        """`,"scores":{...},"flags":[...],` of a row's marks."""
         known = self.decoded.get(code)
         if known is None:
             if code >> 32:
@@ -132,7 +132,7 @@ class RawTails:
             flags = ",".join([key for n, key in enumerate(self._flags) if code >> n & 1])
             if len(self.decoded) >= self.MAX_CACHED:
                 self.decoded.clear()
-            known = f',"scores":{{{scores}}},"flags":[{flags}]'.encode()
+            known = f',"scores":{{{scores}}},"flags":[{flags}],'.encode()
             self.decoded[code] = known
         return known
 
