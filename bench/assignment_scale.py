@@ -28,7 +28,9 @@ How it is measured, for each size N (default 10,000, 100,000 and 1,000,000 items
   no lease (chosen at random, regulars included) asks. Timed separately: the pick alone
   (`storage.assignment.assign_next_item`) and the whole `ReviewService.next_item` (the pick,
   reading the assignment, the item and its draft: what the bot does before it sends the item).
-  After each ask the trainer submits the item (untimed), so 2,000 leases stay held.
+  After each ask the trainer submits the item (untimed), so 2,000 leases stay held. Then 100
+  regulars lose their queue positions, as after migration 0005 (which starts with none): their
+  first pick steps over their own reviews once; their next one starts from the new position.
 * While 50 trainers review at once: 50 other trainers loop in this process on the same database
   as the bot does (`ReviewService.next_item`, four score taps, submit), twice: flat out for
   `--seconds`/2 (no pause at all: the database and this event loop are saturated, so latency
@@ -60,6 +62,7 @@ import contextlib
 import random
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -205,9 +208,19 @@ class Alone:
 
 
 @dataclass
+class Regulars:
+    """Trainers with many reviews on items still open at the head of the queue."""
+
+    history: float  # median count of their reviews on open items
+    first: Series = field(default_factory=Series)  # with no queue position
+    then: Series = field(default_factory=Series)  # the next pick, with the position it left
+
+
+@dataclass
 class SizeResult:
     items: int
     alone: Alone
+    regulars: Regulars
     busy: list[Busy]
     background_alone: Alone
     background_busy: Busy
@@ -431,6 +444,7 @@ async def measure(
         people = await load_trainers(db, reviewers + askers)
 
         alone = await asking_alone(db, service, people, askers, asks, rng)
+        regulars = await regulars_without_position(db, [t for t in askers if t <= REGULARS])
         busy = [
             # Flat out, the 50 finish a review every few ms: half the time keeps the small
             # database from running out of items.
@@ -442,7 +456,7 @@ async def measure(
         background_busy = await reviewing(
             db, service, people, reviewers, askers, Busy(think_seconds), seconds, rng
         )
-        return SizeResult(items, alone, busy, background_alone, background_busy)
+        return SizeResult(items, alone, regulars, busy, background_alone, background_busy)
     finally:
         await db.close()
 
@@ -464,6 +478,31 @@ async def asking_alone(
         await ask_and_submit(db, service, trainer, series, whole=n % 2 == 1, alone=True)
     db.held = []
     return alone
+
+
+async def regulars_without_position(db: Database, trainers: list[int]) -> Regulars:
+    """Regulars' first pick with no queue position, as right after migration 0005 (the one
+    pick that steps over their own reviews at the head of the queue), then their next one."""
+    trainers = trainers[:100]
+    marks = ", ".join("?" * len(trainers))
+    counts = await db.fetchall(
+        "SELECT COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id"
+        f" WHERE i.complete = 0 AND a.trainer_id IN ({marks}) GROUP BY a.trainer_id",
+        trainers,
+    )
+    regulars = Regulars(statistics.median(row[0] for row in counts) if counts else 0)
+    await db.execute(f"DELETE FROM queue_positions WHERE trainer_id IN ({marks})", trainers)
+    for series in (regulars.first, regulars.then):
+        for trainer in trainers:
+            now = utc_now()
+            started = time.perf_counter()
+            leased = await assignment.assign_next_item(
+                db, trainer, stamp(now), stamp(now + timedelta(minutes=30))
+            )
+            series.values.append(time.perf_counter() - started)
+            assert leased is not None, "nothing left to hand out"
+            assert await reviews.submit_assignment(db, leased.id, stamp(utc_now()))
+    return regulars
 
 
 def print_alone(alone: Alone, label: str) -> None:
@@ -545,6 +584,13 @@ async def run(args: argparse.Namespace) -> int:
             result = await measure(path, items, args.asks, args.seconds, args.think, rng)
             results.append(result)
             print_alone(result.alone, "")
+            regulars = result.regulars
+            print(
+                f"  regulars (median {regulars.history:g} own reviews on items still open), "
+                f"first pick with no queue position (as after migration 0005): "
+                f"{regulars.first.line()}"
+            )
+            print(f"    and their next pick, from the position it left: {regulars.then.line()}")
             for busy in result.busy:
                 print_busy(busy, "")
             print(f"  with the WAL checkpoint moved off the request path{BACKGROUND}:")
