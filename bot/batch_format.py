@@ -414,25 +414,27 @@ def _failed_scan(problem: Problem, items: int, file_format: str) -> BatchScan:
 def _count_item(scan: BatchScan, item: ParsedItem) -> None:
     scan.items += 1
     longest = max(len(item.prompt), len(item.response))
-    for turn in item.context:
-        longest = max(longest, len(turn["content"]))
+    if item.context:
+        longest = max(longest, *(len(turn["content"]) for turn in item.context))
+        scan.chat_form_count += 1
+    elif item.chat_form:
+        scan.chat_form_count += 1
     if longest > scan.longest_chars:
         scan.longest_chars = longest
     if item.gold:
         scan.gold_count += 1
-    if item.chat_form:
-        scan.chat_form_count += 1
     metadata = item.metadata
     if metadata:
-        for key in ("lang", "language"):
-            language = metadata.get(key)
-            if isinstance(language, str) and language.strip():
-                # Bounded so a million distinct "languages" cannot grow the summary.
-                name = language.strip().lower()[:_MAX_LANGUAGE_CHARS]
-                if name not in scan.languages and len(scan.languages) >= _MAX_LANGUAGES:
-                    name = "other"
-                scan.languages[name] = scan.languages.get(name, 0) + 1
-                break
+        language = metadata.get("lang")
+        if not (isinstance(language, str) and language.strip()):
+            language = metadata.get("language")
+        if isinstance(language, str) and language.strip():
+            languages = scan.languages
+            # Bounded so a million distinct "languages" cannot grow the summary.
+            name = language.strip().lower()[:_MAX_LANGUAGE_CHARS]
+            if name not in languages and len(languages) >= _MAX_LANGUAGES:
+                name = "other"
+            languages[name] = languages.get(name, 0) + 1
 
 
 def _quote(value: object) -> str:
@@ -936,7 +938,7 @@ class _Validator:
                 if not -_FAST_MAX_INT < value < _FAST_MAX_INT:
                     return None
                 external_id = str(value)
-            elif not value.strip() or _CONTROL.search(value):
+            elif not value.strip() or (not value.isprintable() and _CONTROL.search(value)):
                 return None
             else:
                 external_id = value
