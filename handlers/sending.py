@@ -29,9 +29,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram import Bot, Message
+from telegram import Bot, CallbackQuery, Message
 from telegram.constants import ParseMode
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -115,6 +115,19 @@ def retry_after_seconds(flood: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         wait = flood.retry_after
     return float(wait) if isinstance(wait, int | float) else wait.total_seconds()
+
+
+async def answer_tap(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
+    """Answer a button tap whose effect is already committed.
+
+    If the answer cannot be delivered (the Bot API is down, slow or the query too old), that is
+    logged once and the handler goes on: the panel edit and the next item still matter, and a
+    repeated tap would only be told "already done".
+    """
+    try:
+        await query.answer(text, **kwargs)
+    except TelegramError as error:
+        log.warning("tap %s of user %s not answered: %s", query.id, query.from_user.id, error)
 
 
 async def send_bulk_message(

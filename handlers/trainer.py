@@ -19,6 +19,7 @@ from handlers.context import NilaiContext
 from handlers.item_messages import send_next_item, show_panel
 from handlers.panel_edits import PanelEdits, PanelState
 from handlers.render import SKIP_REASONS, render_skip_keyboard, render_submitted_summary
+from handlers.sending import answer_tap
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def review_button(update: Update, context: NilaiContext) -> None:
             sent = await send_next_item(
                 context.bot, trainer.chat_id, trainer, context.services, show_open=False
             )
-            await query.answer(None if sent else t_plain(trainer.language, "toast.item_open"))
+            await answer_tap(query, None if sent else t_plain(trainer.language, "toast.item_open"))
             return
         await _BUTTONS[callback.action](query, callback, trainer, context)
     except InvalidCallbackData:
@@ -80,7 +81,7 @@ async def _score(
     criterion, score = cb.args
     view = await context.services.review.score(trainer, cb.assignment_id, criterion, score)
     label = view.rubric.label(view.rubric.criteria[criterion], trainer.language)
-    await query.answer(t_plain(trainer.language, "toast.scored", criterion=label, score=score))
+    await answer_tap(query, t_plain(trainer.language, "toast.scored", criterion=label, score=score))
     _refresh(query, view, trainer, context)
 
 
@@ -89,7 +90,7 @@ async def _criterion(
 ) -> None:
     assert cb.assignment_id is not None
     view = await context.services.review.choose_criterion(trainer, cb.assignment_id, cb.args[0])
-    await query.answer()
+    await answer_tap(query)
     _refresh(query, view, trainer, context)
 
 
@@ -100,8 +101,8 @@ async def _flag(
     index, on = cb.args
     view, flag = await context.services.review.set_flag(trainer, cb.assignment_id, index, bool(on))
     key = "toast.flag_on" if on else "toast.flag_off"
-    await query.answer(
-        t_plain(trainer.language, key, flag=view.rubric.label(flag, trainer.language))
+    await answer_tap(
+        query, t_plain(trainer.language, key, flag=view.rubric.label(flag, trainer.language))
     )
     _refresh(query, view, trainer, context)
 
@@ -121,7 +122,7 @@ async def _ask_text(
         reply_markup=ForceReply(selective=True),
     )
     await review.remember_prompt(cb.assignment_id, trainer.chat_id, prompt.message_id, field)
-    await query.answer()  # after the prompt is recorded, so a reply to it always counts
+    await answer_tap(query)  # after the prompt is recorded, so a reply to it always counts
 
 
 async def _skip_menu(
@@ -129,7 +130,7 @@ async def _skip_menu(
 ) -> None:
     assert cb.assignment_id is not None
     await context.services.review.owned(trainer, cb.assignment_id)
-    await query.answer(t_plain(trainer.language, "panel.skip_title"))
+    await answer_tap(query, t_plain(trainer.language, "panel.skip_title"))
     if query.message is not None:
         markup = render_skip_keyboard(cb.assignment_id, trainer.language)
         PanelEdits.of(context.application).show(
@@ -142,7 +143,7 @@ async def _back(
 ) -> None:
     assert cb.assignment_id is not None
     view = await context.services.review.owned_view(trainer, cb.assignment_id)
-    await query.answer()
+    await answer_tap(query)
     _refresh(query, view, trainer, context)
 
 
@@ -156,7 +157,7 @@ async def _skip(
     reason = SKIP_REASONS[index]
     view = await context.services.review.skip(trainer, cb.assignment_id, reason)
     language = trainer.language
-    await query.answer(t_plain(language, "toast.skipped"))
+    await answer_tap(query, t_plain(language, "toast.skipped"))
     status = t(language, "summary.skipped", reason=t(language, f"skip_reason.{reason}"))
     _refresh(query, view, trainer, context, status=status, finished=True)
     await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
@@ -170,10 +171,12 @@ async def _submit(
     language = trainer.language
     if missing is not None:
         label = view.rubric.label(missing, language)
-        await query.answer(t_plain(language, "toast.incomplete", criterion=label), show_alert=True)
+        await answer_tap(
+            query, t_plain(language, "toast.incomplete", criterion=label), show_alert=True
+        )
         _refresh(query, view, trainer, context)
         return
-    await query.answer(t_plain(language, "toast.submitted"))
+    await answer_tap(query, t_plain(language, "toast.submitted"))
     summary = render_submitted_summary(view.rubric, view.draft, language)
     _refresh(query, view, trainer, context, status=summary, finished=True)
     await _announce_quota(trainer, view.done_today + 1, view.quota, context)

@@ -13,10 +13,11 @@ from collections.abc import Callable
 import pytest
 
 from handlers.callback_data import Action, encode
+from tests.conftest import SAMPLES
 from tests.crash_load import shown_scores
 from tests.e2e import RunningBot, answered, tap_action
 from tests.fakebot import FakeBotApi, FakeUser
-from tests.test_e2e_review import ONE_AND_TWO, write_batch
+from tests.test_e2e_review import ONE_AND_TWO, score_all, write_batch
 
 READ_TIMEOUT = 5.0  # PTB's default read timeout, which the bot keeps
 METHODS = ("answerCallbackQuery", "editMessageText", "sendMessage")
@@ -169,3 +170,22 @@ async def test_a_next_tap_whose_item_never_arrived_brings_it_on_the_next_tap(
     panel = await nilai.wait_panel(trainer, since)  # not "your open item is just above"
     assert "Pertanyaan" in panel.plain_text() or panel.buttons()
     assert await answered(api, again) == ""
+
+
+async def test_a_submit_whose_answer_fails_still_shows_the_summary_and_the_next_item(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    """The effect is committed before the answer: a lost answer must not cost the next item."""
+    trainer = api.user(2101, "Dewi", language_code="en")
+    await nilai.onboard(trainer)
+    await nilai.import_file(SAMPLES / "batch_small.jsonl")
+    panel = await nilai.next_item(trainer)
+    await score_all(api, trainer, panel, 3)
+    since = api.mark()
+    api.fail_next("answerCallbackQuery", status=502, description="Bad Gateway")
+    await trainer.tap(panel, "Submit")
+    following = await nilai.wait_panel(trainer, since)
+    assert following.message_id != panel.message_id
+    await api.wait_idle(quiet=0.2)
+    assert not panel.buttons()  # the summary replaced the buttons
+    assert await nilai.count("SELECT COUNT(*) FROM assignments WHERE status = 'submitted'") == 1
