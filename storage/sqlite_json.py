@@ -2,10 +2,11 @@
 
 A million-line export spent most of its time turning rows into Python objects and back into
 JSON; here each line (or, for `raw`, its two halves) comes out of the query as finished UTF-8
-JSON bytes. `json_quote` escapes exactly as Python's `json` module does with
-`ensure_ascii=False`, stored JSON (metadata, gold) is copied as it is, and context turns are
-re-rendered compactly by `json()`, so the files are byte for byte what the Python encoders
-wrote. `CAST(... AS BLOB)` hands the bytes over without decoding them into Python strings.
+JSON bytes. `json_quote` and `json_object` escape exactly as Python's `json` module does with
+`ensure_ascii=False`; `raw` copies stored JSON (context, metadata, gold) as it is, and
+`json_insert` re-renders context turns compactly for sft/dpo, so the files are byte for byte
+what the Python encoders wrote (tests/test_exports.py holds them to it). `CAST(... AS BLOB)`
+hands the bytes over without decoding them into Python strings.
 
 Only this module knows SQLite's JSON functions; `storage/exports.py` holds the portable
 queries around them. (PostgreSQL's side will use `to_json(...)::text` and
