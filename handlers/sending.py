@@ -74,6 +74,7 @@ class TelegramBudget(BaseRateLimiter[str]):
             await self._wait_for(chat, bulk)
             if bulk:
                 await self._bulk.acquire()
+                await self._wait_for(chat, bulk)  # a 429 may have paused bulk sends meanwhile
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as flood:

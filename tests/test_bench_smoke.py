@@ -67,6 +67,7 @@ def test_the_broadcast_bench_prints_the_rate_and_reply_latency() -> None:
     assert "broadcast: 149 of 149 announcements" in out and "; finished" in out
     assert "steady rate:" in out and "of the configured 30/s" in out
     assert "/next -> item panel: p50" in out and "tap -> answer: p50" in out
+    assert "kill: SIGKILL after" in out and "all among the deliveries given up: yes" in out
 
 
 def test_the_assignment_bench_prints_latency_alone_and_busy_and_the_plans() -> None:
