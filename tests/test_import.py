@@ -48,7 +48,7 @@ def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     (what big files get where a core is free)."""
     if request.param == "parser process":
         monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", 0)
-        monkeypatch.setattr(bot.batches, "_free_cores", lambda: 2.0)
+        monkeypatch.setattr(bot.batches, "_cores", lambda: 2)
     else:
         monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", 1 << 62)
     return request.param
@@ -227,7 +227,7 @@ async def test_a_big_file_is_parsed_in_a_process_beside_the_inserts(
 ) -> None:
     path = write_items(tmp_path / "b.jsonl", CHUNK * 2)
     monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", path.stat().st_size)
-    monkeypatch.setattr(bot.batches, "_free_cores", lambda: 1.0)
+    monkeypatch.setattr(bot.batches, "_cores", lambda: 2)
     seen: list[str] = []
 
     async def between_chunks(done: int, total: int) -> None:
@@ -238,8 +238,8 @@ async def test_a_big_file_is_parsed_in_a_process_beside_the_inserts(
     assert "nilai-batch-parser" in seen
     assert await db.fetchval("SELECT COUNT(*) FROM items") == CHUNK * 2
     assert "nilai-batch-parser" not in [c.name for c in multiprocessing.active_children()]
-    # On a busy machine (no idle core) the same file is parsed here, with the same result.
-    monkeypatch.setattr(bot.batches, "_free_cores", lambda: 0.5)
+    # With one core the same file is parsed in the importing process, with the same result.
+    monkeypatch.setattr(bot.batches, "_cores", lambda: 1)
     seen.clear()
     again = await import_batch_file(db, settings, path, name="again", on_progress=between_chunks)
     assert again.items == CHUNK * 2 and seen == []
@@ -250,7 +250,7 @@ async def test_a_parser_process_that_dies_leaves_nothing(
 ) -> None:
     path = write_items(tmp_path / "b.jsonl", CHUNK * 4)
     monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", 0)
-    monkeypatch.setattr(bot.batches, "_free_cores", lambda: 2.0)
+    monkeypatch.setattr(bot.batches, "_cores", lambda: 2)
 
     async def kill_the_parser(done: int, total: int) -> None:
         for child in multiprocessing.active_children():
