@@ -202,3 +202,31 @@ async def test_a_commit_that_fails_leaves_the_writer_ready_for_the_next_write(db
             )
     assert await db.execute("INSERT INTO bot_facts (name, value) VALUES ('after', '1')") == 1
     assert await db.fetchval("SELECT COUNT(*) FROM items") == 0
+
+
+async def test_the_wal_is_copied_into_the_database_file_off_the_writers_commits(
+    tmp_path: Path,
+) -> None:
+    """A commit never pays for the checkpoint: the checkpointer copies the WAL meanwhile."""
+    import asyncio
+
+    path = tmp_path / "nilai.db"
+    db = await Database.open(path)
+    try:
+        before = path.stat().st_size
+
+        def fill(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO bot_facts (name, value) VALUES (?, ?)",
+                [(f"fact {n}", "x" * 4000) for n in range(1500)],  # ~1,500 pages
+            )
+
+        await db.write(fill)
+        # Far below the writer's own backstop (20,000 pages), so only the checkpointer copies.
+        for _ in range(100):
+            if path.stat().st_size > before + 4_000_000:
+                break
+            await asyncio.sleep(0.1)
+        assert path.stat().st_size > before + 4_000_000
+    finally:
+        await db.close()
