@@ -248,6 +248,10 @@ class _Duplicates:
             scan.add_error(Problem(duplicate.line, reason))
 
 
+async def _known(count: int) -> int:
+    return count
+
+
 def _count_lines(path: Path) -> int:
     """Roughly how many items a file holds (its lines), for progress: a fast binary count."""
     with path.open("rb") as f:
@@ -291,7 +295,6 @@ async def import_batch_file(
         raise BatchExistsError(name)
     if scan is not None and not scan.ok:
         raise BatchFormatError(scan)
-    total = scan.items if scan is not None else await asyncio.to_thread(_count_lines, path)
     batch_id = await batches.begin_import(
         db,
         name=name,
@@ -303,6 +306,10 @@ async def import_batch_file(
     count = 0
     duplicates = _Duplicates()
     parser: _ParseHere | _ParseBeside | None = None
+    # The line count (for progress) reads the whole file: done while the first chunk is parsed.
+    total = asyncio.ensure_future(
+        _known(scan.items) if scan is not None else asyncio.to_thread(_count_lines, path)
+    )
     try:
         parser = _parser(path, rubric)
         while (chunk := await parser.next_chunk()) is not None:
@@ -311,7 +318,7 @@ async def import_batch_file(
                 duplicates.add(chunk, position, parser.scan.max_errors)
             count += len(chunk.rows) - len(left_out)
             if on_progress is not None and not (chunk.refused or duplicates.found):
-                await on_progress(min(count, total), total)
+                await on_progress(min(count, await total), await total)
         scan = parser.scan
         if scan.error_count or duplicates.found:
             await asyncio.to_thread(duplicates.report, scan, path, rubric)
@@ -323,6 +330,8 @@ async def import_batch_file(
     finally:
         if parser is not None:
             await parser.close()
+        if not total.done():
+            total.cancel()
     if on_progress is not None:
         await on_progress(count, count)
     log.info("imported batch %r: %d items", name, count)
