@@ -21,13 +21,16 @@ How it is measured:
   process's CPU time (user + system, from the kernel's accounting of waited-for children) is
   printed too: on a busy machine it shows what the wall time hides.
 * Peak RSS is each process's `VmHWM` (/proc/<pid>/status), polled every 10 ms (`ru_maxrss`
-  would be wrong, see `PeakWatcher`); for the CLI its current RSS (`VmRSS`) is also read each
-  time the progress bar moves, so the RSS after 10%, 50% and 90% of the items are stored shows
-  whether memory grows with the items read. "Memory flat" compares the peaks at N and N/10.
+  would be wrong, see `PeakWatcher`), plus that of the CLI's parser process (files of 8 MB or
+  more are parsed in a process beside the inserts, see `bot.batches`): the sum is an upper
+  bound of the two together. The CLI's current RSS (`VmRSS`) is also read each time the
+  progress bar moves, so the RSS after 10%, 50% and 90% of the items are stored shows whether
+  memory grows with the items read. "Memory flat" compares the peaks at N and N/10.
 * The phases are timed in this process on the same file: the validating scan alone
   (`bot.batch_format.scan_batch_file`), the inserts alone (`storage.batches.
   create_batch_with_items` fed N ready-made rows, the file's first 5,000 repeated with fresh ids),
-  and the whole import as the CLI runs it (`bot.batches.import_batch_file`).
+  and the whole import (`bot.batches.import_batch_file`) with each parser in turn: in a
+  process beside the inserts, and in the importing process.
 * Every measurement is repeated (`--repeat`, default 3; 1 with `--quick`) and the median is
   printed with the best, as other work may run on this 2-core machine; the machine line shows
   the load average at the start, and the load at the end is printed too.

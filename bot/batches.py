@@ -121,7 +121,8 @@ class _ParseHere:
         return await asyncio.to_thread(_next_chunk, self.records, self.scan)
 
     async def close(self) -> None:
-        self.records.close()
+        with contextlib.suppress(ValueError):  # still running in a thread: it ends by itself
+            self.records.close()
 
 
 class _ParseBeside:
