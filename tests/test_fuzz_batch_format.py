@@ -10,6 +10,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -282,7 +283,9 @@ def test_well_formed_lines_take_the_fast_path(data: st.DataObject) -> None:
     """The common case must be fast: plain records written by json.dumps never fall back."""
     record = data.draw(_valid_record(item_id=data.draw(st.one_of(st.none(), _ID))))
     text = json.dumps(record, ensure_ascii=data.draw(st.booleans()))
-    assume('":' not in text.replace('": ', ""))  # a `":` inside a text counts as a key end
+    # A `":` inside a text counts as a key end, and `" :` as a key end with blanks: both are
+    # left to the careful path (rare in real files, and never in json.dumps's own syntax).
+    assume('":' not in text.replace('": ', "") and not re.search(r'"\s+:', text))
     assert _Validator(CRITERIA, SCALE).fast(text.encode() + b"\n", 3) is not None
 
 
