@@ -9,11 +9,14 @@ import json
 import logging
 import multiprocessing
 import os
+import pickle
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+import msgspec
 
 from bot.batch_format import (
     BatchFormatError,
@@ -81,7 +84,7 @@ _GENERATED, _REFUSED_RECORD = 1, 2  # flags of a row in a chunk
 class _Chunk:
     """The next rows to store, with what a duplicate's reason needs to know about each."""
 
-    rows: list[ItemRow]
+    rows: list[ItemRow]  # from the parser process: lists, not tuples (both do as parameters)
     lines: list[int]
     flags: bytearray  # per row: _GENERATED (the id was made from the line), _REFUSED_RECORD
     refused: bool  # the file has a bad line so far: the rows are only ids
@@ -148,15 +151,17 @@ class _ParseBeside:
 
     async def next_chunk(self) -> _Chunk | None:
         try:
-            message = await asyncio.to_thread(self.connection.recv)
+            message = await asyncio.to_thread(self.connection.recv_bytes)
         except (EOFError, OSError):  # OSError: it died in the middle of a message
             raise RuntimeError("the batch parser process ended unexpectedly") from None
-        if isinstance(message, _Chunk):
-            return message
-        if isinstance(message, BatchScan):
-            self.scan = message
+        kind, body = message[:1], memoryview(message)[1:]
+        if kind == _CHUNK_MESSAGE:
+            rows, lines, flags, refused = _MSGPACK_DECODE(body)
+            return _Chunk(rows, lines, bytearray(flags), refused)
+        if kind == _SCAN_MESSAGE:
+            self.scan = pickle.loads(body)
             return None
-        raise RuntimeError(f"the batch parser process failed: {message}")
+        raise RuntimeError(f"the batch parser process failed: {bytes(body).decode()}")
 
     async def close(self) -> None:
         self.connection.close()
@@ -165,21 +170,32 @@ class _ParseBeside:
         await asyncio.to_thread(self.process.join, 5)
 
 
+# Messages from the parser process: a kind byte, then a chunk (msgpack: a tenth of pickle's
+# cost for rows of strings), the final scan (pickled), or what went wrong (text).
+_CHUNK_MESSAGE, _SCAN_MESSAGE, _ERROR_MESSAGE = b"c", b"s", b"e"
+_MSGPACK_DECODE = msgspec.msgpack.Decoder().decode
+
+
 def _parse_in_child(
     path: Path, criteria: tuple[str, ...], scale: tuple[int, int], connection: Connection
 ) -> None:
     """The parser process: every chunk down the pipe, then the scan (or what went wrong)."""
+    encoder = msgspec.msgpack.Encoder()
     try:
         scan = BatchScan()
         records = scan_records(path, scan, criteria=criteria, scale=scale)
         while (chunk := _next_chunk(records, scan)) is not None:
-            connection.send(chunk)
-        connection.send(scan)
+            message = bytearray(_CHUNK_MESSAGE)
+            encoder.encode_into(
+                (chunk.rows, chunk.lines, bytes(chunk.flags), chunk.refused), message, 1
+            )
+            connection.send_bytes(message)
+        connection.send_bytes(_SCAN_MESSAGE + pickle.dumps(scan))
     except (BrokenPipeError, KeyboardInterrupt):
         pass  # the importer is gone or stopping
     except Exception as error:  # reported, and the import fails cleanly
         with contextlib.suppress(OSError):
-            connection.send(f"{type(error).__name__}: {error}")
+            connection.send_bytes(_ERROR_MESSAGE + f"{type(error).__name__}: {error}".encode())
     finally:
         connection.close()
 
