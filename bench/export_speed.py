@@ -414,9 +414,13 @@ def measure_batch(
     how = ""
     for _ in range(repeat):
         for fmt in FORMATS:
+            # Each run writes a new file: replacing or truncating last round's (1 GB at 1M)
+            # makes ext4 flush or free it inside the timed run (auto_da_alloc).
+            outputs[fmt].unlink(missing_ok=True)
             command = export_command(batch, fmt, outputs[fmt])
             runs[fmt].append(run_watched(command, folder, env, folder / "stdout"))
             if fmt == "raw":
+                reference.unlink(missing_ok=True)
                 measured, how = run_sqlite(database, batch, reference, folder)
                 runs["sqlite3"].append(measured)
     lines = check_same_rows(outputs["raw"], reference, sample_every=max(1, judgments // 2000))
