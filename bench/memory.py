@@ -17,8 +17,8 @@ How it is measured:
   through reviews (4 scores, Submit, next item...) as fast as the bot answers, for a fixed
   time (``bench.review_throughput.trainer_loop``). The bot runs as shipped (its rate
   limiter ``handlers.sending.TelegramBudget`` sends interactive replies at once), so the load
-  is as fast as the bot and the fake API can go. Printed: the median of the samples during the load, the largest sample, and
-  VmHWM at the end (the peak over the process's whole life).
+  is as fast as the bot and the fake API can go. Printed: the median of the samples during
+  the load, the largest sample, and VmHWM at the end (the peak over the process's whole life).
 - Repeated (default 3 runs, each with a fresh process and database); the figures printed
   last are the medians over the runs, and the largest peak.
 

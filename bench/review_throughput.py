@@ -690,8 +690,8 @@ async def bench(args: argparse.Namespace) -> int:
     items = args.items or max(300, args.trainers * 60)
     print(
         f"setup: {args.trainers} trainers tapping at once, {args.duration:g} s measured after "
-        f"{args.warmup:g} s warm-up, median of {args.repeat} runs per bot, alternating; each bot in its "
-        f"own process (spawn), fake Bot API + users in this one; Nilai batch {items} items, "
+        f"{args.warmup:g} s warm-up, median of {args.repeat} runs per bot, alternating; each bot "
+        f"in its own process (spawn), fake Bot API + users in this one; Nilai batch {items} items, "
         "overlap 3, fresh SQLite file per run"
     )
     results: dict[str, list[RunResult]] = {"bare": [], "nilai": []}
