@@ -45,6 +45,10 @@ Progress = Callable[[int, int], Awaitable[None]]
 """Called with (items stored so far, items in the file) between chunks."""
 
 
+class ParserFailed(RuntimeError):
+    """The process parsing a large file beside the inserts died; nothing was imported."""
+
+
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     batch_id: int
@@ -153,7 +157,7 @@ class _ParseBeside:
         try:
             message = await asyncio.to_thread(self.connection.recv_bytes)
         except (EOFError, OSError):  # OSError: it died in the middle of a message
-            raise RuntimeError("the batch parser process ended unexpectedly") from None
+            raise ParserFailed("the batch parser process ended unexpectedly") from None
         kind, body = message[:1], memoryview(message)[1:]
         if kind == _CHUNK_MESSAGE:
             rows, lines, flags, refused = _MSGPACK_DECODE(body)
@@ -161,7 +165,7 @@ class _ParseBeside:
         if kind == _SCAN_MESSAGE:
             self.scan = pickle.loads(body)
             return None
-        raise RuntimeError(f"the batch parser process failed: {bytes(body).decode()}")
+        raise ParserFailed(f"the batch parser process failed: {bytes(body).decode()}")
 
     async def close(self) -> None:
         self.connection.close()

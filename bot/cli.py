@@ -156,7 +156,7 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.batches import import_batch_file
+    from bot.batches import ParserFailed, import_batch_file
     from bot.rubric import DEFAULT_RUBRIC, RubricError, load_rubric_file
 
     if args.overlap is not None and args.overlap < 1:
@@ -202,6 +202,9 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             f"error: a batch named {args.batch!r} exists already; choose another name",
             file=sys.stderr,
         )
+        return 1
+    except ParserFailed as error:
+        print(f"error: {error}; nothing was imported, please try again", file=sys.stderr)
         return 1
     finally:
         await db.close()

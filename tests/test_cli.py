@@ -105,3 +105,23 @@ def test_every_command_has_help(tmp_path: Path) -> None:
     for command in ("run", "migrate", "import", "invite"):
         result = run_cli(tmp_path, command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_an_import_whose_parser_process_dies_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bot.batches
+    from bot.cli import main
+
+    async def parser_died(*args: object, **kwargs: object) -> None:
+        raise bot.batches.ParserFailed("the batch parser process ended unexpectedly")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "nilai.db"))
+    monkeypatch.setattr(bot.batches, "import_batch_file", parser_died)
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text('{"prompt": "p", "response": "r"}\n', encoding="utf-8")
+    assert main(["import", str(batch), "--batch", "pilot"]) == 1
+    err = capsys.readouterr().err
+    assert "parser process ended unexpectedly; nothing was imported" in err
+    assert "Traceback" not in err
