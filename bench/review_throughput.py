@@ -25,7 +25,9 @@ How it is measured:
   batch (overlap 3, enough items for the whole run) and N registered trainers. Logging is set
   up as ``python -m bot run`` does (INFO), written to a file.
 - Bare: a minimal Application (same ApplicationBuilder defaults, 256 concurrent updates, no
-  rate limiter, same logging) keeping its state in a dict, answering with the same calls:
+  rate limiter, same logging) keeping its state in a dict, answering with the same calls and
+  messages of the same shape as Nilai's (texts with the same bold parts, so the same entities
+  for PTB to parse in every update and answer; keyboards with the same 18 buttons):
   sendMessage with a keyboard of the same shape for /next; answerCallbackQuery +
   editMessageText per score tap; answerCallbackQuery + editMessageText + sendMessage on Submit.
 - Bare and Nilai runs alternate (so each pair ran under similar machine load; the ratio of each
@@ -432,12 +434,21 @@ def build_bare_application(spec: BotSpec) -> Any:
                 f"{label} {scores.get(i, '–')}" for i, label in enumerate(HTML_LABELS)
             )
             current = open_item["current"]
-            now = f"Now scoring: {HTML_LABELS[current]}" if current is not None else "All scored"
-            status = f"Scores: {shown}\n{now}\nFlags: none\nRewrite: – · Note: –"
+            now = (
+                f"👉 Now scoring: <b>{HTML_LABELS[current]}</b> (1 = poor, 5 = excellent)"
+                if current is not None
+                else "✔️ All scored. Add flags, a rewrite or a note, then tap Submit."
+            )
+            status = (
+                f"<b>Scores:</b> {shown}\n{now}\n<b>Flags:</b> none\n"
+                "<b>Rewrite:</b> – · <b>Note:</b> –"
+            )
+        # The same shape as Nilai's panel (bold parts, so the same entities to parse in every
+        # update and answer), so the comparison measures the bot, not the formatting.
         return (
-            f"📋 <b>bench</b> · today {open_item['done']}/{spec.quota}\n\n<b>Prompt</b>\n"
-            f"{html.escape(item['prompt'])}\n\n<b>AI answer</b>\n{html.escape(item['response'])}"
-            f"\n\n{status}"
+            f"📝 <b>bench</b> · today {open_item['done']}/{spec.quota}\n\n<b>👤 Prompt</b>\n"
+            f"{html.escape(item['prompt'])}\n\n<b>🤖 AI answer</b>\n"
+            f"{html.escape(item['response'])}\n\n{status}"
         )
 
     async def send_panel(bot: Any, chat_id: int, user_id: int) -> None:
@@ -492,7 +503,10 @@ def build_bare_application(spec: BotSpec) -> Any:
             open_item["done"] += 1
             await query.answer("Submitted. Thank you!")
             await context.bot.edit_message_text(
-                text(open_item, status=f"✅ Submitted: {scores}; flags: none"),
+                text(
+                    open_item,
+                    status=f"✅ <b>Submitted</b> · {scores} · Flags: none · Rewrite: – · Note: –",
+                ),
                 chat_id=chat_id,
                 message_id=message_id,
                 parse_mode=ParseMode.HTML,
