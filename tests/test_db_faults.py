@@ -76,8 +76,11 @@ async def tables(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 
 async def on_writer(db: Database, pragma: str) -> Any:
-    """Run a PRAGMA on the bot's own writer connection (such settings are per connection)."""
+    """Run a PRAGMA on the bot's own connections that write: the writer's thread and the
+    inline one (such settings are per connection)."""
     async with db._write_lock, db._writer.execute(pragma) as cursor:
+        if db._inline is not None:
+            db._inline.execute(pragma).fetchall()
         return await cursor.fetchone()
 
 

@@ -84,6 +84,7 @@ async def test_a_full_review_is_stored_and_the_next_item_arrives(
     assert "thank you" in await answered(api, submit)
     following = await nilai.wait_panel(trainer, since)
     assert "Gimana cara menghibur" in following.plain_text()
+    await api.wait_idle(quiet=0.05)  # the old panel's edit travels beside the new item
     assert "Submitted" in panel.plain_text() and panel.buttons() == []
 
     row = await nilai.database.fetchone(
@@ -141,6 +142,7 @@ async def test_skip_with_a_reason_never_shows_the_item_again(
     await trainer.tap(panel, "Not my expertise")
     following = await nilai.wait_panel(trainer, since)
     assert "Two" in following.plain_text()
+    await api.wait_idle(quiet=0.05)  # the old panel's edit travels beside the new item
     assert "Skipped" in panel.plain_text()
     row = await nilai.database.fetchone("SELECT status, skip_reason FROM assignments WHERE id = 1")
     assert tuple(row) == ("skipped", "expertise")

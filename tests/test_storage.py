@@ -230,3 +230,26 @@ async def test_the_wal_is_copied_into_the_database_file_off_the_writers_commits(
         assert path.stat().st_size > before + 4_000_000
     finally:
         await db.close()
+
+
+async def test_a_long_read_or_write_moves_off_the_event_loop_and_still_gives_its_answer(
+    db: Database,
+) -> None:
+    """Short statements run inline; one past INLINE_STEPS is stopped and run on a thread."""
+    from storage import database
+
+    count = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)"
+        " SELECT COUNT(*) FROM n"
+    )
+    moved = db._run_inline(lambda conn: conn.execute(count).fetchall())
+    assert moved is database.MOVED
+    assert await db.fetchval(count) == 300_000
+
+    def insert_many(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO bot_facts (name, value) VALUES ('first', '1')")
+        conn.execute(count).fetchall()  # too long inline: rolled back, then all of it again
+        return 1
+
+    assert await db.write(insert_many) == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_facts WHERE name = 'first'") == 1
