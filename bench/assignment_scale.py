@@ -33,7 +33,7 @@ How it is measured, for each size N (default 10,000, 100,000 and 1,000,000 items
   first pick steps over their own reviews once; their next one starts from the new position.
 * While 50 trainers review at once: 50 other trainers loop in this process on the same database
   as the bot does (`ReviewService.next_item`, four score taps, submit), twice: flat out for
-  `--seconds`/2 (no pause at all: the database and this event loop are saturated, so latency
+  `--seconds`/5 (no pause at all: the database and this event loop are saturated, so latency
   is mostly queueing behind the others' statements), and paced for `--seconds` (default 10;
   `--quick` 2) with `--think` (default 0.2 s) before each tap, still far faster than people
   read; paced trainers start spread over one review's time. Meanwhile one more trainer asks
@@ -412,10 +412,10 @@ async def measure(
         alone = await asking_alone(db, service, people, askers, asks, rng)
         regulars = await regulars_without_position(db, [t for t in askers if t <= REGULARS])
         busy = [
-            # Flat out, the 50 finish a review every few ms: half the time keeps the small
-            # database from running out of items.
+            # Flat out, the 50 finish a review every millisecond or two: a fifth of the time
+            # keeps the small database from running out of items.
             await reviewing(db, service, people, reviewers, askers, Busy(think), length, rng)
-            for think, length in ((0.0, seconds / 2), (think_seconds, seconds))
+            for think, length in ((0.0, seconds / 5), (think_seconds, seconds))
         ]
         return SizeResult(items, alone, regulars, busy)
     finally:
@@ -587,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="item counts, comma-separated (default 10k,100k,1M)")
     parser.add_argument("--asks", type=int, help="timed asks alone per size (default 2,000)")
     parser.add_argument(
-        "--seconds", type=float, help="seconds of the paced run, half that flat out (default 10)"
+        "--seconds", type=float, help="seconds paced (default 10); a fifth of that flat out"
     )
     parser.add_argument(
         "--think", type=float, default=0.2, help="pause before each tap, paced run (default 0.2 s)"

@@ -127,6 +127,7 @@ class Database:
         for pragma in _PRAGMAS:
             conn.execute(pragma)
         conn.execute("PRAGMA busy_timeout = 0")  # never wait on the event loop's thread
+        conn.execute(_WRITER_AUTOCHECKPOINT)  # it writes too: checkpoints are the checkpointer's
         conn.set_progress_handler(self._count_steps, _STEPS_PER_CHECK)
         return conn
 
