@@ -20,24 +20,8 @@ from handlers.callback_data import (
     decode,
     encode,
 )
+from tests.test_callback_data import ARITY, COORDINATOR_ACTIONS  # the spec, written out once
 
-ARITY = {
-    Action.SCORE: 3,
-    Action.CRITERION: 2,
-    Action.FLAG: 3,
-    Action.REWRITE: 1,
-    Action.NOTE: 1,
-    Action.SKIP_MENU: 1,
-    Action.SKIP: 2,
-    Action.BACK: 1,
-    Action.SUBMIT: 1,
-    Action.NEXT: 0,
-    Action.UPLOAD: 2,
-    Action.BATCH: 2,
-    Action.TRAINERS_PAGE: 1,
-    Action.TRAINER: 2,
-}
-COORDINATOR_ACTIONS = {Action.UPLOAD, Action.BATCH, Action.TRAINERS_PAGE, Action.TRAINER}
 TELEGRAM_LARGEST_ID = 2**52 - 1
 
 
