@@ -160,24 +160,14 @@ async def prepare_database(
 
 def bot_environment(api: FakeBotApi, folder: Path, rate: int) -> dict[str, str]:
     """The settings of `python -m bot run`, as tests/test_e2e_process.py gives them."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().endswith("_PROXY") and not key.startswith(("TELEGRAM_", "DATABASE_"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=api.token,
-        TELEGRAM_API_BASE_URL=api.base_url,
-        DATABASE_PATH=str(folder / "nilai.db"),
+    return api.bot_environment(
+        folder / "nilai.db",
         COORDINATOR_IDS=str(COORDINATOR),
         DEFAULT_LANGUAGE="en",
         DEFAULT_OVERLAP="1",
         DAILY_QUOTA="10000",
         BROADCAST_RATE=str(rate),
-        POLL_TIMEOUT="1",
-        PYTHONPATH=str(ROOT),
     )
-    return env
 
 
 async def start_bot_process(env: dict[str, str], log_path: Path) -> asyncio.subprocess.Process:

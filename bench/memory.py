@@ -58,7 +58,6 @@ from bench.review_throughput import (
     trainer_loop,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 IDLE_TARGET_MB = 100
 ACTIVE_TARGET_MB = 200
 START_TIMEOUT = 60.0
@@ -114,22 +113,9 @@ class MemoryRun:
 
 
 def bot_environment(api: BenchApi, db_path: Path, trainers: int) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().endswith("_PROXY") and not key.startswith(("TELEGRAM_", "DATABASE_"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=api.token,
-        TELEGRAM_API_BASE_URL=api.base_url,
-        DATABASE_PATH=str(db_path),
-        COORDINATOR_IDS="4242",
-        POLL_TIMEOUT="1",
-        DAILY_QUOTA="10000",
-        LOG_LEVEL="INFO",
-        PYTHONPATH=str(ROOT),
+    return api.bot_environment(
+        db_path, COORDINATOR_IDS="4242", DAILY_QUOTA="10000", LOG_LEVEL="INFO"
     )
-    return env
 
 
 async def run_once(

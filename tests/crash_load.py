@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -25,7 +24,6 @@ from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from tests.cli_runner import run_cli
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
-ROOT = Path(__file__).resolve().parents[1]
 CRITERIA = ("accuracy", "language", "safety", "helpfulness")  # the default rubric, in order
 FLAGS = ("factual_error", "unsafe", "biased", "personal_data", "other")
 
@@ -63,22 +61,7 @@ class BotProcess:
         return self.workdir / "data" / "nilai.db"
 
     def environment(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.upper().endswith("_PROXY")
-            and not key.startswith(("TELEGRAM_", "DATABASE_", "PSEUDONYM_"))
-        }
-        env.update(
-            TELEGRAM_BOT_TOKEN=self.api.token,
-            TELEGRAM_API_BASE_URL=self.api.base_url,
-            DATABASE_PATH=str(self.database),
-            POLL_TIMEOUT="1",
-            DEFAULT_LANGUAGE="en",
-            PYTHONPATH=str(ROOT),
-            **self.settings,
-        )
-        return env
+        return self.api.bot_environment(self.database, DEFAULT_LANGUAGE="en", **self.settings)
 
     async def start(self) -> None:
         if self._log is None:

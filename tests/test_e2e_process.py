@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -12,25 +11,13 @@ import pytest
 
 from tests.fakebot import FakeBotApi
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 async def start_bot_process(
     api: FakeBotApi, tmp_path: Path, token: str | None = None
 ) -> asyncio.subprocess.Process:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().endswith("_PROXY") and not key.startswith(("TELEGRAM_", "DATABASE_"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=token or api.token,
-        TELEGRAM_API_BASE_URL=api.base_url,
-        DATABASE_PATH=str(tmp_path / "data" / "nilai.db"),
-        COORDINATOR_IDS="4242",
-        POLL_TIMEOUT="1",
-        PYTHONPATH=str(ROOT),
-    )
+    env = api.bot_environment(tmp_path / "data" / "nilai.db", COORDINATOR_IDS="4242")
+    if token is not None:
+        env["TELEGRAM_BOT_TOKEN"] = token
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -87,11 +74,9 @@ async def test_a_refused_token_is_one_clear_line_without_the_token(
 
 
 async def test_an_unreachable_bot_api_is_one_clear_line(tmp_path: Path) -> None:
-    class Nowhere:  # a port nobody listens on, on this machine
-        token = "123456:TEST-TOKEN"
-        base_url = "http://127.0.0.1:9/bot"
-
-    process = await start_bot_process(Nowhere(), tmp_path)  # type: ignore[arg-type]
+    nowhere = FakeBotApi()  # never started: its settings, then a port nobody listens on
+    nowhere.base_url = "http://127.0.0.1:9/bot"
+    process = await start_bot_process(nowhere, tmp_path)
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     log = (stdout + stderr).decode()
     assert process.returncode == 1, log

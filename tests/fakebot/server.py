@@ -14,6 +14,7 @@ import copy
 import functools
 import json
 import math
+import os
 import re
 import socket
 import ssl
@@ -21,6 +22,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -40,6 +42,7 @@ from tests.fakebot.validation import (
     validate_reply_markup,
 )
 
+_ROOT = Path(__file__).resolve().parents[2]  # the repository, for PYTHONPATH
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
@@ -318,6 +321,29 @@ class FakeBotApi:
         kwargs.setdefault("request", fast_request())
         kwargs.setdefault("get_updates_request", fast_request(get_updates=True))
         return Bot(self.token, base_url=self.base_url, base_file_url=self.file_url, **kwargs)
+
+    def bot_environment(self, database_path: Path, **settings: str) -> dict[str, str]:
+        """The environment for `python -m bot run` (or any CLI command) against this server.
+
+        The machine's environment without proxies (nothing may route 127.0.0.1 elsewhere) and
+        without Nilai's own settings, then this server's token and URLs, the database, a one
+        second long poll, and `settings` (e.g. COORDINATOR_IDS="4242").
+        """
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.upper().endswith("_PROXY")
+            and not key.startswith(("TELEGRAM_", "DATABASE_", "PSEUDONYM_"))
+        }
+        env.update(
+            TELEGRAM_BOT_TOKEN=self.token,
+            TELEGRAM_API_BASE_URL=self.base_url,
+            DATABASE_PATH=str(database_path),
+            POLL_TIMEOUT="1",
+            PYTHONPATH=str(_ROOT),
+        )
+        env.update(settings)
+        return env
 
     def application_builder(self) -> ApplicationBuilder:
         """Application.builder() with token, URLs and fast requests set for this fake.
