@@ -142,7 +142,8 @@ class Database:
         try:
             return work(self._inline)
         except sqlite3.OperationalError as error:
-            if getattr(error, "sqlite_errorcode", None) in _MOVE_TO_THREAD:
+            code = getattr(error, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _MOVE_TO_THREAD:  # extended codes too
                 return MOVED
             raise
 
