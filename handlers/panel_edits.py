@@ -58,6 +58,10 @@ class PanelEdits:
         """Make the panel show `state`: now, or right after the edit in flight for it."""
         key = (chat_id, message_id)
         if key in self._in_flight:
+            pending = self._next.get(key)
+            if state.text is None and pending is not None:
+                # Buttons only (the skip menu): keep the newer text already waiting.
+                state = PanelState(pending.text, state.markup)
             self._next[key] = state  # folded: only the latest state is sent
             return
         self._in_flight.add(key)
@@ -86,6 +90,7 @@ class PanelEdits:
                 state = following
         finally:
             self._in_flight.discard(key)
+            self._next.pop(key, None)  # left by an unexpected error: never send it later
 
     async def _edit(self, key: tuple[int, int], state: PanelState) -> None:
         chat_id, message_id = key

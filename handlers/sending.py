@@ -79,17 +79,18 @@ class TelegramBudget(BaseRateLimiter[str]):
                 return await callback(*args, **kwargs)
             except RetryAfter as flood:
                 seconds = retry_after_seconds(flood)
+                # Recorded even when giving up: the next request to this chat must wait too.
+                resumes_at = time.monotonic() + seconds + 0.05
+                if chat is not None:
+                    self._hold_chat(chat, resumes_at)
+                if bulk:
+                    self._bulk_resumes_at = max(self._bulk_resumes_at, resumes_at)
                 if attempt == self._max_retries:
                     log.warning("%s to %s: still 429 after %d retries", endpoint, chat, attempt)
                     raise
                 log.info("%s to %s: 429, waiting %.1f s as Telegram asks", endpoint, chat, seconds)
-                resumes_at = time.monotonic() + seconds + 0.05
-                if chat is not None:
-                    self._hold_chat(chat, resumes_at)
-                else:
+                if chat is None:
                     await asyncio.sleep(seconds + 0.05)
-                if bulk:
-                    self._bulk_resumes_at = max(self._bulk_resumes_at, resumes_at)
         raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _wait_for(self, chat: object, bulk: bool) -> None:

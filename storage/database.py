@@ -199,16 +199,17 @@ class Database:
         """
         mark = current_request.get()
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield self._writer
                 if mark is not None and not mark.recorded:
                     await self._writer.execute(mark.sql, mark.params)
                 await self._writer.commit()
             except BaseException:
-                # Also when COMMIT itself fails (SQLITE_BUSY leaves the transaction open).
-                if self._writer.in_transaction:
-                    await self._writer.rollback()
+                # Also when COMMIT fails (SQLITE_BUSY leaves the transaction open), and when the
+                # task is cancelled with BEGIN still queued on the writer's thread: the rollback
+                # queues behind it (and does nothing if no transaction is open).
+                await asyncio.shield(self._writer.rollback())
                 raise
             if mark is not None:
                 mark.recorded = True

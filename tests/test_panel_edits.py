@@ -100,3 +100,15 @@ async def test_a_quick_trainer_gets_every_tap_answered_and_fewer_edits_than_taps
     buttons = [button["text"] for row in panel.buttons() for button in row]
     assert "☑ Factual error" in buttons and "☑ Unsafe or harmful" in buttons
     assert "☑ Biased or one-sided" in buttons
+
+
+async def test_a_buttons_only_state_keeps_the_newer_text_waiting_to_be_shown() -> None:
+    bot = SlowBot()
+    edits = panel_edits(bot)
+    edits.show(1, 10, PanelState("score 1", None))
+    await asyncio.sleep(0)
+    edits.show(1, 10, PanelState("score 2", None))
+    edits.show(1, 10, PanelState(None, None))  # the skip menu: new buttons, same text
+    bot.release.set()
+    await edits.drain()
+    assert bot.edits == [(10, "score 1"), (10, "score 2")]  # text and buttons together

@@ -108,3 +108,14 @@ async def test_retries_are_bounded() -> None:
     with pytest.raises(RetryAfter):
         await send(budget, calls, "stubborn", 7)
     assert calls.log == ["stubborn:429"] * 3
+
+
+async def test_the_wait_of_a_last_429_still_holds_the_chat() -> None:
+    budget, calls = TelegramBudget(bulk_rate=30, max_retries=0), FakeCalls()
+    calls.flood("given-up", 0.3)
+    with pytest.raises(RetryAfter):
+        await send(budget, calls, "given-up", 5)
+    later = asyncio.create_task(send(budget, calls, "next-edit", 5))
+    await asyncio.sleep(0.05)
+    assert "next-edit" not in calls.log  # Telegram's wait for chat 5 is not over yet
+    assert await later == "next-edit"

@@ -253,3 +253,23 @@ async def test_a_long_read_or_write_moves_off_the_event_loop_and_still_gives_its
 
     assert await db.write(insert_many) == 1
     assert await db.fetchval("SELECT COUNT(*) FROM bot_facts WHERE name = 'first'") == 1
+
+
+async def test_a_transaction_cancelled_while_it_begins_leaves_the_writer_usable(
+    db: Database,
+) -> None:
+    import asyncio
+
+    async def begins() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO bot_facts (name, value) VALUES ('never', '1')")
+
+    for _ in range(5):
+        task = asyncio.create_task(begins())
+        await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert await db.execute("INSERT INTO bot_facts (name, value) VALUES ('after', '1')") == 1
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO bot_facts (name, value) VALUES ('and', '2')")
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_facts WHERE name = 'never'") == 0
