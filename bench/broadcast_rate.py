@@ -61,7 +61,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import machine_line, percentile
+from bench.common import machine_line, percentile, stop_process
 from bot.clock import utc_now
 from bot.config import Settings
 from handlers.broadcasts import concurrency
@@ -415,17 +415,6 @@ async def wait_started(api: FakeBotApi, process: asyncio.subprocess.Process, sin
         raise RuntimeError(f"the bot exited with {process.returncode} before its first call")
     exited.cancel()
     return started.result()
-
-
-async def stop_process(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), 30)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
 
 
 def told_unconfirmed(coordinator: FakeUser, since: int) -> int | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
 import platform
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -61,3 +63,15 @@ def median_and_best(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.2f} s"
     return f"median {statistics.median(values):.2f} s, best {min(values):.2f} s (of {len(values)})"
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> None:
+    """Stop a bot process as an operator would (SIGTERM), killing it if it has not ended in 30 s."""
+    if process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), 30)
+    except TimeoutError:
+        process.kill()
+        await process.wait()

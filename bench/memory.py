@@ -38,14 +38,13 @@ import contextlib
 import os
 import random
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import machine_line
+from bench.common import machine_line, stop_process
 from bench.review_throughput import (
     FIRST_USER_ID,
     BenchApi,
@@ -180,13 +179,7 @@ async def run_once(
         finally:
             stop_sampling.set()
             await sampling
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 30)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await stop_process(process)
             await api.stop()
             log.close()
         holding = len(
