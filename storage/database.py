@@ -164,13 +164,6 @@ class Database:
         row = await self.fetchone(sql, params)
         return default if row is None else row[0]
 
-    async def iterate(self, sql: str, params: Params = ()) -> AsyncIterator[Row]:
-        """Stream rows without loading them all, on a connection of their own (a long stream
-        must neither hold up nor share a snapshot with the short reads)."""
-        async with self.snapshot() as conn, conn.execute(sql, params) as cursor:
-            async for row in cursor:
-                yield row
-
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
         """A read-only view frozen at entry, on its own connection (long exports).
