@@ -82,6 +82,7 @@ class Database:
         self._reader = reader
         self._write_lock = asyncio.Lock()
         self._checkpointer: asyncio.Task | None = None
+        self._checkpoints: aiosqlite.Connection | None = None  # the checkpointer's connection
         self._inline: sqlite3.Connection | None = None
         self._inline_checks = 0
 
@@ -99,8 +100,9 @@ class Database:
         if str(path) != ":memory:":
             db._inline = db._connect_inline()
             await writer.execute(_WRITER_AUTOCHECKPOINT)
+            db._checkpoints = await _connect(path)
             db._checkpointer = asyncio.create_task(
-                _checkpoint_every(await _connect(path), CHECKPOINT_SECONDS),
+                _checkpoint_every(db._checkpoints, CHECKPOINT_SECONDS),
                 name=f"wal-checkpoint {path.name}",
             )
         return db
@@ -112,6 +114,14 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
+        if self._checkpoints is not None:
+            # The last checkpoint here, not in the task: a task cancelled by a closing event
+            # loop must not start work on a thread whose answer finds the loop gone.
+            with contextlib.suppress(aiosqlite.Error):
+                await self._checkpoints.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+            with contextlib.suppress(ValueError):
+                await self._checkpoints.close()
+            self._checkpoints = None
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -295,21 +305,15 @@ def write_fault(error: BaseException) -> str | None:
 async def _checkpoint_every(conn: aiosqlite.Connection, seconds: float) -> None:
     """Copy the WAL into the database file now and then, off the writer's commits."""
     failing = False
-    try:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-                failing = False
-            except aiosqlite.Error as error:
-                if not failing:  # once, not every half second
-                    log.warning("WAL checkpoint failed (the writer checkpoints instead): %s", error)
-                failing = True
-    finally:
-        with contextlib.suppress(aiosqlite.Error, ValueError):
+    while True:
+        await asyncio.sleep(seconds)
+        try:
             await conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-        with contextlib.suppress(ValueError):
-            await conn.close()
+            failing = False
+        except aiosqlite.Error as error:
+            if not failing:  # once, not every half second
+                log.warning("WAL checkpoint failed (the writer checkpoints instead): %s", error)
+            failing = True
 
 
 class _Moved:
