@@ -32,8 +32,12 @@ from handlers import (
     common,
     coordinator_batches,
     coordinator_team,
+    corrections,
     exports,
     guard,
+    guidance,
+    languages,
+    privacy,
     rewrites,
     trainer,
 )
@@ -101,17 +105,16 @@ def register_handlers(application: Application) -> None:
         [
             CommandHandler("start", common.start, filters=new_message),
             CommandHandler("help", common.help_command, filters=new_message),
-            CommandHandler("lang", common.lang_command, filters=new_message),
             CommandHandler("next", trainer.next_command, filters=new_message),
             CommandHandler("stats", trainer.stats_command, filters=new_message),
         ]
     )
-    # Coordinators' features, each in its own module, before the catch-all handlers below.
-    for feature in (coordinator_batches, broadcasts, coordinator_team, exports):
+    # Features, each in its own module, before the catch-all handlers below.
+    features = (languages, privacy, guidance, corrections)
+    for feature in (*features, coordinator_batches, broadcasts, coordinator_team, exports):
         application.add_handlers(feature.handlers())
     application.add_handlers(
         [
-            CallbackQueryHandler(common.lang_chosen, pattern=r"^1l:"),
             CallbackQueryHandler(trainer.review_button),
             MessageHandler(
                 new_message & filters.REPLY & filters.TEXT & ~filters.COMMAND, rewrites.text_reply

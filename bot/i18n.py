@@ -4,6 +4,15 @@ Texts live in `bot/locales/<lang>/*.toml` (one file per feature, merged; a key m
 in only one file) so a translator edits them without touching code.
 They are HTML (Telegram's subset); parameters are escaped here, so user-provided strings can
 never break the markup. Pass `Html(...)` for a parameter that is already safe HTML.
+
+A text that depends on a number is a table of CLDR plural forms, chosen by its `count`
+parameter with Babel's rules for the language:
+
+    [confirm.parts]
+    one = "Saved {count} part"
+    other = "Saved {count} parts"
+
+Indonesian has one form (`other`); English has `one` and `other`.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from babel import Locale
+
 LANGUAGES = ("id", "en")
 FALLBACK = "en"
 
@@ -22,12 +33,37 @@ class Html(str):
     """A string that is already valid Telegram HTML and must not be escaped again."""
 
 
-def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
+
+
+class Plural(str):
+    """A text with CLDR plural forms; as a string it is its `other` form (what the catalog
+    tests check: placeholders and markup are the same in every form)."""
+
+    language: str
+    forms: dict[str, str]
+
+    def __new__(cls, language: str, forms: dict[str, str]) -> Plural:
+        text = super().__new__(cls, forms["other"])
+        text.language, text.forms = language, forms
+        return text
+
+    def form(self, name: str) -> str:
+        return self.forms.get(name, self.forms["other"])
+
+
+def _is_plural(table: dict[str, Any]) -> bool:
+    return "other" in table and table.keys() <= PLURAL_FORMS
+
+
+def _flatten(table: dict[str, Any], language: str, prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, name + "."))
+        if isinstance(value, dict) and _is_plural(value):
+            flat[name] = Plural(language, {form: str(text) for form, text in value.items()})
+        elif isinstance(value, dict):
+            flat.update(_flatten(value, language, name + "."))
         else:
             flat[name] = str(value)
     return flat
@@ -41,7 +77,7 @@ def catalog(language: str) -> dict[str, str]:
     for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
         if not entry.name.endswith(".toml"):
             continue
-        texts = _flatten(tomllib.loads(entry.read_text("utf-8")))
+        texts = _flatten(tomllib.loads(entry.read_text("utf-8")), language)
         clash = merged.keys() & texts.keys()
         if clash:
             raise ValueError(f"{language}/{entry.name} repeats keys: {', '.join(sorted(clash))}")
@@ -49,11 +85,25 @@ def catalog(language: str) -> dict[str, str]:
     return merged
 
 
-def t(language: str, key: str, /, **params: Any) -> str:
-    """The text `key` in `language` (English if missing there), with escaped parameters."""
+@cache
+def _plural_rule(language: str) -> Any:
+    return Locale.parse(language).plural_form
+
+
+def _template(language: str, key: str, params: dict[str, Any]) -> str:
+    """The text `key`; for a plural text, the form its `count` parameter asks for."""
     template = catalog(language).get(key) or catalog(FALLBACK).get(key)
     if template is None:
         raise KeyError(f"message {key!r} is missing from the catalog")
+    count = params.get("count")
+    if isinstance(template, Plural) and isinstance(count, int | float):
+        return template.form(_plural_rule(template.language)(count))
+    return template
+
+
+def t(language: str, key: str, /, **params: Any) -> str:
+    """The text `key` in `language` (English if missing there), with escaped parameters."""
+    template = _template(language, key, params)
     if not params:
         return template
     safe = {
@@ -68,9 +118,7 @@ def t_plain(language: str, key: str, /, **params: Any) -> str:
 
     Such texts must contain no HTML; the catalog test checks that `toast.*` texts have none.
     """
-    template = catalog(language).get(key) or catalog(FALLBACK).get(key)
-    if template is None:
-        raise KeyError(f"message {key!r} is missing from the catalog")
+    template = _template(language, key, params)
     return template.format(**params) if params else template
 
 

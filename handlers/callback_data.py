@@ -34,6 +34,14 @@ class Action(StrEnum):
     BATCH = "B"  # batch id, operation (see handlers/coordinator_batches.py)
     TRAINERS_PAGE = "P"  # page number
     TRAINER = "M"  # trainer user id, operation (see handlers/coordinator_team.py)
+    ANNOUNCE = "A"  # announcement draft id, choice (see handlers/broadcasts.py)
+    # Trainers' buttons outside an item's panel; all their fields are in `args` too.
+    REVIEW_LANGUAGE = "L"  # index into the languages one can review in, 1/0 (set, not toggle)
+    CONSENT = "a"  # privacy notice version agreed to
+    DELETE_ME = "D"  # choice (see handlers/privacy.py)
+    # An item's buttons beyond the rating panel.
+    UNDO = "z"  # assignment: reopen a just-submitted judgment
+    GUIDELINES = "g"  # assignment: show its batch's guidelines
 
 
 _ARITY = {
@@ -51,9 +59,25 @@ _ARITY = {
     Action.BATCH: 2,
     Action.TRAINERS_PAGE: 1,
     Action.TRAINER: 2,
+    Action.ANNOUNCE: 2,
+    Action.REVIEW_LANGUAGE: 2,
+    Action.CONSENT: 1,
+    Action.DELETE_ME: 1,
+    Action.UNDO: 1,
+    Action.GUIDELINES: 1,
 }
-_COORDINATOR_ACTIONS = frozenset(
-    {Action.UPLOAD, Action.BATCH, Action.TRAINERS_PAGE, Action.TRAINER}
+# Actions whose fields are all in `args` (they are not about one assignment).
+_ARGS_ONLY_ACTIONS = frozenset(
+    {
+        Action.UPLOAD,
+        Action.BATCH,
+        Action.TRAINERS_PAGE,
+        Action.TRAINER,
+        Action.ANNOUNCE,
+        Action.REVIEW_LANGUAGE,
+        Action.CONSENT,
+        Action.DELETE_ME,
+    }
 )
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,15}")
 
@@ -65,7 +89,7 @@ class InvalidCallbackData(ValueError):
 @dataclass(frozen=True, slots=True)
 class Callback:
     """A decoded tap. Review actions carry their assignment in `assignment_id` and the rest in
-    `args`; coordinators' actions carry all their fields in `args`."""
+    `args`; coordinators' and other non-item actions carry all their fields in `args`."""
 
     action: Action
     assignment_id: int | None = None
@@ -117,6 +141,6 @@ def decode(data: str | None) -> Callback:
     numbers = tuple(int(f) for f in fields)
     if any(number > MAX_NUMBER for number in numbers):
         raise InvalidCallbackData(data)
-    if not numbers or action in _COORDINATOR_ACTIONS:
+    if not numbers or action in _ARGS_ONLY_ACTIONS:
         return Callback(action, args=numbers)
     return Callback(action, assignment_id=numbers[0], args=numbers[1:])

@@ -1,4 +1,4 @@
-"""Handlers every user meets: /start with an invite, /lang, /help, blocking, errors."""
+"""Handlers every user meets: /start with an invite, /help, blocking, errors."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.error_alerts import ErrorAlerts, ErrorReport, describe
 from bot.i18n import t, t_plain
 from bot.onboarding import StartOutcome, TelegramUser
-from handlers.callback_data import decode
 from handlers.context import NilaiContext
-from handlers.render import language_keyboard, next_keyboard
+from handlers.render import next_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -56,27 +55,6 @@ async def help_command(update: Update, context: NilaiContext) -> None:
     if trainer.is_coordinator:
         text += "\n" + t(trainer.language, "help.coordinator")
     await update.message.reply_html(text)
-
-
-async def lang_command(update: Update, context: NilaiContext) -> None:
-    """Shows the two language buttons."""
-    assert update.message is not None and context.trainer is not None
-    await update.message.reply_html(
-        t(context.trainer.language, "lang.choose"), reply_markup=language_keyboard()
-    )
-
-
-async def lang_chosen(update: Update, context: NilaiContext) -> None:
-    """Switches the trainer's language and confirms in the new one."""
-    query, trainer = update.callback_query, context.trainer
-    assert query is not None and trainer is not None
-    language = decode(query.data).language or trainer.language
-    await context.services.onboarding.set_language(trainer, language)
-    await query.answer(t_plain(language, "toast.saved"))
-    try:
-        await query.edit_message_text(t(language, "lang.set"), parse_mode=ParseMode.HTML)
-    except BadRequest as error:  # the same choice tapped twice: nothing to change
-        log.debug("language message not edited: %s", error)
 
 
 async def chat_member_changed(update: Update, context: NilaiContext) -> None:

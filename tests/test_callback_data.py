@@ -39,8 +39,23 @@ ARITY = {
     Action.BATCH: 2,
     Action.TRAINERS_PAGE: 1,
     Action.TRAINER: 2,
+    Action.ANNOUNCE: 2,
+    Action.REVIEW_LANGUAGE: 2,
+    Action.CONSENT: 1,
+    Action.DELETE_ME: 1,
+    Action.UNDO: 1,
+    Action.GUIDELINES: 1,
 }
-COORDINATOR_ACTIONS = {Action.UPLOAD, Action.BATCH, Action.TRAINERS_PAGE, Action.TRAINER}
+COORDINATOR_ACTIONS = {
+    Action.UPLOAD,
+    Action.BATCH,
+    Action.TRAINERS_PAGE,
+    Action.TRAINER,
+    Action.ANNOUNCE,
+    Action.REVIEW_LANGUAGE,
+    Action.CONSENT,
+    Action.DELETE_ME,
+}
 
 ROUND_TRIPS = [
     # a trainer taps score 4 for the first criterion of assignment 812
@@ -72,6 +87,15 @@ ROUND_TRIPS = [
     (Action.BATCH, (3, 0), Callback(Action.BATCH, args=(3, 0))),
     (Action.TRAINERS_PAGE, (2,), Callback(Action.TRAINERS_PAGE, args=(2,))),
     (Action.TRAINER, (LARGEST_ID, 1), Callback(Action.TRAINER, args=(LARGEST_ID, 1))),
+    # a coordinator sends the announcement draft 7 after its preview
+    (Action.ANNOUNCE, (7, 0), Callback(Action.ANNOUNCE, args=(7, 0))),
+    # a trainer turns on reviewing in the third language of the list
+    (Action.REVIEW_LANGUAGE, (2, 1), Callback(Action.REVIEW_LANGUAGE, args=(2, 1))),
+    (Action.CONSENT, (1,), Callback(Action.CONSENT, args=(1,))),
+    (Action.DELETE_ME, (0,), Callback(Action.DELETE_ME, args=(0,))),
+    # undoes the submit of assignment 812, or opens its batch's guidelines
+    (Action.UNDO, (812,), Callback(Action.UNDO, 812)),
+    (Action.GUIDELINES, (BIG_ID,), Callback(Action.GUIDELINES, BIG_ID)),
 ]
 
 
@@ -138,7 +162,7 @@ FORGED = [
     "11s:1:0:4",
     "１s:1:0:4",
     # unknown or mis-cased actions
-    "1z:1",
+    "1y:1",
     "1S:1:0:4",
     "1ｓ:1:0:4",
     "1?:1",

@@ -159,7 +159,9 @@ def test_every_entry_in_the_toml_file_is_a_string(language: str) -> None:
     raw: dict = {}
     for path in sorted((LOCALES / language).glob("*.toml")):
         raw.update(leaves(tomllib.loads(path.read_text("utf-8"))))
-    assert raw.keys() == catalog(language).keys()
+    plural = {key for key, text in catalog(language).items() if isinstance(text, i18n.Plural)}
+    forms = {f"{key}.{form}" for key in plural for form in catalog(language)[key].forms}
+    assert raw.keys() - forms == catalog(language).keys() - plural
     assert {key: type(value).__name__ for key, value in raw.items() if type(value) is not str} == {}
 
 
@@ -309,6 +311,26 @@ def test_t_escapes_some_parameters_and_not_others_in_one_text() -> None:
 def test_html_is_a_string() -> None:
     assert isinstance(Html("<b>x</b>"), str)
     assert Html("<b>x</b>") == "<b>x</b>"
+
+
+def test_a_plural_text_takes_the_form_its_count_asks_for() -> None:
+    assert "17 problems." in t("en", "upload.refused", file="f", count=17, reasons="")
+    assert "1 problem." in t("en", "upload.refused", file="f", count=1, reasons="")
+    assert "1 masalah" in t("id", "upload.refused", file="f", count=1, reasons="")
+    assert "17 masalah" in t("id", "upload.refused", file="f", count=17, reasons="")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_plural_form_has_the_same_placeholders(language: str) -> None:
+    for key, text in catalog(language).items():
+        if isinstance(text, i18n.Plural):
+            for form in text.forms.values():
+                assert placeholders(form) == placeholders(text), key
+
+
+def test_english_says_plurals_as_plurals() -> None:
+    """ "problem(s)" reads like a form to fill in: English texts use plural forms instead."""
+    assert not [key for key, text in EN.items() if "(s)" in text]
 
 
 def test_a_missing_key_is_a_clear_error() -> None:

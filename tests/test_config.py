@@ -334,6 +334,8 @@ def test_a_malformed_token_is_refused_without_echoing_it(raw: str) -> None:
     assert_operator_friendly(message, "TELEGRAM_BOT_TOKEN")
     assert raw not in message
     assert "AAHdqTcv" not in message
+    # It describes a real token's shape, so the operator can see what is wrong with theirs.
+    assert "digits, a colon, then letters, digits, '-' and '_'" in message
 
 
 @pytest.mark.parametrize(

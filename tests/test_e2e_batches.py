@@ -96,7 +96,7 @@ async def test_a_bad_file_is_refused_whole_with_line_numbers(
     lines += ['{"prompt": 5, "response": "x"}'] * 15
     status = await upload(api, coordinator, "bad.jsonl", "\n".join(lines).encode())
     text = status.plain_text()
-    assert "was not imported: 17 problem(s)" in text and "Nothing was stored" in text
+    assert "was not imported: 17 problems" in text and "Nothing was stored" in text
     assert "line 5" in text and "line 10" in text and "and 7 more" in text
     assert status.buttons() == []
     assert await nilai.count("SELECT COUNT(*) FROM uploads") == 0
