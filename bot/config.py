@@ -162,7 +162,7 @@ def load_settings(
     if token is not None and not _TOKEN_PATTERN.match(token):
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN looks malformed: a token from @BotFather is digits, a colon, "
-            "then letters, digits, '-' and '_' (like 123456789:AAH...), with nothing around it"
+            "then letters, digits, '-' and '_' (like 110201543:AAHdq...), with nothing around it"
         )
 
     base_url = env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
