@@ -76,7 +76,8 @@ def show_panel(
     markup: InlineKeyboardMarkup | None = None,
     keep_buttons: bool = True,
 ) -> None:
-    """Re-renders the panel message: new status text and buttons (or none, once finished).
+    """Re-renders the panel message: new status text and buttons (or none, once finished,
+    unless `markup` gives the finished panel its own, such as Undo).
 
     The edit leaves the handler (handlers/panel_edits.py): the trainer's next tap never waits
     for it, and taps during an edit in flight fold into one follow-up edit.
@@ -84,5 +85,5 @@ def show_panel(
     text = render_item_messages(view, language, status=status)[-1]
     if keep_buttons and markup is None:
         markup = render_panel_keyboard(view, language)
-    state = PanelState(text, markup if keep_buttons else None)
+    state = PanelState(text, markup)
     PanelEdits.of(application).show(chat_id, message_id, state)
