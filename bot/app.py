@@ -31,6 +31,7 @@ from handlers import (
     broadcasts,
     common,
     coordinator_batches,
+    coordinator_progress,
     coordinator_team,
     corrections,
     exports,
@@ -111,7 +112,14 @@ def register_handlers(application: Application) -> None:
     )
     # Features, each in its own module, before the catch-all handlers below.
     features = (languages, privacy, guidance, corrections)
-    for feature in (*features, coordinator_batches, broadcasts, coordinator_team, exports):
+    coordinators = (
+        coordinator_batches,
+        broadcasts,
+        coordinator_team,
+        coordinator_progress,
+        exports,
+    )
+    for feature in (*features, *coordinators, exports):
         application.add_handlers(feature.handlers())
     application.add_handlers(
         [

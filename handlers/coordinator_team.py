@@ -1,4 +1,4 @@
-"""Coordinators' team view: invites, the trainer list and its management, and /progress.
+"""Coordinators' team view: invites, the trainer list and its management.
 
 Every handler here is for coordinators only (@coordinators_only): anyone else gets a polite
 refusal and nothing changes. Each change is committed (and audited) by bot/team.py before the
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from telegram import (
     CallbackQuery,
@@ -24,9 +22,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.formatting import number
 from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
-from bot.progress import BatchReport, ProgressService, UnknownBatch
 from bot.team import (
     MAX_INVITE_DAYS,
     MAX_INVITE_USES,
@@ -43,11 +41,11 @@ from bot.team import (
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
+from handlers.coordinator_progress import moment_for
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-MAX_PROGRESS_BATCHES = 8  # keeps /progress within one message
 MAX_ECHO = 64
 MAX_NAME = 24  # with the handle below, keeps a page of 20 trainers within one message
 # Operations of Action.TRAINER buttons, by the index carried in the callback data.
@@ -67,7 +65,6 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("pause", pause_command, filters=private),
         CommandHandler("resume", resume_command, filters=private),
         CommandHandler("remove", remove_command, filters=private),
-        CommandHandler("progress", progress_command, filters=private),
         CallbackQueryHandler(trainers_page, pattern=rf"^1{Action.TRAINERS_PAGE.value}:"),
         CallbackQueryHandler(trainer_button, pattern=rf"^1{Action.TRAINER.value}:"),
     ]
@@ -76,11 +73,6 @@ def handlers() -> list[BaseHandler]:
 def team_of(context: NilaiContext) -> TeamService:
     services = context.services
     return TeamService(services.db, services.settings, services.onboarding, services.clock)
-
-
-def progress_of(context: NilaiContext) -> ProgressService:
-    services = context.services
-    return ProgressService(services.db, services.settings, services.clock)
 
 
 def _me(context: NilaiContext) -> Trainer:
@@ -101,7 +93,7 @@ async def invite_command(update: Update, context: NilaiContext) -> None:
         usage = t(
             me.language,
             "team_invite.usage",
-            max_uses=_number(MAX_INVITE_USES, me.language),
+            max_uses=number(MAX_INVITE_USES, me.language),
             max_days=MAX_INVITE_DAYS,
         )
         await message.reply_html(usage)
@@ -115,7 +107,7 @@ async def invite_command(update: Update, context: NilaiContext) -> None:
 def render_invite(invite: InviteLink, me: Trainer, context: NilaiContext) -> str:
     language = me.language
     expiry = (
-        t(language, "team_invite.expires", when=_when(invite.expires_at, me, context))
+        t(language, "team_invite.expires", when=moment_for(invite.expires_at, me, context))
         if invite.expires_at
         else t(language, "team_invite.never_expires")
     )
@@ -167,20 +159,20 @@ def render_trainer_page(
     lines = [
         t(language, "team_list.header", count=page.count, page=page.page + 1, pages=page.pages)
     ]
-    for number, line in enumerate(page.lines, start=first + 1):
+    for position, line in enumerate(page.lines, start=first + 1):
         trainer = line.trainer
         lines.append(
             t(
                 language,
                 "team_list.line",
-                number=number,
+                number=position,
                 name=_name(trainer),
                 handle=Html(_handle(trainer, language)),
                 status=Html(_status(trainer, language)),
                 today=line.today,
                 quota=line.quota,
                 total=line.total,
-                seen=_when(line.last_seen, me, context, short=True)
+                seen=moment_for(line.last_seen, me, context, short=True)
                 if line.last_seen
                 else Html(t(language, "team_list.never_seen")),
             )
@@ -331,63 +323,6 @@ def render_status_change(change: TrainerChange, language: str) -> tuple[str, Inl
     return t(language, key, name=_name(change.trainer)), InlineKeyboardMarkup([[button]])
 
 
-# -- progress ------------------------------------------------------------------------------------
-
-
-@coordinators_only
-async def progress_command(update: Update, context: NilaiContext) -> None:
-    """Shows each open batch's (or the named batch's) progress and estimated finish."""
-    message, me = update.message, _me(context)
-    assert message is not None and message.text is not None
-    parts = message.text.split(maxsplit=1)
-    name = parts[1].strip() if len(parts) > 1 else None
-    zone = me.timezone or context.services.settings.timezone
-    try:
-        reports = await progress_of(context).report(name, timezone=zone)
-    except UnknownBatch:
-        await message.reply_html(t(me.language, "team_progress.unknown", name=_echo(name or "")))
-        return
-    if not reports:
-        await message.reply_html(t(me.language, "team_progress.none_open"))
-        return
-    blocks = [render_report(report, me, context) for report in reports[:MAX_PROGRESS_BATCHES]]
-    if len(reports) > MAX_PROGRESS_BATCHES:
-        more = len(reports) - MAX_PROGRESS_BATCHES
-        blocks.append(t(me.language, "team_progress.more", count=more))
-    await message.reply_html("\n\n".join(blocks))
-
-
-def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> str:
-    language = me.language
-    percent = 100 * report.complete / report.items if report.items else 100.0
-    if report.finished:
-        finish = t(language, "team_progress.finished")
-    elif report.finish_at is None or report.per_hour is None:
-        finish = t(language, "team_progress.finish_unknown")
-    else:
-        finish = t(
-            language,
-            "team_progress.finish_at",
-            when=_when(report.finish_at, me, context),
-            duration=_duration(report.finish_at - context.services.clock(), language),
-            pace=_number(report.per_hour, language, decimals=1 if report.per_hour < 10 else 0),
-        )
-    return t(
-        language,
-        "team_progress.batch",
-        name=report.name,
-        status=Html(t(language, f"team_progress.status_{report.status}")),
-        complete=_number(report.complete, language),
-        items=_number(report.items, language),
-        percent=_number(percent, language, decimals=1),
-        reviews=_number(report.reviews, language),
-        wanted=_number(report.wanted, language),
-        trainers=_number(report.trainers_today, language),
-        last_hour=_number(report.last_hour, language),
-        finish=Html(finish),
-    )
-
-
 # -- shared pieces -------------------------------------------------------------------------------
 
 
@@ -404,29 +339,6 @@ def _echo(typed: str) -> str:
 
 def _button(language: str, key: str, action: Action, *fields: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(t_plain(language, key), callback_data=encode(action, *fields))
-
-
-def _when(moment: datetime, me: Trainer, context: NilaiContext, *, short: bool = False) -> str:
-    """A moment in the coordinator's timezone: "26/11 14:30" (short) or "26/11/2026 14:30 WIB"."""
-    local = moment.astimezone(ZoneInfo(me.timezone or context.services.settings.timezone))
-    return local.strftime("%d/%m %H:%M" if short else "%d/%m/%Y %H:%M %Z").strip()
-
-
-def _duration(delta: timedelta, language: str) -> str:
-    minutes = max(1, round(delta.total_seconds() / 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return t(language, "team_progress.duration_days", days=_number(days, language), hours=hours)
-    if hours:
-        return t(language, "team_progress.duration_hours", hours=hours, minutes=minutes)
-    return t(language, "team_progress.duration_minutes", minutes=minutes)
-
-
-def _number(value: float, language: str, *, decimals: int = 0) -> str:
-    """Grouped digits as each language writes them: 12,345.6 in English, 12.345,6 in Indonesian."""
-    text = f"{value:,.{decimals}f}"
-    return text.translate(str.maketrans(",.", ".,")) if language == "id" else text
 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:

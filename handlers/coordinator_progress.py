@@ -1,0 +1,110 @@
+"""Coordinators' /progress: how far each open batch is, and when it will be done."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from bot.formatting import moment, number
+from bot.i18n import Html, t
+from bot.onboarding import Trainer
+from bot.progress import BatchReport, ProgressService, UnknownBatch
+from handlers.context import NilaiContext
+from handlers.coordinator_guard import coordinators_only
+
+MAX_PROGRESS_BATCHES = 8  # keeps /progress within one message
+MAX_ECHO = 64
+
+
+def handlers() -> list[BaseHandler]:
+    """This feature's handlers, registered by the composition root before the catch-alls."""
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return [CommandHandler("progress", progress_command, filters=private)]
+
+
+def progress_of(context: NilaiContext) -> ProgressService:
+    services = context.services
+    return ProgressService(services.db, services.settings, services.clock)
+
+
+def _me(context: NilaiContext) -> Trainer:
+    assert context.trainer is not None  # coordinators_only let only registered users through
+    return context.trainer
+
+
+def _echo(typed: str) -> str:
+    """What the coordinator typed, cut short enough that the answer always fits a message."""
+    return typed if len(typed) <= MAX_ECHO else typed[: MAX_ECHO - 1] + "…"
+
+
+def moment_for(when: datetime, me: Trainer, context: NilaiContext, *, short: bool = False) -> str:
+    """A moment in the coordinator's time zone, as their language writes it."""
+    zone = me.timezone or context.services.settings.timezone
+    return moment(when, zone, me.language, short=short)
+
+
+@coordinators_only
+async def progress_command(update: Update, context: NilaiContext) -> None:
+    """Shows each open batch's (or the named batch's) progress and estimated finish."""
+    message, me = update.message, _me(context)
+    assert message is not None and message.text is not None
+    parts = message.text.split(maxsplit=1)
+    name = parts[1].strip() if len(parts) > 1 else None
+    zone = me.timezone or context.services.settings.timezone
+    try:
+        reports = await progress_of(context).report(name, timezone=zone)
+    except UnknownBatch:
+        await message.reply_html(t(me.language, "team_progress.unknown", name=_echo(name or "")))
+        return
+    if not reports:
+        await message.reply_html(t(me.language, "team_progress.none_open"))
+        return
+    blocks = [render_report(report, me, context) for report in reports[:MAX_PROGRESS_BATCHES]]
+    if len(reports) > MAX_PROGRESS_BATCHES:
+        more = len(reports) - MAX_PROGRESS_BATCHES
+        blocks.append(t(me.language, "team_progress.more", count=more))
+    await message.reply_html("\n\n".join(blocks))
+
+
+def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> str:
+    language = me.language
+    percent = 100 * report.complete / report.items if report.items else 100.0
+    if report.finished:
+        finish = t(language, "team_progress.finished")
+    elif report.finish_at is None or report.per_hour is None:
+        finish = t(language, "team_progress.finish_unknown")
+    else:
+        finish = t(
+            language,
+            "team_progress.finish_at",
+            when=moment_for(report.finish_at, me, context),
+            duration=_duration(report.finish_at - context.services.clock(), language),
+            pace=number(report.per_hour, language, decimals=1 if report.per_hour < 10 else 0),
+        )
+    return t(
+        language,
+        "team_progress.batch",
+        name=report.name,
+        status=Html(t(language, f"team_progress.status_{report.status}")),
+        complete=number(report.complete, language),
+        items=number(report.items, language),
+        percent=number(percent, language, decimals=1),
+        reviews=number(report.reviews, language),
+        wanted=number(report.wanted, language),
+        trainers=number(report.trainers_today, language),
+        last_hour=number(report.last_hour, language),
+        finish=Html(finish),
+    )
+
+
+def _duration(delta: timedelta, language: str) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return t(language, "team_progress.duration_days", days=number(days, language), hours=hours)
+    if hours:
+        return t(language, "team_progress.duration_hours", hours=hours, minutes=minutes)
+    return t(language, "team_progress.duration_minutes", minutes=minutes)
