@@ -26,3 +26,8 @@ def start_of_day(moment: datetime, timezone: str) -> datetime:
 
 def after(moment: datetime, minutes: int) -> datetime:
     return moment + timedelta(minutes=minutes)
+
+
+def parse_stamp(text: str) -> datetime:
+    """The moment a stored stamp names (the inverse of `stamp`)."""
+    return datetime.fromisoformat(text)

@@ -41,6 +41,7 @@ class Settings:
     default_language: str = "id"
     timezone: str = "Asia/Jakarta"
     lease_minutes: int = 30
+    edit_window_minutes: int = 10
     default_overlap: int = 3
     daily_quota: int = 20
     log_level: str = "INFO"
@@ -206,6 +207,7 @@ def load_settings(
         default_language=language,
         timezone=timezone,
         lease_minutes=_int(env, "LEASE_MINUTES", 30, 1, 24 * 60),
+        edit_window_minutes=_int(env, "EDIT_WINDOW_MINUTES", 10, 0, 24 * 60),
         default_overlap=_int(env, "DEFAULT_OVERLAP", 3, 1, 100),
         daily_quota=_int(env, "DAILY_QUOTA", 20, 1, 10_000),
         log_level=log_level,
