@@ -494,6 +494,7 @@ async def print_plans(path: Path) -> None:
             "position": 100,
             "seq": 1,
             "limit": assignment.CANDIDATES,
+            "l0": "id",  # the trainer's language (the candidates read has one range per language)
             "now": stamp(utc_now()),
             "lease": stamp(utc_now()),
             "c0": 1,

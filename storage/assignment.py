@@ -3,7 +3,8 @@ short guarded write.
 
 The rules: open batches only, highest priority first, then batch id, then item id; never an
 item the trainer already had (submitted, skipped or expired); an item only while its reviews
-plus the other trainers' live leases are below its batch's overlap; one held item per trainer.
+plus the other trainers' live leases are below its batch's overlap; one held item per trainer;
+only items in a language the trainer reviews in, or without a language (`items.lang` NULL).
 
 The queue is every open batch in priority order (a few), and in each batch the items in the
 partial index `items_open`, in id order. Two hints (migration 0005) let a pick start reading
@@ -21,16 +22,27 @@ there instead of sorting every open item:
   since (`reopened_seq` >= that sequence): a pick reads those few and the items after the
   position, so its cost does not grow with the trainer's history at the head of the queue.
 
+Languages are read from the indexes, never from item rows (`lang` is the rows' last column,
+in the overflow pages of a long item; migration 0012): `items_open` is ordered by language and
+then id, so the items after a position are one short id range per language the trainer
+reviews in, plus one for items without a language, merged in id order; `items_reopened`
+carries the language too. A queue position therefore means "every item before it *in my
+languages* was mine": changing a trainer's languages forgets their positions
+(storage/languages.py), and their next pick starts from the head of each queue once.
+
 The whole pick is one write transaction in one trip to the writer's thread (`Database.write`):
 the hints of leases that have ended are looked at again, then the candidates are read and the
 first is claimed by an INSERT ... SELECT that checks every rule again, so the hints can only
-make a pick cheaper, never wrong. Every statement is an index lookup or a short index range:
-the write lock is held for a fraction of a millisecond whatever the size of the queue. (Reading
-the candidates on the reader first would cost two more thread trips than it saves.)
+make a pick cheaper, never wrong. (The language is not a hint: the candidates were read by it
+from the index in the same transaction, so the claim does not read it again from the row.)
+Every statement is an index lookup or a short index range: the write lock is held for a
+fraction of a millisecond whatever the size of the queue. (Reading the candidates on the reader
+first would cost two more thread trips than it saves.)
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +50,7 @@ from typing import Any
 import aiosqlite
 
 from storage.database import Connection, Database, Row
+from storage.languages import TRAINER_LANGUAGES_SQL, parse, reviews
 from storage.records import Assignment
 
 # How many candidates one claim may try (hints wrong towards "open" are corrected as tried).
@@ -57,10 +70,11 @@ _FIRST_LEASE_END = (
 _OVERLAP = "(SELECT overlap FROM batches WHERE batches.id = items.batch_id)"
 _SEQUENCE = "(SELECT COALESCE(MAX(id), 0) FROM assignments)"
 
-# Open batches in queue order, the trainer's position in each, and the current sequence.
+# Open batches in queue order, the trainer's position in each, the current sequence and the
+# languages the trainer reviews in.
 _QUEUE_SQL = f"""
 SELECT b.id AS batch_id, COALESCE(p.item_id, -1) AS position, COALESCE(p.seq, 0) AS seq,
-       {_SEQUENCE} AS seq_now
+       {_SEQUENCE} AS seq_now, ({TRAINER_LANGUAGES_SQL}) AS languages
 FROM batches b LEFT JOIN queue_positions p ON p.batch_id = b.id AND p.trainer_id = :trainer
 WHERE b.status = 'open'
 ORDER BY b.priority DESC, b.id
@@ -72,24 +86,45 @@ _NOT_MINE = (
 )
 
 # Kind 0: items that came back since the position (few; `+i.id` keeps the planner on
-# items_reopened instead of walking items_open up to the position). Kind 1: the items after
-# the position. Kind 2: the batch's last incomplete item, the position to keep once the
-# trainer has had everything the batch offers (complete items never come back).
-_CANDIDATES_SQL = f"""
+# items_reopened instead of walking items_open up to the position), in the trainer's languages
+# or without one (checked on the index entry). Kind 1: the items after the position, one short
+# id range of items_open per language and one for items without a language (merged in id order
+# by the caller). Kind 2: the batch's last incomplete item, the position to keep once the
+# trainer has had everything the batch offers them (complete items never come back).
+_CAME_BACK_SQL = """
 SELECT id, 0 AS kind FROM (
   SELECT i.id FROM items i
   WHERE i.batch_id = :batch AND i.complete = 0 AND i.full_until IS NULL
-    AND i.reopened_seq >= :seq AND +i.id <= :position AND {_NOT_MINE}
+    AND i.reopened_seq >= :seq AND +i.id <= :position AND (i.lang IS NULL{in_languages})
+    AND {not_mine}
   ORDER BY i.id LIMIT :limit) back
-UNION ALL
+"""
+_AHEAD_SQL = """
 SELECT id, 1 AS kind FROM (
   SELECT i.id FROM items i
   WHERE i.batch_id = :batch AND i.complete = 0 AND i.full_until IS NULL
-    AND i.id > :position AND {_NOT_MINE}
-  ORDER BY i.id LIMIT :limit) ahead
-UNION ALL
-SELECT MAX(id), 2 AS kind FROM items WHERE batch_id = :batch AND complete = 0
+    AND i.lang {language} AND i.id > :position AND {not_mine}
+  ORDER BY i.id LIMIT :limit) ahead{n}
 """
+_LAST_ITEM_SQL = "SELECT MAX(id), 2 AS kind FROM items WHERE batch_id = :batch AND complete = 0"
+
+
+@functools.cache
+def _candidates_sql(languages: int) -> str:
+    """The candidates read for a trainer reviewing in `languages` languages (:l0, :l1, ...)."""
+    names = [f":l{n}" for n in range(languages)]
+    in_languages = f" OR i.lang IN ({', '.join(names)})" if names else ""
+    parts = [_CAME_BACK_SQL.format(in_languages=in_languages, not_mine=_NOT_MINE)]
+    for n, language in enumerate(["IS NULL", *(f"= {name}" for name in names)]):
+        parts.append(_AHEAD_SQL.format(language=language, not_mine=_NOT_MINE, n=n))
+    parts.append(_LAST_ITEM_SQL)
+    return "UNION ALL\n".join(parts)
+
+
+# The read for a trainer with one language (most trainers): its plan is the one tests and the
+# bench print.
+_CANDIDATES_SQL = _candidates_sql(1)
+
 
 # The claim: every rule checked again, for the candidates only (index lookups).
 _CLAIM_SQL = """
@@ -194,16 +229,25 @@ def _assign(
 
 async def item_still_wanted(db: Database, assignment: Assignment, now: str) -> bool:
     """Whether the item of an expired lease still has room for this trainer's review: its
-    batch is open and its reviews plus the other trainers' live leases are below overlap."""
+    batch is open, its reviews plus the other trainers' live leases are below overlap, and it is
+    in a language the trainer reviews in (or has none), as a new pick would require."""
     row = await db.fetchone(
         "SELECT i.done_count + (SELECT COUNT(*) FROM assignments held"
-        "   WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?"
-        "   AND held.id <> ?) < b.overlap AS wanted"
+        "   WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > :now"
+        "   AND held.id <> :assignment) < b.overlap AS wanted,"
+        f" i.lang AS lang, ({TRAINER_LANGUAGES_SQL}) AS languages"
         " FROM items i JOIN batches b ON b.id = i.batch_id"
-        " WHERE i.id = ? AND i.complete = 0 AND b.status = 'open'",
-        (now, assignment.id, assignment.item_id),
+        " WHERE i.id = :item AND i.complete = 0 AND b.status = 'open'",
+        {
+            "now": now,
+            "assignment": assignment.id,
+            "item": assignment.item_id,
+            "trainer": assignment.trainer_id,
+        },
     )
-    return row is not None and bool(row["wanted"])
+    if row is None or not row["wanted"]:
+        return False
+    return reviews(parse(row["languages"]), row["lang"])
 
 
 def item_released(conn: Connection, assignment_id: int) -> None:
@@ -220,15 +264,19 @@ async def items_released_by(conn: aiosqlite.Connection, trainer_id: int) -> None
 
 def _plan(conn: Connection, queue: Sequence[Row], params: dict[str, Any]) -> _Plan | None:
     exhausted: list[_Candidates] = []
+    languages = parse(queue[0]["languages"]) if queue else ()
+    sql = _candidates_sql(len(languages))
+    names = {f"l{n}": code for n, code in enumerate(languages)}
     for batch in queue:
         rows = conn.execute(
-            _CANDIDATES_SQL,
+            sql,
             {
                 "trainer": params["trainer"],
                 "batch": batch["batch_id"],
                 "position": batch["position"],
                 "seq": batch["seq"],
                 "limit": CANDIDATES,
+                **names,
             },
         ).fetchall()
         found = _Candidates(
@@ -236,7 +284,7 @@ def _plan(conn: Connection, queue: Sequence[Row], params: dict[str, Any]) -> _Pl
             position=batch["position"],
             seq=batch["seq"],
             came_back=[row[0] for row in rows if row[1] == 0],
-            ahead=[row[0] for row in rows if row[1] == 1],
+            ahead=sorted(row[0] for row in rows if row[1] == 1)[:CANDIDATES],
             last_item=next((row[0] for row in rows if row[1] == 2), None) or -1,
         )
         if found.ids:

@@ -14,8 +14,14 @@ from hypothesis import strategies as st
 
 from bot.batches import change_batch
 from bot.clock import stamp
-from storage import reviews, team
-from storage.assignment import _CANDIDATES_SQL, _CLAIM_SQL, assign_next_item
+from storage import languages, reviews, team
+from storage.assignment import (
+    _CANDIDATES_SQL,
+    _CLAIM_SQL,
+    _candidates_sql,
+    assign_next_item,
+    item_still_wanted,
+)
 from storage.database import Database
 from tests.conftest import FakeClock
 from tests.factories import make_batch, make_trainer
@@ -32,6 +38,8 @@ WHERE b.status = 'open'
         SELECT COUNT(*) FROM assignments held
         WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?
       ) < b.overlap
+  AND (i.lang IS NULL OR ' ' || (SELECT COALESCE(review_languages, language) FROM trainers
+                                 WHERE user_id = ?) || ' ' LIKE '% ' || i.lang || ' %')
 ORDER BY b.priority DESC, b.id, i.id
 LIMIT 1
 """
@@ -267,10 +275,95 @@ async def test_trainers_asking_at_once_never_exceed_the_overlap(
     assert [row[0] for row in counts] == [3, 3, 3, 3]
 
 
+async def items_in(db: Database, *codes: str | None) -> None:
+    """One batch (overlap 1) whose items item-1, item-2, ... are in these languages."""
+    await make_batch(db, items=len(codes), overlap=1)
+    for n, code in enumerate(codes, start=1):
+        await db.execute("UPDATE items SET lang = ? WHERE external_id = ?", (code, f"item-{n}"))
+
+
+async def review_all(db: Database, clock: FakeClock, trainer_id: int) -> list[str]:
+    """Ask and submit until nothing is left: the items, in the order given."""
+    got = []
+    while (item := await ask(db, clock, trainer_id)) is not None:
+        got.append(item)
+        await submit(db, clock, trainer_id)
+    return got
+
+
+async def test_a_trainer_gets_items_in_their_languages_or_without_one(
+    db: Database, clock: FakeClock
+) -> None:
+    await items_in(db, "id", "jv", None, "en", "jv", "id")
+    await make_trainer(db, 1, language="en")  # reviews in their interface language
+    await make_trainer(db, 2, language="id")
+    assert await review_all(db, clock, 1) == ["item-3", "item-4"]
+    assert await review_all(db, clock, 2) == ["item-1", "item-6"]
+    assert (await languages.set_language(db, 2, "jv", True)).languages == ("id", "jv")
+    assert await review_all(db, clock, 2) == ["item-2", "item-5"]
+
+
+async def test_a_language_turned_on_later_finds_the_items_passed_before(
+    db: Database, clock: FakeClock
+) -> None:
+    await items_in(db, "jv", "en", "en", "jv")
+    await make_trainer(db, 1, language="en")
+    assert await ask(db, clock, 1) == "item-2"  # the queue position moves past item-1
+    await submit(db, clock, 1)
+    await languages.set_language(db, 1, "jv", True)
+    assert await review_all(db, clock, 1) == ["item-1", "item-3", "item-4"]
+
+
+async def test_items_that_come_back_go_only_to_trainers_of_their_language(
+    db: Database, clock: FakeClock
+) -> None:
+    await items_in(db, "jv", "en")
+    await make_trainer(db, 1, language="en")
+    await make_trainer(db, 2, language="id")
+    await languages.set_language(db, 2, "jv", True)
+    await make_trainer(db, 3, language="id")
+    await languages.set_language(db, 3, "jv", True)
+    assert await ask(db, clock, 2) == "item-1"  # item-1 is full: it leaves items_open
+    assert await ask(db, clock, 1) == "item-2"
+    await submit(db, clock, 1)
+    assert await reviews.skip_assignment(db, await held_by(db, 2), "none")  # item-1 comes back
+    assert await ask(db, clock, 1) is None
+    assert await ask(db, clock, 3) == "item-1"
+
+
+async def test_an_expired_lease_is_wanted_only_in_the_trainers_languages(
+    db: Database, clock: FakeClock
+) -> None:
+    await items_in(db, "jv")
+    await make_trainer(db, 1, language="id")
+    await languages.set_language(db, 1, "jv", True)
+    leased = await assign_next_item(db, 1, stamp(clock.now), stamp(clock.now + LEASE))
+    assert leased is not None
+    clock.advance(minutes=31)
+    assert await item_still_wanted(db, leased, stamp(clock.now))
+    await languages.set_language(db, 1, "jv", False)
+    assert not await item_still_wanted(db, leased, stamp(clock.now))
+
+
+async def test_the_last_language_cannot_be_turned_off(db: Database) -> None:
+    await make_trainer(db, 1, language="en")
+    assert await languages.languages_of(db, 1) == ("en",)
+    refused = await languages.set_language(db, 1, "en", False)
+    assert refused == languages.LanguageChange(("en",), refused_last=True)
+    assert (await languages.set_language(db, 1, "su", True)).languages == ("en", "su")
+    assert (await languages.set_language(db, 1, "su", True)).languages == ("en", "su")
+    assert (await languages.set_language(db, 1, "en", False)).languages == ("su",)
+    assert await languages.languages_of(db, 1) == ("su",)
+
+
 async def test_the_pick_reads_indexes_only(db: Database) -> None:
     params = {"trainer": 1, "batch": 1, "position": 10, "seq": 0, "limit": 16, "now": "x"}
+    params.update({"l0": "id", "l1": "jv"})
     plans = {
         "candidates": await db.fetchall("EXPLAIN QUERY PLAN " + _CANDIDATES_SQL, params),
+        "candidates, two languages": await db.fetchall(
+            "EXPLAIN QUERY PLAN " + _candidates_sql(2), params
+        ),
         "claim": await db.fetchall(
             "EXPLAIN QUERY PLAN " + _CLAIM_SQL.format(ids=":c0, :c1"),
             {**params, "lease": "y", "c0": 1, "c1": 2},
@@ -281,6 +374,13 @@ async def test_the_pick_reads_indexes_only(db: Database) -> None:
     tables = re.compile(r"^SCAN (i|items|assignments|mine|live|held)\b", re.M)
     for name, detail in text.items():
         assert not tables.search(detail), (name, detail)
+    for name in ("candidates", "candidates, two languages"):
+        # Languages come from the index entries: no candidate read touches an item row, and
+        # every id range is read in index order (no sort of a batch's open items).
+        assert "COVERING INDEX items_reopened" in text[name], text[name]
+        ranges = re.findall(r"COVERING INDEX items_open \((.*)\)", text[name])
+        assert len(ranges) == 1 + name.count("two") + 1, text[name]
+        assert all("lang" in found and "id>?" in found for found in ranges), ranges
 
 
 # -- against the rules written as one plain query -----------------------------------------
@@ -291,9 +391,13 @@ OPERATIONS = st.lists(
         st.tuples(TRAINER_ACTIONS, st.integers(1, 4)),
         st.tuples(st.just("wait"), st.sampled_from([5, 20, 31])),
         st.tuples(st.sampled_from(["pause", "resume"]), st.integers(0, 2)),
+        # A trainer turns a language on or off: value = trainer - 1 + 4 * (code + 3 * off).
+        st.tuples(st.just("language"), st.integers(0, 23)),
     ),
     max_size=60,
 )
+ITEM_LANGUAGES = st.lists(st.sampled_from([None, "id", "en", "jv"]), min_size=1, max_size=12)
+CODES = ("id", "en", "jv")
 BATCHES = st.lists(
     st.tuples(st.integers(0, 2), st.integers(1, 3), st.integers(1, 4)),  # priority, overlap, items
     min_size=1,
@@ -302,9 +406,11 @@ BATCHES = st.lists(
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batches=BATCHES, operations=OPERATIONS)
+@given(batches=BATCHES, operations=OPERATIONS, item_languages=ITEM_LANGUAGES)
 async def test_every_pick_is_the_first_item_the_rules_allow(
-    batches: list[tuple[int, int, int]], operations: list[tuple[str, int]]
+    batches: list[tuple[int, int, int]],
+    operations: list[tuple[str, int]],
+    item_languages: list[str | None],
 ) -> None:
     clock = FakeClock()
     with tempfile.TemporaryDirectory() as folder:
@@ -314,6 +420,9 @@ async def test_every_pick_is_the_first_item_the_rules_allow(
                 await make_batch(db, f"b{n}", items=items, overlap=overlap, priority=priority)
                 for n, (priority, overlap, items) in enumerate(batches)
             ]
+            for item_id in range(1, sum(items for _, _, items in batches) + 1):
+                language = item_languages[(item_id - 1) % len(item_languages)]
+                await db.execute("UPDATE items SET lang = ? WHERE id = ?", (language, item_id))
             await trainers(db, 1, 2, 3, 4)
             for operation, value in operations:
                 await apply(db, clock, batch_ids, operation, value)
@@ -327,11 +436,14 @@ async def apply(
     now = stamp(clock.now)
     if operation == "wait":
         clock.advance(minutes=value)
+    elif operation == "language":
+        code, off = CODES[value // 4 % 3], value >= 12
+        await languages.set_language(db, value % 4 + 1, code, not off)
     elif operation in ("pause", "resume"):
         await change_batch(db, batch_ids[value % len(batch_ids)], operation, actor_id=9000)
     elif (active := await reviews.get_active_assignment(db, value)) is None:
         if operation == "ask":
-            expected = await db.fetchval(FIRST_BY_THE_RULES, (value, now))
+            expected = await db.fetchval(FIRST_BY_THE_RULES, (value, now, value))
             leased = await assign_next_item(db, value, now, stamp(clock.now + LEASE))
             assert (None if leased is None else leased.item_id) == expected
     elif operation == "submit":
