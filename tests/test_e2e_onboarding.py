@@ -84,7 +84,7 @@ async def test_lang_switches_every_text(api: FakeBotApi, nilai: RunningBot) -> N
     await user.send("/lang")
     chooser = await user.wait_bot_message(since=since)
     since = api.mark()
-    await user.tap(chooser, "Indonesia")
+    await user.tap(chooser, "Bahasa Indonesia")
     await api.wait_for_call("editMessageText", since=since)
     assert "Bahasa Indonesia" in api.message(user.chat_id, chooser.message_id).plain_text()
     since = api.mark()
