@@ -18,7 +18,8 @@ How it is measured:
   and not counted. Every 50th trainer's chat is blocked (403).
 * A fresh database in a temporary folder holds N trainers (default 10,000; `--quick`: 300):
   "the reviewer" and N-1 others, every third speaking Indonesian, and a batch to review. The
-  coordinator sends `/start`, then `/announce <text>`, so N messages are due.
+  coordinator sends `/start`, then `/announce <text>` and taps Send under the preview, so N
+  messages are due.
 * `inprocess`: the real PTB `Application` (`tests.e2e.RunningBot`) runs in this process.
   `kill`: the bot runs as an operator runs it, `python -m bot run` in its own process (as
   tests/test_e2e_process.py starts it); once half the messages went out it gets SIGKILL, and is
@@ -280,12 +281,15 @@ class Reviewer:
 
 
 async def announce(api: FakeBotApi) -> tuple[FakeUser, int]:
-    """The coordinator starts the bot and announces; returns them and the call index before."""
+    """The coordinator starts the bot, writes the announcement and taps Send under its preview;
+    returns them and the call index before the tap."""
     coordinator = api.user(COORDINATOR, "Sari", language_code="en")
     await coordinator.send("/start")
     await coordinator.wait_bot_message(timeout=60)
-    since = api.mark()
     await coordinator.send(f"/announce {ANNOUNCEMENT}")
+    preview = await coordinator.wait_bot_message(lambda m: m.buttons(), timeout=60)
+    since = api.mark()
+    await coordinator.tap(preview, "Send")
     return coordinator, since
 
 
@@ -307,9 +311,15 @@ def count_sends(api: FakeBotApi, chats: set[int], since: int) -> Callable[[], in
 
 
 async def wait_summary(coordinator: FakeUser, since: int, deadline: float) -> bool:
+    """Wait for the final report: the last edit of the coordinator's report message."""
     try:
-        await coordinator.wait_bot_message(
-            lambda m: "Broadcast finished" in m.plain_text(),
+        await coordinator.server.wait_for_call(
+            ("editMessageText", "sendMessage"),
+            lambda c: (
+                c.ok
+                and c.chat_id == coordinator.chat_id
+                and "Broadcast finished" in c.params["text"]
+            ),
             since=since,
             timeout=max(1.0, deadline - time.monotonic()),
         )

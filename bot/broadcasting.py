@@ -84,6 +84,24 @@ class DeliveryCounts:
         )
 
 
+class DraftOutcome(StrEnum):
+    """What a Send or Cancel tap on an /announce preview came to."""
+
+    SENT = "sent"  # sent now: the broadcast exists and is to be launched
+    CANCELLED = "cancelled"  # cancelled now: nothing goes out
+    ALREADY_SENT = "already_sent"  # a second tap (or one after a restart): nothing new
+    ALREADY_CANCELLED = "already_cancelled"
+    NOT_YOURS = "not_yours"  # only the coordinator who wrote it decides
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DraftDecision:
+    outcome: DraftOutcome
+    text: str = ""
+    broadcast_id: int | None = None
+
+
 class Broadcasting:
     """Creating broadcasts and keeping their delivery rows; sending is the caller's part."""
 
@@ -122,6 +140,34 @@ class Broadcasting:
         broadcast = await self.get(created[0])
         assert broadcast is not None
         return broadcast
+
+    async def recipients(self, coordinator_id: int) -> int:
+        """How many trainers an announcement by `coordinator_id` would reach now."""
+        return await broadcasts.count_recipients(self.db, coordinator_id)
+
+    async def save_draft(self, text: str, coordinator_id: int, chat_id: int) -> int:
+        """Store an /announce text until its author taps Send or Cancel; the draft's id."""
+        return await broadcasts.insert_draft(
+            self.db, created_by=coordinator_id, chat_id=chat_id, text=text, now=stamp(self.clock())
+        )
+
+    async def decide_draft(self, draft_id: int, actor_id: int, *, send: bool) -> DraftDecision:
+        """Send or cancel a draft once: a repeated tap, a redelivered one or another
+        coordinator's finds nothing to do and is told why."""
+        row = await broadcasts.decide_draft(
+            self.db, draft_id, actor_id=actor_id, send=send, now=stamp(self.clock())
+        )
+        if row is None:
+            return DraftDecision(DraftOutcome.UNKNOWN)
+        if row.created_by != actor_id:
+            return DraftDecision(DraftOutcome.NOT_YOURS)
+        if row.decided_now:
+            outcome = DraftOutcome.SENT if row.status == "sent" else DraftOutcome.CANCELLED
+        elif row.status == "sent":
+            outcome = DraftOutcome.ALREADY_SENT
+        else:
+            outcome = DraftOutcome.ALREADY_CANCELLED
+        return DraftDecision(outcome, row.text, row.broadcast_id)
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
         row = await broadcasts.get_broadcast(self.db, broadcast_id)

@@ -7,7 +7,12 @@ recipients in small pages (`claim_size(rate)`, a tenth of a second's worth) and 
 `concurrency(rate)` senders at the same rate, so a recipient is claimed only just before its send
 and does not wait in the rate limiter holding its claim: a crash leaves in doubt only the sends
 really in flight and a page or two around them (see `bot/broadcasting.py`). The coordinator's
-progress message is edited at most once a second.
+report is one message, edited at most once a second as sends go; its last edit is the final
+report (`handlers/broadcast_report.py`).
+
+/announce first shows a preview with Send / Cancel. The draft is stored (it survives a restart)
+and decided once: Send creates the broadcast in the same transaction that marks the draft sent,
+so a second tap, a redelivered one or another coordinator's sends nothing more.
 
 Sending runs as a task of the Application (`create_task`), so a handler returns at once and
 `Application.stop()` waits for it: on stop the sender finishes the sends in flight, records them
@@ -21,35 +26,55 @@ see `bot/broadcasting.py`) and goes on with the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
-import time
 
 from aiolimiter import AsyncLimiter
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, BaseHandler, CommandHandler, filters
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.broadcasting import Broadcast, Delivery, DeliveryCounts, Outcome, Recipient
+from bot.broadcasting import (
+    Broadcast,
+    Delivery,
+    DeliveryCounts,
+    DraftDecision,
+    DraftOutcome,
+    Outcome,
+    Recipient,
+)
+from bot.formatting import number
 from bot.i18n import Html, t, t_plain
 from bot.services import Services
-from handlers.callback_data import Action, encode
+from handlers.broadcast_report import BroadcastReport
+from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.coordinator_guard import coordinators_only
-from handlers.sending import send_bulk_message
+from handlers.sending import answer_tap, send_bulk_message
 
 log = logging.getLogger(__name__)
 
-EDIT_EVERY_SECONDS = 1.0
 MAX_ANNOUNCEMENT = 3800  # UTF-16 units, leaving room for the header within Telegram's 4096
 _RUNNING = "broadcasts.running"  # bot_data: broadcast id -> its sending task
+CANCEL, SEND = 0, 1  # the choice carried by an Action.ANNOUNCE button
+# What a tap on the preview leaves there, and what its toast says.
+_PREVIEW_AFTER = {
+    DraftOutcome.SENT: "broadcast_draft.sent",
+    DraftOutcome.ALREADY_SENT: "broadcast_draft.sent",
+    DraftOutcome.CANCELLED: "broadcast_draft.cancelled",
+    DraftOutcome.ALREADY_CANCELLED: "broadcast_draft.cancelled",
+}
 
 
 def handlers() -> list[BaseHandler]:
     """This feature's handlers, registered by the composition root before the catch-alls."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    return [CommandHandler("announce", announce_command, filters=private)]
+    return [
+        CommandHandler("announce", announce_command, filters=private),
+        CallbackQueryHandler(announce_button, pattern=rf"^1{Action.ANNOUNCE.value}:"),
+    ]
 
 
 def claim_size(rate: int) -> int:
@@ -66,24 +91,87 @@ def concurrency(rate: int) -> int:
 
 @coordinators_only
 async def announce_command(update: Update, context: NilaiContext) -> None:
-    """Sends the coordinator's text to every active trainer; a progress message follows."""
+    """Shows the coordinator's message as trainers will see it, with Send / Cancel."""
     message, trainer = update.message, context.trainer
     assert message is not None and trainer is not None
+    language = trainer.language
     parts = (message.text or "").split(None, 1)
     text = parts[1].strip() if len(parts) == 2 else ""
     if not text:
-        await message.reply_html(t(trainer.language, "broadcast.usage"))
+        await message.reply_html(t(language, "broadcast.usage"))
         return
     length = len(text.encode("utf-16-le")) // 2
     if length > MAX_ANNOUNCEMENT:
+        limit = number(MAX_ANNOUNCEMENT, language)
         await message.reply_html(
-            t(trainer.language, "broadcast.too_long", length=length, limit=MAX_ANNOUNCEMENT)
+            t(language, "broadcast.too_long", length=number(length, language), limit=limit)
         )
         return
-    broadcast = await context.services.broadcasts.announce_text(
-        text, trainer.user_id, message.chat_id
+    service = context.services.broadcasts
+    recipients = await service.recipients(trainer.user_id)
+    if recipients == 0:
+        await message.reply_html(t(language, "broadcast_draft.nobody"))
+        return
+    draft_id = await service.save_draft(text, trainer.user_id, message.chat_id)
+    buttons = [
+        _button(language, "broadcast_button.send", draft_id, SEND),
+        _button(language, "broadcast_button.cancel", draft_id, CANCEL),
+    ]
+    preview = t(
+        language,
+        "broadcast_draft.preview",
+        message=_as_trainers_see_it(language, text),
+        count=recipients,
+        trainers=number(recipients, language),
     )
-    _launch(context.application, broadcast.id)
+    await message.reply_html(preview, reply_markup=InlineKeyboardMarkup([buttons]))
+
+
+@coordinators_only
+async def announce_button(update: Update, context: NilaiContext) -> None:
+    """Send or Cancel under a preview: decided once, then the preview says which."""
+    query, trainer = update.callback_query, context.trainer
+    assert query is not None and trainer is not None
+    language = trainer.language
+    try:
+        draft_id, choice = decode(query.data).args
+        if choice not in (CANCEL, SEND):
+            raise InvalidCallbackData(query.data or "")
+    except InvalidCallbackData:
+        await answer_tap(query, t_plain(language, "broadcast_toast.invalid"))
+        return
+    decision = await context.services.broadcasts.decide_draft(
+        draft_id, trainer.user_id, send=choice == SEND
+    )
+    alert = decision.outcome in (DraftOutcome.NOT_YOURS, DraftOutcome.UNKNOWN)
+    toast = t_plain(language, f"broadcast_toast.{decision.outcome.value}")
+    await answer_tap(query, toast, show_alert=alert)
+    await _close_preview(query, language, decision)
+    if decision.outcome is DraftOutcome.SENT and decision.broadcast_id is not None:
+        _launch(context.application, decision.broadcast_id)
+
+
+def _as_trainers_see_it(language: str, text: str) -> Html:
+    return Html(t(language, "broadcast.announcement", text=text))
+
+
+def _button(language: str, key: str, draft_id: int, choice: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        t_plain(language, key), callback_data=encode(Action.ANNOUNCE, draft_id, choice)
+    )
+
+
+async def _close_preview(query: CallbackQuery, language: str, decision: DraftDecision) -> None:
+    """The preview without its buttons, saying whether it went out (also on a repeated tap,
+    in case the first edit was lost)."""
+    key = _PREVIEW_AFTER.get(decision.outcome)
+    if key is None or not isinstance(query.message, Message):
+        return
+    text = t(language, key, message=_as_trainers_see_it(language, decision.text))
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+    except TelegramError as error:  # unchanged (a repeated tap) or gone: nothing to fix
+        log.debug("announce preview not edited: %s", error)
 
 
 async def start_batch_broadcast(
@@ -162,7 +250,7 @@ class _Sender:
         self.queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=1)
         self.finished: list[Delivery] = []
         self.counts = DeliveryCounts()
-        self.report = _Report(application, services, broadcast)
+        self.report = BroadcastReport(application.bot, services.broadcasts, broadcast)
         self.messages: dict[str, tuple[str, InlineKeyboardMarkup | None]] = {}
 
     async def run(self) -> None:
@@ -170,10 +258,12 @@ class _Sender:
         await self._give_up_unconfirmed()
         self.counts = await self.service.counts(broadcast_id)
         if self.counts.total == 0:
-            await self.report.show("broadcast.nobody", self.counts)
+            await self.report.finished(self.counts)
             await self.service.finish(broadcast_id)
             return
-        await self.report.show("broadcast.progress", self.counts)
+        await self.report.progress(self.counts)
+        stop_reporting = asyncio.Event()
+        reporter = asyncio.create_task(self._keep_reporting(stop_reporting))
         workers = [asyncio.create_task(self._work()) for _ in range(self.width)]
         try:
             unsent = await self._feed()
@@ -183,16 +273,26 @@ class _Sender:
         finally:
             for worker in workers:
                 worker.cancel()  # only matters if the feeder failed or the task was cancelled
+            stop_reporting.set()
+            await asyncio.gather(reporter, return_exceptions=True)
         await self.service.record(broadcast_id, self._take_finished(), release=unsent)
         counts = await self.service.counts(broadcast_id)
         if counts.left:
             log.info("broadcast %s paused with %d left", broadcast_id, counts.left)
-            await self.report.show("broadcast.paused", counts)
+            await self.report.paused(counts)
             return
-        await self.report.show("broadcast.finished", counts)
-        await self.report.summary(counts)
+        await self.report.finished(counts)
         await self.service.finish(broadcast_id)
         log.info("broadcast %s done: %s", broadcast_id, counts)
+
+    async def _keep_reporting(self, stop: asyncio.Event) -> None:
+        """Edit the report with the counts so far, once a second, until the sends are over
+        (apart from the feeder, so an edit never holds up a send)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(self.report.wait_left(), 0.05))
+            if not stop.is_set():
+                await self.report.progress(self.counts)
 
     async def _give_up_unconfirmed(self) -> None:
         """After a crash: tell the coordinator about the sends in doubt, then give them up.
@@ -224,7 +324,6 @@ class _Sender:
                     return [r.trainer_id for r in page[index:]]
                 await self.pace.acquire()
                 await self.queue.put(recipient)
-                await self.report.show("broadcast.progress", self.counts, throttle=True)
 
     def _take_finished(self) -> list[Delivery]:
         finished, self.finished = self.finished, []
@@ -270,83 +369,3 @@ class _Sender:
                     None,
                 )
         return self.messages[language]
-
-
-class _Report:
-    """The coordinator's one progress message: sent once, then edited at most once a second."""
-
-    def __init__(self, application: Application, services: Services, broadcast: Broadcast):
-        self.bot = application.bot
-        self.service = services.broadcasts
-        self.broadcast = broadcast
-        self.language = broadcast.report_language
-        self.message_id = broadcast.report_message_id
-        self.shown = ""
-        self.last = 0.0
-
-    def _what(self) -> Html:
-        broadcast = self.broadcast
-        if broadcast.kind == "batch":
-            name = broadcast.batch_name or str(broadcast.batch_id)
-            return Html(t(self.language, "broadcast.what_batch", name=name))
-        return Html(t(self.language, "broadcast.what_text"))
-
-    async def show(self, key: str, counts: DeliveryCounts, *, throttle: bool = False) -> None:
-        now = time.monotonic()
-        if throttle and now - self.last < EDIT_EVERY_SECONDS:
-            return
-        self.last = now
-        line = t(
-            self.language,
-            "broadcast.counts",
-            sent=counts.sent,
-            blocked=counts.blocked,
-            failed=counts.failed,
-            left=counts.left,
-        )
-        text = t(self.language, key, what=self._what(), counts=Html(line))
-        if text == self.shown:
-            return
-        self.shown = text
-        try:
-            if self.message_id is None:
-                message = await self._send(text)
-                self.message_id = message.message_id
-                await self.service.set_report_message(self.broadcast.id, message.message_id)
-            else:
-                await self.bot.edit_message_text(
-                    text,
-                    chat_id=self.broadcast.report_chat_id,
-                    message_id=self.message_id,
-                    parse_mode=ParseMode.HTML,
-                )
-        except TelegramError as error:  # the coordinator's chat must not stop the broadcast
-            log.warning("broadcast %s: progress not shown: %s", self.broadcast.id, error)
-
-    async def unconfirmed(self, count: int) -> None:
-        """Say how many trainers may have missed the message because of a crash, and why."""
-        text = t(self.language, "broadcast.unconfirmed", what=self._what(), count=count)
-        try:
-            await self._send(text)
-        except TelegramError as error:
-            log.warning("broadcast %s: crash notice not sent: %s", self.broadcast.id, error)
-
-    async def summary(self, counts: DeliveryCounts) -> None:
-        text = t(
-            self.language,
-            "broadcast.summary",
-            what=self._what(),
-            sent=counts.sent,
-            total=counts.total,
-            blocked=counts.blocked,
-            failed=counts.failed,
-        )
-        try:
-            await self._send(text)
-        except TelegramError as error:
-            log.warning("broadcast %s: summary not sent: %s", self.broadcast.id, error)
-
-    async def _send(self, text: str) -> Message:
-        return await self.bot.send_message(
-            self.broadcast.report_chat_id, text, parse_mode=ParseMode.HTML
-        )

@@ -8,9 +8,10 @@ transaction, so a broadcast to 10,000 trainers costs a few commits a second, not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from storage.database import Database
+from storage.database import Connection, Database
 
 OutcomeRow = tuple[int, str, int | None]
 """trainer id, final status ('sent', 'blocked' or 'failed'), message id when sent."""
@@ -37,31 +38,122 @@ async def create_broadcast(
     A batch is announced once: asking again returns the existing broadcast. Returns
     (broadcast id, created now), or None when the batch does not exist.
     """
-    async with db.transaction() as conn:
+
+    def work(conn: Connection) -> tuple[int, bool] | None:
         if kind == "batch":
-            async with conn.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)) as cursor:
-                if await cursor.fetchone() is None:
-                    return None
-            async with conn.execute(
+            if conn.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone() is None:
+                return None
+            existing = conn.execute(
                 "SELECT id FROM broadcasts WHERE kind = 'batch' AND batch_id = ?", (batch_id,)
-            ) as cursor:
-                existing = await cursor.fetchone()
+            ).fetchone()
             if existing is not None:
                 return existing[0], False
-        cursor = await conn.execute(
-            "INSERT INTO broadcasts (kind, batch_id, text, created_by, report_chat_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (kind, batch_id, text, created_by, report_chat_id, now),
-        )
-        broadcast_id = cursor.lastrowid
-        assert broadcast_id is not None
-        await conn.execute(
-            "INSERT INTO deliveries (broadcast_id, trainer_id)"
-            " SELECT ?, user_id FROM trainers"
-            " WHERE status = 'active' AND reachable = 1 AND user_id <> ? ORDER BY user_id",
-            (broadcast_id, created_by),
+        broadcast_id = _insert_broadcast(
+            conn, kind, batch_id, text, created_by, report_chat_id, now
         )
         return broadcast_id, True
+
+    return await db.write(work)
+
+
+def _insert_broadcast(
+    conn: Connection,
+    kind: str,
+    batch_id: int | None,
+    text: str | None,
+    created_by: int,
+    report_chat_id: int,
+    now: str,
+) -> int:
+    """The broadcast row and its deliveries (the caller's transaction); its id."""
+    (broadcast_id,) = conn.execute(
+        "INSERT INTO broadcasts (kind, batch_id, text, created_by, report_chat_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (kind, batch_id, text, created_by, report_chat_id, now),
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO deliveries (broadcast_id, trainer_id)"
+        f" SELECT ?, user_id FROM trainers WHERE {_RECIPIENTS} ORDER BY user_id",
+        (broadcast_id, created_by),
+    )
+    return broadcast_id
+
+
+# Who a broadcast goes to: active, reachable, with a chat, and not the one who sent it.
+_RECIPIENTS = "status = 'active' AND reachable = 1 AND chat_id IS NOT NULL AND user_id <> ?"
+
+
+async def count_recipients(db: Database, created_by: int) -> int:
+    """How many a broadcast by `created_by` would go to now (the preview says it)."""
+    return await db.fetchval(
+        f"SELECT COUNT(*) FROM trainers WHERE {_RECIPIENTS}", (created_by,), default=0
+    )
+
+
+# -- /announce drafts -----------------------------------------------------------------------------
+
+
+async def insert_draft(db: Database, *, created_by: int, chat_id: int, text: str, now: str) -> int:
+    """A stored /announce draft awaiting Send or Cancel; its id."""
+
+    def work(conn: Connection) -> int:
+        return conn.execute(
+            "INSERT INTO announcement_drafts (created_by, chat_id, text, created_at)"
+            " VALUES (?, ?, ?, ?) RETURNING id",
+            (created_by, chat_id, text, now),
+        ).fetchone()[0]
+
+    return await db.write(work)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRow:
+    """A draft as it is after a decision was asked for; `decided_now` if this call decided."""
+
+    id: int
+    created_by: int
+    text: str
+    status: str  # 'draft', 'sent' or 'cancelled'
+    broadcast_id: int | None
+    decided_now: bool
+
+
+async def decide_draft(
+    db: Database, draft_id: int, *, actor_id: int, send: bool, now: str
+) -> DraftRow | None:
+    """Send (the broadcast and its deliveries are created) or cancel a draft, in one
+    transaction and only while it is still a draft and `actor_id` wrote it; None if unknown.
+
+    The status guard makes a second tap, or a redelivered one, find nothing to change.
+    """
+
+    def work(conn: Connection) -> DraftRow | None:
+        row = conn.execute(
+            "SELECT id, created_by, chat_id, text, status, broadcast_id"
+            " FROM announcement_drafts WHERE id = ?",
+            (draft_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        draft = DraftRow(row[0], row[1], row[3], row[4], row[5], decided_now=False)
+        if draft.status != "draft" or draft.created_by != actor_id:
+            return draft
+        broadcast_id = None
+        if send:
+            broadcast_id = _insert_broadcast(
+                conn, "announcement", None, draft.text, actor_id, row[2], now
+            )
+        status = "sent" if send else "cancelled"
+        conn.execute(
+            "UPDATE announcement_drafts SET status = ?, broadcast_id = ?, decided_at = ?"
+            " WHERE id = ? AND status = 'draft'",
+            (status, broadcast_id, now, draft_id),
+        )
+        return DraftRow(
+            draft.id, draft.created_by, draft.text, status, broadcast_id, decided_now=True
+        )
+
+    return await db.write(work)
 
 
 async def get_broadcast(db: Database, broadcast_id: int) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.broadcasting import Broadcasting, Delivery, DeliveryCounts, Outcome
+from bot.broadcasting import Broadcasting, Delivery, DeliveryCounts, DraftOutcome, Outcome
 from bot.clock import utc_now
 from handlers.broadcasts import claim_size, concurrency
 from storage import trainers
@@ -52,6 +52,46 @@ async def test_an_announcement_goes_to_active_reachable_trainers_but_not_its_aut
     ]
     assert await service.counts(broadcast.id) == DeliveryCounts(left=3)
     assert await service.unfinished() == [broadcast.id]
+
+
+async def test_a_draft_is_decided_once_and_only_by_its_author(
+    db: Database, service: Broadcasting
+) -> None:
+    await make_trainer(db, COORDINATOR, role="coordinator", language="en")
+    await make_trainer(db, 9001, role="coordinator")
+    await add_trainers(db, 1, 3)
+    assert await service.recipients(COORDINATOR) == 4  # the other coordinator reviews too
+    draft = await service.save_draft("Rapat jam 3", COORDINATOR, COORDINATOR)
+    assert await db.fetchval("SELECT COUNT(*) FROM broadcasts") == 0  # a draft sends nothing
+
+    assert (await service.decide_draft(draft, 9001, send=True)).outcome is DraftOutcome.NOT_YOURS
+    assert (await service.decide_draft(draft + 1, COORDINATOR, send=True)).outcome is (
+        DraftOutcome.UNKNOWN
+    )
+    sent = await service.decide_draft(draft, COORDINATOR, send=True)
+    assert sent.outcome is DraftOutcome.SENT and sent.text == "Rapat jam 3"
+    assert sent.broadcast_id is not None
+    assert await service.counts(sent.broadcast_id) == DeliveryCounts(left=4)
+    again = await service.decide_draft(draft, COORDINATOR, send=True)
+    assert again.outcome is DraftOutcome.ALREADY_SENT and again.broadcast_id == sent.broadcast_id
+    late_cancel = await service.decide_draft(draft, COORDINATOR, send=False)
+    assert late_cancel.outcome is DraftOutcome.ALREADY_SENT
+    assert await db.fetchval("SELECT COUNT(*) FROM broadcasts") == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 4
+
+
+async def test_a_cancelled_draft_never_becomes_a_broadcast(
+    db: Database, service: Broadcasting
+) -> None:
+    await make_trainer(db, COORDINATOR, role="coordinator")
+    await add_trainers(db, 1, 2)
+    draft = await service.save_draft("Halo", COORDINATOR, COORDINATOR)
+    cancelled = await service.decide_draft(draft, COORDINATOR, send=False)
+    assert cancelled.outcome is DraftOutcome.CANCELLED and cancelled.broadcast_id is None
+    for send in (True, False):
+        later = await service.decide_draft(draft, COORDINATOR, send=send)
+        assert later.outcome is DraftOutcome.ALREADY_CANCELLED
+    assert await db.fetchval("SELECT COUNT(*) FROM broadcasts") == 0
 
 
 async def test_a_batch_is_announced_once_and_an_unknown_batch_not_at_all(

@@ -2,7 +2,7 @@
 some of whom blocked the bot, Telegram says "slow down" (once, or under its flood limit), and the
 bot restarts or crashes in the middle (killed for real, as a process), yet every reachable trainer
 gets the message at most once, all of them but those a crash left in doubt, which the coordinator
-is told about."""
+is told about. The coordinator follows it in one report message, edited as the sends go."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -90,15 +91,48 @@ async def sends_reach(api: FakeBotApi, chats: Iterable[int], count: int, since: 
     await api.wait_for_call("sendMessage", counts, since=since, timeout=20)
 
 
-async def finished(coordinator: FakeUser, since: int, language: str = "en") -> FakeMessage:
-    words = {"en": "Broadcast finished", "id": "Siaran selesai"}[language]
-    return await coordinator.wait_bot_message(
-        lambda m: words in m.plain_text(), since=since, timeout=30
+FINISHED = {"en": "Broadcast finished", "id": "Siaran selesai"}
+SENDING = {"en": "Sending ", "id": "Sedang mengirim "}
+
+
+async def final_report_call(
+    coordinator: FakeUser,
+    since: int,
+    language: str = "en",
+    timeout: float = 30,  # noqa: ASYNC109 - a deadline, not cancellation
+) -> ApiCall:
+    """The call that showed the final report: the report message's last edit."""
+    words = FINISHED[language]
+    return await coordinator.server.wait_for_call(
+        ("editMessageText", "sendMessage"),
+        lambda c: c.ok and c.chat_id == coordinator.chat_id and words in c.params["text"],
+        since=since,
+        timeout=timeout,
     )
 
 
-def progress_messages(coordinator: FakeUser) -> list[FakeMessage]:
-    return [m for m in coordinator.bot_messages() if "sending" in m.plain_text().lower()]
+async def finished(coordinator: FakeUser, since: int, language: str = "en") -> FakeMessage:
+    """The report message once it shows the final report."""
+    call = await final_report_call(coordinator, since, language)
+    return coordinator.server.message(coordinator.chat_id, call.result["message_id"])
+
+
+def report_messages(coordinator: FakeUser, language: str = "en") -> list[FakeMessage]:
+    """The coordinator's messages that are (or were, before an edit) a broadcast's report."""
+    marks = (SENDING[language], FINISHED[language])
+    return [
+        m
+        for m in coordinator.bot_messages()
+        if any(mark in text for text in (m.plain_text(), *m.edit_history) for mark in marks)
+    ]
+
+
+async def announce(coordinator: FakeUser, text: str) -> FakeMessage:
+    """/announce, then Send under the preview; the preview."""
+    await coordinator.send(f"/announce {text}")
+    preview = await coordinator.wait_bot_message(lambda m: m.buttons())
+    await coordinator.tap(preview, "Send" if coordinator.language_code != "id" else "Kirim")
+    return preview
 
 
 async def broadcast_done(nilai: RunningBot) -> bool:
@@ -144,7 +178,7 @@ async def test_a_batch_reaches_500_trainers_despite_blocked_chats_and_a_429(
         english = api.chat_messages(10_001)[-1]
         indonesian = api.chat_messages(10_002)[-1]  # 10_002 speaks Indonesian
         assert "New items to review: pilot-42" in english.plain_text()
-        assert "Ada item baru untuk dinilai: pilot-42" in indonesian.plain_text()
+        assert "Ada item baru buat dinilai: pilot-42" in indonesian.plain_text()
         assert english.buttons() == [
             [{"text": "▶️ Start reviewing", "callback_data": encode(Action.NEXT)}]
         ]
@@ -158,25 +192,21 @@ async def test_a_batch_reaches_500_trainers_despite_blocked_chats_and_a_429(
         text = summary.plain_text()
         assert "Received: 490 of 500" in text
         assert "Blocked the bot: 10" in text and "Failed: 0" in text
-        (progress,) = progress_messages(coordinator)
-        assert "Finished sending" in progress.plain_text()
-        assert "sent 490 · 🚫 blocked 10 · ⚠️ failed 0 · ⏳ left 0" in progress.plain_text()
+        # One report message: sent when sending starts, edited as it goes, ending as the report.
+        assert report_messages(coordinator) == [summary]
+        assert summary.edit_history[0].startswith("📣 Sending the announcement of batch")
+        await api.wait_idle(quiet=0.2)
         edits = [
-            c for c in api.calls_to("editMessageText") if c.chat_id == coordinator.chat_id and c.ok
+            c
+            for c in api.calls[since:]
+            if c.method == "editMessageText" and c.chat_id == COORDINATOR
         ]
-        elapsed = summary_time(api, summary) - api.calls[since].time
-        assert 1 <= len(edits) <= elapsed / 1.0 + 2  # about once a second, not per message
+        assert edits and all(c.ok for c in edits)
+        assert FINISHED["en"] in edits[-1].params["text"]  # the last edit is the final report
+        times = [c.time for c in api.calls[since:] if c.chat_id == COORDINATOR]
+        gaps = [later - earlier for earlier, later in pairwise(times)]
+        assert min(gaps) >= 0.5  # about once a second, not per message (a chat's limit)
         assert await broadcast_done(nilai)
-
-
-def summary_time(api: FakeBotApi, summary: FakeMessage) -> float:
-    return next(
-        call.time
-        for call in api.calls_to("sendMessage")
-        if call.ok
-        and call.result["message_id"] == summary.message_id
-        and call.chat_id == summary.chat_id
-    )
 
 
 async def test_the_broadcast_keeps_to_its_rate_and_a_trainer_s_next_is_answered_meanwhile(
@@ -240,14 +270,14 @@ async def test_a_restart_in_the_middle_resumes_without_duplicates_or_misses(
         assert set(got) == set(ids) and set(got.values()) == {1}
         assert await statuses(nilai) == {"sent": 300}
         assert "Received: 300 of 300" in summary.plain_text()
-        (progress,) = progress_messages(coordinator)  # the same message, edited on after restart
-        assert any("restarts" in old for old in progress.edit_history)
-        assert "left 0" in progress.plain_text()
+        # The same message, edited on after the restart, ends as the final report.
+        assert report_messages(coordinator) == [summary]
+        assert any("restarts" in old for old in summary.edit_history)
 
 
 NOTICE = {
     "en": re.compile(r"stopped abruptly .*\nMay not have received it: (\d+) "),
-    "id": re.compile(r"berhenti mendadak .*\nMungkin belum menerimanya: (\d+) trainer "),
+    "id": re.compile(r"berhenti mendadak .*\nMungkin belum sampai: (\d+) trainer "),
 }
 
 
@@ -295,6 +325,9 @@ async def test_a_crash_in_the_middle_gives_up_only_the_unconfirmed_sends_and_say
         assert crash_notices(coordinator, language) == [final["failed"]]
         received = {"en": "Received: {} of {}", "id": "Diterima: {} dari {}"}[language]
         assert received.format(final["sent"], len(ids)) in summary.plain_text()
+        # The report goes on in the message from before the crash; the notice is the only other.
+        assert report_messages(coordinator, language) == [summary]
+        assert len(coordinator.bot_messages()) == 3  # /start's welcome, the report, the notice
 
 
 def retry_after_of(call: ApiCall) -> int:
@@ -393,7 +426,7 @@ async def test_a_bot_process_killed_mid_broadcast_sends_nobody_twice_and_reports
         await coordinator.send("/start")
         await coordinator.wait_bot_message(timeout=30)
         since = api.mark()
-        await coordinator.send("/announce Rapat jam 3, jangan telat!")
+        await announce(coordinator, "Rapat jam 3, jangan telat!")
         await sends_reach(api, ids, 50, since)
         process.send_signal(signal.SIGKILL)  # no goodbye: the sends in flight stay in doubt
         await process.wait()
@@ -402,8 +435,9 @@ async def test_a_bot_process_killed_mid_broadcast_sends_nobody_twice_and_reports
         restart = api.mark()
         process = await start_bot_process(api, tmp_path)
         logs.append(output_of(process))
-        summary = await coordinator.wait_bot_message(
-            lambda m: "Broadcast finished" in m.plain_text(), since=restart, timeout=60
+        summary = coordinator.server.message(
+            coordinator.chat_id,
+            (await final_report_call(coordinator, restart, timeout=60)).result["message_id"],
         )
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 30)
@@ -440,7 +474,7 @@ async def test_announce_sends_the_coordinator_s_words_escaped_in_each_trainer_s_
             nilai.database, api, [10_001, 10_002, 10_003]
         )  # 10_002 speaks Indonesian
         since = api.mark()
-        await coordinator.send("/announce Rapat jam 3 <b>penting</b> & {jangan} telat\nBaris dua")
+        await announce(coordinator, "Rapat jam 3 <b>penting</b> & {jangan} telat\nBaris dua")
         summary = await finished(coordinator, since)
 
         english, indonesian = api.chat_messages(10_001)[-1], api.chat_messages(10_002)[-1]
@@ -450,7 +484,7 @@ async def test_announce_sends_the_coordinator_s_words_escaped_in_each_trainer_s_
         assert english.buttons() == []
         assert set(delivered(api, [10_001, 10_002, 10_003]).values()) == {1}
         assert "Received: 3 of 3" in summary.plain_text()
-        assert len(progress_messages(coordinator)) == 1
+        assert report_messages(coordinator) == [summary]
 
 
 async def test_announce_needs_words_and_a_coordinator(
@@ -486,8 +520,10 @@ async def test_announcing_to_nobody_says_so(
         await coordinator.send("/announce Halo?")
         reply = await coordinator.wait_bot_message()
         assert "no active trainer" in reply.plain_text()
+        assert reply.buttons() == []  # nothing to send, so nothing is kept or offered
         await api.wait_idle(quiet=0.1)
-        assert await broadcast_done(nilai)
+        assert await nilai.count("SELECT COUNT(*) FROM broadcasts") == 0
+        assert await nilai.count("SELECT COUNT(*) FROM announcement_drafts") == 0
 
 
 async def test_start_reviewing_in_an_announcement_shows_an_item(
