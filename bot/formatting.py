@@ -1,20 +1,58 @@
-"""Numbers and moments as the reader's language writes them (Babel's CLDR data)."""
+"""Numbers and moments as the reader's language writes them (Babel's CLDR data).
+
+Only quantities go through `number`: a Telegram id or an item id is a name, not an amount, and
+is shown as its plain digits ("user 123456789", never "123,456,789").
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 
 
-def number(value: float, language: str, *, decimals: int = 0) -> str:
+class Number(str):
+    """A quantity already written for the reader ("12.345"), that still knows its value, so a
+    plural text can choose its form by it: `t(lang, key, count=number(n, lang))`."""
+
+    value: float
+
+    def __new__(cls, shown: str, value: float) -> Number:
+        text = super().__new__(cls, shown)
+        text.value = value
+        return text
+
+
+def number(value: float, language: str, *, decimals: int = 0) -> Number:
     """Grouped digits: 12,345.6 in English, 12.345,6 in Indonesian."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(value, format=pattern, locale=language)
+    return Number(format_decimal(value, format=pattern, locale=language), value)
+
+
+@cache
+def _date_and_time(language: str) -> str:
+    """How the language joins a date and a time: "{1}, {0}" in English, "{1} {0}" in Indonesian."""
+    return str(Locale.parse(language).datetime_formats["medium"])
 
 
 def moment(when: datetime, zone: str, language: str, *, short: bool = False) -> str:
-    """A moment in `zone`: "26/11 14:30" (short) or "26/11/2026 14:30 WIB"."""
+    """A moment in `zone` as the language writes it, on a 24-hour clock.
+
+    English: "Nov 26, 2026, 14:30 WIB" (short: "Nov 26, 14:30");
+    Indonesian: "26 Nov 2026 14.30 WIB" (short: "26 Nov 14.30").
+    The month is a word, so 03/04 can never be read as the wrong day.
+    """
     local = when.astimezone(ZoneInfo(zone))
-    return local.strftime("%d/%m %H:%M" if short else "%d/%m/%Y %H:%M %Z").strip()
+    day = format_skeleton("MMMd" if short else "yMMMd", local, locale=language)
+    clock = format_skeleton("Hm", local, locale=language)
+    shown = _date_and_time(language).format(clock, day)
+    return shown if short else f"{shown} {local.tzname() or zone}"
+
+
+def counts(language: str, **values: float) -> dict[str, Number]:
+    """Several quantities for one text: `t(lang, key, **counts(lang, today=3, total=1250))`."""
+    return {name: number(value, language) for name, value in values.items()}

@@ -12,7 +12,10 @@ parameter with Babel's rules for the language:
     one = "Saved {count} part"
     other = "Saved {count} parts"
 
-Indonesian has one form (`other`); English has `one` and `other`.
+Indonesian has one form (`other`); English has `one` and `other`. A `count` is a quantity, so
+`t()` writes it as the language does (12,345 / 12.345); `count=number(n, language)` works too.
+Other numeric parameters are shown as given: format quantities with `bot.formatting.number`, and
+leave ids (Telegram's, an item's) as plain digits.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from importlib import resources
 from typing import Any
 
 from babel import Locale
+
+from bot.formatting import Number, number
 
 LANGUAGES = ("id", "en")
 FALLBACK = "en"
@@ -96,9 +101,23 @@ def _template(language: str, key: str, params: dict[str, Any]) -> str:
     if template is None:
         raise KeyError(f"message {key!r} is missing from the catalog")
     count = params.get("count")
-    if isinstance(template, Plural) and isinstance(count, int | float):
+    if isinstance(count, Number):
+        count = count.value
+    if isinstance(template, Plural) and _is_quantity(count):
         return template.form(_plural_rule(template.language)(count))
     return template
+
+
+def _is_quantity(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shown_count(language: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with a whole-number `count` written the reader's way (1,250 or 1.250)."""
+    count = params.get("count")
+    if not isinstance(count, int) or isinstance(count, bool):
+        return params
+    return {**params, "count": number(count, language)}
 
 
 def t(language: str, key: str, /, **params: Any) -> str:
@@ -106,6 +125,7 @@ def t(language: str, key: str, /, **params: Any) -> str:
     template = _template(language, key, params)
     if not params:
         return template
+    params = _shown_count(language, params)
     safe = {
         name: value if isinstance(value, Html) else html.escape(str(value), quote=False)
         for name, value in params.items()
@@ -119,7 +139,7 @@ def t_plain(language: str, key: str, /, **params: Any) -> str:
     Such texts must contain no HTML; the catalog test checks that `toast.*` texts have none.
     """
     template = _template(language, key, params)
-    return template.format(**params) if params else template
+    return template.format(**_shown_count(language, params)) if params else template
 
 
 def language_for(language_code: str | None, default: str) -> str:

@@ -7,6 +7,7 @@ placeholders, markup Telegram accepts, and no English left behind in the Indones
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from html.parser import HTMLParser
@@ -331,6 +332,58 @@ def test_every_plural_form_has_the_same_placeholders(language: str) -> None:
 def test_english_says_plurals_as_plurals() -> None:
     """ "problem(s)" reads like a form to fill in: English texts use plural forms instead."""
     assert not [key for key, text in EN.items() if "(s)" in text]
+
+
+# --- the Indonesian a Jakarta speaker would write, and labels that fit a phone -------------------
+
+# Word-for-word renderings that read like a manual, and what a person says instead.
+STIFF_INDONESIAN = {
+    "tulis ulang": "Perbaiki jawaban (button) / jawaban perbaikan (the text)",
+    "tulisan ulang": "jawaban perbaikan",
+    "kebermanfaatan": "Kegunaan",
+    "nyalakan tanda": "Tandai kalau ada masalah",
+    "tanda aktif": "Ditandai",
+    "galat": "error",
+    "sunting": "edit",
+    "berkas": "file",
+    "hitunganmu": "jumlah penilaianmu",
+}
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_indonesian_speaks_to_the_trainer_as_kamu(key: str) -> None:
+    """ "Anda" is the register of forms and banks; Nilai talks like a colleague."""
+    assert not re.search(r"\b[Aa]nda(lah|pun)?\b", ID[key]), ID[key]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_indonesian_avoids_word_for_word_translations(key: str) -> None:
+    found = {word: better for word, better in STIFF_INDONESIAN.items() if word in ID[key].lower()}
+    assert found == {}, f"{key}: say it as a person would: {found}"
+
+
+def test_the_rewrite_is_called_jawaban_perbaikan_wherever_it_is_named() -> None:
+    for key in ("panel.texts", "summary.submitted", "confirm.rewrite_saved", "prompt.rewrite"):
+        assert "jawaban perbaikan" in ID[key].lower(), key
+    assert ID["criterion.helpfulness"] == "Kegunaan"
+    assert "Tandai kalau ada masalah" in ID["help.trainer"]
+
+
+# Telegram shares a row between two buttons; on a phone each shows about 20 characters before
+# it cuts the label short. Criterion buttons add "▶ " and " 4", flag buttons "☐ "; a number in
+# a label ("Undo · {minutes} min") is counted as two digits.
+PAIRED_LABELS = {"button": "{}", "skip_reason": "{}", "flag": "☐ {}", "criterion": "▶ {} 4"}
+LABEL_ROOM = 21
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    "key", [key for key in KEYS if key.split(".")[0] in PAIRED_LABELS], ids=str
+)
+def test_button_labels_fit_half_a_phone_row(language: str, key: str) -> None:
+    label = t_plain(language, key, **dict.fromkeys(placeholders(EN[key]), "10"))
+    shown = PAIRED_LABELS[key.split(".")[0]].format(label)
+    assert len(shown) <= LABEL_ROOM, f"{shown!r} is {len(shown)} characters"
 
 
 def test_a_missing_key_is_a_clear_error() -> None:

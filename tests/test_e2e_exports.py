@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.exports import export_batch
+from bot.i18n import t
 from handlers.exports import send_export
 from tests.e2e import RunningBot
 from tests.fakebot import ApiCall, FakeBotApi, FakeMessage, FakeUser
@@ -157,8 +158,8 @@ async def test_a_long_export_shows_its_progress(
         if call.method == "editMessageText" and call.ok
     ]
     assert edits[:-1] == [  # items read of the batch's four
-        "⏳ Sedang mengekspor <b>pilot</b> sebagai <b>raw</b>: 1 dari 4 (25%)",
-        "⏳ Sedang mengekspor <b>pilot</b> sebagai <b>raw</b>: 2 dari 4 (50%)",
-        "⏳ Sedang mengekspor <b>pilot</b> sebagai <b>raw</b>: 3 dari 4 (75%)",
+        t("id", "export.progress", batch="pilot", format="raw", done=1, total=4, percent=25),
+        t("id", "export.progress", batch="pilot", format="raw", done=2, total=4, percent=50),
+        t("id", "export.progress", batch="pilot", format="raw", done=3, total=4, percent=75),
     ]
-    assert edits[-1].startswith("✅ <b>pilot</b> sebagai <b>raw</b>: 6 baris")
+    assert edits[-1].startswith("✅ <b>pilot</b>") and "<b>raw</b>: 6 baris" in edits[-1]

@@ -181,7 +181,7 @@ async def test_an_invited_coordinator_is_alerted_in_their_own_language(
     [to_boss] = alerts_to(api, BOSS, start)
     [to_sari] = alerts_to(api, 3001, start)
     assert "Unexpected error" in to_boss.params["text"]
-    assert "Galat tak terduga" in to_sari.params["text"]
+    assert "Error tak terduga" in to_sari.params["text"]
     assert alerts_to(api, rina.chat_id, start) == []  # the trainer only gets the apology
 
 
