@@ -362,8 +362,8 @@ def test_indonesian_avoids_word_for_word_translations(key: str) -> None:
     assert found == {}, f"{key}: say it as a person would: {found}"
 
 
-def test_the_rewrite_is_called_jawaban_perbaikan_wherever_it_is_named() -> None:
-    for key in ("panel.texts", "summary.submitted", "confirm.rewrite_saved", "prompt.rewrite"):
+def test_the_rewrite_is_called_jawaban_perbaikan_on_the_panel() -> None:
+    for key in ("panel.texts", "summary.submitted"):
         assert "jawaban perbaikan" in ID[key].lower(), key
     assert ID["criterion.helpfulness"] == "Kegunaan"
     assert "Tandai kalau ada masalah" in ID["help.trainer"]
