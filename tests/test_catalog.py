@@ -250,6 +250,7 @@ def words_of(label: str) -> str:
         ("help.trainer", "button.note"),
         ("help.trainer", "button.submit"),
         ("help.trainer", "button.skip"),
+        ("help.trainer", "button.guidelines"),
     ],
 )
 def test_instructions_name_the_buttons_the_trainer_sees(
