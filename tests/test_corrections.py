@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from bot.config import Settings
 from bot.corrections import CorrectionService, Undo
 from bot.review import AssignmentRefused, Refusal, ReviewService
+from handlers.callback_data import Action, decode
+from handlers.corrections import undo_keyboard
 from storage.corrections import HELD
 from storage.database import Database
 from storage.records import Trainer
@@ -194,8 +197,6 @@ async def test_too_late_after_the_window_and_once_reviewed(
 async def test_no_undo_when_the_window_is_zero(
     db: Database, settings: Settings, review: ReviewService, clock: FakeClock
 ) -> None:
-    from dataclasses import replace
-
     off = CorrectionService(db, replace(settings, edit_window_minutes=0), review, clock)
     await make_batch(db, items=1, overlap=1)
     alice = await make_trainer(db, 1)
@@ -312,3 +313,13 @@ async def test_first_answer_is_what_the_first_submit_said(
         "SELECT score FROM scores WHERE assignment_id = ? AND criterion = 'accuracy'", (undone,)
     )
     assert current == 1  # the judgment itself has the correction
+
+
+def test_the_undo_button_names_the_window_and_is_gone_when_corrections_are_off() -> None:
+    markup = undo_keyboard(812, "id", 10)
+    assert markup is not None
+    [[button]] = markup.inline_keyboard
+    assert button.text == "↩️ Urungkan · 10 mnt"
+    assert decode(button.callback_data).action is Action.UNDO
+    assert decode(button.callback_data).assignment_id == 812
+    assert undo_keyboard(812, "en", 0) is None
