@@ -27,8 +27,14 @@ Anything that path does not accept exactly, it hands to the plain `json` decoder
 below it, which find the reason. So the fast path decides only what the careful path would
 decide the same way, and every reason comes from one place.
 
-Reasons are short, stable English sentences without the "line N:" prefix (callers add it, see
-`format_problem`), and never echo more than about 40 characters of the file's content.
+Reasons are catalog keys with parameters (`bot.upload_problems`), worded in the reader's
+language by whoever shows them, without the "line N:" prefix (`format_problem` adds it in
+English); they never echo more than about 40 characters of the file's content. They are built
+only for bad lines: a valid line costs nothing here.
+
+Languages: `metadata.lang`, when given, must be an ISO 639-1 code (any case, a region suffix
+such as `en-US` dropped); the item carries the code in `ParsedItem.lang`. Valid codes are the
+two-letter codes CLDR names (Babel's data), which are ISO 639-1's.
 """
 
 from __future__ import annotations
@@ -40,10 +46,15 @@ import math
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
 import msgspec
+from babel import Locale
+
+from bot.upload_problems import Names, Phrase, Problem, phrase
+from bot.upload_problems import plain as plain_problem
 
 MAX_TEXT_CHARS = 32_000  # prompt, response, each message content
 MAX_ID_CHARS = 128
@@ -59,8 +70,6 @@ CSV_SUFFIXES = frozenset({".csv"})
 HEAD_BYTES = 8192  # enough to recognise binary, UTF-16 and ZIP files before parsing
 _BOM = b"\xef\xbb\xbf"
 _CLIP_CHARS = 40
-_MAX_LANGUAGES = 50  # distinct language keys tracked; the rest are counted as "other"
-_MAX_LANGUAGE_CHARS = 16
 _JSON_CELLS = ("messages", "metadata", "gold")
 _GENERATED_ID = re.compile(r"line-([1-9][0-9]*)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -85,6 +94,7 @@ class ParsedItem:
     metadata_json: str | None = field(default=None, compare=False)
     # The record had no "id", so `external_id` was made from the line number (derived).
     generated_id: bool = field(default=False, compare=False)
+    lang: str | None = None  # ISO 639-1 code from metadata "lang", lowercase, no region
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +105,6 @@ class IdClaim:
     line: int
     external_id: str
     generated_id: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """A reason a record (or, with line 0, the whole file) is refused or warned about."""
-
-    line: int  # 0 for whole-file problems
-    reason: str  # short English reason without the "line N:" prefix
 
 
 @dataclass
@@ -116,7 +118,7 @@ class BatchScan:
     warning_count: int = 0
     longest_chars: int = 0  # longest prompt, response or message content
     gold_count: int = 0  # items that keep a gold expectation for at least one rubric criterion
-    languages: dict[str, int] = field(default_factory=dict)  # metadata "lang"/"language"
+    languages: dict[str, int] = field(default_factory=dict)  # ISO 639-1 code -> items
     chat_form_count: int = 0
     file_format: str = ""  # "jsonl" or "csv", as detected
     max_errors: int = 20
@@ -148,7 +150,7 @@ class BatchScan:
         reason = duplicate_reason(
             claim.external_id, claim.generated_id, first_line, first_generated
         )
-        self.add_error(Problem(claim.line, reason))
+        self.add_error(Problem(claim.line, reason.key, reason.params))
 
 
 def _line_of(problem: Problem) -> int:
@@ -166,26 +168,21 @@ class BatchFormatError(ValueError):
 
 def format_problem(problem: Problem) -> str:
     """English one-liner for logs and the CLI: 'line 7: reason', or just the reason for line 0."""
-    return f"line {problem.line}: {problem.reason}" if problem.line else problem.reason
+    return plain_problem(problem, "en")
 
 
 def duplicate_reason(
     external_id: str, generated: bool, first_line: int | None, first_generated: bool
-) -> str:
+) -> Phrase:
     """Why a record whose id was used before is refused (generated ids: `line-N`)."""
+    shown = _quote(external_id)
     if first_line is None:
-        return f"duplicate id {_quote(external_id)}"
+        return phrase("duplicate_id", id=shown)
     if generated:
-        return (
-            f'no "id", and the generated id "{external_id}" is already used on line '
-            f'{first_line}: give this item an "id"'
-        )
+        return phrase("duplicate_generated_id", id=shown, first=first_line)
     if first_generated:
-        return (
-            f"id {_quote(external_id)} is already the generated id of line {first_line}, "
-            'which has no "id"'
-        )
-    return f"duplicate id {_quote(external_id)} (first used on line {first_line})"
+        return phrase("id_is_generated_id", id=shown, first=first_line)
+    return phrase("duplicate_id_first", id=shown, first=first_line)
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,7 +279,7 @@ def scan_records(
             if len(scan.warnings) < max_errors:
                 scan.warnings.append(event.problem)
     if scan.items == 0 and scan.error_count == 0:
-        scan.add_error(Problem(0, "file has no items"))
+        scan.add_error(Problem(0, "no_items"))
 
 
 def first_uses(
@@ -332,15 +329,14 @@ def iter_batch_items(
             first = seen.claim(event)
             if first is not None:
                 reason = duplicate_reason(event.external_id, event.generated_id, *first)
-                raise BatchFormatError(
-                    _failed_scan(Problem(event.line, reason), count, file_format)
-                )
+                problem = Problem(event.line, reason.key, reason.params)
+                raise BatchFormatError(_failed_scan(problem, count, file_format))
             count += 1
             yield event
         elif event.error:
             raise BatchFormatError(_failed_scan(event.problem, count, file_format))
     if count == 0:
-        raise BatchFormatError(_failed_scan(Problem(0, "file has no items"), 0, file_format))
+        raise BatchFormatError(_failed_scan(Problem(0, "no_items"), 0, file_format))
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,7 +354,16 @@ _Event = ParsedItem | _Issue
 
 
 class _Bad(Exception):
-    """The first problem found in a record; its message is the reason."""
+    """The first problem found in a record: a catalog key (`bot.upload_problems`) and its
+    parameters."""
+
+    def __init__(self, key: str, /, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = tuple(params.items())
+
+    def at(self, line: int) -> Problem:
+        return Problem(line, self.key, self.params)
 
 
 class _TooLarge(Exception):
@@ -423,18 +428,10 @@ def _count_item(scan: BatchScan, item: ParsedItem) -> None:
         scan.longest_chars = longest
     if item.gold:
         scan.gold_count += 1
-    metadata = item.metadata
-    if metadata:
-        language = metadata.get("lang")
-        if not (isinstance(language, str) and language.strip()):
-            language = metadata.get("language")
-        if isinstance(language, str) and language.strip():
-            languages = scan.languages
-            # Bounded so a million distinct "languages" cannot grow the summary.
-            name = language.strip().lower()[:_MAX_LANGUAGE_CHARS]
-            if name not in languages and len(languages) >= _MAX_LANGUAGES:
-                name = "other"
-            languages[name] = languages.get(name, 0) + 1
+    language = item.lang
+    if language is not None:  # one of ISO 639-1's 184 codes: the summary stays small
+        languages = scan.languages
+        languages[language] = languages.get(language, 0) + 1
 
 
 def _quote(value: object) -> str:
@@ -452,23 +449,25 @@ def _number(value: int) -> str:
     return text if len(text) <= _CLIP_CHARS else text[: _CLIP_CHARS - 1] + "…"
 
 
-def _names(names: list[str]) -> str:
-    shown = ", ".join(_quote(name) for name in names[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+def _names(names: list[str]) -> Names:
+    return Names(tuple(_quote(name) for name in names[:5]), len(names))
 
 
-def _json_type(value: object) -> str:
+def _json_type(value: object) -> Phrase:
+    """The name of a JSON value's type ("a list"), as a phrase of the catalog."""
     if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
+        kind = "null"
+    elif isinstance(value, bool):
+        kind = "bool"
+    elif isinstance(value, int | float):
+        kind = "number"
+    elif isinstance(value, str):
+        kind = "string"
+    elif isinstance(value, list):
+        kind = "list"
+    else:
+        kind = "object"
+    return Phrase(f"type_{kind}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,27 +480,27 @@ _BINARY_MIN = 16  # below this many in the head, each bad line is reported with 
 _BINARY_SHARE = 0.01
 
 
-def _binary_problem(head: bytes) -> str | None:
+def _binary_problem(head: bytes) -> str | None:  # the key of the reason
     """Recognise files that are not UTF-8 text at all, so they get one reason, not thousands.
 
     A text file with a stray NUL byte or a bad UTF-8 sequence is not one of them: its lines are
     read, and each bad line is refused with its number like any other.
     """
     if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return "file is UTF-32 text (save it as UTF-8)"
+        return "utf32"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "file is UTF-16 text (save it as UTF-8)"
+        return "utf16"
     if head.startswith(b"PK\x03\x04"):
-        return "file is a ZIP or Excel workbook, not text (export it as CSV UTF-8)"
+        return "zip"
     if b"\x00" in head:
         sample = head[:2048]
         half = len(sample) // 2
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
         if half >= 8 and max(even, odd) > 0.4 * half and min(even, odd) < 0.05 * half:
-            return "file is UTF-16 text (save it as UTF-8)"
+            return "utf16"
         controls = len(head) - len(head.translate(None, _BINARY_BYTES))
         if controls >= _BINARY_MIN and controls > _BINARY_SHARE * len(head):
-            return "not a text file"
+            return "not_text"
     return None
 
 
@@ -538,14 +537,15 @@ def _raw_lines(f: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
 
 def _decode(raw: bytes) -> str:
     if b"\x00" in raw:
-        raise _Bad("line contains a NUL byte (not a text file?)")
+        raise _Bad("nul_byte")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Bad("not UTF-8 text (save the file as UTF-8)") from None
+        raise _Bad("not_utf8") from None
 
 
-_TOO_LONG_LINE = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+def _too_long_line(line: int) -> Problem:
+    return Problem(line, "line_too_long", (("limit", MAX_LINE_BYTES),))
 
 
 def _events(
@@ -564,7 +564,11 @@ def _events(
 
 
 class _JsonValueError(ValueError):
-    """Raised by the decoder hooks; its message is already a reason."""
+    """Raised by the decoder hooks; `bad` is the reason."""
+
+    def __init__(self, bad: _Bad) -> None:
+        super().__init__(bad.key)
+        self.bad = bad
 
 
 def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -573,7 +577,7 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _JsonValueError(f"duplicate key {_quote(key)} in a JSON object")
+                raise _JsonValueError(_Bad("json_duplicate_key", key=_quote(key)))
             seen.add(key)
     return obj
 
@@ -581,12 +585,12 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _parse_float(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):  # 1e999 would come back as Infinity, which is not JSON
-        raise _JsonValueError("number is out of range")
+        raise _JsonValueError(_Bad("json_out_of_range"))
     return number
 
 
 def _parse_constant(name: str) -> Any:
-    raise _JsonValueError(f"{name} is not valid JSON")
+    raise _JsonValueError(_Bad("json_constant", name=name))
 
 
 _DECODER = json.JSONDecoder(
@@ -600,16 +604,35 @@ def _loads(text: str) -> Any:
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
-            raise _Bad(f"extra text after the JSON value at column {exc.colno}") from None
+            raise _Bad("json_extra", column=exc.colno) from None
         if exc.pos >= len(text.rstrip()):
-            raise _Bad("incomplete JSON: it ends before the object is closed") from None
-        raise _Bad(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+            raise _Bad("json_incomplete") from None
+        raise _Bad(_json_error_key(exc.msg), column=exc.colno) from None
     except _JsonValueError as exc:
-        raise _Bad(str(exc)) from None
+        raise exc.bad from None
     except ValueError:  # e.g. an integer with more than 4300 digits
-        raise _Bad("number is too long") from None
+        raise _Bad("json_number_too_long") from None
     except RecursionError:
-        raise _Bad("JSON is nested too deeply") from None
+        raise _Bad("json_too_deep") from None
+
+
+# What the json module says (in English), by the start of its message: the reason's key.
+_JSON_ERRORS = (
+    ("Expecting value", "json_expecting_value"),
+    ("Expecting ',' delimiter", "json_expecting_comma"),
+    ("Expecting ':' delimiter", "json_expecting_colon"),
+    ("Expecting property name", "json_expecting_name"),
+    ("Unterminated string", "json_unterminated_string"),
+    ("Invalid control character", "json_control_character"),
+    ("Invalid \\", "json_bad_escape"),
+)
+
+
+def _json_error_key(message: str) -> str:
+    for start, key in _JSON_ERRORS:
+        if message.startswith(start):
+            return key
+    return "json_invalid"  # a message of a later Python: the column still says where
 
 
 def _jsonl_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
@@ -617,38 +640,37 @@ def _jsonl_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
     seen_content = False
     for lineno, raw in _raw_lines(f):
         if raw is None:
-            yield _Issue(Problem(lineno, _TOO_LONG_LINE), True)
+            yield _Issue(_too_long_line(lineno), True)
             continue
         if seen_content:
             accepted = fast(raw, lineno)
             if accepted is not None:
                 item, warnings = accepted
-                for reason in warnings:
-                    yield _Issue(Problem(lineno, reason), False)
+                for warning in warnings:
+                    yield _Issue(Problem(lineno, warning.key, warning.params), False)
                 yield item
                 continue
         try:
             # A BOM is accepted at the start of any line: files joined with `cat` carry several.
             text = _decode(raw).removeprefix("\ufeff")
         except _Bad as exc:
-            yield _Issue(Problem(lineno, str(exc)), True)
+            yield _Issue(exc.at(lineno), True)
             continue
         if not text.strip():
             continue
         first_content, seen_content = not seen_content, True
         if first_content and text.lstrip().startswith("["):
-            reason = "a JSON array is not supported: write one JSON object per line (JSONL)"
-            yield _Issue(Problem(0, reason), True)
+            yield _Issue(Problem(0, "json_array"), True)
             return
         try:
             record = _loads(text)
             if not isinstance(record, dict):
-                raise _Bad(f"line is not a JSON object (found {_json_type(record)})")
+                raise _Bad("not_object", found=_json_type(record))
         except _Bad as exc:
-            reason = str(exc)
+            problem = exc.at(lineno)
             if first_content and text.strip() == "{":
-                reason = "incomplete JSON: each item must be a whole object on one line"
-            yield _Issue(Problem(lineno, reason), True)
+                problem = Problem(lineno, "json_whole_object")
+            yield _Issue(problem, True)
             continue
         yield from validator.check(record, lineno)
 
@@ -711,7 +733,7 @@ class _CsvFeed:
             return _decode(raw)
         except _Bad as exc:
             if self.problem is None:
-                self.problem = Problem(lineno, str(exc))
+                self.problem = exc.at(lineno)
             return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
@@ -736,60 +758,58 @@ def _sniff_delimiter(header: str) -> str:
     return best
 
 
-def _csv_reason(exc: csv.Error, start: int, now: int) -> str:
+def _csv_problem(exc: csv.Error, start: int, now: int) -> Problem:
     message = str(exc)
-    near = f" (near line {now})" if now != start else ""
+    near: Phrase | str = phrase("near_line", line=now) if now != start else ""
     if "expected after" in message:
-        return 'bad quoting: text after a closing quote (inside quotes, write "" for ")' + near
+        return Problem(start, "csv_bad_quoting", (("near", near),))
     if "unexpected end of data" in message:
-        return "unclosed quote: the quoted cell never ends (reached the end of the file)"
+        return Problem(start, "csv_unclosed_quote")
     if "new-line character" in message:
-        return "stray carriage return (CR) in an unquoted cell" + near
+        return Problem(start, "csv_stray_cr", (("near", near),))
     if "field larger" in message:
-        return f"record is larger than {MAX_LINE_BYTES:,} bytes"
-    return "malformed CSV" + near
+        return Problem(start, "csv_record_too_large", (("limit", MAX_LINE_BYTES),))
+    return Problem(start, "csv_malformed", (("near", near),))
 
 
 def _csv_header(row: list[str]) -> list[str]:
     names = [cell.strip().lower() for cell in row]
     if names[0].startswith("{"):
-        raise _Bad("this looks like JSONL, not CSV (name the file .jsonl)")
+        raise _Bad("csv_looks_like_jsonl")
     unknown = [name for name in names if name and name not in ALLOWED_KEYS]
     if len(unknown) == len([name for name in names if name]):
-        raise _Bad(
-            'the first row must be a header naming the columns, such as "prompt" and "response"'
-        )
+        raise _Bad("csv_no_header")
     if unknown:
-        word = "column" if len(unknown) == 1 else "columns"
-        raise _Bad(f'unknown {word} {_names(unknown)}: put that data in a "metadata" column (JSON)')
+        raise _Bad("csv_unknown_columns", names=_names(unknown), count=len(unknown))
     named = [name for name in names if name]
     for name in named:
         if named.count(name) > 1:
-            raise _Bad(f"column {_quote(name)} appears twice in the header")
+            raise _Bad("csv_column_twice", name=_quote(name))
     if "messages" not in names:
         missing = [name for name in ("prompt", "response") if name not in names]
         if len(missing) == 1:
-            raise _Bad(f'missing column "{missing[0]}" (or use a "messages" column)')
+            raise _Bad("csv_missing_column", name=_quote(missing[0]))
         if missing:
-            raise _Bad('missing columns "prompt" and "response" (or a "messages" column)')
+            raise _Bad("csv_missing_columns")
     return names
 
 
 def _csv_record(header: list[str], row: list[str]) -> dict[str, Any]:
     """The JSON-like record of a CSV row. An empty cell means the key is absent."""
     if len(row) != len(header):
-        raise _Bad(f"row has {len(row)} cells but the header has {len(header)}")
+        raise _Bad("csv_cell_count", cells=len(row), columns=len(header))
     record: dict[str, Any] = {}
     for index, (name, cell) in enumerate(zip(header, row, strict=True)):
         if not name:
             if cell.strip():
-                raise _Bad(f"cell {index + 1} is not empty but its column has no name")
+                raise _Bad("csv_unnamed_cell", cell=index + 1)
         elif name in _JSON_CELLS:
             if cell.strip():
                 try:
                     value = _loads(cell)
                 except _Bad as exc:
-                    raise _Bad(f'"{name}" cell: {exc}') from None
+                    reason = Phrase(exc.key, exc.params)
+                    raise _Bad("csv_json_cell", name=_quote(name), reason=reason) from None
                 if value is not None:
                     record[name] = value
         elif cell:
@@ -816,19 +836,16 @@ def _csv_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
             return
         except _TooLarge:
             if feed.lineno == feed.start:
-                yield _Issue(Problem(feed.start, _TOO_LONG_LINE), True)
+                yield _Issue(_too_long_line(feed.start), True)
                 continue
             # A multi-line record this large is almost surely an unclosed quote; whatever follows
             # would be parsed out of step, so later "errors" would be noise.
-            reason = (
-                f"record is larger than {MAX_LINE_BYTES:,} bytes (an unclosed quote?); "
-                "stopped reading here"
-            )
-            yield _Issue(Problem(feed.start, reason), True)
+            limit = (("limit", MAX_LINE_BYTES),)
+            yield _Issue(Problem(feed.start, "csv_record_too_large_stopped", limit), True)
             return
         except csv.Error as exc:
             # A bad byte read as U+FFFD can break the quoting around it: the byte is the cause.
-            problem = feed.problem or Problem(feed.start, _csv_reason(exc, feed.start, feed.lineno))
+            problem = feed.problem or _csv_problem(exc, feed.start, feed.lineno)
             yield _Issue(problem, True)
             continue
         if feed.problem is not None:
@@ -842,13 +859,13 @@ def _csv_events(f: BinaryIO, validator: _Validator) -> Iterator[_Event]:
             try:
                 header = _csv_header(row)
             except _Bad as exc:
-                yield _Issue(Problem(0, str(exc)), True)
+                yield _Issue(exc.at(0), True)
                 return
             continue
         try:
             record = _csv_record(header, row)
         except _Bad as exc:
-            yield _Issue(Problem(feed.start, str(exc)), True)
+            yield _Issue(exc.at(feed.start), True)
             continue
         yield from validator.check(record, feed.start)
 
@@ -914,7 +931,7 @@ class _Validator:
         self.criteria = frozenset(criteria)
         self.scale = scale
 
-    def fast(self, raw: bytes, line: int) -> tuple[ParsedItem, list[str]] | None:
+    def fast(self, raw: bytes, line: int) -> tuple[ParsedItem, list[Phrase]] | None:
         """The item of a JSONL line and its warnings, or None: "ask the careful path".
 
         Returns an item only where `check` would return the same item; anything unusual (an
@@ -965,7 +982,7 @@ class _Validator:
             prompt, response = before.content, last.content
             context = tuple([{"role": t.role, "content": t.content} for t in messages[:-2]])
             chat = True
-        metadata, metadata_json = record.metadata, None
+        metadata, metadata_json, lang = record.metadata, None, None
         if metadata is _UNSET:
             metadata = None
         else:
@@ -979,9 +996,16 @@ class _Validator:
                 if len(encoded) > MAX_METADATA_BYTES:
                     return None
                 metadata_json = encoded.decode()
+                lang = metadata.get("lang")
+                if lang is not None:
+                    if type(lang) is not str:
+                        return None
+                    lang = _KNOWN_LANGUAGES.get(lang) or _language_code(lang)
+                    if lang is None:
+                        return None
         gold_value = record.gold
         gold: dict[str, tuple[int, int]] | None = None
-        warnings: list[str] = []
+        warnings: list[Phrase] = []
         if gold_value is not _UNSET:
             keys += 1
             if gold_value is not None:
@@ -1011,6 +1035,7 @@ class _Validator:
             gold,
             metadata_json,
             generated,
+            lang,
         )
         return item, warnings
 
@@ -1019,29 +1044,28 @@ class _Validator:
         unknown = [key for key in record if key not in ALLOWED_KEYS]
         try:
             if unknown:
-                word, pronoun = ("key", "it") if len(unknown) == 1 else ("keys", "them")
-                raise _Bad(f'unknown {word} {_names(unknown)}: move {pronoun} into "metadata"')
+                raise _Bad("unknown_keys", names=_names(unknown), count=len(unknown))
             external_id, generated = _record_id(record.get("id"), line)
         except _Bad as exc:
-            yield _Issue(Problem(line, str(exc)), True)
+            yield _Issue(exc.at(line), True)
             return
         try:
             item, warnings = self._item(record, line, external_id, generated)
         except _Bad as exc:
             claim = IdClaim(line, external_id, generated)
-            yield _Issue(Problem(line, str(exc)), True, claim)
+            yield _Issue(exc.at(line), True, claim)
             return
-        for reason in warnings:
-            yield _Issue(Problem(line, reason), False)
+        for warning in warnings:
+            yield _Issue(Problem(line, warning.key, warning.params), False)
         yield item
 
     def _item(
         self, record: dict[str, Any], line: int, external_id: str, generated: bool
-    ) -> tuple[ParsedItem, list[str]]:
+    ) -> tuple[ParsedItem, list[Phrase]]:
         plain = "prompt" in record or "response" in record
         chat = "messages" in record
         if plain and chat:
-            raise _Bad('use either "prompt" and "response" or "messages", not both')
+            raise _Bad("both_forms")
         if chat:
             prompt, response, context = _messages(record["messages"])
         elif plain:
@@ -1049,8 +1073,9 @@ class _Validator:
             response = _text(record, "response")
             context = ()
         else:
-            raise _Bad('missing "prompt" and "response" (or "messages")')
+            raise _Bad("no_texts")
         metadata, metadata_json = _metadata(record.get("metadata"))
+        lang = _language(metadata)
         gold, warnings = self._gold(record.get("gold"))
         item = ParsedItem(
             line=line,
@@ -1063,36 +1088,41 @@ class _Validator:
             gold=gold,
             metadata_json=metadata_json,
             generated_id=generated,
+            lang=lang,
         )
         return item, warnings
 
-    def _gold(self, value: object) -> tuple[dict[str, tuple[int, int]] | None, list[str]]:
+    def _gold(self, value: object) -> tuple[dict[str, tuple[int, int]] | None, list[Phrase]]:
         if value is None:
             return None, []
         if not isinstance(value, dict):
-            raise _Bad('"gold" must be an object like {"accuracy": [4, 5]}')
+            raise _Bad("gold_type")
         if not value:
-            raise _Bad('"gold" is empty')
+            raise _Bad("gold_empty")
         low_end, high_end = self.scale
         gold: dict[str, tuple[int, int]] = {}
-        warnings: list[str] = []
+        warnings: list[Phrase] = []
         for name, bounds in value.items():
             if not name.strip():
-                raise _Bad('"gold" has an empty criterion name')
+                raise _Bad("gold_empty_name")
             label = f"gold {_quote(name)}"
             if (
                 not isinstance(bounds, list)
                 or len(bounds) != 2
                 or any(isinstance(b, bool) or not isinstance(b, int) for b in bounds)
             ):
-                raise _Bad(f"{label} must be a list of two whole numbers [low, high]")
+                raise _Bad("gold_bounds", label=label)
             low, high = bounds
             if low > high:
-                raise _Bad(f"{label} has low {_number(low)} above high {_number(high)}")
+                raise _Bad("gold_low_above_high", label=label, low=_number(low), high=_number(high))
             if low < low_end or high > high_end:
                 raise _Bad(
-                    f"{label} [{_number(low)}, {_number(high)}] is outside the scale "
-                    f"{low_end} to {high_end}"
+                    "gold_outside_scale",
+                    label=label,
+                    low=_number(low),
+                    high=_number(high),
+                    scale_low=low_end,
+                    scale_high=high_end,
                 )
             if name not in self.criteria:
                 warnings.append(_unknown_criterion(name))
@@ -1101,8 +1131,8 @@ class _Validator:
         return (gold or None), warnings
 
 
-def _unknown_criterion(name: str) -> str:
-    return f"gold criterion {_quote(name)} is not in the rubric; it will be ignored"
+def _unknown_criterion(name: str) -> Phrase:
+    return phrase("unknown_criterion", name=_quote(name))
 
 
 def _record_id(value: object, line: int) -> tuple[str, bool]:
@@ -1110,73 +1140,70 @@ def _record_id(value: object, line: int) -> tuple[str, bool]:
     if value is None:
         return f"line-{line}", True
     if isinstance(value, bool) or not isinstance(value, str | int):
-        found = "a decimal number" if isinstance(value, float) else _json_type(value)
-        raise _Bad(f'"id" must be a string or a whole number, not {found}')
+        found = Phrase("type_decimal") if isinstance(value, float) else _json_type(value)
+        raise _Bad("id_type", found=found)
     external_id = value if isinstance(value, str) else str(value)
     if not external_id.strip():
-        raise _Bad('"id" is empty')
+        raise _Bad("id_empty")
     if len(external_id) > MAX_ID_CHARS:
-        raise _Bad(f'"id" is longer than {MAX_ID_CHARS} characters ({len(external_id):,})')
+        raise _Bad("id_too_long", limit=MAX_ID_CHARS, length=len(external_id))
     if _CONTROL.search(external_id):
-        raise _Bad('"id" contains a control character (such as a line break)')
+        raise _Bad("id_control")
     if _SURROGATE.search(external_id):
-        raise _Bad('"id" contains an invalid \\u escape (a lone surrogate)')
+        raise _Bad("id_surrogate")
     return external_id, False
 
 
 def _text(record: dict[str, Any], name: str) -> str:
     if name not in record:
-        raise _Bad(f'missing "{name}"')
+        raise _Bad("missing_key", key=f'"{name}"')
     return _check_text(record[name], f'"{name}"')
 
 
 def _check_text(value: object, label: str) -> str:
     if not isinstance(value, str):
-        raise _Bad(f"{label} must be a string, not {_json_type(value)}")
+        raise _Bad("text_type", label=label, found=_json_type(value))
     if not value.strip():
-        raise _Bad(f"{label} is empty")
+        raise _Bad("text_empty", label=label)
     if len(value) > MAX_TEXT_CHARS:
-        raise _Bad(f"{label} is longer than {MAX_TEXT_CHARS:,} characters ({len(value):,})")
+        raise _Bad("text_too_long", label=label, limit=MAX_TEXT_CHARS, length=len(value))
     if "\x00" in value:
-        raise _Bad(f"{label} contains a NUL character")
+        raise _Bad("text_nul", label=label)
     if _SURROGATE.search(value):
-        raise _Bad(f"{label} contains an invalid \\u escape (a lone surrogate)")
+        raise _Bad("text_surrogate", label=label)
     return value
 
 
 def _messages(value: object) -> tuple[str, str, tuple[dict[str, str], ...]]:
     """Split the chat form: last assistant turn = response, the user turn before it = prompt."""
     if not isinstance(value, list):
-        raise _Bad('"messages" must be a list of {"role", "content"} objects')
+        raise _Bad("messages_type")
     if not value:
-        raise _Bad('"messages" is empty')
+        raise _Bad("messages_empty")
     if len(value) > MAX_TURNS:
-        raise _Bad(f'"messages" has {len(value):,} turns; the limit is {MAX_TURNS}')
+        raise _Bad("messages_too_many", turns=len(value), limit=MAX_TURNS)
     turns: list[dict[str, str]] = []
     for index, turn in enumerate(value):
         where = f"messages[{index}]"
         if not isinstance(turn, dict):
-            raise _Bad(f'{where} must be an object with "role" and "content"')
+            raise _Bad("turn_type", turn=where)
         extra = [key for key in turn if key not in ("role", "content")]
         if extra:
-            word = "key" if len(extra) == 1 else "keys"
-            raise _Bad(
-                f'{where} has unknown {word} {_names(extra)}; only "role" and "content" are allowed'
-            )
+            raise _Bad("turn_unknown_keys", turn=where, names=_names(extra), count=len(extra))
         if "role" not in turn:
-            raise _Bad(f'{where} has no "role"')
+            raise _Bad("turn_no_role", turn=where)
         role = turn["role"]
         if role not in ROLES:
             shown = _quote(role) if isinstance(role, str) else _json_type(role)
-            raise _Bad(f'{where} "role" must be "system", "user" or "assistant", not {shown}')
+            raise _Bad("turn_bad_role", turn=where, found=shown)
         if "content" not in turn:
-            raise _Bad(f'{where} has no "content"')
+            raise _Bad("turn_no_content", turn=where)
         content = _check_text(turn["content"], f'{where} "content"')
         turns.append({"role": role, "content": content})
     if turns[-1]["role"] != "assistant":
-        raise _Bad('"messages" must end with an "assistant" turn (the answer under review)')
+        raise _Bad("messages_last")
     if len(turns) < 2 or turns[-2]["role"] != "user":
-        raise _Bad('the last "assistant" turn must follow a "user" turn (the prompt)')
+        raise _Bad("messages_user_before")
     return turns[-2]["content"], turns[-1]["content"], tuple(turns[:-2])
 
 
@@ -1185,13 +1212,53 @@ def _metadata(value: object) -> tuple[dict | None, str | None]:
     if value is None:
         return None, None
     if not isinstance(value, dict):
-        raise _Bad(f'"metadata" must be an object, not {_json_type(value)}')
+        raise _Bad("metadata_type", found=_json_type(value))
     try:
         encoded = _ENCODE(value)
     except UnicodeEncodeError:
-        raise _Bad('"metadata" contains an invalid \\u escape (a lone surrogate)') from None
+        raise _Bad("metadata_surrogate") from None
     except RecursionError:
-        raise _Bad('"metadata" is nested too deeply') from None
+        raise _Bad("metadata_too_deep") from None
     if len(encoded) > MAX_METADATA_BYTES:
-        raise _Bad(f'"metadata" is larger than {MAX_METADATA_BYTES:,} bytes ({len(encoded):,})')
+        raise _Bad("metadata_too_large", limit=MAX_METADATA_BYTES, size=len(encoded))
     return value, encoded.decode()
+
+
+def _language(metadata: dict | None) -> str | None:
+    """The item's language: metadata "lang" as an ISO 639-1 code, or None when not given."""
+    value = None if metadata is None else metadata.get("lang")
+    if value is None:
+        return None
+    code = _language_code(value) if isinstance(value, str) else None
+    if code is None:
+        shown = _quote(value) if isinstance(value, str) else _json_type(value)
+        raise _Bad("lang_invalid", value=shown)
+    return code
+
+
+# A language tag: two letters, then maybe subtags such as a region ("en-US", "zh_Hant_TW").
+_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*")
+_KNOWN_LANGUAGES: dict[str, str] = {}  # tags seen valid -> their code: one lookup per item
+_MAX_KNOWN_LANGUAGES = 1_000
+
+
+@cache
+def iso_639_1_codes() -> frozenset[str]:
+    """The ISO 639-1 codes: the two-letter language codes CLDR names (Babel's data). These are
+    ISO 639-1's 183 codes and the deprecated "sh" (Serbo-Croatian), which is still found in
+    data sets."""
+    return frozenset(code for code in Locale("en").languages if len(code) == 2)
+
+
+def _language_code(tag: str) -> str | None:
+    """The code of a language tag ("en-US" gives "en", "ID" gives "id"), or None if it is not
+    an ISO 639-1 code."""
+    match = _LANGUAGE_TAG.fullmatch(tag)
+    if match is None:
+        return None
+    code = match[1].lower()
+    if code not in iso_639_1_codes():
+        return None
+    if len(_KNOWN_LANGUAGES) < _MAX_KNOWN_LANGUAGES:
+        _KNOWN_LANGUAGES[tag] = code
+    return code

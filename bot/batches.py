@@ -19,11 +19,13 @@ from pathlib import Path
 import msgspec
 
 from bot.batch_format import (
+    HEAD_BYTES,
     BatchFormatError,
     BatchScan,
     IdClaim,
     ParsedItem,
     Problem,
+    detect_format,
     duplicate_reason,
     first_uses,
     scan_batch_file,
@@ -41,8 +43,18 @@ __all__ = ["BatchExistsError", "BatchProgress", "ImportResult", "import_batch_fi
 log = logging.getLogger(__name__)
 
 CHUNK = 5_000
-Progress = Callable[[int, int], Awaitable[None]]
-"""Called with (items stored so far, items in the file) between chunks."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """How far an import is, reported between chunks (and once at the end)."""
+
+    items: int  # items stored so far
+    total: int | None  # items in the file, when known (see `import_batch_file`)
+    fraction: float  # how much of the file is read, 0 to 1 (for a progress bar)
+
+
+Progress = Callable[[ImportProgress], Awaitable[None]]
 
 
 class ParserFailed(RuntimeError):
@@ -69,6 +81,7 @@ def _row(item: ParsedItem) -> ItemRow:
         int(item.chat_form),
         item.metadata_json,
         _json(item.gold) if item.gold else None,  # criterion -> [low, high]
+        item.lang,
     )
 
 
@@ -78,7 +91,7 @@ _json = json.JSONEncoder(ensure_ascii=False).encode
 def _placeholder(record: ParsedItem | IdClaim) -> ItemRow:
     """Only the id: once the file is refused its rows are deleted, but later duplicates of
     its ids must still be found."""
-    return (record.external_id, "", "", None, 0, None, None)
+    return (record.external_id, "", "", None, 0, None, None, None)
 
 
 _GENERATED, _REFUSED_RECORD = 1, 2  # flags of a row in a chunk
@@ -266,17 +279,44 @@ class _Duplicates:
             reason = duplicate_reason(
                 duplicate.external_id, duplicate.generated_id, first_line, first_generated
             )
-            scan.add_error(Problem(duplicate.line, reason))
+            scan.add_error(Problem(duplicate.line, reason.key, reason.params))
 
 
-async def _known(count: int) -> int:
-    return count
+@dataclass(frozen=True, slots=True)
+class _FileSize:
+    lines: int
+    items: int | None  # None: not known without parsing (CSV records may span lines)
 
 
-def _count_lines(path: Path) -> int:
-    """Roughly how many items a file holds (its lines), for progress: a fast binary count."""
+async def _known(items: int) -> _FileSize:
+    return _FileSize(lines=0, items=items)
+
+
+def _measure(path: Path) -> _FileSize:
+    """The file's lines (how far the parser is), and for JSONL its items: every line that is
+    not blank is one item of a valid file (a refused file shows no progress after its first
+    bad line). Read in blocks, without decoding: a second or so for a million items."""
+    lines = filled = 0
+    rest = b""
     with path.open("rb") as f:
-        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")) or 1
+        while block := f.read(1 << 20):
+            parts = (rest + block).split(b"\n")
+            rest = parts.pop()
+            lines += len(parts)
+            filled += sum(1 for part in parts if part and not part.isspace())
+    if rest:
+        lines += 1
+        filled += not rest.isspace()
+    with path.open("rb") as f:
+        jsonl = detect_format(path, f.read(HEAD_BYTES)) == "jsonl"
+    return _FileSize(lines=max(lines, 1), items=filled if jsonl else None)
+
+
+def _progress(count: int, size: _FileSize, last_line: int) -> ImportProgress:
+    if size.items is not None:
+        total = max(size.items, count)
+        return ImportProgress(count, total, count / total if total else 1.0)
+    return ImportProgress(count, None, min(last_line / size.lines, 1.0))
 
 
 async def scan_file(path: Path, rubric: Rubric = DEFAULT_RUBRIC) -> BatchScan:
@@ -298,6 +338,7 @@ async def import_batch_file(
     status: str = "open",
     clock: Clock = utc_now,
     scan: BatchScan | None = None,
+    expected_items: int | None = None,
     on_progress: Progress | None = None,
 ) -> ImportResult:
     """Import a JSONL/CSV batch; BatchFormatError (nothing stored) if any line is bad.
@@ -306,8 +347,12 @@ async def import_batch_file(
     hidden until the end; if any line is bad the batch is deleted again and the error lists
     every problem. Duplicate ids are found by the database's unique index as the rows go in
     (so memory stays flat whatever the size); a refused file is then read once more, up to its
-    last duplicate, to name the lines those ids were first used on. `scan`, from an earlier
-    check of the same file (a chat upload), only gives the item count for progress.
+    last duplicate, to name the lines those ids were first used on.
+
+    Progress counts items: `expected_items` (or `scan`), from an earlier check of the same file
+    (a chat upload), gives their total; otherwise a JSONL file's lines that are not blank do,
+    and for CSV (where a record may span lines) the total stays unknown and only the share of
+    lines read is reported.
     """
     name = name.strip()
     if not name:
@@ -327,9 +372,11 @@ async def import_batch_file(
     count = 0
     duplicates = _Duplicates()
     parser: _ParseHere | _ParseBeside | None = None
-    # The line count (for progress) reads the whole file: done while the first chunk is parsed.
-    total = asyncio.ensure_future(
-        _known(scan.items) if scan is not None else asyncio.to_thread(_count_lines, path)
+    if scan is not None:
+        expected_items = scan.items
+    # Measuring (for progress) reads the whole file: done while the first chunk is parsed.
+    measured = asyncio.ensure_future(
+        _known(expected_items) if expected_items is not None else asyncio.to_thread(_measure, path)
     )
     try:
         parser = _parser(path, rubric)
@@ -339,7 +386,7 @@ async def import_batch_file(
                 duplicates.add(chunk, position, parser.scan.max_errors)
             count += len(chunk.rows) - len(left_out)
             if on_progress is not None and not (chunk.refused or duplicates.found):
-                await on_progress(min(count, await total), await total)
+                await on_progress(_progress(count, await measured, chunk.lines[-1]))
         scan = parser.scan
         if scan.error_count or duplicates.found:
             await asyncio.to_thread(duplicates.report, scan, path, rubric)
@@ -351,10 +398,10 @@ async def import_batch_file(
     finally:
         if parser is not None:
             await parser.close()
-        if not total.done():
-            total.cancel()
+        if not measured.done():
+            measured.cancel()
     if on_progress is not None:
-        await on_progress(count, count)
+        await on_progress(ImportProgress(count, count, 1.0))
     log.info("imported batch %r: %d items", name, count)
     return ImportResult(batch_id=batch_id, name=name, items=count, scan=scan)
 

@@ -1,18 +1,34 @@
-"""`python -m bot ...`: run the bot, migrate, import a batch, make an invite, export."""
+"""`python -m bot ...`: run the bot, migrate, import a batch, make an invite, export.
+
+Which folder a path is relative to (also in `--help` and the README's "Command line"):
+
+* paths given on the command line (the file to import, `--rubric`, `export -o`) are relative to
+  the folder the command is run from, as for any command; `export` without `-o` writes there;
+* `.env` and a relative `DATABASE_PATH` (the data folder, uploads included) belong to the
+  project: they are read from `--project DIR`, which `scripts/bot` sets to its own checkout, so
+  it works from any folder. Without it, the project is the folder the command is run from (as a
+  service unit or `python -m bot` in the checkout has it).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.batch_format import BatchFormatError
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import setup_logging
+from bot.upload_problems import plain
 from storage.batches import BatchExistsError
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.batches import ImportProgress
 
 MAX_REASONS_SHOWN = 20
 
@@ -20,23 +36,47 @@ MAX_REASONS_SHOWN = 20
 class ProgressBar:
     """A one-line progress bar on stderr for long imports and exports (only on a terminal)."""
 
-    def __init__(self, label: str, width: int = 30):
+    def __init__(self, label: str, width: int = 30, unit: str = ""):
         self.label = label
         self.width = width
+        self.unit = f" {unit}" if unit else ""
         self.shown = sys.stderr.isatty()
 
     async def update(self, done: int, total: int) -> None:
         if not self.shown or total <= 0:
             return
-        filled = self.width * done // total
+        self._draw(done / total, f"{done:,}/{total:,}", done >= total)
+
+    async def imported(self, progress: ImportProgress) -> None:
+        """An import's progress: items stored, of the items in the file when that is known
+        (a CSV's are not until it is read: the bar then follows the lines read)."""
+        if not self.shown:
+            return
+        total = progress.total
+        count = f"{progress.items:,}" + (f"/{total:,}" if total is not None else "")
+        self._draw(progress.fraction, count, progress.fraction >= 1)
+
+    def _draw(self, fraction: float, count: str, finished: bool) -> None:
+        filled = min(self.width, int(self.width * fraction))
         bar = "#" * filled + "-" * (self.width - filled)
-        end = "\n" if done >= total else ""
-        print(f"\r{self.label} [{bar}] {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+        end = "\n" if finished else ""
+        line = f"\r{self.label} [{bar}] {count}{self.unit}"
+        print(line, end=end, file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bot", description="Nilai: crowd-sourced review of AI answers on Telegram."
+        prog="python -m bot",
+        description="Nilai: crowd-sourced review of AI answers on Telegram. Files named on the "
+        "command line are relative to the folder you run it from; .env and a relative "
+        "DATABASE_PATH are relative to the project folder (--project).",
+    )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        metavar="DIR",
+        help="the project folder: .env is read from it and a relative DATABASE_PATH is inside "
+        "it (default: the current folder; scripts/bot passes its own project folder)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
@@ -55,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Import a batch file (JSONL or CSV, see README). A file with any bad line "
         "is refused whole, with line numbers; nothing of it is stored.",
     )
-    importer.add_argument("file", type=Path, help="the .jsonl or .csv file")
+    importer.add_argument(
+        "file", type=Path, help="the .jsonl or .csv file (relative to the current folder)"
+    )
     importer.add_argument("--batch", required=True, help="name of the new batch")
     importer.add_argument(
         "--overlap", type=int, help="reviews wanted per item (default: DEFAULT_OVERLAP)"
@@ -64,7 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--priority", type=int, default=0, help="higher is reviewed first (default 0)"
     )
     importer.add_argument(
-        "--rubric", type=Path, help="the batch's own rubric, a TOML or JSON file (see README)"
+        "--rubric",
+        type=Path,
+        help="the batch's own rubric, a TOML or JSON file (see README; relative to the current "
+        "folder)",
     )
     invite = commands.add_parser(
         "invite",
@@ -91,7 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", required=True, choices=("raw", "sft", "dpo", "ratings"), dest="fmt"
     )
     exporter.add_argument(
-        "-o", "--output", type=Path, help="file to write (default: <batch>-<format>.jsonl/.csv)"
+        "-o",
+        "--output",
+        type=Path,
+        help="file to write, relative to the current folder (default: <batch>-<format>.jsonl "
+        "or .csv in the current folder)",
     )
     exporter.add_argument(
         "--with-trainer-ids",
@@ -104,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings()
+        settings = project_settings(args.project)
         setup_logging(settings.log_level, [settings.telegram_bot_token, settings.pseudonym_secret])
         command = args.command or "run"
         if command == "run":
@@ -118,6 +167,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def project_settings(project: Path | None) -> Settings:
+    """Settings from the project's `.env` (and the environment), with a relative
+    DATABASE_PATH taken inside the project folder (see the module docstring)."""
+    folder = (project or Path.cwd()).resolve()
+    if project is not None and not folder.is_dir():
+        raise ConfigError(f"--project {project}: no such folder")
+    settings = load_settings(dotenv=folder / ".env")
+    if settings.database_path.is_absolute():
+        return settings
+    return dataclasses.replace(settings, database_path=folder / settings.database_path)
 
 
 def _run(settings: Settings, run_polling: Callable[[Settings], None]) -> int:
@@ -172,7 +233,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: rubric {args.rubric}: {error}", file=sys.stderr)
         return 2
     db = await Database.open(settings.database_path)
-    bar = ProgressBar("importing")
+    bar = ProgressBar("importing", unit="items")
     try:
         print(f"checking {args.file} ...", file=sys.stderr)
         result = await import_batch_file(
@@ -183,19 +244,19 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             overlap=args.overlap,
             priority=args.priority,
             rubric=rubric,
-            on_progress=bar.update,
+            on_progress=bar.imported,
         )
     except BatchFormatError as error:
         scan = error.scan
+        problems = "problem" if scan.error_count == 1 else "problems"
         print(
-            f"refused: {args.file} has {scan.error_count} problem(s); nothing was imported.",
+            f"refused: {args.file} has {scan.error_count:,} {problems}; nothing was imported.",
             file=sys.stderr,
         )
         for problem in scan.errors[:MAX_REASONS_SHOWN]:
-            where = f"line {problem.line}: " if problem.line else ""
-            print(f"  {where}{problem.reason}", file=sys.stderr)
+            print(f"  {plain(problem)}", file=sys.stderr)
         if scan.error_count > MAX_REASONS_SHOWN:
-            print(f"  ... and {scan.error_count - MAX_REASONS_SHOWN} more", file=sys.stderr)
+            print(f"  ... and {scan.error_count - MAX_REASONS_SHOWN:,} more", file=sys.stderr)
         return 1
     except BatchExistsError:
         print(
@@ -209,10 +270,13 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await db.close()
     scan = result.scan
-    print(f"imported {result.items} items into batch {result.name!r}", end="")
-    print(f" ({scan.gold_count} control items)")
+    print(f"imported {result.items:,} items into batch {result.name!r}", end="")
+    print(f" ({scan.gold_count:,} control items)")
+    if scan.languages:
+        languages = ", ".join(f"{code} {count:,}" for code, count in sorted(scan.languages.items()))
+        print(f"  languages: {languages}")
     for problem in scan.warnings[:MAX_REASONS_SHOWN]:
-        print(f"  warning: line {problem.line}: {problem.reason}")
+        print(f"  warning: {plain(problem)}")
     return 0
 
 

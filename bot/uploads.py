@@ -196,6 +196,7 @@ class Uploads:
                 priority=upload["priority"],
                 rubric=rubric,
                 clock=self.clock,
+                expected_items=upload["item_count"],  # counted when the file was checked
                 on_progress=on_progress,
             )
         except BatchExistsError:

@@ -12,10 +12,18 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.batch_format import format_problem
-from bot.batches import BATCH_OPERATIONS, BatchProgress, change_batch, list_batches
+from bot.batch_format import BatchScan
+from bot.batches import (
+    BATCH_OPERATIONS,
+    BatchProgress,
+    ImportProgress,
+    change_batch,
+    list_batches,
+)
+from bot.formatting import number
 from bot.i18n import Html, t, t_plain
 from bot.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric_file
+from bot.upload_problems import html_text
 from bot.uploads import CHOICES, CaptionError, CheckedUpload, Uploads, parse_caption
 from handlers import broadcasts
 from handlers.callback_data import Action, decode, encode
@@ -103,8 +111,9 @@ async def _rubric_received(status: Message, path: Path, context: NilaiContext) -
     try:
         rubric = load_rubric_file(path)
     except RubricError as error:
+        reason = Html(html_text(error.problem, language))
         await status.edit_text(
-            t(language, "upload.rubric_bad", reason=str(error)), parse_mode=ParseMode.HTML
+            t(language, "upload.rubric_bad", reason=reason), parse_mode=ParseMode.HTML
         )
         return
     finally:
@@ -128,21 +137,18 @@ def _check_text(
     if checked.name_taken:
         return t(language, "upload.name_taken", name=request.name)
     if checked.upload_id is None:
-        reasons = [f"• {format_problem(problem)[:200]}" for problem in scan.errors[:MAX_REASONS]]
-        rest = scan.error_count - len(reasons)
-        text = "\n".join(reasons) + (
-            "\n" + t_plain(language, "upload.refused_more", count=rest) if rest > 0 else ""
-        )
-        return t(language, "upload.refused", file=file_name, count=scan.error_count, reasons=text)
-    languages = ", ".join(f"{lang} {count}" for lang, count in sorted(scan.languages.items()))
+        return _refusal_text(scan, file_name, language)
+    languages = ", ".join(
+        f"{code} {number(count, language)}" for code, count in sorted(scan.languages.items())
+    )
     rubric = checked.rubric
     summary = t(
         language,
         "upload.summary",
         name=request.name,
-        items=scan.items,
-        gold=scan.gold_count,
-        longest=scan.longest_chars,
+        items=number(scan.items, language),
+        gold=number(scan.gold_count, language),
+        longest=number(scan.longest_chars, language),
         languages=languages or Html(t(language, "upload.languages_unknown")),
         rubric=Html(t(language, "upload.rubric_default"))
         if rubric == DEFAULT_RUBRIC
@@ -151,9 +157,24 @@ def _check_text(
         priority=request.priority,
     )
     if scan.warning_count:
-        first = format_problem(scan.warnings[0])[:200]
+        first = Html(html_text(scan.warnings[0], language))
         summary += "\n" + t(language, "upload.warnings", count=scan.warning_count, first=first)
     return summary
+
+
+def _refusal_text(scan: BatchScan, file_name: str, language: str) -> str:
+    """Why the file was refused: the first problems, each with its line, in `language`."""
+    reasons = [f"• {html_text(problem, language)}" for problem in scan.errors[:MAX_REASONS]]
+    rest = scan.error_count - len(reasons)
+    if rest > 0:
+        reasons.append(t(language, "upload.refused_more", count=rest))
+    return t(
+        language,
+        "upload.refused",
+        file=file_name,
+        count=scan.error_count,
+        reasons=Html("\n".join(reasons)),
+    )
 
 
 def _decision_keyboard(upload_id: int, language: str) -> InlineKeyboardMarkup:
@@ -205,7 +226,8 @@ async def upload_decided(update: Update, context: NilaiContext) -> None:
         choice, "upload.opened"
     )
     await query.edit_message_text(
-        t(language, key, name=opened.name, items=opened.items), parse_mode=ParseMode.HTML
+        t(language, key, name=opened.name, items=number(opened.items, language)),
+        parse_mode=ParseMode.HTML,
     )
     if opened.broadcast:
         await broadcasts.start_batch_broadcast(
@@ -214,7 +236,8 @@ async def upload_decided(update: Update, context: NilaiContext) -> None:
 
 
 class _ProgressEditor:
-    """Edits the upload's message with the import's progress, at most once a second."""
+    """Edits the upload's message with the import's progress (items stored of the items
+    checked), at most once a second: an edit of one chat more often would be throttled."""
 
     def __init__(self, message: Message, language: str, name: str):
         self.message = message
@@ -222,16 +245,23 @@ class _ProgressEditor:
         self.name = name
         self.last = 0.0
 
-    async def update(self, done: int, total: int) -> None:
+    async def update(self, progress: ImportProgress) -> None:
         now = time.monotonic()
-        if now - self.last < EDIT_EVERY_SECONDS or done >= total:
+        if now - self.last < EDIT_EVERY_SECONDS or progress.fraction >= 1:
             return
         self.last = now
+        language = self.language
+        total = progress.total
+        text = t(
+            language,
+            "upload.importing",
+            name=self.name,
+            done=number(progress.items, language),
+            total=number(total if total is not None else progress.items, language),
+            count=total if total is not None else progress.items,
+        )
         try:
-            await self.message.edit_text(
-                t(self.language, "upload.importing", name=self.name, done=done, total=total),
-                parse_mode=ParseMode.HTML,
-            )
+            await self.message.edit_text(text, parse_mode=ParseMode.HTML)
         except BadRequest:
             log.debug("progress not shown", exc_info=True)
 

@@ -1,7 +1,8 @@
 # Sourced by the other scripts: makes .venv (Python 3.11+) and installs the project into it
 # whenever pyproject.toml changed since the last install, so a fresh clone needs no manual steps.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# CDPATH unset: with it, `cd` prints the folder, which would end up in $root.
+root="$(CDPATH= cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 extras="${NILAI_EXTRAS:-}"
 

@@ -9,8 +9,9 @@ from typing import Any
 from storage.audit import record_change
 from storage.database import Database
 
-ItemRow = tuple[str, str, str, str | None, int, str | None, str | None]
-"""external_id, prompt, response, context JSON, chat_form, metadata JSON, gold JSON."""
+ItemRow = tuple[str, str, str, str | None, int, str | None, str | None, str | None]
+"""external_id, prompt, response, context JSON, chat_form, metadata JSON, gold JSON, lang (an
+ISO 639-1 code). Rows of tests and benchmarks may stop before lang: their items have none."""
 
 
 class BatchExistsError(ValueError):
@@ -89,9 +90,11 @@ async def insert_items(db: Database, batch_id: int, rows: list[ItemRow]) -> list
             before = row[0]
         # The batch id is written into the statement (an int, so safe) rather than prepended
         # to each of thousands of rows.
+        with_lang = bool(rows) and len(rows[0]) > 7
         cursor = await conn.executemany(
             "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form,"
-            f" metadata, gold) VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, ?)"
+            f" metadata, gold{', lang' if with_lang else ''})"
+            f" VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, ?{', ?' if with_lang else ''})"
             " ON CONFLICT (batch_id, external_id) DO NOTHING",
             rows,
         )

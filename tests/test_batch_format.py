@@ -74,8 +74,8 @@ def test_sample_jsonl() -> None:
     assert result.longest_chars == 5623
     assert result.languages == {"id": 14, "en": 10}
     assert result.warning_count == 1
-    assert result.warnings == [
-        Problem(14, 'gold criterion "clarity" is not in the rubric; it will be ignored')
+    assert [(w.line, w.reason) for w in result.warnings] == [
+        (14, 'gold criterion "clarity" is not in the rubric; it will be ignored')
     ]
 
     parsed = items(path)
@@ -234,8 +234,9 @@ def test_max_errors_caps_the_list_but_not_the_count(tmp_path: Path) -> None:
 
 
 def test_format_problem_and_error_message(tmp_path: Path) -> None:
-    assert format_problem(Problem(7, "x")) == "line 7: x"
-    assert format_problem(Problem(0, "file has no items")) == "file has no items"
+    assert format_problem(Problem(7, "id_empty")) == 'line 7: "id" is empty'
+    assert format_problem(Problem(1234, "no_items")) == "line 1,234: file has no items"
+    assert format_problem(Problem(0, "no_items")) == "file has no items"
     path = write(tmp_path, "b.jsonl", jl(OK, {"prompt": "p"}))
     with pytest.raises(BatchFormatError) as info:
         list(iter_batch_items(path, criteria=CRITERIA))

@@ -30,6 +30,7 @@ from bot.batch_format import (
 )
 from bot.batches import import_batch_file
 from bot.config import Settings
+from bot.upload_problems import Phrase
 from storage.database import Database
 
 CRITERIA = ("accuracy", "language", "safety", "helpfulness")
@@ -243,7 +244,9 @@ def test_arbitrary_bytes_are_accepted_or_refused_cleanly(
         assert refused.value.scan.errors[0] in result.errors
 
 
-def _careful(validator: _Validator, raw: bytes, line: int) -> tuple[ParsedItem, list[str]] | None:
+def _careful(
+    validator: _Validator, raw: bytes, line: int
+) -> tuple[ParsedItem, list[Phrase]] | None:
     """What the plain-json path makes of one line: (item, warnings), or None if refused."""
     try:
         record = _loads(raw.decode("utf-8"))
@@ -254,7 +257,7 @@ def _careful(validator: _Validator, raw: bytes, line: int) -> tuple[ParsedItem, 
     events = list(validator.check(record, line))
     if not isinstance(events[-1], ParsedItem):
         return None
-    return events[-1], [event.problem.reason for event in events[:-1]]
+    return events[-1], [Phrase(e.problem.key, e.problem.params) for e in events[:-1]]
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 import bot.batches
-from bot.batch_format import BatchFormatError, Problem, scan_batch_file
-from bot.batches import CHUNK, discard_interrupted_imports, import_batch_file, list_batches
+from bot.batch_format import BatchFormatError, scan_batch_file
+from bot.batches import (
+    CHUNK,
+    ImportProgress,
+    discard_interrupted_imports,
+    import_batch_file,
+    list_batches,
+)
 from bot.config import Settings
 from bot.review import ReviewService
 from bot.rubric import DEFAULT_RUBRIC
@@ -73,14 +79,14 @@ async def test_other_writers_and_readers_go_on_between_chunks(
     review = ReviewService(db, settings, clock)
     seen: list[tuple[int, bool, int]] = []
 
-    async def between_chunks(done: int, total: int) -> None:
+    async def between_chunks(progress: ImportProgress) -> None:
         # Another process's write must not wait for the whole import: no lock is held now.
         other = sqlite3.connect(settings.database_path, timeout=0)
         with other:
             other.execute("INSERT INTO bot_facts (name, value) VALUES (?, 'x')", (f"w{len(seen)}",))
         other.close()
         view, _ = await review.next_item(trainer)
-        seen.append((done, view is None, len(await list_batches(db))))
+        seen.append((progress.items, view is None, len(await list_batches(db))))
 
     result = await import_batch_file(
         db, settings, path, name="big", clock=clock, on_progress=between_chunks
@@ -179,7 +185,7 @@ async def test_many_problems_are_all_counted_and_the_first_listed_by_line(
     assert scan.error_count == 30 + 2  # line CHUNK + 5 is bad and a duplicate: one reason
     lines = [problem.line for problem in scan.errors]
     assert lines == [CHUNK - 1, *range(CHUNK + 1, CHUNK + 20)]
-    assert scan.errors[5] == Problem(CHUNK + 5, '"prompt" is empty')
+    assert (scan.errors[5].line, scan.errors[5].reason) == (CHUNK + 5, '"prompt" is empty')
     assert scan.errors[1].reason == 'duplicate id "q1" (first used on line 1)'
     assert await db.fetchval("SELECT COUNT(*) FROM items") == 0
 
@@ -230,7 +236,7 @@ async def test_a_big_file_is_parsed_in_a_process_beside_the_inserts(
     monkeypatch.setattr(bot.batches, "_cores", lambda: 2)
     seen: list[str] = []
 
-    async def between_chunks(done: int, total: int) -> None:
+    async def between_chunks(progress: ImportProgress) -> None:
         seen.extend(child.name for child in multiprocessing.active_children())
 
     result = await import_batch_file(db, settings, path, name="big", on_progress=between_chunks)
@@ -252,7 +258,7 @@ async def test_a_parser_process_that_dies_leaves_nothing(
     monkeypatch.setattr(bot.batches, "PARSER_PROCESS_MIN_BYTES", 0)
     monkeypatch.setattr(bot.batches, "_cores", lambda: 2)
 
-    async def kill_the_parser(done: int, total: int) -> None:
+    async def kill_the_parser(progress: ImportProgress) -> None:
         for child in multiprocessing.active_children():
             if child.name == "nilai-batch-parser":
                 child.kill()
