@@ -20,10 +20,13 @@ from storage.records import Trainer
 from storage.team import Change, Work
 
 __all__ = [
+    "COORDINATOR_INVITE_DAYS",
+    "INVITE_DAYS",
     "MAX_INVITE_DAYS",
     "MAX_INVITE_USES",
     "MAX_QUOTA",
     "PAGE_SIZE",
+    "TRAINER_INVITE_USES",
     "InviteLink",
     "InviteRequest",
     "StatusOp",
@@ -43,6 +46,11 @@ PAGE_SIZE = 20
 MAX_QUOTA = 1000
 MAX_INVITE_USES = 10_000
 MAX_INVITE_DAYS = 365
+# `/invite` alone: one link a coordinator can post for a whole team, which still runs out.
+TRAINER_INVITE_USES = 100
+INVITE_DAYS = 7
+# A coordinator link can do everything a coordinator does, so it is for one person, for a day.
+COORDINATOR_INVITE_DAYS = 1
 _ROLE_WORDS = {"trainer": "trainer", "coordinator": "coordinator", "koordinator": "coordinator"}
 
 
@@ -73,8 +81,8 @@ class TeamRefused(Exception):
 @dataclass(frozen=True, slots=True)
 class InviteRequest:
     role: str = "trainer"
-    uses: int = 1
-    days: int = 7  # 0 = never expires, as on the command line
+    uses: int = TRAINER_INVITE_USES
+    days: int = INVITE_DAYS  # 0 = never expires, as on the command line
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,16 +125,20 @@ class TrainerChange:
 
 
 def parse_invite_args(args: list[str]) -> InviteRequest | None:
-    """`[trainer|coordinator] [uses] [days]` in that order, each optional; None if malformed."""
+    """`[trainer] [uses] [days]` (each optional, in that order) or `coordinator` alone; None if
+    malformed. Without numbers a trainer link is for many (`TRAINER_INVITE_USES`, for
+    `INVITE_DAYS`); a coordinator link is always for one person and one day, so it takes none."""
     words = list(args)
     role = "trainer"
     if words and words[0].lower() in _ROLE_WORDS:
         role = _ROLE_WORDS[words.pop(0).lower()]
+    if role == "coordinator":
+        return None if words else InviteRequest("coordinator", 1, COORDINATOR_INVITE_DAYS)
     if len(words) > 2 or not all(word.isdecimal() and word.isascii() for word in words):
         return None
     numbers = [int(word) for word in words]
-    uses = numbers[0] if numbers else 1
-    days = numbers[1] if len(numbers) > 1 else 7
+    uses = numbers[0] if numbers else TRAINER_INVITE_USES
+    days = numbers[1] if len(numbers) > 1 else INVITE_DAYS
     if not 1 <= uses <= MAX_INVITE_USES or not 0 <= days <= MAX_INVITE_DAYS:
         return None
     return InviteRequest(role=role, uses=uses, days=days)

@@ -79,7 +79,6 @@ class BroadcastReport:
             "broadcast.unconfirmed",
             what=self._what(),
             count=count,
-            shown=number(count, self.language),
         )
         try:
             await self._send(text)

@@ -122,7 +122,6 @@ async def announce_command(update: Update, context: NilaiContext) -> None:
         "broadcast_draft.preview",
         message=_as_trainers_see_it(language, text),
         count=recipients,
-        trainers=number(recipients, language),
     )
     await message.reply_html(preview, reply_markup=InlineKeyboardMarkup([buttons]))
 

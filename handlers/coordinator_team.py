@@ -19,17 +19,20 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.formatting import number
 from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
 from bot.team import (
+    COORDINATOR_INVITE_DAYS,
+    INVITE_DAYS,
     MAX_INVITE_DAYS,
     MAX_INVITE_USES,
     MAX_QUOTA,
     PAGE_SIZE,
+    TRAINER_INVITE_USES,
     InviteLink,
     StatusOp,
     TeamRefused,
@@ -53,6 +56,9 @@ TRAINER_OPS = (StatusOp.PAUSE, StatusOp.RESUME, StatusOp.REMOVE)
 # After a change, the button offered is the one that undoes it.
 _UNDO = {"paused": StatusOp.RESUME, "active": StatusOp.PAUSE, "blocked": StatusOp.RESUME}
 _UNDO_LABEL = {"paused": "team_button.resume", "active": "team_button.pause"}
+# What a trainer is told when their status changes; nothing when removed (they learn it on their
+# next tap, from the guard) and nothing to someone who blocked the bot.
+_TOLD = {"paused": "team_notice.paused", "active": "team_notice.resumed"}
 
 
 def handlers() -> list[BaseHandler]:
@@ -93,6 +99,9 @@ async def invite_command(update: Update, context: NilaiContext) -> None:
         usage = t(
             me.language,
             "team_invite.usage",
+            uses=number(TRAINER_INVITE_USES, me.language),
+            days=INVITE_DAYS,
+            hours=COORDINATOR_INVITE_DAYS * 24,
             max_uses=number(MAX_INVITE_USES, me.language),
             max_days=MAX_INVITE_DAYS,
         )
@@ -105,20 +114,17 @@ async def invite_command(update: Update, context: NilaiContext) -> None:
 
 
 def render_invite(invite: InviteLink, me: Trainer, context: NilaiContext) -> str:
+    """The link, and who may use it for how long: how many people and until when."""
     language = me.language
-    expiry = (
-        t(language, "team_invite.expires", when=moment_for(invite.expires_at, me, context))
-        if invite.expires_at
-        else t(language, "team_invite.never_expires")
-    )
-    return t(
-        language,
-        "team_invite.created",
-        role=Html(t(language, f"team_invite.role_{invite.role}")),
-        uses=invite.uses,
-        expiry=Html(expiry),
-        link=invite.link,
-    )
+    when = moment_for(invite.expires_at, me, context) if invite.expires_at else None
+    if invite.role == "coordinator":
+        hours = COORDINATOR_INVITE_DAYS * 24
+        return t(
+            language, "team_invite.coordinator", hours=hours, when=when or "", link=invite.link
+        )
+    reach = "team_invite.reach_until" if when else "team_invite.reach_forever"
+    who = t(language, reach, count=invite.uses, when=when or "")
+    return t(language, "team_invite.trainer", reach=Html(who), link=invite.link)
 
 
 # -- the trainer list ----------------------------------------------------------------------------
@@ -290,6 +296,7 @@ async def _status_command(
         return
     text, markup = render_status_change(change, me.language)
     await message.reply_html(text, reply_markup=markup)
+    await tell_trainer(context, change)
 
 
 @coordinators_only
@@ -310,6 +317,34 @@ async def trainer_button(update: Update, context: NilaiContext) -> None:
         return
     await query.answer(t_plain(me.language, "team_toast.done"))
     await _edit(query, *render_status_change(change, me.language))
+    await tell_trainer(context, change)
+
+
+async def tell_trainer(context: NilaiContext, change: TrainerChange) -> None:
+    """A paused or resumed trainer hears it at once, in their language.
+
+    It answers the coordinator's own action, so it is interactive traffic, sent at once and not
+    paced with the bulk sends. A 403 marks the trainer unreachable, as a broadcast would.
+    """
+    trainer = change.trainer
+    key = _TOLD.get(trainer.status)
+    if not change.changed or key is None or not trainer.reachable:
+        return
+    language = trainer.language
+    markup = None
+    if trainer.status == "active":
+        start = InlineKeyboardButton(
+            t_plain(language, "team_button.review"), callback_data=encode(Action.NEXT)
+        )
+        markup = InlineKeyboardMarkup([[start]])
+    try:
+        await context.bot.send_message(
+            trainer.chat_id, t(language, key), parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    except Forbidden:
+        await context.services.onboarding.set_reachable(trainer.user_id, False)
+    except TelegramError as error:  # the coordinator's change stands; only the notice is lost
+        log.warning("trainer %s not told of %s: %s", trainer.user_id, trainer.status, error)
 
 
 def render_status_change(change: TrainerChange, language: str) -> tuple[str, InlineKeyboardMarkup]:

@@ -4,9 +4,12 @@ removing trainers, and /progress; nobody else can, end to end through the fake B
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
+from bot.clock import stamp
+from bot.formatting import moment
 from handlers.callback_data import Action, encode
 from storage import trainers
 from tests.conftest import SAMPLES
@@ -49,9 +52,15 @@ async def review_one(api: FakeBotApi, nilai: RunningBot, user: FakeUser) -> None
 
 async def audit(nilai: RunningBot) -> list[tuple]:
     rows = await nilai.database.fetchall(
-        "SELECT actor_id, action, target, detail FROM audit_log ORDER BY id"
+        "SELECT actor_id, action, target, detail FROM audit_log"
+        " WHERE action NOT LIKE 'privacy.%' ORDER BY id"  # trainers' own consent: not team work
     )
     return [tuple(row) for row in rows]
+
+
+def expiry(nilai: RunningBot, days: int, language: str = "en") -> str:
+    """An invite's expiry as the coordinator reads it (in the bot's time zone)."""
+    return moment(nilai.clock() + timedelta(days=days), nilai.settings.timezone, language)
 
 
 async def test_an_invite_link_from_chat_lets_a_new_trainer_join(
@@ -59,7 +68,7 @@ async def test_an_invite_link_from_chat_lets_a_new_trainer_join(
 ) -> None:
     answer = await command(boss, "/invite 2 3")
     text = answer.plain_text()
-    assert "trainer" in text and "Uses: 2" in text and "valid until 28/11/2026" in text
+    assert f"Up to 2 people can join with it, until {expiry(nilai, 3)}." in text
     link = re.search(r"https://t\.me/nilai_test_bot\?start=(\S+)", text)
     assert link is not None
 
@@ -74,11 +83,70 @@ async def test_an_invite_link_from_chat_lets_a_new_trainer_join(
     [(actor, action, target, _)] = await audit(nilai)
     assert (actor, action, target) == (BOSS, "invite.create", f"invite:{link.group(1)}")
 
-    coordinator = await command(boss, "/invite coordinator")
-    assert "coordinator" in coordinator.plain_text()
+    one = (await command(boss, "/invite 1 0")).plain_text()  # explicit numbers still work
+    assert "1 person can join with it; it never expires." in one
     for bad in ("/invite banana", "/invite 0", "/invite 5 7 9", "/invite trainer -1"):
-        assert "/invite [trainer|coordinator]" in (await command(boss, bad)).plain_text(), bad
+        assert "/invite [trainer] [uses] [days]" in (await command(boss, bad)).plain_text(), bad
     assert await nilai.count("SELECT COUNT(*) FROM invites") == 2
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_invite_alone_is_a_link_for_many_that_expires_and_says_both(
+    api: FakeBotApi, nilai: RunningBot, language: str
+) -> None:
+    boss = api.user(BOSS, "Boss", language_code=language)
+    await boss.send("/start")
+    await boss.wait_bot_message()
+    text = (await command(boss, "/invite")).plain_text()
+    reach = {
+        "en": f"Up to 100 people can join with it, until {expiry(nilai, 7, 'en')}.",
+        "id": f"Bisa dipakai sampai 100 orang, berlaku sampai {expiry(nilai, 7, 'id')}.",
+    }
+    assert reach[language] in text
+    code = re.search(r"start=(\S+)", text).group(1)
+    row = await nilai.database.fetchone(
+        "SELECT role, uses_left, expires_at FROM invites WHERE code = ?", (code,)
+    )
+    assert tuple(row) == ("trainer", 100, stamp(nilai.clock() + timedelta(days=7)))
+    for user_id in range(3001, 3004):  # one link, many people
+        newcomer = api.user(user_id, f"Trainer {user_id}", language_code=language)
+        await newcomer.send(f"/start {code}")
+        await newcomer.wait_bot_message()
+    assert await nilai.count("SELECT COUNT(*) FROM trainers WHERE invite_code = ?", code) == 3
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_a_coordinator_invite_is_for_one_person_for_a_day_and_says_so(
+    api: FakeBotApi, nilai: RunningBot, language: str
+) -> None:
+    boss = api.user(BOSS, "Boss", language_code=language)
+    await boss.send("/start")
+    await boss.wait_bot_message()
+    text = (await command(boss, "/invite coordinator")).plain_text()
+    when = expiry(nilai, 1, language)
+    said = {
+        "en": f"For one person only, and for 24 hours (until {when}).",
+        "id": f"Cuma untuk satu orang, berlaku 24 jam (sampai {when}).",
+    }
+    assert said[language] in text
+    code = re.search(r"start=(\S+)", text).group(1)
+    row = await nilai.database.fetchone(
+        "SELECT role, uses_left, expires_at FROM invites WHERE code = ?", (code,)
+    )
+    assert tuple(row) == ("coordinator", 1, stamp(nilai.clock() + timedelta(days=1)))
+
+    first, second = api.user(3001, "Ayu"), api.user(3002, "Bayu")
+    await first.send(f"/start {code}")
+    await first.wait_bot_message()
+    await second.send(f"/start {code}")
+    await second.wait_bot_message()
+    roles = await nilai.database.fetchall(
+        "SELECT user_id, role FROM trainers WHERE user_id BETWEEN 3000 AND 3999"
+    )
+    assert [tuple(row) for row in roles] == [(3001, "coordinator")]  # the second was refused
+    for numbers in ("/invite coordinator 5", "/invite coordinator 1 30"):  # no wider ones
+        assert "/invite coordinator" in (await command(boss, numbers)).plain_text()
+    assert await nilai.count("SELECT COUNT(*) FROM invites") == 1
 
 
 async def add_long_named_trainers(nilai: RunningBot, count: int) -> None:
@@ -114,7 +182,7 @@ async def test_the_trainer_list_pages_through_45_people_in_one_message(
     assert "2. Wiwik Widyaningsih Wula… (@w01uuuuu" in text  # long names are cut short
     assert "🚫 removed · 📵 blocked the bot" in text
     assert len(re.findall(r"^\d+\. ", text, re.M)) == 20
-    assert "today 0/5 · total 0 · last seen 25/11 11:01" in text
+    assert "today 0/5 · total 0 · last seen Nov 25, 11:01" in text
     assert [b["text"] for row in listing.buttons() for b in row] == ["Next ▶️"]
 
     for expected_page, first_number, count in ((2, 21, 20), (3, 41, 5)):
@@ -135,7 +203,7 @@ async def test_the_trainer_list_pages_through_45_people_in_one_message(
     await answered(api, await boss.tap(listing, "Previous"))  # now in longer words
     await api.wait_idle(quiet=0.05)
     assert "Tim: 45 orang · halaman 1/3" in listing.plain_text()
-    assert "dikeluarkan · 📵 memblokir bot" in listing.plain_text()
+    assert "dikeluarkan · 📵 blokir bot" in listing.plain_text()
 
 
 async def test_a_new_quota_shows_in_the_trainers_stats_and_item_header(
@@ -145,7 +213,7 @@ async def test_a_new_quota_shows_in_the_trainers_stats_and_item_header(
     confirm = await command(boss, "/quota @rina_r 12")
     assert "Rina's daily quota is now 12 (was the default, 5)" in confirm.plain_text()
     assert "Today: 0 / 12" in (await command(rina, "/stats")).plain_text()
-    assert "today 0/12" in (await nilai.next_item(rina)).plain_text()
+    assert "Today 0/12" in (await nilai.next_item(rina)).plain_text()
     assert "already 12" in (await command(boss, "/quota 2001 12")).plain_text()
     assert await audit(nilai) == [(BOSS, "trainer.quota", "trainer:2001", "default -> 12")]
 
@@ -173,6 +241,80 @@ async def test_a_paused_trainer_gets_no_items_until_resumed(
         ("trainer.pause", "trainer:2001", "active -> paused"),
         ("trainer.resume", "trainer:2001", "paused -> active"),
     ]
+
+
+NOTICE = {
+    "paused": {
+        "en": "⏸ Your coordinator has paused your reviews for now",
+        "id": "⏸ Koordinatormu menjeda penilaianmu untuk sementara",
+    },
+    "resumed": {
+        "en": "▶️ Good news: your coordinator has turned your reviews back on.",
+        "id": "▶️ Kabar baik: koordinatormu sudah mengaktifkan penilaianmu lagi.",
+    },
+}
+START = {"en": "▶️ Start reviewing", "id": "▶️ Mulai menilai"}
+
+
+def sent_to(api: FakeBotApi, chat_id: int, since: int) -> list[FakeMessage]:
+    return [
+        api.message(chat_id, c.result["message_id"])
+        for c in api.calls[since:]
+        if c.method == "sendMessage" and c.ok and c.chat_id == chat_id
+    ]
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_a_paused_or_resumed_trainer_is_told_at_once_in_their_language(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser, language: str
+) -> None:
+    await nilai.import_file(SAMPLES / "batch_small.jsonl")
+    dewi = api.user(2002, "Dewi", language_code=language, username="dewi")
+    await nilai.onboard(dewi)
+
+    since = api.mark()
+    confirm = await command(boss, "/pause @dewi")
+    await api.wait_idle(quiet=0.1)
+    (notice,) = sent_to(api, dewi.chat_id, since)
+    assert notice.plain_text().startswith(NOTICE["paused"][language])
+    assert notice.buttons() == []
+    await command(boss, "/pause @dewi")  # already paused: nothing more to tell
+    await api.wait_idle(quiet=0.1)
+    assert len(sent_to(api, dewi.chat_id, since)) == 1
+
+    since = api.mark()
+    await answered(api, await boss.tap(confirm, "Resume"))
+    await api.wait_idle(quiet=0.1)
+    (notice,) = sent_to(api, dewi.chat_id, since)
+    assert notice.plain_text().startswith(NOTICE["resumed"][language])
+    assert notice.buttons()[0][0]["text"] == START[language]
+    since = api.mark()
+    await dewi.tap(notice, START[language])
+    panel = await nilai.wait_panel(dewi, since)  # the button brings the next item
+    assert "pilot" in panel.plain_text()
+
+
+async def test_nobody_removed_or_unreachable_is_written_to(
+    api: FakeBotApi, nilai: RunningBot, boss: FakeUser, rina: FakeUser
+) -> None:
+    dewi = api.user(2002, "Dewi", language_code="id", username="dewi")
+    await nilai.onboard(dewi)
+    budi = api.user(2003, "Budi", language_code="en", username="budi")
+    await nilai.onboard(budi)
+    await trainers.set_reachable(nilai.database, dewi.user_id, False)  # she blocked the bot
+    api.block(budi.chat_id)  # he blocked it too, and the bot does not know yet
+
+    since = api.mark()
+    assert "Rina is removed" in (await command(boss, "/remove @rina_r")).plain_text()
+    assert "Dewi is paused" in (await command(boss, "/pause @dewi")).plain_text()
+    assert "Budi is paused" in (await command(boss, "/pause @budi")).plain_text()
+    await api.wait_idle(quiet=0.1)
+
+    to_them = [
+        c for c in api.calls[since:] if c.chat_id in (rina.chat_id, dewi.chat_id, budi.chat_id)
+    ]
+    assert [(c.chat_id, c.error_code) for c in to_them] == [(budi.chat_id, 403)]
+    assert await nilai.count("SELECT reachable FROM trainers WHERE user_id = ?", budi.user_id) == 0
 
 
 async def test_a_removed_trainer_gets_no_more_items_and_their_reviews_still_count(
