@@ -6,11 +6,15 @@ one is the "panel": the end of the item plus the rating status, with the buttons
 
 from __future__ import annotations
 
+import html
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.formatting import counts, number
 from bot.i18n import Html, t
 from bot.review import Draft, ItemView
 from bot.rubric import Rubric
+from bot.sittings import SittingSummary
 from handlers.callback_data import Action, encode
 from handlers.text_split import MESSAGE_LIMIT, RESERVED, pack_blocks, visible_len
 
@@ -18,15 +22,39 @@ SKIP_REASONS = ("expertise", "broken", "too_long", "none")
 _PART_MARK_ROOM = 40  # room for "(part 2/3)" on continued messages
 
 
+def render_standing(view: ItemView, language: str) -> str:
+    """Where the trainer stands: today against the quota, and how far the batch is."""
+    return t(
+        language,
+        "panel.standing",
+        **counts(
+            language,
+            done=view.done_today,
+            quota=view.quota,
+            batch_done=view.batch_done,
+            batch_items=view.batch_items,
+        ),
+    )
+
+
+def render_steps(rubric: Rubric, criterion: str, language: str) -> list[str]:
+    """What the described scores of `criterion` mean, one line each ("1 · Wrong ...")."""
+    return [
+        f"<b>{score}</b> · {html.escape(meaning, quote=False)}"
+        for score, meaning in rubric.steps_of(criterion, language)
+    ]
+
+
 def render_status(view: ItemView, language: str) -> str:
-    """The rating panel: scores so far, what to score now, flags, rewrite and note."""
+    """The rating panel: standing, scores so far, what to score now (and what its scores
+    mean), flags, rewrite and note."""
     rubric, draft = view.rubric, view.draft
     missing = t(language, "panel.missing")
     given = t(language, "panel.given")
     scores = " · ".join(
         f"{rubric.label(key, language)} {draft.scores.get(key, missing)}" for key in rubric.criteria
     )
-    lines = [t(language, "panel.scores", scores=scores)]
+    lines = [render_standing(view, language), t(language, "panel.scores", scores=scores)]
     current = view.criterion
     if current is None:
         lines.append(t(language, "panel.all_scored"))
@@ -34,6 +62,7 @@ def render_status(view: ItemView, language: str) -> str:
         low, high = rubric.scale
         label = rubric.label(current, language)
         lines.append(t(language, "panel.now_scoring", criterion=label, low=low, high=high))
+        lines += render_steps(rubric, current, language)
     flags = ", ".join(rubric.label(f, language) for f in rubric.flags if f in draft.flags)
     lines.append(t(language, "panel.flags", flags=flags or t(language, "panel.no_flags")))
     lines.append(
@@ -48,7 +77,8 @@ def render_status(view: ItemView, language: str) -> str:
 
 
 def _longest_status(view: ItemView, language: str) -> int:
-    """Visible length of the panel at its longest, reserved so re-renders split the same way."""
+    """Visible length of the panel at its longest (any criterion being scored, with its
+    steps), reserved so re-renders split the same way."""
     rubric = view.rubric
     full = Draft(
         scores={key: rubric.scale[1] for key in rubric.criteria},
@@ -56,17 +86,21 @@ def _longest_status(view: ItemView, language: str) -> int:
         note="x",
         rewrite="x",
     )
-    longest_label = max(rubric.criteria, key=lambda key: len(rubric.label(key, language)))
-    sample = ItemView(
-        assignment=view.assignment,
-        item=view.item,
-        rubric=rubric,
-        draft=full,
-        done_today=view.done_today,
-        quota=view.quota,
-        criterion=longest_label,
+    samples = (
+        ItemView(
+            assignment=view.assignment,
+            item=view.item,
+            rubric=rubric,
+            draft=full,
+            done_today=view.done_today,
+            quota=view.quota,
+            criterion=criterion,
+            batch_done=view.batch_items,  # as wide as the numbers get in this batch
+            batch_items=view.batch_items,
+        )
+        for criterion in rubric.criteria
     )
-    return max(visible_len(render_status(sample, language)), 0) + 120
+    return max(visible_len(render_status(sample, language)) for sample in samples) + 120
 
 
 def render_item_messages(view: ItemView, language: str, *, status: str | None = None) -> list[str]:
@@ -75,13 +109,7 @@ def render_item_messages(view: ItemView, language: str, *, status: str | None = 
     blocks: list[tuple[str, str | int]] = [
         (
             "html",
-            t(
-                language,
-                "item.header",
-                batch=item.batch_name,
-                done=view.done_today,
-                quota=view.quota,
-            ),
+            t(language, "item.title", batch=item.batch_name),
         ),
     ]
     if item.context:
@@ -159,6 +187,9 @@ def render_panel_keyboard(view: ItemView, language: str) -> InlineKeyboardMarkup
     rows.append(
         [
             InlineKeyboardButton(
+                t(language, "button.guidelines"), callback_data=encode(Action.GUIDELINES, aid)
+            ),
+            InlineKeyboardButton(
                 t(language, "button.skip"), callback_data=encode(Action.SKIP_MENU, aid)
             ),
             InlineKeyboardButton(
@@ -167,6 +198,12 @@ def render_panel_keyboard(view: ItemView, language: str) -> InlineKeyboardMarkup
         ]
     )
     return InlineKeyboardMarkup(rows)
+
+
+def render_skip_status(language: str) -> str:
+    """The panel's text while the skip menu is shown: the question and every reason."""
+    reasons = "\n".join(f"• {t(language, f'skip_reason.{reason}')}" for reason in SKIP_REASONS)
+    return t(language, "panel.skip_menu", reasons=Html(reasons))
 
 
 def render_skip_keyboard(assignment_id: int, language: str) -> InlineKeyboardMarkup:
@@ -219,6 +256,27 @@ def render_submitted_summary(rubric: Rubric, draft: Draft, language: str) -> str
         flags=flags or t(language, "panel.no_flags"),
         rewrite=given if draft.rewrite else missing,
         note=given if draft.note else missing,
+    )
+
+
+def render_sitting_summary(summary: SittingSummary, language: str) -> str:
+    """One line: items reviewed and skipped in the sitting, and the time it took."""
+    minutes, reviewed, skipped = summary.minutes, summary.reviewed, summary.skipped
+    spent = (
+        t(language, "sitting.minutes", count=minutes, shown=number(minutes, language))
+        if minutes
+        else t(language, "sitting.under_a_minute")
+    )
+    return t(
+        language,
+        "sitting.summary",
+        reviewed=Html(
+            t(language, "sitting.reviewed", count=reviewed, shown=number(reviewed, language))
+        ),
+        skipped=Html(
+            t(language, "sitting.skipped", count=skipped, shown=number(skipped, language))
+        ),
+        spent=Html(spent),
     )
 
 

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, ForceReply, Update
+from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
+from bot.formatting import counts
 from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
 from bot.review import AssignmentRefused, Refusal
+from handlers import rewrites
 from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
 from handlers.context import NilaiContext
-from handlers.item_messages import send_next_item, show_panel
-from handlers.panel_edits import PanelEdits, PanelState
-from handlers.render import SKIP_REASONS, render_skip_keyboard, render_submitted_summary
+from handlers.corrections import undo_keyboard
+from handlers.item_messages import retire_panel, send_next_item, show_panel
+from handlers.render import (
+    SKIP_REASONS,
+    render_sitting_summary,
+    render_skip_keyboard,
+    render_skip_status,
+    render_submitted_summary,
+)
 from handlers.sending import answer_tap
 
 log = logging.getLogger(__name__)
@@ -34,24 +42,20 @@ _REFUSAL_TOASTS = {
 async def next_command(update: Update, context: NilaiContext) -> None:
     """Shows the trainer's current item, or the next one."""
     assert update.effective_chat is not None and context.trainer is not None
-    await send_next_item(context.bot, update.effective_chat.id, context.trainer, context.services)
+    await send_next_item(
+        context.application, update.effective_chat.id, context.trainer, context.services
+    )
 
 
 async def stats_command(update: Update, context: NilaiContext) -> None:
     """Shows today's count against the quota, and totals."""
     trainer = context.trainer
     assert update.message is not None and trainer is not None
-    stats = await context.services.review.stats(trainer)
-    await update.message.reply_html(
-        t(
-            trainer.language,
-            "stats.text",
-            today=stats.today,
-            quota=stats.quota,
-            total=stats.total,
-            skipped=stats.skipped,
-        )
+    stats, language = await context.services.review.stats(trainer), trainer.language
+    shown = counts(
+        language, today=stats.today, quota=stats.quota, total=stats.total, skipped=stats.skipped
     )
+    await update.message.reply_html(t(language, "stats.text", **shown))
 
 
 async def review_button(update: Update, context: NilaiContext) -> None:
@@ -62,9 +66,11 @@ async def review_button(update: Update, context: NilaiContext) -> None:
         callback = decode(query.data)
         if callback.action is Action.NEXT:
             sent = await send_next_item(
-                context.bot, trainer.chat_id, trainer, context.services, show_open=False
+                context.application, trainer.chat_id, trainer, context.services, show_open=False
             )
             await answer_tap(query, None if sent else t_plain(trainer.language, "toast.item_open"))
+            return
+        if await _from_old_copy(query, callback, trainer, context):
             return
         await _BUTTONS[callback.action](query, callback, trainer, context)
     except InvalidCallbackData:
@@ -72,6 +78,24 @@ async def review_button(update: Update, context: NilaiContext) -> None:
         await query.answer(t_plain(trainer.language, "toast.invalid"))
     except AssignmentRefused as refusal:
         await query.answer(t_plain(trainer.language, _REFUSAL_TOASTS[refusal.reason]))
+
+
+async def _from_old_copy(
+    query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
+) -> bool:
+    """A tap on a copy of the item that is no longer its live panel (it was shown again
+    below): refused, and the copy loses its buttons again in case that edit was lost."""
+    message = query.message
+    if cb.assignment_id is None or message is None:
+        return False
+    live = context.services.panels.live
+    if not await live.is_stale(cb.assignment_id, message.chat.id, message.message_id):
+        return False
+    log.info("user %s tapped an old copy of assignment %s", trainer.user_id, cb.assignment_id)
+    await query.answer(t_plain(trainer.language, "toast.moved_below"))
+    view = await context.services.review.owned_view(trainer, cb.assignment_id, finished_ok=True)
+    retire_panel(context.application, message.chat.id, message.message_id, view, trainer.language)
+    return True
 
 
 async def _score(
@@ -110,14 +134,18 @@ async def _flag(
 async def _ask_text(
     query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
 ) -> None:
-    """Rewrite / Note: a force-reply prompt; the trainer's reply to it is stored."""
+    """Rewrite / Note: a force-reply prompt; the trainer's reply to it is stored. Rewrite
+    first sends the AI's answer to copy (handlers/rewrites.py), so the trainer edits it."""
     assert cb.assignment_id is not None and query.message is not None
     review = context.services.review
-    await review.owned(trainer, cb.assignment_id)
+    view = await review.owned_view(trainer, cb.assignment_id)
     field = "rewrite" if cb.action is Action.REWRITE else "note"
+    if field == "rewrite":
+        await rewrites.send_answer_to_copy(context, trainer, cb.assignment_id, view.item.response)
+    key = "texts.rewrite_prompt" if field == "rewrite" else "prompt.note"
     prompt = await context.bot.send_message(
         trainer.chat_id,
-        t(trainer.language, f"prompt.{field}"),
+        t(trainer.language, key),
         parse_mode=ParseMode.HTML,
         reply_markup=ForceReply(selective=True),
     )
@@ -129,13 +157,11 @@ async def _skip_menu(
     query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
 ) -> None:
     assert cb.assignment_id is not None
-    await context.services.review.owned(trainer, cb.assignment_id)
-    await answer_tap(query, t_plain(trainer.language, "panel.skip_title"))
-    if query.message is not None:
-        markup = render_skip_keyboard(cb.assignment_id, trainer.language)
-        PanelEdits.of(context.application).show(
-            query.message.chat.id, query.message.message_id, PanelState(None, markup)
-        )
+    view = await context.services.review.owned_view(trainer, cb.assignment_id)
+    await answer_tap(query)
+    markup = render_skip_keyboard(cb.assignment_id, trainer.language)
+    status = render_skip_status(trainer.language)  # the reasons in the message, not a toast
+    _refresh(query, view, trainer, context, status=status, markup=markup)
 
 
 async def _back(
@@ -156,11 +182,12 @@ async def _skip(
         raise InvalidCallbackData(query.data)
     reason = SKIP_REASONS[index]
     view = await context.services.review.skip(trainer, cb.assignment_id, reason)
+    context.services.panels.sittings.skipped(trainer.user_id)
     language = trainer.language
     await answer_tap(query, t_plain(language, "toast.skipped"))
     status = t(language, "summary.skipped", reason=t(language, f"skip_reason.{reason}"))
     _refresh(query, view, trainer, context, status=status, finished=True)
-    await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
+    await send_next_item(context.application, trainer.chat_id, trainer, context.services)
 
 
 async def _submit(
@@ -176,20 +203,25 @@ async def _submit(
         )
         _refresh(query, view, trainer, context)
         return
+    context.services.panels.sittings.reviewed(trainer.user_id)
     await answer_tap(query, t_plain(language, "toast.submitted"))
     summary = render_submitted_summary(view.rubric, view.draft, language)
-    _refresh(query, view, trainer, context, status=summary, finished=True)
+    undo = undo_keyboard(cb.assignment_id, language, context.services.corrections.window_minutes)
+    _refresh(query, view, trainer, context, status=summary, finished=True, markup=undo)
     await _announce_quota(trainer, view.done_today + 1, view.quota, context)
-    await send_next_item(context.bot, trainer.chat_id, trainer, context.services)
+    await send_next_item(context.application, trainer.chat_id, trainer, context.services)
 
 
 async def _announce_quota(trainer: Trainer, done: int, quota: int, context: NilaiContext) -> None:
-    if done == quota:
-        await context.bot.send_message(
-            trainer.chat_id,
-            t(trainer.language, "done.quota", quota=quota),
-            parse_mode=ParseMode.HTML,
-        )
+    """Today's quota just reached: say so, with the summary of the sitting it ends."""
+    if done != quota:
+        return
+    language = trainer.language
+    text = t(language, "done.quota", **counts(language, quota=quota))
+    summary = context.services.panels.sittings.finish(trainer.user_id)
+    if summary is not None:
+        text += "\n\n" + render_sitting_summary(summary, language)
+    await context.bot.send_message(trainer.chat_id, text, parse_mode=ParseMode.HTML)
 
 
 def _refresh(
@@ -200,8 +232,9 @@ def _refresh(
     *,
     status: str | None = None,
     finished: bool = False,
+    markup: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """Edits the tapped panel message to show the new state."""
+    """Edits the tapped panel message to show the new state (`markup`: other buttons)."""
     message = query.message
     if message is None:
         return
@@ -212,6 +245,7 @@ def _refresh(
         view,
         trainer.language,
         status=status,
+        markup=markup,
         keep_buttons=not finished,
     )
 
