@@ -480,27 +480,27 @@ _BINARY_MIN = 16  # below this many in the head, each bad line is reported with 
 _BINARY_SHARE = 0.01
 
 
-def _binary_problem(head: bytes) -> str | None:  # the key of the reason
+def _binary_problem(head: bytes) -> Problem | None:
     """Recognise files that are not UTF-8 text at all, so they get one reason, not thousands.
 
     A text file with a stray NUL byte or a bad UTF-8 sequence is not one of them: its lines are
     read, and each bad line is refused with its number like any other.
     """
     if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return "utf32"
+        return Problem(0, "utf32")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf16"
+        return Problem(0, "utf16")
     if head.startswith(b"PK\x03\x04"):
-        return "zip"
+        return Problem(0, "zip")
     if b"\x00" in head:
         sample = head[:2048]
         half = len(sample) // 2
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
         if half >= 8 and max(even, odd) > 0.4 * half and min(even, odd) < 0.05 * half:
-            return "utf16"
+            return Problem(0, "utf16")
         controls = len(head) - len(head.translate(None, _BINARY_BYTES))
         if controls >= _BINARY_MIN and controls > _BINARY_SHARE * len(head):
-            return "not_text"
+            return Problem(0, "not_text")
     return None
 
 
@@ -508,8 +508,7 @@ def _prepare(path: Path) -> tuple[Format, Problem | None]:
     with path.open("rb") as f:
         head = f.read(HEAD_BYTES)
     file_format = detect_format(path, head)
-    problem = _binary_problem(head)
-    return file_format, (Problem(0, problem) if problem else None)
+    return file_format, _binary_problem(head)
 
 
 def _raw_lines(f: BinaryIO) -> Iterator[tuple[int, bytes | None]]:

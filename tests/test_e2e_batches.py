@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -37,7 +38,7 @@ async def upload(
     since = api.mark()
     await user.send_document(name, content, caption=caption)
     status = await user.wait_bot_message(since=since)
-    if "Checking" in status.plain_text():  # the check runs off the event loop: await its result
+    if status.plain_text().startswith("📥"):  # the check runs off the event loop: await it
         await api.wait_for_call(
             "editMessageText",
             lambda c: c.params.get("message_id") == status.message_id,
@@ -276,3 +277,139 @@ async def test_a_long_batch_list_stays_within_one_message(
     text = listing.plain_text()
     assert "batch-<79>-&-a-rather-long-name" in text and "…and 36 more." in text  # newest first
     assert len(listing.buttons()) == 15
+
+
+# -- reasons and progress in the coordinator's language ------------------------------------------
+
+PROBLEM_LINES = [
+    '{"id": "a", "prompt": "Halo", "response": "Hai", "metadata": {"lang": "id-ID"}}',
+    '{"id": "b", "prompt": "x", "response": "y", "metadata": {"lang": "bahasa"}}',
+    '{"id": "c", "prompt": "", "response": "y"}',
+    '{"id": "d", "prompt": "x", "response": "y", "warna": "biru"}',
+    '{"id": "e", "prompt": "x" "response": "y"}',
+    '{"id": "a", "prompt": "x", "response": "y"}',
+    '{"id": ["f"], "prompt": "x", "response": "y"}',
+    '{"prompt": "x", "messages": []}',
+    '{"id": "g", "prompt": "x", "response": "y", "gold": {"accuracy": [0, 9]}}',
+]
+EXPECTED_REASONS = {
+    "en": [
+        'line 2: "lang" in "metadata" is "bahasa", not a language code (ISO 639-1)',
+        'line 3: "prompt" is empty',
+        'line 4: unknown key "warna": move it into "metadata"',
+        "line 5: invalid JSON at column 27: a comma is missing",
+        'line 6: duplicate id "a" (first used on line 1)',
+        'line 7: "id" must be a string or a whole number, not a list',
+        'line 8: use either "prompt" and "response" or "messages", not both',
+        'line 9: gold "accuracy" [0, 9] is outside the scale 1 to 5',
+    ],
+    "id": [
+        'baris 2: "lang" di "metadata" berisi "bahasa", bukan kode bahasa (ISO 639-1)',
+        'baris 3: "prompt" kosong',
+        'baris 4: kunci "warna" tidak dikenal: pindahkan ke dalam "metadata"',
+        "baris 5: JSON-nya salah di kolom 27: ada koma yang kurang",
+        'baris 6: id "a" dipakai dua kali (pertama di baris 1)',
+        'baris 7: "id" harus berupa teks atau bilangan bulat, bukan daftar',
+        'baris 8: pakai "prompt" dan "response" atau "messages", jangan dua-duanya',
+        'baris 9: gold "accuracy" [0, 9] di luar skala 1 sampai 5',
+    ],
+}
+# English words of the refusal, none of which may reach an Indonesian coordinator.
+ENGLISH_WORDS = ("line", "empty", "unknown", "invalid", "duplicate", "must", "outside", "problem")
+
+
+async def start_coordinator(api: FakeBotApi, language: str) -> FakeUser:
+    """The coordinator from settings (user 9000), with Telegram in `language`."""
+    boss = api.user(9000, "Boss", language_code=language)
+    await boss.send("/start")
+    await boss.wait_bot_message()
+    return boss
+
+
+@pytest.fixture
+async def koordinator(api: FakeBotApi, nilai: RunningBot) -> FakeUser:
+    """The coordinator, with Telegram in Indonesian."""
+    return await start_coordinator(api, "id")
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_every_reason_a_file_is_refused_is_in_the_coordinators_language(
+    api: FakeBotApi, nilai: RunningBot, language: str
+) -> None:
+    boss = await start_coordinator(api, language)
+    status = await upload(api, boss, "masalah.jsonl", "\n".join(PROBLEM_LINES).encode())
+    text = status.plain_text()
+    for reason in EXPECTED_REASONS[language]:
+        assert f"• {reason}" in text
+    if language == "id":
+        assert "tidak diimpor: ada 8 masalah" in text
+        words = set(re.findall(r"[a-z]+", re.sub(r'"[^"]*"', "", text.lower())))
+        assert words.isdisjoint(ENGLISH_WORDS), words & set(ENGLISH_WORDS)
+    else:
+        assert "was not imported: 8 problems" in text
+    assert await nilai.count("SELECT COUNT(*) FROM uploads") == 0
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_a_bad_rubric_is_refused_in_the_coordinators_language(
+    api: FakeBotApi, nilai: RunningBot, language: str
+) -> None:
+    boss = await start_coordinator(api, language)
+    bad = b'scale = [3, 3]\n[[criteria]]\nkey = "a"\nid = "A"\nen = "A"\n'
+    status = await upload(api, boss, "rubrik.toml", bad)
+    expected = {
+        "en": "That rubric was not saved: 'scale' must be [low, high], 0 <= low < high",
+        "id": "Rubrik itu tidak disimpan: 'scale' harus [bawah, atas], dengan 0 <= bawah < atas",
+    }
+    assert expected[language] in status.plain_text()
+    unparsable = await upload(api, boss, "rubrik.toml", b"[[criteria]\n")
+    where = {"en": "not valid TOML (line 1, column 11)", "id": "bukan TOML yang sah (baris 1"}
+    assert where[language] in unparsable.plain_text()
+
+
+async def test_warnings_and_languages_in_the_summary_are_indonesian(
+    api: FakeBotApi, nilai: RunningBot, koordinator: FakeUser
+) -> None:
+    lines = [
+        '{"prompt": "Halo", "response": "Hai", "metadata": {"lang": "ID"}}',
+        '{"prompt": "Hello", "response": "Hi", "metadata": {"lang": "en-GB"}}',
+        '{"prompt": "Punten", "response": "Mangga", "metadata": {"lang": "su"}}',
+        '{"prompt": "Hai", "response": "Halo", "metadata": {"lang": "id"}, "gold": {"gaya": [1, 1]}}',  # noqa: E501
+    ]
+    status = await upload(api, koordinator, "b.jsonl", "\n".join(lines).encode())
+    text = status.plain_text()
+    assert "Bahasa: en 1, id 2, su 1" in text
+    assert 'Ada 1 peringatan, misalnya baris 4: kriteria gold "gaya" tidak ada di rubrik' in text
+    await koordinator.tap(status, "Buka tanpa umumkan")
+    await api.wait_for_call("editMessageText", lambda c: "sudah dibuka" in c.params["text"])
+    rows = await nilai.database.fetchall("SELECT lang FROM items ORDER BY id")
+    assert [row[0] for row in rows] == ["id", "en", "su", "id"]
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_import_progress_counts_items_not_lines(
+    api: FakeBotApi, nilai: RunningBot, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """A CSV whose answers span two lines: 2,500 items on 5,001 lines. The progress message
+    counts the items stored of the items checked, with the reader's digit grouping."""
+    import bot.batches
+
+    monkeypatch.setattr(bot.batches, "CHUNK", 1_000)
+    boss = await start_coordinator(api, language)
+    rows = "".join(f'q{n},Prompt {n},"Line one\nline two"\n' for n in range(1, 2_501))
+    status = await upload(api, boss, "dua.csv", ("id,prompt,response\n" + rows).encode())
+    since = api.mark()
+    await boss.tap(status, "Open quietly" if language == "en" else "Buka tanpa umumkan")
+    done = "is open: 2,500 items" if language == "en" else "sudah dibuka: 2.500 item"
+    await api.wait_for_call("editMessageText", lambda c: done in c.params["text"], since=since)
+    shown = [
+        call.params["text"]
+        for call in api.calls[since:]
+        if call.method == "editMessageText" and call.params["text"].startswith("⏳")
+    ]
+    expected = {
+        "en": "⏳ Importing <b>dua</b>… 1,000/2,500 items",
+        "id": "⏳ Lagi mengimpor <b>dua</b>… 1.000/2.500 item",
+    }
+    assert shown and shown[0] == expected[language]
+    assert not [text for text in shown if "5,001" in text or "5.001" in text]

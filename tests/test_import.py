@@ -267,3 +267,86 @@ async def test_a_parser_process_that_dies_leaves_nothing(
         await import_batch_file(db, settings, path, name="big", on_progress=kill_the_parser)
     assert await db.fetchval("SELECT COUNT(*) FROM items") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM batches") == 0
+
+
+async def test_each_items_language_is_stored_by_either_parser(
+    db: Database, settings: Settings, tmp_path: Path, parser: str
+) -> None:
+    tags = ["id", "EN", "en-US", "jv", "su_ID", None]
+    path = tmp_path / "langs.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for n in range(1, 2 * CHUNK + 1):  # more than one chunk: every chunk carries its langs
+            metadata = {"topic": "x"} if tags[n % 6] is None else {"lang": tags[n % 6]}
+            f.write(
+                json.dumps({"id": f"q{n}", "prompt": "p", "response": "r", "metadata": metadata})
+            )
+            f.write("\n")
+    result = await import_batch_file(db, settings, path, name="langs")
+    assert result.scan.languages == {"id": 1666, "en": 3334, "jv": 1667, "su": 1667}
+    rows = await db.fetchall("SELECT lang, COUNT(*) FROM items GROUP BY lang ORDER BY lang")
+    assert [tuple(row) for row in rows] == [
+        (None, 1666),
+        ("en", 3334),
+        ("id", 1666),
+        ("jv", 1667),
+        ("su", 1667),
+    ]
+    assert await db.fetchval("SELECT lang FROM items WHERE external_id = 'q2'") == "en"  # en-US
+
+
+async def test_a_bad_language_is_refused_with_its_line_by_either_parser(
+    db: Database, settings: Settings, tmp_path: Path, parser: str
+) -> None:
+    path = write_items(tmp_path / "b.jsonl", CHUNK + 10)
+    lines = path.read_text("utf-8").splitlines()
+    for line, tag in ((3, "english"), (CHUNK + 4, "xx"), (CHUNK + 6, "e")):
+        record = json.loads(lines[line - 1])
+        record["metadata"] = {"lang": tag}
+        lines[line - 1] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    found = await refusal(db, settings, path)
+    assert [line for line, _ in found] == [3, CHUNK + 4, CHUNK + 6]
+    assert 'is "english", not a language code (ISO 639-1)' in found[0][1]
+
+
+async def test_progress_counts_items_not_lines(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV whose answers span two lines each: the items are half the lines. Checked first
+    (as a chat upload is), the total is the items; straight from the CLI it is not known, and
+    the count is items still."""
+    monkeypatch.setattr(bot.batches, "CHUNK", 100)
+    path = tmp_path / "b.csv"
+    rows = "".join(f'q{n},Prompt {n},"First line\nsecond line"\n' for n in range(1, 301))
+    path.write_text("id,prompt,response\n" + rows, "utf-8")
+    seen: list[ImportProgress] = []
+
+    async def note(progress: ImportProgress) -> None:
+        seen.append(progress)
+
+    scan = scan_batch_file(path, criteria=DEFAULT_RUBRIC.criteria)
+    await import_batch_file(
+        db, settings, path, name="checked", expected_items=scan.items, on_progress=note
+    )
+    assert [(p.items, p.total) for p in seen] == [(100, 300), (200, 300), (300, 300), (300, 300)]
+    seen.clear()
+    await import_batch_file(db, settings, path, name="unchecked", on_progress=note)
+    assert [(p.items, p.total) for p in seen[:-1]] == [(100, None), (200, None), (300, None)]
+    assert [round(p.fraction, 2) for p in seen[:-1]] == [0.33, 0.67, 1.0]
+    assert (seen[-1].items, seen[-1].total) == (300, 300)
+
+
+async def test_a_jsonl_files_total_is_its_lines_that_are_not_blank(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.batches, "CHUNK", 100)
+    path = write_items(tmp_path / "b.jsonl", 250)
+    text = path.read_text("utf-8").replace("\n", "\n\n   \n", 40)  # 80 blank lines
+    path.write_text(text, "utf-8")
+    seen: list[ImportProgress] = []
+
+    async def note(progress: ImportProgress) -> None:
+        seen.append(progress)
+
+    await import_batch_file(db, settings, path, name="blanks", on_progress=note)
+    assert [(p.items, p.total) for p in seen] == [(100, 250), (200, 250), (250, 250), (250, 250)]
