@@ -640,3 +640,46 @@ def test_long_values_are_clipped_in_reasons(tmp_path: Path) -> None:
     result = scan(path)
     assert result.error_count == 2
     assert all(len(problem.reason) < 120 for problem in result.errors)
+
+
+@pytest.mark.parametrize(
+    ("tag", "code"),
+    [("id", "id"), ("ID", "id"), ("en-US", "en"), ("en_gb", "en"), ("jv", "jv"), ("Su", "su"),
+     ("zh-Hant-TW", "zh"), ("sh", "sh"), (None, None)],
+)  # fmt: skip
+@pytest.mark.parametrize("form", ["jsonl", "csv"])
+def test_metadata_lang_is_an_iso_639_1_code(tmp_path: Path, tag: str, code: str, form: str) -> None:
+    metadata = {"topic": "x"} if tag is None else {"lang": tag}
+    if form == "jsonl":
+        path = write(tmp_path, "b.jsonl", jl({**OK, "metadata": metadata}))
+    else:
+        cell = json.dumps(metadata).replace('"', '""')
+        path = write(tmp_path, "b.csv", f'prompt,response,metadata\np,r,"{cell}"\n')
+    result = scan(path)
+    assert result.ok, result.errors
+    assert result.languages == ({} if code is None else {code: 1})
+    [item] = items(path)
+    assert item.lang == code
+    assert item.metadata == metadata  # kept as given: exports carry it untouched
+
+
+@pytest.mark.parametrize(
+    ("tag", "shown"),
+    [("english", '"english"'), ("xx", '"xx"'), ("jav", '"jav"'), ("", '""'), (" en", '" en"'),
+     ("en-", '"en-"'), ("in", '"in"'), (7, "a number"), (["id"], "a list"), (True, "true/false")],
+)  # fmt: skip
+def test_any_other_lang_is_refused_with_its_line(tmp_path: Path, tag: object, shown: str) -> None:
+    path = write(tmp_path, "b.jsonl", jl(OK, OK, {**OK, "metadata": {"lang": tag}}, OK))
+    result = scan(path)
+    assert [(p.line, p.reason) for p in result.errors] == [
+        (3, f'"lang" in "metadata" is {shown}, not a language code (ISO 639-1) such as '
+            '"id", "en", "jv" or "su"'),
+    ]  # fmt: skip
+
+
+def test_the_iso_codes_come_from_babel() -> None:
+    from bot.batch_format import iso_639_1_codes
+
+    codes = iso_639_1_codes()
+    assert len(codes) == 184 and {"id", "en", "jv", "su", "ms", "zh", "sh"} <= codes
+    assert not codes & {"in", "iw", "jw", "xx", "zz"}  # withdrawn and unassigned ones

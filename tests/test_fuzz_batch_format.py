@@ -85,8 +85,13 @@ _METADATA_VALUE = st.recursive(
     max_leaves=6,
 )
 _METADATA = st.one_of(
-    st.none(), st.dictionaries(st.text(_CHAR, max_size=8), _METADATA_VALUE, max_size=4)
+    st.none(),
+    st.dictionaries(
+        st.text(_CHAR, max_size=8).filter(lambda key: key != "lang"), _METADATA_VALUE, max_size=4
+    ),
 )
+# Language tags a file may carry in metadata "lang", and the code each item gets.
+_LANG_CODES = {"id": "id", "EN": "en", "en-US": "en", "jv": "jv", "su_ID": "su", "zh-Hant-TW": "zh"}
 
 
 @st.composite
@@ -123,6 +128,8 @@ def _valid_record(draw: st.DrawFn, item_id: Any = None) -> dict[str, Any]:
         record["response"] = draw(_TEXT)
     metadata = draw(_METADATA)
     if metadata is not None:
+        if draw(st.booleans()):
+            metadata["lang"] = draw(st.sampled_from(sorted(_LANG_CODES)))
         record["metadata"] = metadata
     gold = draw(_gold())
     if gold is not None:
@@ -147,6 +154,14 @@ _BREAKAGES = st.sampled_from(
         ("metadata", "en"),
         ("metadata", None),
         ("metadata", {"deep": [[[[{"a": 1}]]]]}),
+        ("metadata", {"lang": "english"}),
+        ("metadata", {"lang": "xx"}),
+        ("metadata", {"lang": "EN-us"}),
+        ("metadata", {"lang": "en-"}),
+        ("metadata", {"lang": ""}),
+        ("metadata", {"lang": 7}),
+        ("metadata", {"lang": None}),
+        ("metadata", {"lang": ["id"]}),
         ("gold", {}),
         ("gold", None),
         ("gold", {"accuracy": [5, 1]}),
@@ -304,6 +319,7 @@ def _expected(record: dict[str, Any], line: int) -> ParsedItem:
         chat_form=messages is not None,
         metadata=record.get("metadata"),
         gold=gold or None,
+        lang=_LANG_CODES.get((record.get("metadata") or {}).get("lang")),
     )
 
 
