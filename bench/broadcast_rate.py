@@ -150,7 +150,7 @@ async def prepare_database(
         async with database.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO trainers (user_id, chat_id, name, language, role, created_at,"
-                " last_seen_at) VALUES (?, ?, ?, ?, 'trainer', ?, ?)",
+                " last_seen_at, privacy_version) VALUES (?, ?, ?, ?, 'trainer', ?, ?, 1)",
                 rows,
             )
         await make_batch(database, "bench", items=5_000, overlap=1)

@@ -278,7 +278,7 @@ async def prepare_database(path: Path, user_ids: list[int], items: int) -> None:
     from bot.batches import import_batch_file
     from bot.clock import stamp, utc_now
     from bot.config import Settings
-    from storage import trainers
+    from storage import privacy, trainers
     from storage.database import Database
 
     db = await Database.open(path)
@@ -300,6 +300,7 @@ async def prepare_database(path: Path, user_ids: list[int], items: int) -> None:
                 invite_code=None,
                 now=now,
             )
+            await privacy.record_consent(db, user_id, privacy.BUILTIN_VERSION, now=now)
     finally:
         await db.close()
 

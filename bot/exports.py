@@ -44,6 +44,7 @@ from bot.rubric import Rubric
 from storage import exports as store
 from storage.database import Database
 from storage.exports import ExportBatch, ExportSnapshot
+from storage.privacy import kept_pseudonyms
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +116,10 @@ class Packed:
 class Pseudonyms:
     """Trainer id -> stable pseudonym: HMAC-SHA256 of the id with a secret key."""
 
-    def __init__(self, secret: str):
+    def __init__(self, secret: str, kept: dict[int, str] | None = None):
         self._key = secret.encode("utf-8")
-        self._known: dict[int, str] = {}
+        # Trainers who deleted their identity: their id is gone, the pseudonym is kept.
+        self._known: dict[int, str] = dict(kept or {})
 
     def __call__(self, user_id: int) -> str:
         known = self._known.get(user_id)
@@ -132,7 +134,7 @@ async def load_pseudonyms(db: Database, settings: Settings) -> Pseudonyms:
     secret = settings.pseudonym_secret
     if secret is None:
         secret = await store.keep_first_fact(db, PSEUDONYM_FACT, secrets.token_hex(32))
-    return Pseudonyms(secret)
+    return Pseudonyms(secret, await kept_pseudonyms(db))
 
 
 # -- the formats ---------------------------------------------------------------------------
@@ -241,11 +243,12 @@ async def export_batch(
     """
     if fmt not in FORMATS:
         raise UnknownFormat(fmt)
-    pseudonyms = await load_pseudonyms(db, settings) if fmt == "raw" else None
     async with store.snapshot(db) as snap:
         found = await snap.find_batch(batch)
         if found is None:
             raise UnknownBatch(batch, await store.batch_names(db))
+        # After the snapshot's first read: every deleted identity it holds is kept by then.
+        pseudonyms = await load_pseudonyms(db, settings) if fmt == "raw" else None
         rubric = Rubric.from_dict(json.loads(found.rubric_json))
         total = await snap.count_items(found.id)
         if fmt == "raw":

@@ -13,38 +13,43 @@ from bot.error_alerts import ErrorAlerts, ErrorReport, describe
 from bot.i18n import t, t_plain
 from bot.onboarding import StartOutcome, TelegramUser
 from handlers.context import NilaiContext
+from handlers.privacy import notice_with_button
 from handlers.render import next_keyboard
 
 log = logging.getLogger(__name__)
 
 _ERROR_ALERTS_KEY = "error_alerts"
 
-_START_TEXTS = {
-    StartOutcome.WELCOME_BACK: "start.welcome_back",
-    StartOutcome.INVALID_INVITE: "start.invalid_invite",
-    StartOutcome.NEED_INVITE: "start.need_invite",
+_STRANGER_TEXTS = {
+    StartOutcome.INVALID_INVITE: "stranger.invalid_invite",
+    StartOutcome.NEED_INVITE: "stranger.need_invite",
 }
 
 
 async def start(update: Update, context: NilaiContext) -> None:
-    """Registers the user with the invite code from the link, or politely refuses."""
+    """Registers the user with the invite code from the link, or politely refuses (telling a
+    stranger their Telegram id, which their coordinator may need). A new trainer is shown the
+    privacy notice to agree to; a new coordinator meets it at their first /next."""
     user, chat, message = update.effective_user, update.effective_chat, update.message
     assert user is not None and chat is not None and message is not None
     code = context.args[0] if context.args else None
     result = await context.services.onboarding.start(
         TelegramUser(user.id, chat.id, user.full_name, user.username, user.language_code), code
     )
-    language = result.language
-    if result.outcome is StartOutcome.REGISTERED and result.trainer is not None:
-        coordinator = result.trainer.is_coordinator
-        key = "start.welcome_coordinator" if coordinator else "start.welcome_trainer"
+    language, trainer = result.language, result.trainer
+    if trainer is None:
+        await message.reply_html(t(language, _STRANGER_TEXTS[result.outcome], user_id=user.id))
+    elif result.outcome is StartOutcome.REGISTERED and not trainer.is_coordinator:
+        welcome = t(language, "privacy.welcome", name=user.first_name)
+        text, markup = await notice_with_button(context, language, welcome)
+        await message.reply_html(text, reply_markup=markup)
     else:
-        key = _START_TEXTS[result.outcome]
-    welcome = result.trainer is not None
-    await message.reply_html(
-        t(language, key, name=user.first_name),
-        reply_markup=next_keyboard(language) if welcome else None,
-    )
+        key = "start.welcome_back"
+        if result.outcome is StartOutcome.REGISTERED:
+            key = "start.welcome_coordinator"
+        await message.reply_html(
+            t(language, key, name=user.first_name), reply_markup=next_keyboard(language)
+        )
 
 
 async def help_command(update: Update, context: NilaiContext) -> None:

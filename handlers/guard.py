@@ -12,6 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import t, t_plain
 from handlers.context import NilaiContext
+from handlers.privacy import stopped_for_consent
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,11 @@ async def drop_redelivered(update: Update, context: NilaiContext) -> None:
 
 
 async def load_trainer(update: Update, context: NilaiContext) -> None:
-    """Loads the sender's registration; strangers get the polite refusal and nothing else.
+    """Loads the sender's registration; strangers get the polite refusal and nothing else,
+    and a trainer who has not agreed to the privacy notice gets it instead of an item.
 
     `/start` and chat-member changes pass through: they are how strangers become trainers.
+    A removed trainer keeps their data rights: /mydata and /deleteme still work for them.
     """
     user = update.effective_user
     if user is None:
@@ -48,26 +51,47 @@ async def load_trainer(update: Update, context: NilaiContext) -> None:
             context.trainer, user.full_name, user.username
         )
     if context.trainer is not None and context.trainer.status == "blocked":
+        if _uses_data_rights(update):
+            return
         await _turn_away(update, context, "team_notice.removed", "team_notice.removed_toast")
         log.info("removed trainer %s turned away", user.id)
         raise ApplicationHandlerStop
-    if context.trainer is not None or update.my_chat_member is not None:
+    if context.trainer is not None:
+        if await stopped_for_consent(update, context):
+            raise ApplicationHandlerStop
         return
-    message = update.message
-    if message is not None and message.text and message.text.split()[0].split("@")[0] == "/start":
+    if update.my_chat_member is not None or _command(update) == "/start":
         return
-    await _turn_away(update, context, "start.need_invite", "toast.stranger")
+    await _turn_away(update, context, "stranger.need_invite", "toast.stranger", user_id=user.id)
     log.info("stranger %s turned away", user.id)
     raise ApplicationHandlerStop
 
 
-async def _turn_away(update: Update, context: NilaiContext, text: str, toast: str) -> None:
+def _command(update: Update) -> str | None:
+    """The command a message starts with, without any @botname."""
+    message = update.message
+    if message is None or not message.text:
+        return None
+    return message.text.split()[0].split("@")[0]
+
+
+def _uses_data_rights(update: Update) -> bool:
+    """/mydata, /deleteme or its confirmation (UU PDP: also for someone removed)."""
+    query = update.callback_query
+    if query is not None:
+        return (query.data or "").startswith("1D:")
+    return _command(update) in ("/mydata", "/deleteme")
+
+
+async def _turn_away(
+    update: Update, context: NilaiContext, text: str, toast: str, **params: object
+) -> None:
     """The polite refusal: an alert on a button, a message otherwise."""
     language = context.language(update)
     if update.callback_query is not None:
         await update.callback_query.answer(t_plain(language, toast), show_alert=True)
     elif update.effective_message is not None:
-        await update.effective_message.reply_html(t(language, text))
+        await update.effective_message.reply_html(t(language, text, **params))
 
 
 async def mark_handled(update: Update, context: NilaiContext) -> None:

@@ -20,3 +20,8 @@ async def record_change(
         " VALUES (?, ?, ?, ?, ?)",
         (actor_id, action, target, detail, now),
     )
+
+
+def target_of_trainer(user_id: int) -> str:
+    """How audit entries name a trainer they are about (what /mydata and /deleteme look for)."""
+    return f"trainer:{user_id}"

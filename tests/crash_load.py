@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from tests.cli_runner import run_cli
+from tests.e2e import agree_under
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
 CRITERIA = ("accuracy", "language", "safety", "helpfulness")  # the default rubric, in order
@@ -259,7 +260,8 @@ class ScriptedTrainer:
     async def register(self, code: str) -> None:
         since = self.api.mark()
         await self.user.send(f"/start {code}")
-        await self.user.wait_bot_message(since=since, timeout=60)
+        welcome = await self.user.wait_bot_message(since=since, timeout=60)
+        await agree_under(self.api, self.user, welcome, timeout=60)
 
     async def work(self, stop: asyncio.Event) -> None:
         """Review until told to stop (finishing the action in hand) or no items are left."""

@@ -81,11 +81,24 @@ class RunningBot:
     async def count(self, sql: str, *params: Any) -> int:
         return await self.database.fetchval(sql, params)
 
-    async def onboard(self, user: FakeUser) -> FakeMessage:
-        """Registers `user` through an invite link, as a trainer would."""
+    async def onboard(self, user: FakeUser, *, agree: bool = True) -> FakeMessage:
+        """Registers `user` through an invite link, as a trainer would, and (unless `agree` is
+        False) taps "I agree" under the privacy notice; the welcome message."""
         code = await self.invite()
         await user.send(f"/start {code}")
-        return await user.wait_bot_message()
+        welcome = await user.wait_bot_message()
+        if agree:  # a coordinator's welcome has no notice: they agree through /privacy
+            await self.agree(user, welcome if _has_consent_button(welcome) else None)
+        return self.api.message(user.chat_id, welcome.message_id)
+
+    async def agree(self, user: FakeUser, notice: FakeMessage | None = None) -> None:
+        """Tap "I agree" under a privacy notice (without one, ask for it with /privacy first)
+        and wait until the agreement is recorded and the message says so."""
+        if notice is None:
+            since = self.api.mark()
+            await user.send("/privacy")
+            notice = await user.wait_bot_message(since=since)
+        await agree_under(self.api, user, notice)
 
     async def next_item(self, user: FakeUser) -> FakeMessage:
         """/next, then the message with the rating buttons (the item's last part)."""
@@ -109,6 +122,42 @@ def _has_score_buttons(params: dict[str, Any]) -> bool:
         for row in markup.get("inline_keyboard", [])
         for button in row
     )
+
+
+def _has_consent_button(message: FakeMessage) -> bool:
+    return any(
+        button.get("callback_data", "").startswith("1a:")
+        for row in message.buttons()
+        for button in row
+    )
+
+
+async def agree_under(
+    api: FakeBotApi,
+    user: FakeUser,
+    notice: FakeMessage,
+    timeout: float = 5.0,  # noqa: ASYNC109 - a deadline, not cancellation
+) -> None:
+    """Tap "I agree" under `notice` and wait until the message says the agreement is recorded
+    (for tests that register users with their own /start)."""
+    data = consent_data(notice)
+    since = api.mark()
+    await user.tap(notice, data=data)
+    await api.wait_for_call(
+        "editMessageText",
+        lambda c: c.chat_id == user.chat_id and c.params.get("message_id") == notice.message_id,
+        since=since,
+        timeout=timeout,
+    )
+
+
+def consent_data(notice: FakeMessage) -> str:
+    """The callback data of the "I agree" button under a privacy notice."""
+    for row in notice.buttons():
+        for button in row:
+            if button.get("callback_data", "").startswith("1a:"):
+                return button["callback_data"]
+    raise AssertionError("no 'I agree' button on this message")
 
 
 def assignment_of(panel: FakeMessage) -> int:

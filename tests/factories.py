@@ -7,17 +7,24 @@ from collections.abc import AsyncIterator
 from bot.config import Settings
 from bot.review import ReviewService
 from bot.rubric import DEFAULT_RUBRIC
-from storage import batches, trainers
+from storage import batches, privacy, trainers
 from storage.batches import ItemRow
 from storage.database import Database
+from storage.privacy import BUILTIN_VERSION
 from storage.records import Trainer
 
 NOW = "2026-11-25T03:00:00.000000+00:00"
 
 
 async def make_trainer(
-    db: Database, user_id: int, *, language: str = "en", role: str = "trainer"
+    db: Database,
+    user_id: int,
+    *,
+    language: str = "en",
+    role: str = "trainer",
+    agreed: bool = True,
 ) -> Trainer:
+    """A registered trainer who (unless `agreed` is False) agreed to the privacy notice."""
     await trainers.insert_trainer(
         db,
         user_id=user_id,
@@ -29,6 +36,8 @@ async def make_trainer(
         invite_code=None,
         now=NOW,
     )
+    if agreed:
+        await privacy.record_consent(db, user_id, BUILTIN_VERSION, now=NOW)
     trainer = await trainers.get_trainer(db, user_id)
     assert trainer is not None
     return trainer

@@ -24,7 +24,7 @@ from bot.i18n import t, t_plain
 from handlers.callback_data import Action, encode
 from storage.database import Database
 from tests.crash_load import BotProcess, seed_with_cli
-from tests.e2e import RunningBot, answered, assignment_of
+from tests.e2e import RunningBot, agree_under, answered, assignment_of
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
 BOSS = 9000
@@ -353,7 +353,7 @@ async def test_a_write_failing_at_commit_says_not_saved_and_the_bot_recovers_whe
         await boss.wait_bot_message(timeout=30)
         rina = api.user(2001, "Rina", language_code="en")
         await rina.send(f"/start {code}")
-        await rina.wait_bot_message(timeout=30)
+        await agree_under(api, rina, await rina.wait_bot_message(timeout=30), timeout=30)
         since = api.mark()
         await rina.send("/next")
         call = await wait_panel_call(api, rina, since)
