@@ -24,8 +24,9 @@ _MAX_TRAINERS = 10_000
 class Sitting:
     started: datetime
     last: datetime
-    reviewed: int = 0
-    skipped: int = 0
+    # assignment ids: an item submitted again after Undo is still one item reviewed
+    reviewed: set[int] = field(default_factory=set)
+    skipped: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,11 @@ class Sittings:
         """The trainer did something (an item was shown to them)."""
         self._touch(trainer_id)
 
-    def reviewed(self, trainer_id: int) -> None:
-        self._touch(trainer_id).reviewed += 1
+    def reviewed(self, trainer_id: int, assignment_id: int) -> None:
+        self._touch(trainer_id).reviewed.add(assignment_id)
 
-    def skipped(self, trainer_id: int) -> None:
-        self._touch(trainer_id).skipped += 1
+    def skipped(self, trainer_id: int, assignment_id: int) -> None:
+        self._touch(trainer_id).skipped.add(assignment_id)
 
     def finish(self, trainer_id: int) -> SittingSummary | None:
         """End the sitting; its summary, or None if it judged nothing (or had ended already)."""
@@ -60,7 +61,8 @@ class Sittings:
         if not sitting.reviewed and not sitting.skipped:
             return None
         spent = sitting.last - sitting.started
-        return SittingSummary(sitting.reviewed, sitting.skipped, int(spent.total_seconds() // 60))
+        minutes = int(spent.total_seconds() // 60)
+        return SittingSummary(len(sitting.reviewed), len(sitting.skipped), minutes)
 
     def _touch(self, trainer_id: int) -> Sitting:
         now = self.clock()

@@ -182,7 +182,7 @@ async def _skip(
         raise InvalidCallbackData(query.data)
     reason = SKIP_REASONS[index]
     view = await context.services.review.skip(trainer, cb.assignment_id, reason)
-    context.services.panels.sittings.skipped(trainer.user_id)
+    context.services.panels.sittings.skipped(trainer.user_id, cb.assignment_id)
     language = trainer.language
     await answer_tap(query, t_plain(language, "toast.skipped"))
     status = t(language, "summary.skipped", reason=t(language, f"skip_reason.{reason}"))
@@ -203,7 +203,7 @@ async def _submit(
         )
         _refresh(query, view, trainer, context)
         return
-    context.services.panels.sittings.reviewed(trainer.user_id)
+    context.services.panels.sittings.reviewed(trainer.user_id, cb.assignment_id)
     await answer_tap(query, t_plain(language, "toast.submitted"))
     summary = render_submitted_summary(view.rubric, view.draft, language)
     undo = undo_keyboard(cb.assignment_id, language, context.services.corrections.window_minutes)

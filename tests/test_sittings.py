@@ -14,20 +14,21 @@ def test_a_sitting_counts_reviews_and_skips_and_the_time_they_took(clock: FakeCl
     sittings = Sittings(clock)
     sittings.active(1)
     clock.advance(minutes=4)
-    sittings.reviewed(1)
+    sittings.reviewed(1, 10)
     clock.advance(minutes=3, seconds=59)
-    sittings.skipped(1)
+    sittings.skipped(1, 11)
+    sittings.reviewed(1, 10)  # submitted again after Undo: still one item
     assert sittings.finish(1) == SittingSummary(reviewed=1, skipped=1, minutes=7)
     assert sittings.finish(1) is None  # finished: the next one starts afresh
 
 
 def test_a_long_pause_ends_a_sitting_without_a_summary(clock: FakeClock) -> None:
     sittings = Sittings(clock)
-    sittings.reviewed(1)
+    sittings.reviewed(1, 10)
     clock.advance(seconds=PAUSE.total_seconds())
-    sittings.reviewed(1)  # a new sitting
+    sittings.reviewed(1, 11)  # a new sitting
     assert sittings.finish(1) == SittingSummary(reviewed=1, skipped=0, minutes=0)
-    sittings.reviewed(1)
+    sittings.reviewed(1, 12)
     clock.advance(seconds=PAUSE.total_seconds())
     assert sittings.finish(1) is None  # nobody there to read it
 
@@ -36,7 +37,7 @@ def test_a_sitting_that_judged_nothing_has_no_summary(clock: FakeClock) -> None:
     sittings = Sittings(clock)
     sittings.active(1)
     assert sittings.finish(1) is None
-    sittings.reviewed(2)
+    sittings.reviewed(2, 20)
     assert sittings.finish(1) is None and sittings.finish(2) is not None
 
 
