@@ -15,6 +15,7 @@ from enum import StrEnum
 from bot.clock import Clock, after, stamp, start_of_day, utc_now
 from bot.config import Settings
 from bot.rubric import Rubric
+from bot.texts import Refused, Stored, TextRefused, Texts
 from storage import reviews
 from storage.assignment import assign_next_item, item_still_wanted
 from storage.database import Database
@@ -65,6 +66,15 @@ class AssignmentRefused(Exception):
         self.reason = reason
 
 
+_REFUSAL_OF_TEXT = {
+    Refused.MISSING: Refusal.MISSING,
+    Refused.NOT_YOURS: Refusal.NOT_YOURS,
+    Refused.SKIPPED: Refusal.SKIPPED,
+    Refused.CLOSED: Refusal.SUBMITTED,
+    Refused.REVIEWED: Refusal.SUBMITTED,
+}
+
+
 class ReviewService:
     """Hands out items and records judgments for trainers."""
 
@@ -74,6 +84,7 @@ class ReviewService:
         self.clock = clock
         self._items: OrderedDict[int, tuple[Item, Rubric]] = OrderedDict()
         self._today: dict[int, tuple[str, int]] = {}
+        self.texts = Texts(db, settings, clock)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -260,39 +271,19 @@ class ReviewService:
         *,
         chat_id: int,
         message_id: int,
-    ) -> Assignment:
-        """Store a rewrite or note from the trainer's message `message_id`."""
-        assignment = await self.owned(trainer, assignment_id)
-        await reviews.set_text(
-            self.db,
-            assignment.id,
-            field,
-            text,
-            stamp(self.clock()),
-            chat_id=chat_id,
-            message_id=message_id,
-        )
-        log.info("trainer %s set the %s of assignment %s", trainer.user_id, field, assignment.id)
-        return assignment
+    ) -> Stored:
+        """Store the trainer's message `message_id` as the rewrite or note (replacing any
+        earlier one; after Submit, a correction under the edit window)."""
+        try:
+            return await self.texts.put(
+                trainer, (assignment_id, field), text, chat_id=chat_id, message_id=message_id
+            )
+        except TextRefused as refused:
+            raise AssignmentRefused(_REFUSAL_OF_TEXT[refused.reason]) from refused
 
     async def message_link(self, chat_id: int, message_id: int) -> tuple[int, str] | None:
         """(assignment id, kind) of a chat message that shows or answers an item."""
         return await reviews.find_message(self.db, chat_id, message_id)
-
-    async def edit_text(self, trainer: Trainer, assignment_id: int, field: str, text: str) -> bool:
-        """Apply an edited rewrite/note message; False if the text did not really change.
-
-        Allowed after submit too: fixing a typo in one's own rewrite must not be lost.
-        """
-        assignment = await self.owned(trainer, assignment_id, finished_ok=True)
-        if assignment.status == "skipped":
-            raise AssignmentRefused(Refusal.SKIPPED)
-        draft = await reviews.get_draft(self.db, assignment_id)
-        if getattr(draft, field) == text:
-            return False
-        await reviews.set_text(self.db, assignment_id, field, text, stamp(self.clock()))
-        log.info("trainer %s edited the %s of assignment %s", trainer.user_id, field, assignment_id)
-        return True
 
     async def open_view(self, trainer: Trainer, assignment_id: int) -> tuple[ItemView, int] | None:
         """The view and panel message of an assignment still open, for a refresh."""
@@ -330,6 +321,10 @@ class ReviewService:
             self._today[trainer.user_id] = (day, cached[1] + 1)
         else:
             self._today.pop(trainer.user_id, None)
+
+    def recount_today(self, trainer_id: int) -> None:
+        """Today's count is read again next time: a submission went back to a draft (Undo)."""
+        self._today.pop(trainer_id, None)
 
     async def skip(self, trainer: Trainer, assignment_id: int, reason: str) -> ItemView:
         view = await self.owned_view(trainer, assignment_id)

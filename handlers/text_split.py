@@ -112,3 +112,15 @@ def pack_blocks(blocks: list[tuple[str, str | int]], budget: int = MESSAGE_LIMIT
             new_message()
         add(fragment, length)
     return ["\n".join(parts) for parts in messages if parts] or [""]
+
+
+def pre_messages(text: str, budget: int = MESSAGE_LIMIT) -> list[str]:
+    """`text` as tap-to-copy `<pre>` blocks, one HTML message each, every one within `budget`
+    visible UTF-16 units (the tags are markup, not text, once Telegram parses the entities).
+    The cuts fall at natural breaks, as for items, so each block copies as whole lines."""
+    shown = text.replace(RESERVED, _SHOWN_FOR_NUL)
+    return [
+        f"<pre>{html.escape(piece, quote=False)}</pre>"
+        for piece in split_plain(shown, budget, budget)
+        if piece.strip()
+    ]

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from storage.assignment import item_released
+from storage.corrections import resubmitted
 from storage.database import Connection, Database
 from storage.records import Assignment, Draft, Item
 
@@ -33,7 +34,8 @@ async def get_assignment(db: Database, assignment_id: int) -> Assignment | None:
 async def get_active_assignment(db: Database, trainer_id: int) -> Assignment | None:
     row = await db.fetchone(
         "SELECT * FROM assignments WHERE trainer_id = ? AND status = 'active'"
-        " ORDER BY id DESC LIMIT 1",
+        # A judgment reopened by Undo is the open item, before the one sent after it.
+        " ORDER BY reopened_at IS NULL, id DESC LIMIT 1",
         (trainer_id,),
     )
     return None if row is None else Assignment.from_row(row)
@@ -41,8 +43,10 @@ async def get_active_assignment(db: Database, trainer_id: int) -> Assignment | N
 
 async def renew_lease(db: Database, assignment_id: int, lease_expires_at: str) -> None:
     await db.execute(
-        "UPDATE assignments SET lease_expires_at = ? WHERE id = ? AND status = 'active'",
-        (lease_expires_at, assignment_id),
+        # Never shorter: a reopened judgment's lease does not end (storage/corrections.py).
+        "UPDATE assignments SET lease_expires_at = ? WHERE id = ? AND status = 'active'"
+        " AND lease_expires_at < ?",
+        (lease_expires_at, assignment_id, lease_expires_at),
     )
 
 
@@ -85,45 +89,6 @@ async def set_flag(db: Database, assignment_id: int, flag: str, on: bool) -> Non
     else:
         sql = "DELETE FROM flags WHERE assignment_id = ? AND flag = ?"
     await db.execute(sql, (assignment_id, flag))
-
-
-async def set_text(
-    db: Database,
-    assignment_id: int,
-    field: str,
-    text: str,
-    now: str,
-    *,
-    chat_id: int | None = None,
-    message_id: int | None = None,
-) -> None:
-    """Store the rewrite or note, and remember the trainer's message so an edit updates it."""
-    if field not in ("rewrite", "note"):
-        raise ValueError(field)
-    await db.write(_set_text, assignment_id, field, text, now, chat_id, message_id)
-
-
-def _set_text(
-    conn: Connection,
-    assignment_id: int,
-    field: str,
-    text: str,
-    now: str,
-    chat_id: int | None,
-    message_id: int | None,
-) -> None:
-    conn.execute(
-        f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
-        f" ON CONFLICT (assignment_id) DO UPDATE SET {field} = excluded.{field},"
-        " updated_at = excluded.updated_at",
-        (assignment_id, text, now),
-    )
-    if message_id is not None:
-        conn.execute(
-            "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
-            (chat_id, message_id, assignment_id, field),
-        )
 
 
 # One read for a tap: the assignment's row, then its scores, flags, note and rewrite (the
@@ -221,6 +186,7 @@ def _submit(conn: Connection, assignment_id: int, now: str) -> bool:
         " WHERE user_id = (SELECT trainer_id FROM assignments WHERE id = ?)",
         (now, assignment_id),
     )
+    resubmitted(conn, assignment_id, now)  # a judgment reopened by Undo: revised now
     return True
 
 

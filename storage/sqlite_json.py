@@ -107,11 +107,14 @@ class RawTails:
             if flags
             else "NULL"
         )
-        # json_object's `{"note":...}` without its brace (the marks end with the comma).
+        # json_object's `{"note":...}` without its brace (the marks end with the comma);
+        # `revised`/`revised_at`: corrected after Submit (migration 0008), the text is final.
         end = (
             "substr(json_object('note', j.note, 'rewrite', j.rewrite,"
             " 'assigned_at', a.assigned_at, 'submitted_at', a.submitted_at,"
-            f" 'late', json({_BOOL.format('a.late')})), 2) || char(10)"
+            f" 'late', json({_BOOL.format('a.late')}),"
+            f" 'revised', json({_BOOL.format('j.revised_at IS NOT NULL')}),"
+            " 'revised_at', j.revised_at), 2) || char(10)"
         )
         self.sql = (
             f"SELECT a.item_id, a.trainer_id, COALESCE({scores}, 0) + COALESCE({set_flags}, 0),"

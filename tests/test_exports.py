@@ -134,6 +134,7 @@ async def reviewed_pilot(db: Database, settings: Settings, clock: FakeClock, tmp
     )
     await import_batch_file(db, settings, source, name="pilot", overlap=2, clock=clock)
     trainers = {user_id: await make_trainer(db, user_id) for user_id in (ANA, BUDI, CITRA)}
+    await db.execute("UPDATE trainers SET review_languages = 'id en'")  # the items' languages
     case = Reviewed(db, settings, clock, ReviewService(db, settings, clock), trainers, {})
     await judge(
         case,
@@ -195,6 +196,7 @@ def raw_line(
     rewrite: str | None = None,
     note: str | None = None,
     late: bool = False,
+    revised_at: str | None = None,
 ) -> dict[str, Any]:
     record = SAMPLE[item]
     assigned, submitted = case.times[(user_id, item)]
@@ -215,6 +217,8 @@ def raw_line(
         "assigned_at": assigned,
         "submitted_at": submitted,
         "late": late,
+        "revised": revised_at is not None,
+        "revised_at": revised_at,
     }
 
 
@@ -456,13 +460,16 @@ async def test_an_export_while_reviews_keep_arriving_is_one_consistent_snapshot(
         if len(calls) == 1:  # after the first two rows, while the export is still reading
             await judge(pilot, CITRA, "html-001", (1, 1, 1, 1))  # Citra finishes her draft
             await judge(pilot, BUDI, "html-001", (5, 5, 5, 5), rewrite="New")
-            ana = pilot.trainers[ANA]
-            assignments = await pilot.db.fetchall(
+            # Budi corrects the rewrite he has just submitted (within the edit window).
+            budi = pilot.trainers[BUDI]
+            assignment = await pilot.db.fetchval(
                 "SELECT a.id FROM assignments a JOIN items i ON i.id = a.item_id"
-                " WHERE a.trainer_id = ? AND i.external_id = 'multi-001'",
-                (ANA,),
+                " WHERE a.trainer_id = ? AND i.external_id = 'html-001'",
+                (BUDI,),
             )
-            assert await pilot.review.edit_text(ana, assignments[0][0], "rewrite", "Edited")
+            await pilot.review.set_text(
+                budi, assignment, "rewrite", "Edited", chat_id=BUDI, message_id=990
+            )
             # The bot's own reads are not held back by the export's snapshot.
             assert await pilot.db.fetchval(SUBMITTED) == 8
 
@@ -481,7 +488,9 @@ async def test_an_export_while_reviews_keep_arriving_is_one_consistent_snapshot(
 
     after = await export(pilot, "raw", before[2])
     assert len(after) == 8
-    assert next(line["rewrite"] for line in after if line["item_id"] == "multi-001") == "Edited"
+    corrected = [line for line in after if line["rewrite"] == "Edited"]
+    assert [(line["item_id"], line["revised"]) for line in corrected] == [("html-001", True)]
+    assert corrected[0]["revised_at"] > corrected[0]["submitted_at"]
 
 
 async def test_a_snapshot_sees_one_moment_across_statements(pilot: Reviewed) -> None:
@@ -715,7 +724,8 @@ async def test_raw_lines_escape_like_python_and_keep_the_rubrics_order(
     )  # context, metadata and gold as stored
     times = (
         ',"assigned_at":"2026-11-25T03:00:00.000000+00:00"'
-        ',"submitted_at":"2026-11-25T03:00:00.000000+00:00","late":false}\n'
+        ',"submitted_at":"2026-11-25T03:00:00.000000+00:00","late":false'
+        ',"revised":false,"revised_at":null}\n'
     )
     first, second = pseudonym("k" * 32, 1), pseudonym("k" * 32, 2)
     expected = (

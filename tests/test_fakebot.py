@@ -337,6 +337,31 @@ async def test_user_updates_shapes(api: FakeBotApi, bot: Bot, alice: FakeUser) -
     assert [m.from_bot for m in api.chat_messages(USER_ID)] == [True, False, False, False, False]
 
 
+async def test_a_long_text_arrives_split_the_way_telegram_apps_split_it(
+    api: FakeBotApi, bot: Bot, alice: FakeUser
+) -> None:
+    bot_msg = await bot.send_message(USER_ID, "Rewrite this")
+    target = api.message(USER_ID, bot_msg.message_id)
+    text = "a" * 4095 + "😀" + "b" * 5000  # the emoji cannot be cut in half
+    parts = await alice.send_long(text, reply_to=target)
+    assert [utf16_len(part.text or "") for part in parts] == [4095, 4096, 906]
+    assert "".join(part.text or "" for part in parts) == text
+    ids = [part.message_id for part in parts]
+    assert ids == list(range(ids[0], ids[0] + 3))  # consecutive, as one burst
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates] == [part.text for part in parts]
+    assert {u.message.reply_to_message.message_id for u in updates} == {target.message_id}
+    assert [u.update_id for u in updates] == list(
+        range(updates[0].update_id, updates[0].update_id + 3)
+    )
+    await alice.send_long("c" * 5000, reply_to=target, every_part_replies=False)
+    first, second = await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    assert first.message.reply_to_message is not None and second.message.reply_to_message is None
+    await alice.edit(parts[1], "edited part")  # each part is a message of its own
+    (edited,) = await bot.get_updates(offset=second.update_id + 1, timeout=0)
+    assert edited.edited_message.message_id == parts[1].message_id
+
+
 async def test_callback_answers_are_recorded(api: FakeBotApi, bot: Bot, alice: FakeUser) -> None:
     await bot.send_message(USER_ID, "pick", reply_markup=keyboard(("A", "a")))
     raw = await alice.tap(alice.last_bot_message(), "A")

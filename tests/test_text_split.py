@@ -17,6 +17,7 @@ from handlers.text_split import (
     MESSAGE_LIMIT,
     RESERVED,
     pack_blocks,
+    pre_messages,
     split_plain,
     utf16_len,
     visible_len,
@@ -378,3 +379,26 @@ def test_an_emoji_at_the_edge_of_a_full_message_moves_to_the_next_one() -> None:
     blocks: list[Block] = [("html", "a" * 98), ("text", "😀 next")]
     messages = pack_blocks(blocks, 100)
     assert all(visible_len(message) <= 100 for message in messages)
+
+
+# --- the answer to copy (Rewrite) ----------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from(["a", " ", "\n", "<", "&", "😀", "é"]), max_size=12_000))
+def test_copy_blocks_fit_a_message_each_and_hold_the_whole_answer(answer: str) -> None:
+    blocks = pre_messages(answer)
+    for block in blocks:
+        assert block.startswith("<pre>") and block.endswith("</pre>")
+        assert visible_len(block) <= MESSAGE_LIMIT
+        assert "<" not in block[5:-6]  # the answer's own markup is escaped
+    shown = "".join(html.unescape(block[5:-6]) for block in blocks)
+    assert shown == "".join(piece for piece in split_plain(answer, 4096, 4096) if piece.strip())
+
+
+def test_a_long_answer_is_cut_at_natural_breaks_into_few_blocks() -> None:
+    answer = "Kalimat pertama. " * 700  # 11,900 characters
+    blocks = pre_messages(answer)
+    assert len(blocks) == 3
+    assert all(block.endswith(". </pre>") for block in blocks[:-1])
+    assert pre_messages("   ") == []  # nothing to copy: no empty message Telegram would refuse

@@ -13,7 +13,7 @@ Typical use::
 
 from tests.fakebot.models import ApiCall, CallbackRecord, FakeFile, FakeMessage, UploadedFile
 from tests.fakebot.server import DEFAULT_TOKEN, FakeBotApi, fast_request
-from tests.fakebot.users import FakeUser, command_entities
+from tests.fakebot.users import FakeUser, command_entities, split_like_telegram_apps
 from tests.fakebot.validation import (
     MAX_CALLBACK_DATA_BYTES,
     MAX_CAPTION_LENGTH,
@@ -41,5 +41,6 @@ __all__ = [
     "command_entities",
     "fast_request",
     "parse_html",
+    "split_like_telegram_apps",
     "utf16_len",
 ]

@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tests.fakebot.models import CallbackRecord, FakeMessage
-from tests.fakebot.validation import utf16_len
+from tests.fakebot.validation import MAX_TEXT_LENGTH, utf16_len
 
 if TYPE_CHECKING:
     from tests.fakebot.server import FakeBotApi
@@ -16,6 +16,24 @@ if TYPE_CHECKING:
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?=\s|$)")
 _STICKER_BYTES = b"RIFF\x00\x00\x00\x00WEBPVP8 fake sticker"
 _PHOTO_BYTES = b"\xff\xd8\xff\xe0fake jpeg\xff\xd9"
+
+
+def split_like_telegram_apps(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """The parts a Telegram app sends for a long text: consecutive slices of `limit` UTF-16
+    units, one unit shorter where the cut would fall inside a surrogate pair."""
+    parts: list[str] = []
+    start = 0
+    while start < len(text):
+        end, units = start, 0
+        while end < len(text):
+            width = 2 if ord(text[end]) > 0xFFFF else 1
+            if units + width > limit:
+                break
+            units += width
+            end += 1
+        parts.append(text[start:end])
+        start = end
+    return parts
 
 
 def command_entities(text: str) -> list[dict[str, Any]]:
@@ -95,6 +113,30 @@ class FakeUser:
         )
         await self._deliver("message", msg.to_api())
         return msg
+
+    async def send_long(
+        self,
+        text: str,
+        reply_to: FakeMessage | None = None,
+        *,
+        limit: int = MAX_TEXT_LENGTH,
+        every_part_replies: bool = True,
+    ) -> list[FakeMessage]:
+        """Send a text longer than one message the way Telegram's apps do: cut every `limit`
+        UTF-16 units (never inside a surrogate pair), sent as consecutive messages within
+        milliseconds. The mobile apps send every part as a reply to `reply_to`; with
+        `every_part_replies=False` only the first part replies."""
+        parts = split_like_telegram_apps(text, limit)
+        messages = []
+        for index, part in enumerate(parts):
+            target = reply_to if index == 0 or every_part_replies else None
+            messages.append(
+                self._new_message(reply_to=target, text=part, api_text=part, entities=[])
+            )
+        for msg in messages:  # all queued before the bot fetches any: one burst
+            self.server.enqueue({"message": msg.to_api()})
+        await asyncio.sleep(0)
+        return messages
 
     async def edit(self, msg: FakeMessage, new_text: str) -> None:
         """Edit one of this user's text messages (edited_message update with edit_date)."""

@@ -1,0 +1,273 @@
+"""Queries of a trainer's texts (rewrites and notes): their parts, corrections and revisions.
+
+A text arrives as one or more messages (parts, migration 0009); the judgment holds the parts
+joined. Every write re-checks, inside its transaction, that the assignment may still take the
+text (its status, and after Submit the correction rule the caller passes in), so a Submit,
+Undo or review landing meanwhile is never overwritten. A correction after Submit first keeps
+what it replaces in `judgment_revisions` and stamps `judgments.revised_at` (migration 0008).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from storage.database import Connection, Database
+
+FIELDS = ("rewrite", "note")
+
+
+class Mode(StrEnum):
+    """How a message's text relates to what is stored."""
+
+    NEW = "new"  # a text of its own: replaces any earlier text of the field
+    JOIN = "join"  # the next part of the text being sent
+    EDIT = "edit"  # an edited part: the parts are joined again
+
+
+class Refused(StrEnum):
+    """Why a text was not stored."""
+
+    MISSING = "missing"
+    NOT_YOURS = "not_yours"
+    SKIPPED = "skipped"
+    CLOSED = "closed"  # submitted, and the correction window is over
+    REVIEWED = "reviewed"  # submitted, and its rewrite has been reviewed
+
+
+class TextRefused(Exception):
+    def __init__(self, reason: Refused):
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class TextTooLong(Exception):
+    """The joined text would pass the limit; nothing of the message was stored."""
+
+    def __init__(self, chars: int, kept: int, in_parts: bool, first: bool = True):
+        super().__init__(chars)
+        self.chars = chars  # the text with this message
+        self.kept = kept  # the text as it stays
+        self.in_parts = in_parts  # a next part: the parts before it stay as they were
+        self.first = first  # False: a later part of a text already over the limit
+
+
+@dataclass(frozen=True, slots=True)
+class TextRules:
+    """What the domain decides, handed to the transaction: how parts join, how long a text
+    may be, and whether a submitted judgment (submitted_at, reviewed_at) is still open."""
+
+    join: Callable[[list[str]], str]
+    max_chars: int
+    correctable: Callable[[str, str | None], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class LastPart:
+    """A trainer's latest stored part: what the next message may continue."""
+
+    assignment_id: int
+    field: str
+    chat_id: int
+    message_id: int
+    received_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """What a stored message changed."""
+
+    parts: int
+    chars: int
+    changed: bool  # False: an edit that left the text as it was
+    replaced: bool  # an earlier text of the field was replaced by a new one
+    submitted: bool  # the judgment was already submitted (a correction)
+    revised: bool  # a revision was kept (the first change of a correction)
+
+
+async def last_part(db: Database, trainer_id: int) -> LastPart | None:
+    row = await db.fetchone(
+        "SELECT assignment_id, field, chat_id, message_id, received_at FROM text_parts"
+        " WHERE trainer_id = ? ORDER BY received_at DESC, message_id DESC LIMIT 1",
+        (trainer_id,),
+    )
+    return None if row is None else LastPart(*row)
+
+
+async def latest_linked(db: Database, chat_id: int) -> tuple[int, str, str] | None:
+    """(assignment id, kind, its status) of the newest chat message tied to an item."""
+    row = await db.fetchone(
+        "SELECT m.assignment_id, m.kind, a.status FROM assignment_messages m"
+        " JOIN assignments a ON a.id = m.assignment_id"
+        " WHERE m.chat_id = ? ORDER BY m.message_id DESC LIMIT 1",
+        (chat_id,),
+    )
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def store(
+    db: Database,
+    rules: TextRules,
+    mode: Mode,
+    *,
+    trainer_id: int,
+    assignment_id: int,
+    field: str,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    now: str,
+) -> StoredText:
+    """Store one message's text as `mode` says, in one transaction; raises TextRefused or
+    TextTooLong (then nothing changed)."""
+    if field not in FIELDS:
+        raise ValueError(field)
+    return await db.write(
+        _store, rules, mode, trainer_id, assignment_id, field, chat_id, message_id, text, now
+    )
+
+
+def _store(
+    conn: Connection,
+    rules: TextRules,
+    mode: Mode,
+    trainer_id: int,
+    assignment_id: int,
+    field: str,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    now: str,
+) -> StoredText:
+    parts = conn.execute(
+        "SELECT message_id, text, received_at FROM text_parts"
+        " WHERE assignment_id = ? AND field = ? ORDER BY message_id",
+        (assignment_id, field),
+    ).fetchall()
+    texts = {part[0]: part[1] for part in parts}
+    if mode is Mode.EDIT and _edit_changes_nothing(
+        conn, texts, assignment_id, field, message_id, text
+    ):
+        return StoredText(len(texts) or 1, 0, False, False, False, False)
+    submitted_at, old = _check(conn, rules, trainer_id, assignment_id, field)
+    written = mode
+    if mode is Mode.JOIN and parts:
+        texts[message_id] = text
+        # A correction keeps one revision: none again if this text already made one.
+        revise = submitted_at is not None and not _revised_since(
+            conn, assignment_id, field, min(part[2] for part in parts)
+        )
+    elif mode is Mode.EDIT and texts:
+        texts[message_id] = text
+        revise = submitted_at is not None
+    else:  # a new text; also an edit of a text stored before parts existed (migration 0009)
+        texts, written = {message_id: text}, Mode.NEW
+        revise = submitted_at is not None
+    joined = rules.join([texts[key] for key in sorted(texts)])
+    if len(joined) > rules.max_chars:
+        raise TextTooLong(len(joined), len(old or ""), written is Mode.JOIN)
+    if revise:
+        conn.execute(
+            "INSERT INTO judgment_revisions (assignment_id, field, replaced, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (assignment_id, field, old, now),
+        )
+    _write_parts(conn, written, trainer_id, assignment_id, field, chat_id, message_id, text, now)
+    conn.execute(
+        f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
+        f" ON CONFLICT (assignment_id) DO UPDATE SET {field} = excluded.{field},"
+        " updated_at = excluded.updated_at",
+        (assignment_id, joined, now),
+    )
+    if revise:
+        conn.execute(
+            "UPDATE judgments SET revised_at = ? WHERE assignment_id = ?", (now, assignment_id)
+        )
+    conn.execute(
+        "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+        (chat_id, message_id, assignment_id, field),
+    )
+    replaced = mode is Mode.NEW and bool(old)
+    return StoredText(len(texts), len(joined), True, replaced, submitted_at is not None, revise)
+
+
+def _edit_changes_nothing(
+    conn: Connection,
+    texts: dict[int, str],
+    assignment_id: int,
+    field: str,
+    message_id: int,
+    text: str,
+) -> bool:
+    """Telegram reports edits that leave the text as it was, and edits of a message whose text
+    a later reply replaced (it is no part of the text any more): neither changes anything."""
+    if texts:
+        return texts.get(message_id, text) == text
+    stored = conn.execute(
+        f"SELECT {field} FROM judgments WHERE assignment_id = ?", (assignment_id,)
+    ).fetchone()
+    return stored is not None and stored[0] == text
+
+
+def _revised_since(conn: Connection, assignment_id: int, field: str, since: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM judgment_revisions"
+            " WHERE assignment_id = ? AND field = ? AND created_at >= ? LIMIT 1",
+            (assignment_id, field, since),
+        ).fetchone()
+        is not None
+    )
+
+
+def _check(
+    conn: Connection, rules: TextRules, trainer_id: int, assignment_id: int, field: str
+) -> tuple[str | None, str | None]:
+    """(submitted_at if submitted, the field's stored text), or TextRefused."""
+    row = conn.execute(
+        f"SELECT a.trainer_id, a.status, a.submitted_at, j.reviewed_at, j.{field}"
+        " FROM assignments a LEFT JOIN judgments j ON j.assignment_id = a.id WHERE a.id = ?",
+        (assignment_id,),
+    ).fetchone()
+    if row is None:
+        raise TextRefused(Refused.MISSING)
+    owner, status, submitted_at, reviewed_at, old = row
+    if owner != trainer_id:
+        raise TextRefused(Refused.NOT_YOURS)
+    if status == "skipped":
+        raise TextRefused(Refused.SKIPPED)
+    if status != "submitted":
+        return None, old
+    if reviewed_at is not None:
+        raise TextRefused(Refused.REVIEWED)
+    if not rules.correctable(submitted_at, reviewed_at):
+        raise TextRefused(Refused.CLOSED)
+    return submitted_at, old
+
+
+def _write_parts(
+    conn: Connection,
+    mode: Mode,
+    trainer_id: int,
+    assignment_id: int,
+    field: str,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    now: str,
+) -> None:
+    """The message's part: a new text first drops the parts of the text it replaces; an
+    edited part keeps when it arrived (an edit does not open the window for more parts)."""
+    if mode is Mode.NEW:
+        conn.execute(
+            "DELETE FROM text_parts WHERE assignment_id = ? AND field = ?", (assignment_id, field)
+        )
+    conn.execute(
+        "INSERT INTO text_parts"
+        " (assignment_id, field, chat_id, message_id, trainer_id, text, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (assignment_id, field, message_id) DO UPDATE SET text = excluded.text",
+        (assignment_id, field, chat_id, message_id, trainer_id, text, now),
+    )
