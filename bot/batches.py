@@ -38,7 +38,13 @@ from storage import batches
 from storage.batches import BatchExistsError, BatchProgress, ItemRow
 from storage.database import Database
 
-__all__ = ["BatchExistsError", "BatchProgress", "ImportResult", "import_batch_file"]
+__all__ = [
+    "BatchExistsError",
+    "BatchProgress",
+    "ImportProgress",
+    "ImportResult",
+    "import_batch_file",
+]
 
 log = logging.getLogger(__name__)
 

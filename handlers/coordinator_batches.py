@@ -77,8 +77,8 @@ async def document_received(update: Update, context: NilaiContext) -> None:
                 language,
                 "upload.too_big",
                 file=file_name,
-                size=round((document.file_size or 0) / 2**20, 1),
-                limit=limit // 2**20,
+                size=number((document.file_size or 0) / 2**20, language, decimals=1),
+                limit=number(limit // 2**20, language),
             )
         )
         return
