@@ -30,9 +30,16 @@ TRAINER_ID_COLUMNS = (
     ("broadcasts", "created_by"),
     ("uploads", "coordinator_id"),
     ("privacy_notices", "set_by"),
+    ("text_parts", "trainer_id"),
+    ("guidelines_shown", "trainer_id"),
+    ("announcement_drafts", "created_by"),
 )
 # Columns that hold the trainer's private chat id (equal to the user id in Telegram).
-CHAT_ID_COLUMNS = (("broadcasts", "report_chat_id"),)
+CHAT_ID_COLUMNS = (
+    ("broadcasts", "report_chat_id"),
+    ("text_parts", "chat_id"),
+    ("announcement_drafts", "chat_id"),
+)
 
 
 @dataclass(frozen=True, slots=True)

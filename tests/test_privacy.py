@@ -1,0 +1,198 @@
+"""Privacy below Telegram: exports carry no identity, deletion keeps the pseudonym and forgets
+the Telegram id everywhere, the notice's versions, and what /mydata holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.exports import FORMATS, export_batch, load_pseudonyms
+from bot.onboarding import Onboarding
+from bot.privacy import Consent, Privacy
+from storage import privacy as store
+from storage.database import Database
+from tests.factories import make_trainer
+from tests.test_exports import ANA, BUDI, CITRA, NOTE_ID, REWRITE_ID, Reviewed, reviewed_pilot
+
+DEWI = 1004
+NAMES = {ANA: ("Ana Lestari", "ana_lestari"), BUDI: ("Budi Santoso", "budi_s")}
+
+
+@pytest.fixture
+async def pilot(db: Database, settings, clock, tmp_path: Path) -> Reviewed:
+    case = await reviewed_pilot(db, settings, clock, tmp_path)
+    for user_id, (name, username) in NAMES.items():
+        await db.execute(
+            "UPDATE trainers SET name = ?, username = ? WHERE user_id = ?",
+            (name, username, user_id),
+        )
+    return case
+
+
+def privacy_of(case: Reviewed) -> Privacy:
+    return Privacy(case.db, case.settings, case.clock)
+
+
+async def export_bytes(case: Reviewed, fmt: str, path: Path, **options) -> bytes:
+    summary = await export_batch(case.db, case.settings, "pilot", fmt, path, **options)
+    return summary.path.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_no_export_format_carries_a_name_username_or_telegram_id(
+    pilot: Reviewed, tmp_path: Path, fmt: str
+) -> None:
+    data = (await export_bytes(pilot, fmt, tmp_path / f"pilot.{fmt}")).decode("utf-8")
+    assert data.strip()  # something was exported
+    for user_id, (name, username) in NAMES.items():
+        assert name not in data and username not in data
+        assert str(user_id) not in data
+
+
+async def test_only_the_cli_option_adds_telegram_ids_and_only_to_raw(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    """The control for the test above: the check would see an id that is there."""
+    raw = await export_bytes(pilot, "raw", tmp_path / "ids.jsonl", with_trainer_ids=True)
+    assert str(ANA).encode() in raw and str(BUDI).encode() in raw
+    assert not any(name.encode() in raw for name, _ in NAMES.values())
+
+
+def schema_tables(path: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+
+
+def test_every_column_pointing_at_a_trainer_is_moved_on_deletion(db: Database, settings) -> None:
+    import sqlite3
+
+    with sqlite3.connect(settings.database_path) as conn:
+        pointing = {
+            (table, row[3])
+            for table in schema_tables(settings.database_path)
+            for row in conn.execute(f"PRAGMA foreign_key_list({table})")
+            if row[2] == "trainers"
+        }
+    assert pointing  # assignments, deliveries, queue positions at least
+    assert pointing <= set(store.TRAINER_ID_COLUMNS)
+
+
+def rows_holding(path: Path, needles: list[str]) -> list[tuple[str, str, str]]:
+    """Every (table, column, value) anywhere in the database that contains one of `needles`."""
+    import sqlite3
+
+    found = []
+    with sqlite3.connect(path) as conn:
+        for table in schema_tables(path):
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+            for row in conn.execute(f"SELECT * FROM {table}"):
+                for column, value in zip(columns, row, strict=True):
+                    text = "" if value is None else str(value)
+                    if any(needle in text for needle in needles):
+                        found.append((table, column, text[:80]))
+    return found
+
+
+async def test_deleting_an_identity_keeps_the_pseudonym_and_forgets_the_id_everywhere(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    before = {fmt: await export_bytes(pilot, fmt, tmp_path / f"before.{fmt}") for fmt in FORMATS}
+    ana_pseudonym = (await load_pseudonyms(pilot.db, pilot.settings))(ANA)
+    assert ana_pseudonym.encode() in before["raw"]
+    privacy = privacy_of(pilot)
+    await privacy.my_data(ANA)  # audited under her id: that entry must move too
+    needles = [str(ANA), *NAMES[ANA]]
+    assert rows_holding(pilot.settings.database_path, needles)  # the check does see her
+
+    assert await privacy.delete_identity(ANA)
+
+    assert rows_holding(pilot.settings.database_path, needles) == []
+    after = {fmt: await export_bytes(pilot, fmt, tmp_path / f"after.{fmt}") for fmt in FORMATS}
+    assert after == before  # every judgment still there, under the same pseudonym
+    tombstone = await pilot.db.fetchone("SELECT * FROM trainers WHERE pseudonym IS NOT NULL")
+    assert tombstone["user_id"] < 0 and tombstone["chat_id"] < 0
+    assert (tombstone["name"], tombstone["username"], tombstone["status"]) == ("", None, "blocked")
+    assert await Onboarding(pilot.db, pilot.settings, pilot.clock).trainer(ANA) is None
+    [entry] = await pilot.db.fetchall(
+        "SELECT actor_id, target, detail FROM audit_log WHERE action = 'privacy.delete'"
+    )
+    assert tuple(entry) == (tombstone["user_id"], f"trainer:{tombstone['user_id']}", None)
+    assert not await privacy.delete_identity(ANA)  # a second time: nobody to delete
+
+
+async def test_an_open_item_of_a_deleted_trainer_goes_back_to_the_queue(pilot: Reviewed) -> None:
+    assert await pilot.db.fetchval(
+        "SELECT COUNT(*) FROM assignments WHERE trainer_id = ? AND status = 'active'", (CITRA,)
+    )
+    assert await privacy_of(pilot).delete_identity(CITRA)
+    assert await pilot.db.fetchval("SELECT COUNT(*) FROM assignments WHERE status = 'active'") == 0
+    two = await pilot.db.fetchval("SELECT MIN(user_id) FROM trainers")
+    assert await privacy_of(pilot).delete_identity(BUDI)
+    assert await pilot.db.fetchval("SELECT MIN(user_id) FROM trainers") == two - 1  # fresh ids
+
+
+async def test_a_new_notice_is_a_new_version_everyone_agrees_to_again(pilot: Reviewed) -> None:
+    privacy = privacy_of(pilot)
+    await make_trainer(pilot.db, DEWI, agreed=False)
+    assert (await privacy.notice("en")).version == 1
+    assert not await privacy.has_agreed(DEWI) and not await privacy.agreed_before(DEWI)
+    assert await privacy.agree(DEWI, 1) is Consent.AGREED
+    assert await privacy.agree(DEWI, 1) is Consent.ALREADY
+    assert await privacy.has_agreed(DEWI) and await privacy.has_agreed(ANA)
+    version = await privacy.replace_notice(9000, "<b>Our notice</b>")
+    notice = await privacy.notice("id")
+    assert (version, notice.version, notice.text, notice.custom) == (
+        2,
+        2,
+        "<b>Our notice</b>",
+        True,
+    )
+    assert not await privacy.has_agreed(DEWI) and await privacy.agreed_before(DEWI)
+    assert await privacy.agree(DEWI, 1) is Consent.OUTDATED
+    assert await privacy.agree(DEWI, 2) is Consent.AGREED
+    assert await privacy.replace_notice(9000, None) == 3
+    assert not (await privacy.notice("en")).custom
+    assert await Privacy(pilot.db, pilot.settings, pilot.clock).has_agreed(DEWI) is False
+    with pytest.raises(ValueError):
+        await privacy.replace_notice(9000, "  ")
+    log = await pilot.db.fetchall(
+        "SELECT actor_id, action, target, detail FROM audit_log"
+        " WHERE action LIKE 'privacy.%' AND actor_id NOT IN (?, ?, ?) ORDER BY id",
+        (ANA, BUDI, CITRA),  # who agreed when the pilot was set up
+    )
+    assert [tuple(row) for row in log] == [
+        (DEWI, "privacy.agree", f"trainer:{DEWI}", "version 1"),
+        (9000, "privacy.notice_set", "privacy_notice:2", "17 characters"),
+        (DEWI, "privacy.agree", f"trainer:{DEWI}", "version 2"),
+        (9000, "privacy.notice_reset", "privacy_notice:3", None),
+    ]
+
+
+async def test_my_data_holds_profile_reviews_texts_and_audit(pilot: Reviewed) -> None:
+    privacy = privacy_of(pilot)
+    document = json.loads(await privacy.my_data(ANA))
+    assert document["profile"]["name"] == "Ana Lestari"
+    assert document["profile"]["username"] == "ana_lestari"
+    assert document["pseudonym_in_exports"] == (await load_pseudonyms(pilot.db, pilot.settings))(
+        ANA
+    )
+    reviews = {review["item_external_id"]: review for review in document["reviews"]}
+    assert set(reviews) == {"id-001", "en-003", "multi-001", "html-001"}
+    first = reviews["id-001"]
+    assert first["scores"] == {"accuracy": 2, "language": 4, "safety": 5, "helpfulness": 3}
+    assert first["flags"] == ["factual_error"]
+    assert (first["judgment"]["rewrite"], first["judgment"]["note"]) == (REWRITE_ID, NOTE_ID)
+    assert reviews["html-001"]["status"] == "skipped"
+    assert [entry["action"] for entry in document["audit"]] == ["privacy.agree"]
+    again = json.loads(await privacy.my_data(ANA))
+    assert "privacy.mydata" in [entry["action"] for entry in again["audit"]]
+    assert await privacy.my_data(424242) is None
