@@ -9,8 +9,13 @@ limit are gzipped, or split into gzipped parts.
 
 The formats:
 - `raw`: one JSON line per submitted judgment: the item as imported (metadata untouched),
-  the trainer's pseudonym, scores, flags, note, rewrite, times and the late marker.
+  the trainer's pseudonym, scores, flags, note, rewrite, times and the late marker, and
+  `revised`/`revised_at`: whether (and when last) the judgment was corrected after Submit.
+  The note and rewrite are always the final texts; what a correction replaced stays in the
+  database (`judgment_revisions`), not in exports.
 - `sft`: `{"messages": [...context, user prompt, assistant rewrite]}` per non-empty rewrite.
+  `sft` and `dpo` keep exactly the columns TRL reads, with the final texts; a judgment's own
+  facts (revised, late, trainer) are in `raw`.
 - `dpo`: TRL's preference form `{"prompt", "chosen": rewrite, "rejected": original}`. A batch
   with chat-form items is exported in TRL's conversational form (all rows alike, so the file
   loads as one dataset); a batch of plain items keeps plain strings.
