@@ -17,7 +17,7 @@ No Telegram here: message ids and chat ids are plain values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 from bot.clock import Clock, parse_stamp, stamp, utc_now
@@ -86,8 +86,8 @@ class Texts:
         self.db = db
         self.settings = settings
         self.clock = clock
-        # trainer -> the text whose last part passed the limit (its later parts are refused)
-        self._overflowing: dict[int, tuple[int, str]] = {}
+        # trainer -> (text, when, why) of the last part refused: its later parts are too
+        self._refused: dict[int, tuple[tuple[int, str], datetime, Exception]] = {}
 
     def _rules(self) -> TextRules:
         now, window = self.clock(), self.settings.edit_window_minutes
@@ -110,12 +110,9 @@ class Texts:
     ) -> Stored | None:
         """Store a new text message: `target` is the (assignment, field) it replies to, None
         for a plain message. None: a plain message that belongs to no text."""
+        self._refuse_rest_of_refused(trainer, target)
         mode, adopted = Mode.NEW, False
         following = await self._continued(trainer, target, chat_id, message_id)
-        if following is not None and self._overflowing.get(trainer.user_id) == following:
-            # The rest of a text already past the limit: never glued on after a gap.
-            raise TextTooLong(0, 0, True, first=False)
-        self._overflowing.pop(trainer.user_id, None)
         if following is not None:
             target, mode = following, Mode.JOIN
         elif target is None:
@@ -125,10 +122,28 @@ class Texts:
             adopted = True
         try:
             return await self._store(trainer, target, mode, adopted, text, chat_id, message_id)
-        except TextTooLong:
-            if mode is Mode.JOIN:
-                self._overflowing[trainer.user_id] = target
+        except TextRefused as refused:
+            self._refused[trainer.user_id] = (target, self.clock(), refused)
             raise
+        except TextTooLong as too_long:
+            if mode is Mode.JOIN:  # later parts must not be glued on after the gap
+                self._refused[trainer.user_id] = (target, self.clock(), too_long)
+            raise
+
+    def _refuse_rest_of_refused(self, trainer: Trainer, target: tuple[int, str] | None) -> None:
+        """The later parts of a text that was refused are refused too, quietly: one answer
+        per text, and never a part stored after a gap."""
+        refused = self._refused.pop(trainer.user_id, None)
+        if refused is None:
+            return
+        about, at, error = refused
+        now = self.clock()
+        if now - at > timedelta(seconds=JOIN_SECONDS) or target not in (None, about):
+            return
+        self._refused[trainer.user_id] = (about, now, error)
+        if isinstance(error, TextTooLong):
+            raise TextTooLong(error.chars, error.kept, error.in_parts, first=False)
+        raise TextRefused(error.reason, first=False)
 
     async def put(
         self, trainer: Trainer, target: tuple[int, str], text: str, *, chat_id: int, message_id: int

@@ -100,7 +100,7 @@ async def _receive(message: Message, target: tuple[int, str] | None, context: Ni
             trainer, target, message.text, chat_id=message.chat_id, message_id=message.message_id
         )
     except (TextRefused, TextTooLong) as refused:
-        if not isinstance(refused, TextTooLong) or refused.first:  # one answer per text
+        if refused.first:  # one answer per text, however many parts it came in
             await message.reply_html(_refusal(trainer.language, refused, context))
         return
     if stored is None:

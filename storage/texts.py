@@ -37,9 +37,10 @@ class Refused(StrEnum):
 
 
 class TextRefused(Exception):
-    def __init__(self, reason: Refused):
+    def __init__(self, reason: Refused, first: bool = True):
         super().__init__(reason.value)
         self.reason = reason
+        self.first = first  # False: a later part of a text already refused
 
 
 class TextTooLong(Exception):

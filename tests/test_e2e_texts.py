@@ -175,6 +175,17 @@ async def test_after_the_window_an_edit_and_a_reply_both_say_the_item_is_closed(
     assert words["closed"] in answer and words["minutes"] in answer
     _, answer = await reply(api, user, panel, "Also too late.")
     assert words["closed"] in answer and words["minutes"] in answer
+    clock.advance(seconds=5)
+    since = api.mark()
+    await user.send_long("z" * 9_000, reply_to=panel, every_part_replies=False)
+    await api.wait_idle(quiet=0.1)
+    answers = [
+        c for c in api.calls_to("sendMessage") if c.index >= since and c.chat_id == user.chat_id
+    ]
+    assert len(answers) == 1  # one answer for the whole split text
+    assert (
+        words["closed"] in api.message(user.chat_id, answers[0].result["message_id"]).plain_text()
+    )
     assert await judgment(nilai, assignment) == ("Final answer.", None, None)
     assert await revisions(nilai, assignment) == []
     (line,) = await raw_lines(nilai, tmp_path)
