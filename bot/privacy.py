@@ -90,9 +90,13 @@ class Privacy:
         return await store.agreed_at(self.db, user_id)
 
     async def replace_notice(self, actor_id: int, text: str | None) -> int:
-        """The organisation's notice (HTML), or None for the catalog's; everyone agrees again."""
+        """The organisation's notice (HTML), or None for the catalog's, as a new version that
+        everyone agrees to again; the version in use."""
         if text is not None and not text.strip():
             raise ValueError("an empty notice")
+        current = await self._current()
+        if text is None and current.text is None:
+            return current.version  # already the catalog's: nobody needs to agree again
         version = await store.replace_notice(
             self.db, text, actor_id=actor_id, now=stamp(self.clock())
         )

@@ -72,7 +72,7 @@ def _command(update: Update) -> str | None:
     message = update.message
     if message is None or not message.text:
         return None
-    return message.text.split()[0].split("@")[0]
+    return (message.text.split() or [""])[0].split("@")[0]
 
 
 def _uses_data_rights(update: Update) -> bool:

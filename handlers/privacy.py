@@ -77,7 +77,7 @@ def asks_for_an_item(update: Update) -> bool:
     """/next, the Next button, or a button of an item's panel: what consent must come before."""
     message, query = update.message, update.callback_query
     if message is not None and message.text:
-        return message.text.split()[0].split("@")[0] == "/next"
+        return (message.text.split() or [""])[0].split("@")[0] == "/next"
     if query is None:
         return False
     try:
@@ -164,8 +164,11 @@ async def privacy_command(update: Update, context: NilaiContext) -> None:
         if not trainer.is_coordinator:
             await message.reply_html(t(trainer.language, "coordinator.only"))
         elif operation == "reset":
-            version = await privacy_of(context).replace_notice(trainer.user_id, None)
-            await message.reply_html(t(trainer.language, "privacy.reset_done", version=version))
+            privacy = privacy_of(context)
+            custom = (await privacy.notice(trainer.language)).custom
+            version = await privacy.replace_notice(trainer.user_id, None)
+            key = "privacy.reset_done" if custom else "privacy.reset_already"
+            await message.reply_html(t(trainer.language, key, version=version))
         else:
             await _set_notice(message, trainer, context)
         return
@@ -182,12 +185,13 @@ async def _show_notice(message: Message, trainer: Trainer, context: NilaiContext
     else:
         status = t(language, "privacy.not_agreed")
         markup = agree_keyboard(notice.version, language)
-    parts = [notice.text, status]
+    parts = [notice.text]
     if trainer.is_coordinator:
         source = "privacy.source_custom" if notice.custom else "privacy.source_builtin"
         parts.append(
             t(language, "privacy.manage", version=notice.version, source=t(language, source))
         )
+    parts.append(status)  # last: "I agree" replaces it (consent_tapped)
     await message.reply_html("\n\n".join(parts), reply_markup=markup)
 
 

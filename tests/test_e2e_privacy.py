@@ -168,10 +168,15 @@ async def test_a_coordinator_replaces_the_notice_and_everyone_agrees_again(
     shown = await ask(api, coordinator, "/privacy")
     assert "Version 1: Nilai's own text" in shown.plain_text()
     assert "You haven't agreed" in shown.plain_text()
+    already = await ask(api, coordinator, "/privacy reset")
+    assert "nothing changed" in already.plain_text()
+    await nilai.agree(coordinator, shown)
+    agreed = api.message(coordinator.chat_id, shown.message_id).plain_text()
+    assert "Version 1" in agreed and "You agreed on" in agreed and "haven't" not in agreed
 
     refused = await ask(api, dewi, "/privacy set <b>Ours</b>")
     assert "koordinator" in refused.plain_text()
-    assert await nilai.count("SELECT COUNT(*) FROM privacy_notices") == 0
+    assert await nilai.count("SELECT COUNT(*) FROM privacy_notices") == 0  # the reset too
 
     done = await ask(api, coordinator, "/privacy set PT Data Baik keeps your data for a year.")
     assert "version 2" in done.plain_text()

@@ -161,6 +161,8 @@ async def test_a_new_notice_is_a_new_version_everyone_agrees_to_again(pilot: Rev
     assert await privacy.agree(DEWI, 2) is Consent.AGREED
     assert await privacy.replace_notice(9000, None) == 3
     assert not (await privacy.notice("en")).custom
+    assert await privacy.replace_notice(9000, None) == 3  # already the catalog's: no new version
+    assert await pilot.db.fetchval("SELECT COUNT(*) FROM privacy_notices") == 2
     assert await Privacy(pilot.db, pilot.settings, pilot.clock).has_agreed(DEWI) is False
     with pytest.raises(ValueError):
         await privacy.replace_notice(9000, "  ")
