@@ -82,9 +82,9 @@ async def not_text(update: Update, context: NilaiContext) -> None:
 async def send_answer_to_copy(
     context: NilaiContext, trainer: Trainer, assignment_id: int, answer: str
 ) -> None:
-    """The AI's answer as tap-to-copy blocks, then the Rewrite prompt (force reply): the
+    """The AI's answer as tap-to-copy `<pre>` blocks, sent before the Rewrite prompt: the
     trainer copies the original and edits it instead of retyping it. A reply to a block counts
-    as the rewrite too."""
+    as the rewrite too (the blocks are linked like the prompt)."""
     review = context.services.review
     for block in pre_messages(answer):
         sent = await context.bot.send_message(trainer.chat_id, block, parse_mode=ParseMode.HTML)
