@@ -145,9 +145,9 @@ async def announce_button(update: Update, context: NilaiContext) -> None:
     alert = decision.outcome in (DraftOutcome.NOT_YOURS, DraftOutcome.UNKNOWN)
     toast = t_plain(language, f"broadcast_toast.{decision.outcome.value}")
     await answer_tap(query, toast, show_alert=alert)
-    await _close_preview(query, language, decision)
     if decision.outcome is DraftOutcome.SENT and decision.broadcast_id is not None:
-        _launch(context.application, decision.broadcast_id)
+        _launch(context.application, decision.broadcast_id)  # a crash before: resumed at start
+    await _close_preview(query, language, decision)
 
 
 def _as_trainers_see_it(language: str, text: str) -> Html:
