@@ -175,9 +175,9 @@ def render_trainer_page(
                 name=_name(trainer),
                 handle=Html(_handle(trainer, language)),
                 status=Html(_status(trainer, language)),
-                today=line.today,
-                quota=line.quota,
-                total=line.total,
+                today=number(line.today, language),
+                quota=number(line.quota, language),
+                total=number(line.total, language),
                 seen=moment_for(line.last_seen, me, context, short=True)
                 if line.last_seen
                 else Html(t(language, "team_list.never_seen")),
@@ -224,7 +224,7 @@ async def quota_command(update: Update, context: NilaiContext) -> None:
     assert message is not None
     args = context.args or []
     if len(args) != 2 or not (args[1].isdecimal() and args[1].isascii()):
-        await message.reply_html(t(me.language, "team_manage.usage_quota", max=MAX_QUOTA))
+        await message.reply_html(_quota_usage(me.language))
         return
     team = team_of(context)
     target = await _find_or_explain(team, args[0], message, me.language)
@@ -233,9 +233,13 @@ async def quota_command(update: Update, context: NilaiContext) -> None:
     try:
         change = await team.set_quota(target.user_id, int(args[1]), actor_id=me.user_id)
     except TeamRefused:
-        await message.reply_html(t(me.language, "team_manage.usage_quota", max=MAX_QUOTA))
+        await message.reply_html(_quota_usage(me.language))
         return
     await message.reply_html(render_quota_change(change, me.language, context))
+
+
+def _quota_usage(language: str) -> str:
+    return t(language, "team_manage.usage_quota", max=number(MAX_QUOTA, language))
 
 
 async def _find_or_explain(
@@ -250,12 +254,16 @@ async def _find_or_explain(
 
 def render_quota_change(change: TrainerChange, language: str, context: NilaiContext) -> str:
     name = _name(change.trainer)
+    quota = number(int(change.after or 0), language)
     if not change.changed:
-        return t(language, "team_manage.quota_same", name=name, quota=change.after)
-    before = change.before or t(
-        language, "team_manage.default_quota", quota=context.services.settings.daily_quota
+        return t(language, "team_manage.quota_same", name=name, quota=quota)
+    default = number(context.services.settings.daily_quota, language)
+    before = (
+        number(int(change.before), language)
+        if change.before
+        else t(language, "team_manage.default_quota", quota=default)
     )
-    return t(language, "team_manage.quota_set", name=name, quota=change.after, before=Html(before))
+    return t(language, "team_manage.quota_set", name=name, quota=quota, before=Html(before))
 
 
 @coordinators_only

@@ -218,9 +218,11 @@ async def test_a_new_quota_shows_in_the_trainers_stats_and_item_header(
     assert await audit(nilai) == [(BOSS, "trainer.quota", "trainer:2001", "default -> 12")]
 
     for bad in ("/quota @rina_r", "/quota @rina_r 0", "/quota @rina_r many", "/quota 1001 x"):
-        assert "Usage" in (await command(boss, bad)).plain_text(), bad
+        assert "(1 to 1,000 reviews a day)" in (await command(boss, bad)).plain_text(), bad
     assert "no trainer @ghost" in (await command(boss, "/quota @ghost 5")).plain_text()
     assert await nilai.count("SELECT daily_quota FROM trainers WHERE user_id = 2001") == 12
+    most = (await command(boss, "/quota @rina_r 1000")).plain_text()
+    assert "quota is now 1,000 (was 12)" in most  # quantities grouped as English writes them
 
 
 async def test_a_paused_trainer_gets_no_items_until_resumed(
