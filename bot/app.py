@@ -119,7 +119,7 @@ def register_handlers(application: Application) -> None:
         coordinator_progress,
         exports,
     )
-    for feature in (*features, *coordinators, exports):
+    for feature in (*features, *coordinators):
         application.add_handlers(feature.handlers())
     application.add_handlers(
         [
