@@ -1,4 +1,5 @@
-"""Progress of batches for /progress: how far each is, how fast it moves, when it may finish.
+"""Progress of batches for /progress: how far each is, how fast it moves, when it may finish,
+and what holds it up (no trainer left who can take its items; languages nobody reviews).
 
 Plain values in, plain dataclasses out. Everything is aggregated in SQL on indexes (see
 storage/progress.py), so a batch of 100,000 items is reported in milliseconds.
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, stamp, start_of_day, utc_now
 from bot.config import Settings
-from storage import progress
+from storage import assignment, languages, progress
 from storage.database import Database
 from storage.progress import NO_ACTIVITY, BatchRow
 
@@ -41,7 +42,11 @@ class BatchReport:
     trainers_today: int
     last_hour: int
     per_hour: float | None  # the pace the estimate uses; None: not enough data
-    finish_at: datetime | None  # None when finished or when there is not enough data
+    finish_at: datetime | None  # None when finished, stuck, or when there is not enough data
+    # Open, unfinished, and no active trainer can be given any of its items any more.
+    needs_trainers: bool = False
+    # (code, open items) for each language of its open items that no active trainer reviews.
+    unreviewed_languages: tuple[tuple[str, int], ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -77,19 +82,30 @@ class ProgressService:
             hour_ago=stamp(now - timedelta(hours=1)),
             today=stamp(today),
         )
+        language_sets = await languages.active_language_sets(self.db)
         return [
-            await self._report(batch, activity.get(batch.id, NO_ACTIVITY), now) for batch in batches
+            await self._report(batch, activity.get(batch.id, NO_ACTIVITY), now, language_sets)
+            for batch in batches
         ]
 
     async def _report(
-        self, batch: BatchRow, activity: progress.Activity, now: datetime
+        self,
+        batch: BatchRow,
+        activity: progress.Activity,
+        now: datetime,
+        language_sets: dict[str, tuple[str, ...]],
     ) -> BatchReport:
         counts = await progress.item_counts(self.db, batch)
         wanted = counts.items * batch.overlap
         remaining = max(0, wanted - counts.useful)
+        needs_trainers = (
+            remaining > 0
+            and batch.status == "open"
+            and not await self._anyone_can_take(batch, counts, language_sets, now)
+        )
         per_hour = _pace(activity, now)
         finish_at = None
-        if remaining and per_hour:
+        if remaining and per_hour and not needs_trainers:
             finish_at = now + timedelta(hours=remaining / per_hour)
         return BatchReport(
             batch_id=batch.id,
@@ -104,7 +120,38 @@ class ProgressService:
             last_hour=activity.reviews_last_hour,
             per_hour=per_hour,
             finish_at=finish_at,
+            needs_trainers=needs_trainers,
+            unreviewed_languages=_unreviewed(counts, language_sets),
         )
+
+    async def _anyone_can_take(
+        self,
+        batch: BatchRow,
+        counts: progress.ItemCounts,
+        language_sets: dict[str, tuple[str, ...]],
+        now: datetime,
+    ) -> bool:
+        """Asked only of the trainers' language lists that some open item is in."""
+        open_items = counts.open_by_language
+        useful = {
+            stored: codes
+            for stored, codes in language_sets.items()
+            if open_items.get(None) or any(open_items.get(code) for code in codes)
+        }
+        return bool(useful) and await assignment.anyone_can_take(
+            self.db, batch.id, useful, stamp(now)
+        )
+
+
+def _unreviewed(
+    counts: progress.ItemCounts, language_sets: dict[str, tuple[str, ...]]
+) -> tuple[tuple[str, int], ...]:
+    reviewed = {code for codes in language_sets.values() for code in codes}
+    return tuple(
+        (code, items)
+        for code, items in sorted(counts.open_by_language.items(), key=lambda kv: kv[0] or "")
+        if code is not None and code not in reviewed and items
+    )
 
 
 def _pace(activity: progress.Activity, now: datetime) -> float | None:

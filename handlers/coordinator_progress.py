@@ -1,4 +1,5 @@
-"""Coordinators' /progress: how far each open batch is, and when it will be done."""
+"""Coordinators' /progress: how far each open batch is, when it will be done, and what holds it
+up (no trainer left who can take its items, languages no trainer reviews)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bot.formatting import moment, number
 from bot.i18n import Html, t
 from bot.onboarding import Trainer
 from bot.progress import BatchReport, ProgressService, UnknownBatch
+from bot.review_languages import display_name
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 
@@ -73,6 +75,8 @@ def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> st
     percent = 100 * report.complete / report.items if report.items else 100.0
     if report.finished:
         finish = t(language, "team_progress.finished")
+    elif report.needs_trainers:
+        finish = t(language, "batch_needs.trainers", count=report.remaining)
     elif report.finish_at is None or report.per_hour is None:
         finish = t(language, "team_progress.finish_unknown")
     else:
@@ -83,7 +87,7 @@ def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> st
             duration=_duration(report.finish_at - context.services.clock(), language),
             pace=number(report.per_hour, language, decimals=1 if report.per_hour < 10 else 0),
         )
-    return t(
+    block = t(
         language,
         "team_progress.batch",
         name=report.name,
@@ -97,6 +101,21 @@ def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> st
         last_hour=number(report.last_hour, language),
         finish=Html(finish),
     )
+    return "\n".join([block, *_language_warnings(report, language)])
+
+
+def _language_warnings(report: BatchReport, language: str) -> list[str]:
+    """One line per language of open items that no active trainer reviews."""
+    return [
+        t(
+            language,
+            "batch_needs.language",
+            count=items,
+            language=display_name(code, language),
+            code=code,
+        )
+        for code, items in report.unreviewed_languages
+    ]
 
 
 def _duration(delta: timedelta, language: str) -> str:

@@ -50,7 +50,7 @@ from typing import Any
 import aiosqlite
 
 from storage.database import Connection, Database, Row
-from storage.languages import TRAINER_LANGUAGES_SQL, parse, reviews
+from storage.languages import ACTIVE_TRAINER, TRAINER_LANGUAGES_SQL, parse, reviews
 from storage.records import Assignment
 
 # How many candidates one claim may try (hints wrong towards "open" are corrected as tried).
@@ -248,6 +248,69 @@ async def item_still_wanted(db: Database, assignment: Assignment, now: str) -> b
     if row is None or not row["wanted"]:
         return False
     return reviews(parse(row["languages"]), row["lang"])
+
+
+# Whether an active trainer with the stored languages :languages (:l0, :l1, ...) could be given
+# an item of :batch: the candidates read above as EXISTS terms, per trainer, from their own
+# queue position, so a trainer's history costs nothing and one statement answers for all.
+_CAN_TAKE_SQL = """
+SELECT 1 FROM trainers t
+LEFT JOIN queue_positions p ON p.trainer_id = t.user_id AND p.batch_id = :batch
+WHERE {active} AND COALESCE(t.review_languages, t.language) = :languages AND ({terms})
+LIMIT 1
+"""
+_OPEN_NOT_MINE = (
+    "SELECT 1 FROM items i WHERE i.batch_id = :batch AND i.complete = 0 AND i.full_until IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM assignments mine"
+    " WHERE mine.item_id = i.id AND mine.trainer_id = t.user_id)"
+)
+# Items of the batch out of items_open once ended leases were looked at again: held up to the
+# overlap by live leases (someone is working on them). Few: one per live lease at most.
+_BLOCKED_SQL = (
+    "SELECT 1 FROM items WHERE complete = 0 AND full_until IS NOT NULL AND +batch_id = ? LIMIT 1"
+)
+
+
+@functools.cache
+def _can_take_sql(languages: int) -> str:
+    names = [f":l{n}" for n in range(languages)]
+    in_languages = f" OR i.lang IN ({', '.join(names)})" if names else ""
+    position, seq = "COALESCE(p.item_id, -1)", "COALESCE(p.seq, 0)"
+    terms = [
+        f"EXISTS ({_OPEN_NOT_MINE} AND i.reopened_seq >= {seq} AND +i.id <= {position}"
+        f" AND (i.lang IS NULL{in_languages}))"
+    ]
+    for language in ["IS NULL", *(f"= {name}" for name in names)]:
+        terms.append(f"EXISTS ({_OPEN_NOT_MINE} AND i.lang {language} AND i.id > {position})")
+    return _CAN_TAKE_SQL.format(active=ACTIVE_TRAINER, terms="\n  OR ".join(terms))
+
+
+async def anyone_can_take(
+    db: Database, batch_id: int, language_sets: dict[str, tuple[str, ...]], now: str
+) -> bool:
+    """Whether some active trainer could still be given an item of this batch, by the rules of
+    the pick: an item in their languages (or without one) that they never had. Items that
+    live leases hold count as takeable (the batch is moving). `language_sets` are the stored
+    language lists of active trainers (storage.languages.active_language_sets).
+
+    First the hints of ended leases are looked at again, as every pick does (a short write on
+    an index range, usually empty), so items_open holds every item not filled by live leases.
+    Then one index read per trainer at most (from their queue position), all inside one
+    statement per language list, so /progress stays cheap whatever the size of the batch.
+    """
+    await db.write(_look_again, now)
+    if await db.fetchval(_BLOCKED_SQL, (batch_id,)) is not None:
+        return True
+    for stored, codes in language_sets.items():
+        params = {"batch": batch_id, "languages": stored}
+        params.update({f"l{n}": code for n, code in enumerate(codes)})
+        if await db.fetchval(_can_take_sql(len(codes)), params) is not None:
+            return True
+    return False
+
+
+def _look_again(conn: Connection, now: str) -> None:
+    conn.execute(_LEASES_ENDED_SQL, {"now": now})
 
 
 def item_released(conn: Connection, assignment_id: int) -> None:

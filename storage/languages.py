@@ -17,9 +17,10 @@ TRAINER_LANGUAGES_SQL = (
     "SELECT COALESCE(review_languages, language) FROM trainers WHERE user_id = :trainer"
 )
 # Everyone who may be handed items and is not a coordinator: the people a batch waits for.
-_ACTIVE_TRAINERS_SQL = (
-    "SELECT user_id, COALESCE(review_languages, language) FROM trainers"
-    " WHERE role = 'trainer' AND status = 'active' AND reachable = 1"
+ACTIVE_TRAINER = "t.role = 'trainer' AND t.status = 'active' AND t.reachable = 1"
+_ACTIVE_LANGUAGE_SETS_SQL = (
+    "SELECT DISTINCT COALESCE(t.review_languages, t.language) FROM trainers t"
+    f" WHERE {ACTIVE_TRAINER}"
 )
 # The next language (in code order) among a batch's open items: one seek in items_progress.
 _NEXT_LANGUAGE_SQL = "SELECT MIN(lang) FROM items WHERE batch_id = ? AND complete = 0 AND lang > ?"
@@ -95,6 +96,8 @@ async def batch_languages(db: Database, batch_id: int) -> list[str]:
     return found
 
 
-async def active_trainer_languages(db: Database) -> dict[int, tuple[str, ...]]:
-    """Every active, reachable trainer (coordinators aside) and the languages they review in."""
-    return {row[0]: parse(row[1]) for row in await db.fetchall(_ACTIVE_TRAINERS_SQL)}
+async def active_language_sets(db: Database) -> dict[str, tuple[str, ...]]:
+    """The distinct language lists of active, reachable trainers (coordinators aside), as
+    stored (the key) and parsed: a handful, however many trainers there are."""
+    rows = await db.fetchall(_ACTIVE_LANGUAGE_SETS_SQL)
+    return {row[0]: parse(row[0]) for row in rows}

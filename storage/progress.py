@@ -1,14 +1,16 @@
 """Queries behind /progress: a batch's items and reviews, aggregated in SQL.
 
-The item figures come from one scan of the covering index `items_progress` (no item row is
-read, so a batch of 100,000 long items costs milliseconds); the recent activity comes from the
-`assignments_submitted` index, bounded by the last day's submissions.
+The item figures, open items per language included, come from one scan of the covering index
+`items_progress` (no item row is read, so a batch of 100,000 long items costs milliseconds);
+the recent activity comes from the `assignments_submitted` index, bounded by the last day's
+submissions. Whether anyone can still take a batch's items is the pick's own question
+(storage.assignment.anyone_can_take).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from storage.database import Database
 
@@ -27,6 +29,8 @@ class ItemCounts:
     complete: int
     reviews: int  # every submitted review (late ones beyond the overlap included)
     useful: int  # reviews counted towards the overlap: at most `overlap` per item
+    # Items still wanting reviews, per language (None: items without one).
+    open_by_language: dict[str | None, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,8 @@ NO_ACTIVITY = Activity(0, 0, 0, None)
 _BATCH_COLUMNS = "SELECT id, name, status, overlap FROM batches"
 # One covering-index scan (items_progress) per batch: a handful of groups, no item row read.
 ITEM_COUNTS_SQL = (
-    "SELECT complete, done_count, COUNT(*) FROM items WHERE batch_id = ?"
-    " GROUP BY complete, done_count"
+    "SELECT complete, lang, done_count, COUNT(*) FROM items WHERE batch_id = ?"
+    " GROUP BY complete, lang, done_count"
 )
 
 
@@ -57,15 +61,19 @@ async def open_batches(db: Database) -> list[BatchRow]:
 
 
 async def item_counts(db: Database, batch: BatchRow) -> ItemCounts:
-    """Items, complete items and reviews of one batch, from a few grouped index entries."""
+    """Items, complete items, reviews and open items per language of one batch, from a few
+    grouped index entries."""
     rows = await db.fetchall(ITEM_COUNTS_SQL, (batch.id,))
     items = complete = reviews = useful = 0
-    for is_complete, done, count in rows:
+    open_by_language: dict[str | None, int] = {}
+    for is_complete, language, done, count in rows:
         items += count
         complete += count if is_complete else 0
         reviews += done * count
         useful += min(done, batch.overlap) * count
-    return ItemCounts(items=items, complete=complete, reviews=reviews, useful=useful)
+        if not is_complete:
+            open_by_language[language] = open_by_language.get(language, 0) + count
+    return ItemCounts(items, complete, reviews, useful, open_by_language)
 
 
 async def recent_activity(

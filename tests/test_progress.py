@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,8 +11,11 @@ from bot.clock import stamp
 from bot.config import Settings
 from bot.progress import BatchReport, ProgressService, UnknownBatch
 from bot.review import ReviewService
+from storage import languages
+from storage.assignment import _can_take_sql
 from storage.database import Database
 from storage.progress import ITEM_COUNTS_SQL
+from storage.records import Trainer
 from tests.conftest import FakeClock
 from tests.factories import make_batch, make_trainer, review_fully
 
@@ -186,3 +190,137 @@ async def test_today_is_the_coordinators_day(
     jakarta = await only(await progress.report("zones", timezone="Asia/Jakarta"))
     utc = await only(await progress.report("zones", timezone="UTC"))
     assert (jakarta.trainers_today, utc.trainers_today) == (1, 0)
+
+
+# -- what holds a batch up -----------------------------------------------------------------
+
+
+async def set_languages(db: Database, codes: dict[str, str | None]) -> None:
+    """Items by external id -> language."""
+    for external_id, code in codes.items():
+        await db.execute("UPDATE items SET lang = ? WHERE external_id = ?", (code, external_id))
+
+
+async def review_everything(review: ReviewService, trainer: Trainer) -> int:
+    """The trainer reviews until nothing is left for them; how many they reviewed."""
+    done = 0
+    while (view := (await review.next_item(trainer))[0]) is not None:
+        await review_fully(review, trainer, view.assignment.id)
+        done += 1
+    return done
+
+
+async def test_a_batch_every_trainer_has_finished_needs_more_trainers(
+    progress: ProgressService, db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    review = ReviewService(db, settings, clock)
+    await make_batch(db, "pilot", items=6, overlap=2)
+    assert await review_everything(review, await make_trainer(db, 1)) == 6
+    report = await only(await progress.report())
+    assert report.needs_trainers and report.remaining == 6
+    assert report.per_hour == 6.0 and report.finish_at is None  # no estimate: nobody can go on
+    await make_trainer(db, 2)  # a new trainer could take every item
+    assert not (await only(await progress.report())).needs_trainers
+
+
+async def test_skipped_and_expired_items_count_as_had(
+    progress: ProgressService, db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    review = ReviewService(db, settings, clock)
+    await make_batch(db, "pilot", items=2, overlap=1)
+    trainer = await make_trainer(db, 1)
+    view, _ = await review.next_item(trainer)
+    assert view is not None
+    await review.skip(trainer, view.assignment.id, 0)
+    assert not (await only(await progress.report())).needs_trainers
+    view, _ = await review.next_item(trainer)
+    assert view is not None  # holds the last item: the batch still moves
+    assert not (await only(await progress.report())).needs_trainers
+    clock.advance(minutes=settings.lease_minutes + 1)
+    await db.execute("UPDATE assignments SET status = 'expired' WHERE status = 'active'")
+    assert (await only(await progress.report())).needs_trainers
+
+
+async def test_a_live_lease_of_someone_else_keeps_the_batch_moving(
+    progress: ProgressService, db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    review = ReviewService(db, settings, clock)
+    await make_batch(db, "pilot", items=1, overlap=1)
+    coordinator = await make_trainer(db, 9, role="coordinator")
+    await make_trainer(db, 1)
+    assert (await review.next_item(coordinator))[0] is not None  # the only item is full now
+    assert not (await only(await progress.report())).needs_trainers
+
+
+async def test_paused_trainers_and_coordinators_are_not_counted(
+    progress: ProgressService, db: Database
+) -> None:
+    await make_batch(db, "pilot", items=2, overlap=1)
+    await make_trainer(db, 9, role="coordinator")
+    await make_trainer(db, 1)
+    await db.execute("UPDATE trainers SET status = 'paused' WHERE user_id = 1")
+    assert (await only(await progress.report())).needs_trainers
+    await db.execute("UPDATE trainers SET status = 'active' WHERE user_id = 1")
+    assert not (await only(await progress.report())).needs_trainers
+
+
+async def test_items_in_a_language_nobody_reviews_are_reported(
+    progress: ProgressService, db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    await make_batch(db, "pilot", items=6, overlap=1)
+    await set_languages(db, {"item-1": "jv", "item-2": "jv", "item-3": "su", "item-4": "id"})
+    await make_trainer(db, 1, language="id")
+    report = await only(await progress.report())
+    assert report.unreviewed_languages == (("jv", 2), ("su", 1))
+    assert not report.needs_trainers  # item-4, item-5 and item-6 are hers to take
+    review = ReviewService(db, settings, clock)
+    assert await review_everything(review, await make_trainer(db, 2, language="id")) == 3
+    report = await only(await progress.report())
+    assert report.needs_trainers and report.remaining == 3  # only Javanese and Sundanese left
+    assert report.unreviewed_languages == (("jv", 2), ("su", 1))
+
+
+async def test_a_trainer_of_the_language_is_enough(progress: ProgressService, db: Database) -> None:
+    await make_batch(db, "pilot", items=2, overlap=1)
+    await set_languages(db, {"item-1": "jv", "item-2": "jv"})
+    await make_trainer(db, 1, language="en")
+    assert (await only(await progress.report())).needs_trainers
+    await languages.set_language(db, 1, "jv", True)
+    report = await only(await progress.report())
+    assert not report.needs_trainers and report.unreviewed_languages == ()
+
+
+async def test_asking_whether_anyone_can_take_reads_indexes_only(db: Database) -> None:
+    params = {"batch": 1, "languages": "id jv", "l0": "id", "l1": "jv"}
+    plan = "\n".join(
+        row["detail"] for row in await db.fetchall("EXPLAIN QUERY PLAN " + _can_take_sql(2), params)
+    )
+    assert "SCAN t" in plan  # the trainers (a few thousand rows at most)
+    assert not re.search(r"^SCAN (i|items|mine|p)\b", plan, re.M), plan
+    assert plan.count("COVERING INDEX items_open") == 3 and "COVERING INDEX items_reopened" in plan
+
+
+async def test_a_big_batch_with_a_busy_team_is_still_cheap_to_ask_about(
+    progress: ProgressService, db: Database, clock: FakeClock
+) -> None:
+    batch_id = await make_batch(db, "big", items=0, overlap=3)
+    await add_items(db, batch_id, [n % 3 for n in range(100_000)], overlap=3)
+    for user_id in range(1, 201):
+        await make_trainer(db, user_id, language="id" if user_id % 2 else "en")
+    # Every trainer had the first 400 items: their queue positions say so, as the pick leaves
+    # them, so the question reads a few index entries per trainer, not their history.
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
+            " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', 'x', 'x', 'x')",
+            [(item, user) for user in range(1, 201) for item in range(1, 401)],
+        )
+        await conn.executemany(
+            "INSERT INTO queue_positions (trainer_id, batch_id, item_id, seq)"
+            " VALUES (?, ?, 400, ?)",
+            [(user, batch_id, 80_000) for user in range(1, 201)],
+        )
+        await conn.execute("UPDATE items SET lang = 'jv' WHERE id > 400")
+    report = await only(await progress.report("big"))
+    assert report.needs_trainers  # nobody reviews Javanese: everything else they had
+    assert report.unreviewed_languages == (("jv", 99_600),)
