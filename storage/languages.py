@@ -78,6 +78,25 @@ def _set_language(conn: Connection, user_id: int, code: str, on: bool) -> Langua
     return LanguageChange(wanted)
 
 
+async def set_interface_language(db: Database, user_id: int, language: str) -> None:
+    """Switch the language the bot speaks to the trainer. Unless they chose their review
+    languages, those follow it, so their queue positions are forgotten in the same
+    transaction (as in `set_language`)."""
+    await db.write(_set_interface_language, user_id, language)
+
+
+def _set_interface_language(conn: Connection, user_id: int, language: str) -> None:
+    changed = conn.execute(
+        "UPDATE trainers SET language = ? WHERE user_id = ? AND language <> ?"
+        " AND review_languages IS NULL",
+        (language, user_id, language),
+    ).rowcount
+    if changed:
+        conn.execute("DELETE FROM queue_positions WHERE trainer_id = ?", (user_id,))
+    else:
+        conn.execute("UPDATE trainers SET language = ? WHERE user_id = ?", (language, user_id))
+
+
 async def open_batch_languages(db: Database) -> set[str]:
     """The languages of the items still open in open batches, a few index seeks per batch."""
     found: set[str] = set()

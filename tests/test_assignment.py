@@ -314,6 +314,21 @@ async def test_a_language_turned_on_later_finds_the_items_passed_before(
     assert await review_all(db, clock, 1) == ["item-1", "item-3", "item-4"]
 
 
+async def test_switching_the_interface_switches_the_languages_that_follow_it(
+    db: Database, clock: FakeClock
+) -> None:
+    await items_in(db, "id", "en", "en")
+    await make_trainer(db, 1, language="en")
+    assert await ask(db, clock, 1) == "item-2"  # the queue position moves past item-1
+    await submit(db, clock, 1)
+    await languages.set_interface_language(db, 1, "id")
+    assert await review_all(db, clock, 1) == ["item-1"]
+    await languages.set_language(db, 1, "en", True)  # chosen now: the interface no longer counts
+    await languages.set_interface_language(db, 1, "en")
+    assert await languages.languages_of(db, 1) == ("id", "en")
+    assert await review_all(db, clock, 1) == ["item-3"]
+
+
 async def test_items_that_come_back_go_only_to_trainers_of_their_language(
     db: Database, clock: FakeClock
 ) -> None:
