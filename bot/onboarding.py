@@ -11,7 +11,7 @@ from enum import StrEnum
 from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
 from bot.i18n import language_for
-from storage import invites, trainers
+from storage import invites, languages, trainers
 from storage.database import Database
 from storage.records import Invite, Trainer
 
@@ -100,7 +100,9 @@ class Onboarding:
         return replace(trainer, name=name, username=username)
 
     async def set_language(self, trainer: Trainer, language: str) -> None:
-        await trainers.set_language(self.db, trainer.user_id, language)
+        """The bot's language for this trainer; their review languages follow it until they
+        choose their own (storage.languages.set_interface_language)."""
+        await languages.set_interface_language(self.db, trainer.user_id, language)
 
     async def create_invite(
         self,

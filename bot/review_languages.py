@@ -63,11 +63,6 @@ class ReviewLanguages:
         present = await languages.open_batch_languages(self.db)
         return LanguageMenu(reviewed, _offered((*ALWAYS_OFFERED, *reviewed, *present)))
 
-    async def set_interface(self, user_id: int, language: str) -> None:
-        """Switch the bot's language for this trainer (their review languages follow it until
-        they choose their own)."""
-        await languages.set_interface_language(self.db, user_id, language)
-
     async def set(self, user_id: int, index: int, on: bool) -> LanguageChange | None:
         """Turn the language at `index` of CODES on or off; None for an index out of range.
         Refused (`refused_last`) when it would leave the trainer no language."""

@@ -46,7 +46,7 @@ async def lang_chosen(update: Update, context: NilaiContext) -> None:
     query, trainer = update.callback_query, context.trainer
     assert query is not None and trainer is not None
     language = decode(query.data).language or trainer.language
-    await ReviewLanguages(context.services.db).set_interface(trainer.user_id, language)
+    await context.services.onboarding.set_language(trainer, language)
     await answer_tap(query, t_plain(language, "toast.saved"))
     await _show_menu(query, context, trainer.user_id, language)
 
