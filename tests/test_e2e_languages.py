@@ -188,3 +188,21 @@ async def test_switching_the_interface_redraws_the_menu_in_the_new_language(
     redrawn = api.message(user.chat_id, menu.message_id)
     assert "Kamu menilai item berbahasa: Inggris, Jawa" in redrawn.plain_text()
     assert {"✅ Inggris", "✅ Jawa", "⬜ Indonesia", "⬜ Sunda"} <= set(labels(redrawn))
+
+
+async def test_an_ended_lease_in_a_language_turned_off_is_not_renewed(
+    api: FakeBotApi, nilai: RunningBot, tmp_path: Path
+) -> None:
+    await import_with_languages(nilai, tmp_path, "jv", None)
+    user = api.user(3007, "Sari", language_code="id")
+    await nilai.onboard(user)
+    await toggle(api, user, await open_menu(api, user), "Jawa")
+    assert await item_given(api, nilai, user) == "q1"
+    nilai.clock.advance(minutes=nilai.settings.lease_minutes + 1)
+    await toggle(api, user, await open_menu(api, user), "✅ Jawa")
+    assert await item_given(api, nilai, user) == "q2"  # q1 is given up, not renewed
+    status = await nilai.database.fetchval(
+        "SELECT a.status FROM assignments a JOIN items i ON i.id = a.item_id"
+        " WHERE i.external_id = 'q1'"
+    )
+    assert status == "expired"
