@@ -54,11 +54,10 @@ def batch_file(tmp_path: Path, *languages: str | None) -> Path:
 
 
 async def import_with_languages(nilai: RunningBot, tmp_path: Path, *languages: str | None) -> None:
+    """Through the real import, which stores `metadata.lang` in items.lang."""
     await nilai.import_file(batch_file(tmp_path, *languages), overlap=1)
-    for n, code in enumerate(languages, start=1):  # as the import stores metadata.lang
-        await nilai.database.execute(
-            "UPDATE items SET lang = ? WHERE external_id = ?", (code, f"q{n}")
-        )
+    stored = await nilai.database.fetchall("SELECT lang FROM items ORDER BY id")
+    assert [row[0] for row in stored] == list(languages)
 
 
 async def item_given(api: FakeBotApi, nilai: RunningBot, user: FakeUser) -> str | None:

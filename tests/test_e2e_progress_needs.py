@@ -30,11 +30,10 @@ def batch_file(tmp_path: Path, *languages: str | None) -> Path:
 async def import_batch(
     nilai: RunningBot, tmp_path: Path, *languages: str | None, overlap: int
 ) -> None:
+    """Through the real import, which stores `metadata.lang` in items.lang."""
     await nilai.import_file(batch_file(tmp_path, *languages), overlap=overlap)
-    for n, code in enumerate(languages, start=1):  # as the import stores metadata.lang
-        await nilai.database.execute(
-            "UPDATE items SET lang = ? WHERE external_id = ?", (code, f"q{n}")
-        )
+    stored = await nilai.database.fetchall("SELECT lang FROM items ORDER BY id")
+    assert [row[0] for row in stored] == list(languages)
 
 
 async def person(api: FakeBotApi, nilai: RunningBot, user_id: int, language: str) -> FakeUser:
