@@ -160,6 +160,7 @@ UPDATE items SET
                ELSE {_FIRST_LEASE_END} END
 """
 _LEASES_ENDED_SQL = _LOOK_AGAIN + " WHERE full_until <= :now AND complete = 0"
+_LEASES_ENDED_ANY_SQL = "SELECT 1 FROM items WHERE full_until <= :now AND complete = 0 LIMIT 1"
 
 # A lease given up before its end (a skip, a trainer removed) may leave room: the item goes
 # back into items_open at once. If others still fill it, the next failed claim says so.
@@ -273,6 +274,7 @@ _BLOCKED_SQL = (
 
 @functools.cache
 def _can_take_sql(languages: int) -> str:
+    """The question for trainers reviewing in `languages` languages (:l0, :l1, ...)."""
     names = [f":l{n}" for n in range(languages)]
     in_languages = f" OR i.lang IN ({', '.join(names)})" if names else ""
     position, seq = "COALESCE(p.item_id, -1)", "COALESCE(p.seq, 0)"
@@ -293,12 +295,14 @@ async def anyone_can_take(
     live leases hold count as takeable (the batch is moving). `language_sets` are the stored
     language lists of active trainers (storage.languages.active_language_sets).
 
-    First the hints of ended leases are looked at again, as every pick does (a short write on
-    an index range, usually empty), so items_open holds every item not filled by live leases.
-    Then one index read per trainer at most (from their queue position), all inside one
-    statement per language list, so /progress stays cheap whatever the size of the batch.
+    First the hints of ended leases, if any, are looked at again as every pick does (a short
+    write; usually there are none and nothing is written), so items_open holds every item not
+    filled by live leases. Then one index read per trainer at most (from their queue
+    position), all inside one statement per language list, so /progress stays cheap whatever
+    the size of the batch.
     """
-    await db.write(_look_again, now)
+    if await db.fetchval(_LEASES_ENDED_ANY_SQL, {"now": now}) is not None:
+        await db.write(_look_again, now)
     if await db.fetchval(_BLOCKED_SQL, (batch_id,)) is not None:
         return True
     for stored, codes in language_sets.items():
