@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from bot.batch_progress import BatchProgress
 from bot.clock import Clock, after, stamp, start_of_day, utc_now
 from bot.config import Settings
 from bot.rubric import Rubric
@@ -50,6 +51,8 @@ class ItemView:
     done_today: int
     quota: int
     criterion: str | None  # the criterion being scored now; None once all are scored
+    batch_done: int = 0  # the batch's complete items (bot/batch_progress.py: cached briefly)
+    batch_items: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class ReviewService:
         self.clock = clock
         self._items: OrderedDict[int, tuple[Item, Rubric]] = OrderedDict()
         self._today: dict[int, tuple[str, int]] = {}
+        self.batch_progress = BatchProgress(db, clock)
         self.texts = Texts(db, settings, clock)
 
     # -- reading -------------------------------------------------------------------------
@@ -127,6 +131,7 @@ class ReviewService:
             draft = await reviews.get_draft(self.db, assignment.id)
         index = assignment.criterion
         criterion = rubric.criteria[index] if 0 <= index < len(rubric.criteria) else None
+        batch_done, batch_items = await self.batch_progress.of(item.batch_id)
         return ItemView(
             assignment=assignment,
             item=item,
@@ -135,6 +140,8 @@ class ReviewService:
             done_today=await self.done_today(trainer),
             quota=self.quota_of(trainer),
             criterion=criterion,
+            batch_done=batch_done,
+            batch_items=batch_items,
         )
 
     async def owned(

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from bot.broadcasting import Broadcasting
 from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.corrections import CorrectionService
 from bot.onboarding import Onboarding
+from bot.panels import Panels
 from bot.review import ReviewService
 from bot.update_log import UpdateLog
 from storage.database import Database
@@ -22,15 +24,20 @@ class Services:
     updates: UpdateLog
     clock: Clock
     broadcasts: Broadcasting
+    panels: Panels
+    corrections: CorrectionService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock = utc_now) -> Services:
+        review = ReviewService(db, settings, clock)
         return cls(
             settings=settings,
             db=db,
             onboarding=Onboarding(db, settings, clock),
-            review=ReviewService(db, settings, clock),
+            review=review,
             updates=UpdateLog(db, clock),
             clock=clock,
             broadcasts=Broadcasting(db, settings.default_language, clock),
+            panels=Panels.build(db, clock),
+            corrections=CorrectionService(db, settings, review, clock),
         )
