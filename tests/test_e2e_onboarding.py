@@ -89,7 +89,7 @@ async def test_lang_switches_every_text(api: FakeBotApi, nilai: RunningBot) -> N
     assert "Bahasa Indonesia" in api.message(user.chat_id, chooser.message_id).plain_text()
     since = api.mark()
     await user.send("/help")
-    assert "Cara kerja Nilai" in (await user.wait_bot_message(since=since)).plain_text()
+    assert "Cara pakai Nilai" in (await user.wait_bot_message(since=since)).plain_text()
 
 
 async def test_the_command_menu_is_set_in_both_languages(

@@ -39,6 +39,10 @@ async def test_a_full_review_is_stored_and_the_next_item_arrives(
     api: FakeBotApi, nilai: RunningBot, trainer: FakeUser
 ) -> None:
     await nilai.import_file(SAMPLES / "batch_small.jsonl")
+    # The sample mixes Indonesian and English items; this English-speaking trainer reviews both.
+    await nilai.database.execute(
+        "UPDATE trainers SET review_languages = 'id en' WHERE user_id = ?", (trainer.user_id,)
+    )
     panel = await nilai.next_item(trainer)
     text = panel.plain_text()
     assert "pilot" in text and "Today 0/5" in text and "Prompt" in text and "AI answer" in text

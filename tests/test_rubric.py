@@ -30,7 +30,7 @@ def test_a_toml_rubric_is_read_with_labels_in_both_languages(tmp_path: Path) -> 
         "Kejelasan",
         "Clarity",
     )
-    assert rubric.label("unsafe", "id") == "Tidak aman/berbahaya"  # catalog labels for defaults
+    assert rubric.label("unsafe", "id") == "Tidak aman"  # catalog labels for defaults
 
 
 def test_a_json_rubric_round_trips_through_storage_form(tmp_path: Path) -> None:
