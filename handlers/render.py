@@ -227,21 +227,6 @@ def next_keyboard(language: str) -> InlineKeyboardMarkup:
     )
 
 
-def language_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t("id", "button.lang_id"), callback_data=encode(Action.LANGUAGE, "id")
-                ),
-                InlineKeyboardButton(
-                    t("en", "button.lang_en"), callback_data=encode(Action.LANGUAGE, "en")
-                ),
-            ]
-        ]
-    )
-
-
 def render_submitted_summary(rubric: Rubric, draft: Draft, language: str) -> str:
     """One line recording what was submitted, shown in place of the buttons."""
     missing, given = t(language, "panel.missing"), t(language, "panel.given")

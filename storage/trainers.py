@@ -64,10 +64,6 @@ async def register_with_invite(
         return role
 
 
-async def set_language(db: Database, user_id: int, language: str) -> None:
-    await db.execute("UPDATE trainers SET language = ? WHERE user_id = ?", (language, user_id))
-
-
 async def set_reachable(db: Database, user_id: int, reachable: bool) -> None:
     await db.execute(
         "UPDATE trainers SET reachable = ? WHERE user_id = ?", (int(reachable), user_id)

@@ -245,7 +245,8 @@ def words_of(label: str) -> str:
 @pytest.mark.parametrize(
     ("text_key", "button_key"),
     [
-        ("start.welcome_trainer", "button.next"),
+        ("privacy.agreed", "button.next"),
+        ("privacy.ask", "button.privacy_agree"),
         ("help.trainer", "button.rewrite"),
         ("help.trainer", "button.note"),
         ("help.trainer", "button.submit"),
@@ -385,6 +386,43 @@ def test_button_labels_fit_half_a_phone_row(language: str, key: str) -> None:
     label = t_plain(language, key, **dict.fromkeys(placeholders(EN[key]), "10"))
     shown = PAIRED_LABELS[key.split(".")[0]].format(label)
     assert len(shown) <= LABEL_ROOM, f"{shown!r} is {len(shown)} characters"
+
+
+def _sources() -> str:
+    root = LOCALES.parents[1]
+    files = [*root.glob("bot/*.py"), *root.glob("handlers/*.py"), *root.glob("storage/*.py")]
+    return "\n".join(path.read_text("utf-8") for path in files)
+
+
+def _named_by_code(key: str, sources: str) -> bool:
+    """Whether the code names `key`: whole, or as a prefix it completes at run time
+    (f"skip_reason.{reason}", "upload_problem." + problem.key)."""
+    if f'"{key}"' in sources or f"'{key}'" in sources:
+        return True
+    parts = key.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        prefix, rest = ".".join(parts[:cut]), ".".join(parts[cut:])
+        if f'f"{prefix}.' in sources:  # completed by a value: a status, a field, a score
+            return True
+        named = f'"{prefix}."' in sources or f'"{prefix}"' in sources
+        if named and f'"{rest}"' in sources:  # completed by a name the code uses
+            return True
+    return False
+
+
+def test_every_text_in_the_catalog_is_used() -> None:
+    """A translator should not reread texts nobody sees: each key is named by the code."""
+    from bot.rubric import DEFAULT_RUBRIC
+    from bot.upload_problems import SECTION
+
+    sources = _sources()
+    labels = {f"criterion.{key}" for key in DEFAULT_RUBRIC.criteria}
+    labels |= {f"flag.{key}" for key in DEFAULT_RUBRIC.flags}
+    # bot/upload_problems.py words problems as f"{SECTION}.{key}"; JSON types as f"type_{kind}"
+    labels |= {key for key in KEYS if key.startswith(f"{SECTION}.type_")}
+    labels |= {f"{SECTION}.{name}" for name in ("and_more", "at_line")}
+    unused = [key for key in KEYS if key not in labels and not _named_by_code(key, sources)]
+    assert unused == []
 
 
 def test_a_missing_key_is_a_clear_error() -> None:
