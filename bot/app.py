@@ -161,7 +161,7 @@ async def on_start(application: Application) -> None:
     await broadcasts.resume_broadcasts(application)
 
 
-MENU_COMMANDS = ("next", "stats", "lang", "help")
+MENU_COMMANDS = ("next", "stats", "lang", "help", "privacy", "mydata")
 
 
 async def set_command_menu(application: Application) -> None:
