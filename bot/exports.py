@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.formatting import number
 from bot.rubric import Rubric
 from storage import exports as store
 from storage.database import Database
@@ -326,16 +327,17 @@ async def batch_choices(db: Database) -> list[str]:
 # -- files -----------------------------------------------------------------------------------
 
 
-def human_size(size: int) -> str:
-    """Bytes for people: 812 B, 45.6 KB, 63.2 MB (1 KB = 1024 bytes, as Telegram counts)."""
+def human_size(size: int, language: str = "en") -> str:
+    """Bytes for people: 812 B, 45.6 KB, 63.2 MB (1 KB = 1024 bytes, as Telegram counts);
+    45,6 KB in Indonesian."""
     if size < 1024:
         return f"{size} B"
     value = size / 1024
     for unit in ("KB", "MB"):
         if value < 1024:
-            return f"{value:.1f} {unit}"
+            return f"{number(value, language, decimals=1)} {unit}"
         value /= 1024
-    return f"{value:.1f} GB"
+    return f"{number(value, language, decimals=1)} GB"
 
 
 def default_file_name(batch: str, fmt: str) -> str:
@@ -448,9 +450,9 @@ class _GzipParts:
             return [single]
         count = len(self.files)
         named = []
-        for number, part in enumerate(self.files, start=1):
+        for index, part in enumerate(self.files, start=1):
             stem, suffix = self.path.stem, self.path.suffix
-            final = self.path.with_name(f"{stem}.part{number:02d}-of-{count:02d}{suffix}.gz")
+            final = self.path.with_name(f"{stem}.part{index:02d}-of-{count:02d}{suffix}.gz")
             part.replace(final)
             named.append(final)
         return named

@@ -336,9 +336,9 @@ def _batch_line(batch: BatchProgress, language: str) -> str:
         name=batch.name,
         status=Html(t(language, f"batches.status_{batch.status}")),
         priority=batch.priority,
-        items=batch.items,
-        reviews=batch.reviews,
-        wanted=batch.wanted,
+        items=number(batch.items, language),
+        reviews=number(batch.reviews, language),
+        wanted=number(batch.wanted, language),
         percent=percent,
     )
 

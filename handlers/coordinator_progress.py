@@ -123,7 +123,8 @@ def _duration(delta: timedelta, language: str) -> str:
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     if days:
-        return t(language, "team_progress.duration_days", days=number(days, language), hours=hours)
+        shown = number(days, language)
+        return t(language, "team_progress.duration_days", days=shown, count=days, hours=hours)
     if hours:
         return t(language, "team_progress.duration_hours", hours=hours, minutes=minutes)
     return t(language, "team_progress.duration_minutes", minutes=minutes)

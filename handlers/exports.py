@@ -27,6 +27,7 @@ from bot.exports import (
     human_size,
     pack_for_upload,
 )
+from bot.formatting import number
 from bot.i18n import t
 from bot.services import Services
 from handlers.context import NilaiContext
@@ -104,7 +105,10 @@ async def send_export(
                 await progress.show(t(language, f"export.empty_{empty}", **params))
                 return summary
             if summary.size > limit:
-                sizes = {"size": human_size(summary.size), "limit": human_size(limit)}
+                sizes = {
+                    "size": human_size(summary.size, language),
+                    "limit": human_size(limit, language),
+                }
                 await progress.show(t(language, "export.packing", **sizes))
             packed = await pack_for_upload(path, limit, header_lines=int(fmt == "ratings"))
             await _send_files(bot, chat_id, language, summary, packed)
@@ -123,12 +127,18 @@ async def _send_files(
     bot: Bot, chat_id: int, language: str, summary: ExportSummary, packed: Packed
 ) -> None:
     count = len(packed.files)
-    for number, file in enumerate(packed.files, start=1):
+    for part, file in enumerate(packed.files, start=1):
         params = {"batch": summary.batch, "format": summary.format}
         caption = (
-            t(language, "export.caption_part", part=number, parts=count, **params)
+            t(language, "export.caption_part", part=part, parts=count, **params)
             if packed.split
-            else t(language, "export.caption", rows=_count(summary.rows, language), **params)
+            else t(
+                language,
+                "export.caption",
+                rows=number(summary.rows, language),
+                count=summary.rows,
+                **params,
+            )
         )
         with file.open("rb") as handle:
             await bot.send_document(
@@ -149,17 +159,12 @@ def _done_text(language: str, summary: ExportSummary, packed: Packed, limit: int
         key if packed.compressed else "export.done",
         batch=summary.batch,
         format=summary.format,
-        rows=_count(summary.rows, language),
-        size=human_size(summary.size),
-        limit=human_size(limit),
+        rows=number(summary.rows, language),
+        count=summary.rows,
+        size=human_size(summary.size, language),
+        limit=human_size(limit, language),
         parts=len(packed.files),
     )
-
-
-def _count(number: int, language: str) -> str:
-    """12,345 in English, 12.345 in Indonesian."""
-    shown = f"{number:,}"
-    return shown.replace(",", ".") if language == "id" else shown
 
 
 class _ProgressMessage:
@@ -177,8 +182,8 @@ class _ProgressMessage:
             t(
                 self.language,
                 "export.progress",
-                done=_count(done, self.language),
-                total=_count(total, self.language),
+                done=number(done, self.language),
+                total=number(total, self.language),
                 percent=percent,
                 **self.params,
             )

@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.clock import parse_stamp
-from bot.formatting import moment
+from bot.formatting import moment, number
 from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
 from bot.privacy import MAX_NOTICE_CHARS, Consent, Privacy
@@ -208,7 +208,12 @@ async def _set_notice(message: Message, trainer: Trainer, context: NilaiContext)
     length = visible_len(text)
     if length > MAX_NOTICE_CHARS:
         await message.reply_html(
-            t(language, "privacy.set_too_long", length=length, limit=MAX_NOTICE_CHARS)
+            t(
+                language,
+                "privacy.set_too_long",
+                length=number(length, language),
+                limit=number(MAX_NOTICE_CHARS, language),
+            )
         )
         return
     version = await privacy_of(context).replace_notice(trainer.user_id, text)

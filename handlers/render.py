@@ -76,10 +76,24 @@ def render_status(view: ItemView, language: str) -> str:
     return "\n".join(lines)
 
 
+# (rubric's id, language, digits of today's count, quota, batch size) -> (rubric, length); the
+# rubric is kept in the value, so its id cannot be reused while the entry lives.
+_LONGEST: dict[tuple[int, str, int, int, int], tuple[Rubric, int]] = {}
+_LONGEST_SIZE = 4096
+
+
 def _longest_status(view: ItemView, language: str) -> int:
     """Visible length of the panel at its longest (any criterion being scored, with its
-    steps), reserved so re-renders split the same way."""
+    steps), reserved so re-renders split the same way.
+
+    It depends only on the rubric, the language and how wide the numbers are, and takes a
+    render per criterion: kept, so a tap's re-render does not pay for it again.
+    """
     rubric = view.rubric
+    key = (id(rubric), language, len(str(view.done_today)), view.quota, view.batch_items)
+    known = _LONGEST.get(key)
+    if known is not None and known[0] is rubric:
+        return known[1]
     full = Draft(
         scores={key: rubric.scale[1] for key in rubric.criteria},
         flags=frozenset(rubric.flags),
@@ -100,7 +114,11 @@ def _longest_status(view: ItemView, language: str) -> int:
         )
         for criterion in rubric.criteria
     )
-    return max(visible_len(render_status(sample, language)) for sample in samples) + 120
+    longest = max(visible_len(render_status(sample, language)) for sample in samples) + 120
+    if len(_LONGEST) >= _LONGEST_SIZE:
+        _LONGEST.clear()
+    _LONGEST[key] = (rubric, longest)
+    return longest
 
 
 def render_item_messages(view: ItemView, language: str, *, status: str | None = None) -> list[str]:

@@ -36,6 +36,7 @@ SAME_IN_BOTH = {
     "panel.missing",
     "toast.scored",  # "{criterion}: {score}"
     "item.turn_assistant",  # "AI" is the Indonesian word too
+    "item.title",  # "📝 Batch {batch}": "batch" is what Indonesian crowds say too
 }
 NASTY = "<script>alert('x')</script> & \"co\" &amp; {not_a_field}"
 

@@ -40,11 +40,11 @@ WORDS = {
         "reviewed": "sudah diperiksa",
         "replaced": "menggantikan jawaban perbaikanmu",
         "parts": "10.000 karakter dalam 3 bagian",
-        "adopted": "Kamu baru saja ketuk Perbaiki jawaban",
+        "adopted": "Kamu baru saja mengetuk Perbaiki jawaban",
         "hint": "Jawaban perbaikanmu sudah tersimpan",
         "generic": "Balas pesan itemnya",
         "copy": "Ketuk jawaban AI di atas",
-        "note_adopted": "Kamu baru saja ketuk Catatan",
+        "note_adopted": "Kamu baru saja mengetuk Catatan",
         "too_long": "12.288 karakter pertama",
     },
 }

@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from babel.numbers import format_decimal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.formatting import Number, counts, moment, number
 from bot.i18n import t, t_plain
@@ -35,6 +38,19 @@ def test_numbers_are_grouped_as_the_language_groups_them(
     value: float, language: str, decimals: int, shown: str
 ) -> None:
     assert number(value, language, decimals=decimals) == shown
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(st.integers(-(10**12), 10**12), st.floats(-1e9, 1e9, allow_nan=False)),
+    st.sampled_from(["id", "en"]),
+    st.integers(0, 2),
+)
+def test_numbers_read_as_babel_writes_them(value: float, language: str, decimals: int) -> None:
+    """`number` is Python's formatting with the language's signs; Babel is the reference."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    expected = format_decimal(value, format=pattern, locale=language)
+    assert number(value, language, decimals=decimals) == expected
 
 
 def test_a_formatted_number_still_knows_its_value() -> None:
