@@ -31,6 +31,7 @@ import csv
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import logging
 import math
@@ -126,13 +127,25 @@ class Pseudonyms:
         self._key = secret.encode("utf-8")
         # Trainers who deleted their identity: their id is gone, the pseudonym is kept.
         self._known: dict[int, str] = dict(kept or {})
+        self._kept = frozenset(self._known.values())
 
     def __call__(self, user_id: int) -> str:
         known = self._known.get(user_id)
         if known is None:
-            digest = hmac.new(self._key, str(user_id).encode("ascii"), hashlib.sha256)
-            known = self._known[user_id] = digest.hexdigest()[:PSEUDONYM_CHARS]
+            known = self._known[user_id] = self._fresh(user_id)
         return known
+
+    def _fresh(self, user_id: int) -> str:
+        """HMAC of the id; for someone who deleted their identity and joined again, of the id
+        and how many times, so the new judgments are not linked to the deleted ones."""
+        taken = set(self._kept)
+        for generation in itertools.count():
+            name = str(user_id) if generation == 0 else f"{user_id}:{generation}"
+            digest = hmac.new(self._key, name.encode("ascii"), hashlib.sha256)
+            pseudonym = digest.hexdigest()[:PSEUDONYM_CHARS]
+            if pseudonym not in taken:
+                return pseudonym
+        raise AssertionError("unreachable")
 
 
 async def load_pseudonyms(db: Database, settings: Settings) -> Pseudonyms:

@@ -53,6 +53,7 @@ class ItemView:
     criterion: str | None  # the criterion being scored now; None once all are scored
     batch_done: int = 0  # the batch's complete items (bot/batch_progress.py: cached briefly)
     batch_items: int = 0
+    resubmitted: bool = False  # just submitted again after Undo (counted once, announced once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,11 +315,12 @@ class ReviewService:
             if key not in view.draft.scores:
                 await reviews.set_criterion(self.db, assignment_id, index)
                 return _at_criterion(view, index), key
-        if not await reviews.submit_assignment(self.db, assignment_id, stamp(self.clock())):
+        submitted = await reviews.submit_assignment(self.db, assignment_id, stamp(self.clock()))
+        if submitted is None:
             raise AssignmentRefused(Refusal.SUBMITTED)
         self._count_submitted_today(trainer)
         log.info("trainer %s submitted assignment %s", trainer.user_id, assignment_id)
-        return view, None
+        return replace(view, resubmitted=submitted is reviews.Submitted.AGAIN), None
 
     def _count_submitted_today(self, trainer: Trainer) -> None:
         """One more today: submitted now, so it falls in the cached local day if any."""

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 JOIN_SECONDS = 3.0
+_SENT_KEPT = 10_000  # trainers whose last part's date is remembered
 MAX_CHARS = 16_000
 CLIENT_SPLIT = 4095  # UTF-16 units: a part this long was cut by the app (4096, or one less
 # where the cut would have split a surrogate pair)
@@ -88,6 +89,9 @@ class Texts:
         self.clock = clock
         # trainer -> (text, when, why) of the last part refused: its later parts are too
         self._refused: dict[int, tuple[tuple[int, str], datetime, Exception]] = {}
+        # trainer -> (message id, when Telegram got it) of their last stored part: a backlog
+        # handled at once (after a restart) is not one text because it was handled at once
+        self._sent: dict[int, tuple[int, datetime]] = {}
 
     def _rules(self) -> TextRules:
         now, window = self.clock(), self.settings.edit_window_minutes
@@ -107,12 +111,14 @@ class Texts:
         *,
         chat_id: int,
         message_id: int,
+        sent_at: datetime | None = None,
     ) -> Stored | None:
         """Store a new text message: `target` is the (assignment, field) it replies to, None
-        for a plain message. None: a plain message that belongs to no text."""
+        for a plain message. None: a plain message that belongs to no text. `sent_at` is when
+        Telegram got the message (`Message.date`)."""
         self._refuse_rest_of_refused(trainer, target)
         mode, adopted = Mode.NEW, False
-        following = await self._continued(trainer, target, chat_id, message_id)
+        following = await self._continued(trainer, target, chat_id, message_id, sent_at)
         if following is not None:
             target, mode = following, Mode.JOIN
         elif target is None:
@@ -121,7 +127,7 @@ class Texts:
                 return None
             adopted = True
         try:
-            return await self._store(trainer, target, mode, adopted, text, chat_id, message_id)
+            stored = await self._store(trainer, target, mode, adopted, text, chat_id, message_id)
         except TextRefused as refused:
             self._refused[trainer.user_id] = (target, self.clock(), refused)
             raise
@@ -129,6 +135,11 @@ class Texts:
             if mode is Mode.JOIN:  # later parts must not be glued on after the gap
                 self._refused[trainer.user_id] = (target, self.clock(), too_long)
             raise
+        if sent_at is not None:
+            if len(self._sent) >= _SENT_KEPT:
+                self._sent.pop(next(iter(self._sent)))
+            self._sent[trainer.user_id] = (message_id, sent_at)
+        return stored
 
     def _refuse_rest_of_refused(self, trainer: Trainer, target: tuple[int, str] | None) -> None:
         """The later parts of a text that was refused are refused too, quietly: one answer
@@ -166,13 +177,23 @@ class Texts:
         return latest[1] if latest[1] in store.FIELDS else None
 
     async def _continued(
-        self, trainer: Trainer, target: tuple[int, str] | None, chat_id: int, message_id: int
+        self,
+        trainer: Trainer,
+        target: tuple[int, str] | None,
+        chat_id: int,
+        message_id: int,
+        sent_at: datetime | None,
     ) -> tuple[int, str] | None:
-        """The text this message continues, if it came within JOIN_SECONDS of its last part."""
+        """The text this message continues, if it came within JOIN_SECONDS of its last part,
+        both as handled and as Telegram dated them (whole seconds, so one more is allowed)."""
         last = await store.last_part(self.db, trainer.user_id)
         if last is None or last.chat_id != chat_id or message_id <= last.message_id:
             return None
         if self.clock() - parse_stamp(last.received_at) > timedelta(seconds=JOIN_SECONDS):
+            return None
+        previous = self._sent.get(trainer.user_id)
+        dated = sent_at is not None and previous is not None and previous[0] == last.message_id
+        if dated and sent_at - previous[1] > timedelta(seconds=JOIN_SECONDS + 1):
             return None
         if target is not None and target != (last.assignment_id, last.field):
             return None  # a reply to something else: a text of its own

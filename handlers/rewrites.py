@@ -97,7 +97,12 @@ async def _receive(message: Message, target: tuple[int, str] | None, context: Ni
     texts = context.services.review.texts
     try:
         stored = await texts.receive(
-            trainer, target, message.text, chat_id=message.chat_id, message_id=message.message_id
+            trainer,
+            target,
+            message.text,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            sent_at=message.date,
         )
     except (TextRefused, TextTooLong) as refused:
         if refused.first:  # one answer per text, however many parts it came in

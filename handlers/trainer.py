@@ -208,7 +208,8 @@ async def _submit(
     summary = render_submitted_summary(view.rubric, view.draft, language)
     undo = undo_keyboard(cb.assignment_id, language, context.services.corrections.window_minutes)
     _refresh(query, view, trainer, context, status=summary, finished=True, markup=undo)
-    await _announce_quota(trainer, view.done_today + 1, view.quota, context)
+    if not view.resubmitted:  # after Undo the quota was reached (and said) already
+        await _announce_quota(trainer, view.done_today + 1, view.quota, context)
     await send_next_item(context.application, trainer.chat_id, trainer, context.services)
 
 

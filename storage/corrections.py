@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import aiosqlite
+
 from storage.database import Connection, Database
 
 # The lease of a reopened judgment: it keeps its slot until submitted again or skipped. A stamp
@@ -100,15 +102,15 @@ def _reopen(conn: Connection, assignment_id: int, submitted_at: str, now: str) -
     return True
 
 
-def resubmitted(conn: Connection, assignment_id: int, now: str) -> None:
+def resubmitted(conn: Connection, assignment_id: int, now: str) -> bool:
     """In the transaction that submits an assignment: if it was a reopened judgment, it is no
     longer reopened, its judgment is stamped revised now (exports say so), and a first Submit
-    that came after its lease ended stays marked late."""
+    that came after its lease ended stays marked late. Whether it was one."""
     row = conn.execute(
         "SELECT reopened_at FROM assignments WHERE id = ?", (assignment_id,)
     ).fetchone()
     if row is None or row[0] is None:
-        return
+        return False
     last = conn.execute(
         "SELECT replaced FROM judgment_revisions WHERE assignment_id = ? AND field = 'judgment'"
         " ORDER BY id DESC LIMIT 1",
@@ -123,6 +125,52 @@ def resubmitted(conn: Connection, assignment_id: int, now: str) -> None:
     conn.execute(
         "UPDATE judgments SET revised_at = ? WHERE assignment_id = ?", (now, assignment_id)
     )
+    return True
+
+
+async def restore_reopened(conn: aiosqlite.Connection, trainer_id: int) -> int:
+    """In the transaction that gives up a trainer's leases for good (a removal, /deleteme),
+    before it does: each judgment Undo reopened is put back as it was last submitted, so a
+    review never drops out of the datasets because its trainer left while fixing it. Returns
+    how many were put back."""
+    async with conn.execute(
+        "SELECT a.id, r.replaced FROM assignments a JOIN judgment_revisions r"
+        " ON r.id = (SELECT MAX(id) FROM judgment_revisions"
+        "   WHERE assignment_id = a.id AND field = 'judgment')"
+        " WHERE a.trainer_id = ? AND a.status = 'active' AND a.reopened_at IS NOT NULL",
+        (trainer_id,),
+    ) as cursor:
+        reopened = await cursor.fetchall()
+    for assignment_id, replaced in reopened:
+        answer = json.loads(replaced)
+        submitted_at = answer["submitted_at"]
+        await conn.execute("DELETE FROM scores WHERE assignment_id = ?", (assignment_id,))
+        await conn.executemany(
+            "INSERT INTO scores (assignment_id, criterion, score, updated_at) VALUES (?, ?, ?, ?)",
+            [(assignment_id, key, score, submitted_at) for key, score in answer["scores"].items()],
+        )
+        await conn.execute("DELETE FROM flags WHERE assignment_id = ?", (assignment_id,))
+        await conn.executemany(
+            "INSERT INTO flags (assignment_id, flag) VALUES (?, ?)",
+            [(assignment_id, flag) for flag in answer["flags"]],
+        )
+        await conn.execute(
+            "UPDATE judgments SET note = ?, rewrite = ? WHERE assignment_id = ?",
+            (answer["note"], answer["rewrite"], assignment_id),
+        )
+        await conn.execute(
+            "UPDATE assignments SET status = 'submitted', submitted_at = ?, late = ?,"
+            " reopened_at = NULL, lease_expires_at = ? WHERE id = ?",
+            (submitted_at, int(bool(answer.get("late"))), submitted_at, assignment_id),
+        )
+        await conn.execute(
+            "UPDATE items SET done_count = done_count + 1,"
+            " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
+            "   WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END"
+            " WHERE id = (SELECT item_id FROM assignments WHERE id = ?)",
+            (assignment_id,),
+        )
+    return len(reopened)
 
 
 async def first_answer(db: Database, assignment_id: int) -> Answer | None:

@@ -14,6 +14,7 @@ import aiosqlite
 
 from storage.assignment import items_released_by
 from storage.audit import record_change, target_of_trainer
+from storage.corrections import restore_reopened
 from storage.database import Database
 
 BUILTIN_VERSION = 1  # the catalog's notice; a coordinator's notices get higher versions
@@ -156,14 +157,34 @@ async def personal_data(db: Database, user_id: int) -> dict[str, Any] | None:
     data: dict[str, Any] = {"profile": dict(profile)}
     for name, sql in queries.items():
         data[name] = [dict(row) for row in await db.fetchall(sql, (user_id,))]
+    me = target_of_trainer(user_id)
     data["audit"] = [
-        dict(row)
+        _own_audit_entry(row, user_id, me)
         for row in await db.fetchall(
-            "SELECT * FROM audit_log WHERE actor_id = ? OR target = ? ORDER BY id",
-            (user_id, target_of_trainer(user_id)),
+            "SELECT id, actor_id, action, target, detail, created_at FROM audit_log"
+            " WHERE actor_id = ? OR target = ? ORDER BY id",
+            (user_id, me),
         )
     ]
     return data
+
+
+def _own_audit_entry(row: Any, user_id: int, me: str) -> dict[str, Any]:
+    """An audit entry as the trainer may see it: about them or by them, and nobody else's id
+    (the coordinator who paused them, the trainer a coordinator paused)."""
+    target = row["target"]
+    if target == me:
+        target = "you"
+    elif target is not None and target.startswith("trainer:"):
+        target = "another trainer"
+    return {
+        "id": row["id"],
+        "by": "you" if row["actor_id"] == user_id else "a coordinator",
+        "action": row["action"],
+        "target": target,
+        "detail": row["detail"],
+        "created_at": row["created_at"],
+    }
 
 
 # -- deleting an identity (/deleteme) --------------------------------------------------------
@@ -184,6 +205,7 @@ async def delete_identity(db: Database, user_id: int, *, pseudonym: str, now: st
             lowest = (await cursor.fetchone())[0]
         new_id = min(lowest, 0) - 1
         await _insert_tombstone(conn, user_id, new_id, pseudonym, now)
+        await restore_reopened(conn, user_id)  # an Undo in progress keeps its submission
         await items_released_by(conn, user_id)  # open items go back to the queue at once
         await conn.execute(
             "UPDATE assignments SET status = 'expired' WHERE trainer_id = ? AND status = 'active'",

@@ -7,6 +7,7 @@ guarded by the current status, so a repeated tap or update finds nothing to chan
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
 
 from storage.assignment import item_released
@@ -154,12 +155,17 @@ def _draft_of(rows: Iterable[tuple[str, Any, Any]]) -> Draft:
     return draft
 
 
-async def submit_assignment(db: Database, assignment_id: int, now: str) -> bool:
-    """Mark submitted and count it for the item; False if it was already finished."""
+class Submitted(StrEnum):
+    FIRST = "first"
+    AGAIN = "again"  # a judgment Undo had reopened
+
+
+async def submit_assignment(db: Database, assignment_id: int, now: str) -> Submitted | None:
+    """Mark submitted and count it for the item; None if it was already finished."""
     return await db.write(_submit, assignment_id, now)
 
 
-def _submit(conn: Connection, assignment_id: int, now: str) -> bool:
+def _submit(conn: Connection, assignment_id: int, now: str) -> Submitted | None:
     cursor = conn.execute(
         "UPDATE assignments SET submitted_at = ?,"
         " late = CASE WHEN status = 'expired' OR lease_expires_at < ? THEN 1 ELSE 0 END,"
@@ -168,7 +174,7 @@ def _submit(conn: Connection, assignment_id: int, now: str) -> bool:
         (now, now, assignment_id),
     )
     if cursor.rowcount != 1:
-        return False
+        return None
     conn.execute(
         "UPDATE items SET done_count = done_count + 1,"
         " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
@@ -186,8 +192,8 @@ def _submit(conn: Connection, assignment_id: int, now: str) -> bool:
         " WHERE user_id = (SELECT trainer_id FROM assignments WHERE id = ?)",
         (now, assignment_id),
     )
-    resubmitted(conn, assignment_id, now)  # a judgment reopened by Undo: revised now
-    return True
+    again = resubmitted(conn, assignment_id, now)  # a judgment reopened by Undo: revised now
+    return Submitted.AGAIN if again else Submitted.FIRST
 
 
 async def skip_assignment(db: Database, assignment_id: int, reason: str | None) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from storage.assignment import items_released_by
 from storage.audit import record_change
+from storage.corrections import restore_reopened
 from storage.database import Database
 from storage.records import Trainer
 
@@ -156,6 +157,7 @@ async def set_status(
                 now=now,
             )
         if release_items:
+            await restore_reopened(conn, user_id)  # an Undo in progress keeps its submission
             await items_released_by(conn, user_id)
             await conn.execute(
                 "UPDATE assignments SET status = 'expired'"

@@ -228,3 +228,25 @@ async def test_for_a_gold_item_the_first_answer_counts(
         )
         == 1
     )
+
+
+async def test_reaching_the_quota_again_after_undo_is_not_announced_twice(
+    api: FakeBotApi, nilai: RunningBot, tmp_path: Path
+) -> None:
+    await nilai.import_file(write_batch(tmp_path, 3), overlap=1)
+    user = await trainer_in(api, nilai, "en")
+    await nilai.database.execute(
+        "UPDATE trainers SET daily_quota = 1 WHERE user_id = ?", (user.user_id,)
+    )
+
+    def announced() -> int:
+        return sum("reached today's quota" in m.text for m in user.bot_messages())
+
+    panel = await nilai.next_item(user)
+    await score_all(api, user, panel)
+    await submit(api, user, panel)
+    assert announced() == 1
+    await tap_undo(api, user, panel)
+    await submit(api, user, panel)  # the same review again: counted and announced once
+    assert announced() == 1
+    assert await nilai.count("SELECT COUNT(*) FROM assignments WHERE status = 'submitted'") == 1

@@ -12,7 +12,9 @@ from bot.exports import FORMATS, export_batch, load_pseudonyms
 from bot.onboarding import Onboarding
 from bot.privacy import Consent, Privacy
 from storage import privacy as store
+from storage.corrections import reopen
 from storage.database import Database
+from storage.team import set_status
 from tests.factories import make_trainer
 from tests.test_exports import ANA, BUDI, CITRA, NOTE_ID, REWRITE_ID, Reviewed, reviewed_pilot
 
@@ -198,3 +200,77 @@ async def test_my_data_holds_profile_reviews_texts_and_audit(pilot: Reviewed) ->
     again = json.loads(await privacy.my_data(ANA))
     assert "privacy.mydata" in [entry["action"] for entry in again["audit"]]
     assert await privacy.my_data(424242) is None
+
+
+async def undo_one_of(case: Reviewed, user_id: int) -> int:
+    """Reopen one of the trainer's submitted judgments as Undo does; its assignment id."""
+    row = await case.db.fetchone(
+        "SELECT id, submitted_at FROM assignments WHERE trainer_id = ? AND status = 'submitted'"
+        " ORDER BY id LIMIT 1",
+        (user_id,),
+    )
+    assert await reopen(case.db, row["id"], row["submitted_at"], "2026-11-25T09:00:00+00:00")
+    return row["id"]
+
+
+@pytest.mark.parametrize("leaves", ["deleteme", "removed"])
+async def test_a_judgment_reopened_by_undo_stays_in_the_datasets_when_its_trainer_leaves(
+    pilot: Reviewed, tmp_path: Path, leaves: str
+) -> None:
+    """Undo turns a review back into a lease; leaving must not expire it out of every export."""
+    before = await export_bytes(pilot, "raw", tmp_path / "before.jsonl")
+    assignment = await undo_one_of(pilot, ANA)
+    assert await export_bytes(pilot, "raw", tmp_path / "reopened.jsonl") != before
+    if leaves == "deleteme":
+        assert await privacy_of(pilot).delete_identity(ANA)
+    else:
+        now = "2026-11-25T09:01:00+00:00"
+        await set_status(
+            pilot.db,
+            ANA,
+            "blocked",
+            action="trainer.remove",
+            actor_id=9,
+            now=now,
+            release_items=True,
+        )
+    assert await export_bytes(pilot, "raw", tmp_path / "after.jsonl") == before
+    row = await pilot.db.fetchone(
+        "SELECT status, reopened_at FROM assignments WHERE id = ?", (assignment,)
+    )
+    assert (row["status"], row["reopened_at"]) == ("submitted", None)
+
+
+async def test_someone_who_joins_again_after_deleting_is_not_linked_to_the_deleted_reviews(
+    pilot: Reviewed,
+) -> None:
+    old = (await load_pseudonyms(pilot.db, pilot.settings))(ANA)
+    assert await privacy_of(pilot).delete_identity(ANA)
+    await make_trainer(pilot.db, ANA)  # the same Telegram account, with a new invite
+    names = await load_pseudonyms(pilot.db, pilot.settings)
+    assert names(ANA) != old
+    assert old in set((await store.kept_pseudonyms(pilot.db)).values())  # the old ones keep it
+    assert await privacy_of(pilot).delete_identity(ANA)  # and a second deletion works too
+    assert len(set((await store.kept_pseudonyms(pilot.db)).values())) == 2
+
+
+async def test_my_data_names_no_one_else(pilot: Reviewed) -> None:
+    """Audit entries about the trainer carry the coordinator's id; /mydata must not."""
+    coordinator = 8_800_555_3535
+    await pilot.db.execute(
+        "INSERT INTO audit_log (actor_id, action, target, detail, created_at)"
+        " VALUES (?, 'trainer.pause', ?, 'active -> paused', '2026-11-25T09:00:00+00:00')",
+        (coordinator, f"trainer:{ANA}"),
+    )
+    await pilot.db.execute(
+        "INSERT INTO audit_log (actor_id, action, target, detail, created_at)"
+        " VALUES (?, 'trainer.quota', ?, '20 -> 30', '2026-11-25T09:00:00+00:00')",
+        (ANA, f"trainer:{BUDI}"),
+    )
+    document = (await privacy_of(pilot).my_data(ANA)).decode("utf-8")
+    assert str(coordinator) not in document and str(BUDI) not in document
+    audit = json.loads(document)["audit"]
+    paused = next(entry for entry in audit if entry["action"] == "trainer.pause")
+    assert (paused["by"], paused["target"]) == ("a coordinator", "you")
+    quota = next(entry for entry in audit if entry["action"] == "trainer.quota")
+    assert (quota["by"], quota["target"]) == ("you", "another trainer")

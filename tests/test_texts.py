@@ -3,6 +3,8 @@ their revisions, and what is refused."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.config import Settings
@@ -84,6 +86,26 @@ async def test_parts_join_within_three_seconds_and_not_after(
     assert third is not None and third.mode is Mode.NEW and third.result.replaced
     assert await stored(db, assignment) == "D"
     assert await db.fetchval("SELECT COUNT(*) FROM text_parts") == 1
+
+
+async def test_messages_sent_minutes_apart_are_not_joined_when_handled_at_once(
+    db: Database, review: ReviewService, texts: Texts, clock: FakeClock
+) -> None:
+    """A backlog after a restart is handled within milliseconds: Telegram's dates decide."""
+    trainer, assignment = await open_item(db, review)
+    target = (assignment, "rewrite")
+    sent = clock()
+    await texts.receive(trainer, target, "A", chat_id=CHAT, message_id=10, sent_at=sent)
+    joined = await texts.receive(
+        trainer, target, "B", chat_id=CHAT, message_id=11, sent_at=sent + timedelta(seconds=1)
+    )
+    assert joined is not None and joined.mode is Mode.JOIN
+    later = sent + timedelta(minutes=5)  # typed five minutes later, handled at the same moment
+    replacing = await texts.receive(
+        trainer, target, "C", chat_id=CHAT, message_id=12, sent_at=later
+    )
+    assert replacing is not None and replacing.mode is Mode.NEW and replacing.result.replaced
+    assert await stored(db, assignment) == "C"
 
 
 async def test_a_text_continued_across_submit_keeps_one_revision(
