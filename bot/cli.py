@@ -296,7 +296,8 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await db.close()
     expiry = f", expires {invite.expires_at[:10]}" if invite.expires_at else ""
-    print(f"invite for a {invite.role} ({invite.uses_left} use(s){expiry}):")
+    uses = f"{invite.uses_left} use" + ("" if invite.uses_left == 1 else "s")
+    print(f"invite for a {invite.role} ({uses}{expiry}):")
     print(f"https://t.me/{username}?start={invite.code}" if username else invite.code)
     return 0
 

@@ -66,7 +66,8 @@ async def guidelines_button(update: Update, context: NilaiContext) -> None:
     assert query is not None and trainer is not None
     try:
         callback = decode(query.data)
-        assert callback.assignment_id is not None
+        if callback.assignment_id is None:  # decode gives Guidelines buttons an assignment
+            raise InvalidCallbackData(query.data)
         view = await context.services.review.owned_view(
             trainer, callback.assignment_id, finished_ok=True
         )

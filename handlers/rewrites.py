@@ -34,6 +34,7 @@ _FIELD_OF_KIND = {
     "note": "note",
 }
 CONFIRMATIONS_KEY = "text_confirmations"  # bot_data: chat id -> the latest text confirmation
+CONFIRMATIONS_KEPT = 10_000  # chats remembered; a later part in a forgotten one gets a new one
 
 
 async def text_reply(update: Update, context: NilaiContext) -> None:
@@ -129,6 +130,9 @@ async def _confirm(message: Message, stored: Stored, context: NilaiContext) -> N
         return
     reason = _reason(stored)
     sent = await message.reply_html(confirmation(language, stored, reason=reason))
+    confirmations.pop(message.chat_id, None)  # re-added last: the oldest chats go first
+    if len(confirmations) >= CONFIRMATIONS_KEPT:
+        confirmations.pop(next(iter(confirmations)))
     confirmations[message.chat_id] = (stored.key, sent.message_id, reason)
 
 

@@ -92,8 +92,8 @@ async def _from_old_copy(
     if not await live.is_stale(cb.assignment_id, message.chat.id, message.message_id):
         return False
     log.info("user %s tapped an old copy of assignment %s", trainer.user_id, cb.assignment_id)
-    await query.answer(t_plain(trainer.language, "toast.moved_below"))
     view = await context.services.review.owned_view(trainer, cb.assignment_id, finished_ok=True)
+    await query.answer(t_plain(trainer.language, "toast.moved_below"))
     retire_panel(context.application, message.chat.id, message.message_id, view, trainer.language)
     return True
 

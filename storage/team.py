@@ -183,6 +183,6 @@ async def record_invite(
             actor_id=actor_id,
             action="invite.create",
             target=f"invite:{code}",
-            detail=f"{role}, {uses} use(s), expires {expires_at or 'never'}",
+            detail=f"{role}, uses {uses}, expires {expires_at or 'never'}",
             now=now,
         )
