@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.corrections import CorrectionService
 from bot.onboarding import Onboarding
 from bot.panels import Panels
+from bot.privacy import Privacy
 from bot.review import ReviewService
 from bot.update_log import UpdateLog
 from storage.database import Database
@@ -26,6 +27,7 @@ class Services:
     broadcasts: Broadcasting
     panels: Panels
     corrections: CorrectionService
+    privacy: Privacy
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock = utc_now) -> Services:
@@ -40,4 +42,5 @@ class Services:
             broadcasts=Broadcasting(db, settings.default_language, clock),
             panels=Panels.build(db, clock),
             corrections=CorrectionService(db, settings, review, clock),
+            privacy=Privacy(db, settings, clock),
         )

@@ -13,6 +13,14 @@ from bot.update_log import RequestMark
 SERVICES_KEY = "services"
 
 
+def command_of(update: Update) -> str | None:
+    """The command a new message starts with, without any @botname ("/next")."""
+    message = update.message
+    if message is None or not message.text:
+        return None
+    return (message.text.split() or [""])[0].split("@")[0]
+
+
 class NilaiContext(CallbackContext[ExtBot, dict, dict, dict]):
     """PTB builds one context per update, shared by all handler groups, so the trainer record
     loaded by the guard in group -1 is reused by the handler instead of queried again."""

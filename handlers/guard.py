@@ -11,7 +11,8 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import t, t_plain
-from handlers.context import NilaiContext
+from handlers.callback_data import Action, InvalidCallbackData, decode
+from handlers.context import NilaiContext, command_of
 from handlers.privacy import stopped_for_consent
 
 log = logging.getLogger(__name__)
@@ -60,27 +61,22 @@ async def load_trainer(update: Update, context: NilaiContext) -> None:
         if await stopped_for_consent(update, context):
             raise ApplicationHandlerStop
         return
-    if update.my_chat_member is not None or _command(update) == "/start":
+    if update.my_chat_member is not None or command_of(update) == "/start":
         return
     await _turn_away(update, context, "stranger.need_invite", "toast.stranger", user_id=user.id)
     log.info("stranger %s turned away", user.id)
     raise ApplicationHandlerStop
 
 
-def _command(update: Update) -> str | None:
-    """The command a message starts with, without any @botname."""
-    message = update.message
-    if message is None or not message.text:
-        return None
-    return (message.text.split() or [""])[0].split("@")[0]
-
-
 def _uses_data_rights(update: Update) -> bool:
     """/mydata, /deleteme or its confirmation (UU PDP: also for someone removed)."""
     query = update.callback_query
     if query is not None:
-        return (query.data or "").startswith("1D:")
-    return _command(update) in ("/mydata", "/deleteme")
+        try:
+            return decode(query.data).action is Action.DELETE_ME
+        except InvalidCallbackData:
+            return False
+    return command_of(update) in ("/mydata", "/deleteme")
 
 
 async def _turn_away(

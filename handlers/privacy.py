@@ -21,14 +21,13 @@ from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
 from bot.privacy import MAX_NOTICE_CHARS, Consent, Privacy
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
-from handlers.context import NilaiContext
+from handlers.context import NilaiContext, command_of
 from handlers.render import next_keyboard
 from handlers.sending import answer_tap
 from handlers.text_split import visible_len
 
 log = logging.getLogger(__name__)
 
-PRIVACY_KEY = "privacy"
 DELETE_CANCEL, DELETE_CONFIRM = 0, 1
 _SET = re.compile(r"^/privacy(?:@\w+)?\s+set\b\s*", re.IGNORECASE)
 
@@ -46,12 +45,7 @@ def handlers() -> list[BaseHandler]:
 
 def privacy_of(context: NilaiContext) -> Privacy:
     """The one Privacy service of the running bot (it remembers who agreed)."""
-    privacy = context.bot_data.get(PRIVACY_KEY)
-    if privacy is None:
-        services = context.services
-        privacy = Privacy(services.db, services.settings, services.clock)
-        context.bot_data[PRIVACY_KEY] = privacy
-    return privacy
+    return context.services.privacy
 
 
 # -- the notice and the consent gate ---------------------------------------------------------
@@ -75,9 +69,9 @@ def agree_keyboard(version: int, language: str) -> InlineKeyboardMarkup:
 
 def asks_for_an_item(update: Update) -> bool:
     """/next, the Next button, or a button of an item's panel: what consent must come before."""
-    message, query = update.message, update.callback_query
-    if message is not None and message.text:
-        return (message.text.split() or [""])[0].split("@")[0] == "/next"
+    query = update.callback_query
+    if update.message is not None:
+        return command_of(update) == "/next"
     if query is None:
         return False
     try:
