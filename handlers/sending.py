@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 BULK = "bulk"  # `rate_limit_args` of a bulk send
 MAX_RETRIES = 3  # retries after a 429, per request
+BURST_SECONDS = 0.1  # bulk sends go out evenly within this
 _FORGET_AFTER = 512  # chat flood waits kept before the expired ones are dropped
 
 ApiCallback = Callable[..., Coroutine[Any, Any, Any]]
@@ -48,7 +49,10 @@ class TelegramBudget(BaseRateLimiter[str]):
     """Interactive requests at once, bulk sends paced, every 429 honoured per chat."""
 
     def __init__(self, bulk_rate: float, max_retries: int = MAX_RETRIES) -> None:
-        self._bulk = AsyncLimiter(bulk_rate, 1)
+        # At most a tenth of a second's worth at once: a bucket of a whole second would let
+        # `bulk_rate` go in one burst, which empties Telegram's own bucket and leaves no room
+        # for the slightest jitter after it (a 429 a second, each pausing every bulk send).
+        self._bulk = AsyncLimiter(max(1.0, bulk_rate * BURST_SECONDS), BURST_SECONDS)
         self._max_retries = max_retries
         self._bulk_resumes_at = 0.0  # monotonic: a 429 on a bulk send pauses all bulk sends
         self._chat_resumes_at: dict[object, float] = {}
