@@ -7,6 +7,7 @@ is shown as its plain digits ("user 123456789", never "123,456,789").
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -40,7 +41,10 @@ def number(value: float, language: str, *, decimals: int = 0) -> Number:
     Both languages group by threes (CLDR's "#,##0"), so Python's formatting with the language's
     signs gives what `babel.numbers.format_decimal` would, at a fiftieth of its cost: a panel
     shows four numbers on every tap (tests/test_formatting.py compares the two)."""
-    shown = f"{value:,.{max(decimals, 0)}f}".translate(_symbols(language))
+    # A float is rounded as written (0.05 -> 0.0, half to even), as Babel does, not as the
+    # binary fraction it stands for (which would give 0.1).
+    exact = value if isinstance(value, int) else Decimal(repr(value))
+    shown = f"{exact:,.{max(decimals, 0)}f}".translate(_symbols(language))
     return Number(shown, value)
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from babel.numbers import format_decimal
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.formatting import Number, counts, moment, number
@@ -41,6 +41,8 @@ def test_numbers_are_grouped_as_the_language_groups_them(
 
 
 @settings(max_examples=300)
+@example(0.05, "id", 1)  # binary 0.05 is a hair above it; Babel (and we) round it as written
+@example(2.5, "en", 0)
 @given(
     st.one_of(st.integers(-(10**12), 10**12), st.floats(-1e9, 1e9, allow_nan=False)),
     st.sampled_from(["id", "en"]),
