@@ -13,15 +13,13 @@ import pytest
 from bot.config import Settings
 from handlers.broadcasts import MAX_ANNOUNCEMENT
 from handlers.callback_data import Action, decode, encode
-from storage import trainers
-from storage.database import Database
 from tests.conftest import FakeClock
 from tests.e2e import RunningBot, answered
-from tests.factories import NOW
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
+from tests.test_e2e_broadcasts import add_trainers
 
 BOSS, OTHER_BOSS = 9000, 9001
-TRAINERS = (10_001, 10_002, 10_003)  # 10_002 speaks Indonesian
+TRAINERS = (10_001, 10_002, 10_003)  # 10_002 speaks Indonesian (every third id does)
 FINISHED = {"en": "Broadcast finished", "id": "Siaran selesai"}
 SEND = {"en": "Send", "id": "Kirim"}
 CANCEL = {"en": "Cancel", "id": "Batal"}
@@ -38,23 +36,6 @@ async def nilai(api: FakeBotApi, settings: Settings, clock: FakeClock) -> AsyncI
         yield bot
     finally:
         await bot.stop()
-
-
-async def add_trainers(database: Database, api: FakeBotApi, ids: Iterable[int]) -> None:
-    for user_id in ids:
-        language = "id" if user_id % 2 == 0 else "en"
-        api.user(user_id, f"Trainer {user_id}", language_code=language)
-        await trainers.insert_trainer(
-            database,
-            user_id=user_id,
-            chat_id=user_id,
-            name=f"Trainer {user_id}",
-            username=None,
-            language=language,
-            role="trainer",
-            invite_code=None,
-            now=NOW,
-        )
 
 
 async def coordinator(api: FakeBotApi, user_id: int = BOSS, language: str = "en") -> FakeUser:
