@@ -16,21 +16,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.corrections import Undo
 from bot.i18n import t_plain
-from bot.review import AssignmentRefused, Refusal
+from bot.review import AssignmentRefused
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.item_messages import show_panel
 from handlers.panel_edits import PanelEdits, PanelState
+from handlers.render import REFUSAL_TOASTS
 from handlers.sending import answer_tap
 
 log = logging.getLogger(__name__)
-
-_REFUSALS = {
-    Refusal.MISSING: "toast.invalid",
-    Refusal.NOT_YOURS: "toast.not_yours",
-    Refusal.SUBMITTED: "toast.already_submitted",
-    Refusal.SKIPPED: "toast.already_skipped",
-}
 
 
 def handlers() -> list[BaseHandler]:
@@ -63,7 +57,7 @@ async def undo_tapped(update: Update, context: NilaiContext) -> None:
         await answer_tap(query, t_plain(language, "toast.invalid"))
         return
     except AssignmentRefused as refusal:
-        await answer_tap(query, t_plain(language, _REFUSALS[refusal.reason]))
+        await answer_tap(query, t_plain(language, REFUSAL_TOASTS[refusal.reason]))
         return
     if result.outcome in (Undo.TOO_LATE, Undo.REVIEWED):
         minutes = context.services.corrections.window_minutes

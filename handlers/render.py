@@ -12,13 +12,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.formatting import counts, number
 from bot.i18n import Html, t
-from bot.review import Draft, ItemView
+from bot.review import Draft, ItemView, Refusal
 from bot.rubric import Rubric
 from bot.sittings import SittingSummary
 from handlers.callback_data import Action, encode
 from handlers.text_split import MESSAGE_LIMIT, RESERVED, pack_blocks, visible_len
 
 SKIP_REASONS = ("expertise", "broken", "too_long", "none")
+# Why a tap on an item changed nothing, as a toast.
+REFUSAL_TOASTS = {
+    Refusal.MISSING: "toast.invalid",
+    Refusal.NOT_YOURS: "toast.not_yours",
+    Refusal.SUBMITTED: "toast.already_submitted",
+    Refusal.SKIPPED: "toast.already_skipped",
+}
 _PART_MARK_ROOM = 40  # room for "(part 2/3)" on continued messages
 
 

@@ -14,13 +14,14 @@ from telegram.constants import ParseMode
 from bot.formatting import counts
 from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
-from bot.review import AssignmentRefused, Refusal
+from bot.review import AssignmentRefused
 from handlers import rewrites
 from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
 from handlers.context import NilaiContext
 from handlers.corrections import undo_keyboard
 from handlers.item_messages import retire_panel, send_next_item, show_panel
 from handlers.render import (
+    REFUSAL_TOASTS,
     SKIP_REASONS,
     render_sitting_summary,
     render_skip_keyboard,
@@ -30,13 +31,6 @@ from handlers.render import (
 from handlers.sending import answer_tap
 
 log = logging.getLogger(__name__)
-
-_REFUSAL_TOASTS = {
-    Refusal.MISSING: "toast.invalid",
-    Refusal.NOT_YOURS: "toast.not_yours",
-    Refusal.SUBMITTED: "toast.already_submitted",
-    Refusal.SKIPPED: "toast.already_skipped",
-}
 
 
 async def next_command(update: Update, context: NilaiContext) -> None:
@@ -77,7 +71,7 @@ async def review_button(update: Update, context: NilaiContext) -> None:
         log.warning("user %s sent unknown callback data %r", trainer.user_id, query.data)
         await query.answer(t_plain(trainer.language, "toast.invalid"))
     except AssignmentRefused as refusal:
-        await query.answer(t_plain(trainer.language, _REFUSAL_TOASTS[refusal.reason]))
+        await query.answer(t_plain(trainer.language, REFUSAL_TOASTS[refusal.reason]))
 
 
 async def _from_old_copy(
