@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,11 +27,13 @@ from bot.logging_setup import setup_logging
 from bot.upload_problems import plain
 from storage.batches import BatchExistsError
 from storage.database import Database
+from storage.sqlite_backup import BackupError, RunLock, backup, keep_newest, restore
 
 if TYPE_CHECKING:
     from bot.batches import ImportProgress
 
 MAX_REASONS_SHOWN = 20
+BACKUP_PREFIX = "nilai-"  # backups in BACKUP_DIR: nilai-YYYYmmdd-HHMMSS.db (UTC), sorted by name
 
 
 class ProgressBar:
@@ -147,6 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="raw only: add each trainer's real Telegram id beside the pseudonym",
     )
+    backup_command = commands.add_parser(
+        "backup",
+        help="copy the database, also while the bot runs",
+        description="Write a consistent copy of the database. Without FILE it goes into "
+        "BACKUP_DIR, and only the newest BACKUP_KEEP of those are kept.",
+    )
+    backup_command.add_argument(
+        "file", type=Path, nargs="?", help="where to write it (relative to the current folder)"
+    )
+    restore_command = commands.add_parser(
+        "restore",
+        help="put a backup back (stop the bot first)",
+        description="Replace the database with a backup made by `backup`. Refused while the "
+        "bot runs on this database, or if the file is not a whole Nilai database.",
+    )
+    restore_command.add_argument(
+        "file", type=Path, help="the backup (relative to the current folder)"
+    )
     return parser
 
 
@@ -176,15 +197,24 @@ def project_settings(project: Path | None) -> Settings:
     if project is not None and not folder.is_dir():
         raise ConfigError(f"--project {project}: no such folder")
     settings = load_settings(dotenv=folder / ".env")
-    if settings.database_path.is_absolute():
-        return settings
-    return dataclasses.replace(settings, database_path=folder / settings.database_path)
+    return dataclasses.replace(
+        settings,
+        database_path=folder / settings.database_path,  # an absolute path stays as it is
+        backup_dir=folder / settings.backup_dir,
+    )
 
 
 def _run(settings: Settings, run_polling: Callable[[Settings], None]) -> int:
     """Run the bot; a refused token or an unreachable Bot API is one clear line, no traceback."""
     from telegram.error import InvalidToken, NetworkError
 
+    lock = RunLock(settings.database_path)
+    if not lock.acquire():
+        print(
+            f"error: {lock.path} is held: the bot is already running on this database",
+            file=sys.stderr,
+        )
+        return 2
     try:
         run_polling(settings)
     except InvalidToken:
@@ -200,6 +230,8 @@ def _run(settings: Settings, run_polling: Callable[[Settings], None]) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        lock.release()
     return 0
 
 
@@ -340,4 +372,42 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"migrate": _migrate, "import": _import, "invite": _invite, "export": _export}
+async def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    """A consistent copy of the database, also while the bot runs."""
+    if args.file is not None:
+        target = args.file
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        target = settings.backup_dir / f"{BACKUP_PREFIX}{stamp}.db"
+    try:
+        size = await asyncio.to_thread(backup, settings.database_path, target)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"backed up {settings.database_path} to {target} ({size:,} bytes)")
+    if args.file is None:
+        pattern = f"{BACKUP_PREFIX}*.db"
+        for gone in keep_newest(settings.backup_dir, pattern, settings.backup_keep):
+            print(f"removed the older backup {gone} (BACKUP_KEEP={settings.backup_keep})")
+    return 0
+
+
+async def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Put a backup back; refused while the bot runs on this database."""
+    try:
+        size = await asyncio.to_thread(restore, args.file, settings.database_path)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"restored {settings.database_path} from {args.file} ({size:,} bytes)")
+    return 0
+
+
+_COMMANDS = {
+    "migrate": _migrate,
+    "import": _import,
+    "invite": _invite,
+    "export": _export,
+    "backup": _backup,
+    "restore": _restore,
+}

@@ -50,6 +50,8 @@ class Settings:
     broadcast_rate: int = 30
     paid_broadcast: bool = False
     pseudonym_secret: str | None = None
+    backup_dir: Path = Path("data/backups")
+    backup_keep: int = 7
 
     @property
     def data_dir(self) -> Path:
@@ -197,6 +199,7 @@ def load_settings(
     if secret is not None and len(secret) < 16:
         raise ConfigError("PSEUDONYM_SECRET must be at least 16 characters long")
     database_path = Path(env.get("DATABASE_PATH", "").strip() or "data/nilai.db")
+    backup_dir = Path(env.get("BACKUP_DIR", "").strip() or "data/backups")
 
     return Settings(
         telegram_bot_token=token,
@@ -215,5 +218,7 @@ def load_settings(
         telegram_local_mode=local_mode,
         broadcast_rate=_broadcast_rate(env, paid_broadcast),
         paid_broadcast=paid_broadcast,
+        backup_dir=backup_dir,
+        backup_keep=_int(env, "BACKUP_KEEP", 7, 1, 1000),
         pseudonym_secret=secret,
     )
