@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,7 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_PATTERN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{10,}$")
 _USER_ID_PATTERN = re.compile(r"[1-9][0-9]{0,19}")
 _INT_PATTERN = re.compile(r"-?[0-9]{1,9}")
+_CLOCK_PATTERN = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 # Telegram's broadcasting guidance: about 30 bulk messages a second; paid broadcasts
 # (allow_paid_broadcast, each message beyond 30/s costs Stars) up to 1000.
 MESSAGES_PER_SECOND = 30
@@ -52,6 +54,11 @@ class Settings:
     pseudonym_secret: str | None = None
     backup_dir: Path = Path("data/backups")
     backup_keep: int = 7
+    backup_time: time = time(3, 0)  # in TIMEZONE
+    reminder_time: time = time(19, 0)  # in each trainer's own time zone
+    summary_time: time = time(21, 0)  # in each trainer's own time zone
+    report_time: time = time(21, 0)  # in TIMEZONE
+    quiet_hours: tuple[time, time] | None = (time(21, 30), time(7, 0))  # [start, end), local
 
     @property
     def data_dir(self) -> Path:
@@ -111,6 +118,38 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     if not minimum <= value <= maximum:
         raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
+
+
+def _parse_clock(raw: str) -> time | None:
+    match = _CLOCK_PATTERN.fullmatch(raw.strip())
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return time(int(match[1]), int(match[2]))
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
+    """An `HH:MM` time of day (24-hour clock)."""
+    raw = env.get(name, "").strip() or default
+    parsed = _parse_clock(raw)
+    if parsed is None:
+        raise ConfigError(f"{name} must be a time of day as HH:MM (like 19:00), got {raw[:40]!r}")
+    return parsed
+
+
+def _quiet_hours(env: Mapping[str, str]) -> tuple[time, time] | None:
+    """`HH:MM-HH:MM`, a range [start, end) that may wrap past midnight; empty turns it off."""
+    raw = env.get("QUIET_HOURS", "21:30-07:00").strip()
+    if not raw:
+        return None
+    start, _, end = raw.partition("-")
+    quiet = (_parse_clock(start), _parse_clock(end))
+    if quiet[0] is None or quiet[1] is None:
+        raise ConfigError(
+            f"QUIET_HOURS must be a range HH:MM-HH:MM (like 21:30-07:00) or empty, got {raw[:40]!r}"
+        )
+    if quiet[0] == quiet[1]:
+        raise ConfigError(f"QUIET_HOURS must not start and end at the same time, got {raw[:40]!r}")
+    return quiet[0], quiet[1]
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool:
@@ -220,5 +259,10 @@ def load_settings(
         paid_broadcast=paid_broadcast,
         backup_dir=backup_dir,
         backup_keep=_int(env, "BACKUP_KEEP", 7, 1, 1000),
+        backup_time=_clock_time(env, "BACKUP_TIME", "03:00"),
+        reminder_time=_clock_time(env, "REMINDER_TIME", "19:00"),
+        summary_time=_clock_time(env, "SUMMARY_TIME", "21:00"),
+        report_time=_clock_time(env, "REPORT_TIME", "21:00"),
+        quiet_hours=_quiet_hours(env),
         pseudonym_secret=secret,
     )

@@ -6,6 +6,7 @@ and never echoing the bot token (logs and terminals are shared, the token is a p
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -519,3 +520,47 @@ def test_a_bulk_rate_beyond_what_telegram_allows_is_refused(env: dict[str, str],
     message = config_error({**env, "TELEGRAM_BOT_TOKEN": TOKEN})
     assert says in message
     assert_operator_friendly(message, "PAID_BROADCAST" if "maybe" in str(env) else "BROADCAST_RATE")
+
+
+# --- times of day (the scheduler, backups) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "field", "expected"),
+    [
+        ("REMINDER_TIME", "", "reminder_time", time(19, 0)),
+        ("REMINDER_TIME", "7:05", "reminder_time", time(7, 5)),
+        ("SUMMARY_TIME", "23:59", "summary_time", time(23, 59)),
+        ("REPORT_TIME", "00:00", "report_time", time(0, 0)),
+        ("BACKUP_TIME", " 03:30 ", "backup_time", time(3, 30)),
+        ("QUIET_HOURS", "", "quiet_hours", None),  # set but empty: off
+        ("QUIET_HOURS", "22:00-06:30", "quiet_hours", (time(22, 0), time(6, 30))),
+        ("QUIET_HOURS", "12:00-13:00", "quiet_hours", (time(12, 0), time(13, 0))),
+    ],
+)
+def test_times_of_day_are_read_as_hh_mm(name: str, raw: str, field: str, expected: object) -> None:
+    assert getattr(load(**{name: raw}), field) == expected
+
+
+def test_quiet_hours_default_to_the_night() -> None:
+    assert load().quiet_hours == (time(21, 30), time(7, 0))
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("REMINDER_TIME", "19"),
+        ("REMINDER_TIME", "24:00"),
+        ("SUMMARY_TIME", "21:60"),
+        ("REPORT_TIME", "9pm"),
+        ("BACKUP_TIME", "03:00:00"),
+        ("QUIET_HOURS", "21:30"),
+        ("QUIET_HOURS", "21:30-25:00"),
+        ("QUIET_HOURS", "08:00-08:00"),
+        ("QUIET_HOURS", "night"),
+    ],
+)
+def test_a_malformed_time_of_day_is_one_clear_line(name: str, raw: str) -> None:
+    message = config_error({name: raw})
+    assert_operator_friendly(message, name)
+    assert "HH:MM" in message or "same time" in message
