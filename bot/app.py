@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -22,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.backups import make_backup
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.i18n import t_plain
@@ -90,7 +92,7 @@ def build_application(
     if db is not None:
         application.bot_data[SERVICES_KEY] = Services.build(settings, db, clock)
     register_handlers(application)
-    register_jobs(application)
+    register_jobs(application, settings)
     return application
 
 
@@ -137,12 +139,23 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(common.error_handler)
 
 
-def register_jobs(application: Application) -> None:
-    """Housekeeping on PTB's JobQueue (APScheduler)."""
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        _prune_update_log, interval=6 * 3600, first=60, name="prune-update-log"
-    )
+def register_jobs(application: Application, settings: Settings) -> None:
+    """Housekeeping on PTB's JobQueue (APScheduler), with stable names: they are built anew at
+    each start, from the settings, so a restart never doubles one."""
+    jobs = application.job_queue
+    assert jobs is not None
+    jobs.run_repeating(_prune_update_log, interval=6 * 3600, first=60, name="prune-update-log")
+    at = settings.backup_time.replace(tzinfo=ZoneInfo(settings.timezone))
+    jobs.run_daily(_daily_backup, time=at, name="daily-backup")
+
+
+async def _daily_backup(context: NilaiContext) -> None:
+    """The database copied into BACKUP_DIR once a day, the newest BACKUP_KEEP kept."""
+    services = context.services
+    made = await make_backup(services.settings, services.clock)
+    log.info("backed up the database to %s (%d bytes)", made.path, made.size)
+    for gone in made.removed:
+        log.info("removed the older backup %s", gone)
 
 
 async def _prune_update_log(context: NilaiContext) -> None:

@@ -17,23 +17,22 @@ import asyncio
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.backups import Made, make_backup
 from bot.batch_format import BatchFormatError
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import setup_logging
 from bot.upload_problems import plain
 from storage.batches import BatchExistsError
 from storage.database import Database
-from storage.sqlite_backup import BackupError, RunLock, backup, keep_newest, restore
+from storage.sqlite_backup import BackupError, RunLock, backup, restore
 
 if TYPE_CHECKING:
     from bot.batches import ImportProgress
 
 MAX_REASONS_SHOWN = 20
-BACKUP_PREFIX = "nilai-"  # backups in BACKUP_DIR: nilai-YYYYmmdd-HHMMSS.db (UTC), sorted by name
 
 
 class ProgressBar:
@@ -374,21 +373,18 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _backup(settings: Settings, args: argparse.Namespace) -> int:
     """A consistent copy of the database, also while the bot runs."""
-    if args.file is not None:
-        target = args.file
-    else:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        target = settings.backup_dir / f"{BACKUP_PREFIX}{stamp}.db"
     try:
-        size = await asyncio.to_thread(backup, settings.database_path, target)
+        if args.file is not None:
+            size = await asyncio.to_thread(backup, settings.database_path, args.file)
+            made = Made(args.file, size, [])
+        else:
+            made = await make_backup(settings)
     except BackupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"backed up {settings.database_path} to {target} ({size:,} bytes)")
-    if args.file is None:
-        pattern = f"{BACKUP_PREFIX}*.db"
-        for gone in keep_newest(settings.backup_dir, pattern, settings.backup_keep):
-            print(f"removed the older backup {gone} (BACKUP_KEEP={settings.backup_keep})")
+    print(f"backed up {settings.database_path} to {made.path} ({made.size:,} bytes)")
+    for gone in made.removed:
+        print(f"removed the older backup {gone} (BACKUP_KEEP={settings.backup_keep})")
     return 0
 
 

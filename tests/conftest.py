@@ -62,6 +62,7 @@ def settings(tmp_path: Path) -> Settings:
         lease_minutes=30,
         default_overlap=2,
         daily_quota=5,
+        backup_dir=tmp_path / "backups",  # a daily backup that falls due in a test stays here
     )
 
 

@@ -4,7 +4,10 @@ under a running bot, and only a whole Nilai database is put back."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
+from datetime import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,6 +16,7 @@ from bot.review import ReviewService
 from storage.database import Database
 from storage.sqlite_backup import BackupError, RunLock, backup, keep_newest, restore
 from tests.cli_runner import run_cli
+from tests.e2e import RunningBot
 from tests.factories import make_batch, make_trainer, review_fully
 
 
@@ -158,3 +162,24 @@ async def test_the_cli_backs_up_into_backup_dir_and_restores(
     assert every_row(reviewed) == before
     missing = run_cli(tmp_path, "restore", "nowhere.db", database=reviewed)
     assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+async def test_the_bot_backs_up_daily_at_backup_time_into_backup_dir(
+    api, settings, clock, tmp_path: Path
+) -> None:
+    """One job, by a stable name, at BACKUP_TIME in TIMEZONE; running it writes a backup."""
+    folder = tmp_path / "backups"
+    settings = replace(settings, backup_dir=folder, backup_time=time(3, 15), backup_keep=1)
+    for _ in range(2):  # a restart builds the schedule anew: still one job
+        bot = RunningBot(api, settings, clock)
+        await bot.start()
+        try:
+            [job] = bot.app.job_queue.get_jobs_by_name("daily-backup")
+            local = job.next_t.astimezone(ZoneInfo(settings.timezone))
+            assert (local.hour, local.minute) == (3, 15)
+            await job.run(bot.app)
+            clock.advance(seconds=1)  # the next backup gets a newer name
+        finally:
+            await bot.stop()
+    [kept] = folder.glob("nilai-*.db")  # BACKUP_KEEP=1: the older one is gone
+    assert every_row(kept) == every_row(settings.database_path)

@@ -333,12 +333,16 @@ class FakeBotApi:
             key: value
             for key, value in os.environ.items()
             if not key.upper().endswith("_PROXY")
-            and not key.startswith(("TELEGRAM_", "DATABASE_", "PSEUDONYM_"))
+            and not key.startswith(
+                ("TELEGRAM_", "DATABASE_", "PSEUDONYM_", "BACKUP_", "REMINDER_", "SUMMARY_")
+            )
+            and not key.startswith(("REPORT_", "QUIET_"))
         }
         env.update(
             TELEGRAM_BOT_TOKEN=self.token,
             TELEGRAM_API_BASE_URL=self.base_url,
             DATABASE_PATH=str(database_path),
+            BACKUP_DIR=str(database_path.parent / "backups"),
             POLL_TIMEOUT="1",
             PYTHONPATH=str(_ROOT),
         )
