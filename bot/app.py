@@ -42,6 +42,7 @@ from handlers import (
     languages,
     privacy,
     rewrites,
+    timezones,
     trainer,
 )
 from handlers.context import SERVICES_KEY, NilaiContext
@@ -113,7 +114,7 @@ def register_handlers(application: Application) -> None:
         ]
     )
     # Features, each in its own module, before the catch-all handlers below.
-    features = (languages, privacy, guidance, corrections)
+    features = (languages, timezones, privacy, guidance, corrections)
     coordinators = (
         coordinator_batches,
         broadcasts,

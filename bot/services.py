@@ -12,6 +12,7 @@ from bot.onboarding import Onboarding
 from bot.panels import Panels
 from bot.privacy import Privacy
 from bot.review import ReviewService
+from bot.timezones import Timezones
 from bot.update_log import UpdateLog
 from storage.database import Database
 
@@ -28,6 +29,7 @@ class Services:
     panels: Panels
     corrections: CorrectionService
     privacy: Privacy
+    timezones: Timezones
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock = utc_now) -> Services:
@@ -43,4 +45,5 @@ class Services:
             panels=Panels.build(db, clock),
             corrections=CorrectionService(db, settings, review, clock),
             privacy=Privacy(db, settings, clock),
+            timezones=Timezones(db, settings),
         )

@@ -39,6 +39,7 @@ class Action(StrEnum):
     REVIEW_LANGUAGE = "L"  # index into the languages one can review in, 1/0 (set, not toggle)
     CONSENT = "a"  # privacy notice version agreed to
     DELETE_ME = "D"  # choice (see handlers/privacy.py)
+    TIMEZONE = "T"  # index into bot/timezones.py's INDONESIAN_ZONES
     # An item's buttons beyond the rating panel.
     UNDO = "z"  # assignment: reopen a just-submitted judgment
     GUIDELINES = "g"  # assignment: show its batch's guidelines
@@ -63,6 +64,7 @@ _ARITY = {
     Action.REVIEW_LANGUAGE: 2,
     Action.CONSENT: 1,
     Action.DELETE_ME: 1,
+    Action.TIMEZONE: 1,
     Action.UNDO: 1,
     Action.GUIDELINES: 1,
 }
@@ -77,6 +79,7 @@ _ARGS_ONLY_ACTIONS = frozenset(
         Action.REVIEW_LANGUAGE,
         Action.CONSENT,
         Action.DELETE_ME,
+        Action.TIMEZONE,
     }
 )
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,15}")

@@ -64,6 +64,10 @@ async def register_with_invite(
         return role
 
 
+async def set_timezone(db: Database, user_id: int, timezone: str) -> None:
+    await db.execute("UPDATE trainers SET timezone = ? WHERE user_id = ?", (timezone, user_id))
+
+
 async def set_reachable(db: Database, user_id: int, reachable: bool) -> None:
     await db.execute(
         "UPDATE trainers SET reachable = ? WHERE user_id = ?", (int(reachable), user_id)

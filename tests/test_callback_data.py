@@ -43,6 +43,7 @@ ARITY = {
     Action.REVIEW_LANGUAGE: 2,
     Action.CONSENT: 1,
     Action.DELETE_ME: 1,
+    Action.TIMEZONE: 1,
     Action.UNDO: 1,
     Action.GUIDELINES: 1,
 }
@@ -55,6 +56,7 @@ COORDINATOR_ACTIONS = {
     Action.REVIEW_LANGUAGE,
     Action.CONSENT,
     Action.DELETE_ME,
+    Action.TIMEZONE,
 }
 
 ROUND_TRIPS = [
@@ -93,6 +95,8 @@ ROUND_TRIPS = [
     (Action.REVIEW_LANGUAGE, (2, 1), Callback(Action.REVIEW_LANGUAGE, args=(2, 1))),
     (Action.CONSENT, (1,), Callback(Action.CONSENT, args=(1,))),
     (Action.DELETE_ME, (0,), Callback(Action.DELETE_ME, args=(0,))),
+    # a trainer in Makassar picks WITA
+    (Action.TIMEZONE, (1,), Callback(Action.TIMEZONE, args=(1,))),
     # undoes the submit of assignment 812, or opens its batch's guidelines
     (Action.UNDO, (812,), Callback(Action.UNDO, 812)),
     (Action.GUIDELINES, (BIG_ID,), Callback(Action.GUIDELINES, BIG_ID)),
