@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from handlers.callback_data import Action, decode, encode
 from storage.database import Database
 from tests.conftest import FakeClock
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
+
+BUTTON_WAIT_SECONDS = 5.0
 
 
 class RunningBot:
@@ -171,9 +174,18 @@ def assignment_of(panel: FakeMessage) -> int:
 
 
 async def tap_action(user: FakeUser, panel: FakeMessage, action: Action, *args: int) -> dict:
-    """Tap the button that does `action` (asserting it is shown); returns the update."""
+    """Tap the button that does `action` (asserting it is shown); returns the update.
+
+    Panel edits leave the handler (handlers/panel_edits.py), so on a busy machine the edit
+    bringing this button can still be on its way: it is waited for, a few seconds at most.
+    """
     data = encode(action, assignment_of(panel), *args)
-    shown = [b["callback_data"] for row in panel.buttons() for b in row]
+    deadline = asyncio.get_running_loop().time() + BUTTON_WAIT_SECONDS
+    while True:
+        shown = [b["callback_data"] for row in panel.buttons() for b in row]
+        if data in shown or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.01)
     assert data in shown, f"{data!r} is not among the buttons {shown}"
     return await user.tap(panel, data=data)
 
