@@ -53,6 +53,15 @@ from storage.database import Connection, Database, Row
 from storage.languages import ACTIVE_TRAINER, TRAINER_LANGUAGES_SQL, parse, reviews
 from storage.records import Assignment
 
+# One more submitted review of the assignment's item (parameter: the assignment id); the item is
+# complete once its reviews reach the batch's overlap. Submit and a restored Undo both count so.
+COUNT_REVIEW_SQL = (
+    "UPDATE items SET done_count = done_count + 1,"
+    " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
+    " WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END"
+    " WHERE id = (SELECT item_id FROM assignments WHERE id = ?)"
+)
+
 # How many candidates one claim may try (hints wrong towards "open" are corrected as tried).
 CANDIDATES = 16
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.assignment import COUNT_REVIEW_SQL
 from storage.database import Connection, Database
 
 # The lease of a reopened judgment: it keeps its slot until submitted again or skipped. A stamp
@@ -81,11 +82,7 @@ def _reopen(conn: Connection, assignment_id: int, submitted_at: str, now: str) -
     if changed != 1 or submitted is None:  # None: no such assignment (then nothing changed)
         return False
     replaced = _answer_json(submitted, late=bool(late[0]))
-    conn.execute(
-        "INSERT INTO judgment_revisions (assignment_id, field, replaced, created_at)"
-        " VALUES (?, 'judgment', ?, ?)",
-        (assignment_id, replaced, now),
-    )
+    record_revision(conn, assignment_id, "judgment", replaced, now)
     # The review becomes a live lease: done_count down, and an item that was complete is full
     # until its first live lease ends (at least this one's, which does not), so it does not
     # come back into items_open for others.
@@ -100,6 +97,17 @@ def _reopen(conn: Connection, assignment_id: int, submitted_at: str, now: str) -
         (now, assignment_id),
     )
     return True
+
+
+def record_revision(
+    conn: Connection, assignment_id: int, field: str, replaced: str | None, now: str
+) -> None:
+    """Keep what a correction after Submit replaces (a text, or for Undo the whole judgment)."""
+    conn.execute(
+        "INSERT INTO judgment_revisions (assignment_id, field, replaced, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (assignment_id, field, replaced, now),
+    )
 
 
 def resubmitted(conn: Connection, assignment_id: int, now: str) -> bool:
@@ -163,13 +171,7 @@ async def restore_reopened(conn: aiosqlite.Connection, trainer_id: int) -> int:
             " reopened_at = NULL, lease_expires_at = ? WHERE id = ?",
             (submitted_at, int(bool(answer.get("late"))), submitted_at, assignment_id),
         )
-        await conn.execute(
-            "UPDATE items SET done_count = done_count + 1,"
-            " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
-            "   WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END"
-            " WHERE id = (SELECT item_id FROM assignments WHERE id = ?)",
-            (assignment_id,),
-        )
+        await conn.execute(COUNT_REVIEW_SQL, (assignment_id,))
     return len(reopened)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from storage.assignment import item_released
+from storage.assignment import COUNT_REVIEW_SQL, item_released
 from storage.corrections import resubmitted
 from storage.database import Connection, Database
 from storage.records import Assignment, Draft, Item
@@ -175,13 +175,7 @@ def _submit(conn: Connection, assignment_id: int, now: str) -> Submitted | None:
     )
     if cursor.rowcount != 1:
         return None
-    conn.execute(
-        "UPDATE items SET done_count = done_count + 1,"
-        " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
-        " WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END"
-        " WHERE id = (SELECT item_id FROM assignments WHERE id = ?)",
-        (assignment_id,),
-    )
+    conn.execute(COUNT_REVIEW_SQL, (assignment_id,))
     conn.execute(
         "INSERT INTO judgments (assignment_id, updated_at) VALUES (?, ?)"
         " ON CONFLICT (assignment_id) DO UPDATE SET updated_at = excluded.updated_at",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from storage.corrections import record_revision
 from storage.database import Connection, Database
 
 FIELDS = ("rewrite", "note")
@@ -169,11 +170,7 @@ def _store(
     if len(joined) > rules.max_chars:
         raise TextTooLong(len(joined), len(old or ""), written is Mode.JOIN)
     if revise:
-        conn.execute(
-            "INSERT INTO judgment_revisions (assignment_id, field, replaced, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (assignment_id, field, old, now),
-        )
+        record_revision(conn, assignment_id, field, old, now)
     _write_parts(conn, written, trainer_id, assignment_id, field, chat_id, message_id, text, now)
     conn.execute(
         f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
