@@ -138,12 +138,11 @@ class Pseudonyms:
     def _fresh(self, user_id: int) -> str:
         """HMAC of the id; for someone who deleted their identity and joined again, of the id
         and how many times, so the new judgments are not linked to the deleted ones."""
-        taken = set(self._kept)
         for generation in itertools.count():
             name = str(user_id) if generation == 0 else f"{user_id}:{generation}"
             digest = hmac.new(self._key, name.encode("ascii"), hashlib.sha256)
             pseudonym = digest.hexdigest()[:PSEUDONYM_CHARS]
-            if pseudonym not in taken:
+            if pseudonym not in self._kept:
                 return pseudonym
         raise AssertionError("unreachable")
 

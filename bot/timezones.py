@@ -4,6 +4,7 @@ local date there. Indonesia has three, offered as buttons; any IANA name can be 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.config import Settings
@@ -28,8 +29,7 @@ def zone_named(typed: str) -> Zone | None:
     for name, short in INDONESIAN_ZONES:  # "wita" works too
         if wanted.upper() == short:
             return Zone(name, short)
-    names = {name.lower(): name for name in available_timezones()}
-    name = names.get(wanted.lower())
+    name = _zone_names().get(wanted.lower())
     if name is None:
         return None
     try:
@@ -37,6 +37,12 @@ def zone_named(typed: str) -> Zone | None:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
     return Zone(name, _SHORT.get(name))
+
+
+@cache
+def _zone_names() -> dict[str, str]:
+    """Every IANA zone by its lower-case name (available_timezones reads the zone files)."""
+    return {name.lower(): name for name in available_timezones()}
 
 
 class Timezones:
