@@ -15,9 +15,9 @@ from bot.progress import BatchReport, ProgressService, UnknownBatch
 from bot.review_languages import display_name
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
+from handlers.text_split import echo
 
 MAX_PROGRESS_BATCHES = 8  # keeps /progress within one message
-MAX_ECHO = 64
 
 
 def handlers() -> list[BaseHandler]:
@@ -34,11 +34,6 @@ def progress_of(context: NilaiContext) -> ProgressService:
 def _me(context: NilaiContext) -> Trainer:
     assert context.trainer is not None  # coordinators_only let only registered users through
     return context.trainer
-
-
-def _echo(typed: str) -> str:
-    """What the coordinator typed, cut short enough that the answer always fits a message."""
-    return typed if len(typed) <= MAX_ECHO else typed[: MAX_ECHO - 1] + "…"
 
 
 def moment_for(when: datetime, me: Trainer, context: NilaiContext, *, short: bool = False) -> str:
@@ -58,7 +53,7 @@ async def progress_command(update: Update, context: NilaiContext) -> None:
     try:
         reports = await progress_of(context).report(name, timezone=zone)
     except UnknownBatch:
-        await message.reply_html(t(me.language, "team_progress.unknown", name=_echo(name or "")))
+        await message.reply_html(t(me.language, "team_progress.unknown", name=echo(name or "")))
         return
     if not reports:
         await message.reply_html(t(me.language, "team_progress.none_open"))

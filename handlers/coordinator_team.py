@@ -45,11 +45,11 @@ from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.coordinator_progress import moment_for
+from handlers.text_split import echo
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-MAX_ECHO = 64
 MAX_NAME = 24  # with the handle below, keeps a page of 20 trainers within one message
 # Operations of Action.TRAINER buttons, by the index carried in the callback data.
 TRAINER_OPS = (StatusOp.PAUSE, StatusOp.RESUME, StatusOp.REMOVE)
@@ -248,7 +248,7 @@ async def _find_or_explain(
     """The trainer named by @username or id, or None after telling the coordinator."""
     target = await team.find(who)
     if target is None:
-        await message.reply_html(t(language, "team_manage.unknown", who=_echo(who)))
+        await message.reply_html(t(language, "team_manage.unknown", who=echo(who)))
     return target
 
 
@@ -373,11 +373,6 @@ def _name(trainer: Trainer) -> str:
     name = trainer.name.strip() or (f"@{trainer.username}" if trainer.username else "")
     name = name or str(trainer.user_id)
     return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
-
-
-def _echo(typed: str) -> str:
-    """What the coordinator typed, cut short enough that the answer always fits a message."""
-    return typed if len(typed) <= MAX_ECHO else typed[: MAX_ECHO - 1] + "…"
 
 
 def _button(language: str, key: str, action: Action, *fields: int) -> InlineKeyboardButton:

@@ -124,3 +124,11 @@ def pre_messages(text: str, budget: int = MESSAGE_LIMIT) -> list[str]:
         for piece in split_plain(shown, budget, budget)
         if piece.strip()
     ]
+
+
+MAX_ECHO = 64  # characters of what a user typed that an answer quotes back
+
+
+def echo(typed: str) -> str:
+    """What the user typed, cut short enough that the answer quoting it always fits."""
+    return typed if len(typed) <= MAX_ECHO else typed[: MAX_ECHO - 1] + "…"

@@ -16,8 +16,7 @@ from bot.timezones import INDONESIAN_ZONES, Zone, zone_named
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.sending import answer_tap
-
-MAX_ECHO = 64
+from handlers.text_split import echo
 
 
 def handlers() -> list[BaseHandler]:
@@ -57,9 +56,8 @@ async def timezone_command(update: Update, context: NilaiContext) -> None:
         return
     zone = zone_named(typed)
     if zone is None:
-        echo = typed if len(typed) <= MAX_ECHO else typed[: MAX_ECHO - 1] + "…"
         await message.reply_html(
-            t(trainer.language, "timezone.unknown", typed=echo), reply_markup=zone_keyboard()
+            t(trainer.language, "timezone.unknown", typed=echo(typed)), reply_markup=zone_keyboard()
         )
         return
     await context.services.timezones.set(trainer, zone)
