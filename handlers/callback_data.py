@@ -35,11 +35,14 @@ class Action(StrEnum):
     TRAINERS_PAGE = "P"  # page number
     TRAINER = "M"  # trainer user id, operation (see handlers/coordinator_team.py)
     ANNOUNCE = "A"  # announcement draft id, choice (see handlers/broadcasts.py)
+    REPORT_CSV = "R"  # the report's moment (Unix seconds): its full per-trainer table as CSV
+    EXPORT = "E"  # batch id, format index (the export buttons of "batch complete")
     # Trainers' buttons outside an item's panel; all their fields are in `args` too.
     REVIEW_LANGUAGE = "L"  # index into the languages one can review in, 1/0 (set, not toggle)
     CONSENT = "a"  # privacy notice version agreed to
     DELETE_ME = "D"  # choice (see handlers/privacy.py)
     TIMEZONE = "T"  # index into bot/timezones.py's INDONESIAN_ZONES
+    REMINDERS = "m"  # 1 (on) / 0 (off): set, not toggle
     # An item's buttons beyond the rating panel.
     UNDO = "z"  # assignment: reopen a just-submitted judgment
     GUIDELINES = "g"  # assignment: show its batch's guidelines
@@ -61,10 +64,13 @@ _ARITY = {
     Action.TRAINERS_PAGE: 1,
     Action.TRAINER: 2,
     Action.ANNOUNCE: 2,
+    Action.REPORT_CSV: 1,
+    Action.EXPORT: 2,
     Action.REVIEW_LANGUAGE: 2,
     Action.CONSENT: 1,
     Action.DELETE_ME: 1,
     Action.TIMEZONE: 1,
+    Action.REMINDERS: 1,
     Action.UNDO: 1,
     Action.GUIDELINES: 1,
 }
@@ -80,6 +86,9 @@ _ARGS_ONLY_ACTIONS = frozenset(
         Action.CONSENT,
         Action.DELETE_ME,
         Action.TIMEZONE,
+        Action.REMINDERS,
+        Action.REPORT_CSV,
+        Action.EXPORT,
     }
 )
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,15}")

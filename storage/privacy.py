@@ -34,6 +34,7 @@ TRAINER_ID_COLUMNS = (
     ("text_parts", "trainer_id"),
     ("guidelines_shown", "trainer_id"),
     ("announcement_drafts", "created_by"),
+    ("daily_sends", "trainer_id"),
 )
 # Columns that hold the trainer's private chat id (equal to the user id in Telegram).
 CHAT_ID_COLUMNS = (

@@ -21,6 +21,7 @@ class Trainer:
     role: str
     status: str
     reachable: bool
+    reminders: bool = True  # /reminders on (the default) or off
 
     @property
     def is_coordinator(self) -> bool:
@@ -39,6 +40,7 @@ class Trainer:
             role=row["role"],
             status=row["status"],
             reachable=bool(row["reachable"]),
+            reminders=bool(row["reminders"]),
         )
 
 

@@ -40,10 +40,13 @@ ARITY = {
     Action.TRAINERS_PAGE: 1,
     Action.TRAINER: 2,
     Action.ANNOUNCE: 2,
+    Action.REPORT_CSV: 1,
+    Action.EXPORT: 2,
     Action.REVIEW_LANGUAGE: 2,
     Action.CONSENT: 1,
     Action.DELETE_ME: 1,
     Action.TIMEZONE: 1,
+    Action.REMINDERS: 1,
     Action.UNDO: 1,
     Action.GUIDELINES: 1,
 }
@@ -57,6 +60,9 @@ COORDINATOR_ACTIONS = {
     Action.CONSENT,
     Action.DELETE_ME,
     Action.TIMEZONE,
+    Action.REMINDERS,
+    Action.REPORT_CSV,
+    Action.EXPORT,
 }
 
 ROUND_TRIPS = [
@@ -97,6 +103,11 @@ ROUND_TRIPS = [
     (Action.DELETE_ME, (0,), Callback(Action.DELETE_ME, args=(0,))),
     # a trainer in Makassar picks WITA
     (Action.TIMEZONE, (1,), Callback(Action.TIMEZONE, args=(1,))),
+    # a trainer turns reminders off; a coordinator asks for the CSV of the report of a moment
+    (Action.REMINDERS, (0,), Callback(Action.REMINDERS, args=(0,))),
+    (Action.REPORT_CSV, (1796130000,), Callback(Action.REPORT_CSV, args=(1796130000,))),
+    # a coordinator exports batch 3 in the second format from its "batch complete" message
+    (Action.EXPORT, (3, 1), Callback(Action.EXPORT, args=(3, 1))),
     # undoes the submit of assignment 812, or opens its batch's guidelines
     (Action.UNDO, (812,), Callback(Action.UNDO, 812)),
     (Action.GUIDELINES, (BIG_ID,), Callback(Action.GUIDELINES, BIG_ID)),

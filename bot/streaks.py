@@ -1,0 +1,131 @@
+"""A trainer's days: today's reviews, the last week's, and the streak (consecutive local days on
+which the quota was met), each day being the trainer's own local date.
+
+The streak counts today once today's quota is met; until then it is the run that ended
+yesterday, still alive until local midnight. It is measured against the trainer's quota as it
+is now (quota changes are not kept in history). Days are looked at in widening windows (two
+weeks, then further back only for trainers whose streak reaches the window's start), so a report
+on a thousand trainers reads a few weeks of submissions, not their whole history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import stamp
+from storage.activity import submitted_per_day
+from storage.database import Database
+from storage.records import Trainer
+
+WEEK = 7
+FIRST_WINDOW = 14  # days read at first
+LONGEST_WINDOW = 5 * 366  # a streak is looked for this far back at most
+
+
+@dataclass(frozen=True, slots=True)
+class Days:
+    """One trainer's figures at a moment, by their local dates."""
+
+    today: date  # the trainer's local date
+    quota: int
+    week: tuple[int, ...]  # reviews on each of the last 7 local days, today last
+    streak: int
+
+    @property
+    def done_today(self) -> int:
+        return self.week[-1]
+
+    @property
+    def met_today(self) -> bool:
+        return self.done_today >= self.quota
+
+    @property
+    def week_total(self) -> int:
+        return sum(self.week)
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def day_range(day: date, zone: str) -> tuple[str, str]:
+    """The stamps of a local day's start and of the next day's start (23 or 25 hours apart
+    across a daylight-saving change)."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return stamp(start), stamp(end)
+
+
+def streak_of(counts: Sequence[int], quota: int) -> int:
+    """The streak given daily counts oldest first, today last (see the module's docstring)."""
+    days = list(counts)
+    if days and days[-1] < quota:
+        days.pop()  # today is not over: the run up to yesterday still stands
+    run = 0
+    for count in reversed(days):
+        if count < quota:
+            break
+        run += 1
+    return run
+
+
+async def days_of(
+    db: Database,
+    trainers: Sequence[Trainer],
+    now: datetime,
+    *,
+    default_zone: str,
+    quota_of: Callable[[Trainer], int],
+) -> dict[int, Days]:
+    """`Days` of each trainer at `now`, keyed by user id."""
+    by_zone: dict[str, list[Trainer]] = defaultdict(list)
+    for trainer in trainers:
+        by_zone[trainer.timezone or default_zone].append(trainer)
+    result: dict[int, Days] = {}
+    for zone, members in by_zone.items():
+        today = local_date(now, zone)
+        result.update(await _zone_days(db, members, zone, today, quota_of))
+    return result
+
+
+async def _zone_days(
+    db: Database,
+    members: list[Trainer],
+    zone: str,
+    today: date,
+    quota_of: Callable[[Trainer], int],
+) -> dict[int, Days]:
+    window = FIRST_WINDOW
+    counts = await _counts(db, [t.user_id for t in members], zone, today, window)
+    result: dict[int, Days] = {}
+    pending = list(members)
+    while pending:
+        unfinished = []
+        for trainer in pending:
+            history = counts[trainer.user_id]
+            quota = quota_of(trainer)
+            streak = streak_of(history, quota)
+            # The whole window met (today aside): the streak may go back further.
+            reaches_start = streak >= len(history) - (history[-1] < quota)
+            if reaches_start and window < LONGEST_WINDOW:
+                unfinished.append(trainer)
+                continue
+            result[trainer.user_id] = Days(today, quota, tuple(history[-WEEK:]), streak)
+        if not unfinished:
+            break
+        window = min(window * 4, LONGEST_WINDOW)
+        counts = await _counts(db, [t.user_id for t in unfinished], zone, today, window)
+        pending = unfinished
+    return result
+
+
+async def _counts(
+    db: Database, trainer_ids: list[int], zone: str, today: date, window: int
+) -> dict[int, list[int]]:
+    days = [day_range(today - timedelta(days=back), zone) for back in range(window - 1, -1, -1)]
+    return await submitted_per_day(db, trainer_ids, days)
