@@ -27,6 +27,10 @@ CREATE INDEX trainers_zone ON trainers (timezone);
 ALTER TABLE uploads ADD COLUMN deadline TEXT;
 -- When the "batch complete" message was decided: once per batch, whatever happens after.
 ALTER TABLE batches ADD COLUMN completed_at TEXT;
+-- Batches complete before this version were never announced, and are not now.
+UPDATE batches SET completed_at = created_at
+WHERE item_count > 0
+  AND NOT EXISTS (SELECT 1 FROM items WHERE items.batch_id = batches.id AND items.complete = 0);
 
 -- The lease sweeper's per-minute look at live leases that ended.
 CREATE INDEX assignments_leases ON assignments (lease_expires_at) WHERE status = 'active';
