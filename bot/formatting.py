@@ -6,14 +6,21 @@ is shown as its plain digits ("user 123456789", never "123,456,789").
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_skeleton
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    tokenize_pattern,
+    untokenize_pattern,
+)
 from babel.numbers import get_decimal_symbol, get_group_symbol
+from babel.units import format_unit
 
 
 class Number(str):
@@ -54,18 +61,97 @@ def _date_and_time(language: str) -> str:
     return str(Locale.parse(language).datetime_formats["medium"])
 
 
-def moment(when: datetime, zone: str, language: str, *, short: bool = False) -> str:
-    """A moment in `zone` as the language writes it, on a 24-hour clock.
+@cache
+def _time_pattern(language: str) -> str:
+    """The language's own short time of day: "h:mm a" in English, "HH.mm" in Indonesian."""
+    return str(Locale.parse(language).time_formats["short"])
 
-    English: "Nov 26, 2026, 14:30 WIB" (short: "Nov 26, 14:30");
+
+def _zone_name(local: datetime, zone: str) -> str:
+    """The zone's abbreviation at that moment (WIB, WITA, WIT; GMT or BST in London).
+
+    A zone the tz database gives no letters for is written as an offset ("+04"); "UTC+04" says
+    what it is."""
+    name = local.tzname() or zone
+    return f"UTC{name}" if name[:1] in "+-" else name
+
+
+def _time_of_day(local: datetime, language: str) -> str:
+    """The clock reading alone: "9:00 PM" / "21.00".
+
+    CLDR puts a narrow no-break space (U+202F) before "PM"; some phone fonts draw it as a box, and
+    a search for "9:00 PM" would miss it, so it is an ordinary space here."""
+    return format_time(local, _time_pattern(language), locale=language).replace("\u202f", " ")
+
+
+def clock_time(when: datetime, zone: str, language: str) -> str:
+    """The time of day in `zone` as the language writes it, with the zone: "9:00 PM WIB" in
+    English, "21.00 WIB" in Indonesian (the locale's "short" time format)."""
+    local = when.astimezone(ZoneInfo(zone))
+    return f"{_time_of_day(local, language)} {_zone_name(local, zone)}"
+
+
+# How wide the weekday is, by language (CLDR width: 1 abbreviated, 4 wide). CLDR's Indonesian
+# abbreviations (Sen, Sel, Rab, Kam) are calendar-grid labels; in a sentence Indonesians write the
+# day in full ("Selasa, 1 Des"), while English readers write "Tue, Dec 1".
+_WEEKDAY_WIDTH = {"id": 4}
+
+
+@cache
+def _weekday_date_pattern(language: str) -> str:
+    """The locale's pattern for skeleton "MMMEd" ("E, MMM d"; Indonesian "E, d MMM"), its weekday
+    widened where the language wants it. Babel's `format_skeleton("MMMEEEEd")` matches the
+    pattern but, unlike CLDR's matching rules, keeps the pattern's field widths, so the widening
+    is done here, on the pattern's own tokens."""
+    pattern = str(Locale.parse(language).datetime_skeletons["MMMEd"])
+    width = _WEEKDAY_WIDTH.get(language, 1)
+    tokens = [
+        ("field", ("E", width)) if kind == "field" and value[0] == "E" else (kind, value)
+        for kind, value in tokenize_pattern(pattern)
+    ]
+    return untokenize_pattern(tokens)
+
+
+def weekday_date(day: date, language: str) -> str:
+    """A day with its weekday, no year: "Tue, Dec 1" in English, "Selasa, 1 Des" in Indonesian."""
+    return format_date(day, _weekday_date_pattern(language), locale=language)
+
+
+def duration(seconds: float, language: str) -> str:
+    """Time spent, in the two units a person reads: "1 hour 5 minutes" / "1 jam 5 menit".
+
+    Babel's `format_timedelta` rounds to one unit ("1 hour"), which hides most of an afternoon's
+    reviewing, so the parts are Babel's unit patterns ("{0} hours"), joined by a space as English
+    and Indonesian both say a compound time (CLDR's Indonesian unit list would put a comma).
+    Whole minutes from a minute up (hours are the largest unit: a week's reviewing is "31 hours
+    20 minutes", not days); under a minute, the seconds; nothing (or a negative span from a
+    clock step) is "0 minutes"."""
+    whole = max(int(seconds + 0.5), 0)
+    if 0 < whole < 60:
+        return _unit(whole, "second", language)
+    hours, minutes = divmod((whole + 30) // 60, 60)
+    parts = [_unit(hours, "hour", language)] if hours else []
+    if minutes or not hours:
+        parts.append(_unit(minutes, "minute", language))
+    return " ".join(parts)
+
+
+def _unit(value: int, unit: str, language: str) -> str:
+    """One part of a duration, "5 minutes" / "5 menit", its number grouped ("1,234 hours")."""
+    return format_unit(value, f"duration-{unit}", length="long", locale=language)
+
+
+def moment(when: datetime, zone: str, language: str, *, short: bool = False) -> str:
+    """A moment in `zone` as the language writes it, on the language's own clock.
+
+    English: "Nov 26, 2026, 2:30 PM WIB" (short: "Nov 26, 2:30 PM");
     Indonesian: "26 Nov 2026 14.30 WIB" (short: "26 Nov 14.30").
     The month is a word, so 03/04 can never be read as the wrong day.
     """
     local = when.astimezone(ZoneInfo(zone))
     day = format_skeleton("MMMd" if short else "yMMMd", local, locale=language)
-    clock = format_skeleton("Hm", local, locale=language)
-    shown = _date_and_time(language).format(clock, day)
-    return shown if short else f"{shown} {local.tzname() or zone}"
+    shown = _date_and_time(language).format(_time_of_day(local, language), day)
+    return shown if short else f"{shown} {_zone_name(local, zone)}"
 
 
 def counts(language: str, **values: float) -> dict[str, Number]:

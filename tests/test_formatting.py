@@ -1,20 +1,21 @@
-"""Numbers and moments as each reader's language writes them (bot/formatting.py, and `count`
-in bot/i18n.py).
+"""Numbers, moments, times of day, dates and durations as each reader's language writes them
+(bot/formatting.py, and `count` in bot/i18n.py).
 
 An Indonesian reads 1.250 as one thousand two hundred and fifty and writes the time as 14.30; an
-English reader writes 1,250 and 14:30. Ids are names, not amounts: never grouped.
+English reader writes 1,250 and 2:30 PM. Ids are names, not amounts: never grouped.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.numbers import format_decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.formatting import Number, counts, moment, number
+from bot.formatting import Number, clock_time, counts, duration, moment, number, weekday_date
 from bot.i18n import t, t_plain
 
 WHEN = datetime(2026, 3, 4, 7, 5, tzinfo=UTC)  # 14.05 in Jakarta; 4 March, never 3 April
@@ -66,12 +67,13 @@ def test_a_formatted_number_still_knows_its_value() -> None:
     ("zone", "language", "short", "shown"),
     [
         ("Asia/Jakarta", "id", False, "4 Mar 2026 14.05 WIB"),
-        ("Asia/Jakarta", "en", False, "Mar 4, 2026, 14:05 WIB"),
+        ("Asia/Jakarta", "en", False, "Mar 4, 2026, 2:05 PM WIB"),
         ("Asia/Jakarta", "id", True, "4 Mar 14.05"),
-        ("Asia/Jakarta", "en", True, "Mar 4, 14:05"),
+        ("Asia/Jakarta", "en", True, "Mar 4, 2:05 PM"),
         ("Asia/Makassar", "id", False, "4 Mar 2026 15.05 WITA"),
         ("Asia/Jayapura", "id", False, "4 Mar 2026 16.05 WIT"),
-        ("UTC", "en", False, "Mar 4, 2026, 07:05 UTC"),
+        ("UTC", "en", False, "Mar 4, 2026, 7:05 AM UTC"),
+        ("Europe/London", "en", False, "Mar 4, 2026, 7:05 AM GMT"),
     ],
 )
 def test_a_moment_is_written_as_the_language_writes_dates_and_times(
@@ -84,6 +86,126 @@ def test_a_moment_crosses_midnight_in_the_readers_zone() -> None:
     late = datetime(2026, 12, 31, 20, 0, tzinfo=UTC)
     assert moment(late, "Asia/Jakarta", "id") == "1 Jan 2027 03.00 WIB"
     assert moment(late, "UTC", "id") == "31 Des 2026 20.00 UTC"
+    assert moment(late, "Asia/Jakarta", "en") == "Jan 1, 2027, 3:00 AM WIB"
+
+
+# --- Times of day ---------------------------------------------------------------------------------
+
+NINE_PM_JAKARTA = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("when", "zone", "language", "shown"),
+    [
+        (NINE_PM_JAKARTA, "Asia/Jakarta", "en", "9:00 PM WIB"),
+        (NINE_PM_JAKARTA, "Asia/Jakarta", "id", "21.00 WIB"),
+        (NINE_PM_JAKARTA, "Asia/Makassar", "id", "22.00 WITA"),
+        (NINE_PM_JAKARTA, "Asia/Jayapura", "en", "11:00 PM WIT"),
+        # Midnight and noon: English has no "0:00" and no "24:00"; Indonesian writes 00.00.
+        (datetime(2026, 12, 1, 17, 0, tzinfo=UTC), "Asia/Jakarta", "en", "12:00 AM WIB"),
+        (datetime(2026, 12, 1, 17, 0, tzinfo=UTC), "Asia/Jakarta", "id", "00.00 WIB"),
+        (datetime(2026, 12, 1, 16, 59, tzinfo=UTC), "Asia/Jakarta", "id", "23.59 WIB"),
+        (datetime(2026, 12, 1, 5, 0, tzinfo=UTC), "Asia/Jakarta", "en", "12:00 PM WIB"),
+        (datetime(2026, 12, 1, 0, 7, tzinfo=UTC), "Asia/Jakarta", "en", "7:07 AM WIB"),
+        (datetime(2026, 12, 1, 0, 7, tzinfo=UTC), "Asia/Jakarta", "id", "07.07 WIB"),
+        # A zone with daylight saving: the same 19:00 local is a different UTC hour, and its
+        # letters change with it.
+        (datetime(2026, 1, 15, 19, 0, tzinfo=UTC), "Europe/London", "en", "7:00 PM GMT"),
+        (datetime(2026, 7, 15, 18, 0, tzinfo=UTC), "Europe/London", "en", "7:00 PM BST"),
+        (datetime(2026, 7, 15, 18, 0, tzinfo=UTC), "Europe/London", "id", "19.00 BST"),
+        (datetime(2026, 7, 15, 23, 0, tzinfo=UTC), "America/New_York", "en", "7:00 PM EDT"),
+        # A zone without letters in the tz database is written as its offset from UTC.
+        (NINE_PM_JAKARTA, "Asia/Dubai", "en", "6:00 PM UTC+04"),
+    ],
+)
+def test_a_time_of_day_is_written_on_the_languages_own_clock(
+    when: datetime, zone: str, language: str, shown: str
+) -> None:
+    assert clock_time(when, zone, language) == shown
+
+
+def test_a_time_of_day_uses_an_ordinary_space() -> None:
+    """CLDR's narrow no-break space before PM would not match a search for "9:00 PM"."""
+    assert "\u202f" not in clock_time(NINE_PM_JAKARTA, "Asia/Jakarta", "en")
+    assert "\u202f" not in moment(NINE_PM_JAKARTA, "Asia/Jakarta", "en")
+
+
+def test_the_clock_changes_on_the_night_daylight_saving_starts() -> None:
+    """London skips 01:00-02:00 on 29 March 2026: 00:30 UTC is 00:30 GMT, 01:30 UTC is 2:30 BST."""
+    before = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert clock_time(before, "Europe/London", "en") == "12:30 AM GMT"
+    assert clock_time(before + timedelta(hours=1), "Europe/London", "en") == "2:30 AM BST"
+    assert clock_time(before + timedelta(hours=1), "Europe/London", "id") == "02.30 BST"
+
+
+# --- Dates with their weekday ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "language", "shown"),
+    [
+        (date(2026, 12, 1), "en", "Tue, Dec 1"),
+        (date(2026, 12, 1), "id", "Selasa, 1 Des"),
+        (date(2026, 12, 6), "en", "Sun, Dec 6"),
+        (date(2026, 12, 6), "id", "Minggu, 6 Des"),
+        (date(2027, 1, 1), "en", "Fri, Jan 1"),
+        (date(2027, 1, 1), "id", "Jumat, 1 Jan"),
+        (date(2026, 8, 17), "id", "Senin, 17 Agu"),
+        (date(2026, 3, 4), "id", "Rabu, 4 Mar"),
+    ],
+)
+def test_a_day_is_written_with_its_weekday(day: date, language: str, shown: str) -> None:
+    assert weekday_date(day, language) == shown
+
+
+def test_the_weekday_is_the_local_date_of_a_moment_not_its_utc_date() -> None:
+    """Late evening in UTC is already the next morning in Jayapura."""
+    late = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    local = late.astimezone(ZoneInfo("Asia/Jayapura")).date()
+    assert weekday_date(local, "id") == "Rabu, 2 Des"
+
+
+# --- Durations ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "language", "shown"),
+    [
+        (3900, "en", "1 hour 5 minutes"),
+        (3900, "id", "1 jam 5 menit"),
+        (0, "en", "0 minutes"),
+        (0, "id", "0 menit"),
+        (0.4, "en", "0 minutes"),
+        (-5, "en", "0 minutes"),  # a clock stepped back never shows a negative time
+        (1, "en", "1 second"),
+        (45, "en", "45 seconds"),
+        (45, "id", "45 detik"),
+        (59.6, "en", "1 minute"),
+        (60, "en", "1 minute"),
+        (89, "en", "1 minute"),
+        (90, "en", "2 minutes"),
+        (3600, "en", "1 hour"),
+        (3600, "id", "1 jam"),
+        (3599, "en", "1 hour"),  # 59.98 minutes round to the hour, never "60 minutes"
+        (7260, "en", "2 hours 1 minute"),
+        (7 * 24 * 3600 + 20 * 60, "en", "168 hours 20 minutes"),
+        (10**7, "en", "2,777 hours 47 minutes"),
+        (10**7, "id", "2.777 jam 47 menit"),
+    ],
+)
+def test_a_duration_reads_in_hours_and_minutes(seconds: float, language: str, shown: str) -> None:
+    assert duration(seconds, language) == shown
+
+
+@given(st.integers(0, 10**8), st.sampled_from(["en", "id"]))
+def test_a_duration_never_says_sixty_minutes_and_is_never_empty(
+    seconds: int, language: str
+) -> None:
+    shown = duration(seconds, language)
+    assert shown and not shown.startswith(" ")
+    parts = shown.split(" ")
+    assert len(parts) in (2, 4)
+    assert "60 minutes" not in shown and "60 menit" not in shown
 
 
 # --- `count` in the catalog -----------------------------------------------------------------------
