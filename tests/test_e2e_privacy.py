@@ -90,7 +90,7 @@ async def test_a_new_trainer_agrees_to_the_notice_before_the_first_item(
     await api.wait_for_call("editMessageText", lambda c: c.chat_id == siti.chat_id, since=since)
     agreed = api.message(siti.chat_id, welcome.message_id)
     assert welcome.plain_text().startswith(("👋 Welcome", "👋 Selamat datang"))
-    date = {"en": "Nov 25, 2026, 10:00 WIB", "id": "25 Nov 2026 10.00 WIB"}[language]
+    date = {"en": "Nov 25, 2026, 10:00 AM WIB", "id": "25 Nov 2026 10.00 WIB"}[language]
     said = {"en": "✅ You agreed on", "id": "✅ Kamu setuju pada"}[language]
     assert f"{said} {date}" in agreed.plain_text()
     assert agreed.button("Next" if language == "en" else "Berikutnya")

@@ -182,7 +182,7 @@ async def test_the_trainer_list_pages_through_45_people_in_one_message(
     assert "2. Wiwik Widyaningsih Wula… (@w01uuuuu" in text  # long names are cut short
     assert "🚫 removed · 📵 blocked the bot" in text
     assert len(re.findall(r"^\d+\. ", text, re.M)) == 20
-    assert "today 0/5 · total 0 · last seen Nov 25, 11:01" in text
+    assert "today 0/5 · total 0 · last seen Nov 25, 11:01 AM" in text
     assert [b["text"] for row in listing.buttons() for b in row] == ["Next ▶️"]
 
     for expected_page, first_number, count in ((2, 21, 20), (3, 41, 5)):
