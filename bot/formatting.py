@@ -1,4 +1,7 @@
-"""Numbers and moments as the reader's language writes them (Babel's CLDR data).
+"""Numbers, moments, times of day, dates, durations and percentages as the reader's language
+writes them (Babel's CLDR data): English "1,234", "9:00 PM WIB", "Tue, Dec 1", "1 hour 5 minutes";
+Indonesian "1.234", "21.00 WIB", "Selasa, 1 Des", "1 jam 5 menit". A text never writes a number
+or a time itself: it takes one of these.
 
 Only quantities go through `number`: a Telegram id or an item id is a name, not an amount, and
 is shown as its plain digits ("user 123456789", never "123,456,789").
@@ -7,7 +10,7 @@ is shown as its plain digits ("user 123456789", never "123,456,789").
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -19,7 +22,7 @@ from babel.dates import (
     tokenize_pattern,
     untokenize_pattern,
 )
-from babel.numbers import get_decimal_symbol, get_group_symbol
+from babel.numbers import NumberPattern, get_decimal_symbol, get_group_symbol, parse_pattern
 from babel.units import format_unit
 
 
@@ -117,28 +120,60 @@ def weekday_date(day: date, language: str) -> str:
     return format_date(day, _weekday_date_pattern(language), locale=language)
 
 
-def duration(seconds: float, language: str) -> str:
+def duration(seconds: float, language: str, *, days: bool = False) -> str:
     """Time spent, in the two units a person reads: "1 hour 5 minutes" / "1 jam 5 menit".
 
     Babel's `format_timedelta` rounds to one unit ("1 hour"), which hides most of an afternoon's
     reviewing, so the parts are Babel's unit patterns ("{0} hours"), joined by a space as English
     and Indonesian both say a compound time (CLDR's Indonesian unit list would put a comma).
-    Whole minutes from a minute up (hours are the largest unit: a week's reviewing is "31 hours
-    20 minutes", not days); under a minute, the seconds; nothing (or a negative span from a
-    clock step) is "0 minutes"."""
+    Whole minutes from a minute up; under a minute, the seconds; nothing (or a negative span
+    from a clock step) is "0 minutes". Hours are the largest unit, as for time spent working (a
+    week's reviewing is "31 hours 20 minutes"); `days=True`, for a wait such as an estimated
+    finish, writes a day or more as days and hours ("2 days 3 hours").
+    """
     whole = max(int(seconds + 0.5), 0)
     if 0 < whole < 60:
         return _unit(whole, "second", language)
+    if days and whole >= 86400 - 1800:
+        larger, smaller = divmod((whole + 1800) // 3600, 24)
+        return _two(larger, "day", smaller, "hour", language)
     hours, minutes = divmod((whole + 30) // 60, 60)
-    parts = [_unit(hours, "hour", language)] if hours else []
-    if minutes or not hours:
-        parts.append(_unit(minutes, "minute", language))
+    return _two(hours, "hour", minutes, "minute", language)
+
+
+def _two(larger: int, big: str, smaller: int, small: str, language: str) -> str:
+    """ "1 hour 5 minutes", "2 hours" (no "0 minutes" after an hour), "5 minutes"."""
+    parts = [_unit(larger, big, language)] if larger else []
+    if smaller or not larger:
+        parts.append(_unit(smaller, small, language))
     return " ".join(parts)
 
 
 def _unit(value: int, unit: str, language: str) -> str:
     """One part of a duration, "5 minutes" / "5 menit", its number grouped ("1,234 hours")."""
     return format_unit(value, f"duration-{unit}", length="long", locale=language)
+
+
+@cache
+def _percent_pattern(language: str, decimals: int) -> NumberPattern:
+    """The language's percent pattern ("#,##0%" in both) with `decimals` fraction digits."""
+    pattern = parse_pattern(Locale.parse(language).percent_formats[None].pattern)
+    pattern.frac_prec = (decimals, decimals)
+    return pattern
+
+
+def percent(share: float, language: str, *, decimals: int = 0) -> str:
+    """A share of a whole (0.45) as the language writes a percentage: "45%"; "12.5%" in English
+    and "12,5%" in Indonesian with one decimal.
+
+    A share short of the whole is never shown as "100%" (999 of 1,000 items is "99%", not done),
+    so it is cut rather than rounded up to it."""
+    exact = Decimal(repr(share)) if isinstance(share, float) else Decimal(share)
+    step = Decimal(1).scaleb(-(decimals + 2))
+    rounded = exact.quantize(step, ROUND_HALF_EVEN)
+    if exact < 1 <= rounded:
+        rounded = exact.quantize(step, ROUND_DOWN)
+    return _percent_pattern(language, decimals).apply(rounded, language)
 
 
 def moment(when: datetime, zone: str, language: str, *, short: bool = False) -> str:

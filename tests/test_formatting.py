@@ -11,11 +11,20 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.formatting import Number, clock_time, counts, duration, moment, number, weekday_date
+from bot.formatting import (
+    Number,
+    clock_time,
+    counts,
+    duration,
+    moment,
+    number,
+    percent,
+    weekday_date,
+)
 from bot.i18n import t, t_plain
 
 WHEN = datetime(2026, 3, 4, 7, 5, tzinfo=UTC)  # 14.05 in Jakarta; 4 March, never 3 April
@@ -245,3 +254,59 @@ def test_ids_are_never_grouped() -> None:
     )
     assert "987654321" in text and "123456789" in text
     assert "123.456.789" not in text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "language", "shown"),
+    [
+        (3900, "en", "1 hour 5 minutes"),  # under a day, as without days=True
+        (23 * 3600, "id", "23 jam"),
+        (86400, "en", "1 day"),
+        (86400, "id", "1 hari"),
+        (23 * 3600 + 40 * 60, "en", "1 day"),  # 23 h 40 min rounds to the day, not "24 hours"
+        (2 * 86400 + 3 * 3600 + 100, "en", "2 days 3 hours"),
+        (2 * 86400 + 3 * 3600 + 100, "id", "2 hari 3 jam"),
+        (1000 * 86400, "en", "1,000 days"),
+        (45, "en", "45 seconds"),
+    ],
+)
+def test_a_wait_of_a_day_or_more_reads_in_days_and_hours(
+    seconds: float, language: str, shown: str
+) -> None:
+    assert duration(seconds, language, days=True) == shown
+
+
+# --- Percentages ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("share", "language", "decimals", "shown"),
+    [
+        (0, "en", 0, "0%"),
+        (0.45, "en", 0, "45%"),
+        (0.45, "id", 0, "45%"),
+        (1, "id", 0, "100%"),
+        (0.125, "en", 1, "12.5%"),
+        (0.125, "id", 1, "12,5%"),
+        (12.5, "id", 0, "1.250%"),
+        (0.999, "en", 0, "99%"),  # not done yet: never "100%"
+        (0.9999, "id", 1, "99,9%"),
+        (0.995, "en", 0, "99%"),
+        (0.994, "en", 0, "99%"),
+        (0.985, "en", 0, "98%"),  # half to even, as Babel rounds
+        (0.015, "en", 0, "2%"),
+    ],
+)
+def test_a_share_is_written_as_the_languages_percentage(
+    share: float, language: str, decimals: int, shown: str
+) -> None:
+    assert percent(share, language, decimals=decimals) == shown
+
+
+@given(st.floats(0, 0.99, allow_nan=False), st.sampled_from(["id", "en"]), st.integers(0, 2))
+def test_percentages_read_as_babel_writes_them(share: float, language: str, decimals: int) -> None:
+    """Below the whole's last rounding step, `percent` is Babel's percent format."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    assert percent(share, language, decimals=decimals) == format_percent(
+        share, format=pattern, locale=language
+    )
