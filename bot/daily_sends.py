@@ -1,0 +1,166 @@
+"""What daily message is due when: reminders and summaries at their time in each trainer's zone,
+the coordinators' report at REPORT_TIME in TIMEZONE, never inside quiet hours.
+
+Every minute the bot looks at the window (last check, now]. A kind is due in a zone when today's
+moment of it there (the local date of now, at the kind's time) falls in that window; only today's:
+a time missed on an earlier local day is never sent. So a bot that was down at a time and starts
+later that same local day catches up once, and a trainer who joins, or moves to a zone whose time
+has passed, gets it from the next day on.
+
+Deciding is recording (`storage/daily_sends.py`): one row per (kind, recipient, local date),
+inserted only if none exists, in the same step that decides it, so a restart, a crash, two
+overlapping runs or a changed time never send one twice. The last check is stored with the
+decisions; the first run ever starts its window at now (no catch-up from nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.clock import parse_stamp, stamp
+from bot.config import Settings
+from bot.streaks import day_range, local_date
+from storage import daily_sends as store
+from storage.database import Database
+
+
+class Kind(StrEnum):
+    REMINDER = "reminder"
+    SUMMARY = "summary"
+    REPORT = "report"
+
+
+QUIET_KINDS = frozenset({Kind.REMINDER, Kind.SUMMARY})  # the report is the coordinators' choice
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The settings that say when each kind is due."""
+
+    times: dict[Kind, time]
+    quiet_hours: tuple[time, time] | None
+    default_zone: str  # TIMEZONE: trainers without their own zone, and the report
+
+    @classmethod
+    def of(cls, settings: Settings) -> Schedule:
+        times = {
+            Kind.REMINDER: settings.reminder_time,
+            Kind.SUMMARY: settings.summary_time,
+            Kind.REPORT: settings.report_time,
+        }
+        return cls(times, settings.quiet_hours, settings.timezone)
+
+    def zone_for(self, kind: Kind, trainer_zone: str | None) -> str:
+        """The zone whose local date a send of `kind` to someone in `trainer_zone` belongs to."""
+        if kind is Kind.REPORT:
+            return self.default_zone
+        return trainer_zone or self.default_zone
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A kind due now for the recipients in one zone (all coordinators for the report)."""
+
+    kind: Kind
+    zone: str
+    day: date  # the local date there
+    moment: datetime  # the scheduled moment
+
+
+def in_quiet_hours(local: time, quiet: tuple[time, time] | None) -> bool:
+    """`local` inside `[start, end)`, which wraps past midnight when start > end."""
+    if quiet is None:
+        return False
+    start, end = quiet
+    local = local.replace(second=0, microsecond=0, tzinfo=None)
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def quiet_at(kind: Kind, moment: datetime, zone: str, quiet: tuple[time, time] | None) -> bool:
+    """Whether a send of `kind` at `moment` falls inside quiet hours in `zone`."""
+    return kind in QUIET_KINDS and in_quiet_hours(moment.astimezone(ZoneInfo(zone)).time(), quiet)
+
+
+def moment_on(day: date, at: time, zone: str) -> datetime:
+    """`at` on local date `day` in `zone` (a time skipped by daylight saving lands just after)."""
+    tz = ZoneInfo(zone)
+    naive = datetime.combine(day, at)
+    return naive.replace(tzinfo=tz).astimezone(tz)
+
+
+def due_in_window(
+    last: datetime, now: datetime, zones: Iterable[str], schedule: Schedule
+) -> list[Due]:
+    """Each kind due in `(last, now]`: today's moment of it in each zone (the report in TIMEZONE
+    only), unless it or now is inside quiet hours there (skipped, not postponed)."""
+    due: list[Due] = []
+    for kind, at in schedule.times.items():
+        kind_zones = [schedule.default_zone] if kind is Kind.REPORT else sorted(set(zones))
+        for zone in kind_zones:
+            day = local_date(now, zone)
+            moment = moment_on(day, at, zone)
+            if not last < moment <= now:
+                continue
+            if quiet_at(kind, moment, zone, schedule.quiet_hours) or quiet_at(
+                kind, now, zone, schedule.quiet_hours
+            ):
+                continue
+            due.append(Due(kind, zone, day, moment))
+    return due
+
+
+def still_wanted(
+    kind: Kind, day: date, zone: str, now: datetime, quiet: tuple[time, time] | None
+) -> bool:
+    """A decided send is still made at `now`: its local date is still today in its zone, and
+    (reminders, summaries) now is not inside quiet hours there."""
+    return local_date(now, zone) == day and not quiet_at(kind, now, zone, quiet)
+
+
+class DailyDecisions:
+    """The per-minute check: decides and records what is due, from the stored last check."""
+
+    def __init__(self, db: Database, settings: Settings):
+        self.db = db
+        self.schedule = Schedule.of(settings)
+        self._lock = asyncio.Lock()  # one check at a time in this process
+
+    async def start_window(self, now: datetime) -> None:
+        """The first start ever begins the window now; later starts keep the stored one, so
+        what fell due while the bot was down is caught up."""
+        await store.start_window(self.db, stamp(now))
+
+    async def check(self, now: datetime) -> int:
+        """Decide everything due in (last check, now], moving the last check to now in the
+        same transaction as the last decisions; how many sends were decided."""
+        async with self._lock:
+            checked = await store.checked_at(self.db)
+            last = now if checked is None else parse_stamp(checked)
+            zones = await store.zones_in_use(self.db, self.schedule.default_zone)
+            due = due_in_window(last, now, zones, self.schedule)
+            return await store.decide(
+                self.db,
+                [decision_of(one) for one in due],
+                default_zone=self.schedule.default_zone,
+                checked_at=stamp(now),
+            )
+
+
+def decision_of(due: Due) -> store.Decision:
+    """What storage records for `due` (the report goes to coordinators in any zone)."""
+    start, end = day_range(due.day, due.zone)
+    return store.Decision(
+        kind=due.kind.value,
+        zone=None if due.kind is Kind.REPORT else due.zone,
+        local_date=due.day.isoformat(),
+        moment=stamp(due.moment),
+        day_start=start,
+        day_end=end,
+    )
