@@ -36,11 +36,13 @@ from handlers import (
     coordinator_progress,
     coordinator_team,
     corrections,
+    daily_messages,
     exports,
     guard,
     guidance,
     languages,
     privacy,
+    reports,
     rewrites,
     timezones,
     trainer,
@@ -114,13 +116,14 @@ def register_handlers(application: Application) -> None:
         ]
     )
     # Features, each in its own module, before the catch-all handlers below.
-    features = (languages, timezones, privacy, guidance, corrections)
+    features = (languages, timezones, privacy, guidance, corrections, daily_messages)
     coordinators = (
         coordinator_batches,
         broadcasts,
         coordinator_team,
         coordinator_progress,
         exports,
+        reports,
     )
     for feature in (*features, *coordinators):
         application.add_handlers(feature.handlers())
@@ -175,7 +178,7 @@ async def on_start(application: Application) -> None:
     await broadcasts.resume_broadcasts(application)
 
 
-MENU_COMMANDS = ("next", "stats", "lang", "help", "privacy", "mydata")
+MENU_COMMANDS = ("next", "stats", "reminders", "lang", "help", "privacy", "mydata")
 
 
 async def set_command_menu(application: Application) -> None:
