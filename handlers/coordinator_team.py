@@ -22,7 +22,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.formatting import number
+from bot.formatting import counts, number
 from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
 from bot.team import (
@@ -163,7 +163,12 @@ def render_trainer_page(
         return t(language, "team_list.empty"), None
     first = page.page * PAGE_SIZE
     lines = [
-        t(language, "team_list.header", count=page.count, page=page.page + 1, pages=page.pages)
+        t(
+            language,
+            "team_list.header",
+            count=page.count,
+            **counts(language, page=page.page + 1, pages=page.pages),
+        )
     ]
     for position, line in enumerate(page.lines, start=first + 1):
         trainer = line.trainer

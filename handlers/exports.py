@@ -27,7 +27,7 @@ from bot.exports import (
     human_size,
     pack_for_upload,
 )
-from bot.formatting import number
+from bot.formatting import number, percent
 from bot.i18n import t
 from bot.services import Services
 from handlers.context import NilaiContext
@@ -177,14 +177,13 @@ class _ProgressMessage:
     async def __call__(self, done: int, total: int) -> None:
         if time.monotonic() - self._last < self.every or done >= total:
             return
-        percent = 100 * done // max(total, 1)
         await self.show(
             t(
                 self.language,
                 "export.progress",
                 done=number(done, self.language),
                 total=number(total, self.language),
-                percent=percent,
+                percent=percent(done / max(total, 1), self.language),
                 **self.params,
             )
         )

@@ -10,7 +10,7 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.formatting import counts, number
+from bot.formatting import counts, duration, number
 from bot.i18n import Html, t
 from bot.review import Draft, ItemView, Refusal
 from bot.rubric import Rubric
@@ -270,13 +270,10 @@ def render_submitted_summary(rubric: Rubric, draft: Draft, language: str) -> str
 
 
 def render_sitting_summary(summary: SittingSummary, language: str) -> str:
-    """One line: items reviewed and skipped in the sitting, and the time it took."""
+    """One line: items reviewed and skipped in the sitting, and the time it took ("1 hour 5
+    minutes" rather than "65 minutes" for a long one)."""
     minutes, reviewed, skipped = summary.minutes, summary.reviewed, summary.skipped
-    spent = (
-        t(language, "sitting.minutes", count=minutes, shown=number(minutes, language))
-        if minutes
-        else t(language, "sitting.under_a_minute")
-    )
+    spent = duration(minutes * 60, language) if minutes else t(language, "sitting.under_a_minute")
     return t(
         language,
         "sitting.summary",

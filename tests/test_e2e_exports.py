@@ -158,8 +158,8 @@ async def test_a_long_export_shows_its_progress(
         if call.method == "editMessageText" and call.ok
     ]
     assert edits[:-1] == [  # items read of the batch's four
-        t("id", "export.progress", batch="pilot", format="raw", done=1, total=4, percent=25),
-        t("id", "export.progress", batch="pilot", format="raw", done=2, total=4, percent=50),
-        t("id", "export.progress", batch="pilot", format="raw", done=3, total=4, percent=75),
+        t("id", "export.progress", batch="pilot", format="raw", done=1, total=4, percent="25%"),
+        t("id", "export.progress", batch="pilot", format="raw", done=2, total=4, percent="50%"),
+        t("id", "export.progress", batch="pilot", format="raw", done=3, total=4, percent="75%"),
     ]
     assert edits[-1].startswith("✅ <b>pilot</b>") and "<b>raw</b>: 6 baris" in edits[-1]
