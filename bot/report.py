@@ -1,0 +1,194 @@
+"""The coordinators' daily report, as figures: the team's day, each open batch's, and each
+trainer's, computed from storage at one moment.
+
+Each trainer's figures use the trainer's own local day containing the report's moment (and the
+six days before it for the week): a trainer in WIT whose evening is over counts a day that a
+trainer in WIB is still in. The team's week adds up each trainer's own days, today last.
+
+Time spent reviewing is estimated from the database, as sittings are (`bot/sittings.py`): the
+moments a reviewed item was handed out and submitted, in order; consecutive moments less than
+`PAUSE` (30 minutes) apart count as reviewing time, a longer gap as a pause. A gap counts on
+the day (and in the week) where it falls; skipped items are inside the gaps around them.
+
+A thousand trainers cost a fixed handful of grouped statements (storage/report.py,
+bot/streaks.py per time zone in use, one per open batch for its item counts), never one per
+trainer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+
+from bot.config import Settings
+from bot.forecast import Forecast, forecasts
+from bot.sittings import PAUSE
+from bot.streaks import WEEK, Days, day_range, days_of, local_date
+from storage import progress, report
+from storage.database import Database
+from storage.records import Trainer
+from storage.report import ZoneRange
+
+
+@dataclass(frozen=True, slots=True)
+class TrainerFigures:
+    trainer: Trainer
+    days: Days  # today (their local date), the week, the streak
+    skipped_week: int
+    seconds_today: float  # time spent reviewing (see the module docstring)
+    seconds_week: float
+    last_seen: datetime | None
+
+    @property
+    def skip_rate(self) -> float | None:
+        """Skipped items of those finished this week (None: none finished)."""
+        finished = self.days.week_total + self.skipped_week
+        return self.skipped_week / finished if finished else None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFigures:
+    batch_id: int
+    name: str
+    reviews_today: int  # by each trainer's own today
+    done: int  # reviews counted towards the overlap
+    wanted: int  # items x overlap
+    forecast: Forecast | None  # estimated finish and deadline (bot/forecast.py)
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.done / self.wanted if self.wanted else 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    moment: datetime
+    trainers: tuple[TrainerFigures, ...]  # by name
+    batches: tuple[BatchFigures, ...]  # open batches, by priority
+    team_week: tuple[int, ...]  # the team's reviews on each of the last 7 days, today last
+
+    @property
+    def reviews_today(self) -> int:
+        return sum(figures.days.done_today for figures in self.trainers)
+
+    @property
+    def active_today(self) -> int:
+        return sum(1 for figures in self.trainers if figures.days.done_today)
+
+    @property
+    def met(self) -> tuple[TrainerFigures, ...]:
+        """Who met today's quota, most reviews first."""
+        met = [figures for figures in self.trainers if figures.days.met_today]
+        return tuple(sorted(met, key=lambda f: -f.days.done_today))
+
+    @property
+    def missed(self) -> tuple[TrainerFigures, ...]:
+        """Who is below today's quota, furthest behind first."""
+        missed = [figures for figures in self.trainers if not figures.days.met_today]
+        return tuple(sorted(missed, key=lambda f: f.days.done_today))
+
+
+async def build_report(db: Database, settings: Settings, now: datetime) -> Report:
+    """The report at `now` (see the module docstring)."""
+    members = await report.team(db)
+    trainers = [member.trainer for member in members]
+    default = settings.timezone
+    days = await days_of(
+        db,
+        trainers,
+        now,
+        default_zone=default,
+        quota_of=lambda t: t.daily_quota or settings.daily_quota,
+    )
+    zones = {trainer.timezone or default for trainer in trainers} or {default}
+    today = [_range(zone, now, 0) for zone in sorted(zones)]
+    week = [_range(zone, now, WEEK - 1) for zone in sorted(zones)]
+    skipped = await report.skips_per_trainer(db, week, default)
+    times = await report.review_times(db, week, default)
+    starts = {
+        r.zone: (datetime.fromisoformat(r.start), datetime.fromisoformat(w.start))
+        for r, w in zip(today, week, strict=True)
+    }
+    figures = []
+    for member in members:
+        trainer = member.trainer
+        day_start, week_start = starts[trainer.timezone or default]
+        spent_today, spent_week = reviewing_seconds(
+            times.get(trainer.user_id, []), day_start, week_start
+        )
+        figures.append(
+            TrainerFigures(
+                trainer=trainer,
+                days=days[trainer.user_id],
+                skipped_week=skipped.get(trainer.user_id, 0),
+                seconds_today=spent_today,
+                seconds_week=spent_week,
+                last_seen=datetime.fromisoformat(member.last_seen_at)
+                if member.last_seen_at
+                else None,
+            )
+        )
+    return Report(
+        moment=now,
+        trainers=tuple(figures),
+        batches=tuple(await _batches(db, today, default, now)),
+        team_week=_team_week([f.days for f in figures]),
+    )
+
+
+def _range(zone: str, now: datetime, days_back: int) -> ZoneRange:
+    """The zone's local days from `days_back` days before today up to the end of today."""
+    today = local_date(now, zone)
+    start, _ = day_range(today - timedelta(days=days_back), zone)
+    _, end = day_range(today, zone)
+    return ZoneRange(zone, start, end)
+
+
+async def _batches(
+    db: Database, today: Sequence[ZoneRange], default: str, now: datetime
+) -> list[BatchFigures]:
+    open_batches = await progress.open_batches(db)
+    reviews = await report.reviews_per_batch(db, today, default)
+    estimates = await forecasts(db, now, zone=default)
+    figures = []
+    for batch in open_batches:
+        counts = await progress.item_counts(db, batch)
+        figures.append(
+            BatchFigures(
+                batch_id=batch.id,
+                name=batch.name,
+                reviews_today=reviews.get(batch.id, 0),
+                done=counts.useful,
+                wanted=counts.items * batch.overlap,
+                forecast=estimates.get(batch.id),
+            )
+        )
+    return figures
+
+
+def _team_week(days: Sequence[Days]) -> tuple[int, ...]:
+    return tuple(sum(d.week[index] for d in days) for index in range(WEEK))
+
+
+def reviewing_seconds(
+    reviews: Sequence[tuple[str, str]], day_start: datetime, week_start: datetime
+) -> tuple[float, float]:
+    """Seconds spent reviewing today and this week, from (handed out, submitted) stamps of
+    the reviews submitted this week (see the module docstring)."""
+    moments = sorted(datetime.fromisoformat(stamp) for review in reviews for stamp in review)
+    today = week = 0.0
+    for earlier, later in pairwise(moments):
+        if later - earlier >= PAUSE or later <= week_start:
+            continue
+        week += (later - max(earlier, week_start)).total_seconds()
+        if later > day_start:
+            today += (later - max(earlier, day_start)).total_seconds()
+    return today, week
+
+
+def week_days(now: datetime, zone: str) -> list[date]:
+    """The last 7 local dates in `zone` (the reader's), today last: the chart's labels."""
+    today = local_date(now, zone)
+    return [today - timedelta(days=back) for back in range(WEEK - 1, -1, -1)]

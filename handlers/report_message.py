@@ -1,0 +1,156 @@
+"""The daily report as one Telegram message: the team's day, each open batch, and who met or
+missed their quota, within Telegram's 4,096 characters.
+
+A long team is never cut silently: as many names as fit are listed (space shared between the
+two lists), and the message says how many of how many it lists; the CSV has everyone.
+"""
+
+from __future__ import annotations
+
+import html
+
+from bot.forecast import Forecast
+from bot.formatting import clock_time, moment, number, weekday_date
+from bot.i18n import t
+from bot.report import BatchFigures, Report, TrainerFigures
+from bot.streaks import local_date
+from handlers.text_split import MESSAGE_LIMIT, visible_len
+
+MAX_BATCHES = 10  # more open batches: the rest are counted (and /progress shows them all)
+SEPARATOR = ", "
+# Room kept for the "N of M listed" lines and the titles' counts growing.
+_RESERVE = 200
+
+
+def render_report(report: Report, language: str, zone: str) -> str:
+    """The whole message, in the reader's language, times in their zone."""
+    head = [
+        t(
+            language,
+            "report.title",
+            day=weekday_date(local_date(report.moment, zone), language),
+            time=clock_time(report.moment, zone, language),
+        ),
+        _team(report, language),
+        _batches(report.batches, language, zone),
+    ]
+    fixed = "\n\n".join(head)
+    budget = MESSAGE_LIMIT - visible_len(fixed) - _RESERVE
+    met = [_met_name(f) for f in report.met]
+    missed = [_missed_name(f, language) for f in report.missed]
+    shown_met, shown_missed = fit_lists(met, missed, budget)
+    parts = [fixed]
+    if report.trainers:
+        parts.append(_people("report.met_title", met, shown_met, language))
+        parts.append(_people("report.missed_title", missed, shown_missed, language))
+    return "\n\n".join(part for part in parts if part)
+
+
+def _team(report: Report, language: str) -> str:
+    team = len(report.trainers)
+    if not team:
+        return t(language, "report.no_team")
+    return t(
+        language,
+        "report.team",
+        count=number(report.reviews_today, language),
+        active=number(report.active_today, language),
+        met=number(len(report.met), language),
+        team=number(team, language),
+    )
+
+
+def _batches(batches: tuple[BatchFigures, ...], language: str, zone: str) -> str:
+    if not batches:
+        return t(language, "report.no_batches")
+    lines = [t(language, "report.batches_title")]
+    for batch in batches[:MAX_BATCHES]:
+        lines.append(
+            t(
+                language,
+                "report.batch",
+                name=batch.name,
+                today=number(batch.reviews_today, language),
+                done=number(batch.done, language),
+                wanted=number(batch.wanted, language),
+                percent=number(batch.percent, language, decimals=1),
+            )
+        )
+        if batch.forecast is not None and not batch.forecast.complete:
+            lines.append(_finish(batch.forecast, language, zone))
+    if len(batches) > MAX_BATCHES:
+        lines.append(t(language, "report.more_batches", count=len(batches) - MAX_BATCHES))
+    return "\n".join(lines)
+
+
+def _finish(forecast: Forecast, language: str, zone: str) -> str:
+    """The estimated finish, with a warning when it passes the deadline (or the deadline has
+    passed)."""
+    deadline = weekday_date(forecast.deadline, language) if forecast.deadline else ""
+    if forecast.finish is None and forecast.late:
+        return t(language, "report.deadline_passed", deadline=deadline)
+    if forecast.finish is None:
+        return t(language, "report.finish_unknown")
+    when = moment(forecast.finish, zone, language, short=True)
+    if forecast.late:
+        return t(language, "report.finish_late", when=when, deadline=deadline)
+    return t(language, "report.finish", when=when)
+
+
+def trainer_name(figures: TrainerFigures) -> str:
+    """Name and @username (how coordinators address people), whichever exist (escaped)."""
+    trainer = figures.trainer
+    name = trainer.name.strip()
+    handle = f"@{trainer.username}" if trainer.username else ""
+    shown = f"{name} ({handle})" if name and handle else name or handle or str(trainer.user_id)
+    return html.escape(shown, quote=False)  # a name, no words to translate
+
+
+def _met_name(figures: TrainerFigures) -> str:
+    return trainer_name(figures)
+
+
+def _missed_name(figures: TrainerFigures, language: str) -> str:
+    """The name and "done/quota" (symbols, the same in every language)."""
+    days = figures.days
+    done, quota = number(days.done_today, language), number(days.quota, language)
+    return f"{trainer_name(figures)} {done}/{quota}"
+
+
+def fit_lists(met: list[str], missed: list[str], budget: int) -> tuple[int, int]:
+    """How many of each list fit in `budget` characters together: each gets half, and what
+    one does not need goes to the other."""
+    half = budget // 2
+    shown_met = _fitting(met, half)
+    shown_missed = _fitting(missed, budget - _length(met[:shown_met]))
+    shown_met = _fitting(met, budget - _length(missed[:shown_missed]))
+    return shown_met, shown_missed
+
+
+def _fitting(names: list[str], budget: int) -> int:
+    used = 0
+    for index, name in enumerate(names):
+        used += visible_len(name) + (len(SEPARATOR) if index else 0)
+        if used > budget:
+            return index
+    return len(names)
+
+
+def _length(names: list[str]) -> int:
+    return sum(visible_len(name) for name in names) + len(SEPARATOR) * max(0, len(names) - 1)
+
+
+def _people(title_key: str, names: list[str], shown: int, language: str) -> str:
+    lines = [t(language, title_key, count=number(len(names), language))]
+    if shown:
+        lines.append(SEPARATOR.join(names[:shown]))
+    if shown < len(names):
+        lines.append(
+            t(
+                language,
+                "report.listed",
+                shown=number(shown, language),
+                total=number(len(names), language),
+            )
+        )
+    return "\n".join(lines)
