@@ -12,7 +12,7 @@ import os
 import pickle
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -340,6 +340,7 @@ async def import_batch_file(
     name: str,
     overlap: int | None = None,
     priority: int = 0,
+    deadline: date | None = None,
     rubric: Rubric = DEFAULT_RUBRIC,
     status: str = "open",
     clock: Clock = utc_now,
@@ -354,6 +355,9 @@ async def import_batch_file(
     every problem. Duplicate ids are found by the database's unique index as the rows go in
     (so memory stays flat whatever the size); a refused file is then read once more, up to its
     last duplicate, to name the lines those ids were first used on.
+
+    `deadline` is the last day (in TIMEZONE) the batch should finish on (bot/deadlines.py
+    checks it; bot/forecast.py says whether the batch is on time).
 
     Progress counts items: `expected_items` (or `scan`), from an earlier check of the same file
     (a chat upload), gives their total; otherwise a JSONL file's lines that are not blank do,
@@ -373,6 +377,7 @@ async def import_batch_file(
         rubric_json=rubric.to_json(),
         overlap=overlap or settings.default_overlap,
         priority=priority,
+        deadline=deadline.isoformat() if deadline else None,
         now=stamp(clock()),
     )
     count = 0

@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument(
         "--priority", type=int, default=0, help="higher is reviewed first (default 0)"
+    )
+    importer.add_argument(
+        "--deadline",
+        metavar="YYYY-MM-DD",
+        help="the last day the batch should be finished on, in TIMEZONE (shown in /batches and "
+        "/progress, which warns when the batch falls behind it)",
     )
     importer.add_argument(
         "--rubric",
@@ -254,6 +261,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     if args.overlap is not None and args.overlap < 1:
         print("error: --overlap must be at least 1", file=sys.stderr)
         return 2
+    try:
+        deadline = _deadline(args.deadline, settings)
+    except ValueError as error:
+        print(f"error: {error}; nothing was imported", file=sys.stderr)
+        return 2
     for path in (args.file, args.rubric):
         if path is not None and not path.is_file():
             print(f"error: no such file: {path}", file=sys.stderr)
@@ -274,6 +286,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             name=args.batch,
             overlap=args.overlap,
             priority=args.priority,
+            deadline=deadline,
             rubric=rubric,
             on_progress=bar.imported,
         )
@@ -303,12 +316,34 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     scan = result.scan
     print(f"imported {result.items:,} items into batch {result.name!r}", end="")
     print(f" ({scan.gold_count:,} control items)")
+    if deadline is not None:
+        print(f"  deadline: {deadline.isoformat()} (the end of that day, {settings.timezone})")
     if scan.languages:
         languages = ", ".join(f"{code} {count:,}" for code, count in sorted(scan.languages.items()))
         print(f"  languages: {languages}")
     for problem in scan.warnings[:MAX_REASONS_SHOWN]:
         print(f"  warning: {plain(problem)}")
     return 0
+
+
+def _deadline(text: str | None, settings: Settings) -> date | None:
+    """--deadline as a date; ValueError with the one line to print when it cannot be used."""
+    from bot.clock import utc_now
+    from bot.deadlines import DeadlineError, parse_deadline
+
+    if text is None:
+        return None
+    try:
+        return parse_deadline(text, utc_now(), settings.timezone)
+    except DeadlineError as error:
+        if error.reason == "past":
+            raise ValueError(
+                f"--deadline {error.text} has passed already (a deadline ends with its day in"
+                f" TIMEZONE, {settings.timezone}); give today or a later day"
+            ) from None
+        raise ValueError(
+            f"--deadline must be a date written YYYY-MM-DD, like 2026-12-20, not {error.text!r}"
+        ) from None
 
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:

@@ -44,6 +44,7 @@ class Forecast:
     finish: datetime | None  # estimated finish; None without a rate, or when complete
     deadline: date | None
     late: bool  # the finish falls after the deadline's end, or it passed with reviews wanted
+    passed: bool = False  # the deadline's end has passed (whatever the batch's state)
 
     @property
     def complete(self) -> bool:
@@ -84,8 +85,9 @@ def _forecast(
     if remaining and per_day:
         finish = now + timedelta(days=min(remaining / per_day, LONGEST_DAYS))
     deadline = date.fromisoformat(batch.deadline) if batch.deadline else None
-    late = False
-    if deadline is not None and remaining:
+    late = passed = False
+    if deadline is not None:
         ends = deadline_end(deadline, zone)
-        late = now >= ends or (finish is not None and finish > ends)
-    return Forecast(remaining, per_day, finish, deadline, late)
+        passed = now >= ends
+        late = bool(remaining) and (passed or (finish is not None and finish > ends))
+    return Forecast(remaining, per_day, finish, deadline, late, passed)

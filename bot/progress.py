@@ -1,6 +1,10 @@
 """Progress of batches for /progress: how far each is, how fast it moves, when it may finish,
 and what holds it up (no trainer left who can take its items; languages nobody reviews).
 
+The estimate here follows the last hour (or day): what the team is doing now. Each report also
+carries the batch's forecast (bot/forecast.py, the last three days' pace), which says whether
+it will make its deadline, as the daily report does.
+
 Plain values in, plain dataclasses out. Everything is aggregated in SQL on indexes (see
 storage/progress.py), so a batch of 100,000 items is reported in milliseconds.
 """
@@ -12,6 +16,8 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, stamp, start_of_day, utc_now
 from bot.config import Settings
+from bot.forecast import Forecast, forecast
+from bot.forecast import UnknownBatch as StillImporting
 from storage import assignment, languages, progress
 from storage.database import Database
 from storage.progress import NO_ACTIVITY, BatchRow
@@ -47,6 +53,8 @@ class BatchReport:
     needs_trainers: bool = False
     # (code, open items) for each language of its open items that no active trainer reviews.
     unreviewed_languages: tuple[tuple[str, int], ...] = ()
+    # The days-long view (bot/forecast.py): the deadline, and whether the batch misses it.
+    forecast: Forecast | None = None
 
     @property
     def finished(self) -> bool:
@@ -122,7 +130,14 @@ class ProgressService:
             finish_at=finish_at,
             needs_trainers=needs_trainers,
             unreviewed_languages=_unreviewed(counts, language_sets),
+            forecast=await self._forecast(batch, now),
         )
+
+    async def _forecast(self, batch: BatchRow, now: datetime) -> Forecast | None:
+        try:
+            return await forecast(self.db, batch.id, now, zone=self.settings.timezone)
+        except StillImporting:  # asked for by name while its import runs
+            return None
 
     async def _anyone_can_take(
         self,

@@ -12,6 +12,7 @@ import logging
 import re
 import shlex
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 from bot.batch_format import BatchScan
@@ -24,6 +25,7 @@ from bot.batches import (
 )
 from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
+from bot.deadlines import parse_deadline
 from bot.rubric import DEFAULT_RUBRIC, Rubric
 from storage import batches, bot_facts, uploads
 from storage.database import Database
@@ -47,6 +49,7 @@ class UploadRequest:
     name: str
     overlap: int | None
     priority: int
+    deadline: date | None = None  # the last day (in TIMEZONE) the batch should finish on
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +71,18 @@ class Opened:
     broadcast: bool
 
 
-def parse_caption(caption: str | None, default_name: str) -> UploadRequest:
-    """`name overlap=N priority=N` (all optional; `name=` works too) -> UploadRequest."""
-    name, overlap, priority = None, None, 0
+def parse_caption(
+    caption: str | None,
+    default_name: str,
+    *,
+    now: datetime | None = None,
+    zone: str = "Asia/Jakarta",
+) -> UploadRequest:
+    """`name overlap=N priority=N deadline=YYYY-MM-DD` (all optional; `name=` works too) ->
+    UploadRequest. A deadline that is malformed or whose day (in `zone`) has ended raises
+    bot.deadlines.DeadlineError, so the coordinator is told which of the two it is. `now` (the
+    clock's) and `zone` (TIMEZONE) say which days have ended."""
+    name, overlap, priority, deadline = None, None, 0, None
     try:
         words = shlex.split(caption or "")
     except ValueError:
@@ -86,12 +98,14 @@ def parse_caption(caption: str | None, default_name: str) -> UploadRequest:
             overlap = int(value)
         elif key == "priority" and re.fullmatch(r"-?[0-9]{1,6}", value):
             priority = int(value)
+        elif key == "deadline":
+            deadline = parse_deadline(value, now or utc_now(), zone)
         else:
             raise CaptionError(word)
     name = (name or default_name).strip()[:64]
     if not name:
         raise CaptionError("name")
-    return UploadRequest(name=name, overlap=overlap, priority=priority)
+    return UploadRequest(name=name, overlap=overlap, priority=priority, deadline=deadline)
 
 
 class Uploads:
@@ -140,6 +154,7 @@ class Uploads:
             batch_name=request.name,
             overlap=request.overlap,
             priority=request.priority,
+            deadline=request.deadline.isoformat() if request.deadline else None,
             rubric_json=rubric.to_json() if rubric != DEFAULT_RUBRIC else None,
             item_count=scan.items,
             now=stamp(self.clock()),
@@ -194,6 +209,7 @@ class Uploads:
                 name=upload["batch_name"],
                 overlap=upload["overlap"],
                 priority=upload["priority"],
+                deadline=date.fromisoformat(upload["deadline"]) if upload["deadline"] else None,
                 rubric=rubric,
                 clock=self.clock,
                 expected_items=upload["item_count"],  # counted when the file was checked

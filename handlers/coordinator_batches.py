@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import date
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -20,11 +21,19 @@ from bot.batches import (
     change_batch,
     list_batches,
 )
-from bot.formatting import number
+from bot.deadlines import DeadlineError
+from bot.formatting import number, weekday_date
 from bot.i18n import Html, t, t_plain
 from bot.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric_file
 from bot.upload_problems import html_text
-from bot.uploads import CHOICES, CaptionError, CheckedUpload, Uploads, parse_caption
+from bot.uploads import (
+    CHOICES,
+    CaptionError,
+    CheckedUpload,
+    UploadRequest,
+    Uploads,
+    parse_caption,
+)
 from handlers import broadcasts
 from handlers.callback_data import Action, decode, encode
 from handlers.context import NilaiContext
@@ -83,18 +92,16 @@ async def document_received(update: Update, context: NilaiContext) -> None:
         )
         return
     status = await message.reply_html(t(language, "upload.checking", file=file_name))
+    request = None
+    if not is_rubric:
+        request = await _caption_request(status, message.caption, file_name, language, context)
+        if request is None:
+            return
     uploads = uploads_of(context)
     path = uploads.path_for(document.file_unique_id, file_name)
     await (await document.get_file()).download_to_drive(path)
-    if is_rubric:
+    if request is None:
         await _rubric_received(status, path, context)
-        return
-    try:
-        request = parse_caption(message.caption, Path(file_name).stem)
-    except CaptionError as error:
-        await status.edit_text(
-            t(language, "upload.bad_caption", part=error.detail[:60]), parse_mode=ParseMode.HTML
-        )
         return
     checked = await uploads.check(message.from_user.id, path, file_name, request)
     await status.edit_text(
@@ -102,6 +109,24 @@ async def document_received(update: Update, context: NilaiContext) -> None:
         parse_mode=ParseMode.HTML,
         reply_markup=_decision_keyboard(checked.upload_id, language) if checked.upload_id else None,
     )
+
+
+async def _caption_request(
+    status: Message, caption: str | None, file_name: str, language: str, context: NilaiContext
+) -> UploadRequest | None:
+    """The caption's name, overlap, priority and deadline; None (the status says why, and the
+    file is not even downloaded) when a part cannot be read or the deadline has passed."""
+    settings = context.services.settings
+    try:
+        return parse_caption(
+            caption, Path(file_name).stem, now=context.services.clock(), zone=settings.timezone
+        )
+    except CaptionError as error:
+        text = t(language, "upload.bad_caption", part=error.detail[:60])
+    except DeadlineError as error:
+        text = t(language, f"upload.deadline_{error.reason}", part=error.text[:60])
+    await status.edit_text(text, parse_mode=ParseMode.HTML)
+    return None
 
 
 async def _rubric_received(status: Message, path: Path, context: NilaiContext) -> None:
@@ -156,6 +181,10 @@ def _check_text(
         overlap=request.overlap or context.services.settings.default_overlap,
         priority=request.priority,
     )
+    if request.deadline is not None:
+        summary += "\n" + t(
+            language, "upload.deadline", day=weekday_date(request.deadline, language)
+        )
     if scan.warning_count:
         first = Html(html_text(scan.warnings[0], language))
         summary += "\n" + t(language, "upload.warnings", count=scan.warning_count, first=first)
@@ -329,7 +358,7 @@ async def _batches_view(
 
 def _batch_line(batch: BatchProgress, language: str) -> str:
     percent = min(100, 100 * batch.reviews // batch.wanted) if batch.wanted else 100
-    return t(
+    line = t(
         language,
         "batches.line",
         icon=_STATUS_ICONS[batch.status],
@@ -341,6 +370,10 @@ def _batch_line(batch: BatchProgress, language: str) -> str:
         wanted=number(batch.wanted, language),
         percent=percent,
     )
+    if batch.deadline is None:
+        return line
+    day = weekday_date(date.fromisoformat(batch.deadline), language)
+    return line + t(language, "batches.deadline", day=day)
 
 
 def _batch_row(batch_id: int, name: str, status: str) -> list[InlineKeyboardButton]:

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.formatting import moment, number
+from bot.forecast import Forecast
+from bot.formatting import moment, number, weekday_date
 from bot.i18n import Html, t
 from bot.onboarding import Trainer
 from bot.progress import BatchReport, ProgressService, UnknownBatch
 from bot.review_languages import display_name
+from bot.streaks import local_date
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.text_split import echo
@@ -96,7 +98,30 @@ def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> st
         last_hour=number(report.last_hour, language),
         finish=Html(finish),
     )
-    return "\n".join([block, *_language_warnings(report, language)])
+    deadline = _deadline_line(report.forecast, me, context)
+    return "\n".join([block, *deadline, *_language_warnings(report, language)])
+
+
+def _deadline_line(forecast: Forecast | None, me: Trainer, context: NilaiContext) -> list[str]:
+    """The batch's deadline, and whether it makes it at the last days' pace (bot/forecast.py);
+    nothing for a batch without one."""
+    if forecast is None or forecast.deadline is None:
+        return []
+    language = me.language
+    day = weekday_date(forecast.deadline, language)
+    pace = number(forecast.per_day, language, decimals=1 if forecast.per_day < 10 else 0)
+    if forecast.complete:
+        return [t(language, "progress_deadline.plain", day=day)]
+    if forecast.passed:
+        remaining = number(forecast.remaining, language)
+        return [t(language, "progress_deadline.passed", day=day, count=remaining)]
+    if forecast.finish is None:
+        return [t(language, "progress_deadline.no_pace", day=day)]
+    if forecast.late:
+        zone = me.timezone or context.services.settings.timezone
+        finish = weekday_date(local_date(forecast.finish, zone), language)
+        return [t(language, "progress_deadline.late", day=day, pace=pace, finish=finish)]
+    return [t(language, "progress_deadline.on_track", day=day, pace=pace)]
 
 
 def _language_warnings(report: BatchReport, language: str) -> list[str]:

@@ -57,7 +57,14 @@ async def create_batch_with_items(
 
 
 async def begin_import(
-    db: Database, *, name: str, rubric_json: str, overlap: int, priority: int, now: str
+    db: Database,
+    *,
+    name: str,
+    rubric_json: str,
+    overlap: int,
+    priority: int,
+    now: str,
+    deadline: str | None = None,
 ) -> int:
     """Create the batch to import into, paused and marked `importing`: no trainer sees it, nor
     does /batches, until `finish_import`. Raises BatchExistsError if the name is taken."""
@@ -66,9 +73,9 @@ async def begin_import(
             if await cursor.fetchone() is not None:
                 raise BatchExistsError(name)
         cursor = await conn.execute(
-            "INSERT INTO batches (name, rubric, overlap, priority, status, importing, created_at)"
-            " VALUES (?, ?, ?, ?, 'paused', 1, ?)",
-            (name, rubric_json, overlap, priority, now),
+            "INSERT INTO batches (name, rubric, overlap, priority, deadline, status, importing,"
+            " created_at) VALUES (?, ?, ?, ?, ?, 'paused', 1, ?)",
+            (name, rubric_json, overlap, priority, deadline, now),
         )
         batch_id = cursor.lastrowid
         assert batch_id is not None
@@ -157,6 +164,7 @@ class BatchProgress:
     items: int
     complete: int
     reviews: int
+    deadline: str | None = None  # YYYY-MM-DD (bot/deadlines.py)
 
     @property
     def wanted(self) -> int:
@@ -167,10 +175,10 @@ async def list_batches(db: Database) -> list[BatchProgress]:
     """Every batch with its counts, aggregated in SQL (one indexed pass over items)."""
     rows = await db.fetchall(
         "SELECT b.id, b.name, b.status, b.priority, b.overlap, b.item_count,"
-        " COALESCE(SUM(i.complete), 0), COALESCE(SUM(i.done_count), 0)"
+        " COALESCE(SUM(i.complete), 0), COALESCE(SUM(i.done_count), 0), b.deadline"
         " FROM batches b LEFT JOIN items i ON i.batch_id = b.id"
         " WHERE b.importing = 0"
-        " GROUP BY b.id, b.name, b.status, b.priority, b.overlap, b.item_count"
+        " GROUP BY b.id, b.name, b.status, b.priority, b.overlap, b.item_count, b.deadline"
         " ORDER BY CASE b.status WHEN 'open' THEN 0 WHEN 'paused' THEN 1 ELSE 2 END,"
         " b.priority DESC, b.id DESC"
     )

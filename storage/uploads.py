@@ -16,6 +16,7 @@ async def create_upload(
     batch_name: str,
     overlap: int | None,
     priority: int,
+    deadline: str | None = None,
     rubric_json: str | None,
     item_count: int,
     now: str,
@@ -23,7 +24,8 @@ async def create_upload(
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "INSERT INTO uploads (coordinator_id, file_path, file_name, batch_name, overlap,"
-            " priority, rubric, item_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " priority, deadline, rubric, item_count, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 coordinator_id,
                 file_path,
@@ -31,6 +33,7 @@ async def create_upload(
                 batch_name,
                 overlap,
                 priority,
+                deadline,
                 rubric_json,
                 item_count,
                 now,
