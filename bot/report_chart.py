@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.formatting import number, weekday_date
 from bot.i18n import t_plain
@@ -65,11 +65,12 @@ def chart_figure(report: Report, language: str, zone: str) -> Figure:
     return figure
 
 
-def _style(axes: Axes, title: str, ylabel: str) -> None:
+def _style(axes: Axes, title: str, ylabel: str, language: str) -> None:
     axes.set_title(title, fontsize=TITLE, fontweight="bold", loc="left")
     axes.set_ylabel(ylabel, fontsize=TEXT)
     axes.tick_params(labelsize=TEXT, width=2, length=6)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: number(int(value), language)))
     axes.grid(axis="y", linewidth=1.5, color="#cccccc")
     axes.set_axisbelow(True)
     for side in ("top", "right"):
@@ -79,7 +80,12 @@ def _style(axes: Axes, title: str, ylabel: str) -> None:
 
 
 def _bars(axes: Axes, trainers: Sequence[TrainerFigures], language: str) -> None:
-    _style(axes, t_plain(language, "report.chart_today"), t_plain(language, "report.chart_reviews"))
+    _style(
+        axes,
+        t_plain(language, "report.chart_today"),
+        t_plain(language, "report.chart_reviews"),
+        language,
+    )
     if not trainers:
         axes.set_xticks([])
         return
@@ -97,7 +103,7 @@ def _bars(axes: Axes, trainers: Sequence[TrainerFigures], language: str) -> None
     )
     axes.set_ylim(0, max([*done, *(f.days.quota for f in trainers)]) * 1.15 + 0.5)
     axes.set_xticks(list(positions), [_label(f) for f in trainers], rotation=45, ha="right")
-    axes.legend(fontsize=TEXT, loc="upper right", frameon=False)
+    axes.legend(fontsize=TEXT, loc="best", framealpha=0.9)
 
 
 def _label(figures: TrainerFigures) -> str:
@@ -112,6 +118,7 @@ def _distribution(axes: Axes, trainers: Sequence[TrainerFigures], language: str)
         axes,
         t_plain(language, "report.chart_distribution"),
         t_plain(language, "report.chart_trainers"),
+        language,
     )
     done = [f.days.done_today for f in trainers]
     quota = Counter(f.days.quota for f in trainers).most_common(1)[0][0]
@@ -121,7 +128,7 @@ def _distribution(axes: Axes, trainers: Sequence[TrainerFigures], language: str)
     axes.axvline(quota, color=QUOTA, linewidth=5, label=t_plain(language, "report.chart_quota"))
     axes.set_xlabel(t_plain(language, "report.chart_reviews"), fontsize=TEXT)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=10))
-    axes.legend(fontsize=TEXT, loc="upper right", frameon=False)
+    axes.legend(fontsize=TEXT, loc="best", framealpha=0.9)
 
 
 def _bins(top: int) -> list[float]:
@@ -131,7 +138,12 @@ def _bins(top: int) -> list[float]:
 
 
 def _week(axes: Axes, report: Report, language: str, zone: str) -> None:
-    _style(axes, t_plain(language, "report.chart_week"), t_plain(language, "report.chart_reviews"))
+    _style(
+        axes,
+        t_plain(language, "report.chart_week"),
+        t_plain(language, "report.chart_reviews"),
+        language,
+    )
     days = week_days(report.moment, zone)
     positions = range(len(days))
     axes.bar(positions, report.team_week, color=WEEK_BAR, width=0.7)
