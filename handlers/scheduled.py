@@ -1,0 +1,235 @@
+"""The daily reminders, summaries and reports: the per-minute job that decides them, and the
+sender that sends what was decided.
+
+Deciding (`bot/daily_sends.py`) records one row per send, so the sender only ever sends rows:
+it claims a small page of `due` ones at a time (`claim_size`, as broadcasts do), hands them at
+BROADCAST_RATE to `concurrency` workers, and records each outcome with the next claim. Each send
+is the kind's own function (`handlers/daily_messages.py`, `handlers/reports.py`), a bulk send
+paced with every other (`handlers/sending.py`), so 10,000 reminders on one minute go out at the
+bulk rate while trainers' taps are answered at once. A send whose local date has passed, or whose
+recipient's local time is now inside quiet hours, is skipped unsent. One failing recipient never
+stops the others: a 403 records `blocked` and marks them unreachable, any other error `failed`.
+
+The sender runs as a task of the Application, so `Application.stop()` waits for it: it finishes
+the sends in flight and puts the claimed, unsent rows back to `due`, and the next start goes on
+with them. Rows a crash left `sending` may or may not have reached Telegram (it cannot tell): at
+the next start they become `lost`, are counted in the log, and are never resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+
+from aiolimiter import AsyncLimiter
+from telegram import Bot
+from telegram.error import Forbidden
+from telegram.ext import Application
+
+from bot.clock import parse_stamp, stamp
+from bot.daily_sends import DailyDecisions, Kind, still_wanted
+from bot.services import Services
+from handlers.broadcasts import claim_size, concurrency
+from handlers.context import SERVICES_KEY, NilaiContext
+from handlers.daily_messages import send_reminder, send_summary
+from handlers.reports import send_report
+from storage import daily_sends as store
+from storage.records import Trainer
+
+log = logging.getLogger(__name__)
+
+SendFunction = Callable[[Bot, Services, Trainer, datetime], Awaitable[bool]]
+"""Sends one daily message; False when skipped at send time. Raises Forbidden when blocked."""
+
+JOB_NAME = "daily-sends"
+_ENGINE = "daily_sends.engine"  # bot_data key
+
+
+def message_senders() -> dict[Kind, SendFunction]:
+    """Each kind's send function: the messages are worded by their own modules."""
+    return {Kind.REMINDER: send_reminder, Kind.SUMMARY: send_summary, Kind.REPORT: send_report}
+
+
+async def daily_check(context: NilaiContext) -> None:
+    """The per-minute job: decide what fell due since the last check, and send it."""
+    await DailySends.of(context.application).check()
+
+
+class DailySends:
+    """The daily sends of one running bot: its decisions and its one sender."""
+
+    def __init__(self, application: Application):
+        self.application = application
+        self.services: Services = application.bot_data[SERVICES_KEY]
+        self.decisions = DailyDecisions(self.services.db, self.services.settings)
+        self.senders = message_senders()
+        self._sender: asyncio.Task | None = None
+        self._more = False  # rows were decided while the sender ran: it claims again
+
+    def take_more(self) -> bool:
+        """Whether rows were decided since the sender last looked (it then claims again)."""
+        more, self._more = self._more, False
+        return more
+
+    @classmethod
+    def of(cls, application: Application) -> DailySends:
+        engine = application.bot_data.get(_ENGINE)
+        if engine is None:
+            engine = application.bot_data[_ENGINE] = cls(application)
+        return engine
+
+    async def start_up(self) -> None:
+        """At each start: give up the sends a crash cut off, keep the window of the last check
+        (the first start ever opens it now), and go on with the sends already decided."""
+        db, now = self.services.db, self.services.clock()
+        lost = await store.lose_unconfirmed(db, stamp(now))
+        if lost:
+            log.warning(
+                "%d daily messages may have been lost in a crash (not resent): %s",
+                sum(lost.values()),
+                ", ".join(f"{count} {kind}" for kind, count in sorted(lost.items())),
+            )
+        await self.decisions.start_window(now)
+        if await store.has_due(db):
+            self.launch()
+
+    async def check(self) -> int:
+        """One per-minute check: decide, then start the sender if anything waits; how many
+        sends were decided now."""
+        decided = await self.decisions.check(self.services.clock())
+        if decided or (self._sender is None and await store.has_due(self.services.db)):
+            self.launch()
+        return decided
+
+    def launch(self) -> None:
+        """Start the sender (if it runs, it claims again before it ends)."""
+        if self._sender is not None:
+            self._more = True
+            return
+        if not self.application.running:  # at start-up: stop() would not await a task made now
+            assert self.application.job_queue is not None
+            self.application.job_queue.run_once(
+                _launch_job, when=0, name="daily-sender", job_kwargs={"misfire_grace_time": None}
+            )
+            return
+        task = self.application.create_task(self._send(), name="daily-sender")
+        self._sender = task
+        task.add_done_callback(self._sender_done)
+
+    def _sender_done(self, task: asyncio.Task) -> None:
+        if self._sender is task:
+            self._sender = None
+
+    async def wait_idle(self) -> None:
+        """Until no sender runs (tests and benches wait for the sends of a check)."""
+        while self._sender is not None:
+            await asyncio.wait({self._sender})
+
+    async def _send(self) -> None:
+        try:
+            await _Sender(self).run()
+        except Exception:  # the rows stay as recorded; the next check starts a sender again
+            log.exception("the daily sender stopped")
+
+
+async def _launch_job(context: NilaiContext) -> None:
+    DailySends.of(context.application).launch()
+
+
+class _Sender:
+    """Claims due rows a small page at a time, sends them through `concurrency` workers at the
+    bulk rate, and records each outcome with the next claim."""
+
+    def __init__(self, engine: DailySends):
+        self.engine = engine
+        self.application = engine.application
+        self.services = engine.services
+        settings = self.services.settings
+        self.page_size = claim_size(settings.broadcast_rate)
+        self.width = concurrency(settings.broadcast_rate)
+        # Handed out at the budget's pace, so rows wait here (a page at most), not claimed in
+        # the rate limiter's queue, and a crash leaves only the sends in flight in doubt.
+        self.pace = AsyncLimiter(settings.broadcast_rate, 1)
+        self.queue: asyncio.Queue[store.Claimed | None] = asyncio.Queue(maxsize=1)
+        self.finished: list[store.Outcome] = []
+        self.counts: dict[str, int] = {}
+
+    async def run(self) -> None:
+        workers = [asyncio.create_task(self._work()) for _ in range(self.width)]
+        unsent: list[store.Key] = []
+        try:
+            unsent = await self._feed()
+            for _ in workers:
+                await self.queue.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()  # only matters if the feeder failed or the task was cancelled
+            await store.record_and_claim(
+                self.services.db, outcomes=self._take_finished(), release=unsent, now=self._now()
+            )
+        if self.counts:
+            log.info("daily sends: %s", ", ".join(f"{n} {s}" for s, n in self.counts.items()))
+
+    async def _feed(self) -> list[store.Key]:
+        """Queue claimed rows page by page until none is due, or the bot stops (then the rows
+        claimed and not queued are returned, to be put back)."""
+        while True:
+            page = await store.record_and_claim(
+                self.services.db,
+                outcomes=self._take_finished(),
+                claim=self.page_size,
+                now=self._now(),
+            )
+            if not page:
+                if not self.engine.take_more():
+                    return []
+                continue
+            for index, claimed in enumerate(page):
+                if not self.application.running:
+                    return [(c.kind, c.trainer.user_id, c.local_date) for c in page[index:]]
+                await self.pace.acquire()
+                await self.queue.put(claimed)
+
+    def _take_finished(self) -> list[store.Outcome]:
+        finished, self.finished = self.finished, []
+        return finished
+
+    def _now(self) -> str:
+        return stamp(self.services.clock())
+
+    async def _work(self) -> None:
+        while (claimed := await self.queue.get()) is not None:
+            status = await self._deliver(claimed)
+            self.finished.append(
+                (claimed.kind, claimed.trainer.user_id, claimed.local_date, status)
+            )
+            self.counts[status] = self.counts.get(status, 0) + 1
+
+    async def _deliver(self, claimed: store.Claimed) -> str:
+        kind, trainer = Kind(claimed.kind), claimed.trainer
+        if not self._still_wanted(kind, claimed):
+            return "skipped"
+        send = self.engine.senders[kind]
+        try:
+            sent = await send(
+                self.application.bot, self.services, trainer, parse_stamp(claimed.decided_at)
+            )
+        except Forbidden:
+            return "blocked"
+        except Exception as error:  # one recipient's failure must not stop the others
+            log.warning("daily %s to %s failed: %r", kind, trainer.chat_id, error)
+            return "failed"
+        return "sent" if sent else "skipped"
+
+    def _still_wanted(self, kind: Kind, claimed: store.Claimed) -> bool:
+        """Still today in the recipient's zone, outside their quiet hours, and still someone
+        who gets it (not paused, removed or unreachable since the decision)."""
+        trainer, settings = claimed.trainer, self.services.settings
+        if trainer.status != "active" or not trainer.reachable:
+            return False
+        zone = self.engine.decisions.schedule.zone_for(kind, trainer.timezone)
+        day = date.fromisoformat(claimed.local_date)
+        return still_wanted(kind, day, zone, self.services.clock(), settings.quiet_hours)
