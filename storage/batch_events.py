@@ -1,0 +1,64 @@
+"""Queries behind "batch complete" (bot/batch_events.py): which batches just got every item's
+reviews, marked so in the statement that decides, and their totals for the message."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from storage.database import Database
+
+# A batch not yet marked whose items are all complete. Each candidate costs one probe of
+# `items_progress` (batch_id, complete, ...) for an open item, so with nothing to announce the
+# per-minute look is a read of the few unmarked batches and nothing else.
+_JUST_COMPLETE = (
+    "completed_at IS NULL AND importing = 0 AND item_count > 0"
+    " AND NOT EXISTS (SELECT 1 FROM items WHERE items.batch_id = batches.id"
+    " AND items.complete = 0)"
+)
+ANY_COMPLETE_SQL = f"SELECT 1 FROM batches WHERE {_JUST_COMPLETE} LIMIT 1"
+MARK_COMPLETE_SQL = f"UPDATE batches SET completed_at = ? WHERE {_JUST_COMPLETE} RETURNING id"
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedBatch:
+    id: int
+    name: str
+    items: int
+    reviews: int  # submitted reviews, late extras included
+    trainers: int  # trainers with a submitted review in it
+    created_at: str
+    completed_at: str
+
+
+async def any_just_complete(db: Database) -> bool:
+    """A read first, so the minute with nothing to announce takes no write lock."""
+    return await db.fetchval(ANY_COMPLETE_SQL) is not None
+
+
+async def mark_completed(db: Database, now: str) -> list[int]:
+    """Mark every batch that just became complete and return their ids: the mark is the
+    decision, so two runs (or a restart) never both get the same batch, and a batch an Undo
+    reopens and a Submit completes again is marked already."""
+    return await db.write(_mark, now)
+
+
+def _mark(conn: sqlite3.Connection, now: str) -> list[int]:
+    return [row[0] for row in conn.execute(MARK_COMPLETE_SQL, (now,)).fetchall()]
+
+
+async def completed_batch(db: Database, batch_id: int) -> CompletedBatch | None:
+    row = await db.fetchone(
+        "SELECT b.id, b.name, b.item_count,"
+        " (SELECT COALESCE(SUM(done_count), 0) FROM items WHERE batch_id = b.id),"
+        " (SELECT COUNT(DISTINCT a.trainer_id) FROM assignments a JOIN items i"
+        "  ON i.id = a.item_id WHERE i.batch_id = b.id AND a.status = 'submitted'),"
+        " b.created_at, b.completed_at FROM batches b WHERE b.id = ?",
+        (batch_id,),
+    )
+    return None if row is None or row[6] is None else CompletedBatch(*row)
+
+
+async def batch_name(db: Database, batch_id: int) -> str | None:
+    """The name of a batch that finished importing (export buttons carry its id)."""
+    return await db.fetchval("SELECT name FROM batches WHERE id = ? AND importing = 0", (batch_id,))
