@@ -275,6 +275,7 @@ class FakeBotApi:
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
             "getFile": self._get_file,
             "sendChatAction": self._send_chat_action,
         }
@@ -1204,6 +1205,44 @@ class FakeBotApi:
         )
         return msg.to_api()
 
+    def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        """An uploaded PNG or JPEG (Telegram refuses what is not an image); the bytes are kept
+        in ``files`` and the message's ``photo`` has the size read from the image."""
+        chat = self._target_chat(params)
+        photo = params.get("photo")
+        if not isinstance(photo, UploadedFile) or not photo.content:
+            raise bad_request("there is no photo in the request")
+        width, height = _image_size(photo.content)
+        file = self._new_file(photo.content, "photos", ".jpg", None, "image/jpeg")
+        caption = params.get("caption")
+        plain_caption, caption_entities = None, []
+        if caption not in (None, ""):
+            caption = str(caption)
+            plain_caption, caption_entities = self._format(caption, params, "caption_entities")
+            if utf16_len(plain_caption) > MAX_CAPTION_LENGTH:
+                raise bad_request("message caption is too long")
+        else:
+            caption = None
+        size = {
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "file_size": len(file.content),
+            "width": width,
+            "height": height,
+        }
+        msg = self._new_message(
+            chat,
+            from_bot=True,
+            text=None,
+            parse_mode=params.get("parse_mode"),
+            reply_markup=validate_reply_markup(params.get("reply_markup")),
+            photo=[size],
+            caption=caption,
+            api_caption=plain_caption,
+            caption_entities=caption_entities,
+        )
+        return msg.to_api()
+
     def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
         file = self.files.get(str(params.get("file_id", "")))
         if file is None:
@@ -1215,3 +1254,23 @@ class FakeBotApi:
         if params.get("action") not in _CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         return True
+
+
+def _image_size(content: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (its IHDR) or JPEG (its first SOF marker); anything else is
+    refused as Telegram does."""
+    if content[:8] == b"\x89PNG\r\n\x1a\n" and content[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", content[16:24])
+        return width, height
+    if content[:2] == b"\xff\xd8":
+        index = 2
+        while index + 9 < len(content):
+            marker, length = (
+                content[index + 1],
+                struct.unpack(">H", content[index + 2 : index + 4])[0],
+            )
+            if marker in (0xC0, 0xC1, 0xC2):
+                height, width = struct.unpack(">HH", content[index + 5 : index + 9])
+                return width, height
+            index += 2 + length
+    raise bad_request("IMAGE_PROCESS_FAILED")
