@@ -77,3 +77,11 @@ def test_the_assignment_bench_prints_latency_alone_and_busy_and_the_plans() -> N
     assert re.search(r"^    one more trainer asking, next_item: p50 [\d.]+ ms", out, re.M)
     assert "SEARCH i USING COVERING INDEX items_open" in out
     assert re.search(r"^RESULT pick alone: p99 [\d.]+ ms at 10,000 items", out, re.M), out
+
+
+def test_the_daily_check_bench_prints_the_idle_check_and_a_full_decision() -> None:
+    out = run_bench("daily_check", "--quick")
+    assert "SCAN trainers USING COVERING INDEX trainers_zone" in out
+    assert re.search(r"^RESULT per-minute check, nothing due: p99 [\d.]+ ms with 500", out, re.M)
+    assert "all due: 500 reminders decided for 500 trainers" in out
+    assert "a second check a minute later decides 0 more" in out
