@@ -9,7 +9,9 @@ How it is measured:
 
 * A fresh database in a temporary folder holds N trainers (default 10,000; `--quick`: 500): a
   third without a zone of their own (TIMEZONE, Asia/Jakarta), the rest spread over Asia/Makassar,
-  Asia/Jayapura and Europe/Amsterdam, with a few hundred coordinators' worth of nothing else.
+  Asia/Jayapura and Europe/Amsterdam; and `--days` (default 30; `--quick`: 3) days of finished
+  daily sends before (a reminder and a summary per trainer per day, 600,000 rows at 10,000), so
+  the reads of open rows are measured against a table as it grows.
 * Nothing due: the check the job makes every minute (`DailyDecisions.check`: the last check, the
   zones in use, the moments, and the last check moved forward, one short write), plus the
   sender's "anything due?" look (`storage.daily_sends.has_due`), run `--runs` times (default
@@ -19,10 +21,12 @@ How it is measured:
   Printed: the whole decision, the number of write transactions (chunks of
   `storage.daily_sends.CHUNK` recipients) and the time each held the write lock (p50, max), and
   that a second check decides nothing more.
-* The query plan of the zones-in-use read, which should use the `trainers_zone` index.
+  Then the sender's claim of a page of 3 (its page at 30/s) among them, 100 times.
+* The query plans of the zones-in-use read (the `trainers_zone` index) and of the "anything
+  due?" read (the partial index `daily_sends_open`, not the finished rows).
 
 Run from the repo root: `.venv/bin/python -m bench.daily_check [--trainers N] [--runs R]
-[--quick]`.
+[--days D] [--quick]`.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ QUIET_START = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 WIB: nothing due 
 REMINDER = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 19:00 WIB
 
 
-async def build(path: Path, trainers: int) -> Database:
+async def build(path: Path, trainers: int, days: int) -> Database:
     db = await Database.open(path)
     async with db.transaction() as conn:
         await conn.executemany(
@@ -60,6 +64,17 @@ async def build(path: Path, trainers: int) -> Database:
                 for n in range(1, trainers + 1)
             ],
         )
+        for back in range(days, 0, -1):
+            day = (QUIET_START - timedelta(days=back)).date().isoformat()
+            await conn.executemany(
+                "INSERT INTO daily_sends (kind, trainer_id, local_date, status, decided_at)"
+                " VALUES (?, ?, ?, 'sent', ?)",
+                [
+                    (kind, n, day, CREATED)
+                    for kind in ("reminder", "summary")
+                    for n in range(1, trainers + 1)
+                ],
+            )
     return db
 
 
@@ -110,40 +125,54 @@ async def all_due(db: Database, settings: Settings, trainers: int) -> None:
     decided = await decisions.check(REMINDER + timedelta(seconds=1))
     whole = time.perf_counter() - started
     again = await decisions.check(REMINDER + timedelta(seconds=61))
+    chunks = held[:-1]  # the last: the second check's move of the last check
     print(f"all due: {decided:,} reminders decided for {trainers:,} trainers in {ms(whole)}")
     print(
-        f"  {len(held) - 1} write transactions of up to {store.CHUNK} recipients:"
-        f" lock held p50 {ms(percentile(held[:-1], 0.5))}, max {ms(max(held[:-1]))}"
+        f"  {len(chunks)} write transactions of up to {store.CHUNK} recipients:"
+        f" lock held p50 {ms(percentile(chunks, 0.5))}, max {ms(max(chunks))}"
     )
     print(f"  a second check a minute later decides {again} more")
+    claims = []
+    for _ in range(100):
+        started = time.perf_counter()
+        page = await store.record_and_claim(db, claim=3, now=stamp(REMINDER))
+        claims.append(time.perf_counter() - started)
+        assert len(page) == 3
+    print(
+        f"  claiming a page of 3 of them (the sender at 30/s): p50 {ms(percentile(claims, 0.5))},"
+        f" max {ms(max(claims))}"
+    )
     print(
         f"RESULT deciding {decided:,} due: {ms(whole)} in all,"
-        f" the write lock held at most {ms(max(held[:-1]))} at a time"
+        f" the write lock held at most {ms(max(chunks))} at a time"
     )
 
 
-async def query_plan(db: Database) -> None:
+async def query_plans(db: Database) -> None:
     rows = await db.fetchall("EXPLAIN QUERY PLAN SELECT DISTINCT timezone FROM trainers")
     print("zones in use, query plan: " + "; ".join(row["detail"] for row in rows))
+    rows = await db.fetchall("EXPLAIN QUERY PLAN " + store.HAS_DUE)
+    print("anything due, query plan: " + "; ".join(row["detail"] for row in rows))
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trainers", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--quick", action="store_true", help="500 trainers, 50 runs")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="500 trainers, 50 runs, 3 days")
     args = parser.parse_args()
-    trainers, runs = (500, 50) if args.quick else (args.trainers, args.runs)
+    trainers, runs, days = (500, 50, 3) if args.quick else (args.trainers, args.runs, args.days)
     print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "nilai.db"
-        db = await build(path, trainers)
+        db = await build(path, trainers, days)
         settings = Settings(telegram_bot_token="1:bench", database_path=path)
         try:
-            await query_plan(db)
+            await query_plans(db)
             times = await nothing_due(db, settings, runs)
             print(
-                f"nothing due, {trainers:,} trainers, {runs} checks:"
+                f"nothing due, {trainers:,} trainers, {days} days of sends before, {runs} checks:"
                 f" p50 {ms(percentile(times, 0.5))},"
                 f" p99 {ms(percentile(times, 0.99))}, max {ms(max(times))}"
             )

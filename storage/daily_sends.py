@@ -19,6 +19,16 @@ CHECKED_AT = "daily_sends_checked_at"  # bot_facts: the end of the last check's 
 CHUNK = 500  # recipients decided per transaction
 
 FINAL_STATUSES = ("sent", "skipped", "blocked", "failed")
+# The condition of the partial index `daily_sends_open`, said in every query of open rows:
+# SQLite uses a partial index only when the query repeats its condition (`status = 'due'`
+# alone would scan every row ever decided, 20,000 more each day at 10,000 trainers).
+_OPEN = "status IN ('due', 'sending')"
+HAS_DUE = f"SELECT 1 FROM daily_sends WHERE {_OPEN} AND status = 'due' LIMIT 1"
+CLAIM = (
+    "SELECT d.kind AS send_kind, d.local_date, d.decided_at, t.* FROM daily_sends d"
+    " JOIN trainers t ON t.user_id = d.trainer_id"
+    f" WHERE d.{_OPEN} AND d.status = 'due' ORDER BY d.decided_at LIMIT ?"
+)
 
 # Who gets each kind, as SQL on `trainers` with its parameters (after the zone's): created
 # before the scheduled moment (`:moment`), never a deleted identity (negative id).
@@ -174,7 +184,7 @@ def _insert_chunk(
 
 async def has_due(db: Database) -> bool:
     """Whether any decided send waits (read through the partial index of open rows)."""
-    return await db.fetchone("SELECT 1 FROM daily_sends WHERE status = 'due' LIMIT 1") is not None
+    return await db.fetchone(HAS_DUE) is not None
 
 
 async def record_and_claim(
@@ -214,12 +224,7 @@ def _record_and_claim(
     )
     if claim <= 0:
         return []
-    rows = conn.execute(
-        "SELECT d.kind AS send_kind, d.local_date, d.decided_at, t.* FROM daily_sends d"
-        " JOIN trainers t ON t.user_id = d.trainer_id"
-        " WHERE d.status = 'due' ORDER BY d.decided_at, d.kind, d.trainer_id LIMIT ?",
-        (claim,),
-    ).fetchall()
+    rows = conn.execute(CLAIM, (claim,)).fetchall()
     page = [
         Claimed(row["send_kind"], row["local_date"], row["decided_at"], Trainer.from_row(row))
         for row in rows
@@ -238,10 +243,12 @@ async def lose_unconfirmed(db: Database, now: str) -> dict[str, int]:
 
     def work(conn: Connection) -> dict[str, int]:
         rows = conn.execute(
-            "SELECT kind, COUNT(*) FROM daily_sends WHERE status = 'sending' GROUP BY kind"
+            f"SELECT kind, COUNT(*) FROM daily_sends WHERE {_OPEN} AND status = 'sending'"
+            " GROUP BY kind"
         ).fetchall()
         conn.execute(
-            "UPDATE daily_sends SET status = 'lost', updated_at = ? WHERE status = 'sending'",
+            f"UPDATE daily_sends SET status = 'lost', updated_at = ? WHERE {_OPEN}"
+            " AND status = 'sending'",
             (now,),
         )
         return {row[0]: row[1] for row in rows}

@@ -306,3 +306,12 @@ async def test_zones_in_use_name_the_default_for_trainers_without_one(db: Databa
     await add(db, 2, zone=WIT)
     await add(db, 3, zone=WIT)
     assert await store.zones_in_use(db, WIB) == [WIB, WIT]
+
+
+@pytest.mark.parametrize(("sql", "params"), [(store.HAS_DUE, ()), (store.CLAIM, (3,))])
+async def test_reads_of_open_rows_use_the_partial_index_not_every_row_ever_decided(
+    db: Database, sql: str, params: tuple
+) -> None:
+    plan = await db.fetchall("EXPLAIN QUERY PLAN " + sql, params)
+    details = " ".join(row["detail"] for row in plan)
+    assert "daily_sends_open" in details and "TEMP B-TREE" not in details
