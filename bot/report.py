@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 
+from bot.clock import parse_stamp
 from bot.config import Settings
 from bot.forecast import Forecast, forecasts
 from bot.sittings import PAUSE
@@ -93,42 +94,31 @@ class Report:
 async def build_report(db: Database, settings: Settings, now: datetime) -> Report:
     """The report at `now` (see the module docstring)."""
     members = await report.team(db)
-    trainers = [member.trainer for member in members]
     default = settings.timezone
     days = await days_of(
         db,
-        trainers,
+        [member.trainer for member in members],
         now,
         default_zone=default,
         quota_of=lambda t: t.daily_quota or settings.daily_quota,
     )
-    zones = {trainer.timezone or default for trainer in trainers} or {default}
-    today = [_range(zone, now, 0) for zone in sorted(zones)]
-    week = [_range(zone, now, WEEK - 1) for zone in sorted(zones)]
+    zones = sorted({m.trainer.timezone or default for m in members} or {default})
+    today = [_range(zone, now, 0) for zone in zones]
+    week = [_range(zone, now, WEEK - 1) for zone in zones]
     skipped = await report.skips_per_trainer(db, week, default)
     times = await report.review_times(db, week, default)
     starts = {
-        r.zone: (datetime.fromisoformat(r.start), datetime.fromisoformat(w.start))
-        for r, w in zip(today, week, strict=True)
+        day.zone: (parse_stamp(day.start), parse_stamp(days_back.start))
+        for day, days_back in zip(today, week, strict=True)
     }
     figures = []
     for member in members:
-        trainer = member.trainer
-        day_start, week_start = starts[trainer.timezone or default]
-        spent_today, spent_week = reviewing_seconds(
-            times.get(trainer.user_id, []), day_start, week_start
-        )
+        user_id = member.trainer.user_id
+        day_start, week_start = starts[member.trainer.timezone or default]
+        spent = reviewing_seconds(times.get(user_id, []), day_start, week_start)
+        seen = parse_stamp(member.last_seen_at) if member.last_seen_at else None
         figures.append(
-            TrainerFigures(
-                trainer=trainer,
-                days=days[trainer.user_id],
-                skipped_week=skipped.get(trainer.user_id, 0),
-                seconds_today=spent_today,
-                seconds_week=spent_week,
-                last_seen=datetime.fromisoformat(member.last_seen_at)
-                if member.last_seen_at
-                else None,
-            )
+            TrainerFigures(member.trainer, days[user_id], skipped.get(user_id, 0), *spent, seen)
         )
     return Report(
         moment=now,
@@ -177,7 +167,7 @@ def reviewing_seconds(
 ) -> tuple[float, float]:
     """Seconds spent reviewing today and this week, from (handed out, submitted) stamps of
     the reviews submitted this week (see the module docstring)."""
-    moments = sorted(datetime.fromisoformat(stamp) for review in reviews for stamp in review)
+    moments = sorted(parse_stamp(stamp) for review in reviews for stamp in review)
     today = week = 0.0
     for earlier, later in pairwise(moments):
         if later - earlier >= PAUSE or later <= week_start:

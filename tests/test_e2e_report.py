@@ -11,6 +11,7 @@ import struct
 from datetime import timedelta
 
 import pytest
+from telegram.error import Forbidden
 
 from bot.report_chart import HEIGHT, WIDTH
 from handlers.callback_data import Action, encode
@@ -182,3 +183,16 @@ async def test_a_trainer_cannot_use_a_csv_button(
     assert "coordinators only" in await answered(api, update)
     await api.wait_idle(quiet=0.1)
     assert not [c for c in api.calls[since:] if c.method == "sendDocument"]
+
+
+async def test_send_report_lets_a_blocked_coordinator_reach_the_engine(
+    api: FakeBotApi, day: RunningBot, clock: FakeClock
+) -> None:
+    """The engine records blocked and marks the coordinator unreachable: send_report does
+    not swallow the 403."""
+    boss = await boss_in(api, "en")
+    me = await trainers.get_trainer(day.database, boss.user_id)
+    assert me is not None
+    await boss.block_bot()
+    with pytest.raises(Forbidden):
+        await send_report(day.app.bot, day.app.bot_data[SERVICES_KEY], me, clock.now)
