@@ -448,3 +448,25 @@ async def test_every_coordinator_gets_the_report_once_at_report_time_in_timezone
     await check_at(nilai, wib(21, 1))
     assert calls_to(api, "sendPhoto", boss.chat_id, since) == 1
     assert await statuses(nilai, "report") == {"sent": 1}
+
+
+async def test_a_trainers_next_item_does_not_wait_behind_reminders_going_out(
+    api: FakeBotApi, settings: Settings, clock: FakeClock
+) -> None:
+    """Reminders are bulk sends, paced at BROADCAST_RATE; a trainer's /next is answered at once."""
+    slow = replace(settings, broadcast_rate=20)
+    async with bot_with(api, slow, clock) as nilai:
+        await with_work(nilai)
+        reader = api.user(460, "Rina", language_code="en")
+        await nilai.onboard(reader)
+        people = await add_trainers(nilai, api, range(461, 521))  # 3 s of sends at 20/s
+        await check_at(nilai, wib(18, 59))
+        nilai.clock.now = wib(19)
+        [job] = nilai.app.job_queue.get_jobs_by_name(JOB_NAME)
+        since = api.mark()
+        await job.run(nilai.app)
+        await api.wait_for_call("sendMessage", lambda c: c.chat_id in people, since=since)
+        await nilai.next_item(reader)
+        assert sum(reminders_to(api, people).values()) < len(people)  # still sending
+        await settle(nilai)
+        assert reminders_to(api, people) == dict.fromkeys(people, 1)
