@@ -127,14 +127,16 @@ async def reminders_command(update: Update, context: NilaiContext) -> None:
     assert message is not None and trainer is not None
     words = [word.lower() for word in context.args or []]
     if not words:
-        await message.reply_html(*_state(trainer, trainer.reminders, context))
+        text, markup = _state(trainer, trainer.reminders, context)
+        await message.reply_html(text, reply_markup=markup)
         return
     if len(words) != 1 or words[0] not in _SWITCH:
         await message.reply_html(t(trainer.language, "reminders.hint"))
         return
     on = _SWITCH[words[0]]
     await TrainerDays(context.services.review).set_reminders(trainer, on)
-    await message.reply_html(*_state(trainer, on, context))
+    text, markup = _state(trainer, on, context)
+    await message.reply_html(text, reply_markup=markup)
 
 
 async def reminders_chosen(update: Update, context: NilaiContext) -> None:

@@ -97,7 +97,8 @@ async def test_the_command_menu_is_set_in_both_languages(
 ) -> None:
     indonesian = {c["command"]: c["description"] for c in api.my_commands(language_code="id")}
     english = {c["command"]: c["description"] for c in api.my_commands(language_code="en")}
-    assert set(indonesian) == set(english) == {"next", "stats", "lang", "help", "privacy", "mydata"}
+    menu = {"next", "stats", "reminders", "lang", "help", "privacy", "mydata"}
+    assert set(indonesian) == set(english) == menu
     assert indonesian["next"] != english["next"]
     assert api.my_commands() == api.my_commands(language_code="id")  # DEFAULT_LANGUAGE=id
 

@@ -93,4 +93,5 @@ async def test_the_command_menu_speaks_each_language(api: FakeBotApi, nilai: Run
     assert described["en"]["stats"] == "Your reviews today and in total"
     assert described[""] == described["id"]  # the default language of these settings
     # what a trainer can do is in the menu, privacy included (/deleteme is named by /privacy)
-    assert list(described["en"]) == ["next", "stats", "lang", "help", "privacy", "mydata"]
+    menu = ["next", "stats", "reminders", "lang", "help", "privacy", "mydata"]
+    assert list(described["en"]) == menu
