@@ -4,9 +4,11 @@ reminders off and on. The scheduler's own tests cover when it is called."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from telegram.error import Forbidden
 
 from handlers.callback_data import Action, encode
 from handlers.context import SERVICES_KEY
@@ -221,3 +223,22 @@ async def test_a_coordinator_may_turn_reminders_off_too(
     await coordinator.send("/reminders off")
     assert "reminders are off" in (await coordinator.wait_bot_message()).plain_text()
     assert await stored(nilai, coordinator) == 0
+
+
+async def test_a_reminder_is_a_bulk_send_and_a_block_reaches_the_scheduler(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    """With PAID_BROADCAST it carries allow_paid_broadcast (only bulk sends do); a trainer who
+    blocked the bot raises Forbidden for the engine to record."""
+    user = await trainer_in(api, nilai)
+    await nilai.import_file(SAMPLES / "batch_small.jsonl")
+    services = nilai.app.bot_data[SERVICES_KEY]
+    paid = replace(services, settings=replace(services.settings, paid_broadcast=True))
+    trainer = await services.onboarding.trainer(user.user_id)
+    since = api.mark()
+    assert await send_reminder(nilai.app.bot, paid, trainer, nilai.clock())
+    (call,) = [c for c in api.calls[since:] if c.method == "sendMessage"]
+    assert call.params.get("allow_paid_broadcast") in (True, "true")
+    api.block(user.chat_id)
+    with pytest.raises(Forbidden):
+        await send_reminder(nilai.app.bot, services, trainer, nilai.clock())
