@@ -22,7 +22,7 @@ from bot.formatting import clock_time, number
 from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
 from bot.services import Services
-from bot.trainer_days import DaySummary, TrainerDays
+from bot.trainer_days import DaySummary, Reminder, TrainerDays
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.sending import answer_tap, send_bulk_message
@@ -48,25 +48,13 @@ async def send_reminder(bot: Bot, services: Services, trainer: Trainer, now: dat
     reminder = await TrainerDays(services.review).reminder(trainer, now)
     if reminder is None:
         return False
-    language = trainer.language
-    shown = {"name": trainer.name, "quota": number(reminder.quota, language)}
-    if reminder.done == 0:
-        text = t(language, "daily.reminder_none", **shown)
-    else:
-        left = number(reminder.quota - reminder.done, language)
-        text = t(
-            language,
-            "daily.reminder_some",
-            done=number(reminder.done, language),
-            left=left,
-            **shown,
-        )
+    text = render_reminder(reminder, trainer.name, trainer.language)
     await send_bulk_message(
         bot,
         trainer.chat_id,
         text,
         paid=services.settings.paid_broadcast,
-        reply_markup=start_keyboard(language),
+        reply_markup=start_keyboard(trainer.language),
     )
     return True
 
@@ -80,6 +68,15 @@ async def send_summary(bot: Bot, services: Services, trainer: Trainer, now: date
     text = render_summary(summary, trainer.language)
     await send_bulk_message(bot, trainer.chat_id, text, paid=services.settings.paid_broadcast)
     return True
+
+
+def render_reminder(reminder: Reminder, name: str, language: str) -> str:
+    """How far today: nothing yet, or done of the quota and how many are left."""
+    quota = number(reminder.quota, language)
+    if reminder.done == 0:
+        return t(language, "daily.reminder_none", name=name, quota=quota)
+    done, left = number(reminder.done, language), number(reminder.quota - reminder.done, language)
+    return t(language, "daily.reminder_some", name=name, done=done, quota=quota, left=left)
 
 
 def render_summary(summary: DaySummary, language: str) -> str:
