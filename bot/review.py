@@ -15,6 +15,7 @@ from enum import StrEnum
 from bot.batch_progress import BatchProgress
 from bot.clock import Clock, after, stamp, start_of_day, utc_now
 from bot.config import Settings
+from bot.leases import Leases
 from bot.rubric import Rubric
 from bot.texts import Refused, Stored, TextRefused, Texts
 from storage import reviews
@@ -38,6 +39,7 @@ class Refusal(StrEnum):
     NOT_YOURS = "not_yours"
     SUBMITTED = "submitted"
     SKIPPED = "skipped"
+    EXPIRED = "expired"  # swept, and the item no longer needs this trainer (bot/leases.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class ReviewService:
         self._today: dict[int, tuple[str, int]] = {}
         self.batch_progress = BatchProgress(db, clock)
         self.texts = Texts(db, settings, clock)
+        self.leases = Leases(db, settings, clock)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -153,11 +156,24 @@ class ReviewService:
         return self._check_owned(trainer, assignment, assignment_id, finished_ok)
 
     async def owned_view(
-        self, trainer: Trainer, assignment_id: int, *, finished_ok: bool = False
+        self,
+        trainer: Trainer,
+        assignment_id: int,
+        *,
+        finished_ok: bool = False,
+        late_ok: bool = False,
     ) -> ItemView:
-        """`owned`, with its view: assignment and draft come in one read (a tap's only one)."""
+        """`owned`, with its view: assignment and draft come in one read (a tap's only one).
+
+        A swept lease is taken up again if its item still needs the trainer; else the tap is
+        refused (Refusal.EXPIRED), unless `late_ok` (Submit, Skip: kept as they are)."""
         assignment, draft = await reviews.get_assignment_and_draft(self.db, assignment_id)
         assignment = self._check_owned(trainer, assignment, assignment_id, finished_ok)
+        if assignment.status == "expired" and not finished_ok:
+            renewed = await self.leases.take_up(trainer, assignment)
+            if renewed is None and not late_ok:
+                raise AssignmentRefused(Refusal.EXPIRED)
+            assignment = renewed or assignment
         return await self.view(trainer, assignment, draft)
 
     def _check_owned(
@@ -206,6 +222,10 @@ class ReviewService:
                 await reviews.renew_lease(self.db, active.id, lease)
                 return await self.view(trainer, active), True
             await reviews.expire_assignment(self.db, active.id)
+        else:
+            swept = await self.leases.offer_back(trainer)
+            if swept is not None:  # shown again: its panel in the chat says the time ran out
+                return await self.view(trainer, swept), False
         assignment = await assign_next_item(self.db, trainer.user_id, stamp(now), lease)
         if assignment is None:
             return None, False
@@ -310,7 +330,7 @@ class ReviewService:
 
     async def submit(self, trainer: Trainer, assignment_id: int) -> tuple[ItemView, str | None]:
         """Submit; returns the final view, and the first unscored criterion if it could not."""
-        view = await self.owned_view(trainer, assignment_id)
+        view = await self.owned_view(trainer, assignment_id, late_ok=True)
         for index, key in enumerate(view.rubric.criteria):
             if key not in view.draft.scores:
                 await reviews.set_criterion(self.db, assignment_id, index)
@@ -336,7 +356,7 @@ class ReviewService:
         self._today.pop(trainer_id, None)
 
     async def skip(self, trainer: Trainer, assignment_id: int, reason: str) -> ItemView:
-        view = await self.owned_view(trainer, assignment_id)
+        view = await self.owned_view(trainer, assignment_id, late_ok=True)
         if not await reviews.skip_assignment(self.db, assignment_id, reason):
             raise AssignmentRefused(Refusal.SKIPPED)
         log.info("trainer %s skipped assignment %s (%s)", trainer.user_id, assignment_id, reason)

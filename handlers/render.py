@@ -25,6 +25,7 @@ REFUSAL_TOASTS = {
     Refusal.NOT_YOURS: "toast.not_yours",
     Refusal.SUBMITTED: "toast.already_submitted",
     Refusal.SKIPPED: "toast.already_skipped",
+    Refusal.EXPIRED: "toast.lease_taken",  # handlers/lease_sweeper.py also edits the panel
 }
 _PART_MARK_ROOM = 40  # room for "(part 2/3)" on continued messages
 

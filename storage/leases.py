@@ -1,0 +1,137 @@
+"""Queries of the lease sweeper: live leases that ended become `expired`, and a swept lease is
+taken up again by its trainer while the item still has room for them.
+
+Slots (storage/assignment.py): an item takes a review while its submitted reviews plus the
+live leases on it (active, not yet ended) are below the overlap. A lease that ended already
+stops counting; sweeping it only makes that visible (the status, the panel's text) and puts
+its item back into `items_open` at once (`item_released`), so trainers who passed the item
+while it was leased are offered it by their next pick, not only when its `full_until` hint
+comes due.
+
+The sweep reads through the partial index `assignments_leases` (lease_expires_at) WHERE status
+= 'active', so the per-minute look with nothing to sweep is one index probe and no write.
+Leases that never end (a judgment reopened by Undo, `storage.corrections.HELD`) are never
+swept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.assignment import item_released
+from storage.database import Connection, Database
+from storage.records import Assignment, Trainer
+
+_ENDED_ANY_SQL = (
+    "SELECT 1 FROM assignments WHERE status = 'active' AND lease_expires_at <= ? LIMIT 1"
+)
+
+# One page of ended leases, oldest first, expired in one statement; the guard is repeated on
+# the row so that only a lease still active and ended changes.
+_EXPIRE_PAGE_SQL = """
+UPDATE assignments SET status = 'expired'
+WHERE id IN (SELECT id FROM assignments WHERE status = 'active' AND lease_expires_at <= :now
+             ORDER BY lease_expires_at LIMIT :limit)
+  AND status = 'active' AND lease_expires_at <= :now
+RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion
+"""
+
+_PANELS_SQL = (
+    "SELECT assignment_id, chat_id, message_id FROM assignment_messages"
+    " WHERE kind = 'panel' AND assignment_id IN ({ids})"
+)
+
+# Taking a swept lease up again: only while the trainer holds no other open item and the
+# item's reviews plus the others' live leases leave room (its batch open, the item not
+# complete), checked in the write itself, so two trainers never fill one slot.
+_RENEW_SQL = """
+UPDATE assignments SET status = 'active', lease_expires_at = :lease
+WHERE id = :id AND status = 'expired'
+  AND NOT EXISTS (SELECT 1 FROM assignments held
+                  WHERE held.trainer_id = assignments.trainer_id AND held.status = 'active')
+  AND EXISTS (SELECT 1 FROM items i JOIN batches b ON b.id = i.batch_id
+              WHERE i.id = assignments.item_id AND i.complete = 0 AND b.status = 'open'
+                AND i.done_count + (SELECT COUNT(*) FROM assignments live
+                                    WHERE live.item_id = i.id AND live.status = 'active'
+                                      AND live.lease_expires_at > :now) < b.overlap)
+RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion
+"""
+
+# The trainer's newest swept lease given out after their last Submit: what /next offers back
+# before a new item (both reads run on the index assignments_trainer). Once the trainer has
+# submitted anything after it, it is history, and /next does not look at it again.
+_LAST_SWEPT_SQL = """
+SELECT * FROM assignments a
+WHERE a.trainer_id = :trainer AND a.status = 'expired'
+  AND a.assigned_at > COALESCE((SELECT MAX(s.submitted_at) FROM assignments s
+                                WHERE s.trainer_id = :trainer AND s.status = 'submitted'), '')
+ORDER BY a.id DESC LIMIT 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SweptLease:
+    """A lease the sweep expired, and where its item's live panel is (None: never shown)."""
+
+    assignment: Assignment
+    chat_id: int | None
+    panel_message_id: int | None
+
+
+async def any_ended(db: Database, now: str) -> bool:
+    """Whether some live lease has ended by `now` (one probe of the partial index)."""
+    return await db.fetchval(_ENDED_ANY_SQL, (now,)) is not None
+
+
+async def expire_ended(db: Database, now: str, limit: int) -> list[SweptLease]:
+    """Expire up to `limit` leases that ended by `now`, oldest first, and release their items,
+    in one short write; what each panel edit needs."""
+    return await db.write(_expire_ended, now, limit)
+
+
+def _expire_ended(conn: Connection, now: str, limit: int) -> list[SweptLease]:
+    rows = conn.execute(_EXPIRE_PAGE_SQL, {"now": now, "limit": limit}).fetchall()
+    if not rows:
+        return []
+    expired = [Assignment.from_row(row) for row in rows]
+    for assignment in expired:
+        item_released(conn, assignment.id)
+    ids = [assignment.id for assignment in expired]
+    sql = _PANELS_SQL.format(ids=", ".join("?" * len(ids)))
+    newest: dict[int, tuple[int, int]] = {}
+    for assignment_id, chat_id, message_id in conn.execute(sql, ids).fetchall():
+        if assignment_id not in newest or message_id > newest[assignment_id][1]:
+            newest[assignment_id] = (chat_id, message_id)
+    return [
+        SweptLease(a, *newest.get(a.id, (None, None)))
+        for a in sorted(expired, key=lambda a: a.lease_expires_at)
+    ]
+
+
+async def renew_swept(db: Database, assignment_id: int, now: str, lease: str) -> Assignment | None:
+    """Make a swept lease live again until `lease`, if its trainer holds no other open item and
+    its item still has room; the renewed assignment, else None."""
+    row = await db.write(_renew, assignment_id, now, lease)
+    return None if row is None else Assignment.from_row(row)
+
+
+def _renew(conn: Connection, assignment_id: int, now: str, lease: str):
+    return conn.execute(_RENEW_SQL, {"id": assignment_id, "now": now, "lease": lease}).fetchone()
+
+
+async def last_swept(db: Database, trainer_id: int) -> Assignment | None:
+    """The trainer's newest swept lease that /next may offer back (see `_LAST_SWEPT_SQL`)."""
+    row = await db.fetchone(_LAST_SWEPT_SQL, {"trainer": trainer_id})
+    return None if row is None else Assignment.from_row(row)
+
+
+async def trainers_of(db: Database, user_ids: Sequence[int]) -> dict[int, Trainer]:
+    """The trainers holding the swept leases of one page, by user id."""
+    if not user_ids:
+        return {}
+    unique = sorted(set(user_ids))
+    rows = await db.fetchall(
+        f"SELECT * FROM trainers WHERE user_id IN ({', '.join('?' * len(unique))})", unique
+    )
+    return {row["user_id"]: Trainer.from_row(row) for row in rows}

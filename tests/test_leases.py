@@ -1,0 +1,256 @@
+"""The lease sweep as a service: which leases it expires, the slots it frees, the hints it
+corrects, and the way back to a swept item (taps and /next), without Telegram."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.corrections import CorrectionService
+from bot.leases import PAGE
+from bot.review import AssignmentRefused, Refusal, ReviewService
+from storage.database import Database
+from storage.leases import _ENDED_ANY_SQL
+from tests.conftest import FakeClock
+from tests.factories import make_batch, make_trainer, review_fully
+
+
+@pytest.fixture
+def review(db: Database, settings: Settings, clock: FakeClock) -> ReviewService:
+    return ReviewService(db, settings, clock)
+
+
+async def statuses(db: Database) -> list[tuple[int, str, int]]:
+    rows = await db.fetchall("SELECT trainer_id, status, late FROM assignments ORDER BY id")
+    return [tuple(row) for row in rows]
+
+
+async def test_nothing_to_sweep_costs_no_write(
+    review: ReviewService, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_batch(db, items=2, overlap=1)
+    view, _ = await review.next_item(await make_trainer(db, 1))
+    assert view is not None
+    writes: list[Any] = []
+    original = db.write
+
+    async def counted(work: Any, *args: Any) -> Any:
+        writes.append(work)
+        return await original(work, *args)
+
+    monkeypatch.setattr(db, "write", counted)
+    clock.advance(minutes=29)  # the lease has a minute left
+    assert await review.leases.sweep_page() == []
+    assert writes == []
+    clock.advance(minutes=1)  # now it ended (a lease ends at its stamp)
+    assert len(await review.leases.sweep_page()) == 1
+    assert len(writes) == 1
+    assert await review.leases.sweep_page() == []
+    assert len(writes) == 1
+
+
+async def test_the_sweep_expires_ended_leases_and_frees_their_slots_at_once(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=2, overlap=1)
+    slow, late, fast = [await make_trainer(db, uid) for uid in (1, 2, 3)]
+    first, _ = await review.next_item(slow)
+    clock.advance(minutes=10)
+    second, _ = await review.next_item(late)
+    assert first is not None and second is not None
+    nothing, _ = await review.next_item(fast)
+    assert nothing is None  # both items are leased: the hints keep them out of items_open
+    assert await db.fetchval("SELECT COUNT(*) FROM items WHERE full_until IS NULL") == 0
+
+    clock.advance(minutes=21)  # slow's lease ended; late's has nine minutes left
+    swept = await review.leases.sweep_page()
+    assert [lease.assignment.id for lease in swept] == [first.assignment.id]
+    assert swept[0].assignment.status == "expired"
+    assert swept[0].chat_id is None  # never delivered: no panel recorded
+    assert await statuses(db) == [(1, "expired", 0), (2, "active", 0)]
+    # Released: back in items_open now, not when the hint would have come due.
+    assert await db.fetchval("SELECT full_until FROM items WHERE id = ?", (first.item.id,)) is None
+    given, resumed = await review.next_item(fast)
+    assert given is not None and not resumed and given.item.id == first.item.id
+
+
+async def test_a_page_at_a_time_oldest_first_and_the_panel_is_the_newest(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=PAGE + 5, overlap=1)
+    for uid in range(1, PAGE + 6):
+        view, _ = await review.next_item(await make_trainer(db, uid))
+        assert view is not None
+        await review.remember_messages(view.assignment.id, uid, [10, 11])  # item, panel
+        await review.remember_messages(view.assignment.id, uid, [12, 13])  # shown again
+        clock.advance(seconds=1)
+    clock.advance(minutes=31)
+    page = await review.leases.sweep_page()
+    assert len(page) == PAGE
+    assert [lease.assignment.trainer_id for lease in page] == list(range(1, PAGE + 1))
+    assert {(lease.chat_id, lease.panel_message_id) for lease in page[:1]} == {(1, 13)}
+    rest = await review.leases.sweep_page()
+    assert [lease.assignment.trainer_id for lease in rest] == list(range(PAGE + 1, PAGE + 6))
+    assert await db.fetchval("SELECT COUNT(*) FROM assignments WHERE status = 'active'") == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SQLite (no ANALYZE) prefers assignments_submitted (status=?) to the partial index"
+    " assignments_leases (lease_expires_at): as (status, lease_expires_at) it is taken, covering;"
+    " a schema change asked of the lead",
+)
+async def test_the_sweep_looks_through_the_partial_index(db: Database) -> None:
+    plan = await db.fetchall("EXPLAIN QUERY PLAN " + _ENDED_ANY_SQL, ("x",))
+    assert "assignments_leases" in " ".join(row["detail"] for row in plan)
+
+
+async def test_a_tap_on_a_swept_item_that_still_needs_the_trainer_renews_it(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=2, overlap=1)
+    trainer = await make_trainer(db, 1)
+    view, _ = await review.next_item(trainer)
+    assert view is not None
+    await review.score(trainer, view.assignment.id, 0, 3)
+    clock.advance(hours=2)
+    await review.leases.sweep_page()
+    scored = await review.score(trainer, view.assignment.id, 1, 4)  # the tap goes on
+    assert scored.draft.scores == {"accuracy": 3, "language": 4}  # nothing was lost
+    row = await db.fetchone("SELECT status, lease_expires_at FROM assignments")
+    assert row is not None and row["status"] == "active"
+    assert row["lease_expires_at"] > clock.now.isoformat()  # a new lease, from now
+    await review_fully(review, trainer, view.assignment.id)
+    assert await statuses(db) == [(1, "submitted", 0)]  # on time: the slot was still there
+
+
+async def test_a_tap_after_another_trainer_filled_the_item_is_refused_as_expired(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=1, overlap=1)
+    slow, fast = await make_trainer(db, 1), await make_trainer(db, 2)
+    held, _ = await review.next_item(slow)
+    assert held is not None
+    clock.advance(minutes=31)
+    await review.leases.sweep_page()
+    taken, _ = await review.next_item(fast)
+    assert taken is not None and taken.item.id == held.item.id
+    for tap in (
+        review.score(slow, held.assignment.id, 0, 3),
+        review.choose_criterion(slow, held.assignment.id, 1),
+        review.set_flag(slow, held.assignment.id, 0, True),
+    ):
+        with pytest.raises(AssignmentRefused) as refused:
+            await tap
+        assert refused.value.reason is Refusal.EXPIRED
+    assert await statuses(db) == [(1, "expired", 0), (2, "active", 0)]
+
+
+async def test_a_submit_after_expiry_without_room_is_kept_and_marked_late(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=1, overlap=1)
+    slow, fast = await make_trainer(db, 1), await make_trainer(db, 2)
+    held, _ = await review.next_item(slow)
+    assert held is not None
+    for index in range(4):
+        await review.score(slow, held.assignment.id, index, 4)  # all scored, then away
+    clock.advance(minutes=31)
+    await review.leases.sweep_page()
+    taken, _ = await review.next_item(fast)
+    assert taken is not None
+    await review_fully(review, fast, taken.assignment.id)
+    _, missing = await review.submit(slow, held.assignment.id)
+    assert missing is None
+    assert await statuses(db) == [(1, "submitted", 1), (2, "submitted", 0)]
+    assert await db.fetchval("SELECT done_count FROM items") == 2
+
+
+async def test_a_swept_item_is_not_taken_up_while_the_trainer_holds_another(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=3, overlap=1)
+    slow, fast = await make_trainer(db, 1), await make_trainer(db, 2)
+    first, _ = await review.next_item(slow)
+    assert first is not None
+    clock.advance(minutes=31)
+    await review.leases.sweep_page()
+    taken, _ = await review.next_item(fast)
+    assert taken is not None and taken.item.id == first.item.id
+    second, _ = await review.next_item(slow)  # a new item: the swept one is fast's now
+    assert second is not None and second.item.id != first.item.id
+    await review.skip(fast, taken.assignment.id, "expertise")  # room for slow again...
+    with pytest.raises(AssignmentRefused) as refused:  # ...but slow works on another one
+        await review.score(slow, first.assignment.id, 0, 3)
+    assert refused.value.reason is Refusal.EXPIRED
+
+
+async def test_next_gives_the_swept_item_back_while_it_still_needs_the_trainer(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=3, overlap=1)
+    trainer = await make_trainer(db, 1)
+    first, _ = await review.next_item(trainer)
+    assert first is not None
+    clock.advance(hours=5)
+    await review.leases.sweep_page()
+    again, resumed = await review.next_item(trainer)
+    assert again is not None and again.assignment.id == first.assignment.id
+    assert not resumed  # sent again: the copy in the chat says its time ran out
+    assert await statuses(db) == [(1, "active", 0)]
+
+
+async def test_next_gives_a_new_item_once_the_swept_one_is_others(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=2, overlap=1)
+    slow, fast = await make_trainer(db, 1), await make_trainer(db, 2)
+    held, _ = await review.next_item(slow)
+    assert held is not None
+    clock.advance(minutes=31)
+    await review.leases.sweep_page()
+    taken, _ = await review.next_item(fast)
+    assert taken is not None and taken.item.id == held.item.id
+    other, _ = await review.next_item(slow)
+    assert other is not None and other.item.id != held.item.id
+    await review_fully(review, slow, other.assignment.id)
+    await review_fully(review, fast, taken.assignment.id)
+    done, _ = await review.next_item(slow)  # nothing left: the swept one is complete
+    assert done is None
+
+
+async def test_after_a_submit_an_old_swept_item_is_history_for_next(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=3, overlap=1)
+    slow, fast = await make_trainer(db, 1), await make_trainer(db, 2)
+    first, _ = await review.next_item(slow)
+    assert first is not None
+    clock.advance(minutes=31)
+    await review.leases.sweep_page()
+    taken, _ = await review.next_item(fast)
+    assert taken is not None and taken.item.id == first.item.id
+    second, _ = await review.next_item(slow)
+    assert second is not None
+    await review_fully(review, slow, second.assignment.id)  # slow moved on
+    await review.skip(fast, taken.assignment.id, "expertise")  # the first item has room again
+    third, _ = await review.next_item(slow)
+    assert third is not None and third.item.id not in (first.item.id, second.item.id)
+
+
+async def test_sweeping_leaves_undos_reopened_judgments_alone(
+    review: ReviewService, db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    await make_batch(db, items=2, overlap=1)
+    trainer = await make_trainer(db, 1)
+    corrections = CorrectionService(db, settings, review, clock)
+    view, _ = await review.next_item(trainer)
+    assert view is not None
+    await review_fully(review, trainer, view.assignment.id)
+    await corrections.undo(trainer, view.assignment.id)
+    clock.advance(hours=6)
+    assert await review.leases.sweep_page() == []
+    await review.submit(trainer, view.assignment.id)
+    assert await statuses(db) == [(1, "submitted", 0)]
