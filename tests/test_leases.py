@@ -254,3 +254,28 @@ async def test_sweeping_leaves_undos_reopened_judgments_alone(
     assert await review.leases.sweep_page() == []
     await review.submit(trainer, view.assignment.id)
     assert await statuses(db) == [(1, "submitted", 0)]
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_the_expired_panel_of_the_longest_item_stays_within_telegrams_limit(
+    review: ReviewService, db: Database, language: str
+) -> None:
+    """The line goes above the panel's status, inside the room the panel reserves for it."""
+    from bot.formatting import duration
+    from bot.i18n import t
+    from handlers.lease_sweeper import _panel_text
+    from handlers.text_split import MESSAGE_LIMIT, visible_len
+
+    lengths = range(3300, 4200, 29)
+    await make_batch(db, items=len(lengths), overlap=1)
+    for item_id, length in enumerate(lengths, start=1):
+        await db.execute("UPDATE items SET response = ? WHERE id = ?", ("é" * length, item_id))
+    trainer = await make_trainer(db, 1, language=language)
+    line = t(language, "leases.expired", lease=duration(119 * 60, language))  # the longest
+    for _ in lengths:
+        view, _ = await review.next_item(trainer)
+        assert view is not None
+        for index in range(4):  # every score given, every criterion's steps shown on the way
+            view = await review.score(trainer, view.assignment.id, index, 5)
+            assert visible_len(_panel_text(view, language, line)) <= MESSAGE_LIMIT
+        await review.skip(trainer, view.assignment.id, "none")
