@@ -13,6 +13,7 @@ import pytest
 
 from bot.i18n import t_plain
 from handlers.callback_data import Action, decode
+from handlers.sending import BULK
 from tests.conftest import FakeClock
 from tests.e2e import RunningBot, answered, assignment_of, tap_action
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
@@ -222,3 +223,25 @@ async def test_a_panel_that_cannot_be_edited_never_stops_the_sweep(
     assert "not edited" in caplog.text
     assert EXPIRED["en"] in kept.plain_text()
     assert await nilai.count("SELECT COUNT(*) FROM assignments WHERE status = 'expired'") == 2
+
+
+async def test_the_sweepers_edits_are_paced_as_bulk_sends(
+    api: FakeBotApi, nilai: RunningBot, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Many panels may need the edit at once (a downtime): they share the bulk budget."""
+    await nilai.import_file(write_batch(tmp_path, 3), overlap=1)
+    users = [await trainer_in(api, nilai, "en", uid) for uid in (2001, 2002, 2003)]
+    for user in users:
+        await nilai.next_item(user)
+    budget = nilai.app.bot.rate_limiter
+    seen: list[tuple[str, str | None]] = []
+    process = budget.process_request
+
+    async def recorded(callback, args, kwargs, endpoint, data, rate_limit_args):
+        seen.append((endpoint, rate_limit_args))
+        return await process(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    budget.process_request = recorded
+    clock.advance(minutes=31)
+    await sweep(nilai)
+    assert [args for endpoint, args in seen if endpoint == "editMessageText"] == [BULK] * 3
