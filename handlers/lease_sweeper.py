@@ -2,7 +2,7 @@
 to a tap on a swept item that no longer needs its trainer (bot/leases.py has the rules).
 
 The edits are nobody's reply: many leases can run out together (a downtime, a class that left
-at once), so they go out paced with the bulk sends (`edit_bulk_message`), a few in flight. A
+at once), so they go out paced with the bulk sends (`rate_limit_args=BULK`), a few in flight. A
 failed edit (the message deleted, the chat blocked, the Bot API down) is logged and the sweep
 goes on: the lease is expired already, and the panel's next tap or /next says what to do. A
 crash between the write and the edits loses those edits, nothing else.
@@ -14,6 +14,7 @@ import asyncio
 import logging
 
 from telegram import CallbackQuery
+from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
@@ -33,7 +34,7 @@ from handlers.render import (
     render_panel_keyboard,
     render_status,
 )
-from handlers.sending import answer_tap, edit_bulk_message
+from handlers.sending import BULK, answer_tap
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,14 @@ async def _show_expired(
     language = trainer.language
     spent = duration(services.review.leases.minutes * 60, language)
     text = _panel_text(view, language, t(language, "leases.expired", lease=spent))
-    await edit_bulk_message(
-        application.bot,
-        lease.chat_id,
-        lease.panel_message_id,
+    await application.bot.edit_message_text(
         text,
+        chat_id=lease.chat_id,
+        message_id=lease.panel_message_id,
+        parse_mode=ParseMode.HTML,
         reply_markup=render_panel_keyboard(view, language),
         link_preview_options=NO_PREVIEW,
+        rate_limit_args=BULK,  # paced with the bulk sends (handlers/sending.py)
     )
 
 
