@@ -211,18 +211,23 @@ async def test_a_panel_that_cannot_be_edited_never_stops_the_sweep(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await nilai.import_file(write_batch(tmp_path, 3), overlap=1)
-    rina = await trainer_in(api, nilai, "en", 2001)
-    budi = await trainer_in(api, nilai, "en", 2002)
+    rina, budi, sari = [await trainer_in(api, nilai, "en", uid) for uid in (2001, 2002, 2003)]
     gone = await nilai.next_item(rina)
-    kept = await nilai.next_item(budi)
+    await nilai.next_item(budi)
+    kept = await nilai.next_item(sari)
     api.message(rina.chat_id, gone.message_id).deleted = True  # Rina deleted the message
+    api.block(budi.chat_id)  # Budi blocked the bot
     clock.advance(minutes=31)
 
     with caplog.at_level(logging.WARNING, logger="handlers.lease_sweeper"):
         await sweep(nilai)
     assert "not edited" in caplog.text
     assert EXPIRED["en"] in kept.plain_text()
-    assert await nilai.count("SELECT COUNT(*) FROM assignments WHERE status = 'expired'") == 2
+    assert await nilai.count("SELECT COUNT(*) FROM assignments WHERE status = 'expired'") == 3
+    reachable = await nilai.database.fetchall(
+        "SELECT user_id, reachable FROM trainers WHERE user_id > 2000 ORDER BY user_id"
+    )
+    assert [tuple(row) for row in reachable] == [(2001, 1), (2002, 0), (2003, 1)]
 
 
 async def test_the_sweepers_edits_are_paced_as_bulk_sends(
