@@ -57,7 +57,7 @@ class Leases:
             return []
         swept = await leases.expire_ended(self.db, now, PAGE)
         if swept:
-            log.info("expired %d lease(s) that ran out", len(swept))
+            log.info("expired %d leases that ran out", len(swept))
         return swept
 
     async def take_up(self, trainer: Trainer, assignment: Assignment) -> Assignment | None:

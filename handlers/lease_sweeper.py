@@ -55,7 +55,10 @@ async def sweep_leases(context: NilaiContext) -> None:
             return
 
 
-async def _edit_panels(application: Application, services: Services, swept: list[SweptLease]):
+async def _edit_panels(
+    application: Application, services: Services, swept: list[SweptLease]
+) -> None:
+    """Each swept lease's panel edited, a few at once; one failing never stops the others."""
     trainers = await services.review.leases.trainers_of(swept)
     gate = asyncio.Semaphore(EDITS_IN_FLIGHT)
 

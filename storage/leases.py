@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.assignment import item_released
-from storage.database import Connection, Database
+from storage.database import Connection, Database, Row
 from storage.records import Assignment, Trainer
 
 _ENDED_ANY_SQL = (
@@ -116,7 +116,7 @@ async def renew_swept(db: Database, assignment_id: int, now: str, lease: str) ->
     return None if row is None else Assignment.from_row(row)
 
 
-def _renew(conn: Connection, assignment_id: int, now: str, lease: str):
+def _renew(conn: Connection, assignment_id: int, now: str, lease: str) -> Row | None:
     return conn.execute(_RENEW_SQL, {"id": assignment_id, "now": now, "lease": lease}).fetchone()
 
 
