@@ -30,6 +30,7 @@ from bot.i18n import t_plain
 from bot.services import Services
 from bot.uploads import Uploads
 from handlers import (
+    batch_events,
     broadcasts,
     common,
     coordinator_batches,
@@ -41,9 +42,11 @@ from handlers import (
     guard,
     guidance,
     languages,
+    lease_sweeper,
     privacy,
     reports,
     rewrites,
+    scheduled,
     timezones,
     trainer,
 )
@@ -124,6 +127,7 @@ def register_handlers(application: Application) -> None:
         coordinator_progress,
         exports,
         reports,
+        batch_events,
     )
     for feature in (*features, *coordinators):
         application.add_handlers(feature.handlers())
@@ -149,8 +153,11 @@ def register_jobs(application: Application, settings: Settings) -> None:
     jobs = application.job_queue
     assert jobs is not None
     jobs.run_repeating(_prune_update_log, interval=6 * 3600, first=60, name="prune-update-log")
+    jobs.run_repeating(batch_events.announce_completed_batches, interval=60, name="batch-events")
+    jobs.run_repeating(lease_sweeper.sweep_leases, interval=60, name="lease-sweeper")
     at = settings.backup_time.replace(tzinfo=ZoneInfo(settings.timezone))
     jobs.run_daily(_daily_backup, time=at, name="daily-backup")
+    jobs.run_repeating(scheduled.daily_check, interval=60, first=2, name=scheduled.JOB_NAME)
 
 
 async def _daily_backup(context: NilaiContext) -> None:
@@ -176,6 +183,7 @@ async def on_start(application: Application) -> None:
     if recovered:
         log.info("%d interrupted import(s) can be opened again", recovered)
     await broadcasts.resume_broadcasts(application)
+    await scheduled.DailySends.of(application).start_up()
 
 
 MENU_COMMANDS = ("next", "stats", "reminders", "lang", "help", "privacy", "mydata")

@@ -147,3 +147,14 @@ async def send_bulk_message(
         kwargs["allow_paid_broadcast"] = True
     kwargs.setdefault("parse_mode", ParseMode.HTML)
     return await bot.send_message(chat_id, text, rate_limit_args=BULK, **kwargs)
+
+
+async def send_bulk_photo(
+    bot: Bot, chat_id: int, photo: bytes, *, paid: bool, **kwargs: Any
+) -> Message:
+    """Send one photo of a bulk send (caption in HTML), paced with the bulk messages."""
+    if paid:
+        kwargs["allow_paid_broadcast"] = True
+    if "caption" in kwargs:
+        kwargs.setdefault("parse_mode", ParseMode.HTML)
+    return await bot.send_photo(chat_id, photo, rate_limit_args=BULK, **kwargs)

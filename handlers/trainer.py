@@ -12,10 +12,11 @@ from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
 from bot.formatting import counts
-from bot.i18n import t, t_plain
+from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
-from bot.review import AssignmentRefused
-from handlers import rewrites
+from bot.review import AssignmentRefused, Refusal
+from bot.trainer_days import TrainerDays
+from handlers import lease_sweeper, rewrites
 from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
 from handlers.context import NilaiContext
 from handlers.corrections import undo_keyboard
@@ -42,14 +43,16 @@ async def next_command(update: Update, context: NilaiContext) -> None:
 
 
 async def stats_command(update: Update, context: NilaiContext) -> None:
-    """Shows today's count against the quota, and totals."""
-    trainer = context.trainer
+    """Shows today's count against the quota, the streak, and totals."""
+    trainer, services = context.trainer, context.services
     assert update.message is not None and trainer is not None
-    stats, language = await context.services.review.stats(trainer), trainer.language
+    stats, language = await services.review.stats(trainer), trainer.language
+    streak = await TrainerDays(services.review).streak(trainer, services.clock())
     shown = counts(
         language, today=stats.today, quota=stats.quota, total=stats.total, skipped=stats.skipped
     )
-    await update.message.reply_html(t(language, "stats.text", **shown))
+    days = Html(t(language, "stats.days", count=streak))
+    await update.message.reply_html(t(language, "stats.text", streak=days, **shown))
 
 
 async def review_button(update: Update, context: NilaiContext) -> None:
@@ -71,6 +74,9 @@ async def review_button(update: Update, context: NilaiContext) -> None:
         log.warning("user %s sent unknown callback data %r", trainer.user_id, query.data)
         await query.answer(t_plain(trainer.language, "toast.invalid"))
     except AssignmentRefused as refusal:
+        if refusal.reason is Refusal.EXPIRED:  # swept, and the item is others' now
+            await lease_sweeper.explain_expired(query, callback, trainer, context)
+            return
         await query.answer(t_plain(trainer.language, REFUSAL_TOASTS[refusal.reason]))
 
 

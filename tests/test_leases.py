@@ -96,12 +96,6 @@ async def test_a_page_at_a_time_oldest_first_and_the_panel_is_the_newest(
     assert await db.fetchval("SELECT COUNT(*) FROM assignments WHERE status = 'active'") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLite (no ANALYZE) prefers assignments_submitted (status=?) to the partial index"
-    " assignments_leases (lease_expires_at): as (status, lease_expires_at) it is taken, covering;"
-    " a schema change asked of the lead",
-)
 async def test_the_sweep_looks_through_the_partial_index(db: Database) -> None:
     plan = await db.fetchall("EXPLAIN QUERY PLAN " + _ENDED_ANY_SQL, ("x",))
     assert "assignments_leases" in " ".join(row["detail"] for row in plan)
