@@ -13,6 +13,7 @@ from bot.panels import Panels
 from bot.privacy import Privacy
 from bot.review import ReviewService
 from bot.timezones import Timezones
+from bot.trainer_days import TrainerDays
 from bot.update_log import UpdateLog
 from storage.database import Database
 
@@ -30,6 +31,7 @@ class Services:
     corrections: CorrectionService
     privacy: Privacy
     timezones: Timezones
+    days: TrainerDays  # a trainer's day: reminders, summaries, /stats's streak
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock = utc_now) -> Services:
@@ -46,4 +48,5 @@ class Services:
             corrections=CorrectionService(db, settings, review, clock),
             privacy=Privacy(db, settings, clock),
             timezones=Timezones(db, settings),
+            days=TrainerDays(review),
         )

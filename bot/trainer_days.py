@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.clock import stamp, start_of_day
 from bot.review import ReviewService
 from bot.streaks import Days, days_of
-from storage import reminders, reviews, work_left
+from storage import leases, reminders, reviews, work_left
 from storage.assignment import item_still_wanted
 from storage.records import Trainer
 
@@ -65,14 +65,17 @@ class TrainerDays:
 
     async def has_work(self, trainer: Trainer, now: datetime) -> bool:
         """Whether /next would show an item now: the open one (a live lease, or an ended one
-        whose item still needs this trainer, which /next renews) or a new one; nothing is
-        leased by asking."""
+        whose item still needs this trainer, which /next renews), the swept one it offers back
+        (bot/leases.py), or a new one; nothing is leased by asking."""
         at = stamp(now)
         held = await reviews.get_active_assignment(self.db, trainer.user_id)
-        if held is not None and (
-            held.lease_expires_at > at or await item_still_wanted(self.db, held, at)
-        ):
-            return True
+        if held is not None:
+            if held.lease_expires_at > at or await item_still_wanted(self.db, held, at):
+                return True
+        else:
+            swept = await leases.last_swept(self.db, trainer.user_id)
+            if swept is not None and await item_still_wanted(self.db, swept, at):
+                return True
         return await work_left.could_take_new_item(self.db, trainer.user_id, at)
 
     async def summary(self, trainer: Trainer, now: datetime) -> DaySummary | None:

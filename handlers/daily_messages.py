@@ -22,7 +22,7 @@ from bot.formatting import clock_time, number
 from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
 from bot.services import Services
-from bot.trainer_days import DaySummary, Reminder, TrainerDays
+from bot.trainer_days import DaySummary, Reminder
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.sending import answer_tap, send_bulk_message
@@ -45,7 +45,7 @@ def handlers() -> list[BaseHandler]:
 async def send_reminder(bot: Bot, services: Services, trainer: Trainer, now: datetime) -> bool:
     """A short nudge with a "Start reviewing" button; False (nothing sent) when the trainer
     met today's quota meanwhile or has nothing left to review."""
-    reminder = await TrainerDays(services.review).reminder(trainer, now)
+    reminder = await services.days.reminder(trainer, now)
     if reminder is None:
         return False
     text = render_reminder(reminder, trainer.name, trainer.language)
@@ -62,7 +62,7 @@ async def send_reminder(bot: Bot, services: Services, trainer: Trainer, now: dat
 async def send_summary(bot: Bot, services: Services, trainer: Trainer, now: datetime) -> bool:
     """The day in one message (count against the quota, streak, total, a word of
     encouragement); False when the trainer submitted nothing that local day."""
-    summary = await TrainerDays(services.review).summary(trainer, now)
+    summary = await services.days.summary(trainer, now)
     if summary is None:
         return False
     text = render_summary(summary, trainer.language)
@@ -131,7 +131,7 @@ async def reminders_command(update: Update, context: NilaiContext) -> None:
         await message.reply_html(t(trainer.language, "reminders.hint"))
         return
     on = _SWITCH[words[0]]
-    await TrainerDays(context.services.review).set_reminders(trainer, on)
+    await context.services.days.set_reminders(trainer, on)
     text, markup = _state(trainer, on, context)
     await message.reply_html(text, reply_markup=markup)
 
@@ -148,7 +148,7 @@ async def reminders_chosen(update: Update, context: NilaiContext) -> None:
     if on not in (0, 1):
         await query.answer(t_plain(trainer.language, "toast.invalid"))
         return
-    await TrainerDays(context.services.review).set_reminders(trainer, bool(on))
+    await context.services.days.set_reminders(trainer, bool(on))
     key = "toast.reminders_on" if on else "toast.reminders_off"
     await answer_tap(query, t_plain(trainer.language, key))
     text, markup = _state(trainer, bool(on), context)

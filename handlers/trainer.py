@@ -15,7 +15,6 @@ from bot.formatting import counts
 from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
 from bot.review import AssignmentRefused, Refusal
-from bot.trainer_days import TrainerDays
 from handlers import lease_sweeper, rewrites
 from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
 from handlers.context import NilaiContext
@@ -47,7 +46,7 @@ async def stats_command(update: Update, context: NilaiContext) -> None:
     trainer, services = context.trainer, context.services
     assert update.message is not None and trainer is not None
     stats, language = await services.review.stats(trainer), trainer.language
-    streak = await TrainerDays(services.review).streak(trainer, services.clock())
+    streak = await services.days.streak(trainer, services.clock())
     shown = counts(
         language, today=stats.today, quota=stats.quota, total=stats.total, skipped=stats.skipped
     )

@@ -126,3 +126,20 @@ def test_the_summary_always_states_the_streak_kindly_at_zero() -> None:
     text = render_summary(DaySummary(done=1, quota=5, streak=0, total=1_250), "id")
     assert "Streak: 0 hari. Tidak apa-apa" in text and "Total: 1.250 penilaian" in text
     assert "Streak: 1 day in a row" in render_summary(DaySummary(5, 5, 1, 5), "en")
+
+
+async def test_a_swept_item_that_next_would_offer_back_is_work(
+    db: Database, review: ReviewService, settings: Settings
+) -> None:
+    """After the sweep expired the trainer's lease, /next gives the item back while it still
+    needs them (bot/leases.py): so a reminder is still worth sending."""
+    me = await make_trainer(db, 1)
+    await make_batch(db, "one", items=1, overlap=1)
+    view, _ = await review.next_item(me)
+    assert view is not None
+    later = NOW + timedelta(minutes=settings.lease_minutes + 1)
+    review.clock.now = later  # type: ignore[attr-defined]
+    assert len(await review.leases.sweep_page()) == 1
+    assert await TrainerDays(review).has_work(me, later)
+    await db.execute("UPDATE batches SET status = 'paused'")
+    assert not await TrainerDays(review).has_work(me, later)
