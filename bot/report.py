@@ -59,8 +59,9 @@ class BatchFigures:
     forecast: Forecast | None  # estimated finish and deadline (bot/forecast.py)
 
     @property
-    def percent(self) -> float:
-        return 100 * self.done / self.wanted if self.wanted else 100.0
+    def share(self) -> float:
+        """The part of the wanted reviews done (1.0 for a batch that wants none)."""
+        return self.done / self.wanted if self.wanted else 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from bot.batches import (
     list_batches,
 )
 from bot.deadlines import DeadlineError
-from bot.formatting import number, weekday_date
+from bot.formatting import number, percent, weekday_date
 from bot.i18n import Html, t, t_plain
 from bot.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric_file
 from bot.upload_problems import html_text
@@ -357,7 +357,7 @@ async def _batches_view(
 
 
 def _batch_line(batch: BatchProgress, language: str) -> str:
-    percent = min(100, 100 * batch.reviews // batch.wanted) if batch.wanted else 100
+    share = min(1.0, batch.reviews / batch.wanted) if batch.wanted else 1.0
     line = t(
         language,
         "batches.line",
@@ -368,7 +368,7 @@ def _batch_line(batch: BatchProgress, language: str) -> str:
         items=number(batch.items, language),
         reviews=number(batch.reviews, language),
         wanted=number(batch.wanted, language),
-        percent=percent,
+        percent=percent(share, language),
     )
     if batch.deadline is None:
         return line

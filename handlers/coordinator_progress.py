@@ -3,13 +3,13 @@ up (no trainer left who can take its items, languages no trainer reviews)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.forecast import Forecast
-from bot.formatting import moment, number, weekday_date
+from bot.formatting import duration, moment, number, percent, weekday_date
 from bot.i18n import Html, t
 from bot.onboarding import Trainer
 from bot.progress import BatchReport, ProgressService, UnknownBatch
@@ -69,7 +69,7 @@ async def progress_command(update: Update, context: NilaiContext) -> None:
 
 def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> str:
     language = me.language
-    percent = 100 * report.complete / report.items if report.items else 100.0
+    share = report.complete / report.items if report.items else 1.0
     if report.finished:
         finish = t(language, "team_progress.finished")
     elif report.needs_trainers:
@@ -81,7 +81,7 @@ def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> st
             language,
             "team_progress.finish_at",
             when=moment_for(report.finish_at, me, context),
-            duration=_duration(report.finish_at - context.services.clock(), language),
+            duration=_until(report.finish_at, context, language),
             pace=number(report.per_hour, language, decimals=1 if report.per_hour < 10 else 0),
         )
     block = t(
@@ -91,7 +91,7 @@ def render_report(report: BatchReport, me: Trainer, context: NilaiContext) -> st
         status=Html(t(language, f"team_progress.status_{report.status}")),
         complete=number(report.complete, language),
         items=number(report.items, language),
-        percent=number(percent, language, decimals=1),
+        percent=percent(share, language, decimals=1),
         reviews=number(report.reviews, language),
         wanted=number(report.wanted, language),
         trainers=number(report.trainers_today, language),
@@ -138,13 +138,7 @@ def _language_warnings(report: BatchReport, language: str) -> list[str]:
     ]
 
 
-def _duration(delta: timedelta, language: str) -> str:
-    minutes = max(1, round(delta.total_seconds() / 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        shown = number(days, language)
-        return t(language, "team_progress.duration_days", days=shown, count=days, hours=hours)
-    if hours:
-        return t(language, "team_progress.duration_hours", hours=hours, minutes=minutes)
-    return t(language, "team_progress.duration_minutes", minutes=minutes)
+def _until(when: datetime, context: NilaiContext, language: str) -> str:
+    """How long from now until `when`, at least a minute ("2 days 3 hours")."""
+    seconds = (when - context.services.clock()).total_seconds()
+    return duration(max(seconds, 60), language, days=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from bot.forecast import Forecast
-from bot.formatting import clock_time, moment, number, weekday_date
+from bot.formatting import clock_time, moment, number, percent, weekday_date
 from bot.i18n import t
 from bot.report import BatchFigures, Report, TrainerFigures
 from bot.streaks import local_date
@@ -73,7 +73,7 @@ def _batches(batches: tuple[BatchFigures, ...], language: str, zone: str) -> str
                 today=number(batch.reviews_today, language),
                 done=number(batch.done, language),
                 wanted=number(batch.wanted, language),
-                percent=number(batch.percent, language, decimals=1),
+                percent=percent(batch.share, language, decimals=1),
             )
         )
         if batch.forecast is not None and not batch.forecast.complete:
