@@ -52,6 +52,7 @@ from handlers.broadcast_report import BroadcastReport
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.coordinator_guard import coordinators_only
+from handlers.render import start_reviewing_keyboard
 from handlers.sending import answer_tap, send_bulk_message
 
 log = logging.getLogger(__name__)
@@ -355,12 +356,9 @@ class _Sender:
             broadcast = self.broadcast
             if broadcast.kind == "batch":
                 name = broadcast.batch_name or str(broadcast.batch_id)
-                button = InlineKeyboardButton(
-                    t_plain(language, "broadcast_button.start"), callback_data=encode(Action.NEXT)
-                )
                 self.messages[language] = (
                     t(language, "broadcast.batch", batch=name),
-                    InlineKeyboardMarkup([[button]]),
+                    start_reviewing_keyboard(language),
                 )
             else:
                 self.messages[language] = (

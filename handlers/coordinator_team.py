@@ -45,6 +45,7 @@ from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.coordinator_progress import moment_for
+from handlers.render import start_reviewing_keyboard
 from handlers.text_split import echo
 
 log = logging.getLogger(__name__)
@@ -344,12 +345,7 @@ async def tell_trainer(context: NilaiContext, change: TrainerChange) -> None:
     if not change.changed or key is None or not trainer.reachable:
         return
     language = trainer.language
-    markup = None
-    if trainer.status == "active":
-        start = InlineKeyboardButton(
-            t_plain(language, "team_button.review"), callback_data=encode(Action.NEXT)
-        )
-        markup = InlineKeyboardMarkup([[start]])
+    markup = start_reviewing_keyboard(language) if trainer.status == "active" else None
     try:
         await context.bot.send_message(
             trainer.chat_id, t(language, key), parse_mode=ParseMode.HTML, reply_markup=markup

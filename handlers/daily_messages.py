@@ -25,6 +25,7 @@ from bot.services import Services
 from bot.trainer_days import DaySummary, Reminder
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
+from handlers.render import start_reviewing_keyboard
 from handlers.sending import answer_tap, send_bulk_message
 
 # What `/reminders <word>` accepts (the words the help and the hint show).
@@ -54,7 +55,7 @@ async def send_reminder(bot: Bot, services: Services, trainer: Trainer, now: dat
         trainer.chat_id,
         text,
         paid=services.settings.paid_broadcast,
-        reply_markup=start_keyboard(trainer.language),
+        reply_markup=start_reviewing_keyboard(trainer.language),
     )
     return True
 
@@ -107,12 +108,6 @@ def _cheer(summary: DaySummary, language: str) -> str:
     if summary.streak > 0:  # the run up to yesterday, alive until midnight
         return t(language, "daily.cheer.keep", count=summary.quota - summary.done)
     return t(language, "daily.cheer.not_met")
-
-
-def start_keyboard(language: str) -> InlineKeyboardMarkup:
-    """The existing Next action: a tap shows the trainer's open or next item."""
-    label = t_plain(language, "button.start_reviewing")
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=encode(Action.NEXT))]])
 
 
 # -- /reminders --------------------------------------------------------------------------------

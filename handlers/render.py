@@ -253,6 +253,13 @@ def next_keyboard(language: str) -> InlineKeyboardMarkup:
     )
 
 
+def start_reviewing_keyboard(language: str) -> InlineKeyboardMarkup:
+    """The "Start reviewing" button of messages that invite a trainer to review (a batch's
+    announcement, a reminder, being resumed): a tap shows their open or next item."""
+    label = t(language, "button.start_reviewing")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=encode(Action.NEXT))]])
+
+
 def render_submitted_summary(rubric: Rubric, draft: Draft, language: str) -> str:
     """One line recording what was submitted, shown in place of the buttons."""
     missing, given = t(language, "panel.missing"), t(language, "panel.given")
