@@ -20,6 +20,10 @@ from tests.conftest import FakeClock
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
 BUTTON_WAIT_SECONDS = 5.0
+# Jobs that run every minute and act on the (fake) clock: a test that moves the clock past 19:00
+# would otherwise get reminders, summaries or swept leases whenever the job happened to fire.
+# They are paused in tests; a test of one runs it by hand (`job.run(app)`) at the moment it sets.
+PER_MINUTE_JOBS = ("daily-sends", "lease-sweeper", "batch-events")
 
 
 class RunningBot:
@@ -42,6 +46,9 @@ class RunningBot:
             os.environ.pop(proxy, None)  # nothing may route 127.0.0.1 elsewhere
         self.db = await Database.open(self.settings.database_path)
         self.app = build_application(self.settings, self.db, clock=self.clock)
+        for name in PER_MINUTE_JOBS:
+            for job in self.app.job_queue.get_jobs_by_name(name):
+                job.enabled = False
         await self.app.initialize()
         await on_start(self.app)
         await self.app.start()

@@ -1,0 +1,43 @@
+"""The scheduled jobs the composition root registers: stable names, each once, on the schedule
+the settings give; built anew at each start, so a restart never doubles one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import time, timedelta
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.app import build_application
+from bot.config import Settings
+
+EVERY_MINUTE = ("daily-sends", "lease-sweeper", "batch-events")
+
+
+def _jobs(settings: Settings) -> dict[str, object]:
+    application = build_application(settings)
+    jobs = application.job_queue.jobs()
+    names = [job.name for job in jobs]
+    assert len(names) == len(set(names)), names
+    return {job.name: job for job in jobs}
+
+
+def test_the_per_minute_jobs_run_every_minute_by_their_names(settings: Settings) -> None:
+    jobs = _jobs(settings)
+    for name in EVERY_MINUTE:
+        trigger = jobs[name].job.trigger
+        assert isinstance(trigger, IntervalTrigger)
+        assert trigger.interval == timedelta(minutes=1)
+    assert set(jobs) == {*EVERY_MINUTE, "daily-backup", "prune-update-log"}
+
+
+def test_a_second_start_builds_the_same_jobs_once(settings: Settings) -> None:
+    """The schedule lives in the settings (and the daily sends' records in the database), not in
+    a job store: every start builds the same set, so nothing is doubled."""
+    first = _jobs(settings)
+    moved = replace(settings, backup_time=time(4, 30))
+    second = _jobs(moved)
+    assert set(first) == set(second)
+    fields = {field.name: str(field) for field in second["daily-backup"].job.trigger.fields}
+    assert (fields["hour"], fields["minute"]) == ("4", "30")
+    assert str(second["daily-backup"].job.trigger.timezone) == settings.timezone
