@@ -65,8 +65,8 @@ from pathlib import Path
 from bench.common import machine_line, percentile, stop_process
 from bot.clock import utc_now
 from bot.config import Settings
-from handlers.broadcasts import concurrency
 from handlers.callback_data import Action, encode
+from handlers.paced_sends import concurrency
 from storage.database import Database
 from tests.e2e import RunningBot, assignment_of
 from tests.factories import NOW, make_batch

@@ -28,9 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 
-from aiolimiter import AsyncLimiter
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
@@ -52,6 +50,7 @@ from handlers.broadcast_report import BroadcastReport
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.coordinator_guard import coordinators_only
+from handlers.paced_sends import PacedSends
 from handlers.render import start_reviewing_keyboard
 from handlers.sending import answer_tap, send_bulk_message
 
@@ -76,18 +75,6 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("announce", announce_command, filters=private),
         CallbackQueryHandler(announce_button, pattern=rf"^1{Action.ANNOUNCE.value}:"),
     ]
-
-
-def claim_size(rate: int) -> int:
-    """Recipients claimed at a time: a tenth of a second's worth (ten small commits a second)."""
-    return max(1, math.ceil(rate / 10))
-
-
-def concurrency(rate: int) -> int:
-    """Sends in flight per broadcast: a third of a second's worth, enough for `rate` at Telegram's
-    usual 0.1-0.3 s per request, and few enough that a crash leaves only a handful unconfirmed
-    (paid broadcasts at hundreds a second need more in flight)."""
-    return min(128, max(2, math.ceil(rate / 3)))
 
 
 @coordinators_only
@@ -241,14 +228,7 @@ class _Sender:
         self.service = services.broadcasts
         self.broadcast = broadcast
         self.paid = services.settings.paid_broadcast
-        rate = services.settings.broadcast_rate
-        self.width = concurrency(rate)
-        self.page_size = claim_size(rate)
-        # Handed out at the budget's pace, so recipients wait for their turn here (a page at
-        # most), not claimed by the dozen in its limiter.
-        self.pace = AsyncLimiter(rate, 1)
-        self.queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=1)
-        self.finished: list[Delivery] = []
+        self.sends = PacedSends(application, services.settings.broadcast_rate, self._deliver)
         self.counts = DeliveryCounts()
         self.report = BroadcastReport(application.bot, services.broadcasts, broadcast)
         self.messages: dict[str, tuple[str, InlineKeyboardMarkup | None]] = {}
@@ -264,18 +244,13 @@ class _Sender:
         await self.report.progress(self.counts)
         stop_reporting = asyncio.Event()
         reporter = asyncio.create_task(self._keep_reporting(stop_reporting))
-        workers = [asyncio.create_task(self._work()) for _ in range(self.width)]
         try:
-            unsent = await self._feed()
-            for _ in workers:
-                await self.queue.put(None)
-            await asyncio.gather(*workers)
+            unsent = await self.sends.run(self._claim)
         finally:
-            for worker in workers:
-                worker.cancel()  # only matters if the feeder failed or the task was cancelled
             stop_reporting.set()
             await asyncio.gather(reporter, return_exceptions=True)
-        await self.service.record(broadcast_id, self._take_finished(), release=unsent)
+        released = [recipient.trainer_id for recipient in unsent]
+        await self.service.record(broadcast_id, self.sends.take_finished(), release=released)
         counts = await self.service.counts(broadcast_id)
         if counts.left:
             log.info("broadcast %s paused with %d left", broadcast_id, counts.left)
@@ -310,32 +285,16 @@ class _Sender:
         await self.report.unconfirmed(unconfirmed)
         await self.service.give_up_unconfirmed(self.broadcast.id)
 
-    async def _feed(self) -> list[int]:
-        """Queue recipients page by page until none is left, or the bot stops (then the claimed
-        but unqueued recipients are returned, to be put back)."""
-        while True:
-            page = await self.service.claim(
-                self.broadcast.id, self.page_size, self._take_finished()
-            )
-            if not page:
-                return []
-            for index, recipient in enumerate(page):
-                if not self.application.running:
-                    return [r.trainer_id for r in page[index:]]
-                await self.pace.acquire()
-                await self.queue.put(recipient)
-
-    def _take_finished(self) -> list[Delivery]:
-        finished, self.finished = self.finished, []
-        return finished
-
-    async def _work(self) -> None:
-        while (recipient := await self.queue.get()) is not None:
-            delivery = await self._deliver(recipient)
-            self.finished.append(delivery)
-            self.counts = self.counts.plus(delivery.outcome)
+    async def _claim(self, finished: list[Delivery]) -> list[Recipient]:
+        """The next page of recipients, recording the outcomes so far in the same step."""
+        return await self.service.claim(self.broadcast.id, self.sends.page_size, finished)
 
     async def _deliver(self, recipient: Recipient) -> Delivery:
+        delivery = await self._send_to(recipient)
+        self.counts = self.counts.plus(delivery.outcome)  # what the report shows meanwhile
+        return delivery
+
+    async def _send_to(self, recipient: Recipient) -> Delivery:
         text, markup = self._message_in(recipient.language)
         try:
             message = await send_bulk_message(

@@ -2,13 +2,13 @@
 sender that sends what was decided.
 
 Deciding (`bot/daily_sends.py`) records one row per send, so the sender only ever sends rows:
-it claims a small page of `due` ones at a time (`claim_size`, as broadcasts do), hands them at
-BROADCAST_RATE to `concurrency` workers, and records each outcome with the next claim. Each send
-is the kind's own function (`handlers/daily_messages.py`, `handlers/reports.py`), a bulk send
-paced with every other (`handlers/sending.py`), so 10,000 reminders on one minute go out at the
-bulk rate while trainers' taps are answered at once. A send whose local date has passed, or whose
-recipient's local time is now inside quiet hours, is skipped unsent. One failing recipient never
-stops the others: a 403 records `blocked` and marks them unreachable, any other error `failed`.
+it claims a small page of `due` ones at a time, hands them at BROADCAST_RATE to a few workers,
+and records each outcome with the next claim, as broadcasts do (`handlers/paced_sends.py`).
+Each send is the kind's own function (`handlers/daily_messages.py`, `handlers/reports.py`), a
+bulk send paced with every other (`handlers/sending.py`), so 10,000 reminders on one minute go
+out at the bulk rate while trainers' taps are answered at once. A send whose local date has
+passed is skipped unsent. One failing recipient never stops the others: a 403 records
+`blocked` and marks them unreachable, any other error `failed`.
 
 The sender runs as a task of the Application, so `Application.stop()` waits for it: it finishes
 the sends in flight and puts the claimed, unsent rows back to `due`, and the next start goes on
@@ -23,7 +23,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
-from aiolimiter import AsyncLimiter
 from telegram import Bot
 from telegram.error import Forbidden
 from telegram.ext import Application
@@ -31,9 +30,9 @@ from telegram.ext import Application
 from bot.clock import parse_stamp, stamp
 from bot.daily_sends import DailyDecisions, Kind, still_wanted
 from bot.services import Services
-from handlers.broadcasts import claim_size, concurrency
 from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.daily_messages import send_reminder, send_summary
+from handlers.paced_sends import PacedSends
 from handlers.reports import send_report
 from storage import daily_sends as store
 from storage.records import Trainer
@@ -139,76 +138,48 @@ async def _launch_job(context: NilaiContext) -> None:
 
 
 class _Sender:
-    """Claims due rows a small page at a time, sends them through `concurrency` workers at the
-    bulk rate, and records each outcome with the next claim."""
+    """Claims due rows a small page at a time, sends them through a few workers at the bulk
+    rate, and records each outcome with the next claim (`PacedSends`)."""
 
     def __init__(self, engine: DailySends):
         self.engine = engine
         self.application = engine.application
         self.services = engine.services
-        settings = self.services.settings
-        self.page_size = claim_size(settings.broadcast_rate)
-        self.width = concurrency(settings.broadcast_rate)
-        # Handed out at the budget's pace, so rows wait here (a page at most), not claimed in
-        # the rate limiter's queue, and a crash leaves only the sends in flight in doubt.
-        self.pace = AsyncLimiter(settings.broadcast_rate, 1)
-        self.queue: asyncio.Queue[store.Claimed | None] = asyncio.Queue(maxsize=1)
-        self.finished: list[store.Outcome] = []
+        self.sends = PacedSends(
+            self.application, self.services.settings.broadcast_rate, self._deliver
+        )
         self.counts: dict[str, int] = {}
 
     async def run(self) -> None:
-        workers = [asyncio.create_task(self._work()) for _ in range(self.width)]
-        unsent: list[store.Key] = []
+        unsent: list[store.Claimed] = []
         try:
-            unsent = await self._feed()
-            for _ in workers:
-                await self.queue.put(None)
-            await asyncio.gather(*workers)
+            unsent = await self.sends.run(self._claim, more=self.engine.take_more)
         finally:
-            for worker in workers:
-                worker.cancel()  # only matters if the feeder failed or the task was cancelled
+            released = [(c.kind, c.trainer.user_id, c.local_date) for c in unsent]
             await store.record_and_claim(
-                self.services.db, outcomes=self._take_finished(), release=unsent, now=self._now()
+                self.services.db,
+                outcomes=self.sends.take_finished(),
+                release=released,
+                now=self._now(),
             )
         if self.counts:
             log.info("daily sends: %s", ", ".join(f"{n} {s}" for s, n in self.counts.items()))
 
-    async def _feed(self) -> list[store.Key]:
-        """Queue claimed rows page by page until none is due, or the bot stops (then the rows
-        claimed and not queued are returned, to be put back)."""
-        while True:
-            page = await store.record_and_claim(
-                self.services.db,
-                outcomes=self._take_finished(),
-                claim=self.page_size,
-                now=self._now(),
-            )
-            if not page:
-                if not self.engine.take_more():
-                    return []
-                continue
-            for index, claimed in enumerate(page):
-                if not self.application.running:
-                    return [(c.kind, c.trainer.user_id, c.local_date) for c in page[index:]]
-                await self.pace.acquire()
-                await self.queue.put(claimed)
-
-    def _take_finished(self) -> list[store.Outcome]:
-        finished, self.finished = self.finished, []
-        return finished
+    async def _claim(self, outcomes: list[store.Outcome]) -> list[store.Claimed]:
+        """The next page of due rows, recording the outcomes so far in the same step."""
+        return await store.record_and_claim(
+            self.services.db, outcomes=outcomes, claim=self.sends.page_size, now=self._now()
+        )
 
     def _now(self) -> str:
         return stamp(self.services.clock())
 
-    async def _work(self) -> None:
-        while (claimed := await self.queue.get()) is not None:
-            status = await self._deliver(claimed)
-            self.finished.append(
-                (claimed.kind, claimed.trainer.user_id, claimed.local_date, status)
-            )
-            self.counts[status] = self.counts.get(status, 0) + 1
+    async def _deliver(self, claimed: store.Claimed) -> store.Outcome:
+        status = await self._send(claimed)
+        self.counts[status] = self.counts.get(status, 0) + 1
+        return (claimed.kind, claimed.trainer.user_id, claimed.local_date, status)
 
-    async def _deliver(self, claimed: store.Claimed) -> str:
+    async def _send(self, claimed: store.Claimed) -> str:
         kind, trainer = Kind(claimed.kind), claimed.trainer
         if not self._still_wanted(kind, claimed):
             return "skipped"

@@ -8,7 +8,7 @@ import pytest
 
 from bot.broadcasting import Broadcasting, Delivery, DeliveryCounts, DraftOutcome, Outcome
 from bot.clock import utc_now
-from handlers.broadcasts import claim_size, concurrency
+from handlers.paced_sends import claim_size, concurrency
 from storage import trainers
 from storage.database import Database
 from tests.factories import make_batch, make_trainer

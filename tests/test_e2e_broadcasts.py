@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from handlers.broadcasts import concurrency, start_batch_broadcast
+from handlers.broadcasts import start_batch_broadcast
 from handlers.callback_data import Action, encode
+from handlers.paced_sends import concurrency
 from storage import trainers
 from storage.database import Database
 from tests.conftest import FakeClock

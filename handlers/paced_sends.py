@@ -1,0 +1,97 @@
+"""The one way many messages go out: rows claimed from the database a small page at a time,
+handed at BROADCAST_RATE to a few concurrent workers, each outcome kept for the next claim.
+
+Broadcasts (`handlers/broadcasts.py`) and the scheduler's daily sends (`handlers/scheduled.py`)
+both send this way, because both promise "at most once" across a crash: a row is claimed
+(`sending`) just before it is sent and its outcome is recorded in the transaction of the next
+claim, so the rows a crash leaves in doubt are the sends in flight and a page or two around
+them. Rows wait for their turn here (a page at most), not claimed by the dozen in the rate
+limiter's queue (`handlers/sending.py` paces the requests themselves as bulk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from aiolimiter import AsyncLimiter
+from telegram.ext import Application
+
+Row = TypeVar("Row")  # a claimed recipient
+Done = TypeVar("Done")  # what became of one
+
+
+def claim_size(rate: int) -> int:
+    """Rows claimed at a time: a tenth of a second's worth (ten small commits a second)."""
+    return max(1, math.ceil(rate / 10))
+
+
+def concurrency(rate: int) -> int:
+    """Sends in flight: a third of a second's worth, enough for `rate` at Telegram's usual
+    0.1-0.3 s per request, and few enough that a crash leaves only a handful unconfirmed (paid
+    broadcasts at hundreds a second need more in flight)."""
+    return min(128, max(2, math.ceil(rate / 3)))
+
+
+class PacedSends(Generic[Row, Done]):
+    """Feeds claimed rows at `rate` a second to `concurrency(rate)` workers running `deliver`."""
+
+    def __init__(
+        self, application: Application, rate: int, deliver: Callable[[Row], Awaitable[Done]]
+    ) -> None:
+        self.application = application
+        self.page_size = claim_size(rate)
+        self.width = concurrency(rate)
+        self._pace = AsyncLimiter(rate, 1)
+        self._queue: asyncio.Queue[tuple[Row] | None] = asyncio.Queue(maxsize=1)
+        self._deliver = deliver
+        self._finished: list[Done] = []
+
+    def take_finished(self) -> list[Done]:
+        """The outcomes since the last call, to be recorded (with the next claim)."""
+        finished, self._finished = self._finished, []
+        return finished
+
+    async def run(
+        self,
+        claim: Callable[[list[Done]], Awaitable[Sequence[Row]]],
+        more: Callable[[], bool] = lambda: False,
+    ) -> list[Row]:
+        """Send until `claim(finished outcomes)` finds nothing (and `more()` says nothing new
+        was decided meanwhile), or the bot stops. Returns the rows claimed and never handed
+        out, to be put back; the outcomes of the last sends are left for `take_finished`."""
+        workers = [asyncio.create_task(self._work()) for _ in range(self.width)]
+        try:
+            unsent = await self._feed(claim, more)
+            for _ in workers:
+                await self._queue.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()  # only matters if the feeder failed or the task was cancelled
+        return unsent
+
+    async def _feed(
+        self,
+        claim: Callable[[list[Done]], Awaitable[Sequence[Row]]],
+        more: Callable[[], bool],
+    ) -> list[Row]:
+        while True:
+            page = await claim(self.take_finished())
+            if not page:
+                if not more():
+                    return []
+                continue
+            for index, row in enumerate(page):
+                if not self.application.running:
+                    return list(page[index:])
+                await self._pace.acquire()
+                await self._queue.put((row,))
+
+    async def _work(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            done = await self._deliver(item[0])
+            # Appended only now: `take_finished` may have swapped the list during the send.
+            self._finished.append(done)
