@@ -10,7 +10,7 @@ is shown as its plain digits ("user 123456789", never "123,456,789").
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -101,12 +101,13 @@ _WEEKDAY_WIDTH = {"id": 4}
 
 
 @cache
-def _weekday_date_pattern(language: str) -> str:
-    """The locale's pattern for skeleton "MMMEd" ("E, MMM d"; Indonesian "E, d MMM"), its weekday
-    widened where the language wants it. Babel's `format_skeleton("MMMEEEEd")` matches the
-    pattern but, unlike CLDR's matching rules, keeps the pattern's field widths, so the widening
-    is done here, on the pattern's own tokens."""
-    pattern = str(Locale.parse(language).datetime_skeletons["MMMEd"])
+def _weekday_date_pattern(language: str, with_year: bool = False) -> str:
+    """The locale's pattern for skeleton "MMMEd" ("E, MMM d"; Indonesian "E, d MMM"), or
+    "yMMMEd" with the year, its weekday widened where the language wants it. Babel's
+    `format_skeleton("MMMEEEEd")` matches the pattern but, unlike CLDR's matching rules, keeps
+    the pattern's field widths, so the widening is done here, on the pattern's own tokens."""
+    skeleton = "yMMMEd" if with_year else "MMMEd"
+    pattern = str(Locale.parse(language).datetime_skeletons[skeleton])
     width = _WEEKDAY_WIDTH.get(language, 1)
     tokens = [
         ("field", ("E", width)) if kind == "field" and value[0] == "E" else (kind, value)
@@ -115,9 +116,12 @@ def _weekday_date_pattern(language: str) -> str:
     return untokenize_pattern(tokens)
 
 
-def weekday_date(day: date, language: str) -> str:
-    """A day with its weekday, no year: "Tue, Dec 1" in English, "Selasa, 1 Des" in Indonesian."""
-    return format_date(day, _weekday_date_pattern(language), locale=language)
+def weekday_date(day: date, language: str, *, today: date | None = None) -> str:
+    """A day with its weekday: "Tue, Dec 1" in English, "Selasa, 1 Des" in Indonesian; with
+    the year ("Thu, Jan 7, 2027", "Kamis, 7 Jan 2027") when it is not the year of `today` (the
+    reader's local date; without one, never: for days that are this week's)."""
+    with_year = today is not None and day.year != today.year
+    return format_date(day, _weekday_date_pattern(language, with_year), locale=language)
 
 
 def duration(seconds: float, language: str, *, days: bool = False) -> str:
@@ -167,24 +171,33 @@ def percent(share: float, language: str, *, decimals: int = 0) -> str:
     and "12,5%" in Indonesian with one decimal.
 
     A share short of the whole is never shown as "100%" (999 of 1,000 items is "99%", not done),
-    so it is cut rather than rounded up to it."""
+    so it is cut rather than rounded up to it; likewise a share above nothing is never "0%" (a
+    batch that has begun is at least "0.1%" with one decimal), so it is rounded up to the
+    smallest step."""
     exact = Decimal(repr(share)) if isinstance(share, float) else Decimal(share)
     step = Decimal(1).scaleb(-(decimals + 2))
     rounded = exact.quantize(step, ROUND_HALF_EVEN)
     if exact < 1 <= rounded:
         rounded = exact.quantize(step, ROUND_DOWN)
+    elif exact > 0 and rounded == 0:
+        rounded = exact.quantize(step, ROUND_UP)
     return _percent_pattern(language, decimals).apply(rounded, language)
 
 
-def moment(when: datetime, zone: str, language: str, *, short: bool = False) -> str:
+def moment(
+    when: datetime, zone: str, language: str, *, short: bool = False, today: date | None = None
+) -> str:
     """A moment in `zone` as the language writes it, on the language's own clock.
 
     English: "Nov 26, 2026, 2:30 PM WIB" (short: "Nov 26, 2:30 PM");
     Indonesian: "26 Nov 2026 14.30 WIB" (short: "26 Nov 14.30").
+    The short form keeps the year when the moment is not in the year of `today` (the reader's
+    local date), so a finish 400 days off does not read as this year's.
     The month is a word, so 03/04 can never be read as the wrong day.
     """
     local = when.astimezone(ZoneInfo(zone))
-    day = format_skeleton("MMMd" if short else "yMMMd", local, locale=language)
+    year = not short or (today is not None and local.year != today.year)
+    day = format_skeleton("yMMMd" if year else "MMMd", local, locale=language)
     shown = _date_and_time(language).format(_time_of_day(local, language), day)
     return shown if short else f"{shown} {_zone_name(local, zone)}"
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.numbers import format_decimal, format_percent
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot.formatting import (
@@ -174,6 +174,39 @@ def test_the_weekday_is_the_local_date_of_a_moment_not_its_utc_date() -> None:
     assert weekday_date(local, "id") == "Rabu, 2 Des"
 
 
+@pytest.mark.parametrize(
+    ("day", "language", "shown"),
+    [
+        (date(2027, 1, 7), "en", "Thu, Jan 7, 2027"),
+        (date(2027, 1, 7), "id", "Kamis, 7 Jan 2027"),
+        (date(2025, 12, 30), "id", "Selasa, 30 Des 2025"),
+        (date(2026, 12, 30), "en", "Wed, Dec 30"),  # this year: no year
+        (date(2026, 12, 30), "id", "Rabu, 30 Des"),
+    ],
+)
+def test_a_day_in_another_year_than_the_readers_today_shows_its_year(
+    day: date, language: str, shown: str
+) -> None:
+    assert weekday_date(day, language, today=date(2026, 12, 1)) == shown
+
+
+@pytest.mark.parametrize(
+    ("today", "language", "shown"),
+    [
+        (date(2026, 12, 1), "en", "Dec 30, 2027, 10:00 AM"),
+        (date(2026, 12, 1), "id", "30 Des 2027 10.00"),
+        (date(2027, 1, 5), "en", "Dec 30, 10:00 AM"),
+        (date(2027, 1, 5), "id", "30 Des 10.00"),
+    ],
+)
+def test_a_short_moment_in_another_year_shows_its_year(
+    today: date, language: str, shown: str
+) -> None:
+    """A finish 400 days away is not this year's 30 December."""
+    finish = datetime(2027, 12, 30, 3, 0, tzinfo=UTC)  # 10.00 in Jakarta
+    assert moment(finish, "Asia/Jakarta", language, short=True, today=today) == shown
+
+
 # --- Durations ------------------------------------------------------------------------------------
 
 
@@ -295,6 +328,10 @@ def test_a_wait_of_a_day_or_more_reads_in_days_and_hours(
         (0.994, "en", 0, "99%"),
         (0.985, "en", 0, "98%"),  # half to even, as Babel rounds
         (0.015, "en", 0, "2%"),
+        (0.0004, "en", 1, "0.1%"),  # begun: never "0.0%"
+        (0.0004, "id", 1, "0,1%"),
+        (0.00001, "id", 0, "1%"),
+        (0.0006, "en", 1, "0.1%"),
     ],
 )
 def test_a_share_is_written_as_the_languages_percentage(
@@ -305,7 +342,9 @@ def test_a_share_is_written_as_the_languages_percentage(
 
 @given(st.floats(0, 0.99, allow_nan=False), st.sampled_from(["id", "en"]), st.integers(0, 2))
 def test_percentages_read_as_babel_writes_them(share: float, language: str, decimals: int) -> None:
-    """Below the whole's last rounding step, `percent` is Babel's percent format."""
+    """Between the first and the whole's last rounding step, `percent` is Babel's percent
+    format."""
+    assume(share == 0 or share >= 10 ** -(decimals + 2) / 2)
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
     assert percent(share, language, decimals=decimals) == format_percent(
         share, format=pattern, locale=language
