@@ -166,14 +166,16 @@ class ReviewService:
         """`owned`, with its view: assignment and draft come in one read (a tap's only one).
 
         A swept lease is taken up again if its item still needs the trainer; else the tap is
-        refused (Refusal.EXPIRED), unless `late_ok` (Submit, Skip: kept as they are)."""
+        refused (Refusal.EXPIRED). With `late_ok` (Submit, Skip) a swept lease is left as it
+        is: neither renewed nor refused, so a Submit after the time ran out is marked late
+        whether or not the sweep got there first."""
         assignment, draft = await reviews.get_assignment_and_draft(self.db, assignment_id)
         assignment = self._check_owned(trainer, assignment, assignment_id, finished_ok)
-        if assignment.status == "expired" and not finished_ok:
+        if assignment.status == "expired" and not (finished_ok or late_ok):
             renewed = await self.leases.take_up(trainer, assignment)
-            if renewed is None and not late_ok:
+            if renewed is None:
                 raise AssignmentRefused(Refusal.EXPIRED)
-            assignment = renewed or assignment
+            assignment = renewed
         return await self.view(trainer, assignment, draft)
 
     def _check_owned(

@@ -162,6 +162,44 @@ async def test_a_submit_after_expiry_without_room_is_kept_and_marked_late(
     assert await db.fetchval("SELECT done_count FROM items") == 2
 
 
+@pytest.mark.parametrize("swept", [False, True], ids=["before the sweep", "after the sweep"])
+async def test_a_submit_after_the_lease_ended_is_late_even_with_room_left(
+    review: ReviewService, db: Database, clock: FakeClock, swept: bool
+) -> None:
+    """Late means the lease had ended when Submit came, swept or not: the Submit itself never
+    renews it (only a tap that goes on scoring does, and then the new lease counts)."""
+    await make_batch(db, items=2, overlap=1)
+    trainer = await make_trainer(db, 1)
+    view, _ = await review.next_item(trainer)
+    assert view is not None
+    for index in range(4):
+        await review.score(trainer, view.assignment.id, index, 4)  # all scored, then away
+    clock.advance(hours=2)
+    if swept:
+        assert len(await review.leases.sweep_page()) == 1
+    _, missing = await review.submit(trainer, view.assignment.id)
+    assert missing is None
+    assert await statuses(db) == [(1, "submitted", 1)]
+    assert await db.fetchval("SELECT done_count FROM items WHERE id = ?", (view.item.id,)) == 1
+
+
+async def test_a_skip_of_a_swept_item_does_not_take_its_lease_up_again(
+    review: ReviewService, db: Database, clock: FakeClock
+) -> None:
+    await make_batch(db, items=1, overlap=1)
+    slow, fast = await make_trainer(db, 1), await make_trainer(db, 2)
+    held, _ = await review.next_item(slow)
+    assert held is not None
+    clock.advance(minutes=31)
+    await review.leases.sweep_page()
+    await review.skip(slow, held.assignment.id, "expertise")
+    assert await statuses(db) == [(1, "skipped", 0)]
+    lease = await db.fetchval("SELECT lease_expires_at FROM assignments")
+    assert lease < clock.now.isoformat()  # not renewed on the way to the skip
+    taken, _ = await review.next_item(fast)
+    assert taken is not None and taken.item.id == held.item.id
+
+
 async def test_a_swept_item_is_not_taken_up_while_the_trainer_holds_another(
     review: ReviewService, db: Database, clock: FakeClock
 ) -> None:
