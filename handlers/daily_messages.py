@@ -82,9 +82,10 @@ def render_reminder(reminder: Reminder, name: str, language: str) -> str:
 
 def render_summary(summary: DaySummary, language: str) -> str:
     done, quota = number(summary.done, language), number(summary.quota, language)
+    today = "daily.summary_today_met" if summary.met else "daily.summary_today"
     lines = [
         t(language, "daily.summary_title"),
-        t(language, "daily.summary_today", done=done, quota=quota),
+        t(language, today, done=done, quota=quota),
         streak_line(summary.streak, language),
         t(language, "daily.total", count=summary.total),
         "",
@@ -114,9 +115,13 @@ def _cheer(summary: DaySummary, language: str) -> str:
 
 
 async def reminders_command(update: Update, context: NilaiContext) -> None:
-    """No argument: the state and a toggle button. `on` / `off`: set, then the new state."""
+    """No argument: the state and a toggle button. `on` / `off`: set, then the new state. A
+    coordinator is told that reminders are for trainers."""
     message, trainer = update.message, context.trainer
     assert message is not None and trainer is not None
+    if trainer.is_coordinator:
+        await message.reply_html(t(trainer.language, "reminders.for_trainers"))
+        return
     words = [word.lower() for word in context.args or []]
     if not words:
         text, markup = _state(trainer, trainer.reminders, context)
@@ -142,6 +147,9 @@ async def reminders_chosen(update: Update, context: NilaiContext) -> None:
         on = -1
     if on not in (0, 1):
         await query.answer(t_plain(trainer.language, "toast.invalid"))
+        return
+    if trainer.is_coordinator:  # a button from before they became one
+        await answer_tap(query, t_plain(trainer.language, "reminders.for_trainers"))
         return
     await context.services.days.set_reminders(trainer, bool(on))
     key = "toast.reminders_on" if on else "toast.reminders_off"

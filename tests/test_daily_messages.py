@@ -120,6 +120,13 @@ def test_the_summary_cheers_for_the_situation(summary: DaySummary, cheer: str) -
     assert cheer in render_summary(summary, "en")
 
 
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_summary_ticks_today_only_when_the_quota_is_met(language: str) -> None:
+    met = render_summary(DaySummary(done=5, quota=5, streak=1, total=5), language)
+    below = render_summary(DaySummary(done=4, quota=5, streak=0, total=4), language)
+    assert "✅" in met and "4 / 5" in below and "✅" not in below
+
+
 def test_the_summary_always_states_the_streak_kindly_at_zero() -> None:
     text = render_summary(DaySummary(done=1, quota=5, streak=0, total=1_250), "en")
     assert "Streak: 0 days. That's okay" in text and "Total: 1,250 reviews" in text

@@ -51,10 +51,10 @@ async def reminder_message(api: FakeBotApi, user: FakeUser, since: int) -> FakeM
         (
             "en",
             "No reviews yet today, and your quota is 5",
-            "done 2 of today's 5",
+            "done 2 of today's 5 reviews: 3 more to go",
             "Start reviewing",
         ),
-        ("id", "belum menilai, padahal kuotamu 5", "sudah 2 dari 5, tinggal 3", "Mulai menilai"),
+        ("id", "belum menilai. Kuotamu 5, ada waktu", "sudah 2 dari 5, tinggal 3", "Mulai menilai"),
     ],
 )
 async def test_a_reminder_says_how_far_and_its_button_shows_an_item(
@@ -217,12 +217,16 @@ async def test_a_forged_reminders_button_changes_nothing(
     assert await stored(nilai, user) == 1
 
 
-async def test_a_coordinator_may_turn_reminders_off_too(
-    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser
+@pytest.mark.parametrize("command", ["/reminders", "/reminders off"])
+async def test_a_coordinator_is_told_that_reminders_are_for_trainers(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, command: str
 ) -> None:
-    await coordinator.send("/reminders off")
-    assert "reminders are off" in (await coordinator.wait_bot_message()).plain_text()
-    assert await stored(nilai, coordinator) == 0
+    """Reminders go to trainers only: a coordinator is not promised one, nor offered a switch."""
+    await coordinator.send(command)
+    reply = await coordinator.wait_bot_message()
+    assert "reminders are for trainers" in reply.plain_text()
+    assert "I'll send you" not in reply.plain_text() and reply.buttons() == []
+    assert await stored(nilai, coordinator) == 1
 
 
 async def test_a_reminder_is_a_bulk_send_and_a_block_reaches_the_scheduler(
