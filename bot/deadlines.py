@@ -32,8 +32,9 @@ def parse_deadline(text: str, now: datetime, zone: str) -> date:
         raise DeadlineError(text, "malformed")
     try:
         day = date.fromisoformat(text)
-    except ValueError:
+        ends = deadline_end(day, zone)
+    except (ValueError, OverflowError):  # 9999-12-31 ends past the last day datetime has
         raise DeadlineError(text, "malformed") from None
-    if deadline_end(day, zone) <= now:
+    if ends <= now:
         raise DeadlineError(text, "past")
     return day

@@ -58,6 +58,15 @@ def number(value: float, language: str, *, decimals: int = 0) -> Number:
     return Number(shown, value)
 
 
+def pace(per_day: float, language: str) -> Number:
+    """A rate such as reviews a day: below 10 with one decimal, only when that decimal is not
+    0 ("0.3", "2.5", but "1", not "1.0"); from 10 up whole ("12"). It is a `Number`, so a
+    plural text can take it as its `count` ("1 review a day", "0.3 reviews a day")."""
+    if per_day < 10 and round(per_day, 1) != round(per_day):
+        return number(round(per_day, 1), language, decimals=1)
+    return number(round(per_day), language)  # its plural form is the whole number's
+
+
 @cache
 def _date_and_time(language: str) -> str:
     """How the language joins a date and a time: "{1}, {0}" in English, "{1} {0}" in Indonesian."""

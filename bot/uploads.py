@@ -25,7 +25,7 @@ from bot.batches import (
 )
 from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
-from bot.deadlines import parse_deadline
+from bot.deadlines import deadline_end, parse_deadline
 from bot.rubric import DEFAULT_RUBRIC, Rubric
 from storage import batches, bot_facts, uploads
 from storage.database import Database
@@ -34,6 +34,15 @@ log = logging.getLogger(__name__)
 
 CHOICES = ("broadcast", "quiet", "discard")
 _NAME = re.compile(r"[^\s=]{1,64}")
+
+
+class DeadlinePassedError(Exception):
+    """An upload's deadline ended between its check and the tap on Open: not imported (a batch
+    cannot be late before it starts), and the upload is discarded."""
+
+    def __init__(self, deadline: date):
+        super().__init__(f"deadline {deadline.isoformat()} has passed")
+        self.deadline = deadline
 
 
 class CaptionError(ValueError):
@@ -75,8 +84,8 @@ def parse_caption(
     caption: str | None,
     default_name: str,
     *,
-    now: datetime | None = None,
-    zone: str = "Asia/Jakarta",
+    now: datetime,
+    zone: str,
 ) -> UploadRequest:
     """`name overlap=N priority=N deadline=YYYY-MM-DD` (all optional; `name=` works too) ->
     UploadRequest. A deadline that is malformed or whose day (in `zone`) has ended raises
@@ -99,7 +108,7 @@ def parse_caption(
         elif key == "priority" and re.fullmatch(r"-?[0-9]{1,6}", value):
             priority = int(value)
         elif key == "deadline":
-            deadline = parse_deadline(value, now or utc_now(), zone)
+            deadline = parse_deadline(value, now, zone)
         else:
             raise CaptionError(word)
     name = (name or default_name).strip()[:64]
@@ -190,7 +199,8 @@ class Uploads:
     async def carry_out(
         self, upload_id: int, coordinator_id: int, choice: str, on_progress: Progress | None = None
     ) -> Opened:
-        """Import (or discard) a claimed upload."""
+        """Import (or discard) a claimed upload. DeadlinePassedError (the upload discarded) when
+        its deadline's day ended after the check."""
         upload = await uploads.get_upload(self.db, upload_id)
         assert upload is not None
         path = Path(upload["file_path"])
@@ -198,6 +208,12 @@ class Uploads:
             await _remove(path)
             log.info("coordinator %s discarded upload %s", coordinator_id, upload_id)
             return Opened(0, upload["batch_name"], 0, broadcast=False)
+        deadline = date.fromisoformat(upload["deadline"]) if upload["deadline"] else None
+        if deadline is not None and deadline_end(deadline, self.settings.timezone) <= self.clock():
+            await uploads.finish_upload(self.db, upload_id, "discarded", None)
+            await _remove(path)
+            log.info("upload %s not opened: its deadline %s has passed", upload_id, deadline)
+            raise DeadlinePassedError(deadline)
         rubric = (
             Rubric.from_dict(json.loads(upload["rubric"])) if upload["rubric"] else DEFAULT_RUBRIC
         )
@@ -209,7 +225,7 @@ class Uploads:
                 name=upload["batch_name"],
                 overlap=upload["overlap"],
                 priority=upload["priority"],
-                deadline=date.fromisoformat(upload["deadline"]) if upload["deadline"] else None,
+                deadline=deadline,
                 rubric=rubric,
                 clock=self.clock,
                 expected_items=upload["item_count"],  # counted when the file was checked

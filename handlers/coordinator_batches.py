@@ -25,11 +25,13 @@ from bot.deadlines import DeadlineError
 from bot.formatting import number, percent, weekday_date
 from bot.i18n import Html, t, t_plain
 from bot.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric_file
+from bot.streaks import local_date
 from bot.upload_problems import html_text
 from bot.uploads import (
     CHOICES,
     CaptionError,
     CheckedUpload,
+    DeadlinePassedError,
     UploadRequest,
     Uploads,
     parse_caption,
@@ -183,7 +185,9 @@ def _check_text(
     )
     if request.deadline is not None:
         summary += "\n" + t(
-            language, "upload.deadline", day=weekday_date(request.deadline, language)
+            language,
+            "upload.deadline",
+            day=weekday_date(request.deadline, language, today=_today(context)),
         )
     if scan.warning_count:
         first = Html(html_text(scan.warnings[0], language))
@@ -243,6 +247,13 @@ async def upload_decided(update: Update, context: NilaiContext) -> None:
         opened = await uploads.carry_out(
             upload_id, trainer.user_id, choice, on_progress=progress.update
         )
+    except DeadlinePassedError as passed:
+        day = weekday_date(passed.deadline, language, today=_today(context))
+        await query.edit_message_text(
+            t(language, "upload.deadline_passed_open", name=name, day=day),
+            parse_mode=ParseMode.HTML,
+        )
+        return
     except Exception:
         log.exception("import of upload %s failed", upload_id)
         await query.edit_message_text(
@@ -344,8 +355,9 @@ async def _batches_view(
         return t(language, "batches.empty"), None
     lines, rows = [t(language, "batches.title")], []
     used = visible_len(lines[0])
+    today = _today(context)
     for shown, batch in enumerate(batches):
-        line = _batch_line(batch, language)
+        line = _batch_line(batch, language, today)
         if used + visible_len(line) + 1 > LIST_BUDGET:
             lines.append(t(language, "batches.more", count=len(batches) - shown))
             break
@@ -356,7 +368,14 @@ async def _batches_view(
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-def _batch_line(batch: BatchProgress, language: str) -> str:
+def _today(context: NilaiContext) -> date:
+    """The coordinator's local date: a deadline in another year is written with its year."""
+    assert context.trainer is not None
+    zone = context.services.timezones.zone_of(context.trainer).name
+    return local_date(context.services.clock(), zone)
+
+
+def _batch_line(batch: BatchProgress, language: str, today: date) -> str:
     share = min(1.0, batch.reviews / batch.wanted) if batch.wanted else 1.0
     line = t(
         language,
@@ -372,7 +391,7 @@ def _batch_line(batch: BatchProgress, language: str) -> str:
     )
     if batch.deadline is None:
         return line
-    day = weekday_date(date.fromisoformat(batch.deadline), language)
+    day = weekday_date(date.fromisoformat(batch.deadline), language, today=today)
     return line + t(language, "batches.deadline", day=day)
 
 

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.forecast import Forecast
-from bot.formatting import duration, moment, number, percent, weekday_date
+from bot.formatting import duration, moment, number, pace, percent, weekday_date
 from bot.i18n import Html, t
 from bot.onboarding import Trainer
 from bot.progress import BatchReport, ProgressService, UnknownBatch
@@ -40,8 +40,11 @@ def _me(context: NilaiContext) -> Trainer:
 
 def moment_for(when: datetime, me: Trainer, context: NilaiContext, *, short: bool = False) -> str:
     """A moment in the coordinator's time zone, as their language writes it."""
-    zone = me.timezone or context.services.settings.timezone
-    return moment(when, zone, me.language, short=short)
+    return moment(when, _zone(me, context), me.language, short=short)
+
+
+def _zone(me: Trainer, context: NilaiContext) -> str:
+    return context.services.timezones.zone_of(me).name
 
 
 @coordinators_only
@@ -51,7 +54,7 @@ async def progress_command(update: Update, context: NilaiContext) -> None:
     assert message is not None and message.text is not None
     parts = message.text.split(maxsplit=1)
     name = parts[1].strip() if len(parts) > 1 else None
-    zone = me.timezone or context.services.settings.timezone
+    zone = _zone(me, context)
     try:
         reports = await progress_of(context).report(name, timezone=zone)
     except UnknownBatch:
@@ -107,9 +110,10 @@ def _deadline_line(forecast: Forecast | None, me: Trainer, context: NilaiContext
     nothing for a batch without one."""
     if forecast is None or forecast.deadline is None:
         return []
-    language = me.language
-    day = weekday_date(forecast.deadline, language)
-    pace = number(forecast.per_day, language, decimals=1 if forecast.per_day < 10 else 0)
+    language, zone = me.language, _zone(me, context)
+    today = local_date(context.services.clock(), zone)
+    day = weekday_date(forecast.deadline, language, today=today)
+    per_day = pace(forecast.per_day, language)
     if forecast.complete:
         return [t(language, "progress_deadline.plain", day=day)]
     if forecast.passed:
@@ -118,10 +122,9 @@ def _deadline_line(forecast: Forecast | None, me: Trainer, context: NilaiContext
     if forecast.finish is None:
         return [t(language, "progress_deadline.no_pace", day=day)]
     if forecast.late:
-        zone = me.timezone or context.services.settings.timezone
-        finish = weekday_date(local_date(forecast.finish, zone), language)
-        return [t(language, "progress_deadline.late", day=day, pace=pace, finish=finish)]
-    return [t(language, "progress_deadline.on_track", day=day, pace=pace)]
+        finish = weekday_date(local_date(forecast.finish, zone), language, today=today)
+        return [t(language, "progress_deadline.late", day=day, count=per_day, finish=finish)]
+    return [t(language, "progress_deadline.on_track", day=day, count=per_day)]
 
 
 def _language_warnings(report: BatchReport, language: str) -> list[str]:

@@ -87,7 +87,7 @@ async def test_progress_says_on_track_then_late_then_passed(
     await nilai.database.execute("UPDATE batches SET created_at = ?", (created,))
     text = await ask(api, coordinator, "/progress")
     assert (
-        "⚠️ Deadline: Sun, Dec 20. At 1.0 reviews a day it would finish around Thu, Jan 7:"
+        "⚠️ Deadline: Sun, Dec 20. At 1 review a day it would finish around Thu, Jan 7, 2027:"
         " too late." in text
     )
     assert "Estimated finish:" in text  # the last hour's estimate stays beside it
@@ -102,6 +102,7 @@ async def test_progress_says_on_track_then_late_then_passed(
     [
         ("en", "pilot deadline=2026-13-45", "I couldn't read the deadline 2026-13-45"),
         ("en", "pilot deadline=20-12-2026", "Write it as year-month-day"),
+        ("en", "pilot deadline=9999-12-31", "I couldn't read the deadline 9999-12-31"),  # overflow
         ("en", "pilot deadline=2026-11-24", "The deadline 2026-11-24 has already passed"),
         ("id", "pilot deadline=besok", "Tenggat besok tidak bisa kubaca"),
         ("id", "pilot deadline=2026-11-24", "Tenggat 2026-11-24 sudah lewat"),
@@ -128,6 +129,46 @@ async def test_today_is_still_a_deadline_one_can_give(
     assert await nilai.database.fetchval("SELECT deadline FROM batches") == "2026-11-25"
 
 
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "pilot's deadline, Wed, Nov 25, passed before you tapped Open"),
+        ("id", "Tenggat pilot, Rabu, 25 Nov, sudah lewat sebelum kamu ketuk Buka"),
+    ],
+)
+async def test_an_upload_opened_after_its_deadline_passed_is_refused(
+    api: FakeBotApi, nilai: RunningBot, language: str, said: str
+) -> None:
+    boss = await start_coordinator(api, language)
+    status = await upload(api, boss, "small.csv", CSV, caption="pilot deadline=2026-11-25")
+    nilai.clock.now = deadline_end(date(2026, 11, 25), nilai.settings.timezone)
+    await boss.tap(status, SHOWN[language][2])
+    await api.wait_idle(quiet=0.1)
+    assert said in api.message(boss.chat_id, status.message_id).plain_text()
+    assert await nilai.count("SELECT COUNT(*) FROM batches") == 0
+    assert await nilai.database.fetchval("SELECT status FROM uploads") == "discarded"
+    assert not list((nilai.settings.data_dir / "uploads").glob("*"))
+
+
+@pytest.mark.parametrize(
+    ("language", "summary", "listed"),
+    [
+        ("en", "Deadline: Thu, Jan 7, 2027", "📅 due Thu, Jan 7, 2027"),
+        ("id", "Tenggat: Kamis, 7 Jan 2027", "📅 tenggat Kamis, 7 Jan 2027"),
+    ],
+)
+async def test_a_deadline_next_year_is_shown_with_its_year(
+    api: FakeBotApi, nilai: RunningBot, language: str, summary: str, listed: str
+) -> None:
+    boss = await start_coordinator(api, language)
+    status = await upload(api, boss, "small.csv", CSV, caption="pilot deadline=2027-01-07")
+    assert summary in status.plain_text()
+    await boss.tap(status, SHOWN[language][2])
+    await api.wait_idle(quiet=0.1)
+    assert listed in await ask(api, boss, "/batches")
+    assert summary.replace(":", "", 1).split(" ", 1)[1] in await ask(api, boss, "/progress")
+
+
 def batches_in(database: Path) -> list[tuple[str, str | None]]:
     with sqlite3.connect(database) as conn:
         return conn.execute("SELECT name, deadline FROM batches").fetchall()
@@ -139,6 +180,7 @@ def test_the_cli_imports_with_a_deadline_and_refuses_a_bad_one(tmp_path: Path) -
     for bad, said in (
         ("2020-01-01", "error: --deadline 2020-01-01 has passed already"),
         ("31-12-2999", "error: --deadline must be a date written YYYY-MM-DD"),
+        ("9999-12-31", "error: --deadline must be a date written YYYY-MM-DD"),  # overflows
     ):
         refused = run_cli(tmp_path, "import", sample, "--batch", "b", "--deadline", bad)
         assert refused.returncode == 2

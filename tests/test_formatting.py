@@ -22,6 +22,7 @@ from bot.formatting import (
     duration,
     moment,
     number,
+    pace,
     percent,
     weekday_date,
 )
@@ -349,3 +350,20 @@ def test_percentages_read_as_babel_writes_them(share: float, language: str, deci
     assert percent(share, language, decimals=decimals) == format_percent(
         share, format=pattern, locale=language
     )
+
+
+@pytest.mark.parametrize(
+    ("per_day", "language", "shown", "text"),
+    [
+        (1.0, "en", "1", "on track at 1 review a day"),
+        (0.96, "en", "1", "on track at 1 review a day"),  # shown whole: the singular
+        (1 / 3, "en", "0.3", "on track at 0.3 reviews a day"),
+        (2.5, "id", "2,5", "aman dengan laju 2,5 penilaian per hari"),
+        (12.4, "en", "12", "on track at 12 reviews a day"),
+    ],
+)
+def test_a_pace_has_a_decimal_only_when_it_is_not_whole(
+    per_day: float, language: str, shown: str, text: str
+) -> None:
+    assert pace(per_day, language) == shown
+    assert text in t(language, "progress_deadline.on_track", day="", count=pace(per_day, language))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import utc_now
 from bot.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric_file, rubric_from_data
 from bot.uploads import CaptionError, parse_caption
 
@@ -84,7 +85,7 @@ def test_a_rubric_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_captions_set_name_overlap_and_priority(caption: str | None, expected: tuple) -> None:
-    request = parse_caption(caption, "file")
+    request = parse_caption(caption, "file", now=utc_now(), zone="Asia/Jakarta")
     assert (request.name, request.overlap, request.priority) == expected
 
 
@@ -93,4 +94,4 @@ def test_captions_set_name_overlap_and_priority(caption: str | None, expected: t
 )
 def test_unreadable_captions_are_refused(caption: str) -> None:
     with pytest.raises(CaptionError):
-        parse_caption(caption, "file")
+        parse_caption(caption, "file", now=utc_now(), zone="Asia/Jakarta")
