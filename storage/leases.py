@@ -59,14 +59,20 @@ RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion
 """
 
 # The trainer's newest swept lease given out after their last Submit: what /next offers back
-# before a new item (both reads run on the index assignments_trainer). Once the trainer has
-# submitted anything after it, it is history, and /next does not look at it again.
+# before a new item. Once the trainer has submitted anything after it, it is history, and /next
+# does not look at it again (nor at older swept ones, given out before it). Two probes of the
+# index assignments_trainer: the newest expired row, then whether a Submit came after it; the
+# comparison is between timestamps only (no '' sentinel), so it reads the same on PostgreSQL.
+# An expired row was never submitted (an Undo's reopened judgment is restored before a
+# trainer's leases are expired, and never swept): `submitted_at IS NULL` says so, and lets the
+# index give the newest one first without sorting the trainer's expired rows.
 _LAST_SWEPT_SQL = """
-SELECT * FROM assignments a
-WHERE a.trainer_id = :trainer AND a.status = 'expired'
-  AND a.assigned_at > COALESCE((SELECT MAX(s.submitted_at) FROM assignments s
-                                WHERE s.trainer_id = :trainer AND s.status = 'submitted'), '')
-ORDER BY a.id DESC LIMIT 1
+SELECT * FROM (SELECT * FROM assignments
+               WHERE trainer_id = :trainer AND status = 'expired' AND submitted_at IS NULL
+               ORDER BY id DESC LIMIT 1) a
+WHERE NOT EXISTS (SELECT 1 FROM assignments s
+                  WHERE s.trainer_id = :trainer AND s.status = 'submitted'
+                    AND s.submitted_at >= a.assigned_at)
 """
 
 

@@ -12,7 +12,7 @@ from bot.corrections import CorrectionService
 from bot.leases import PAGE
 from bot.review import AssignmentRefused, Refusal, ReviewService
 from storage.database import Database
-from storage.leases import _ENDED_ANY_SQL
+from storage.leases import _ENDED_ANY_SQL, _LAST_SWEPT_SQL
 from tests.conftest import FakeClock
 from tests.factories import make_batch, make_trainer, review_fully
 
@@ -99,6 +99,17 @@ async def test_a_page_at_a_time_oldest_first_and_the_panel_is_the_newest(
 async def test_the_sweep_looks_through_the_partial_index(db: Database) -> None:
     plan = await db.fetchall("EXPLAIN QUERY PLAN " + _ENDED_ANY_SQL, ("x",))
     assert "assignments_leases" in " ".join(row["detail"] for row in plan)
+
+
+async def test_the_swept_lease_next_offers_back_is_found_by_index_probes_only(
+    db: Database,
+) -> None:
+    plan = await db.fetchall("EXPLAIN QUERY PLAN " + _LAST_SWEPT_SQL, {"trainer": 1})
+    details = [row["detail"] for row in plan]
+    searches = [detail for detail in details if detail.startswith("SEARCH")]
+    assert len(searches) == 2 and all("INDEX assignments_trainer" in d for d in searches)
+    assert not any(detail.startswith(("SCAN assignments", "SCAN s")) for detail in details)
+    assert not any("TEMP B-TREE" in detail for detail in details)  # newest first by the index
 
 
 async def test_a_tap_on_a_swept_item_that_still_needs_the_trainer_renews_it(
