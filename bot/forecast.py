@@ -25,12 +25,11 @@ from storage import forecast as store
 from storage.database import Database
 from storage.forecast import ForecastBatch
 
-__all__ = ["DEFAULT_ZONE", "Forecast", "UnknownBatch", "forecast", "forecasts"]
+__all__ = ["Forecast", "UnknownBatch", "forecast", "forecasts"]
 
 WINDOW = timedelta(days=3)
 SHORTEST_SPAN = timedelta(hours=1)
 LONGEST_DAYS = 100 * 366  # a finish further off is shown as this (datetime ends at 9999)
-DEFAULT_ZONE = "Asia/Jakarta"  # Settings.timezone's default; pass settings.timezone
 
 
 class UnknownBatch(LookupError):
@@ -51,24 +50,22 @@ class Forecast:
         return self.remaining == 0
 
 
-async def forecast(
-    db: Database, batch_id: int, now: datetime, *, zone: str = DEFAULT_ZONE
-) -> Forecast:
+async def forecast(db: Database, batch_id: int, now: datetime, *, zone: str) -> Forecast:
     """The batch's forecast at `now`; `zone` is TIMEZONE, where its deadline day ends.
     UnknownBatch if there is no such batch."""
     batch = await store.forecast_batch(db, batch_id)
     if batch is None:
         raise UnknownBatch(batch_id)
-    submitted = await store.submitted_since(db, [batch.id], stamp(now - WINDOW))
+    submitted = await store.submitted_between(db, [batch.id], stamp(now - WINDOW), stamp(now))
     return _forecast(batch, await store.missing_reviews(db, batch), submitted, now, zone)
 
 
-async def forecasts(
-    db: Database, now: datetime, *, zone: str = DEFAULT_ZONE
-) -> dict[int, Forecast]:
-    """Every open batch's forecast by batch id (one read of recent submissions for all)."""
+async def forecasts(db: Database, now: datetime, *, zone: str) -> dict[int, Forecast]:
+    """Every open batch's forecast by batch id (one read of recent submissions for all);
+    `zone` is TIMEZONE, as for `forecast`."""
     batches = await store.open_forecast_batches(db)
-    submitted = await store.submitted_since(db, [b.id for b in batches], stamp(now - WINDOW))
+    ids = [b.id for b in batches]
+    submitted = await store.submitted_between(db, ids, stamp(now - WINDOW), stamp(now))
     return {
         batch.id: _forecast(batch, await store.missing_reviews(db, batch), submitted, now, zone)
         for batch in batches

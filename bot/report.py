@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 
-from bot.clock import parse_stamp
+from bot.clock import parse_stamp, stamp
 from bot.config import Settings
 from bot.forecast import Forecast, forecasts
 from bot.sittings import PAUSE
@@ -148,11 +148,12 @@ def _spent_by_trainer(
 
 
 def _range(zone: str, now: datetime, days_back: int) -> ZoneRange:
-    """The zone's local days from `days_back` days before today up to the end of today."""
+    """The zone's local days from `days_back` days before today up to `now` (not the end of
+    today): a report rebuilt later for its CSV counts nothing done after its moment."""
     today = local_date(now, zone)
     start, _ = day_range(today - timedelta(days=days_back), zone)
     _, end = day_range(today, zone)
-    return ZoneRange(zone, start, end)
+    return ZoneRange(zone, start, min(end, stamp(now)))
 
 
 async def _batches(

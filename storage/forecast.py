@@ -50,16 +50,19 @@ async def missing_reviews(db: Database, batch: ForecastBatch) -> int:
     return sum(max(0, batch.overlap - done) * count for done, count in rows)
 
 
-async def submitted_since(db: Database, batch_ids: Sequence[int], since: str) -> dict[int, int]:
-    """Per batch: reviews submitted at or after `since` (kept ones: an Undo takes its review
-    back out until it is submitted again)."""
+async def submitted_between(
+    db: Database, batch_ids: Sequence[int], since: str, until: str
+) -> dict[int, int]:
+    """Per batch: reviews submitted from `since` up to `until` (kept ones: an Undo takes its review
+    back out until it is submitted again); `until` is the forecast's moment, so a report rebuilt
+    later for its CSV has the same pace."""
     if not batch_ids:
         return {}
     marks = ", ".join("?" for _ in batch_ids)
     rows = await db.fetchall(
         "SELECT i.batch_id, COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id"
-        f" WHERE a.status = 'submitted' AND a.submitted_at >= ? AND i.batch_id IN ({marks})"
-        " GROUP BY i.batch_id",
-        (since, *batch_ids),
+        " WHERE a.status = 'submitted' AND a.submitted_at >= ? AND a.submitted_at <= ?"
+        f" AND i.batch_id IN ({marks}) GROUP BY i.batch_id",
+        (since, until, *batch_ids),
     )
     return {batch_id: count for batch_id, count in rows}

@@ -65,7 +65,7 @@ async def test_the_rate_is_the_last_three_days_reviews_a_day_and_gives_the_finis
     older = [now - timedelta(days=3, hours=n + 1) for n in range(50)]
     await add_submissions(db, batch_id, recent + older)
 
-    result = await forecast(db, batch_id, now)
+    result = await forecast(db, batch_id, now, zone=JAKARTA)
     assert result.remaining == 1 + 2 + 5 * 3  # the extra review does not fill another item
     assert result.per_day == 10.0
     assert result.finish == now + timedelta(days=18 / 10)
@@ -79,13 +79,13 @@ async def test_a_batch_younger_than_three_days_is_measured_over_its_life(
     young = await make_batch(db, "young", items=4, overlap=2)
     await created(db, young, now - timedelta(hours=12))
     await add_submissions(db, young, [now - timedelta(hours=n) for n in range(6)])
-    assert (await forecast(db, young, now)).per_day == 12.0  # 6 in half a day
+    assert (await forecast(db, young, now, zone=JAKARTA)).per_day == 12.0  # 6 in half a day
 
     fresh = await make_batch(db, "fresh", items=4, overlap=2)
     await created(db, fresh, now - timedelta(minutes=10))
     await add_submissions(db, fresh, [now - timedelta(minutes=n) for n in range(2)])
     # Ten minutes old: measured over an hour at least, not 288 a day.
-    assert (await forecast(db, fresh, now)).per_day == 48.0
+    assert (await forecast(db, fresh, now, zone=JAKARTA)).per_day == 48.0
 
 
 async def test_the_deadline_ends_with_its_day_in_the_bot_s_time_zone(
@@ -114,10 +114,10 @@ async def test_without_a_rate_there_is_no_finish_and_late_only_once_the_deadline
     now = clock.now  # 2026-11-25 10:00 WIB
     batch_id = await make_batch(db, "quiet", items=2, overlap=2)
     await set_deadline(db, batch_id, "2026-11-25")
-    result = await forecast(db, batch_id, now)
+    result = await forecast(db, batch_id, now, zone=JAKARTA)
     assert result == Forecast(4, 0.0, None, date(2026, 11, 25), late=False)
     clock.now = deadline_end(date(2026, 11, 25), JAKARTA)  # midnight: the day is over
-    assert (await forecast(db, batch_id, clock.now)).late
+    assert (await forecast(db, batch_id, clock.now, zone=JAKARTA)).late
 
 
 async def test_a_complete_batch_has_no_finish_and_is_never_late(
@@ -131,7 +131,7 @@ async def test_a_complete_batch_has_no_finish_and_is_never_late(
     assert view is not None
     await review_fully(review, trainer, view.assignment.id)
     clock.advance(days=30)
-    result = await forecast(db, batch_id, clock.now)
+    result = await forecast(db, batch_id, clock.now, zone=JAKARTA)
     assert (result.remaining, result.complete, result.finish, result.late) == (0, True, None, False)
     assert result.per_day == 0.0  # its one review is older than the window now
 
@@ -146,14 +146,14 @@ async def test_forecasts_cover_the_open_batches_and_an_unknown_id_is_refused(
     await db.execute("UPDATE batches SET status = 'paused' WHERE id = ?", (paused,))
     await add_submissions(db, second, [now - timedelta(minutes=n) for n in range(3)])
     await set_reviews(db, second, [1, 1, 0])
-    result = await forecasts(db, now)
+    result = await forecasts(db, now, zone=JAKARTA)
     assert set(result) == {first, second}
     assert (result[first].remaining, result[first].finish) == (2, None)
     assert result[second].remaining == 1
     assert result[second].per_day == 3 * 24  # three in the first hour of a new batch
     assert result[second].finish == now + timedelta(days=1 / 72)
     with pytest.raises(UnknownBatch):
-        await forecast(db, 999, now)
+        await forecast(db, 999, now, zone=JAKARTA)
 
 
 async def test_an_absurdly_slow_pace_still_gives_a_finish(db: Database, clock: FakeClock) -> None:
@@ -162,7 +162,7 @@ async def test_an_absurdly_slow_pace_still_gives_a_finish(db: Database, clock: F
     await db.execute("UPDATE batches SET overlap = 100000000 WHERE id = ?", (batch_id,))
     await created(db, batch_id, now - timedelta(days=30))
     await add_submissions(db, batch_id, [now - timedelta(days=1)])
-    result = await forecast(db, batch_id, now)
+    result = await forecast(db, batch_id, now, zone=JAKARTA)
     assert result.finish is not None and result.finish.year < 9999
 
 
@@ -193,3 +193,17 @@ def test_a_deadline_whose_day_has_ended_is_refused_and_today_is_fine() -> None:
     assert parse_deadline(" 2027-01-31 ", NOW, JAKARTA) == date(2027, 1, 31)
     # 10:00 WIB is 16:00 the day before in Pago Pago: there the 24th has not ended.
     assert parse_deadline("2026-11-24", NOW, "Pacific/Pago_Pago") == date(2026, 11, 24)
+
+
+async def test_a_forecast_at_a_moment_ignores_reviews_after_it(
+    db: Database, clock: FakeClock
+) -> None:
+    """The report's CSV is rebuilt at the report's moment: later reviews do not change the pace."""
+    now = clock.now
+    batch_id = await make_batch(db, "pilot", items=10, overlap=1)
+    await created(db, batch_id, now - timedelta(days=5))
+    await add_submissions(db, batch_id, [now - timedelta(hours=1), now])
+    before = await forecast(db, batch_id, now, zone=JAKARTA)
+    await add_submissions(db, batch_id, [now + timedelta(hours=n + 1) for n in range(6)])
+    assert await forecast(db, batch_id, now, zone=JAKARTA) == before
+    assert before.per_day == pytest.approx(2 / 3)

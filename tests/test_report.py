@@ -41,8 +41,11 @@ class Script:
         self.next_item += 1
         return rows[self.next_item - 1]["id"]
 
-    async def review(self, trainer_id: int, handed: datetime, minutes: float = 5) -> None:
-        """A review handed out at `handed` and submitted `minutes` later."""
+    async def review(
+        self, trainer_id: int, handed: datetime, minutes: float = 5, *, counted: bool = True
+    ) -> None:
+        """A review handed out at `handed` and submitted `minutes` later (`counted`: on its
+        item's count of reviews too)."""
         item = await self.item()
         submitted = handed + timedelta(minutes=minutes)
         async with self.db.transaction() as conn:
@@ -51,7 +54,10 @@ class Script:
                 " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)",
                 (item, trainer_id, stamp(handed), stamp(submitted), stamp(submitted)),
             )
-            await conn.execute("UPDATE items SET done_count = done_count + 1 WHERE id = ?", (item,))
+            if counted:
+                await conn.execute(
+                    "UPDATE items SET done_count = done_count + 1 WHERE id = ?", (item,)
+                )
 
     async def skip(self, trainer_id: int, handed: datetime) -> None:
         item = await self.item()
@@ -151,6 +157,23 @@ async def test_the_csv_has_a_row_per_trainer_matching_the_figures(
     assert (ani["minutes_today"], ani["minutes_week"]) == ("30", "40")
     assert ani["last_seen"] == "2026-11-25T10:00+07:00"  # in the reader's zone
     assert rows[2]["skip_rate_week"] == ""  # nothing finished this week
+
+
+async def test_a_report_rebuilt_later_for_its_csv_counts_nothing_after_its_moment(
+    db: Database, settings: Settings, scripted: Script
+) -> None:
+    """The CSV button rebuilds the report at its moment: reviews and skips after it (the same
+    local day, for Ani in WIB and Budi in WIT) change neither the CSV nor the message. (A
+    batch's progress is its items' counts as of now; those are left as they were here.)"""
+    sent = await build_report(db, settings, NOW)
+    message, table = render_report(sent, "en", WIB), report_csv(sent, WIB)
+    for minutes in (5, 15, 25):  # 21:35-21:55 WIB, 23:35-23:55 WIT: still everyone's Dec 1
+        for user_id in (1, 2, 3):
+            await scripted.review(user_id, NOW + timedelta(minutes=minutes), counted=False)
+    await scripted.skip(1, NOW + timedelta(minutes=30))
+    rebuilt = await build_report(db, settings, NOW)
+    assert report_csv(rebuilt, WIB) == table
+    assert render_report(rebuilt, "en", WIB) == message
 
 
 def test_a_name_that_looks_like_a_formula_stays_text() -> None:
