@@ -4,8 +4,9 @@ which the quota was met), each day being the trainer's own local date.
 The streak counts today once today's quota is met; until then it is the run that ended
 yesterday, still alive until local midnight. It is measured against the trainer's quota as it
 is now (quota changes are not kept in history). Days are looked at in widening windows (two
-weeks, then further back only for trainers whose streak reaches the window's start), so a report
-on a thousand trainers reads a few weeks of submissions, not their whole history.
+weeks, then as many days again, only for trainers whose streak reaches the window's start, and
+only the days not read yet), so a report reads about twice each trainer's streak, not their
+whole history.
 """
 
 from __future__ import annotations
@@ -88,8 +89,7 @@ async def days_of(
         by_zone[trainer.timezone or default_zone].append(trainer)
     result: dict[int, Days] = {}
     for zone, members in by_zone.items():
-        today = local_date(now, zone)
-        result.update(await _zone_days(db, members, zone, today, quota_of))
+        result.update(await _zone_days(db, members, zone, now, quota_of))
     return result
 
 
@@ -97,35 +97,54 @@ async def _zone_days(
     db: Database,
     members: list[Trainer],
     zone: str,
-    today: date,
+    now: datetime,
     quota_of: Callable[[Trainer], int],
 ) -> dict[int, Days]:
-    window = FIRST_WINDOW
-    counts = await _counts(db, [t.user_id for t in members], zone, today, window)
+    """Each member's days, reading back only as far as their streak needs: the first window,
+    then as many days again each time, and only the days not read yet."""
+    today = local_date(now, zone)
+    history = await _counts(db, [t.user_id for t in members], zone, today, now, 0, FIRST_WINDOW)
     result: dict[int, Days] = {}
-    pending = list(members)
+    pending, window = list(members), FIRST_WINDOW
     while pending:
         unfinished = []
         for trainer in pending:
-            history = counts[trainer.user_id]
-            quota = quota_of(trainer)
-            streak = streak_of(history, quota)
+            days, quota = history[trainer.user_id], quota_of(trainer)
+            streak = streak_of(days, quota)
             # The whole window met (today aside): the streak may go back further.
-            reaches_start = streak >= len(history) - (history[-1] < quota)
+            reaches_start = streak >= len(days) - (days[-1] < quota)
             if reaches_start and window < LONGEST_WINDOW:
                 unfinished.append(trainer)
                 continue
-            result[trainer.user_id] = Days(today, quota, tuple(history[-WEEK:]), streak)
+            result[trainer.user_id] = Days(today, quota, tuple(days[-WEEK:]), streak)
         if not unfinished:
             break
-        window = min(window * 4, LONGEST_WINDOW)
-        counts = await _counts(db, [t.user_id for t in unfinished], zone, today, window)
-        pending = unfinished
+        wider = min(window * 2, LONGEST_WINDOW)
+        older = await _counts(
+            db, [t.user_id for t in unfinished], zone, today, now, window, wider - window
+        )
+        for trainer in unfinished:
+            history[trainer.user_id] = older[trainer.user_id] + history[trainer.user_id]
+        pending, window = unfinished, wider
     return result
 
 
 async def _counts(
-    db: Database, trainer_ids: list[int], zone: str, today: date, window: int
+    db: Database,
+    trainer_ids: list[int],
+    zone: str,
+    today: date,
+    now: datetime,
+    skip: int,
+    days: int,
 ) -> dict[int, list[int]]:
-    days = [day_range(today - timedelta(days=back), zone) for back in range(window - 1, -1, -1)]
-    return await submitted_per_day(db, trainer_ids, days)
+    """Reviews on `days` local days, oldest first, ending `skip` days before today; today's
+    count runs up to `now` (a report of 21:00 read at 23:00 still counts what it counted)."""
+    ranges = [
+        day_range(today - timedelta(days=back), zone)
+        for back in range(skip + days - 1, skip - 1, -1)
+    ]
+    if skip == 0:
+        start, _ = ranges[-1]
+        ranges[-1] = (start, stamp(now + timedelta(microseconds=1)))
+    return await submitted_per_day(db, trainer_ids, ranges)

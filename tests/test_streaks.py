@@ -78,3 +78,36 @@ def test_a_day_across_a_daylight_saving_change_is_25_hours() -> None:
     hours = (datetime.fromisoformat(end) - datetime.fromisoformat(start)) / timedelta(hours=1)
     assert (start, hours) == ("2026-10-24T22:00:00.000000+00:00", 25)
     assert LONGEST_WINDOW > 365
+
+
+@pytest.mark.parametrize("length", [13, 14, 15, 27, 28, 29, 57])
+async def test_a_streak_across_the_widening_windows_is_counted_exactly(
+    db: Database, length: int
+) -> None:
+    """The windows widen 14 -> 28 -> 56 -> ..., each reading only the days not read yet: the
+    stitched days must still give the exact run (a missed day just before it)."""
+    trainer = await make_trainer(db, 1)
+    now = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+    await _submitted(db, 1, [now - timedelta(days=back) for back in range(length)])
+    found = await days_of(db, [trainer], now, default_zone="Asia/Jakarta", quota_of=lambda t: 1)
+    assert found[1].streak == length
+    assert found[1].week == (1,) * 7
+
+
+async def test_today_counts_only_up_to_the_moment_asked_about(db: Database) -> None:
+    """The report of 21:00 read again at 23:00 (its CSV) counts what it counted at 21:00."""
+    trainer = await make_trainer(db, 1)
+    report_moment = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 21:00 WIB
+    await _submitted(db, 1, [report_moment, report_moment + timedelta(hours=1)])
+    found = await days_of(
+        db, [trainer], report_moment, default_zone="Asia/Jakarta", quota_of=lambda t: 2
+    )
+    assert found[1].done_today == 1  # the one at the moment itself counts, the later one not
+    later = await days_of(
+        db,
+        [trainer],
+        report_moment + timedelta(hours=2),
+        default_zone="Asia/Jakarta",
+        quota_of=lambda t: 2,
+    )
+    assert later[1].done_today == 2 and later[1].streak == 1
