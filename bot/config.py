@@ -56,8 +56,8 @@ class Settings:
     backup_keep: int = 7
     backup_time: time = time(3, 0)  # in TIMEZONE
     reminder_time: time = time(19, 0)  # in each trainer's own time zone
-    summary_time: time = time(21, 0)  # in each trainer's own time zone
-    report_time: time = time(21, 0)  # in TIMEZONE
+    summary_time: time | None = time(21, 0)  # in each trainer's own time zone; None: off
+    report_time: time | None = time(21, 0)  # in TIMEZONE; None: off
     quiet_hours: tuple[time, time] | None = (time(21, 30), time(7, 0))  # [start, end), local
 
     @property
@@ -133,6 +133,22 @@ def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
     parsed = _parse_clock(raw)
     if parsed is None:
         raise ConfigError(f"{name} must be a time of day as HH:MM (like 19:00), got {raw[:40]!r}")
+    return parsed
+
+
+def _clock_time_or_off(env: Mapping[str, str], name: str, default: str) -> time | None:
+    """An `HH:MM` time of day, the default when unset; set but empty turns the message off."""
+    if name not in env:
+        return _clock_time(env, name, default)
+    raw = env[name].strip()
+    if not raw:
+        return None
+    parsed = _parse_clock(raw)
+    if parsed is None:
+        raise ConfigError(
+            f"{name} must be a time of day as HH:MM (like 21:00), or empty to turn it off,"
+            f" got {raw[:40]!r}"
+        )
     return parsed
 
 
@@ -261,8 +277,8 @@ def load_settings(
         backup_keep=_int(env, "BACKUP_KEEP", 7, 1, 1000),
         backup_time=_clock_time(env, "BACKUP_TIME", "03:00"),
         reminder_time=_clock_time(env, "REMINDER_TIME", "19:00"),
-        summary_time=_clock_time(env, "SUMMARY_TIME", "21:00"),
-        report_time=_clock_time(env, "REPORT_TIME", "21:00"),
+        summary_time=_clock_time_or_off(env, "SUMMARY_TIME", "21:00"),
+        report_time=_clock_time_or_off(env, "REPORT_TIME", "21:00"),
         quiet_hours=_quiet_hours(env),
         pseudonym_secret=secret,
     )

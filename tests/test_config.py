@@ -532,6 +532,8 @@ def test_a_bulk_rate_beyond_what_telegram_allows_is_refused(env: dict[str, str],
         ("REMINDER_TIME", "7:05", "reminder_time", time(7, 5)),
         ("SUMMARY_TIME", "23:59", "summary_time", time(23, 59)),
         ("REPORT_TIME", "00:00", "report_time", time(0, 0)),
+        ("SUMMARY_TIME", "", "summary_time", None),  # set but empty: no summaries
+        ("REPORT_TIME", " ", "report_time", None),  # set but empty: no daily report
         ("BACKUP_TIME", " 03:30 ", "backup_time", time(3, 30)),
         ("QUIET_HOURS", "", "quiet_hours", None),  # set but empty: off
         ("QUIET_HOURS", "22:00-06:30", "quiet_hours", (time(22, 0), time(6, 30))),
@@ -544,6 +546,11 @@ def test_times_of_day_are_read_as_hh_mm(name: str, raw: str, field: str, expecte
 
 def test_quiet_hours_default_to_the_night() -> None:
     assert load().quiet_hours == (time(21, 30), time(7, 0))
+
+
+def test_summaries_and_the_report_come_at_nine_when_their_times_are_unset() -> None:
+    settings = load()
+    assert (settings.summary_time, settings.report_time) == (time(21, 0), time(21, 0))
 
 
 @pytest.mark.parametrize(
