@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
@@ -24,7 +25,7 @@ from telegram.ext import (
 )
 
 from bot.backups import make_backup
-from bot.clock import Clock, utc_now
+from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
 from bot.i18n import t_plain
 from bot.services import Services
@@ -54,7 +55,7 @@ from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.panel_edits import PanelEdits
 from handlers.sending import TelegramBudget
 from handlers.update_order import PerUserUpdateProcessor
-from storage import bot_facts
+from storage import bot_facts, daily_sends
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -170,8 +171,14 @@ async def _daily_backup(context: NilaiContext) -> None:
 
 
 async def _prune_update_log(context: NilaiContext) -> None:
-    removed = await context.services.updates.prune()
+    """Forgets old update ids and finished daily sends older than KEEP_DAYS (the job keeps its
+    stable name, `prune-update-log`, though it prunes both)."""
+    services = context.services
+    removed = await services.updates.prune()
     log.info("forgot %d old update ids", removed)
+    before = services.clock() - timedelta(days=daily_sends.KEEP_DAYS)
+    done = await daily_sends.forget_finished_before(services.db, stamp(before))
+    log.info("forgot %d finished daily sends", done)
 
 
 async def on_start(application: Application) -> None:

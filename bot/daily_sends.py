@@ -1,5 +1,6 @@
 """What daily message is due when: reminders and summaries at their time in each trainer's zone,
-the coordinators' report at REPORT_TIME in TIMEZONE, never inside quiet hours.
+the coordinators' report at REPORT_TIME in TIMEZONE, never inside quiet hours. An empty
+SUMMARY_TIME or REPORT_TIME turns that kind off.
 
 Every minute the bot looks at the window (last check, now]. A kind is due in a zone when today's
 moment of it there (the local date of now, at the kind's time) falls in that window; only today's:
@@ -16,17 +17,20 @@ decisions; the first run ever starts its window at now (no catch-up from nothing
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import parse_stamp, stamp
 from bot.config import Settings
 from bot.streaks import day_range, local_date
 from storage import daily_sends as store
 from storage.database import Database
+
+log = logging.getLogger(__name__)
 
 
 class Kind(StrEnum):
@@ -36,13 +40,17 @@ class Kind(StrEnum):
 
 
 QUIET_KINDS = frozenset({Kind.REMINDER, Kind.SUMMARY})  # the report is the coordinators' choice
+# A send made this long after its decision was resumed (after a restart), not part of the burst
+# it was decided with: quiet hours are looked at again, so it never lands inside them. A burst
+# of 10,000 at 30/s takes 5.5 minutes and is not cut off by quiet hours that start meanwhile.
+RESUMED_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """The settings that say when each kind is due."""
 
-    times: dict[Kind, time]
+    times: dict[Kind, time]  # a kind turned off (empty SUMMARY_TIME, REPORT_TIME) is absent
     quiet_hours: tuple[time, time] | None
     default_zone: str  # TIMEZONE: trainers without their own zone, and the report
 
@@ -53,7 +61,16 @@ class Schedule:
             Kind.SUMMARY: settings.summary_time,
             Kind.REPORT: settings.report_time,
         }
-        return cls(times, settings.quiet_hours, settings.timezone)
+        on = {kind: at for kind, at in times.items() if at is not None}
+        return cls(on, settings.quiet_hours, settings.timezone)
+
+    def silenced(self) -> list[Kind]:
+        """The kinds whose time is inside quiet hours: they would never be sent."""
+        return [
+            kind
+            for kind, at in self.times.items()
+            if kind in QUIET_KINDS and in_quiet_hours(at, self.quiet_hours)
+        ]
 
     def zone_for(self, kind: Kind, trainer_zone: str | None) -> str:
         """The zone whose local date a send of `kind` to someone in `trainer_zone` belongs to."""
@@ -117,11 +134,36 @@ def due_in_window(
 
 
 def still_wanted(
-    kind: Kind, day: date, zone: str, now: datetime, quiet: tuple[time, time] | None
+    kind: Kind,
+    day: date,
+    zone: str,
+    now: datetime,
+    quiet: tuple[time, time] | None,
+    decided_at: datetime,
 ) -> bool:
     """A decided send is still made at `now`: its local date is still today in its zone, and
-    (reminders, summaries) now is not inside quiet hours there."""
-    return local_date(now, zone) == day and not quiet_at(kind, now, zone, quiet)
+    a send resumed long after its decision (RESUMED_AFTER) is not inside quiet hours there.
+    Quiet hours were checked at the scheduled time; a burst going out on time is not cut off
+    by them starting meanwhile."""
+    if local_date(now, zone) != day:
+        return False
+    return now - decided_at <= RESUMED_AFTER or not quiet_at(kind, now, zone, quiet)
+
+
+def known_zones(zones: Iterable[str], warned: set[str]) -> list[str]:
+    """The zones ZoneInfo knows; each unknown one (a bad `trainers.timezone`) is logged once
+    in `warned` and skipped, so it never stops the daily sends of every other zone."""
+    known = []
+    for zone in zones:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            if zone not in warned:
+                warned.add(zone)
+                log.warning("unknown time zone %r of some trainers: no daily sends there", zone)
+            continue
+        known.append(zone)
+    return known
 
 
 class DailyDecisions:
@@ -131,6 +173,7 @@ class DailyDecisions:
         self.db = db
         self.schedule = Schedule.of(settings)
         self._lock = asyncio.Lock()  # one check at a time in this process
+        self._unknown_zones: set[str] = set()  # logged once each
 
     async def start_window(self, now: datetime) -> None:
         """The first start ever begins the window now; later starts keep the stored one, so
@@ -143,7 +186,9 @@ class DailyDecisions:
         async with self._lock:
             checked = await store.checked_at(self.db)
             last = now if checked is None else parse_stamp(checked)
-            zones = await store.zones_in_use(self.db, self.schedule.default_zone)
+            zones = known_zones(
+                await store.zones_in_use(self.db, self.schedule.default_zone), self._unknown_zones
+            )
             due = due_in_window(last, now, zones, self.schedule)
             return await store.decide(
                 self.db,

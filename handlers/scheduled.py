@@ -7,13 +7,19 @@ and records each outcome with the next claim, as broadcasts do (`handlers/paced_
 Each send is the kind's own function (`handlers/daily_messages.py`, `handlers/reports.py`), a
 bulk send paced with every other (`handlers/sending.py`), so 10,000 reminders on one minute go
 out at the bulk rate while trainers' taps are answered at once. A send whose local date has
-passed is skipped unsent. One failing recipient never stops the others: a 403 records
-`blocked` and marks them unreachable, any other error `failed`.
+passed is skipped unsent, and so is one resumed long after its decision into quiet hours. One
+failing recipient never stops the others: a 403 records `blocked` and marks them unreachable,
+any other error `failed`.
+
+Reminders and summaries are worded from the trainer's day as it is when they go out (the
+clock); a report is the report of its scheduled moment (its decision), whenever it goes out.
 
 The sender runs as a task of the Application, so `Application.stop()` waits for it: it finishes
 the sends in flight and puts the claimed, unsent rows back to `due`, and the next start goes on
-with them. Rows a crash left `sending` may or may not have reached Telegram (it cannot tell): at
-the next start they become `lost`, are counted in the log, and are never resent.
+with them. After a crash, every row left `sending` is in doubt, which is more than the sends in
+flight: the rest of the claimed page, and the sends already made whose outcome waited for the
+next claim to be recorded. Whether each reached Telegram cannot be told, so at the next start
+they all become `lost`, are counted in the log, and are never resent.
 """
 
 from __future__ import annotations
@@ -89,6 +95,12 @@ class DailySends:
                 "%d daily messages may have been lost in a crash (not resent): %s",
                 sum(lost.values()),
                 ", ".join(f"{count} {kind}" for kind, count in sorted(lost.items())),
+            )
+        silenced = self.decisions.schedule.silenced()
+        if silenced:
+            log.warning(
+                "%s inside QUIET_HOURS: never sent (move the time or QUIET_HOURS)",
+                " and ".join(f"{kind.value.upper()}_TIME" for kind in silenced),
             )
         await self.decisions.start_window(now)
         if await store.has_due(db):
@@ -181,13 +193,14 @@ class _Sender:
 
     async def _send(self, claimed: store.Claimed) -> str:
         kind, trainer = Kind(claimed.kind), claimed.trainer
-        if not self._still_wanted(kind, claimed):
-            return "skipped"
+        now, decided_at = self.services.clock(), parse_stamp(claimed.decided_at)
+        # A trainer's message tells their day as it is now; the report is the one of its time.
+        moment = decided_at if kind is Kind.REPORT else now
         send = self.engine.senders[kind]
         try:
-            sent = await send(
-                self.application.bot, self.services, trainer, parse_stamp(claimed.decided_at)
-            )
+            if not self._still_wanted(kind, claimed, now, decided_at):
+                return "skipped"
+            sent = await send(self.application.bot, self.services, trainer, moment)
         except Forbidden:
             return "blocked"
         except Exception as error:  # one recipient's failure must not stop the others
@@ -195,12 +208,17 @@ class _Sender:
             return "failed"
         return "sent" if sent else "skipped"
 
-    def _still_wanted(self, kind: Kind, claimed: store.Claimed) -> bool:
-        """Still today in the recipient's zone, outside their quiet hours, and still someone
-        who gets it (not paused, removed or unreachable since the decision)."""
+    def _still_wanted(
+        self, kind: Kind, claimed: store.Claimed, now: datetime, decided_at: datetime
+    ) -> bool:
+        """Still today in the recipient's zone, not resumed into their quiet hours, and still
+        someone who gets it: not paused, removed or unreachable since the decision, and for a
+        reminder still a trainer who wants reminders (/reminders off since)."""
         trainer, settings = claimed.trainer, self.services.settings
         if trainer.status != "active" or not trainer.reachable:
             return False
+        if kind is Kind.REMINDER and (not trainer.reminders or trainer.role != "trainer"):
+            return False
         zone = self.engine.decisions.schedule.zone_for(kind, trainer.timezone)
         day = date.fromisoformat(claimed.local_date)
-        return still_wanted(kind, day, zone, self.services.clock(), settings.quiet_hours)
+        return still_wanted(kind, day, zone, now, settings.quiet_hours, decided_at)

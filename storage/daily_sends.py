@@ -24,11 +24,19 @@ FINAL_STATUSES = ("sent", "skipped", "blocked", "failed")
 # alone would scan every row ever decided, 20,000 more each day at 10,000 trainers).
 _OPEN = "status IN ('due', 'sending')"
 HAS_DUE = f"SELECT 1 FROM daily_sends WHERE {_OPEN} AND status = 'due' LIMIT 1"
-CLAIM = (
+_CLAIM_COLUMNS = (
     "SELECT d.kind AS send_kind, d.local_date, d.decided_at, t.* FROM daily_sends d"
     " JOIN trainers t ON t.user_id = d.trainer_id"
-    f" WHERE d.{_OPEN} AND d.status = 'due' ORDER BY d.decided_at LIMIT ?"
 )
+# Reports are claimed first, so at REPORT_TIME the coordinators' report does not wait behind
+# minutes of summaries decided with it. They are few (one per coordinator a day, and finished
+# rows are pruned), so they are read by the primary key's `kind` (not the partial index, which
+# would walk every due summary to find them); the rest keep the partial index's order.
+CLAIM_REPORTS = (
+    f"{_CLAIM_COLUMNS} WHERE d.kind = 'report' AND d.status = 'due' ORDER BY d.decided_at LIMIT ?"
+)
+CLAIM = f"{_CLAIM_COLUMNS} WHERE d.{_OPEN} AND d.status = 'due' ORDER BY d.decided_at LIMIT ?"
+KEEP_DAYS = 8  # finished rows kept: enough for "once a day" in every zone, and for a look back
 
 # Who gets each kind, as SQL on `trainers` with its parameters (after the zone's): created
 # before the scheduled moment (`:moment`), never a deleted identity (negative id).
@@ -197,7 +205,7 @@ async def record_and_claim(
 ) -> list[Claimed]:
     """In one transaction: record finished sends (a `blocked` one also marks its recipient
     unreachable), put claimed but unsent ones back to `due`, and claim up to `claim` due ones,
-    oldest decision first, with their recipients as they are now."""
+    reports first, then the oldest decision first, with their recipients as they are now."""
     return await db.write(_record_and_claim, outcomes, release, claim, now)
 
 
@@ -224,10 +232,17 @@ def _record_and_claim(
     )
     if claim <= 0:
         return []
-    rows = conn.execute(CLAIM, (claim,)).fetchall()
+    page = _claim(conn, CLAIM_REPORTS, claim, now)
+    if len(page) < claim:
+        page += _claim(conn, CLAIM, claim - len(page), now)
+    return page
+
+
+def _claim(conn: Connection, sql: str, limit: int, now: str) -> list[Claimed]:
+    """Up to `limit` due rows read by `sql`, marked `sending`."""
     page = [
         Claimed(row["send_kind"], row["local_date"], row["decided_at"], Trainer.from_row(row))
-        for row in rows
+        for row in conn.execute(sql, (limit,)).fetchall()
     ]
     conn.executemany(
         "UPDATE daily_sends SET status = 'sending', updated_at = ?"
@@ -264,3 +279,21 @@ async def counts_by_status(db: Database, kind: str, local_date: str) -> dict[str
         (kind, local_date),
     )
     return {row[0]: row[1] for row in rows}
+
+
+async def forget_finished_before(db: Database, before: str, chunk: int = 5000) -> int:
+    """Drop finished rows (neither `due` nor `sending`) decided before `before`, `chunk` at a
+    time so the write lock is held briefly; how many. Only the recent days' rows are needed to
+    send each message once a day; without this the table grows by two rows per trainer a day."""
+
+    def work(conn: Connection) -> int:
+        return conn.execute(
+            "DELETE FROM daily_sends WHERE rowid IN (SELECT rowid FROM daily_sends"
+            " WHERE decided_at < ? AND status NOT IN ('due', 'sending') LIMIT ?)",
+            (before, chunk),
+        ).rowcount
+
+    removed = 0
+    while (step := await db.write(work)) > 0:
+        removed += step
+    return removed

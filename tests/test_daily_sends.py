@@ -18,6 +18,7 @@ from bot.daily_sends import (
     decision_of,
     due_in_window,
     in_quiet_hours,
+    known_zones,
     moment_on,
     still_wanted,
 )
@@ -110,12 +111,17 @@ def test_catch_up_covers_only_todays_time_in_each_zone() -> None:
     assert due_kinds(down, next_morning, [WIB], plan) == set()
 
 
-def test_the_window_across_local_midnight_brings_nothing_of_the_day_before() -> None:
+def test_a_check_after_local_midnight_does_not_send_the_2359_moment_it_spans() -> None:
+    """The window (23:59:20, 00:00:10] contains the 23:59:30 reminder, but the check runs on
+    Dec 2 now: that moment belongs to a day that is over, so it is not sent."""
     plan = schedule(reminder=time(23, 59, 30), quiet=None)
     midnight = utc(2026, 12, 1, 17, 0)  # 00:00 WIB on Dec 2
-    assert due_kinds(midnight - timedelta(seconds=20), midnight, [WIB], plan) == set()
-    just_before = midnight - timedelta(seconds=20)
-    assert due_kinds(just_before - timedelta(seconds=60), just_before, [WIB], plan) == {
+    moment = midnight - timedelta(seconds=30)
+    last, now = moment - timedelta(seconds=10), midnight + timedelta(seconds=10)
+    assert last < moment <= now
+    assert due_kinds(last, now, [WIB], plan) == set()
+    before_midnight = midnight - timedelta(seconds=20)  # the same moment, checked on Dec 1
+    assert due_kinds(last, before_midnight, [WIB], plan) == {
         (Kind.REMINDER, WIB, date(2026, 12, 1))
     }
 
@@ -135,12 +141,49 @@ def test_nothing_is_due_inside_quiet_hours_on_time_or_as_a_catch_up() -> None:
     }
 
 
-def test_a_decided_send_is_given_up_after_local_midnight_or_inside_quiet_hours() -> None:
+def test_a_decided_send_is_given_up_after_local_midnight_or_resumed_into_quiet_hours() -> None:
     day = date(2026, 12, 1)
-    assert still_wanted(Kind.REMINDER, day, WIB, utc(2026, 12, 1, 12, 1), QUIET)
-    assert not still_wanted(Kind.REMINDER, day, WIB, utc(2026, 12, 1, 14, 45), QUIET)  # 21:45
-    assert not still_wanted(Kind.REPORT, day, WIB, utc(2026, 12, 1, 17, 1), QUIET)  # Dec 2
-    assert still_wanted(Kind.REPORT, day, WIB, utc(2026, 12, 1, 14, 45), QUIET)
+    at_seven = utc(2026, 12, 1, 12, 0)  # decided at 19:00 WIB
+    assert still_wanted(Kind.REMINDER, day, WIB, utc(2026, 12, 1, 12, 1), QUIET, at_seven)
+    # Resumed at 21:45 after a restart, long after the decision: inside quiet hours, dropped.
+    assert not still_wanted(Kind.REMINDER, day, WIB, utc(2026, 12, 1, 14, 45), QUIET, at_seven)
+    assert not still_wanted(Kind.REPORT, day, WIB, utc(2026, 12, 1, 17, 1), QUIET, at_seven)
+    assert still_wanted(Kind.REPORT, day, WIB, utc(2026, 12, 1, 14, 45), QUIET, at_seven)
+
+
+def test_a_burst_decided_before_quiet_hours_is_sent_to_its_end() -> None:
+    """SUMMARY_TIME=21:25: 10,000 summaries at 30/s go on until about 21:31. Quiet hours were
+    checked at the scheduled time; those after 21:30 still go out."""
+    day = date(2026, 12, 1)
+    decided = utc(2026, 12, 1, 14, 25)  # 21:25 WIB
+    tail = decided + timedelta(minutes=6)  # 21:31, inside quiet hours
+    assert still_wanted(Kind.SUMMARY, day, WIB, tail, QUIET, decided)
+    assert not still_wanted(Kind.SUMMARY, day, WIB, decided + timedelta(minutes=16), QUIET, decided)
+
+
+def test_an_unknown_zone_is_skipped_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    warned: set[str] = set()
+    assert known_zones([WIB, "Mars/Olympus", WIT], warned) == [WIB, WIT]
+    assert known_zones(["Mars/Olympus"], warned) == []
+    assert caplog.text.count("Mars/Olympus") == 1
+
+
+def test_a_time_inside_quiet_hours_is_named_as_silenced() -> None:
+    assert schedule().silenced() == []
+    late = schedule(reminder=time(22, 0), summary=time(6, 30), report=time(23, 0))
+    assert late.silenced() == [Kind.REMINDER, Kind.SUMMARY]  # the report ignores quiet hours
+
+
+def test_an_empty_summary_or_report_time_is_never_due(settings: Settings) -> None:
+    off = Schedule.of(replace(settings, summary_time=None, report_time=None, quiet_hours=None))
+    assert set(off.times) == {Kind.REMINDER}
+    nine = utc(2026, 12, 1, 14, 0)  # 21:00 WIB
+    assert due_kinds(nine - timedelta(seconds=60), nine, [WIB], off) == set()
+    on = Schedule.of(replace(settings, quiet_hours=None))
+    assert {d[0] for d in due_kinds(nine - timedelta(seconds=60), nine, [WIB], on)} == {
+        Kind.SUMMARY,
+        Kind.REPORT,
+    }
 
 
 # -- records ------------------------------------------------------------------------------------
@@ -315,3 +358,62 @@ async def test_reads_of_open_rows_use_the_partial_index_not_every_row_ever_decid
     plan = await db.fetchall("EXPLAIN QUERY PLAN " + sql, params)
     details = " ".join(row["detail"] for row in plan)
     assert "daily_sends_open" in details and "TEMP B-TREE" not in details
+
+
+async def test_reports_are_claimed_before_summaries_decided_with_them(
+    db: Database, settings: Settings
+) -> None:
+    """At 21:00 the summaries and the report are decided together: the report goes first, not
+    after minutes of summaries."""
+    await make_batch(db, items=1)
+    for user_id in range(1, 6):
+        await add(db, user_id)
+        await submit_at(db, user_id, 1, utc(2026, 12, 1, 3, 0))
+    await add(db, 9000, role="coordinator")
+    nine = utc(2026, 12, 1, 14, 0)  # 21:00 WIB
+    await store.start_window(db, stamp(nine - timedelta(seconds=30)))
+    assert await check_at(db, replace(settings, quiet_hours=None), nine) == 6
+    page = await store.record_and_claim(db, claim=2, now=stamp(nine))
+    assert [(c.kind, c.trainer.user_id) for c in page] == [("report", 9000), ("summary", 1)]
+    rest = await store.record_and_claim(db, claim=10, now=stamp(nine))
+    assert [c.trainer.user_id for c in rest] == [2, 3, 4, 5]
+
+
+async def test_a_bad_time_zone_of_one_trainer_stops_nobody_elses_sends(
+    db: Database, settings: Settings
+) -> None:
+    await add(db, 1)
+    await add(db, 2, zone=WIT)
+    await db.execute("UPDATE trainers SET timezone = 'Mars/Olympus' WHERE user_id = 2")
+    await add(db, 3)
+    await store.start_window(db, stamp(REMINDER_MOMENT - timedelta(seconds=40)))
+    assert await check_at(db, settings, REMINDER_MOMENT + timedelta(seconds=20)) == 2
+    assert {row[1] for row in await rows(db)} == {1, 3}
+
+
+async def test_finished_rows_older_than_the_cut_are_forgotten_open_ones_kept(
+    db: Database,
+) -> None:
+    for user_id in (1, 2, 3, 4):
+        await add(db, user_id)
+    old, recent = "2026-11-20T12:00:00.000000+00:00", "2026-11-30T12:00:00.000000+00:00"
+    for user_id, decided, status in (
+        (1, old, "sent"),
+        (2, old, "lost"),
+        (3, old, "due"),  # never finished (the bot was down): the sender still has it
+        (4, recent, "sent"),
+    ):
+        await db.execute(
+            "INSERT INTO daily_sends (kind, trainer_id, local_date, status, decided_at)"
+            " VALUES ('reminder', ?, ?, ?, ?)",
+            (user_id, decided[:10], status, decided),
+        )
+    cut = "2026-11-23T12:00:00.000000+00:00"
+    assert await store.forget_finished_before(db, cut, chunk=1) == 2
+    assert [(row[1], row[3]) for row in await rows(db)] == [(3, "due"), (4, "sent")]
+
+
+async def test_reports_are_read_by_the_primary_key_not_every_due_row(db: Database) -> None:
+    plan = await db.fetchall("EXPLAIN QUERY PLAN " + store.CLAIM_REPORTS, (3,))
+    details = " ".join(row["detail"] for row in plan)
+    assert "USING INDEX sqlite_autoindex_daily_sends_1 (kind=?)" in details, details

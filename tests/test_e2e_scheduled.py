@@ -24,6 +24,7 @@ import pytest
 from bot.clock import stamp
 from bot.config import Settings
 from handlers.callback_data import Action, encode
+from handlers.context import SERVICES_KEY
 from handlers.scheduled import JOB_NAME, DailySends
 from storage import daily_sends as store
 from storage import trainers
@@ -470,3 +471,134 @@ async def test_a_trainers_next_item_does_not_wait_behind_reminders_going_out(
         assert sum(reminders_to(api, people).values()) < len(people)  # still sending
         await settle(nilai)
         assert reminders_to(api, people) == dict.fromkeys(people, 1)
+
+
+async def decide_only(nilai: RunningBot, moment: datetime) -> None:
+    """The decisions of a check at `moment`, without sending them yet."""
+    nilai.clock.now = moment
+    await DailySends.of(nilai.app).decisions.check(moment)
+
+
+async def send_decided(nilai: RunningBot, moment: datetime) -> None:
+    """The sender started at `moment` on what was decided, until it is done."""
+    nilai.clock.now = moment
+    DailySends.of(nilai.app).launch()
+    await settle(nilai)
+
+
+async def test_a_reminder_decided_before_reminders_off_or_a_promotion_is_not_sent(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    await started(nilai)
+    await with_work(nilai)
+    keen, opted_out, promoted = await add_trainers(nilai, api, [531, 532, 533])
+    await check_at(nilai, wib(18, 59))
+    await decide_only(nilai, wib(19))
+    db = nilai.database
+    await db.execute("UPDATE trainers SET reminders = 0 WHERE user_id = ?", (opted_out,))
+    await db.execute("UPDATE trainers SET role = 'coordinator' WHERE user_id = ?", (promoted,))
+    await send_decided(nilai, wib(19, 0, 30))
+    assert reminders_to(api, [keen, opted_out, promoted]) == {keen: 1}
+    assert await statuses(nilai) == {"sent": 1, "skipped": 2}
+
+
+async def test_summaries_decided_before_quiet_hours_go_out_to_the_end_of_their_burst(
+    api: FakeBotApi, settings: Settings, clock: FakeClock
+) -> None:
+    """SUMMARY_TIME=21:25: a burst still going at 21:31 is not cut off by quiet hours, which
+    were checked at the scheduled time."""
+    late = replace(settings, summary_time=time(21, 25))
+    async with bot_with(api, late, clock) as nilai:
+        people = await add_trainers(nilai, api, [541, 542])
+        for person in people:
+            await add_reviews(nilai.database, person, [wib(9)], f"morning {person}")
+        await check_at(nilai, wib(21, 24))
+        await decide_only(nilai, wib(21, 25, 5))
+        await send_decided(nilai, wib(21, 31))
+        assert messages_to(api, people) == dict.fromkeys(people, 1)
+        assert await statuses(nilai, "summary") == {"sent": 2}
+
+
+async def test_summaries_resumed_after_a_restart_inside_quiet_hours_are_not_sent(
+    api: FakeBotApi, settings: Settings, clock: FakeClock
+) -> None:
+    late = replace(settings, summary_time=time(21, 25))
+    async with bot_with(api, late, clock) as nilai:
+        people = await add_trainers(nilai, api, [551, 552])
+        for person in people:
+            await add_reviews(nilai.database, person, [wib(9)], f"morning {person}")
+        await check_at(nilai, wib(21, 24))
+        await decide_only(nilai, wib(21, 25, 5))
+        await nilai.stop()  # a clean stop before the sender took them
+        nilai.clock.now = wib(21, 50)  # back 25 minutes later, inside quiet hours
+        await started(nilai)
+        await settle(nilai)
+        assert messages_to(api, people) == {}
+        assert await statuses(nilai, "summary") == {"skipped": 2}
+
+
+async def test_a_reminder_resumed_later_that_day_reads_the_trainers_day_as_it_is_then(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    """At 19:00 the only item is leased by someone else (no work for this trainer); the bot
+    stops before sending and comes back at 19:45, after that lease ended: the reminder goes
+    out, judged at 19:45 rather than at the moment it was decided."""
+    await started(nilai)
+    await make_batch(nilai.database, "one", items=1, overlap=1)
+    waiting, holder = await add_trainers(nilai, api, [561, 562])
+    await check_at(nilai, wib(18, 59))
+    services = nilai.app.bot_data[SERVICES_KEY]
+    nilai.clock.now = wib(19)
+    view, _ = await services.review.next_item(await services.onboarding.trainer(holder))
+    assert view is not None  # holder's lease runs to 19:30
+    await decide_only(nilai, wib(19, 0, 5))
+    await nilai.stop()
+    nilai.clock.now = wib(19, 45)
+    await started(nilai)
+    await settle(nilai)
+    assert reminders_to(api, [waiting]) == {waiting: 1}
+
+
+async def test_the_prune_job_forgets_finished_daily_sends_of_more_than_a_week_ago(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    await started(nilai)
+    people = await add_trainers(nilai, api, [571, 572])
+    for person, decided in zip(people, (wib(19, day=1) - timedelta(days=9), wib(19)), strict=True):
+        await nilai.database.execute(
+            "INSERT INTO daily_sends (kind, trainer_id, local_date, status, decided_at)"
+            " VALUES ('reminder', ?, ?, 'sent', ?)",
+            (person, decided.date().isoformat(), stamp(decided)),
+        )
+    nilai.clock.now = wib(20)
+    [job] = nilai.app.job_queue.get_jobs_by_name("prune-update-log")
+    await job.run(nilai.app)
+    assert await nilai.count("SELECT trainer_id FROM daily_sends") == 572
+
+
+async def test_a_time_inside_quiet_hours_is_a_warning_at_start(
+    api: FakeBotApi, settings: Settings, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="handlers.scheduled")
+    late = replace(settings, reminder_time=time(22, 0), summary_time=time(6, 0))
+    async with bot_with(api, late, clock):
+        pass
+    [line] = [r.getMessage() for r in caplog.records if "QUIET_HOURS" in r.getMessage()]
+    assert "REMINDER_TIME and SUMMARY_TIME inside QUIET_HOURS" in line
+
+
+async def test_empty_summary_and_report_times_send_neither(
+    api: FakeBotApi, settings: Settings, clock: FakeClock
+) -> None:
+    off = replace(settings, summary_time=None, report_time=None)
+    async with bot_with(api, off, clock) as nilai:
+        boss = api.user(9000, "Boss", language_code="en")
+        await boss.send("/start")
+        await boss.wait_bot_message()
+        [worker] = await add_trainers(nilai, api, [581])
+        await add_reviews(nilai.database, worker, [wib(9)], "day")
+        await check_at(nilai, wib(20, 59))
+        since = api.mark()
+        await check_at(nilai, wib(21, 0, 5))
+        assert messages_to(api, [worker, boss.chat_id], since) == {}
+        assert await nilai.count("SELECT COUNT(*) FROM daily_sends WHERE kind != 'reminder'") == 0
