@@ -31,9 +31,9 @@ def test_the_per_minute_jobs_run_every_minute_by_their_names(settings: Settings)
     assert set(jobs) == {*EVERY_MINUTE, "daily-backup", "prune-update-log"}
 
 
-def test_a_second_start_builds_the_same_jobs_once(settings: Settings) -> None:
-    """The schedule lives in the settings (and the daily sends' records in the database), not in
-    a job store: every start builds the same set, so nothing is doubled."""
+def test_each_start_builds_the_same_jobs_from_the_settings(settings: Settings) -> None:
+    """Two Applications built from the settings have the same jobs, each once, with the times the
+    settings give (the schedule lives in the settings, not in a job store)."""
     first = _jobs(settings)
     moved = replace(settings, backup_time=time(4, 30))
     second = _jobs(moved)
