@@ -72,6 +72,14 @@ class Leases:
             log.info("trainer %s took up swept assignment %s", trainer.user_id, assignment.id)
         return renewed
 
+    async def renew_open(self, assignment: Assignment) -> Assignment | None:
+        """/next's renewal of the trainer's open item, a new lease from now; if the sweep
+        expired it since it was read, taken up again only as a tap would be (room, no other
+        open item), else None (and /next picks a new item)."""
+        now = self.clock()
+        lease = stamp(after(now, self.minutes))
+        return await leases.renew_open(self.db, assignment.id, stamp(now), lease)
+
     async def offer_back(self, trainer: Trainer) -> Assignment | None:
         """For /next when the trainer holds no open item: their last swept lease, taken up
         again, if its item still needs them (else None, and a new item is picked)."""

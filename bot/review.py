@@ -213,17 +213,21 @@ class ReviewService:
         """The trainer's open item (resumed=True) or a newly leased one; (None, False) if none.
 
         A trainer holds at most one item. An expired lease is renewed if the item still needs
-        this trainer; otherwise it is given up (a late submit of it is still kept).
+        this trainer; otherwise it is given up (a late submit of it is still kept). If the
+        sweep expired the open item since it was read, the renewal is a take-up (bot/leases.py)
+        and, refused, a new item is picked.
         """
         now = self.clock()
         lease = stamp(after(now, self.settings.lease_minutes))
         active = await reviews.get_active_assignment(self.db, trainer.user_id)
         if active is not None:
-            expired = active.lease_expires_at <= stamp(now)
-            if not expired or await item_still_wanted(self.db, active, stamp(now)):
-                await reviews.renew_lease(self.db, active.id, lease)
-                return await self.view(trainer, active), True
-            await reviews.expire_assignment(self.db, active.id)
+            ended = active.lease_expires_at <= stamp(now)
+            if not ended or await item_still_wanted(self.db, active, stamp(now)):
+                renewed = await self.leases.renew_open(active)
+                if renewed is not None:
+                    return await self.view(trainer, renewed), True
+            else:
+                await reviews.expire_assignment(self.db, active.id)
         else:
             swept = await self.leases.offer_back(trainer)
             if swept is not None:  # shown again: its panel in the chat says the time ran out

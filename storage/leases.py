@@ -45,17 +45,32 @@ _PANELS_SQL = (
 # Taking a swept lease up again: only while the trainer holds no other open item and the
 # item's reviews plus the others' live leases leave room (its batch open, the item not
 # complete), checked in the write itself, so two trainers never fill one slot.
-_RENEW_SQL = """
-UPDATE assignments SET status = 'active', lease_expires_at = :lease
-WHERE id = :id AND status = 'expired'
-  AND NOT EXISTS (SELECT 1 FROM assignments held
-                  WHERE held.trainer_id = assignments.trainer_id AND held.status = 'active')
+_TAKE_UP_GUARD = """
+  NOT EXISTS (SELECT 1 FROM assignments held
+              WHERE held.trainer_id = assignments.trainer_id AND held.status = 'active')
   AND EXISTS (SELECT 1 FROM items i JOIN batches b ON b.id = i.batch_id
               WHERE i.id = assignments.item_id AND i.complete = 0 AND b.status = 'open'
                 AND i.done_count + (SELECT COUNT(*) FROM assignments live
                                     WHERE live.item_id = i.id AND live.status = 'active'
                                       AND live.lease_expires_at > :now) < b.overlap)
-RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion
+"""
+_RETURNING = "RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion"
+
+_RENEW_SQL = f"""
+UPDATE assignments SET status = 'active', lease_expires_at = :lease
+WHERE id = :id AND status = 'expired' AND {_TAKE_UP_GUARD}
+{_RETURNING}
+"""
+
+# /next renewing the trainer's open item: still active, its lease runs from now (never
+# shorter: a judgment reopened by Undo keeps its lease that never ends); swept since /next read
+# it, only as a take-up would be. One write, so a sweep in between never leaves /next showing
+# an item resumed whose slot was released.
+_RENEW_OPEN_SQL = f"""
+UPDATE assignments SET status = 'active',
+  lease_expires_at = CASE WHEN lease_expires_at < :lease THEN :lease ELSE lease_expires_at END
+WHERE id = :id AND (status = 'active' OR (status = 'expired' AND {_TAKE_UP_GUARD}))
+{_RETURNING}
 """
 
 # The trainer's newest swept lease given out after their last Submit: what /next offers back
@@ -124,6 +139,18 @@ async def renew_swept(db: Database, assignment_id: int, now: str, lease: str) ->
 
 def _renew(conn: Connection, assignment_id: int, now: str, lease: str) -> Row | None:
     return conn.execute(_RENEW_SQL, {"id": assignment_id, "now": now, "lease": lease}).fetchone()
+
+
+async def renew_open(db: Database, assignment_id: int, now: str, lease: str) -> Assignment | None:
+    """Renew the lease of a trainer's open item until `lease`, or take it up again if the
+    sweep expired it meanwhile (see `_RENEW_OPEN_SQL`); the renewed assignment, else None."""
+    row = await db.write(_renew_open, assignment_id, now, lease)
+    return None if row is None else Assignment.from_row(row)
+
+
+def _renew_open(conn: Connection, assignment_id: int, now: str, lease: str) -> Row | None:
+    params = {"id": assignment_id, "now": now, "lease": lease}
+    return conn.execute(_RENEW_OPEN_SQL, params).fetchone()
 
 
 async def last_swept(db: Database, trainer_id: int) -> Assignment | None:

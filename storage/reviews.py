@@ -42,15 +42,6 @@ async def get_active_assignment(db: Database, trainer_id: int) -> Assignment | N
     return None if row is None else Assignment.from_row(row)
 
 
-async def renew_lease(db: Database, assignment_id: int, lease_expires_at: str) -> None:
-    await db.execute(
-        # Never shorter: a reopened judgment's lease does not end (storage/corrections.py).
-        "UPDATE assignments SET lease_expires_at = ? WHERE id = ? AND status = 'active'"
-        " AND lease_expires_at < ?",
-        (lease_expires_at, assignment_id, lease_expires_at),
-    )
-
-
 async def expire_assignment(db: Database, assignment_id: int) -> None:
     """Give up an expired lease; a later submit of it is still accepted (marked late)."""
     await db.execute(

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.corrections import CorrectionService
 from bot.leases import PAGE
 from bot.review import AssignmentRefused, Refusal, ReviewService
+from storage import reviews
 from storage.database import Database
 from storage.leases import _ENDED_ANY_SQL, _LAST_SWEPT_SQL
 from tests.conftest import FakeClock
@@ -243,6 +244,61 @@ async def test_next_gives_the_swept_item_back_while_it_still_needs_the_trainer(
     assert again is not None and again.assignment.id == first.assignment.id
     assert not resumed  # sent again: the copy in the chat says its time ran out
     assert await statuses(db) == [(1, "active", 0)]
+
+
+async def test_next_renews_an_open_item_the_sweep_expired_after_it_was_read(
+    review: ReviewService, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep runs between /next's read of the open item and its renewal: the renewal
+    takes the swept lease up again, so the item shown as resumed holds its slot."""
+    await make_batch(db, items=2, overlap=1)
+    trainer = await make_trainer(db, 1)
+    first, _ = await review.next_item(trainer)
+    assert first is not None
+    clock.advance(minutes=31)
+    read = reviews.get_active_assignment
+
+    async def read_then_swept(*args: Any) -> Any:
+        found = await read(*args)
+        assert len(await review.leases.sweep_page()) == 1
+        return found
+
+    monkeypatch.setattr(reviews, "get_active_assignment", read_then_swept)
+    again, resumed = await review.next_item(trainer)
+    assert again is not None and resumed and again.assignment.id == first.assignment.id
+    row = await db.fetchone("SELECT status, lease_expires_at FROM assignments")
+    assert row is not None and row["status"] == "active"
+    assert row["lease_expires_at"] > clock.now.isoformat()
+
+
+async def test_next_gives_a_new_item_when_the_sweep_released_the_open_one_meanwhile(
+    review: ReviewService, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/next found the open item still wanted; the sweep then released it and another
+    trainer took the slot before the renewal: never shown as resumed, a new item instead."""
+    import bot.review
+
+    await make_batch(db, items=2, overlap=1)
+    slow, fast = await make_trainer(db, 1), await make_trainer(db, 2)
+    held, _ = await review.next_item(slow)
+    assert held is not None
+    clock.advance(minutes=31)
+    wanted = bot.review.item_still_wanted
+    taken: list[Any] = []
+
+    async def wanted_then_taken(*args: Any) -> bool:
+        answer = await wanted(*args)
+        if not taken:
+            assert len(await review.leases.sweep_page()) == 1
+            taken.append(await review.next_item(fast))
+        return answer
+
+    monkeypatch.setattr(bot.review, "item_still_wanted", wanted_then_taken)
+    other, resumed = await review.next_item(slow)
+    [(theirs, _)] = taken
+    assert theirs is not None and theirs.item.id == held.item.id
+    assert other is not None and not resumed and other.item.id != held.item.id
+    assert await statuses(db) == [(1, "expired", 0), (2, "active", 0), (1, "active", 0)]
 
 
 async def test_next_gives_a_new_item_once_the_swept_one_is_others(
