@@ -5,9 +5,12 @@ same as bulk sends; a forged or old CSV button is answered politely."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
 import struct
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -196,3 +199,29 @@ async def test_send_report_lets_a_blocked_coordinator_reach_the_engine(
     await boss.block_bot()
     with pytest.raises(Forbidden):
         await send_report(day.app.bot, day.app.bot_data[SERVICES_KEY], me, clock.now)
+
+
+async def test_coordinators_reports_at_one_moment_build_the_figures_once(
+    api: FakeBotApi, day: RunningBot, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reports go out to up to ten coordinators at once: one build of the figures for all, one
+    chart per language and zone, and the CSV button under them finds the same report."""
+    boss = await boss_in(api, "id")
+    me = await trainers.get_trainer(day.database, boss.user_id)
+    assert me is not None
+    services = day.app.bot_data[SERVICES_KEY]
+    readers = [me, replace(me, language="en"), me]  # three coordinators, two languages
+    caplog.set_level(logging.DEBUG, logger="handlers.reports")
+    since = api.mark()
+    await asyncio.gather(*(send_report(day.app.bot, services, r, clock.now) for r in readers))
+    built = [r for r in caplog.records if "built" in r.getMessage()]
+    drawn = [r for r in caplog.records if "drawn" in r.getMessage()]
+    assert (len(built), len(drawn)) == (1, 2)
+    photos = [c for c in api.calls[since:] if c.method == "sendPhoto" and c.ok]
+    assert len(photos) == 3 and all(png_size(p.params["photo"].content) for p in photos)
+
+    _, message = await report_of(api, boss, since)
+    update = await boss.tap(message, "CSV")
+    await answered(api, update)
+    await api.wait_for_call("sendDocument", lambda c: c.ok, since=since, timeout=CHART_WAIT)
+    assert len([r for r in caplog.records if "built" in r.getMessage()]) == 1
