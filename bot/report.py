@@ -18,7 +18,7 @@ trainer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -91,6 +91,19 @@ class Report:
         """Who is below today's quota, furthest behind first."""
         missed = [figures for figures in self.trainers if not figures.days.met_today]
         return tuple(sorted(missed, key=lambda f: f.days.done_today))
+
+
+def trainer_label(
+    trainer: Trainer, *, handle: bool = True, clean: Callable[[str], str] = str.strip
+) -> str:
+    """How the report names a trainer (not escaped): "Name (@handle)", or whichever of the two
+    exists, else "#id"; `handle=False` gives the name alone when there is one (a chart's bar).
+    `clean` tidies the name first (the chart drops what its font cannot draw)."""
+    name = clean(trainer.name).strip()
+    at = f"@{trainer.username}" if trainer.username else ""
+    if name and at and handle:
+        return f"{name} ({at})"
+    return name or at or f"#{trainer.user_id}"
 
 
 async def build_report(db: Database, settings: Settings, now: datetime) -> Report:

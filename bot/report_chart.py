@@ -7,6 +7,10 @@ trainers did 0, 1-4, ... reviews) with the usual quota as a thick line, so a tho
 read as one shape. Bottom: the team's reviews on each of the last 7 days, weekday labels in the
 reader's language.
 
+Names are drawn with the characters the font has: emoji or CJK would be boxes (and a warning
+per glyph), so they are left out, and a name with nothing left is shown as the @username or
+"#id".
+
 Matplotlib's object API only (`Figure` + `FigureCanvasAgg`): no pyplot, no display, no global
 state; drawing takes a few hundred milliseconds, so it runs off the event loop
 (`render_chart`), one at a time (Matplotlib's font cache is shared).
@@ -17,17 +21,23 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Sequence
+from functools import cache
 
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.formatting import number, weekday_date
 from bot.i18n import t_plain
-from bot.report import Report, TrainerFigures, week_days
+from bot.report import Report, TrainerFigures, trainer_label, week_days
 
 WIDTH, HEIGHT, DPI = 1280, 960, 100
 MAX_BARS = 30  # more trainers than this: a distribution instead of a bar each
@@ -35,6 +45,9 @@ LABEL_CHARS = 12  # a trainer's name under a bar, cut to this
 MET, BELOW, QUOTA, WEEK_BAR = "#1b7837", "#d95f02", "#111111", "#2c5aa0"
 TITLE, TEXT = 26, 20  # font sizes: a phone shows the image at about a third of its size
 _drawing = threading.Lock()
+# What the font lacks is left out of names (`drawable`); any glyph still missing (a catalog
+# text, say) draws as a box without one warning per glyph in the log.
+warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
 
 
 async def render_chart(report: Report, language: str, zone: str) -> bytes:
@@ -103,14 +116,30 @@ def _bars(axes: Axes, trainers: Sequence[TrainerFigures], language: str) -> None
     )
     axes.set_ylim(0, max([*done, *(f.days.quota for f in trainers)]) * 1.15 + 0.5)
     axes.set_xticks(list(positions), [_label(f) for f in trainers], rotation=45, ha="right")
-    axes.legend(fontsize=TEXT, loc="best", framealpha=0.9)
+    legend = [
+        Patch(color=MET, label=t_plain(language, "report.chart_met")),
+        Patch(color=BELOW, label=t_plain(language, "report.chart_below")),
+        Line2D([], [], color=QUOTA, linewidth=5, label=t_plain(language, "report.chart_quota")),
+    ]
+    axes.legend(handles=legend, fontsize=TEXT, loc="best", framealpha=0.9)
 
 
 def _label(figures: TrainerFigures) -> str:
-    trainer = figures.trainer
-    name = trainer.name.strip() or (f"@{trainer.username}" if trainer.username else "")
-    name = name or str(trainer.user_id)
+    name = trainer_label(figures.trainer, handle=False, clean=drawable)
     return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
+
+
+@cache
+def _font_characters() -> frozenset[int]:
+    """The code points the chart's font (Matplotlib's default) can draw."""
+    path = font_manager.findfont(font_manager.FontProperties())
+    return frozenset(FT2Font(path).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """`text` without the characters the font cannot draw, spaces tidied: "Ani 🌸✨" -> "Ani"."""
+    known = _font_characters()
+    return " ".join("".join(ch for ch in text if ord(ch) in known).split())
 
 
 def _distribution(axes: Axes, trainers: Sequence[TrainerFigures], language: str) -> None:

@@ -8,11 +8,12 @@ two lists), and the message says how many of how many it lists; the CSV has ever
 from __future__ import annotations
 
 import html
+from datetime import date
 
 from bot.forecast import Forecast
 from bot.formatting import clock_time, moment, number, percent, weekday_date
 from bot.i18n import t
-from bot.report import BatchFigures, Report, TrainerFigures
+from bot.report import BatchFigures, Report, TrainerFigures, trainer_label
 from bot.streaks import local_date
 from handlers.text_split import MESSAGE_LIMIT, visible_len
 
@@ -32,7 +33,7 @@ def render_report(report: Report, language: str, zone: str) -> str:
             time=clock_time(report.moment, zone, language),
         ),
         _team(report, language),
-        _batches(report.batches, language, zone),
+        _batches(report.batches, language, zone, local_date(report.moment, zone)),
     ]
     fixed = "\n\n".join(head)
     budget = MESSAGE_LIMIT - visible_len(fixed) - _RESERVE
@@ -60,7 +61,7 @@ def _team(report: Report, language: str) -> str:
     )
 
 
-def _batches(batches: tuple[BatchFigures, ...], language: str, zone: str) -> str:
+def _batches(batches: tuple[BatchFigures, ...], language: str, zone: str, today: date) -> str:
     if not batches:
         return t(language, "report.no_batches")
     lines = [t(language, "report.batches_title")]
@@ -77,21 +78,21 @@ def _batches(batches: tuple[BatchFigures, ...], language: str, zone: str) -> str
             )
         )
         if batch.forecast is not None and not batch.forecast.complete:
-            lines.append(_finish(batch.forecast, language, zone))
+            lines.append(_finish(batch.forecast, language, zone, today))
     if len(batches) > MAX_BATCHES:
         lines.append(t(language, "report.more_batches", count=len(batches) - MAX_BATCHES))
     return "\n".join(lines)
 
 
-def _finish(forecast: Forecast, language: str, zone: str) -> str:
+def _finish(forecast: Forecast, language: str, zone: str, today: date) -> str:
     """The estimated finish, with a warning when it passes the deadline (or the deadline has
-    passed)."""
-    deadline = weekday_date(forecast.deadline, language) if forecast.deadline else ""
+    passed); dates in another year than the reader's `today` say their year."""
+    deadline = weekday_date(forecast.deadline, language, today=today) if forecast.deadline else ""
     if forecast.finish is None and forecast.late:
         return t(language, "report.deadline_passed", deadline=deadline)
     if forecast.finish is None:
         return t(language, "report.finish_unknown")
-    when = moment(forecast.finish, zone, language, short=True)
+    when = moment(forecast.finish, zone, language, short=True, today=today)
     if forecast.late:
         return t(language, "report.finish_late", when=when, deadline=deadline)
     return t(language, "report.finish", when=when)
@@ -99,11 +100,7 @@ def _finish(forecast: Forecast, language: str, zone: str) -> str:
 
 def trainer_name(figures: TrainerFigures) -> str:
     """Name and @username (how coordinators address people), whichever exist (escaped)."""
-    trainer = figures.trainer
-    name = trainer.name.strip()
-    handle = f"@{trainer.username}" if trainer.username else ""
-    shown = f"{name} ({handle})" if name and handle else name or handle or str(trainer.user_id)
-    return html.escape(shown, quote=False)  # a name, no words to translate
+    return html.escape(trainer_label(figures.trainer), quote=False)  # a name, no words
 
 
 def _met_name(figures: TrainerFigures) -> str:

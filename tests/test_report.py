@@ -13,7 +13,8 @@ import pytest
 
 from bot.clock import stamp
 from bot.config import Settings
-from bot.report import Report, TrainerFigures, build_report, reviewing_seconds
+from bot.forecast import Forecast
+from bot.report import BatchFigures, Report, TrainerFigures, build_report, reviewing_seconds
 from bot.report_table import COLUMNS, report_csv
 from bot.streaks import Days, day_range
 from handlers.report_message import render_report
@@ -236,3 +237,27 @@ def test_a_small_team_is_listed_whole_without_a_note() -> None:
 def test_no_trainers_and_no_batches_say_so() -> None:
     text = render_report(fake_report([]), "en", WIB)
     assert "No active trainers yet" in text and "No open batches" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "finish", "deadline"),
+    [
+        ("en", "Estimated finish Jan 5, 2028, 9:30 PM", "(Fri, Jan 1, 2027)"),
+        ("id", "Perkiraan selesai 5 Jan 2028 21.30", "(Jumat, 1 Jan 2027)"),
+    ],
+)
+def test_a_finish_or_deadline_in_another_year_says_its_year(
+    language: str, finish: str, deadline: str
+) -> None:
+    far = Forecast(100, 0.25, NOW + timedelta(days=400), datetime(2027, 1, 1).date(), late=True)
+    batch = BatchFigures(1, "pilot", 0, 10, 110, far)
+    text = render_report(Report(NOW, (), (batch,), (0,) * 7), language, WIB)
+    assert finish in text and deadline in text
+
+
+def test_the_indonesian_report_says_penilaian_as_the_other_messages_do() -> None:
+    batch = BatchFigures(1, "pilot", 3, 10, 110, None)
+    report = Report(NOW, (figures(1, "Ani", done=3),), (batch,), (0,) * 7)
+    text = render_report(report, "id", WIB)
+    assert "3 penilaian" in text and "1 dari 1 trainer sudah menilai" in text
+    assert "10 dari 110 penilaian" in text and "review" not in text.lower()

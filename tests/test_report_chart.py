@@ -7,13 +7,24 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
+import warnings
 from datetime import UTC, datetime
 
 import pytest
+from matplotlib.colors import to_hex
 
 from bot.i18n import t_plain
 from bot.report import Report, TrainerFigures
-from bot.report_chart import HEIGHT, MAX_BARS, WIDTH, chart_figure, draw_chart, render_chart
+from bot.report_chart import (
+    BELOW,
+    HEIGHT,
+    MAX_BARS,
+    MET,
+    WIDTH,
+    chart_figure,
+    draw_chart,
+    render_chart,
+)
 from bot.streaks import Days
 from storage.records import Trainer
 
@@ -77,3 +88,35 @@ def test_it_is_drawn_without_a_display() -> None:
     )
     assert png_size(done.stdout) == (WIDTH, HEIGHT)
     assert draw_chart(team(5), "en", "Asia/Jakarta") == draw_chart(team(5), "en", "Asia/Jakarta")
+
+
+def named(*people: tuple[str, str | None]) -> Report:
+    figures = []
+    for n, (name, username) in enumerate(people, start=1):
+        trainer = Trainer(n, n, name, username, "en", None, None, "trainer", "active", True)
+        days = Days(NOW.date(), 5, (0, 0, 0, 0, 0, 0, 3 * n), 0)
+        figures.append(TrainerFigures(trainer, days, 0, 0.0, 0.0, None))
+    return Report(NOW, tuple(figures), (), (0, 0, 0, 0, 0, 0, 12))
+
+
+def test_names_keep_only_what_the_font_draws_without_a_warning() -> None:
+    """Emoji and CJK would be boxes and one warning each: they are left out, and a name with
+    nothing left is shown as the @username, or "#id"."""
+    report = named(("Ani 🌸✨", None), ("李小龙", "xiaolong"), ("李小龙", None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph's warning fails the test
+        axes = chart_figure(report, "en", "Asia/Jakarta").axes[0]
+        png = draw_chart(report, "id", "Asia/Jakarta")
+    assert [label.get_text() for label in axes.get_xticklabels()] == ["Ani", "@xiaolong", "#3"]
+    assert png_size(png) == (WIDTH, HEIGHT)
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_bars_legend_says_what_green_and_orange_mean(language: str) -> None:
+    axes = chart_figure(named(("Ani", None), ("Budi", None)), language, "Asia/Jakarta").axes[0]
+    legend = axes.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == [
+        t_plain(language, f"report.chart_{key}") for key in ("met", "below", "quota")
+    ]
+    met, below = legend.legend_handles[:2]
+    assert (to_hex(met.get_facecolor()), to_hex(below.get_facecolor())) == (MET, BELOW)
