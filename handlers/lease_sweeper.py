@@ -2,7 +2,9 @@
 to a tap on a swept item that no longer needs its trainer (bot/leases.py has the rules).
 
 The edits are nobody's reply: many leases can run out together (a downtime, a class that left
-at once), so they go out paced with the bulk sends (`rate_limit_args=BULK`), a few in flight. A
+at once), so they go out paced with the bulk sends (`rate_limit_args=BULK`), a few in flight,
+each in its panel's own order (handlers/panel_edits.py), so a tap that takes the lease up
+while the edit waits for the bulk budget is shown after it, never under it. A
 failed edit (the message deleted, the chat blocked, the Bot API down) is logged and the sweep
 goes on: the lease is expired already, and the panel's next tap or /next says what to do. A
 crash between the write and the edits loses those edits, nothing else.
@@ -14,7 +16,6 @@ import asyncio
 import logging
 
 from telegram import CallbackQuery
-from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
@@ -27,14 +28,14 @@ from bot.services import Services
 from handlers.callback_data import Callback
 from handlers.context import NilaiContext
 from handlers.item_messages import show_panel
-from handlers.panel_edits import NO_PREVIEW
+from handlers.panel_edits import PanelEdits, PanelState
 from handlers.render import (
     next_keyboard,
     render_item_messages,
     render_panel_keyboard,
     render_status,
 )
-from handlers.sending import BULK, answer_tap
+from handlers.sending import answer_tap
 
 log = logging.getLogger(__name__)
 
@@ -83,23 +84,23 @@ async def _edit_panels(
 async def _show_expired(
     application: Application, services: Services, trainer: Trainer, lease: SweptLease
 ) -> None:
-    """The panel as it was (scores so far, the buttons), with the line saying time ran out."""
+    """The panel as it was (scores so far, the buttons), with the line saying time ran out.
+
+    It takes the panel's own turn (handlers/panel_edits.py): rendered right before the
+    request, and only while the lease is still swept; a tap meanwhile is shown after it."""
     assert lease.chat_id is not None and lease.panel_message_id is not None
-    if not await services.review.leases.still_swept(lease.assignment.id):
-        return  # taken up again meanwhile: its own edit shows it
-    view = await services.review.view(trainer, lease.assignment)
-    language = trainer.language
-    spent = duration(services.review.leases.minutes * 60, language)
-    text = _panel_text(view, language, t(language, "leases.expired", lease=spent))
-    await application.bot.edit_message_text(
-        text,
-        chat_id=lease.chat_id,
-        message_id=lease.panel_message_id,
-        parse_mode=ParseMode.HTML,
-        reply_markup=render_panel_keyboard(view, language),
-        link_preview_options=NO_PREVIEW,
-        rate_limit_args=BULK,  # paced with the bulk sends (handlers/sending.py)
-    )
+    leases, language = services.review.leases, trainer.language
+
+    async def expired_panel() -> PanelState | None:
+        if not await leases.still_swept(lease.assignment.id):
+            return None  # taken up again, or submitted: its own edit shows it
+        view = await services.review.view(trainer, lease.assignment)
+        spent = duration(leases.minutes * 60, language)
+        text = _panel_text(view, language, t(language, "leases.expired", lease=spent))
+        return PanelState(text, render_panel_keyboard(view, language), bulk=True)
+
+    edits = PanelEdits.of(application)
+    await edits.unprompted(lease.chat_id, lease.panel_message_id, expired_panel)
 
 
 async def explain_expired(

@@ -10,18 +10,27 @@ tap-edit-tap rhythm is never delayed.
 
 The state shown is rendered by the handler right after its commit, and one trainer's updates are
 handled in order (handlers/update_order.py), so the latest state submitted is the newest one.
+
+An edit nobody tapped for (the lease sweeper's "time ran out") takes the same turn: `unprompted`
+is skipped while an edit of that panel is in flight (its trainer is there; their edit shows the
+newer state), is rendered right before its request with the panel held (or dropped if no longer
+true), and goes out paced with the bulk sends. A tap meanwhile, however long the bulk budget
+keeps the request waiting, folds in after it, so the note never lands on top of a newer state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
+
+from handlers.sending import BULK
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,7 @@ class PanelState:
 
     text: str | None
     markup: InlineKeyboardMarkup | None
+    bulk: bool = False  # nobody's reply: paced with the bulk sends (`rate_limit_args=BULK`)
 
 
 class PanelEdits:
@@ -75,6 +85,33 @@ class PanelEdits:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def unprompted(
+        self,
+        chat_id: int,
+        message_id: int,
+        state_now: Callable[[], Awaitable[PanelState | None]],
+    ) -> bool:
+        """Show a state no tap asked for, in the panel's own order, and wait for it: not while
+        an edit of the panel is in flight; `state_now()` renders it with the panel held, right
+        before the request (None: no longer true, nothing sent), and taps meanwhile are shown
+        after it. Whether it was sent; a failed request raises (TelegramError), and the taps'
+        states still go out."""
+        key = (chat_id, message_id)
+        if key in self._in_flight:
+            return False
+        self._in_flight.add(key)
+        try:
+            state = await state_now()
+            if state is None:
+                return False
+            await self._request(key, state)
+            return True
+        finally:
+            self._in_flight.discard(key)
+            following = self._next.pop(key, None)
+            if following is not None:
+                self.show(chat_id, message_id, following)
+
     async def drain(self) -> None:
         """Wait until every panel shows its latest state."""
         while self._tasks:
@@ -92,23 +129,32 @@ class PanelEdits:
             self._in_flight.discard(key)
             self._next.pop(key, None)  # left by an unexpected error: never send it later
 
-    async def _edit(self, key: tuple[int, int], state: PanelState) -> None:
+    async def _request(self, key: tuple[int, int], state: PanelState) -> None:
         chat_id, message_id = key
         bot = self._application.bot
+        paced = BULK if state.bulk else None
+        if state.text is None:
+            await bot.edit_message_reply_markup(
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=state.markup,
+                rate_limit_args=paced,
+            )
+        else:
+            await bot.edit_message_text(
+                state.text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=state.markup,
+                link_preview_options=NO_PREVIEW,
+                rate_limit_args=paced,
+            )
+
+    async def _edit(self, key: tuple[int, int], state: PanelState) -> None:
+        chat_id, message_id = key
         try:
-            if state.text is None:
-                await bot.edit_message_reply_markup(
-                    chat_id=chat_id, message_id=message_id, reply_markup=state.markup
-                )
-            else:
-                await bot.edit_message_text(
-                    state.text,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=state.markup,
-                    link_preview_options=NO_PREVIEW,
-                )
+            await self._request(key, state)
         except BadRequest as error:
             # "message is not modified" (a repeated tap) or a message too old to edit: the
             # state is saved, so the trainer loses nothing.

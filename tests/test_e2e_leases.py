@@ -5,6 +5,7 @@ back; a panel that cannot be edited never stops the sweep."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -250,3 +251,39 @@ async def test_the_sweepers_edits_are_paced_as_bulk_sends(
     clock.advance(minutes=31)
     await sweep(nilai)
     assert [args for endpoint, args in seen if endpoint == "editMessageText"] == [BULK] * 3
+
+
+async def test_a_tap_while_the_sweepers_edit_waits_for_the_bulk_budget_is_shown_after_it(
+    api: FakeBotApi, nilai: RunningBot, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The "time ran out" edit can wait behind bulk sends (a 429 for the whole budget); a tap
+    that takes the lease up meanwhile is edited after it, so the panel ends showing the tap."""
+    await nilai.import_file(write_batch(tmp_path, 2), overlap=1)
+    rina = await trainer_in(api, nilai, "en", 2001)
+    panel = await nilai.next_item(rina)
+    await tap(api, rina, panel, Action.SCORE, 0, 3)
+    budget = nilai.app.bot.rate_limiter
+    process = budget.process_request
+    waiting, released = asyncio.Event(), asyncio.Event()
+
+    async def bulk_held(callback, args, kwargs, endpoint, data, rate_limit_args):
+        if endpoint == "editMessageText" and rate_limit_args == BULK:
+            waiting.set()
+            await released.wait()  # the bulk budget is spent for now
+        return await process(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    budget.process_request = bulk_held
+    clock.advance(hours=2)
+    sweeping = asyncio.create_task(sweep(nilai))
+    await asyncio.wait_for(waiting.wait(), timeout=10)
+    toast = await tap(api, rina, panel, Action.SCORE, 1, 4)  # taken up again, answered now
+    assert toast.endswith(": 4")
+    assert await status_of(nilai, assignment_of(panel)) == ("active", 0)
+    since = api.mark()
+    released.set()
+    await sweeping
+    await api.wait_idle(quiet=0.05)
+    text = panel.plain_text()
+    assert EXPIRED["en"] not in text and "Natural & warm 4" in text
+    edits = [call for call in api.calls[since:] if call.method == "editMessageText"]
+    assert len(edits) == 2  # the sweeper's, then the tap's

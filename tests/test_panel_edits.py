@@ -6,10 +6,12 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from telegram.error import BadRequest, NetworkError
+import pytest
+from telegram.error import BadRequest, Forbidden, NetworkError
 
 from handlers.callback_data import Action
 from handlers.panel_edits import PanelEdits, PanelState
+from handlers.sending import BULK
 from tests.conftest import SAMPLES
 from tests.e2e import RunningBot, answered, tap_action
 from tests.fakebot import FakeBotApi
@@ -20,11 +22,15 @@ class SlowBot:
 
     def __init__(self) -> None:
         self.edits: list[tuple[int, str | None]] = []
+        self.paced: list[str | None] = []  # each text edit's rate_limit_args
         self.release = asyncio.Event()
         self.fail_with: Exception | None = None
 
-    async def edit_message_text(self, text: str, *, message_id: int, **_: Any) -> None:
+    async def edit_message_text(
+        self, text: str, *, message_id: int, rate_limit_args: str | None = None, **_: Any
+    ) -> None:
         self.edits.append((message_id, text))
+        self.paced.append(rate_limit_args)
         await self.release.wait()
         if self.fail_with is not None:
             raise self.fail_with
@@ -112,3 +118,71 @@ async def test_a_buttons_only_state_keeps_the_newer_text_waiting_to_be_shown() -
     bot.release.set()
     await edits.drain()
     assert bot.edits == [(10, "score 1"), (10, "score 2")]  # text and buttons together
+
+
+def note(text: str | None, log: list[str] | None = None):
+    """An unprompted state (the sweeper's note) rendered at its turn; None: no longer true."""
+
+    async def render() -> PanelState | None:
+        if log is not None:
+            log.append("rendered")
+        return None if text is None else PanelState(text, None, bulk=True)
+
+    return render
+
+
+async def test_an_unprompted_edit_goes_out_paced_and_taps_meanwhile_come_after_it() -> None:
+    bot = SlowBot()
+    edits = panel_edits(bot)
+    sending = asyncio.create_task(edits.unprompted(1, 10, note("time ran out")))
+    await asyncio.sleep(0)
+    assert bot.edits == [(10, "time ran out")]  # waiting, say, for the bulk budget
+    edits.show(1, 10, PanelState("score 1", None))  # a tap meanwhile
+    edits.show(1, 10, PanelState("score 2", None))
+    bot.release.set()
+    assert await sending
+    await edits.drain()
+    assert bot.edits == [(10, "time ran out"), (10, "score 2")]
+    assert bot.paced == [BULK, None]  # the taps' edits are replies, not bulk
+
+
+async def test_an_unprompted_edit_is_left_out_while_a_taps_edit_is_in_flight() -> None:
+    bot = SlowBot()
+    edits = panel_edits(bot)
+    edits.show(1, 10, PanelState("score 1", None))
+    await asyncio.sleep(0)
+    rendered: list[str] = []
+    assert not await edits.unprompted(1, 10, note("time ran out", rendered))
+    assert rendered == []  # never rendered: the trainer is at this panel
+    bot.release.set()
+    await edits.drain()
+    assert bot.edits == [(10, "score 1")]
+
+
+async def test_an_unprompted_edit_no_longer_true_sends_nothing_and_lets_taps_through() -> None:
+    bot = SlowBot()
+    edits = panel_edits(bot)
+    bot.release.set()
+
+    async def taken_up_meanwhile() -> PanelState | None:
+        edits.show(1, 10, PanelState("score 1", None))  # the tap lands while it renders
+        await asyncio.sleep(0)
+        return None
+
+    assert not await edits.unprompted(1, 10, taken_up_meanwhile)
+    await edits.drain()
+    assert bot.edits == [(10, "score 1")]
+
+
+async def test_a_failed_unprompted_edit_reaches_its_caller_and_taps_still_go_out() -> None:
+    bot = SlowBot()
+    edits = panel_edits(bot)
+    bot.fail_with = Forbidden("bot was blocked by the user")
+    sending = asyncio.create_task(edits.unprompted(1, 10, note("time ran out")))
+    await asyncio.sleep(0)
+    edits.show(1, 10, PanelState("score 1", None))
+    bot.release.set()
+    with pytest.raises(Forbidden):  # the sweeper marks the trainer unreachable
+        await sending
+    await edits.drain()
+    assert bot.edits == [(10, "time ran out"), (10, "score 1")]
