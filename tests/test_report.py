@@ -259,5 +259,5 @@ def test_the_indonesian_report_says_penilaian_as_the_other_messages_do() -> None
     batch = BatchFigures(1, "pilot", 3, 10, 110, None)
     report = Report(NOW, (figures(1, "Ani", done=3),), (batch,), (0,) * 7)
     text = render_report(report, "id", WIB)
-    assert "3 penilaian" in text and "1 dari 1 trainer sudah menilai" in text
+    assert "<b>3</b> penilaian" in text and "1 dari 1 trainer sudah menilai" in text
     assert "10 dari 110 penilaian" in text and "review" not in text.lower()
