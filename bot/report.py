@@ -26,6 +26,7 @@ from itertools import pairwise
 from bot.clock import parse_stamp, stamp
 from bot.config import Settings
 from bot.forecast import Forecast, forecasts
+from bot.review import quota_of
 from bot.sittings import PAUSE
 from bot.streaks import WEEK, Days, day_range, days_of, local_date
 from storage import progress, report
@@ -115,7 +116,7 @@ async def build_report(db: Database, settings: Settings, now: datetime) -> Repor
         [member.trainer for member in members],
         now,
         default_zone=default,
-        quota_of=lambda t: t.daily_quota or settings.daily_quota,
+        quota_of=lambda trainer: quota_of(trainer, settings),
     )
     zones = sorted({m.trainer.timezone or default for m in members} or {default})
     today = [_range(zone, now, 0) for zone in zones]

@@ -81,6 +81,11 @@ _REFUSAL_OF_TEXT = {
 }
 
 
+def quota_of(trainer: Trainer, settings: Settings) -> int:
+    """The trainer's daily quota: their own, else DAILY_QUOTA (the one rule, for every user)."""
+    return trainer.daily_quota or settings.daily_quota
+
+
 class ReviewService:
     """Hands out items and records judgments for trainers."""
 
@@ -112,7 +117,7 @@ class ReviewService:
         return entry
 
     def quota_of(self, trainer: Trainer) -> int:
-        return trainer.daily_quota or self.settings.daily_quota
+        return quota_of(trainer, self.settings)
 
     async def done_today(self, trainer: Trainer) -> int:
         """Submissions since the trainer's local midnight; counted once a day, then kept up

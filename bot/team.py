@@ -14,6 +14,7 @@ from enum import StrEnum
 from bot.clock import Clock, stamp, start_of_day, utc_now
 from bot.config import Settings
 from bot.onboarding import ROLES, Onboarding
+from bot.review import quota_of
 from storage import team, trainers
 from storage.database import Database
 from storage.records import Trainer
@@ -223,7 +224,7 @@ class TeamService:
                 TrainerLine(
                     trainer=entry.trainer,
                     today=done.today,
-                    quota=entry.trainer.daily_quota or self.settings.daily_quota,
+                    quota=quota_of(entry.trainer, self.settings),
                     total=done.total,
                     last_seen=datetime.fromisoformat(seen) if seen else None,
                 )
