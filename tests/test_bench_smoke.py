@@ -85,3 +85,11 @@ def test_the_daily_check_bench_prints_the_idle_check_and_a_full_decision() -> No
     assert re.search(r"^RESULT per-minute check, nothing due: p99 [\d.]+ ms with 500", out, re.M)
     assert "all due: 500 reminders decided for 500 trainers" in out
     assert "a second check a minute later decides 0 more" in out
+
+
+def test_the_reminder_bench_sends_every_reminder_once_at_the_bulk_rate() -> None:
+    out = run_bench("reminder_rate", "--quick")
+    assert re.search(r"^reminders: 199 of 199 sent in [\d.]+ s .*; finished", out, re.M), out
+    assert re.search(r"^steady rate: [\d.]+ msg/s = [\d.]+% of the configured 30/s", out, re.M)
+    assert re.search(r"^duplicates: 0; misses: 0 \(of 196 reachable\)", out, re.M), out
+    assert re.search(r"^  tap -> answer: p50 \d+ ms", out, re.M), out
