@@ -86,6 +86,11 @@ class Leases:
         swept = await leases.last_swept(self.db, trainer.user_id)
         return None if swept is None else await self.take_up(trainer, swept)
 
+    async def holds_another(self, trainer: Trainer) -> bool:
+        """Whether a refused take-up is (also) because the trainer holds another open item,
+        which Next then shows them, rather than because the item no longer needs them."""
+        return await leases.holds_open_item(self.db, trainer.user_id)
+
     async def still_swept(self, assignment_id: int) -> bool:
         """Whether a swept lease is still expired (its trainer has not taken it up again)."""
         assignment = await reviews.get_assignment(self.db, assignment_id)

@@ -106,12 +106,20 @@ async def _show_expired(
 async def explain_expired(
     query: CallbackQuery, cb: Callback, trainer: Trainer, context: NilaiContext
 ) -> None:
-    """A tap on a swept item that no longer needs the trainer: a toast saying so, and the
-    panel, its scores kept, with only a button to the next item."""
+    """A tap on a swept item that cannot be taken up again: a toast saying why (the trainer
+    is on another item now, or the item no longer needs them), and the panel, its scores
+    kept, with only a button to the next item (or back to the open one)."""
     assert cb.assignment_id is not None
-    view = await context.services.review.owned_view(trainer, cb.assignment_id, finished_ok=True)
+    review = context.services.review
+    view = await review.owned_view(trainer, cb.assignment_id, finished_ok=True)
+    elsewhere = await review.leases.holds_another(trainer)
     language = trainer.language
-    await answer_tap(query, t_plain(language, "toast.lease_taken"))
+    toast, line = (
+        ("toast.lease_elsewhere", "leases.elsewhere")
+        if elsewhere
+        else ("toast.lease_taken", "leases.taken")
+    )
+    await answer_tap(query, t_plain(language, toast))
     message = query.message
     if message is None:
         return
@@ -121,7 +129,7 @@ async def explain_expired(
         message.message_id,
         view,
         language,
-        status=f"{t(language, 'leases.taken')}\n{_scores_so_far(view, language)}",
+        status=f"{t(language, line)}\n{_scores_so_far(view, language)}",
         markup=next_keyboard(language),
     )
 

@@ -159,6 +159,12 @@ async def last_swept(db: Database, trainer_id: int) -> Assignment | None:
     return None if row is None else Assignment.from_row(row)
 
 
+async def holds_open_item(db: Database, trainer_id: int) -> bool:
+    """Whether the trainer holds an open item (an active assignment; index assignments_trainer)."""
+    sql = "SELECT 1 FROM assignments WHERE trainer_id = ? AND status = 'active' LIMIT 1"
+    return await db.fetchval(sql, (trainer_id,)) is not None
+
+
 async def trainers_of(db: Database, user_ids: Sequence[int]) -> dict[int, Trainer]:
     """The trainers holding the swept leases of one page, by user id."""
     if not user_ids:

@@ -28,6 +28,10 @@ TAKEN = {
     "en": "This item's time ran out and it's no longer open for you",
     "id": "Waktu item ini habis dan sekarang sudah tidak terbuka untukmu",
 }
+ELSEWHERE = {
+    "en": "This item's time ran out, and you're on another item now",
+    "id": "Waktu item ini habis, dan sekarang kamu lagi mengerjakan item lain",
+}
 SCORES = {"en": "Accuracy 3", "id": "Akurasi 3"}
 
 
@@ -152,6 +156,34 @@ async def test_a_tap_after_another_trainer_took_the_item_explains_and_offers_the
     await rina.tap(panel, data=button_data(panel)[0])
     following = await nilai.wait_panel(rina, since)
     assert "Prompt 2" in following.plain_text()
+
+
+@LANGUAGES
+async def test_a_tap_on_a_swept_item_while_on_another_says_so_not_that_it_is_gone(
+    api: FakeBotApi, nilai: RunningBot, clock: FakeClock, tmp_path: Path, language: str
+) -> None:
+    """The item has room again, but the trainer works on another one now: the refusal says
+    that (the item is still open to them later), not that it is no longer open for them."""
+    await nilai.import_file(write_batch(tmp_path, 3), overlap=1)
+    rina = await trainer_in(api, nilai, language, 2001)
+    budi = await trainer_in(api, nilai, "en", 2002)
+    panel = await nilai.next_item(rina)
+    assignment = assignment_of(panel)
+    await tap(api, rina, panel, Action.SCORE, 0, 3)
+    clock.advance(minutes=31)
+    await sweep(nilai)
+    theirs = await nilai.next_item(budi)  # Budi takes item 1
+    other = await nilai.next_item(rina)  # so Rina gets item 2
+    assert "Prompt 2" in other.plain_text()
+    await tap(api, budi, theirs, Action.SKIP_MENU)
+    await tap(api, budi, theirs, Action.SKIP, 0)  # item 1 has room again
+
+    toast = await tap(api, rina, panel, Action.SCORE, 1, 4)
+    assert toast == t_plain(language, "toast.lease_elsewhere")
+    text = panel.plain_text()
+    assert ELSEWHERE[language] in text and TAKEN[language] not in text
+    assert SCORES[language] in text
+    assert await status_of(nilai, assignment) == ("expired", 0)
 
 
 async def test_a_submit_after_expiry_without_room_is_kept_and_marked_late(
