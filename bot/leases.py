@@ -11,8 +11,10 @@ out, with its scores and buttons kept.
 The trainer may come back. A tap on a swept item's panel, or /next, takes the lease up again
 (a new one of `LEASE_MINUTES`) if the item still needs this trainer and they hold no other
 open item, so nothing they gave is lost; otherwise the tap is refused (`Refusal.EXPIRED`) and
-the panel offers the next item. A Submit is never refused for that: a review given after
-expiry is kept and marked late (`assignments.late`), as it always was.
+the panel says which (another item open, or the item no longer needs them) and offers the next
+item. A Submit or Skip neither takes the lease up nor is refused: a review given after expiry
+is kept and marked late (`assignments.late`), as it always was, whether or not the sweep got
+there first.
 
 Until the sweep has looked at an ended lease (within a minute), it is handled as before:
 /next renews or expires it, and a tap applies to it.
