@@ -194,7 +194,13 @@ def percent(share: float, language: str, *, decimals: int = 0) -> str:
 
 
 def moment(
-    when: datetime, zone: str, language: str, *, short: bool = False, today: date | None = None
+    when: datetime,
+    zone: str,
+    language: str,
+    *,
+    short: bool = False,
+    today: date | None = None,
+    zoned: bool | None = None,
 ) -> str:
     """A moment in `zone` as the language writes it, on the language's own clock.
 
@@ -202,13 +208,16 @@ def moment(
     Indonesian: "26 Nov 2026 14.30 WIB" (short: "26 Nov 14.30").
     The short form keeps the year when the moment is not in the year of `today` (the reader's
     local date), so a finish 400 days off does not read as this year's.
+    `zoned` says whether the zone's name follows (default: the long form only); a short moment
+    a reader may take for another zone's asks for it ("Nov 26, 2:30 PM WIB").
     The month is a word, so 03/04 can never be read as the wrong day.
     """
     local = when.astimezone(ZoneInfo(zone))
     year = not short or (today is not None and local.year != today.year)
     day = format_skeleton("yMMMd" if year else "MMMd", local, locale=language)
     shown = _date_and_time(language).format(_time_of_day(local, language), day)
-    return shown if short else f"{shown} {_zone_name(local, zone)}"
+    with_zone = not short if zoned is None else zoned
+    return f"{shown} {_zone_name(local, zone)}" if with_zone else shown
 
 
 def counts(language: str, **values: float) -> dict[str, Number]:

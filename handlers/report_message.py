@@ -12,7 +12,7 @@ from datetime import date
 
 from bot.forecast import Forecast
 from bot.formatting import clock_time, moment, number, percent, weekday_date
-from bot.i18n import t
+from bot.i18n import Html, t
 from bot.report import BatchFigures, Report, TrainerFigures, trainer_label
 from bot.streaks import local_date
 from handlers.text_split import MESSAGE_LIMIT, visible_len
@@ -51,13 +51,17 @@ def _team(report: Report, language: str) -> str:
     team = len(report.trainers)
     if not team:
         return t(language, "report.no_team")
+    # Each part follows its own number: "1 review", "1 of 1 trainer reviewed".
+    reviews = t(language, "report.team_reviews", count=report.reviews_today)
+    active = t(
+        language, "report.team_active", active=number(report.active_today, language), count=team
+    )
     return t(
         language,
         "report.team",
-        count=number(report.reviews_today, language),
-        active=number(report.active_today, language),
+        reviews=Html(reviews),
+        active=Html(active),
         met=number(len(report.met), language),
-        team=number(team, language),
     )
 
 
@@ -92,7 +96,7 @@ def _finish(forecast: Forecast, language: str, zone: str, today: date) -> str:
         return t(language, "report.deadline_passed", deadline=deadline)
     if forecast.finish is None:
         return t(language, "report.finish_unknown")
-    when = moment(forecast.finish, zone, language, short=True, today=today)
+    when = moment(forecast.finish, zone, language, short=True, today=today, zoned=True)
     if forecast.late:
         return t(language, "report.finish_late", when=when, deadline=deadline)
     return t(language, "report.finish", when=when)

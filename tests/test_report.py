@@ -242,8 +242,8 @@ def test_no_trainers_and_no_batches_say_so() -> None:
 @pytest.mark.parametrize(
     ("language", "finish", "deadline"),
     [
-        ("en", "Estimated finish Jan 5, 2028, 9:30 PM", "(Fri, Jan 1, 2027)"),
-        ("id", "Perkiraan selesai 5 Jan 2028 21.30", "(Jumat, 1 Jan 2027)"),
+        ("en", "Estimated finish Jan 5, 2028, 9:30 PM WIB", "(Fri, Jan 1, 2027)"),
+        ("id", "Perkiraan selesai 5 Jan 2028 21.30 WIB", "(Jumat, 1 Jan 2027)"),
     ],
 )
 def test_a_finish_or_deadline_in_another_year_says_its_year(
@@ -261,3 +261,39 @@ def test_the_indonesian_report_says_penilaian_as_the_other_messages_do() -> None
     text = render_report(report, "id", WIB)
     assert "<b>3</b> penilaian" in text and "1 dari 1 trainer sudah menilai" in text
     assert "10 dari 110 penilaian" in text and "review" not in text.lower()
+
+
+@pytest.mark.parametrize(
+    ("language", "zone", "shown"),
+    [
+        ("en", WIB, "Estimated finish: Dec 2, 9:30 PM WIB"),
+        ("id", WIB, "Perkiraan selesai: 2 Des 21.30 WIB"),
+        ("en", WIT, "Estimated finish: Dec 2, 11:30 PM WIT"),
+    ],
+)
+def test_an_estimated_finish_says_its_zone(language: str, zone: str, shown: str) -> None:
+    soon = Forecast(100, 4.0, NOW + timedelta(days=1), None, late=False)
+    batch = BatchFigures(1, "pilot", 0, 10, 110, soon)
+    text = render_report(Report(NOW, (), (batch,), (0,) * 7), language, zone)
+    assert shown in text
+
+
+@pytest.mark.parametrize(
+    ("reviews", "done", "shown"),
+    [
+        (1, 1, "Today: <b>1</b> review · 1 of 1 trainer reviewed · 0 met their quota"),
+        (3, 3, "Today: <b>3</b> reviews · 1 of 1 trainer reviewed · 0 met their quota"),
+    ],
+)
+def test_the_team_line_counts_reviews_and_trainers_each_in_its_own_plural(
+    reviews: int, done: int, shown: str
+) -> None:
+    report = Report(NOW, (figures(1, "Ani", done=done),), (), (0,) * 7)
+    assert report.reviews_today == reviews
+    assert shown in render_report(report, "en", WIB)
+
+
+def test_the_team_line_says_trainers_for_a_team_of_two() -> None:
+    people = [figures(1, "Ani", done=5), figures(2, "Budi", done=0)]
+    text = render_report(Report(NOW, tuple(people), (), (0,) * 7), "en", WIB)
+    assert "1 of 2 trainers reviewed · 1 met their quota" in text
