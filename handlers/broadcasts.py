@@ -245,12 +245,13 @@ class _Sender:
         stop_reporting = asyncio.Event()
         reporter = asyncio.create_task(self._keep_reporting(stop_reporting))
         try:
-            unsent = await self.sends.run(self._claim)
+            await self.sends.run(self._claim)
         finally:
             stop_reporting.set()
             await asyncio.gather(reporter, return_exceptions=True)
-        released = [recipient.trainer_id for recipient in unsent]
-        await self.service.record(broadcast_id, self.sends.take_finished(), release=released)
+            # Claimed and never handed out (a stop, or a failed claim): back to pending.
+            released = [recipient.trainer_id for recipient in self.sends.unsent()]
+            await self.service.record(broadcast_id, self.sends.take_finished(), release=released)
         counts = await self.service.counts(broadcast_id)
         if counts.left:
             log.info("broadcast %s paused with %d left", broadcast_id, counts.left)

@@ -48,6 +48,12 @@ class PacedSends(Generic[Row, Done]):
         self._queue: asyncio.Queue[tuple[Row] | None] = asyncio.Queue(maxsize=1)
         self._deliver = deliver
         self._finished: list[Done] = []
+        self._waiting: list[Row] = []  # of the page claimed last, the rows not handed out yet
+
+    def unsent(self) -> list[Row]:
+        """The rows claimed and never handed out (after `run`, however it ended): to be put
+        back, so they are sent later rather than counted lost."""
+        return list(self._waiting)
 
     def take_finished(self) -> list[Done]:
         """The outcomes since the last call, to be recorded (with the next claim)."""
@@ -61,34 +67,40 @@ class PacedSends(Generic[Row, Done]):
     ) -> list[Row]:
         """Send until `claim(finished outcomes)` finds nothing (and `more()` says nothing new
         was decided meanwhile), or the bot stops. Returns the rows claimed and never handed
-        out, to be put back; the outcomes of the last sends are left for `take_finished`."""
+        out (also `unsent()`, which holds them however `run` ended), to be put back; the
+        outcomes of the last sends are left for `take_finished`. If a claim fails, the sends
+        in flight still finish (their outcomes are kept) before the error is raised."""
         workers = [asyncio.create_task(self._work()) for _ in range(self.width)]
         try:
-            unsent = await self._feed(claim, more)
-            for _ in workers:
-                await self._queue.put(None)
+            try:
+                await self._feed(claim, more)
+            finally:
+                for _ in workers:  # the workers finish what they were handed, then stop
+                    await self._queue.put(None)
             await asyncio.gather(*workers)
         finally:
             for worker in workers:
-                worker.cancel()  # only matters if the feeder failed or the task was cancelled
-        return unsent
+                worker.cancel()  # only matters if this task itself was cancelled
+        return self.unsent()
 
     async def _feed(
         self,
         claim: Callable[[list[Done]], Awaitable[Sequence[Row]]],
         more: Callable[[], bool],
-    ) -> list[Row]:
+    ) -> None:
         while True:
             page = await claim(self.take_finished())
             if not page:
                 if not more():
-                    return []
+                    return
                 continue
-            for index, row in enumerate(page):
+            self._waiting = list(page)
+            while self._waiting:
                 if not self.application.running:
-                    return list(page[index:])
+                    return
                 await self._pace.acquire()
-                await self._queue.put((row,))
+                await self._queue.put((self._waiting[0],))
+                self._waiting.pop(0)
 
     async def _work(self) -> None:
         while (item := await self._queue.get()) is not None:

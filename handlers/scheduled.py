@@ -130,8 +130,13 @@ class DailySends:
         task.add_done_callback(self._sender_done)
 
     def _sender_done(self, task: asyncio.Task) -> None:
-        if self._sender is task:
-            self._sender = None
+        if self._sender is not task:
+            return
+        self._sender = None
+        # Rows decided while it was winding down (after its last look) go out now, not a
+        # minute later at the next check.
+        if self.take_more() and self.application.running:
+            self.launch()
 
     async def wait_idle(self) -> None:
         """Until no sender runs (tests and benches wait for the sends of a check)."""
@@ -141,7 +146,7 @@ class DailySends:
     async def _send(self) -> None:
         try:
             await _Sender(self).run()
-        except Exception:  # the rows stay as recorded; the next check starts a sender again
+        except Exception:  # the unsent claims went back to due; the next check sends them
             log.exception("the daily sender stopped")
 
 
@@ -163,11 +168,11 @@ class _Sender:
         self.counts: dict[str, int] = {}
 
     async def run(self) -> None:
-        unsent: list[store.Claimed] = []
         try:
-            unsent = await self.sends.run(self._claim, more=self.engine.take_more)
+            await self.sends.run(self._claim, more=self.engine.take_more)
         finally:
-            released = [(c.kind, c.trainer.user_id, c.local_date) for c in unsent]
+            # Claimed and never handed out (a stop, or a failed claim): back to due.
+            released = [(c.kind, c.trainer.user_id, c.local_date) for c in self.sends.unsent()]
             await store.record_and_claim(
                 self.services.db,
                 outcomes=self.sends.take_finished(),

@@ -288,7 +288,9 @@ async def forget_finished_before(db: Database, before: str, chunk: int = 5000) -
 
     def work(conn: Connection) -> int:
         return conn.execute(
-            "DELETE FROM daily_sends WHERE rowid IN (SELECT rowid FROM daily_sends"
+            # By the key, not SQLite's rowid: the same statement runs on PostgreSQL.
+            "DELETE FROM daily_sends WHERE (kind, trainer_id, local_date) IN"
+            " (SELECT kind, trainer_id, local_date FROM daily_sends"
             " WHERE decided_at < ? AND status NOT IN ('due', 'sending') LIMIT ?)",
             (before, chunk),
         ).rowcount

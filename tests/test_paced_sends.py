@@ -8,6 +8,8 @@ import random
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from handlers.paced_sends import PacedSends
 
 
@@ -56,3 +58,30 @@ async def test_a_stopping_bot_gets_back_the_rows_not_handed_out() -> None:
     assert set(unsent) | set(sent) == set(range(6))
     assert not set(unsent) & set(sent)
     assert unsent  # some rows were never handed out: they go back to due/pending
+
+
+async def test_a_failed_claim_lets_the_sends_in_flight_finish_and_keeps_the_rest_unsent() -> None:
+    """A claim that fails (the database, say) must not leave rows claimed forever: the sends
+    already handed out finish and are kept, and the rows not handed out are returned."""
+    app: Any = SimpleNamespace(running=True)
+    delivered: list[int] = []
+
+    async def deliver(row: int) -> int:
+        await asyncio.sleep(0.01)
+        delivered.append(row)
+        return row
+
+    sends: PacedSends[int, int] = PacedSends(app, 1000, deliver)
+    calls = 0
+
+    async def claim(finished: list[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("database is locked")
+        return list(range(sends.page_size))
+
+    with pytest.raises(RuntimeError):
+        await sends.run(claim)
+    assert sorted(delivered + sends.unsent()) == list(range(sends.page_size))
+    assert sorted(sends.take_finished()) == sorted(delivered)
