@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 CSV_LABEL = "CSV"  # the format's name, the same in every language (like WIB, WITA, WIT)
 OLDEST_CSV = timedelta(days=8)  # an older button: its days are long past; ask for a new report
 CLOCK_SLACK = timedelta(minutes=1)  # a moment this far ahead is still the bot's own
-KEPT_MOMENTS = 2  # the daily report's and one /report's, say
+KEPT_MOMENTS = 8  # the daily report's and the /reports around it (a report is a few KB)
 
 _T = TypeVar("_T")
 
@@ -63,15 +63,17 @@ class ReportCache:
     """The reports of the last `KEPT_MOMENTS` moments, and their charts by language and zone.
 
     A build is shared while it runs (callers await one task); a failed build is forgotten, so
-    the next caller tries again."""
+    the next caller tries again. Builds of different moments run one at a time: each is about a
+    second of SQLite at a thousand trainers on the one reader thread, which taps may need too."""
 
     def __init__(self) -> None:
         self._moments: OrderedDict[datetime, _AtMoment] = OrderedDict()
+        self._one_build = asyncio.Semaphore(1)
 
     async def report(self, services: Services, moment: datetime) -> Report:
         entry = self._moments.get(moment)
         if entry is None:
-            entry = _AtMoment(_started(_build(services, moment)))
+            entry = _AtMoment(_started(self._build_alone(services, moment)))
             self._moments[moment] = entry
             while len(self._moments) > KEPT_MOMENTS:
                 self._moments.popitem(last=False)
@@ -86,6 +88,10 @@ class ReportCache:
         if key not in entry.charts:
             entry.charts[key] = _started(_draw(report, language, zone))
         return await self._shared(entry.charts[key], lambda: entry.charts.pop(key, None))
+
+    async def _build_alone(self, services: Services, moment: datetime) -> Report:
+        async with self._one_build:
+            return await _build(services, moment)
 
     def _forget(self, moment: datetime, entry: _AtMoment) -> None:
         if self._moments.get(moment) is entry:  # not a retry's newer build

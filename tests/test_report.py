@@ -3,6 +3,7 @@ the message's limits (handlers/report_message.py) and the CSV table (bot/report_
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -17,6 +18,7 @@ from bot.forecast import Forecast
 from bot.report import BatchFigures, Report, TrainerFigures, build_report, reviewing_seconds
 from bot.report_table import COLUMNS, report_csv
 from bot.streaks import Days, day_range
+from handlers import reports
 from handlers.report_message import render_report
 from handlers.text_split import MESSAGE_LIMIT, visible_len
 from storage import trainers
@@ -297,3 +299,25 @@ def test_the_team_line_says_trainers_for_a_team_of_two() -> None:
     people = [figures(1, "Ani", done=5), figures(2, "Budi", done=0)]
     text = render_report(Report(NOW, tuple(people), (), (0,) * 7), "en", WIB)
     assert "1 of 2 trainers reviewed · 1 met their quota" in text
+
+
+async def test_reports_of_different_moments_are_built_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each build is about a second of SQLite on the one reader thread at a thousand
+    trainers: two at once would only hold up the taps that need that thread."""
+    running, most = 0, 0
+
+    async def build(services, moment):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return moment
+
+    monkeypatch.setattr(reports, "_build", build)
+    cache = reports.ReportCache()
+    moments = [datetime(2026, 12, 1, 14, minute, tzinfo=UTC) for minute in range(3)]
+    built = await asyncio.gather(*(cache.report(None, moment) for moment in moments))
+    assert built == moments and most == 1
