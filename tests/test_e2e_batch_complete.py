@@ -94,7 +94,7 @@ async def test_a_completed_batch_is_announced_once_to_each_coordinator_with_expo
     (english,), (indonesian,) = sent[coordinator.chat_id], sent[ketua.chat_id]
     assert english.plain_text().splitlines()[:4] == [
         "🎉 pilot is complete: every item has its reviews.",
-        "Items: 2 · reviews: 2",
+        "Items: 2 · Reviews: 2",
         "Trainers who took part: 1",
         "Time from upload to finish: 1 hour 30 minutes",
     ]

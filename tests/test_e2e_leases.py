@@ -21,12 +21,12 @@ from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
 LANGUAGES = pytest.mark.parametrize("language", ["en", "id"])
 EXPIRED = {
-    "en": "This item's time ran out (30 minutes). Tap any button to go on",
+    "en": "This item's time ran out (30 minutes). Tap any button to carry on",
     "id": "Waktu item ini habis (30 menit). Ketuk tombol mana saja untuk lanjut",
 }
 TAKEN = {
     "en": "This item's time ran out and it's no longer open for you",
-    "id": "Waktu item ini habis dan sekarang sudah tidak terbuka untukmu",
+    "id": "Waktu item ini habis dan sekarang sudah tidak bisa kamu nilai",
 }
 ELSEWHERE = {
     "en": "This item's time ran out, and you're on another item now",
