@@ -14,7 +14,7 @@ from handlers.callback_data import Action, encode
 from tests.e2e import RunningBot, answered, tap_action
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
-COMPLETE = ("is complete", "sudah selesai")
+COMPLETE = ("is complete", "selesai: semua item")
 
 
 def write_batch(tmp_path: Path, count: int) -> Path:
