@@ -54,7 +54,12 @@ async def reminder_message(api: FakeBotApi, user: FakeUser, since: int) -> FakeM
             "done 2 of today's 5 reviews: 3 more to go",
             "Start reviewing",
         ),
-        ("id", "belum menilai. Kuota hari ini 5. Ada waktu", "sudah 2 dari 5, tinggal 3", "Mulai menilai"),
+        (
+            "id",
+            "belum menilai. Kuota hari ini 5. Ada waktu",
+            "sudah 2 dari 5, tinggal 3",
+            "Mulai menilai",
+        ),
     ],
 )
 async def test_a_reminder_says_how_far_and_its_button_shows_an_item(
