@@ -111,8 +111,8 @@ async def test_the_summary_needs_a_review_today(db: Database, review: ReviewServ
     [
         (DaySummary(done=6, quota=5, streak=3, total=40), "keeps growing"),
         (DaySummary(done=5, quota=5, streak=1, total=5), "day one of a new streak"),
-        (DaySummary(done=4, quota=5, streak=2, total=30), "Just 1 more review today keeps"),
-        (DaySummary(done=2, quota=5, streak=2, total=30), "Just 3 more reviews today keep"),
+        (DaySummary(done=4, quota=5, streak=2, total=30), "1 more review today and your streak"),
+        (DaySummary(done=2, quota=5, streak=2, total=30), "3 more reviews today and your streak"),
         (DaySummary(done=1, quota=5, streak=0, total=1), "Tomorrow is a fresh start"),
     ],
 )
