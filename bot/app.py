@@ -40,6 +40,7 @@ from handlers import (
     corrections,
     daily_messages,
     exports,
+    flagged,
     guard,
     guidance,
     languages,
@@ -129,6 +130,7 @@ def register_handlers(application: Application) -> None:
         exports,
         reports,
         batch_events,
+        flagged,
     )
     for feature in (*features, *coordinators):
         application.add_handlers(feature.handlers())

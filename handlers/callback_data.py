@@ -37,6 +37,7 @@ class Action(StrEnum):
     ANNOUNCE = "A"  # announcement draft id, choice (see handlers/broadcasts.py)
     REPORT_CSV = "R"  # the report's moment (Unix seconds): its full per-trainer table as CSV
     EXPORT = "E"  # batch id, format index (the export buttons of "batch complete")
+    FLAGGED_ITEM = "F"  # item id: open one item of /flagged
     # Trainers' buttons outside an item's panel; all their fields are in `args` too.
     REVIEW_LANGUAGE = "L"  # index into the languages one can review in, 1/0 (set, not toggle)
     CONSENT = "a"  # privacy notice version agreed to
@@ -66,6 +67,7 @@ _ARITY = {
     Action.ANNOUNCE: 2,
     Action.REPORT_CSV: 1,
     Action.EXPORT: 2,
+    Action.FLAGGED_ITEM: 1,
     Action.REVIEW_LANGUAGE: 2,
     Action.CONSENT: 1,
     Action.DELETE_ME: 1,
@@ -89,6 +91,7 @@ _ARGS_ONLY_ACTIONS = frozenset(
         Action.REMINDERS,
         Action.REPORT_CSV,
         Action.EXPORT,
+        Action.FLAGGED_ITEM,
     }
 )
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,15}")

@@ -42,6 +42,7 @@ ARITY = {
     Action.ANNOUNCE: 2,
     Action.REPORT_CSV: 1,
     Action.EXPORT: 2,
+    Action.FLAGGED_ITEM: 1,
     Action.REVIEW_LANGUAGE: 2,
     Action.CONSENT: 1,
     Action.DELETE_ME: 1,
@@ -63,6 +64,7 @@ COORDINATOR_ACTIONS = {
     Action.REMINDERS,
     Action.REPORT_CSV,
     Action.EXPORT,
+    Action.FLAGGED_ITEM,
 }
 
 ROUND_TRIPS = [
@@ -108,6 +110,8 @@ ROUND_TRIPS = [
     (Action.REPORT_CSV, (1796130000,), Callback(Action.REPORT_CSV, args=(1796130000,))),
     # a coordinator exports batch 3 in the second format from its "batch complete" message
     (Action.EXPORT, (3, 1), Callback(Action.EXPORT, args=(3, 1))),
+    # a coordinator opens item 4711 from the /flagged list
+    (Action.FLAGGED_ITEM, (4711,), Callback(Action.FLAGGED_ITEM, args=(4711,))),
     # undoes the submit of assignment 812, or opens its batch's guidelines
     (Action.UNDO, (812,), Callback(Action.UNDO, 812)),
     (Action.GUIDELINES, (BIG_ID,), Callback(Action.GUIDELINES, BIG_ID)),
