@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -27,8 +27,10 @@ from storage.database import Database
 
 __all__ = [
     "AgreementCache",
+    "BatchAgreement",
     "CriterionAgreement",
-    "alpha_from_counts",
+    "alpha_of",
+    "alphas_of_rows",
     "batch_agreement",
     "mean_distances",
     "trainer_distances",
@@ -42,34 +44,49 @@ class CriterionAgreement:
     items: int  # the items with at least two reviews it rests on
 
 
-def alpha_from_counts(
-    rows: Iterable[Sequence[int]], domain: Sequence[int]
-) -> tuple[float | None, int]:
-    """Ordinal alpha of (item, score, count) rows over the score values `domain` (ordered), and
-    the number of items with at least two scores it rests on."""
-    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64)
-    if flat.size == 0:
-        return None, 0
-    item_ids, scores, counts = flat.reshape(-1, 3).T
-    units, unit_of_row = np.unique(item_ids, return_inverse=True)
-    values = np.asarray(domain, dtype=np.int64)
-    value_of_row = np.searchsorted(values, scores)
-    width = len(values)
-    cells = np.bincount(
-        unit_of_row * width + value_of_row, weights=counts, minlength=len(units) * width
-    )
-    value_counts = cells.reshape(len(units), width)
+@dataclass(frozen=True, slots=True)
+class BatchAgreement:
+    rubric: Rubric  # for the criteria's labels
+    criteria: tuple[CriterionAgreement, ...]  # in the rubric's order
+
+    def __iter__(self) -> Iterator[CriterionAgreement]:
+        return iter(self.criteria)
+
+    def __getitem__(self, index: int) -> CriterionAgreement:
+        return self.criteria[index]
+
+
+def unpack_counts(packed: np.ndarray, width: int) -> np.ndarray:
+    """Items x values counts from one criterion's packed column (storage/agreement.py)."""
+    shifts = np.arange(width, dtype=np.int64) * agreement.BITS_PER_VALUE
+    return (packed[:, np.newaxis] >> shifts) & ((1 << agreement.BITS_PER_VALUE) - 1)
+
+
+def alpha_of(value_counts: np.ndarray, domain: Sequence[int]) -> tuple[float | None, int]:
+    """Ordinal alpha of an items x values count matrix over the ordered score values `domain`,
+    and the number of items with at least two scores it rests on."""
     value_counts = value_counts[value_counts.sum(axis=1) >= 2]
     items = len(value_counts)
     if items < 2:
         return None, items
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # no spread at all: NaN, below
         alpha = float(
             krippendorff.alpha(
-                value_counts=value_counts, value_domain=values, level_of_measurement="ordinal"
+                value_counts=value_counts,
+                value_domain=np.asarray(domain),
+                level_of_measurement="ordinal",
             )
         )
     return (alpha if np.isfinite(alpha) else None), items
+
+
+def alphas_of_rows(
+    rows: Sequence[Sequence[int]], criteria: int, domain: Sequence[int]
+) -> list[tuple[float | None, int]]:
+    """(alpha, items) per criterion from storage's rows (item id, packed counts...)."""
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * (criteria + 1))
+    table = flat.reshape(len(rows), criteria + 1)
+    return [alpha_of(unpack_counts(table[:, 1 + n], len(domain)), domain) for n in range(criteria)]
 
 
 def mean_distances(distances: Iterable[agreement.TrainerDistance]) -> dict[int, float]:
@@ -83,24 +100,27 @@ async def trainer_distances(db: Database, batch_id: int) -> dict[int, float]:
     return mean_distances(await agreement.trainer_distances(db, batch_id))
 
 
-async def _compute(db: Database, batch_id: int, rubric: Rubric) -> tuple[CriterionAgreement, ...]:
+async def _compute(db: Database, batch_id: int, rubric: Rubric) -> BatchAgreement:
     domain = list(rubric.scores)
-    results = []
-    for criterion in rubric.criteria:
-        rows = await agreement.value_counts(db, batch_id, criterion)
-        alpha, items = await asyncio.to_thread(alpha_from_counts, rows, domain)
-        results.append(CriterionAgreement(criterion, alpha, items))
-    return tuple(results)
+    rows = await agreement.value_counts(db, batch_id, rubric.criteria, rubric.scale[0])
+    figures = await asyncio.to_thread(alphas_of_rows, rows, len(rubric.criteria), domain)
+    return BatchAgreement(
+        rubric,
+        tuple(
+            CriterionAgreement(criterion, alpha, items)
+            for criterion, (alpha, items) in zip(rubric.criteria, figures, strict=True)
+        ),
+    )
 
 
 class AgreementCache:
     """The last figures of each batch, with what they were computed from."""
 
     def __init__(self) -> None:
-        self._figures: dict[int, tuple[tuple[int, int], tuple[CriterionAgreement, ...]]] = {}
+        self._figures: dict[int, tuple[tuple[int, int], BatchAgreement]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
 
-    async def get(self, db: Database, batch_id: int) -> tuple[CriterionAgreement, ...]:
+    async def get(self, db: Database, batch_id: int) -> BatchAgreement:
         lock = self._locks.setdefault(batch_id, asyncio.Lock())
         async with lock:  # two /progress at once compute a batch once
             fresh = await agreement.freshness(db, batch_id)
@@ -118,7 +138,7 @@ class AgreementCache:
 _caches: weakref.WeakKeyDictionary[Database, AgreementCache] = weakref.WeakKeyDictionary()
 
 
-async def batch_agreement(db: Database, batch_id: int) -> tuple[CriterionAgreement, ...]:
+async def batch_agreement(db: Database, batch_id: int) -> BatchAgreement:
     """Alpha per criterion of the batch's rubric, in the rubric's order (cached)."""
     cache = _caches.get(db)
     if cache is None:

@@ -3,27 +3,47 @@ each item of a batch, and how far each trainer lands from the others on the same
 
 Only submitted reviews of ordinary items count: gold (control) items are left out, and so are
 items with fewer than two submitted reviews (`items.done_count`, which counts exactly the
-submitted reviews), since one review agrees with nobody. The value counts are grouped in SQL,
-(item, score, count) per criterion, so nothing ever holds a raters x items matrix: a batch of
-100,000 items with 3 reviews each is at most ~300,000 small rows per criterion.
+submitted reviews), since one review agrees with nobody.
+
+The value counts (how many reviewers gave each score on each item) are grouped in SQL, one row
+per item, so nothing ever holds a raters x items matrix. Each criterion's counts come packed in
+one integer, 8 bits per score value (the count of value `low + k` is bits 8k..8k+7; a scale
+has at most 7 values, so 56 bits): one row of a few integers per item is what makes 100,000
+items take well under a second to read, where a row per (item, score) took three times as long
+(bench/agreement_speed.py). A count spills into its neighbour only at 256 reviewers giving the
+same score to one item, far beyond any overlap. CROSS JOIN keeps the reading order (the batch's
+items, then their assignments, then their scores): SQLite would otherwise start from every
+submitted assignment of every batch; PostgreSQL reads it as a plain join.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.database import Database, Row
 
+BITS_PER_VALUE = 8
 # The reviews that count: submitted, on an ordinary item of the batch with two or more of them.
 _COUNTED = (
     " FROM items i"
-    " JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
-    " JOIN scores s ON s.assignment_id = a.id"
-    " WHERE i.batch_id = ? AND i.done_count >= 2 AND i.gold IS NULL"
+    " CROSS JOIN assignments a"
+    " CROSS JOIN scores s"
+    " WHERE a.item_id = i.id AND a.status = 'submitted' AND s.assignment_id = a.id"
+    " AND i.batch_id = ? AND i.done_count >= 2 AND i.gold IS NULL"
 )
-VALUE_COUNTS_SQL = (
-    f"SELECT a.item_id, s.score, COUNT(*){_COUNTED} AND s.criterion = ? GROUP BY a.item_id, s.score"
+_PACKED = (
+    "SUM(CASE WHEN s.criterion = ?"
+    f" THEN CAST(1 AS BIGINT) << ({BITS_PER_VALUE} * (s.score - ?)) ELSE 0 END)"
 )
+
+
+def value_counts_sql(criteria: int) -> str:
+    """(item id, then one packed count per criterion) for each counted item of a batch."""
+    packed = ", ".join([_PACKED] * criteria)
+    return f"SELECT i.id, {packed}{_COUNTED} GROUP BY i.id"
+
+
 # Per trainer: the sum of |own score - mean of the other reviewers' scores| over every item and
 # criterion that has other reviewers, and how many such scores there are.
 DISTANCE_SQL = (
@@ -33,8 +53,10 @@ DISTANCE_SQL = (
     " SELECT a.trainer_id,"
     " SUM(ABS(s.score - (t.total - s.score) * 1.0 / (t.n - 1))), COUNT(*)"
     " FROM totals t"
-    " JOIN assignments a ON a.item_id = t.item_id AND a.status = 'submitted'"
-    " JOIN scores s ON s.assignment_id = a.id AND s.criterion = t.criterion"
+    " CROSS JOIN assignments a"
+    " CROSS JOIN scores s"
+    " WHERE a.item_id = t.item_id AND a.status = 'submitted'"
+    " AND s.assignment_id = a.id AND s.criterion = t.criterion"
     " GROUP BY a.trainer_id"
 )
 # What the figures rest on, read cheaply: the batch's submitted reviews (a covering scan of
@@ -53,10 +75,11 @@ class TrainerDistance:
     scores: int  # how many scores it sums over
 
 
-async def value_counts(db: Database, batch_id: int, criterion: str) -> list[tuple[int, int, int]]:
-    """(item id, score, how many reviewers gave it) for one criterion of a batch."""
-    rows = await db.fetchall(VALUE_COUNTS_SQL, (batch_id, criterion))
-    return [(row[0], row[1], row[2]) for row in rows]
+async def value_counts(db: Database, batch_id: int, criteria: Sequence[str], low: int) -> list[Row]:
+    """Per counted item: its id, then for each of `criteria` its packed value counts (see the
+    module docstring; `low` is the scale's lowest score). On the reader thread when long."""
+    params = [value for criterion in criteria for value in (criterion, low)]
+    return await db.fetchall(value_counts_sql(len(criteria)), (*params, batch_id))
 
 
 async def trainer_distances(db: Database, batch_id: int) -> list[TrainerDistance]:

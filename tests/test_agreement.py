@@ -12,7 +12,8 @@ from itertools import permutations
 
 import pytest
 
-from bot.agreement import alpha_from_counts, batch_agreement, trainer_distances
+from bot.agreement import alphas_of_rows, batch_agreement, trainer_distances
+from bot.rubric import DEFAULT_RUBRIC
 from storage import agreement
 from storage.database import Connection, Database
 from tests.factories import NOW, make_batch, make_trainer
@@ -90,23 +91,33 @@ def by_units(data: list[list[int | None]]) -> list[list[tuple[int, dict[str, int
     ]
 
 
-def test_alpha_matches_the_coincidence_matrix_formula() -> None:
-    units = [[1, 1, 2], [3, 3], [5, 4, 4], [2, 3, 2], [1, 5], [4, 4, 4]]
-    rows = [
-        (unit_id, score, count)
+def packed_rows(units: list[list[int]], low: int = 1) -> list[tuple[int, int]]:
+    """Rows as storage/agreement.py gives them, for one criterion: (item, packed counts)."""
+    return [
+        (unit_id, sum(count << (8 * (score - low)) for score, count in Counter(unit).items()))
         for unit_id, unit in enumerate(units)
-        for score, count in Counter(unit).items()
     ]
-    alpha, items = alpha_from_counts(rows, range(1, 6))
-    assert items == 6
+
+
+def test_alpha_matches_the_coincidence_matrix_formula() -> None:
+    units = [[1, 1, 2], [3, 3], [5, 4, 4], [2, 3, 2], [1, 5], [4, 4, 4], [2]]
+    ((alpha, items),) = alphas_of_rows(packed_rows(units), 1, range(1, 6))
+    assert items == 6  # the lone score does not count
     assert alpha is not None
     assert abs(alpha - ordinal_alpha_by_formula(units)) < 1e-9
 
 
+def test_alpha_on_a_scale_not_starting_at_one() -> None:
+    units = [[0, 0, 1], [2, 3], [3, 3, 3], [1, 0]]
+    ((alpha, items),) = alphas_of_rows(packed_rows(units, low=0), 1, range(0, 4))
+    assert items == 4 and alpha is not None
+    assert abs(alpha - ordinal_alpha_by_formula(units)) < 1e-9
+
+
 def test_alpha_is_none_without_two_items_or_any_spread() -> None:
-    assert alpha_from_counts([], range(1, 6)) == (None, 0)
-    assert alpha_from_counts([(1, 3, 2), (2, 4, 1)], range(1, 6)) == (None, 1)
-    assert alpha_from_counts([(1, 3, 2), (2, 3, 3)], range(1, 6)) == (None, 2)
+    assert alphas_of_rows([], 1, range(1, 6)) == [(None, 0)]
+    assert alphas_of_rows(packed_rows([[3, 3], [4]]), 1, range(1, 6)) == [(None, 1)]
+    assert alphas_of_rows(packed_rows([[3, 3], [3, 3, 3]]), 1, range(1, 6)) == [(None, 2)]
 
 
 async def test_krippendorffs_worked_example_through_the_database(db: Database) -> None:
@@ -137,7 +148,7 @@ async def test_gold_items_and_items_with_one_review_do_not_count(db: Database) -
         ],
     )
     await db.execute("UPDATE items SET gold = ? WHERE id = ?", ('{"accuracy": [4, 5]}', items[2]))
-    rows = await agreement.value_counts(db, batch_id, CRITERION)
+    rows = await agreement.value_counts(db, batch_id, DEFAULT_RUBRIC.criteria, low=1)
     assert {row[0] for row in rows} == {items[0], items[1], items[4]}
     (figure, *_) = await batch_agreement(db, batch_id)
     expected = ordinal_alpha_by_formula([[1, 2], [4, 5, 4], [2, 2]])
