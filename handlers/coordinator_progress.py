@@ -8,6 +8,7 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
+from bot.agreement import BatchAgreement, batch_agreement
 from bot.forecast import Forecast
 from bot.formatting import duration, moment, number, pace, percent, weekday_date
 from bot.i18n import Html, t
@@ -63,7 +64,13 @@ async def progress_command(update: Update, context: NilaiContext) -> None:
     if not reports:
         await message.reply_html(t(me.language, "team_progress.none_open"))
         return
-    blocks = [render_report(report, me, context) for report in reports[:MAX_PROGRESS_BATCHES]]
+    shown = reports[:MAX_PROGRESS_BATCHES]
+    db = context.services.db
+    agreements = [await batch_agreement(db, report.batch_id) for report in shown]
+    blocks = [
+        "\n".join([render_report(report, me, context), *_agreement_lines(agreement, me.language)])
+        for report, agreement in zip(shown, agreements, strict=True)
+    ]
     if len(reports) > MAX_PROGRESS_BATCHES:
         more = len(reports) - MAX_PROGRESS_BATCHES
         blocks.append(t(me.language, "team_progress.more", count=more))
@@ -125,6 +132,22 @@ def _deadline_line(forecast: Forecast | None, me: Trainer, context: NilaiContext
         finish = weekday_date(local_date(forecast.finish, zone), language, today=today)
         return [t(language, "progress_deadline.late", day=day, count=per_day, finish=finish)]
     return [t(language, "progress_deadline.on_track", day=day, count=per_day)]
+
+
+def _agreement_lines(agreement: BatchAgreement, language: str) -> list[str]:
+    """How far reviewers agree, one line per criterion (bot/agreement.py)."""
+    lines = [t(language, "agreement.title")]
+    for figure in agreement:
+        label = agreement.rubric.label(figure.criterion, language)
+        if figure.alpha is not None:
+            alpha = number(figure.alpha, language, decimals=2)
+            key = "agreement.criterion"
+            lines.append(t(language, key, label=label, alpha=alpha, count=figure.items))
+        elif figure.items >= 2:
+            lines.append(t(language, "agreement.no_spread", label=label, count=figure.items))
+        else:
+            lines.append(t(language, "agreement.not_enough", label=label))
+    return lines
 
 
 def _language_warnings(report: BatchReport, language: str) -> list[str]:
