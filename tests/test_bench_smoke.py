@@ -93,3 +93,11 @@ def test_the_reminder_bench_sends_every_reminder_once_at_the_bulk_rate() -> None
     assert re.search(r"^steady rate: [\d.]+ msg/s = [\d.]+% of the configured 30/s", out, re.M)
     assert re.search(r"^duplicates: 0; misses: 0 \(of 196 reachable\)", out, re.M), out
     assert re.search(r"^  tap -> answer: p50 \d+ ms", out, re.M), out
+
+
+def test_the_agreement_bench_prints_time_and_peak_rss() -> None:
+    out = run_bench("agreement_speed", "--quick")
+    assert "built: 5,000 items x 3 reviews (15,000) from 100 trainers" in out
+    assert re.search(r"^  accuracy: alpha [\d.]+ on [\d,]+ items", out, re.M), out
+    assert re.search(r"^RESULT alpha of every criterion: [\d.]+ s \(target < 2 s\)", out, re.M)
+    assert re.search(r"^RESULT peak RSS: [\d.]+ MB \(target < 200 MB\)", out, re.M), out
