@@ -56,10 +56,10 @@ class BatchAgreement:
         return self.criteria[index]
 
 
-def unpack_counts(packed: np.ndarray, width: int) -> np.ndarray:
+def unpack_counts(packed: np.ndarray, width: int, bits: int) -> np.ndarray:
     """Items x values counts from one criterion's packed column (storage/agreement.py)."""
-    shifts = np.arange(width, dtype=np.int64) * agreement.BITS_PER_VALUE
-    return (packed[:, np.newaxis] >> shifts) & ((1 << agreement.BITS_PER_VALUE) - 1)
+    shifts = np.arange(width, dtype=np.int64) * bits
+    return (packed[:, np.newaxis] >> shifts) & ((1 << bits) - 1)
 
 
 def alpha_of(value_counts: np.ndarray, domain: Sequence[int]) -> tuple[float | None, int]:
@@ -81,12 +81,29 @@ def alpha_of(value_counts: np.ndarray, domain: Sequence[int]) -> tuple[float | N
 
 
 def alphas_of_rows(
-    rows: Sequence[Sequence[int]], criteria: int, domain: Sequence[int]
+    rows: Sequence[Sequence[int]], criteria: int, domain: Sequence[int], bits: int
 ) -> list[tuple[float | None, int]]:
     """(alpha, items) per criterion from storage's rows (item id, packed counts...)."""
     flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * (criteria + 1))
     table = flat.reshape(len(rows), criteria + 1)
-    return [alpha_of(unpack_counts(table[:, 1 + n], len(domain)), domain) for n in range(criteria)]
+    width = len(domain)
+    return [alpha_of(unpack_counts(table[:, 1 + n], width, bits), domain) for n in range(criteria)]
+
+
+def alphas_of_count_rows(
+    rows: Sequence[Sequence[object]], criteria: Sequence[str], domain: Sequence[int]
+) -> list[tuple[float | None, int]]:
+    """(alpha, items) per criterion from unpacked rows (item, criterion, score, reviewers)."""
+    items = {item: index for index, item in enumerate(sorted({row[0] for row in rows}))}
+    column = {score: index for index, score in enumerate(domain)}
+    figures = []
+    for criterion in criteria:
+        counts = np.zeros((len(items), len(domain)), dtype=np.int64)
+        for item, named, score, reviewers in rows:
+            if named == criterion and score in column:
+                counts[items[item], column[score]] += reviewers
+        figures.append(alpha_of(counts, domain))
+    return figures
 
 
 def mean_distances(distances: Iterable[agreement.TrainerDistance]) -> dict[int, float]:
@@ -102,8 +119,14 @@ async def trainer_distances(db: Database, batch_id: int) -> dict[int, float]:
 
 async def _compute(db: Database, batch_id: int, rubric: Rubric) -> BatchAgreement:
     domain = list(rubric.scores)
-    rows = await agreement.value_counts(db, batch_id, rubric.criteria, rubric.scale[0])
-    figures = await asyncio.to_thread(alphas_of_rows, rows, len(rubric.criteria), domain)
+    bits = agreement.bits_for(len(domain))
+    if await agreement.most_reviews(db, batch_id) < 1 << bits:
+        rows = await agreement.value_counts(db, batch_id, rubric.criteria, rubric.scale[0], bits)
+        figures = await asyncio.to_thread(alphas_of_rows, rows, len(rubric.criteria), domain, bits)
+    else:  # so many reviews of one item that a packed count could overflow its field
+        rows = await agreement.value_count_rows(db, batch_id)
+        criteria = list(rubric.criteria)
+        figures = await asyncio.to_thread(alphas_of_count_rows, rows, criteria, domain)
     return BatchAgreement(
         rubric,
         tuple(

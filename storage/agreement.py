@@ -7,13 +7,15 @@ submitted reviews), since one review agrees with nobody.
 
 The value counts (how many reviewers gave each score on each item) are grouped in SQL, one row
 per item, so nothing ever holds a raters x items matrix. Each criterion's counts come packed in
-one integer, 8 bits per score value (the count of value `low + k` is bits 8k..8k+7; a scale
-has at most 7 values, so 56 bits): one row of a few integers per item is what makes 100,000
-items take well under a second to read, where a row per (item, score) took three times as long
-(bench/agreement_speed.py). A count spills into its neighbour only at 256 reviewers giving the
-same score to one item, far beyond any overlap. CROSS JOIN keeps the reading order (the batch's
-items, then their assignments, then their scores): SQLite would otherwise start from every
-submitted assignment of every batch; PostgreSQL reads it as a plain join.
+one integer, `bits` bits per score value (the count of value `low + k` is bits
+bits*k..bits*k+bits-1; `bits_for` gives 63 // the scale's width, 12 for a 1-5 scale): one row
+of a few integers per item is what makes 100,000 items take well under a second to read, where
+a row per (item, score) took three times as long (bench/agreement_speed.py). A batch whose
+items have more reviews than a field holds (4,095 at 1-5) is read a row per (item, criterion,
+score) instead (`value_count_rows`), so a count never spills into its neighbour. CROSS JOIN
+keeps the reading order (the batch's items, then their assignments, then their scores):
+SQLite would otherwise start from every submitted assignment of every batch; PostgreSQL reads
+it as a plain join.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 from storage.database import Database, Row
 
-BITS_PER_VALUE = 8
+MAX_BITS = 16  # per score value; more would only shrink the scales that fit
 # The reviews that count: submitted, on an ordinary item of the batch with two or more of them.
 _COUNTED = (
     " FROM items i"
@@ -32,10 +34,12 @@ _COUNTED = (
     " WHERE a.item_id = i.id AND a.status = 'submitted' AND s.assignment_id = a.id"
     " AND i.batch_id = ? AND i.done_count >= 2 AND i.gold IS NULL"
 )
-_PACKED = (
-    "SUM(CASE WHEN s.criterion = ?"
-    f" THEN CAST(1 AS BIGINT) << ({BITS_PER_VALUE} * (s.score - ?)) ELSE 0 END)"
-)
+_PACKED = "SUM(CASE WHEN s.criterion = ? THEN CAST(1 AS BIGINT) << (? * (s.score - ?)) ELSE 0 END)"
+
+
+def bits_for(width: int) -> int:
+    """Bits per score value when a scale of `width` values is packed in a 63-bit integer."""
+    return min(MAX_BITS, 63 // max(width, 1))
 
 
 def value_counts_sql(criteria: int) -> str:
@@ -75,11 +79,30 @@ class TrainerDistance:
     scores: int  # how many scores it sums over
 
 
-async def value_counts(db: Database, batch_id: int, criteria: Sequence[str], low: int) -> list[Row]:
+async def value_counts(
+    db: Database, batch_id: int, criteria: Sequence[str], low: int, bits: int
+) -> list[Row]:
     """Per counted item: its id, then for each of `criteria` its packed value counts (see the
     module docstring; `low` is the scale's lowest score). On the reader thread when long."""
-    params = [value for criterion in criteria for value in (criterion, low)]
+    params = [value for criterion in criteria for value in (criterion, bits, low)]
     return await db.fetchall(value_counts_sql(len(criteria)), (*params, batch_id))
+
+
+async def value_count_rows(db: Database, batch_id: int) -> list[Row]:
+    """(item id, criterion, score, reviewers) for each counted item: the unpacked form, for a
+    batch whose items have more reviews than a packed field holds."""
+    return await db.fetchall(
+        f"SELECT i.id, s.criterion, s.score, COUNT(*){_COUNTED}"
+        " GROUP BY i.id, s.criterion, s.score",
+        (batch_id,),
+    )
+
+
+async def most_reviews(db: Database, batch_id: int) -> int:
+    """The most submitted reviews any item of the batch has (a covering read of items_progress)."""
+    return await db.fetchval(
+        "SELECT COALESCE(MAX(done_count), 0) FROM items WHERE batch_id = ?", (batch_id,)
+    )
 
 
 async def trainer_distances(db: Database, batch_id: int) -> list[TrainerDistance]:

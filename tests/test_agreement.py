@@ -12,7 +12,12 @@ from itertools import permutations
 
 import pytest
 
-from bot.agreement import alphas_of_rows, batch_agreement, trainer_distances
+from bot.agreement import (
+    alphas_of_count_rows,
+    alphas_of_rows,
+    batch_agreement,
+    trainer_distances,
+)
 from bot.rubric import DEFAULT_RUBRIC
 from storage import agreement
 from storage.database import Connection, Database
@@ -91,17 +96,20 @@ def by_units(data: list[list[int | None]]) -> list[list[tuple[int, dict[str, int
     ]
 
 
+BITS = 12  # storage.agreement.bits_for(5)
+
+
 def packed_rows(units: list[list[int]], low: int = 1) -> list[tuple[int, int]]:
     """Rows as storage/agreement.py gives them, for one criterion: (item, packed counts)."""
     return [
-        (unit_id, sum(count << (8 * (score - low)) for score, count in Counter(unit).items()))
+        (unit_id, sum(count << (BITS * (score - low)) for score, count in Counter(unit).items()))
         for unit_id, unit in enumerate(units)
     ]
 
 
 def test_alpha_matches_the_coincidence_matrix_formula() -> None:
     units = [[1, 1, 2], [3, 3], [5, 4, 4], [2, 3, 2], [1, 5], [4, 4, 4], [2]]
-    ((alpha, items),) = alphas_of_rows(packed_rows(units), 1, range(1, 6))
+    ((alpha, items),) = alphas_of_rows(packed_rows(units), 1, range(1, 6), BITS)
     assert items == 6  # the lone score does not count
     assert alpha is not None
     assert abs(alpha - ordinal_alpha_by_formula(units)) < 1e-9
@@ -109,15 +117,15 @@ def test_alpha_matches_the_coincidence_matrix_formula() -> None:
 
 def test_alpha_on_a_scale_not_starting_at_one() -> None:
     units = [[0, 0, 1], [2, 3], [3, 3, 3], [1, 0]]
-    ((alpha, items),) = alphas_of_rows(packed_rows(units, low=0), 1, range(0, 4))
+    ((alpha, items),) = alphas_of_rows(packed_rows(units, low=0), 1, range(0, 4), BITS)
     assert items == 4 and alpha is not None
     assert abs(alpha - ordinal_alpha_by_formula(units)) < 1e-9
 
 
 def test_alpha_is_none_without_two_items_or_any_spread() -> None:
-    assert alphas_of_rows([], 1, range(1, 6)) == [(None, 0)]
-    assert alphas_of_rows(packed_rows([[3, 3], [4]]), 1, range(1, 6)) == [(None, 1)]
-    assert alphas_of_rows(packed_rows([[3, 3], [3, 3, 3]]), 1, range(1, 6)) == [(None, 2)]
+    assert alphas_of_rows([], 1, range(1, 6), BITS) == [(None, 0)]
+    assert alphas_of_rows(packed_rows([[3, 3], [4]]), 1, range(1, 6), BITS) == [(None, 1)]
+    assert alphas_of_rows(packed_rows([[3, 3], [3, 3, 3]]), 1, range(1, 6), BITS) == [(None, 2)]
 
 
 async def test_krippendorffs_worked_example_through_the_database(db: Database) -> None:
@@ -148,7 +156,7 @@ async def test_gold_items_and_items_with_one_review_do_not_count(db: Database) -
         ],
     )
     await db.execute("UPDATE items SET gold = ? WHERE id = ?", ('{"accuracy": [4, 5]}', items[2]))
-    rows = await agreement.value_counts(db, batch_id, DEFAULT_RUBRIC.criteria, low=1)
+    rows = await agreement.value_counts(db, batch_id, DEFAULT_RUBRIC.criteria, low=1, bits=BITS)
     assert {row[0] for row in rows} == {items[0], items[1], items[4]}
     (figure, *_) = await batch_agreement(db, batch_id)
     expected = ordinal_alpha_by_formula([[1, 2], [4, 5, 4], [2, 2]])
@@ -194,3 +202,28 @@ async def test_the_figures_are_cached_until_the_batch_gets_a_review(db: Database
     assert second[0].items == 2 and second[0].alpha == pytest.approx(
         ordinal_alpha_by_formula([[1, 1], [5, 4]]), abs=1e-9
     )
+
+
+def test_the_unpacked_rows_give_the_same_alpha_as_the_packed_ones() -> None:
+    """A batch whose items have more reviews than a packed field holds is read unpacked."""
+    units = [[1, 1, 2], [3, 3], [5, 4, 4], [2, 3, 2], [1, 5], [4, 4, 4]]
+    count_rows = [
+        (unit_id, CRITERION, score, count)
+        for unit_id, unit in enumerate(units)
+        for score, count in Counter(unit).items()
+    ]
+    assert alphas_of_count_rows(count_rows, [CRITERION], range(1, 6)) == alphas_of_rows(
+        packed_rows(units), 1, range(1, 6), BITS
+    )
+    # and a count far beyond any packed field (5,000 reviewers agreeing) stays exact
+    crowd = [(0, CRITERION, 4, 5000), (0, CRITERION, 2, 1), (1, CRITERION, 1, 3000)]
+    crowd += [(1, CRITERION, 2, 10)]
+    ((alpha, items),) = alphas_of_count_rows(crowd, [CRITERION], range(1, 6))
+    assert items == 2 and alpha is not None and alpha > 0.9
+
+
+def test_a_packed_field_holds_every_count_it_is_used_for() -> None:
+    from storage.agreement import bits_for
+
+    assert bits_for(5) == 12 and (1 << bits_for(5)) - 1 == 4095
+    assert bits_for(7) * 7 <= 63 and bits_for(11) * 11 <= 63
