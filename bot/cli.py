@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="export a batch's results (raw, sft, dpo or ratings)",
         description="Write a batch's results to a file from one consistent snapshot: raw "
         "(JSONL, every submitted review), sft and dpo (JSONL training data from rewrites), "
-        "ratings (CSV per item and criterion). Trainers appear only as pseudonyms.",
+        "ratings (CSV per item and criterion, with the median and flag counts). Trainers "
+        "appear only as pseudonyms.",
     )
     exporter.add_argument("--batch", required=True, help="name of the batch")
     exporter.add_argument(

@@ -21,7 +21,9 @@ The formats:
   loads as one dataset); a batch of plain items keeps plain strings.
 - `ratings`: CSV, one row per item and criterion: count, mean, spread (population standard
   deviation), min, max, and agreement (the share of pairs of raters who gave the same score;
-  empty with fewer than two ratings).
+  empty with fewer than two ratings), then the median, and per flag of the rubric
+  (`flag_<key>`) how many reviewers raised it on the item (the same on each of the item's
+  rows: flags belong to an item, not a criterion).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ RATINGS_HEADER = (
     "max",
     "agreement",
 )
+"""The ratings columns every rubric has, in order; `ratings_header` adds the median and the
+rubric's flags after them."""
 PSEUDONYM_FACT = "pseudonym_secret"
 PSEUDONYM_CHARS = 16  # 64 bits of the HMAC: no collisions among any realistic team
 CHUNK_ITEMS = 1000  # ~3,000 judgments, a few MB: few trips to SQLite's thread, flat memory
@@ -175,11 +179,16 @@ class RawTrainers:
         return text.encode("utf-8")
 
 
+def ratings_header(rubric: Rubric) -> tuple[str, ...]:
+    """The ratings CSV's columns for a batch with `rubric`."""
+    return (*RATINGS_HEADER, "median", *(f"flag_{key}" for key in rubric.flags))
+
+
 class RatingStats:
-    """The CSV text of count, mean, spread (population standard deviation), min, max and
-    agreement of one item's scores for one criterion, from ((score, how many gave it), ...)
-    in score order. Overlaps are small, so the same few tallies recur: each is worked out
-    and formatted once (formatting floats was most of a ratings export)."""
+    """The CSV text of count, mean, spread (population standard deviation), min, max,
+    agreement and median of one item's scores for one criterion, from ((score, how many gave
+    it), ...) in score order. Overlaps are small, so the same few tallies recur: each is
+    worked out and formatted once (formatting floats was most of a ratings export)."""
 
     MAX_CACHED = 65_536
 
@@ -198,7 +207,7 @@ class RatingStats:
 def _stats(tally: tuple[tuple[int, int], ...]) -> list[Any]:
     n = sum(count for _, count in tally)
     if n == 0:
-        return [0, "", "", "", "", ""]
+        return [0, "", "", "", "", "", ""]
     mean = sum(score * count for score, count in tally) / n
     variance = sum(count * (score - mean) ** 2 for score, count in tally) / n
     agreement = round(sum(c * (c - 1) for _, c in tally) / (n * (n - 1)), 4) if n > 1 else ""
@@ -209,7 +218,23 @@ def _stats(tally: tuple[tuple[int, int], ...]) -> list[Any]:
         tally[0][0],
         tally[-1][0],
         agreement,
+        round(_median(tally, n), 4),
     ]
+
+
+def _median(tally: tuple[tuple[int, int], ...], n: int) -> float:
+    """The middle of `n` scores tallied in score order (the mean of the two middle ones when
+    `n` is even)."""
+    low_at, high_at = (n - 1) // 2, n // 2  # 0-based positions of the middle score(s)
+    seen, low = 0, None
+    for score, count in tally:
+        seen += count
+        if low is None and seen > low_at:
+            low = score
+        if seen > high_at:
+            assert low is not None
+            return (low + score) / 2
+    raise ValueError("the tally holds fewer than n scores")
 
 
 def csv_text(values: Iterable[Any]) -> str:
@@ -225,9 +250,11 @@ def rating_lines(
     counts: dict[str, dict[int, int]],
     criteria: dict[str, str],
     stats: RatingStats,
+    flags: str = "",
 ) -> list[str]:
     """Ratings lines of one item from {criterion: {score: how many gave it}}: the rubric's
-    `criteria` ({name: its CSV text}), then any other criterion scored (sorted)."""
+    `criteria` ({name: its CSV text}), then any other criterion scored (sorted); `flags` is
+    the item's flag columns' text (`,2,0,...`), the same on each line."""
     item = csv_text([external_id]) if external_id else ""  # alone, "" would be quoted
     names = criteria
     if not counts.keys() <= criteria.keys():
@@ -236,7 +263,8 @@ def rating_lines(
     lines = []
     for criterion, text in names.items():
         given = counts.get(criterion)
-        lines.append(f"{item},{text},{stats(tuple(sorted(given.items())) if given else ())}\n")
+        tally = tuple(sorted(given.items())) if given else ()
+        lines.append(f"{item},{text},{stats(tally)}{flags}\n")
     return lines
 
 
@@ -315,18 +343,34 @@ async def _rewrite_chunks(
 async def _ratings_chunks(
     snap: ExportSnapshot, batch_id: int, rubric: Rubric, chunk_size: int
 ) -> AsyncIterator[Chunk]:
-    yield (csv_text(RATINGS_HEADER) + "\n").encode("utf-8"), 0, 0
+    yield (csv_text(ratings_header(rubric)) + "\n").encode("utf-8"), 0, 0
     stats = RatingStats()
     criteria = {name: csv_text([name]) for name in rubric.criteria}
-    async for items, (names, scores) in snap.item_scores(batch_id, chunk_size):
+    column = {key: index for index, key in enumerate(rubric.flags)}
+    no_flags = ",0" * len(column)
+    async for items, (names, scores, raised) in snap.item_scores(batch_id, chunk_size):
         per_item: dict[int, dict[str, dict[int, int]]] = {}
         for (item_id, criterion, score), count in Counter(scores).items():
             if criterion is not None:
                 per_item.setdefault(item_id, {}).setdefault(criterion, {})[score] = count
+        flag_counts: dict[int, list[int]] = {}
+        for item_id, flag, reviewers in raised:
+            if flag in column:  # a flag no longer in the rubric has no column
+                flag_counts.setdefault(item_id, [0] * len(column))[column[flag]] = reviewers
+        flag_text = {
+            item_id: "".join(f",{count:d}" for count in counts)
+            for item_id, counts in flag_counts.items()
+        }
         lines = [
             line
             for item_id, external_id in names
-            for line in rating_lines(external_id, per_item.get(item_id, {}), criteria, stats)
+            for line in rating_lines(
+                external_id,
+                per_item.get(item_id, {}),
+                criteria,
+                stats,
+                flag_text.get(item_id, no_flags),
+            )
         ]
         yield "".join(lines).encode("utf-8"), len(lines), items
 

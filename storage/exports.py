@@ -33,9 +33,14 @@ class ExportBatch:
     rubric_json: str
 
 
-ItemScores = tuple[list[tuple[int, str]], list[tuple[int, str | None, int | None]]]
-"""Items (id, external id) and the scores of their submitted judgments (item id, criterion,
-score; None for an item with none), in no particular order."""
+ItemScores = tuple[
+    list[tuple[int, str]],
+    list[tuple[int, str | None, int | None]],
+    list[tuple[int, str, int]],
+]
+"""Items (id, external id), the scores of their submitted judgments (item id, criterion,
+score; None for an item with none), in no particular order, and per item and flag how many
+reviewers raised it (item id, flag, reviewers; only flags raised)."""
 
 
 class ExportSnapshot:
@@ -105,9 +110,9 @@ class ExportSnapshot:
         return self._chunks(batch.id, chunk_items, read)
 
     def item_scores(self, batch_id: int, chunk_items: int) -> AsyncIterator[tuple[int, ItemScores]]:
-        """(items read, their ids and external ids, and every score of their submitted
-        judgments as (item id, criterion, score), criterion and score None for an item with
-        none), in item order."""
+        """(items read, their ids and external ids, every score of their submitted judgments
+        as (item id, criterion, score), criterion and score None for an item with none, and
+        how many reviewers raised each flag on each item), in item order."""
         names_sql = (
             "SELECT i.id, i.external_id FROM items i"
             " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ? ORDER BY i.id"
@@ -122,8 +127,22 @@ class ExportSnapshot:
             " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ?"
         )
 
+        # Flags are few (one judgment in six or so): grouping them costs little. CROSS JOIN
+        # keeps the walk from the chunk's items; left to choose, SQLite walks every submitted
+        # assignment of the database for each chunk.
+        flags_sql = (
+            "SELECT i.id, f.flag, COUNT(DISTINCT a.trainer_id) FROM items i"
+            " CROSS JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
+            " CROSS JOIN flags f ON f.assignment_id = a.id"
+            " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ? GROUP BY i.id, f.flag"
+        )
+
         async def read(chunk: tuple[int, int, int]) -> ItemScores:
-            return await self._all(names_sql, chunk), await self._all(scores_sql, chunk)
+            return (
+                await self._all(names_sql, chunk),
+                await self._all(scores_sql, chunk),
+                await self._all(flags_sql, chunk),
+            )
 
         return self._chunks(batch_id, chunk_items, read)
 

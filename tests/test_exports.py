@@ -11,9 +11,11 @@ import itertools
 import json
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tracemalloc
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from bot.exports import (
     ExportSummary,
     UnknownBatch,
     UnknownFormat,
+    _median,
     default_file_name,
     export_batch,
     human_size,
@@ -335,27 +338,40 @@ async def test_dpo_of_plain_items_keeps_plain_strings(
 
 async def test_ratings_has_one_row_per_item_and_criterion(pilot: Reviewed, tmp_path: Path) -> None:
     rows = await export(pilot, "ratings", tmp_path / "ratings.csv")
-    assert rows[0] == list(RATINGS_HEADER)
+    # The columns of before stay first, in their order; the median and the flags follow.
+    assert rows[0] == [
+        *RATINGS_HEADER,
+        "median",
+        "flag_factual_error",
+        "flag_unsafe",
+        "flag_biased",
+        "flag_personal_data",
+        "flag_other",
+    ]
     assert rows[0][4] == "spread_pstdev"  # the header says which spread it is
+    # Ana flagged id-001 factual_error; en-003 Ana unsafe, Budi unsafe and factual_error.
+    id_flags, en_flags, none = ["1", "0", "0", "0", "0"], ["1", "2", "0", "0", "0"], ["0"] * 5
     assert rows[1:] == [
-        # item, criterion, count, mean, population stdev, min, max, agreement (equal pairs)
-        ["id-001", "accuracy", "2", "2.5", "0.5", "2", "3", "0.0"],
-        ["id-001", "language", "2", "4.0", "0.0", "4", "4", "1.0"],
-        ["id-001", "safety", "2", "5.0", "0.0", "5", "5", "1.0"],
-        ["id-001", "helpfulness", "2", "3.5", "0.5", "3", "4", "0.0"],
-        ["en-003", "accuracy", "2", "1.0", "0.0", "1", "1", "1.0"],
-        ["en-003", "language", "2", "2.5", "0.5", "2", "3", "0.0"],
-        ["en-003", "safety", "2", "1.0", "0.0", "1", "1", "1.0"],
-        ["en-003", "helpfulness", "2", "1.5", "0.5", "1", "2", "0.0"],
-        ["multi-001", "accuracy", "2", "3.5", "0.5", "3", "4", "0.0"],
-        ["multi-001", "language", "2", "5.0", "0.0", "5", "5", "1.0"],
-        ["multi-001", "safety", "2", "5.0", "0.0", "5", "5", "1.0"],
-        ["multi-001", "helpfulness", "2", "4.5", "0.5", "4", "5", "0.0"],
-        # Citra's open draft is not a rating yet.
-        ["html-001", "accuracy", "0", "", "", "", "", ""],
-        ["html-001", "language", "0", "", "", "", "", ""],
-        ["html-001", "safety", "0", "", "", "", "", ""],
-        ["html-001", "helpfulness", "0", "", "", "", "", ""],
+        # item, criterion, count, mean, population stdev, min, max, agreement (equal pairs),
+        # median, then how many reviewers raised each flag on the item
+        ["id-001", "accuracy", "2", "2.5", "0.5", "2", "3", "0.0", "2.5", *id_flags],
+        ["id-001", "language", "2", "4.0", "0.0", "4", "4", "1.0", "4.0", *id_flags],
+        ["id-001", "safety", "2", "5.0", "0.0", "5", "5", "1.0", "5.0", *id_flags],
+        ["id-001", "helpfulness", "2", "3.5", "0.5", "3", "4", "0.0", "3.5", *id_flags],
+        # en-003 is a gold item: ratings keeps it as every other item.
+        ["en-003", "accuracy", "2", "1.0", "0.0", "1", "1", "1.0", "1.0", *en_flags],
+        ["en-003", "language", "2", "2.5", "0.5", "2", "3", "0.0", "2.5", *en_flags],
+        ["en-003", "safety", "2", "1.0", "0.0", "1", "1", "1.0", "1.0", *en_flags],
+        ["en-003", "helpfulness", "2", "1.5", "0.5", "1", "2", "0.0", "1.5", *en_flags],
+        ["multi-001", "accuracy", "2", "3.5", "0.5", "3", "4", "0.0", "3.5", *none],
+        ["multi-001", "language", "2", "5.0", "0.0", "5", "5", "1.0", "5.0", *none],
+        ["multi-001", "safety", "2", "5.0", "0.0", "5", "5", "1.0", "5.0", *none],
+        ["multi-001", "helpfulness", "2", "4.5", "0.5", "4", "5", "0.0", "4.5", *none],
+        # Citra's open draft is not a rating yet (nor a flag).
+        ["html-001", "accuracy", "0", "", "", "", "", "", "", *none],
+        ["html-001", "language", "0", "", "", "", "", "", "", *none],
+        ["html-001", "safety", "0", "", "", "", "", "", "", *none],
+        ["html-001", "helpfulness", "0", "", "", "", "", "", "", *none],
     ]
 
 
@@ -374,8 +390,10 @@ async def test_ratings_agreement_with_three_raters(
     path = tmp_path / "three.csv"
     await export_batch(db, settings, "three", "ratings", path, chunk_size=1)
     rows = list(csv.reader(path.open(encoding="utf-8")))
-    # scores 5, 5, 2: mean 4, population stdev sqrt(2), one equal pair out of three
-    assert rows[1] == ["item-1", "accuracy", "3", "4.0", "1.4142", "2", "5", "0.3333"]
+    # scores 5, 5, 2: mean 4, population stdev sqrt(2), one equal pair out of three, median 5
+    assert rows[1] == ["item-1", "accuracy", "3", "4.0", "1.4142", "2", "5", "0.3333", "5.0"] + [
+        "0"
+    ] * len(DEFAULT_RUBRIC.flags)
     assert len(rows) == 1 + 4
 
 
@@ -789,20 +807,26 @@ async def test_ratings_quote_item_ids_as_csv_does(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     odd_id = 'a,"b"\nc'
-    await add_judged_item(db, "odd", ODD_RUBRIC, odd_id, [Judged(1, {"mid": 0, "extra": 2})])
+    judged = [
+        Judged(1, {"mid": 0, "extra": 2}, flags=("mm", "gone")),  # "gone": not in the rubric
+        Judged(2, {"mid": 6}, flags=("mm",)),
+    ]
+    await add_judged_item(db, "odd", ODD_RUBRIC, odd_id, judged)
     await add_judged_item(db, "odd", ODD_RUBRIC, "", [])
     path = tmp_path / "odd.csv"
     await export_batch(db, settings, "odd", "ratings", path)
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
+    assert rows[0][-4:] == ["median", "flag_zz", "flag_aa", "flag_mm"]  # the rubric's order
+    flags, none = ["0", "0", "2"], ["0", "0", "0"]
     assert rows[1:] == [
-        [odd_id, "zeta", "0", "", "", "", "", ""],
-        [odd_id, "alpha", "0", "", "", "", "", ""],
-        [odd_id, "mid", "1", "0.0", "0.0", "0", "0", ""],
-        [odd_id, "extra", "1", "2.0", "0.0", "2", "2", ""],  # scored, not in the rubric
-        ["", "zeta", "0", "", "", "", "", ""],
-        ["", "alpha", "0", "", "", "", "", ""],
-        ["", "mid", "0", "", "", "", "", ""],
+        [odd_id, "zeta", "0", "", "", "", "", "", "", *flags],
+        [odd_id, "alpha", "0", "", "", "", "", "", "", *flags],
+        [odd_id, "mid", "2", "3.0", "3.0", "0", "6", "0.0", "3.0", *flags],
+        [odd_id, "extra", "1", "2.0", "0.0", "2", "2", "", "2.0", *flags],  # not in the rubric
+        ["", "zeta", "0", "", "", "", "", "", "", *none],
+        ["", "alpha", "0", "", "", "", "", "", "", *none],
+        ["", "mid", "0", "", "", "", "", "", "", *none],
     ]
 
 
@@ -911,3 +935,12 @@ async def test_memory_does_not_grow_with_the_batch(
         assert summary.rows == (900 if name == "small" else 9_000)
     # Ten times the judgments (3.6 MB of output), about the same peak: chunks, not the batch.
     assert peaks["large"] < 1.3 * peaks["small"], peaks
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [[3], [2, 3], [5, 5, 2], [1, 1, 4, 4], [1, 2, 9], [0, 6, 6, 6, 1], [4] * 7 + [1] * 6],
+)
+def test_the_ratings_median_is_the_middle_score(scores: list[int]) -> None:
+    tally = tuple(sorted(Counter(scores).items()))
+    assert _median(tally, len(scores)) == statistics.median(scores)
