@@ -7,15 +7,18 @@ audit log (who, what, when) in the same transaction that makes it.
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.anomalies import Anomaly, find_anomalies
 from bot.clock import Clock, stamp, start_of_day, utc_now
 from bot.config import Settings
 from bot.onboarding import ROLES, Onboarding
 from bot.review import quota_of
-from storage import team, trainers
+from storage import agreement, progress, team, trainers
 from storage.database import Database
 from storage.records import Trainer
 from storage.team import Change, Work
@@ -38,6 +41,7 @@ __all__ = [
     "TrainerLine",
     "TrainerPage",
     "invite_link",
+    "open_batch_distances",
     "parse_invite_args",
 ]
 
@@ -104,6 +108,8 @@ class TrainerLine:
     quota: int
     total: int
     last_seen: datetime | None
+    anomalies: tuple[Anomaly, ...] = ()  # bot/anomalies.py, over the last 7 days
+    distance: float | None = None  # mean distance from the others' scores, open batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +222,9 @@ class TeamService:
         work: dict[int, Work] = {}
         for today, user_ids in by_day.items():
             work.update(await team.work_of(self.db, user_ids, today=today))
+        shown = [entry.trainer.user_id for entry in listed]
+        found = await find_anomalies(self.db, now, shown)
+        distances = await open_batch_distances(self.db, shown)
         lines = []
         for entry in listed:
             done = work.get(entry.trainer.user_id, Work())
@@ -227,6 +236,8 @@ class TeamService:
                     quota=quota_of(entry.trainer, self.settings),
                     total=done.total,
                     last_seen=datetime.fromisoformat(seen) if seen else None,
+                    anomalies=found.get(entry.trainer.user_id, ()),
+                    distance=distances.get(entry.trainer.user_id),
                 )
             )
         return TrainerPage(lines=lines, page=page, pages=pages, count=count)
@@ -268,3 +279,30 @@ class TeamService:
         if change.changed:
             log.info("coordinator %s: trainer %s %s", actor_id, user_id, what)
         return TrainerChange(trainer=trainer, before=change.before, after=change.after)
+
+
+async def open_batch_distances(db: Database, user_ids: Sequence[int]) -> dict[int, float]:
+    """Each of `user_ids`' mean absolute distance from the other reviewers' mean, over every
+    score of theirs in an open batch that has other reviewers (bot/agreement.py). One grouped
+    statement per open batch reads the whole batch, so each batch's sums are kept until its
+    reviews change (the same freshness the agreement figures use)."""
+    cache = _distance_caches.setdefault(db, {})
+    totals: dict[int, list[float]] = {}
+    wanted = set(user_ids)
+    for batch in await progress.open_batches(db):
+        fresh = await agreement.freshness(db, batch.id)
+        cached = cache.get(batch.id)
+        if cached is None or cached[0] != fresh:
+            cached = cache[batch.id] = (fresh, await agreement.trainer_distances(db, batch.id))
+        for distance in cached[1]:
+            if distance.trainer_id in wanted:
+                sums = totals.setdefault(distance.trainer_id, [0.0, 0])
+                sums[0] += distance.total
+                sums[1] += distance.scores
+    return {trainer_id: total / scores for trainer_id, (total, scores) in totals.items() if scores}
+
+
+# Per open database (the bot has one; tests open many): batch id -> (freshness, distances).
+_distance_caches: weakref.WeakKeyDictionary[
+    Database, dict[int, tuple[tuple[int, int], list[agreement.TrainerDistance]]]
+] = weakref.WeakKeyDictionary()

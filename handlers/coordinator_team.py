@@ -38,15 +38,17 @@ from bot.team import (
     TeamRefused,
     TeamService,
     TrainerChange,
+    TrainerLine,
     TrainerPage,
     parse_invite_args,
 )
+from handlers.anomaly_text import SEPARATOR, anomaly_phrases
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.coordinator_progress import moment_for
 from handlers.render import start_reviewing_keyboard
-from handlers.text_split import echo
+from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,8 @@ def render_trainer_page(
             **counts(language, page=page.page + 1, pages=page.pages),
         )
     ]
+    extras: list[str | None] = []
+    cut_any = False
     for position, line in enumerate(page.lines, start=first + 1):
         trainer = line.trainer
         lines.append(
@@ -189,8 +193,39 @@ def render_trainer_page(
                 else Html(t(language, "team_list.never_seen")),
             )
         )
-    lines.append(t(language, "team_list.footer"))
+        extras.append(_quality_line(line, language))
+    footer = t(language, "team_list.footer")
+    cut = t(language, "anomalies.cut")
+    # Quality lines are the first to go when a page of trainers with every anomaly would pass
+    # Telegram's limit; room is kept for the line that says so.
+    budget = MESSAGE_LIMIT - visible_len("\n".join([*lines, footer, cut]))
+    listed = [lines[0]]
+    for line_text, extra in zip(lines[1:], extras, strict=True):
+        listed.append(line_text)
+        if extra is None:
+            continue
+        if visible_len(extra) + 1 <= budget:
+            listed.append(extra)
+            budget -= visible_len(extra) + 1
+        else:
+            cut_any = True
+    lines = [*listed, cut] if cut_any else listed
+    lines.append(footer)
     return "\n".join(lines), _page_keyboard(page, language)
+
+
+QUALITY_INDENT = "      "  # under the trainer's line, as its second line
+
+
+def _quality_line(line: TrainerLine, language: str) -> str | None:
+    """Distance from the others' scores and anomalies (bot/anomalies.py), if any."""
+    parts = []
+    if line.distance is not None:
+        distance = number(line.distance, language, decimals=2)
+        parts.append(t(language, "anomalies.distance_short", distance=distance))
+    if line.anomalies:
+        parts.append(anomaly_phrases(line.anomalies, language, short=True))
+    return QUALITY_INDENT + SEPARATOR.join(parts) if parts else None  # symbols, no words
 
 
 def _page_keyboard(page: TrainerPage, language: str) -> InlineKeyboardMarkup | None:

@@ -19,8 +19,13 @@ from bot.anomalies import (
     reading_floor,
 )
 from bot.clock import stamp
+from bot.i18n import t
 from bot.rubric import DEFAULT_RUBRIC
+from bot.team import PAGE_SIZE, TrainerLine, TrainerPage
+from handlers.coordinator_team import render_trainer_page
+from handlers.text_split import MESSAGE_LIMIT, visible_len
 from storage.database import Database
+from storage.records import Trainer
 from tests.factories import make_batch, make_trainer
 
 NOW = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)
@@ -151,3 +156,40 @@ def test_reading_floor_and_folding() -> None:
     assert reading_floor(0) == MIN_SECONDS
     assert reading_floor(4_000) == 100
     assert normalise_rewrite("  This\tanswer\n is GOOD ") == "this answer is good"
+
+
+def person(user_id: int, name: str, username: str | None, language: str) -> Trainer:
+    return Trainer(
+        user_id, user_id, name, username, language, None, None, "trainer", "active", True
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_a_page_of_trainers_with_every_anomaly_fits_one_message(language: str) -> None:
+    """20 trainers with long names and every signal: quality lines are left out (and the page
+    says so) before the page would pass Telegram's limit; a short page keeps them all."""
+    every = (
+        Anomaly(Kind.FAST, 1_000, 1_000),
+        Anomaly(Kind.SKIPS, 500, 1_000, 0.05),
+        Anomaly(Kind.SAME_SCORE, 1_000, 1_000),
+        Anomaly(Kind.PASTED, 1_000, 1_000),
+    )
+    me = person(1, "Boss", None, language)
+    lines = [
+        TrainerLine(
+            person(n, "N" * 64, "u" * 32, "en"),
+            today=1,
+            quota=5,
+            total=1_000,
+            last_seen=None,
+            anomalies=every,
+            distance=1.25,
+        )
+        for n in range(100, 100 + PAGE_SIZE)
+    ]
+    text, _ = render_trainer_page(TrainerPage(lines, 0, 1, PAGE_SIZE), me, None)  # type: ignore[arg-type]
+    assert visible_len(text) <= MESSAGE_LIMIT
+    assert t(language, "anomalies.cut") in text
+    assert "⚡" in text  # the first trainers keep theirs
+    text, _ = render_trainer_page(TrainerPage(lines[:3], 0, 1, 3), me, None)  # type: ignore[arg-type]
+    assert text.count("⚡") == 3 and t(language, "anomalies.cut") not in text
