@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -370,7 +370,8 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.exports import UnknownBatch, default_file_name, export_batch, human_size
+    from bot.exports import UnknownBatch, default_file_name, human_size
+    from bot.manifest import build_manifest, export_with_agreement, write_manifest
 
     path: Path = args.output or Path(default_file_name(args.batch, args.fmt))
     if args.with_trainer_ids and args.fmt != "raw":
@@ -378,7 +379,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     partial = path.with_name(path.name + ".partial")  # a failed export leaves no torn file
     db = await Database.open(settings.database_path)
     try:
-        summary = await export_batch(
+        summary, agreement = await export_with_agreement(
             db,
             settings,
             args.batch,
@@ -387,6 +388,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
             with_trainer_ids=args.with_trainer_ids,
             on_progress=ProgressBar(f"exporting {args.fmt}").update,
         )
+        manifest = await build_manifest(summary, agreement, datetime.now(UTC), file_name=path.name)
     except UnknownBatch as error:
         choices = ", ".join(error.choices) or "none yet"
         print(f"error: no batch named {args.batch!r}; batches: {choices}", file=sys.stderr)
@@ -397,11 +399,13 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await db.close()
     partial.replace(path)
+    written = write_manifest(manifest, path)
     unit = "rows" if args.fmt == "ratings" else "lines"
     print(
         f"exported batch {summary.batch!r} as {summary.format}: {summary.rows:,} {unit}"
         f" ({human_size(summary.size)}) to {path}"
     )
+    print(f"  manifest (counts, agreement, rubric version, SHA-256): {written}")
     if summary.rows == 0:
         print("  nothing submitted yet" + (" with a rewrite" if args.fmt in ("sft", "dpo") else ""))
     return 0

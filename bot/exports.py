@@ -52,7 +52,7 @@ from bot.formatting import number
 from bot.rubric import Rubric
 from storage import exports as store
 from storage.database import Database
-from storage.exports import ExportBatch, ExportSnapshot
+from storage.exports import BatchCounts, ExportBatch, ExportSnapshot
 from storage.privacy import kept_pseudonyms
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,11 @@ class ExportSummary:
     rows: int  # records written: JSON lines, or CSV rows below the header
     read: int  # items of the batch read
     size: int  # bytes written
+    sha256: str  # of the bytes written (hex)
+    batch_id: int
+    rubric_json: str  # the batch's rubric as stored, when the export was made
+    counts: BatchCounts  # of the batch, in the export's snapshot
+    filters: dict[str, Any]  # the options that chose the rows, for the manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +301,8 @@ async def export_batch(
         # After the snapshot's first read: every deleted identity it holds is kept by then.
         pseudonyms = await load_pseudonyms(db, settings) if fmt == "raw" else None
         rubric = Rubric.from_dict(json.loads(found.rubric_json))
-        total = await snap.count_items(found.id)
+        counts = await snap.batch_counts(found.id)
+        total = counts.items
         if fmt == "raw":
             assert pseudonyms is not None
             trainers = RawTrainers(pseudonyms, with_trainer_ids)
@@ -307,14 +313,28 @@ async def export_batch(
             conversational = fmt == "dpo" and await snap.has_chat_form(found.id)
             chunks = _rewrite_chunks(snap, found, fmt, conversational, chunk_size)
         rows = read = size = 0
+        digest = hashlib.sha256()  # while writing: the file is never read again for it
         with path.open("wb") as out:
             async for data, count, items in chunks:
                 out.write(data)
+                digest.update(data)
                 rows, read, size = rows + count, read + items, size + len(data)
                 if on_progress is not None and items:
                     await on_progress(read, total)
     log.info("exported batch %r as %s: %d rows to %s", batch, fmt, rows, path)
-    return ExportSummary(batch=batch, format=fmt, path=path, rows=rows, read=read, size=size)
+    return ExportSummary(
+        batch=batch,
+        format=fmt,
+        path=path,
+        rows=rows,
+        read=read,
+        size=size,
+        sha256=digest.hexdigest(),
+        batch_id=found.id,
+        rubric_json=found.rubric_json,
+        counts=counts,
+        filters={"with_trainer_ids": with_trainer_ids and fmt == "raw"},  # as applied
+    )
 
 
 Chunk = tuple[bytes, int, int]

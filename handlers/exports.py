@@ -1,7 +1,9 @@
-"""Coordinators' exports in chat: /export <batch> <format> sends the file.
+"""Coordinators' exports in chat: /export <batch> <format> sends the file, then its manifest.
 
 The export runs as a task (PTB's `Application.create_task`), so the coordinator can go on
 using the bot meanwhile; one message, edited as it goes, shows the progress and the result.
+The manifest (`bot/manifest.py`) follows the data as one more small document,
+`<file>.manifest.json`, also when the data went compressed or in parts.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from bot.exports import (
     UnknownBatch,
     batch_choices,
     default_file_name,
-    export_batch,
     human_size,
     pack_for_upload,
 )
 from bot.formatting import number, percent
 from bot.i18n import t
+from bot.manifest import build_manifest, export_with_agreement, manifest_bytes, manifest_path
 from bot.services import Services
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
@@ -97,7 +99,7 @@ async def send_export(
             prefix="export-", dir=services.settings.database_path.parent
         ) as work:
             path = Path(work) / default_file_name(batch, fmt)
-            summary = await export_batch(
+            summary, agreement = await export_with_agreement(
                 services.db, services.settings, batch, fmt, path, on_progress=progress, **extra
             )
             if summary.rows == 0:
@@ -112,6 +114,13 @@ async def send_export(
                 await progress.show(t(language, "export.packing", **sizes))
             packed = await pack_for_upload(path, limit, header_lines=int(fmt == "ratings"))
             await _send_files(bot, chat_id, language, summary, packed)
+            manifest = await build_manifest(
+                summary,
+                agreement,
+                services.clock(),
+                sent=packed.files if packed.compressed else None,
+            )
+            await _send_manifest(bot, chat_id, language, path, manifest)
             await progress.show(_done_text(language, summary, packed, limit))
             return summary
     except UnknownBatch as error:  # removed between the command and the task
@@ -150,6 +159,18 @@ async def _send_files(
                 write_timeout=SEND_TIMEOUT_SECONDS,
                 read_timeout=SEND_TIMEOUT_SECONDS,
             )
+
+
+async def _send_manifest(
+    bot: Bot, chat_id: int, language: str, data: Path, manifest: dict[str, object]
+) -> None:
+    await bot.send_document(
+        chat_id,
+        document=manifest_bytes(manifest),
+        filename=manifest_path(data).name,
+        caption=t(language, "export.manifest_caption"),
+        parse_mode=ParseMode.HTML,
+    )
 
 
 def _done_text(language: str, summary: ExportSummary, packed: Packed, limit: int) -> str:

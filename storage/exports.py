@@ -33,6 +33,15 @@ class ExportBatch:
     rubric_json: str
 
 
+@dataclass(frozen=True, slots=True)
+class BatchCounts:
+    """What an export's manifest says of its batch, read in the export's snapshot."""
+
+    items: int
+    gold_items: int
+    submitted_reviews: int
+
+
 ItemScores = tuple[
     list[tuple[int, str]],
     list[tuple[int, str | None, int | None]],
@@ -54,8 +63,16 @@ class ExportSnapshot:
         row = await self._one("SELECT id, name, rubric FROM batches WHERE name = ?", (name,))
         return None if row is None else ExportBatch(row[0], row[1], row[2])
 
-    async def count_items(self, batch_id: int) -> int:
-        return (await self._one("SELECT COUNT(*) FROM items WHERE batch_id = ?", (batch_id,)))[0]
+    async def batch_counts(self, batch_id: int) -> BatchCounts:
+        items, gold = await self._one(
+            "SELECT COUNT(*), COUNT(gold) FROM items WHERE batch_id = ?", (batch_id,)
+        )
+        reviews = await self._one(
+            "SELECT COUNT(*) FROM items i CROSS JOIN assignments a ON a.item_id = i.id"
+            " WHERE i.batch_id = ? AND a.status = 'submitted'",
+            (batch_id,),
+        )
+        return BatchCounts(items=items, gold_items=gold, submitted_reviews=reviews[0])
 
     async def has_chat_form(self, batch_id: int) -> bool:
         sql = "SELECT 1 FROM items WHERE batch_id = ? AND chat_form = 1 LIMIT 1"
@@ -188,6 +205,11 @@ async def snapshot(db: Database) -> AsyncIterator[ExportSnapshot]:
     """The reads of one export, frozen at the first one (`Database.snapshot`)."""
     async with db.snapshot() as conn:
         yield ExportSnapshot(conn)
+
+
+async def batch_id_of(db: Database, name: str) -> int | None:
+    row = await db.fetchone("SELECT id FROM batches WHERE name = ?", (name,))
+    return None if row is None else row[0]
 
 
 async def batch_names(db: Database) -> list[str]:

@@ -1,8 +1,10 @@
-"""A coordinator's exports through Telegram: /export sends the file as a document."""
+"""A coordinator's exports through Telegram: /export sends the file as a document, then its
+manifest as a second one."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -43,6 +45,10 @@ def content_of(api: FakeBotApi, call: ApiCall) -> bytes:
     return api.file_content(call.result["document"]["file_id"])
 
 
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 async def test_a_coordinator_gets_every_format_as_a_document(
     api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed, tmp_path: Path
 ) -> None:
@@ -55,13 +61,26 @@ async def test_a_coordinator_gets_every_format_as_a_document(
         since = api.mark()
         status = await ask(api, coordinator, f"/export pilot {fmt}")
         assert f"Exporting pilot as {fmt}" in status.plain_text()
-        [document] = await documents_after(api, coordinator, since)
+        [document, manifest_document] = await documents_after(api, coordinator, since)
         message = api.message(coordinator.chat_id, document.result["message_id"])
         assert message.document is not None and message.document["file_name"] == name
         assert message.plain_text() == f"📤 pilot · {fmt} · {rows} rows"
         expected = tmp_path / f"expected-{name}"
         await export_batch(nilai.database, nilai.settings, "pilot", fmt, expected)
-        assert content_of(api, document) == expected.read_bytes()
+        data = content_of(api, document)
+        assert data == expected.read_bytes()
+        assert manifest_document.result["document"]["file_name"] == f"{name}.manifest.json"
+        caption = api.message(coordinator.chat_id, manifest_document.result["message_id"])
+        assert caption.plain_text() == t("en", "export.manifest_caption")
+        manifest = json.loads(content_of(api, manifest_document))
+        assert manifest["file"] == {"name": name, "size": len(data), "sha256": sha256_of(data)}
+        assert (manifest["batch"], manifest["format"], manifest["rows"]) == ("pilot", fmt, rows)
+        assert (manifest["items"], manifest["gold_items"], manifest["submitted_reviews"]) == (
+            4,
+            1,
+            6,
+        )
+        assert manifest["filters"] == {"with_trainer_ids": False} and "sent" not in manifest
         final = api.message(coordinator.chat_id, status.message_id).plain_text()
         assert final.startswith(f"✅ pilot as {fmt}: {rows} rows")
 
@@ -121,14 +140,27 @@ async def test_an_export_above_the_upload_limit_is_compressed_then_split(
 
     since = api.mark()
     await send_export(bot, 9000, "en", services, "pilot", "raw", upload_limit=size - 1)
-    [single] = await documents_after(api, coordinator, since)
+    [single, manifest_document] = await documents_after(api, coordinator, since)
     assert single.result["document"]["file_name"] == "pilot-raw.jsonl.gz"
     assert gzip.decompress(content_of(api, single)) == expected.read_bytes()
-    assert "sent it compressed (.gz)" in coordinator.bot_messages()[-2].plain_text()
+    # The manifest describes the export as written (what gunzip gives back) and the file sent.
+    manifest = json.loads(content_of(api, manifest_document))
+    assert manifest_document.result["document"]["file_name"] == "pilot-raw.jsonl.manifest.json"
+    assert manifest["file"] == {
+        "name": "pilot-raw.jsonl",
+        "size": size,
+        "sha256": sha256_of(expected.read_bytes()),
+    }
+    sent = content_of(api, single)
+    assert manifest["sent"] == [
+        {"name": "pilot-raw.jsonl.gz", "size": len(sent), "sha256": sha256_of(sent)}
+    ]
+    status = api.message(9000, api.calls[since].result["message_id"]).plain_text()
+    assert "sent it compressed (.gz)" in status
 
     since = api.mark()
     await send_export(bot, 9000, "en", services, "pilot", "raw", upload_limit=1_000)
-    parts = await documents_after(api, coordinator, since)
+    *parts, manifest_document = await documents_after(api, coordinator, since)
     count = len(parts)
     assert count >= 2
     names = [part.result["document"]["file_name"] for part in parts]
@@ -138,6 +170,11 @@ async def test_an_export_above_the_upload_limit_is_compressed_then_split(
     assert captions[-1] == f"📤 pilot · raw · part {count} of {count}"
     joined = b"".join(gzip.decompress(content_of(api, part)) for part in parts)
     assert joined == expected.read_bytes()
+    manifest = json.loads(content_of(api, manifest_document))
+    assert manifest["file"]["sha256"] == sha256_of(joined)
+    assert [(f["name"], f["sha256"]) for f in manifest["sent"]] == [
+        (name, sha256_of(content_of(api, part))) for name, part in zip(names, parts, strict=True)
+    ]
     status = api.message(9000, api.calls[since].result["message_id"]).plain_text()
     assert f"in {count} .gz parts" in status and "Each part is a complete file" in status
     assert [json.loads(line)["item_id"] for line in joined.splitlines()][:2] == ["id-001"] * 2

@@ -1,0 +1,156 @@
+"""An export's manifest as a lab reads it: the SHA-256 and size of the data file as written,
+counts that match the database, alpha per criterion, the rubric and its version, when and by
+what it was made. Written beside the file by the CLI (in chat: tests/test_e2e_exports.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.agreement import batch_agreement
+from bot.config import Settings
+from bot.manifest import build_manifest, export_with_agreement, manifest_path, write_manifest
+from bot.rubric import DEFAULT_RUBRIC
+from storage.database import Database
+from tests.cli_runner import run_cli
+from tests.conftest import FakeClock
+from tests.factories import make_batch
+from tests.test_exports import Reviewed, reviewed_pilot
+
+MADE_AT = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pilot(db: Database, settings: Settings, clock: FakeClock, tmp_path: Path) -> Reviewed:
+    return await reviewed_pilot(db, settings, clock, tmp_path)
+
+
+async def database_counts(db: Database, batch: str) -> dict[str, int]:
+    """The counts a manifest must show, asked of the database directly."""
+    items = await db.fetchone(
+        "SELECT COUNT(*), SUM(i.gold IS NOT NULL) FROM items i"
+        " JOIN batches b ON b.id = i.batch_id WHERE b.name = ?",
+        (batch,),
+    )
+    reviews = await db.fetchone(
+        "SELECT COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id"
+        " JOIN batches b ON b.id = i.batch_id WHERE b.name = ? AND a.status = 'submitted'",
+        (batch,),
+    )
+    assert items is not None and reviews is not None
+    return {"items": items[0], "gold_items": items[1] or 0, "submitted_reviews": reviews[0]}
+
+
+async def stored_rubric(db: Database, batch: str) -> str:
+    row = await db.fetchone("SELECT rubric FROM batches WHERE name = ?", (batch,))
+    assert row is not None
+    return row[0]
+
+
+async def manifest_of(case: Reviewed, fmt: str, path: Path, **options: Any) -> dict[str, Any]:
+    summary, agreement = await export_with_agreement(
+        case.db, case.settings, "pilot", fmt, path, **options
+    )
+    return await build_manifest(summary, agreement, MADE_AT)
+
+
+@pytest.mark.parametrize("fmt", ["raw", "sft", "dpo", "ratings"])
+async def test_the_manifest_describes_the_file_and_the_batch(
+    pilot: Reviewed,
+    tmp_path: Path,
+    fmt: str,
+) -> None:
+    path = tmp_path / f"pilot-{fmt}.data"
+    manifest = await manifest_of(pilot, fmt, path)
+    data = path.read_bytes()
+    assert manifest["file"] == {
+        "name": path.name,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    lines = data.count(b"\n") - (fmt == "ratings")  # CSV: the header is no row
+    assert manifest["batch"] == "pilot" and manifest["format"] == fmt
+    assert manifest["rows"] == lines
+    counts = await database_counts(pilot.db, "pilot")
+    assert counts == {"items": 4, "gold_items": 1, "submitted_reviews": 6}  # en-003 is gold
+    assert {key: manifest[key] for key in counts} == counts
+    rubric_json = await stored_rubric(pilot.db, "pilot")
+    assert manifest["rubric_version"] == hashlib.sha256(rubric_json.encode()).hexdigest()
+    assert manifest["rubric"] == {
+        "criteria": list(DEFAULT_RUBRIC.criteria),
+        "flags": list(DEFAULT_RUBRIC.flags),
+        "scale": [1, 5],
+    }
+    batch_id = (await pilot.db.fetchone("SELECT id FROM batches WHERE name = 'pilot'"))[0]
+    figures = await batch_agreement(pilot.db, batch_id)
+    assert manifest["agreement"] == {
+        figure.criterion: {"alpha": figure.alpha, "items": figure.items} for figure in figures
+    }
+    # Two ordinary items with two reviews each (the gold one never counts).
+    assert {entry["items"] for entry in manifest["agreement"].values()} == {2}
+    assert manifest["created_at"] == "2026-12-01T10:30:00+00:00"
+    assert manifest["tool"] == {"name": "nilai", "version": metadata.version("nilai")}
+    assert manifest["filters"] == {"with_trainer_ids": False}
+    assert "sent" not in manifest
+
+
+async def test_the_filters_say_what_chose_the_data(
+    pilot: Reviewed,
+    tmp_path: Path,
+) -> None:
+    raw = await manifest_of(pilot, "raw", tmp_path / "raw.jsonl", with_trainer_ids=True)
+    assert raw["filters"] == {"with_trainer_ids": True}
+    # Only raw carries trainer ids: elsewhere the option changed nothing.
+    ratings = await manifest_of(pilot, "ratings", tmp_path / "r.csv", with_trainer_ids=True)
+    assert ratings["filters"] == {"with_trainer_ids": False}
+
+
+async def test_a_batch_without_reviews_has_no_alpha(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    await make_batch(db, "fresh", items=3, overlap=2)
+    path = tmp_path / "fresh.csv"
+    summary, agreement = await export_with_agreement(db, settings, "fresh", "ratings", path)
+    manifest = await build_manifest(summary, agreement, MADE_AT)
+    assert manifest["agreement"] == {
+        criterion: {"alpha": None, "items": 0} for criterion in DEFAULT_RUBRIC.criteria
+    }
+    assert (manifest["items"], manifest["gold_items"], manifest["submitted_reviews"]) == (3, 0, 0)
+    written = write_manifest(manifest, path)
+    assert written == manifest_path(path) == tmp_path / "fresh.csv.manifest.json"
+    text = written.read_text("utf-8")
+    assert json.loads(text) == manifest and '"alpha": null' in text
+
+
+async def test_the_cli_writes_the_manifest_beside_the_file(
+    pilot: Reviewed,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out" / "pilot.jsonl"
+    out.parent.mkdir()
+    result = run_cli(
+        tmp_path, "export", "--batch", "pilot", "--format", "raw", "-o", str(out),
+        "--with-trainer-ids", database=pilot.settings.database_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = out.parent / "pilot.jsonl.manifest.json"
+    assert str(written) in result.stdout
+    manifest = json.loads(written.read_text("utf-8"))
+    data = out.read_bytes()
+    assert manifest["file"] == {
+        "name": "pilot.jsonl",
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    assert manifest["rows"] == 6 and manifest["filters"] == {"with_trainer_ids": True}
+    counts = await database_counts(pilot.db, "pilot")
+    assert {key: manifest[key] for key in counts} == counts
+    made = datetime.fromisoformat(manifest["created_at"])
+    assert made.utcoffset() is not None and made.utcoffset().total_seconds() == 0
+    assert not [name for name in out.parent.iterdir() if name.suffix == ".partial"]
