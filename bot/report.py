@@ -11,7 +11,8 @@ moments a reviewed item was handed out and submitted, in order; consecutive mome
 the day (and in the week) where it falls; skipped items are inside the gaps around them.
 
 A thousand trainers cost a fixed handful of grouped statements (storage/report.py,
-bot/streaks.py per time zone in use, one per open batch for its item counts), never one per
+bot/streaks.py per time zone in use, one per open batch for its item counts and its agreement,
+cached until its reviews change, four for the anomalies of the last 7 days), never one per
 trainer.
 """
 
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 
+from bot.agreement import BatchAgreement, batch_agreement
+from bot.anomalies import Anomaly, find_anomalies
 from bot.clock import parse_stamp, stamp
 from bot.config import Settings
 from bot.forecast import Forecast, forecasts
@@ -59,6 +62,7 @@ class BatchFigures:
     done: int  # reviews counted towards the overlap
     wanted: int  # items x overlap
     forecast: Forecast | None  # estimated finish and deadline (bot/forecast.py)
+    agreement: BatchAgreement | None = None  # alpha per criterion (bot/agreement.py)
 
     @property
     def share(self) -> float:
@@ -72,6 +76,8 @@ class Report:
     trainers: tuple[TrainerFigures, ...]  # by name
     batches: tuple[BatchFigures, ...]  # open batches, by priority
     team_week: tuple[int, ...]  # the team's reviews on each of the last 7 days, today last
+    # Trainers with anomalies over the last 7 days (bot/anomalies.py), most signals first.
+    anomalies: tuple[tuple[Trainer, tuple[Anomaly, ...]], ...] = ()
 
     @property
     def reviews_today(self) -> int:
@@ -143,6 +149,7 @@ async def build_report(db: Database, settings: Settings, now: datetime) -> Repor
         trainers=tuple(figures),
         batches=tuple(await _batches(db, today, default, now)),
         team_week=_team_week([f.days for f in figures]),
+        anomalies=await _anomalies(db, members, now),
     )
 
 
@@ -187,9 +194,19 @@ async def _batches(
                 done=counts.useful,
                 wanted=counts.items * batch.overlap,
                 forecast=estimates.get(batch.id),
+                agreement=await batch_agreement(db, batch.id),
             )
         )
     return figures
+
+
+async def _anomalies(
+    db: Database, members: Sequence[report.Member], now: datetime
+) -> tuple[tuple[Trainer, tuple[Anomaly, ...]], ...]:
+    """The report's trainers with anomalies, most signals first, then as listed (by name)."""
+    found = await find_anomalies(db, now)  # everyone at once: cheaper than a long IN list
+    listed = [(m.trainer, found[m.trainer.user_id]) for m in members if m.trainer.user_id in found]
+    return tuple(sorted(listed, key=lambda entry: -len(entry[1])))
 
 
 def _team_week(days: Sequence[Days]) -> tuple[int, ...]:

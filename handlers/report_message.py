@@ -1,8 +1,10 @@
-"""The daily report as one Telegram message: the team's day, each open batch, and who met or
-missed their quota, within Telegram's 4,096 characters.
+"""The daily report as one Telegram message: the team's day, each open batch with its
+agreement, who met or missed their quota, and who shows anomalies, within Telegram's 4,096
+characters.
 
 A long team is never cut silently: as many names as fit are listed (space shared between the
-two lists), and the message says how many of how many it lists; the CSV has everyone.
+two lists), and the message says how many of how many it lists; the CSV has everyone. The
+anomalies get up to a third of the room left, one trainer a line; /trainers shows the rest.
 """
 
 from __future__ import annotations
@@ -10,12 +12,17 @@ from __future__ import annotations
 import html
 from datetime import date
 
+from bot.agreement import BatchAgreement
+from bot.anomalies import Anomaly
 from bot.forecast import Forecast
 from bot.formatting import clock_time, moment, number, percent, weekday_date
 from bot.i18n import Html, t
 from bot.report import BatchFigures, Report, TrainerFigures, trainer_label
 from bot.streaks import local_date
+from handlers.anomaly_text import SEPARATOR as ALPHAS_SEPARATOR
+from handlers.anomaly_text import anomaly_phrases
 from handlers.text_split import MESSAGE_LIMIT, visible_len
+from storage.records import Trainer
 
 MAX_BATCHES = 10  # more open batches: the rest are counted (and /progress shows them all)
 SEPARATOR = ", "
@@ -37,6 +44,9 @@ def render_report(report: Report, language: str, zone: str) -> str:
     ]
     fixed = "\n\n".join(head)
     budget = MESSAGE_LIMIT - visible_len(fixed) - _RESERVE
+    odd = [_anomaly_entry(trainer, found, language) for trainer, found in report.anomalies]
+    shown_odd = _fitting_lines(odd, budget // 3)
+    budget -= sum(visible_len(entry) + 1 for entry in odd[:shown_odd])
     met = [_met_name(f) for f in report.met]
     missed = [_missed_name(f, language) for f in report.missed]
     shown_met, shown_missed = fit_lists(met, missed, budget)
@@ -44,6 +54,8 @@ def render_report(report: Report, language: str, zone: str) -> str:
     if report.trainers:
         parts.append(_people("report.met_title", met, shown_met, language))
         parts.append(_people("report.missed_title", missed, shown_missed, language))
+    if odd:
+        parts.append(_anomalies(odd, shown_odd, language))
     return "\n\n".join(part for part in parts if part)
 
 
@@ -83,9 +95,25 @@ def _batches(batches: tuple[BatchFigures, ...], language: str, zone: str, today:
         )
         if batch.forecast is not None and not batch.forecast.complete:
             lines.append(_finish(batch.forecast, language, zone, today))
+        if batch.agreement is not None:
+            lines.append(_agreement(batch.agreement, language))
     if len(batches) > MAX_BATCHES:
         lines.append(t(language, "report.more_batches", count=len(batches) - MAX_BATCHES))
     return "\n".join(lines)
+
+
+def _agreement(agreement: BatchAgreement, language: str) -> str:
+    """Each criterion's alpha with two decimals ("Accuracy 0.71 · Safety 0.64"), the criteria
+    without one yet left out (/progress says why)."""
+    alphas = [
+        f"{agreement.rubric.label(figure.criterion, language)}"
+        f" {number(figure.alpha, language, decimals=2)}"
+        for figure in agreement
+        if figure.alpha is not None
+    ]
+    if not alphas:
+        return t(language, "anomalies.report_no_agreement")
+    return t(language, "anomalies.report_agreement", alphas=ALPHAS_SEPARATOR.join(alphas))
 
 
 def _finish(forecast: Forecast, language: str, zone: str, today: date) -> str:
@@ -152,6 +180,37 @@ def _people(title_key: str, names: list[str], shown: int, language: str) -> str:
                 "report.listed",
                 shown=number(shown, language),
                 total=number(len(names), language),
+            )
+        )
+    return "\n".join(lines)
+
+
+def _anomaly_entry(trainer: Trainer, found: tuple[Anomaly, ...], language: str) -> str:
+    """ "Name (@handle): fast: 28 of 30 reviews quicker than reading them takes · …"."""
+    name = html.escape(trainer_label(trainer), quote=False)
+    return f"{name}: {anomaly_phrases(found, language)}"  # symbols around translated phrases
+
+
+def _fitting_lines(lines: list[str], budget: int) -> int:
+    """How many of `lines`, one per line, fit in `budget` characters."""
+    used = 0
+    for index, line in enumerate(lines):
+        used += visible_len(line) + 1
+        if used > budget:
+            return index
+    return len(lines)
+
+
+def _anomalies(entries: list[str], shown: int, language: str) -> str:
+    lines = [t(language, "anomalies.report_title", count=number(len(entries), language))]
+    lines.extend(entries[:shown])
+    if shown < len(entries):
+        lines.append(
+            t(
+                language,
+                "anomalies.report_listed",
+                shown=number(shown, language),
+                total=number(len(entries), language),
             )
         )
     return "\n".join(lines)

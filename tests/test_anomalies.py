@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.agreement import BatchAgreement, CriterionAgreement
 from bot.anomalies import (
     MIN_SECONDS,
     WINDOW,
@@ -19,10 +20,15 @@ from bot.anomalies import (
     reading_floor,
 )
 from bot.clock import stamp
+from bot.formatting import number
 from bot.i18n import t
+from bot.report import BatchFigures, Report, TrainerFigures
 from bot.rubric import DEFAULT_RUBRIC
+from bot.streaks import Days
 from bot.team import PAGE_SIZE, TrainerLine, TrainerPage
+from handlers.anomaly_text import anomaly_phrases
 from handlers.coordinator_team import render_trainer_page
+from handlers.report_message import render_report
 from handlers.text_split import MESSAGE_LIMIT, visible_len
 from storage.database import Database
 from storage.records import Trainer
@@ -193,3 +199,55 @@ def test_a_page_of_trainers_with_every_anomaly_fits_one_message(language: str) -
     assert "⚡" in text  # the first trainers keep theirs
     text, _ = render_trainer_page(TrainerPage(lines[:3], 0, 1, 3), me, None)  # type: ignore[arg-type]
     assert text.count("⚡") == 3 and t(language, "anomalies.cut") not in text
+
+
+def test_the_report_has_an_agreement_line_per_batch_with_two_decimals() -> None:
+    figures = (0.7149, None, 0.6, -0.126)
+    agreement = BatchAgreement(
+        DEFAULT_RUBRIC,
+        tuple(
+            CriterionAgreement(c, a, 5)
+            for c, a in zip(DEFAULT_RUBRIC.criteria, figures, strict=True)
+        ),
+    )
+    early = BatchAgreement(
+        DEFAULT_RUBRIC, tuple(CriterionAgreement(c, None, 1) for c in DEFAULT_RUBRIC.criteria)
+    )
+    batches = (
+        BatchFigures(1, "pilot", 3, 10, 110, None, agreement),
+        BatchFigures(2, "fresh", 0, 0, 110, None, early),
+    )
+    text = render_report(Report(NOW, (), batches, (0,) * 7), "en", "Asia/Jakarta")
+    assert "🤝 Agreement: Accuracy 0.71 · Ethics &amp; safety 0.60 · Helpfulness -0.13" in text
+    assert "🤝 Agreement: not enough overlapping reviews yet" in text
+    assert text.index("pilot") < text.index("Accuracy 0.71") < text.index("fresh")
+    text = render_report(Report(NOW, (), batches, (0,) * 7), "id", "Asia/Jakarta")
+    assert "🤝 Kesepakatan: Akurasi 0,71 · " in text
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_reports_anomalies_are_listed_as_far_as_they_fit_and_say_so(language: str) -> None:
+    every = (Anomaly(Kind.FAST, 28, 30), Anomaly(Kind.SKIPS, 12, 30, 0.05))
+    people = [person(n, f"Trainer with a long name {n}", None, "en") for n in range(1, 1001)]
+    days = Days(NOW.date(), 5, (0,) * 7, 0)
+    team = tuple(TrainerFigures(p, days, 0, 0.0, 0.0, None) for p in people)
+    report = Report(NOW, team, (), (0,) * 7, tuple((p, every) for p in people))
+    text = render_report(report, language, "Asia/Jakarta")
+    assert visible_len(text) <= MESSAGE_LIMIT
+    lines = text.splitlines()
+    listed = [line for line in lines if ": " in line and "long name" in line]
+    assert 5 < len(listed) < 1000
+    first = anomaly_phrases(every, language)
+    assert listed[0] == f"Trainer with a long name 1: {first}"
+    assert t(language, "anomalies.report_title", count=number(1000, language)) in text
+    note = t(
+        language,
+        "anomalies.report_listed",
+        shown=number(len(listed), language),
+        total=number(1000, language),
+    )
+    assert note in text
+    assert "<i>" in text.split(t(language, "anomalies.report_title", count="1"))[0]  # met lists
+    few = Report(NOW, team[:2], (), (0,) * 7, tuple((p, every) for p in people[:2]))
+    text = render_report(few, language, "Asia/Jakarta")
+    assert text.count(first) == 2 and note.split()[0] not in text.splitlines()[-1]

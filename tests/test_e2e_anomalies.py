@@ -11,8 +11,10 @@ import pytest
 
 from tests.e2e import RunningBot
 from tests.fakebot import FakeBotApi, FakeUser
+from tests.test_agreement import ordinal_alpha_by_formula
 from tests.test_e2e_agreement import review_with
 from tests.test_e2e_progress_needs import batch_file, person
+from tests.test_e2e_report import report_of
 
 BOSS = 9000  # COORDINATOR_IDS in the test settings
 
@@ -64,3 +66,33 @@ async def test_trainers_shows_distance_and_anomalies(
     assert f"{distance} · {fast} · {same}" in rina_part, text
     assert distance in budi_part
     assert fast not in budi_part  # 3 reviews: too few to tell
+
+
+@pytest.mark.parametrize(
+    ("language", "agreement", "title", "fast"),
+    [
+        ("en", "🤝 Agreement: Accuracy", "⚠️ Anomalies, last 7 days: 1", "fast: 10 of 10 reviews"),
+        ("id", "🤝 Kesepakatan: Akurasi", "⚠️ Anomali, 7 hari terakhir: 1", "cepat: 10 dari 10"),
+    ],
+)
+async def test_the_daily_report_shows_agreement_and_anomalies(
+    api: FakeBotApi,
+    nilai: RunningBot,
+    tmp_path: Path,
+    language: str,
+    agreement: str,
+    title: str,
+    fast: str,
+) -> None:
+    boss = await scripted_team(api, nilai, tmp_path, language)
+    since = api.mark()
+    await boss.send("/report")
+    _, message = await report_of(api, boss, since)
+    shown = message.plain_text()
+    alpha = f"{ordinal_alpha_by_formula([[5, 3]] * 3):.2f}"
+    alpha = alpha.replace(".", ",") if language == "id" else alpha
+    assert f"{agreement} {alpha} · " in shown, shown
+    assert title in shown
+    entry = next(line for line in shown.splitlines() if line.startswith("User 2001: "))
+    assert fast in entry and "10/10" not in entry
+    assert "User 2002:" not in shown
