@@ -26,7 +26,9 @@ async def review_with(api: FakeBotApi, nilai: RunningBot, user: FakeUser, score:
         await answered(api, await tap_action(user, panel, Action.SCORE, index, score))
         await api.wait_idle(quiet=0.05)
     await answered(api, await tap_action(user, panel, Action.SUBMIT))
-    await api.wait_idle(quiet=0.05)
+    # The Submit sends the next item after its answer: let it arrive before the next /next,
+    # or /next moves that copy below and the panel found first has lost its buttons.
+    await api.wait_idle(quiet=0.3)
 
 
 @pytest.mark.parametrize(
