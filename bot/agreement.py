@@ -80,23 +80,12 @@ def alpha_of(value_counts: np.ndarray, domain: Sequence[int]) -> tuple[float | N
     return (alpha if np.isfinite(alpha) else None), items
 
 
-def table_of_rows(rows: Sequence[Sequence[int]], criteria: int) -> np.ndarray:
-    """Storage's rows (item id, packed counts...) as an int64 items x (1 + criteria) table."""
-    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * (criteria + 1))
-    return flat.reshape(len(rows), criteria + 1)
-
-
 def alphas_of_rows(
     rows: Sequence[Sequence[int]], criteria: int, domain: Sequence[int], bits: int
 ) -> list[tuple[float | None, int]]:
     """(alpha, items) per criterion from storage's rows (item id, packed counts...)."""
-    return alphas_of_table(table_of_rows(rows, criteria), criteria, domain, bits)
-
-
-def alphas_of_table(
-    table: np.ndarray, criteria: int, domain: Sequence[int], bits: int
-) -> list[tuple[float | None, int]]:
-    """(alpha, items) per criterion from a `table_of_rows` table."""
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * (criteria + 1))
+    table = flat.reshape(len(rows), criteria + 1)
     width = len(domain)
     return [alpha_of(unpack_counts(table[:, 1 + n], width, bits), domain) for n in range(criteria)]
 
@@ -132,11 +121,8 @@ async def _compute(db: Database, batch_id: int, rubric: Rubric) -> BatchAgreemen
     domain = list(rubric.scores)
     bits = agreement.bits_for(len(domain))
     if await agreement.most_reviews(db, batch_id) < 1 << bits:
-        n = len(rubric.criteria)
-        pages = agreement.value_count_pages(db, batch_id, rubric.criteria, rubric.scale[0], bits)
-        tables = [await asyncio.to_thread(table_of_rows, rows, n) async for rows in pages]
-        table = np.concatenate(tables) if tables else np.zeros((0, n + 1), dtype=np.int64)
-        figures = await asyncio.to_thread(alphas_of_table, table, n, domain, bits)
+        rows = await agreement.value_counts(db, batch_id, rubric.criteria, rubric.scale[0], bits)
+        figures = await asyncio.to_thread(alphas_of_rows, rows, len(rubric.criteria), domain, bits)
     else:  # so many reviews of one item that a packed count could overflow its field
         rows = await agreement.value_count_rows(db, batch_id)
         criteria = list(rubric.criteria)

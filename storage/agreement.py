@@ -20,7 +20,7 @@ it as a plain join.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.database import Database, Row
@@ -86,24 +86,6 @@ async def value_counts(
     module docstring; `low` is the scale's lowest score). On the reader thread when long."""
     params = [value for criterion in criteria for value in (criterion, bits, low)]
     return await db.fetchall(value_counts_sql(len(criteria)), (*params, batch_id))
-
-
-PAGE_ITEMS = 20_000  # items per read: a million judgments never sit in memory as rows at once
-
-
-async def value_count_pages(
-    db: Database, batch_id: int, criteria: Sequence[str], low: int, bits: int
-) -> AsyncIterator[list[Row]]:
-    """`value_counts` a page of `PAGE_ITEMS` items at a time, in item order (keyset paging), so
-    an export's manifest of a million judgments holds one page of rows at most."""
-    params = [value for criterion in criteria for value in (criterion, bits, low)]
-    sql = value_counts_sql(len(criteria)).replace(
-        " GROUP BY i.id", " AND i.id > ? GROUP BY i.id ORDER BY i.id LIMIT ?"
-    )
-    after = 0
-    while rows := await db.fetchall(sql, (*params, batch_id, after, PAGE_ITEMS)):
-        yield rows
-        after = rows[-1][0]
 
 
 async def value_count_rows(db: Database, batch_id: int) -> list[Row]:

@@ -227,16 +227,3 @@ def test_a_packed_field_holds_every_count_it_is_used_for() -> None:
 
     assert bits_for(5) == 12 and (1 << bits_for(5)) - 1 == 4095
     assert bits_for(7) * 7 <= 63 and bits_for(11) * 11 <= 63
-
-
-async def test_the_worked_example_read_a_few_items_a_page_gives_the_same_alpha(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An export's manifest reads a million judgments a page at a time: pages must join up."""
-    monkeypatch.setattr(agreement, "PAGE_ITEMS", 2)
-    batch_id = await make_batch(db, items=12)
-    await trainers(db, 4)
-    await seed(db, batch_id, by_units(KRIPPENDORFF_2011))
-    figures = {f.criterion: f for f in await batch_agreement(db, batch_id)}
-    assert figures[CRITERION].items == 11
-    assert round(figures[CRITERION].alpha or 0, 3) == 0.815
