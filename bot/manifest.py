@@ -56,12 +56,22 @@ def file_facts(path: Path) -> dict[str, Any]:
     return {"name": path.name, "size": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
+# Above this many items the manifest leaves the agreement out: the krippendorff package's
+# working memory grows with items x values^2 (about 300 MB at 333,000 items), which would
+# break the export's own memory target (200 MB at a million judgments; bench/export_speed.py).
+# /progress shows those batches' agreement.
+MANIFEST_AGREEMENT_ITEMS = 50_000
+
+
 async def export_with_agreement(
     db: Database, settings: Settings, batch: str, fmt: str, path: Path, **options: Any
-) -> tuple[ExportSummary, BatchAgreement]:
+) -> tuple[ExportSummary, BatchAgreement | None]:
     """`export_batch`, with the batch's agreement worked out meanwhile (reads on the other
-    connection, numpy in a worker thread), so the manifest costs the export little time."""
+    connection, numpy in a worker thread), so the manifest costs the export little time;
+    None for a batch too large for it (`MANIFEST_AGREEMENT_ITEMS`)."""
     batch_id = await store.batch_id_of(db, batch)
+    if batch_id is not None and await store.item_count_of(db, batch_id) > MANIFEST_AGREEMENT_ITEMS:
+        return await export_batch(db, settings, batch, fmt, path, **options), None
     figures = None if batch_id is None else asyncio.ensure_future(batch_agreement(db, batch_id))
     try:
         summary = await export_batch(db, settings, batch, fmt, path, **options)
@@ -77,7 +87,7 @@ async def export_with_agreement(
 
 async def build_manifest(
     summary: ExportSummary,
-    agreement: BatchAgreement,
+    agreement: BatchAgreement | None,
     created_at: datetime,
     *,
     file_name: str | None = None,
@@ -94,7 +104,10 @@ async def build_manifest(
         "items": summary.counts.items,
         "gold_items": summary.counts.gold_items,
         "submitted_reviews": summary.counts.submitted_reviews,
-        "agreement": {
+        # null for a batch above MANIFEST_AGREEMENT_ITEMS items (see /progress for it)
+        "agreement": None
+        if agreement is None
+        else {
             figure.criterion: {"alpha": figure.alpha, "items": figure.items} for figure in agreement
         },
         "rubric": {

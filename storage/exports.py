@@ -212,6 +212,11 @@ async def batch_id_of(db: Database, name: str) -> int | None:
     return None if row is None else row[0]
 
 
+async def item_count_of(db: Database, batch_id: int) -> int:
+    """How many items the batch has (kept on the batch row at import)."""
+    return await db.fetchval("SELECT item_count FROM batches WHERE id = ?", (batch_id,), default=0)
+
+
 async def batch_names(db: Database) -> list[str]:
     """Every batch's name, newest first (to list the choices after a typo)."""
     return [row[0] for row in await db.fetchall("SELECT name FROM batches ORDER BY id DESC")]

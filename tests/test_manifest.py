@@ -154,3 +154,19 @@ async def test_the_cli_writes_the_manifest_beside_the_file(
     made = datetime.fromisoformat(manifest["created_at"])
     assert made.utcoffset() is not None and made.utcoffset().total_seconds() == 0
     assert not [name for name in out.parent.iterdir() if name.suffix == ".partial"]
+
+
+async def test_a_batch_too_large_for_the_exports_memory_leaves_the_agreement_out(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The krippendorff package's memory grows with items x values^2: above
+    MANIFEST_AGREEMENT_ITEMS the manifest says null (and /progress shows the figure)."""
+    from bot import manifest as manifests
+
+    monkeypatch.setattr(manifests, "MANIFEST_AGREEMENT_ITEMS", 2)
+    await make_batch(db, "big", items=3, overlap=2)
+    path = tmp_path / "big.csv"
+    summary, agreement = await export_with_agreement(db, settings, "big", "ratings", path)
+    assert agreement is None
+    manifest = await build_manifest(summary, agreement, MADE_AT)
+    assert manifest["agreement"] is None and manifest["items"] == 3
