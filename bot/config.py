@@ -59,6 +59,9 @@ class Settings:
     summary_time: time | None = time(21, 0)  # in each trainer's own time zone; None: off
     report_time: time | None = time(21, 0)  # in TIMEZONE; None: off
     quiet_hours: tuple[time, time] | None = (time(21, 30), time(7, 0))  # [start, end), local
+    gold_min_answers: int = 5  # gold answers in a batch before a trainer can be paused for them
+    gold_pass_rate: float = 0.7  # gold accuracy below this pauses the trainer in that batch
+    review_lock_minutes: int = 30  # a rewrite open in a reviewer's chat is theirs this long
 
     @property
     def data_dir(self) -> Path:
@@ -117,6 +120,21 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     value = int(raw)
     if not minimum <= value <= maximum:
         raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    """A share between 0 and 1, written 0.7 (or 70%)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    text = raw[:-1].strip() if raw.endswith("%") else raw
+    try:
+        value = float(text) / (100 if raw.endswith("%") else 1)
+    except ValueError:
+        raise ConfigError(f"{name} must be a share like 0.7 or 70%, got {raw[:40]!r}") from None
+    if not 0 <= value <= 1 or value != value:
+        raise ConfigError(f"{name} must be between 0 and 1 (or 0% and 100%), got {raw[:40]!r}")
     return value
 
 
@@ -281,4 +299,7 @@ def load_settings(
         report_time=_clock_time_or_off(env, "REPORT_TIME", "21:00"),
         quiet_hours=_quiet_hours(env),
         pseudonym_secret=secret,
+        gold_min_answers=_int(env, "GOLD_MIN_ANSWERS", 5, 1, 1000),
+        gold_pass_rate=_rate(env, "GOLD_PASS_RATE", 0.7),
+        review_lock_minutes=_int(env, "REVIEW_LOCK_MINUTES", 30, 1, 24 * 60),
     )

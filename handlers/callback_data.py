@@ -38,6 +38,12 @@ class Action(StrEnum):
     REPORT_CSV = "R"  # the report's moment (Unix seconds): its full per-trainer table as CSV
     EXPORT = "E"  # batch id, format index (the export buttons of "batch complete")
     FLAGGED_ITEM = "F"  # item id: open one item of /flagged
+    EXPORT_ALL = "W"  # batch id, format index: sft/dpo with unreviewed rewrites too
+    GOLD_RESUME = "G"  # trainer user id, batch id: lift a gold pause (as /resume does)
+    # Rewrite review (coordinators and reviewers); all fields in `args`.
+    REVIEW_DECISION = "v"  # the rewrite's assignment, choice (0 accept, 1 reject, 2 skip)
+    REJECT_REASON = "j"  # the rewrite's assignment, reason index (bot/rewrite_review.py)
+    NO_COMMENT = "w"  # the rewrite's assignment: reject without a comment
     # Trainers' buttons outside an item's panel; all their fields are in `args` too.
     REVIEW_LANGUAGE = "L"  # index into the languages one can review in, 1/0 (set, not toggle)
     CONSENT = "a"  # privacy notice version agreed to
@@ -68,6 +74,11 @@ _ARITY = {
     Action.REPORT_CSV: 1,
     Action.EXPORT: 2,
     Action.FLAGGED_ITEM: 1,
+    Action.EXPORT_ALL: 2,
+    Action.GOLD_RESUME: 2,
+    Action.REVIEW_DECISION: 2,
+    Action.REJECT_REASON: 2,
+    Action.NO_COMMENT: 1,
     Action.REVIEW_LANGUAGE: 2,
     Action.CONSENT: 1,
     Action.DELETE_ME: 1,
@@ -92,6 +103,11 @@ _ARGS_ONLY_ACTIONS = frozenset(
         Action.REPORT_CSV,
         Action.EXPORT,
         Action.FLAGGED_ITEM,
+        Action.EXPORT_ALL,
+        Action.GOLD_RESUME,
+        Action.REVIEW_DECISION,
+        Action.REJECT_REASON,
+        Action.NO_COMMENT,
     }
 )
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,15}")

@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
 from storage.audit import record_change
 from storage.database import Database
+from storage.gold import GOLD_ITEM
 
 ItemRow = tuple[str, str, str, str | None, int, str | None, str | None, str | None]
 """external_id, prompt, response, context JSON, chat_form, metadata JSON, gold JSON, lang (an
@@ -79,7 +82,23 @@ async def begin_import(
         )
         batch_id = cursor.lastrowid
         assert batch_id is not None
+        await add_rubric_version(conn, batch_id, rubric_json, now)
         return batch_id
+
+
+async def add_rubric_version(
+    conn: aiosqlite.Connection, batch_id: int, rubric_json: str, now: str
+) -> int:
+    """Number the batch's rubric (with its guidelines) as its current version: judgments
+    submitted from now on record it (provenance)."""
+    async with conn.execute(
+        "INSERT INTO rubric_versions (batch_id, rubric, created_at) VALUES (?, ?, ?) RETURNING id",
+        (batch_id, rubric_json, now),
+    ) as cursor:
+        row = await cursor.fetchone()
+        assert row is not None
+    await conn.execute("UPDATE batches SET rubric_version = ? WHERE id = ?", (row[0], batch_id))
+    return row[0]
 
 
 async def insert_items(db: Database, batch_id: int, rows: list[ItemRow]) -> list[int]:
@@ -100,8 +119,9 @@ async def insert_items(db: Database, batch_id: int, rows: list[ItemRow]) -> list
         with_lang = bool(rows) and len(rows[0]) > 7
         cursor = await conn.executemany(
             "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form,"
-            f" metadata, gold{', lang' if with_lang else ''})"
-            f" VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, ?{', ?' if with_lang else ''})"
+            f" metadata, gold, complete{', lang' if with_lang else ''})"
+            f" VALUES ({int(batch_id)}, ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+            f" CASE WHEN ?7 IS NULL THEN 0 ELSE {GOLD_ITEM} END{', ?8' if with_lang else ''})"
             " ON CONFLICT (batch_id, external_id) DO NOTHING",
             rows,
         )
@@ -137,7 +157,13 @@ async def delete_batch(db: Database, batch_id: int, chunk: int = 5_000) -> None:
         (batch_id, chunk),
     ):
         pass
-    await db.execute("DELETE FROM batches WHERE id = ? AND importing = 1", (batch_id,))
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE batches SET rubric_version = NULL WHERE id = ? AND importing = 1", (batch_id,)
+        )
+        if cursor.rowcount == 1:
+            await conn.execute("DELETE FROM rubric_versions WHERE batch_id = ?", (batch_id,))
+            await conn.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
 
 
 async def discard_unfinished_imports(

@@ -35,6 +35,11 @@ TRAINER_ID_COLUMNS = (
     ("guidelines_shown", "trainer_id"),
     ("announcement_drafts", "created_by"),
     ("daily_sends", "trainer_id"),
+    ("gold_answers", "trainer_id"),
+    ("gold_pauses", "trainer_id"),
+    ("gold_pauses", "lifted_by"),
+    ("rewrite_reviews", "reviewer_id"),
+    ("rewrite_skips", "reviewer_id"),
 )
 # Columns that hold the trainer's private chat id (equal to the user id in Telegram).
 CHAT_ID_COLUMNS = (

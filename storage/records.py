@@ -22,6 +22,7 @@ class Trainer:
     status: str
     reachable: bool
     reminders: bool = True  # /reminders on (the default) or off
+    reviewer: bool = False  # a coordinator let them review rewrites (/reviewer @name on)
 
     @property
     def is_coordinator(self) -> bool:
@@ -41,6 +42,7 @@ class Trainer:
             status=row["status"],
             reachable=bool(row["reachable"]),
             reminders=bool(row["reminders"]),
+            reviewer=bool(row["reviewer"]),
         )
 
 

@@ -160,7 +160,9 @@ def _submit(conn: Connection, assignment_id: int, now: str) -> Submitted | None:
     cursor = conn.execute(
         "UPDATE assignments SET submitted_at = ?,"
         " late = CASE WHEN status = 'expired' OR lease_expires_at < ? THEN 1 ELSE 0 END,"
-        " status = 'submitted'"
+        " status = 'submitted',"
+        " rubric_version = (SELECT b.rubric_version FROM items i JOIN batches b"
+        " ON b.id = i.batch_id WHERE i.id = assignments.item_id)"
         " WHERE id = ? AND status IN ('active', 'expired')",
         (now, now, assignment_id),
     )

@@ -43,6 +43,11 @@ ARITY = {
     Action.REPORT_CSV: 1,
     Action.EXPORT: 2,
     Action.FLAGGED_ITEM: 1,
+    Action.EXPORT_ALL: 2,
+    Action.GOLD_RESUME: 2,
+    Action.REVIEW_DECISION: 2,
+    Action.REJECT_REASON: 2,
+    Action.NO_COMMENT: 1,
     Action.REVIEW_LANGUAGE: 2,
     Action.CONSENT: 1,
     Action.DELETE_ME: 1,
@@ -65,6 +70,11 @@ COORDINATOR_ACTIONS = {
     Action.REPORT_CSV,
     Action.EXPORT,
     Action.FLAGGED_ITEM,
+    Action.EXPORT_ALL,
+    Action.GOLD_RESUME,
+    Action.REVIEW_DECISION,
+    Action.REJECT_REASON,
+    Action.NO_COMMENT,
 }
 
 ROUND_TRIPS = [
@@ -112,6 +122,13 @@ ROUND_TRIPS = [
     (Action.EXPORT, (3, 1), Callback(Action.EXPORT, args=(3, 1))),
     # a coordinator opens item 4711 from the /flagged list
     (Action.FLAGGED_ITEM, (4711,), Callback(Action.FLAGGED_ITEM, args=(4711,))),
+    # a coordinator exports batch 3 as sft with unreviewed rewrites, resumes a paused trainer
+    (Action.EXPORT_ALL, (3, 1), Callback(Action.EXPORT_ALL, args=(3, 1))),
+    (Action.GOLD_RESUME, (LARGEST_ID, 3), Callback(Action.GOLD_RESUME, args=(LARGEST_ID, 3))),
+    # a reviewer rejects the rewrite of assignment 812 as factually wrong, with no comment
+    (Action.REVIEW_DECISION, (812, 1), Callback(Action.REVIEW_DECISION, args=(812, 1))),
+    (Action.REJECT_REASON, (812, 1), Callback(Action.REJECT_REASON, args=(812, 1))),
+    (Action.NO_COMMENT, (BIG_ID,), Callback(Action.NO_COMMENT, args=(BIG_ID,))),
     # undoes the submit of assignment 812, or opens its batch's guidelines
     (Action.UNDO, (812,), Callback(Action.UNDO, 812)),
     (Action.GUIDELINES, (BIG_ID,), Callback(Action.GUIDELINES, BIG_ID)),

@@ -273,3 +273,49 @@ async def test_a_transaction_cancelled_while_it_begins_leaves_the_writer_usable(
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO bot_facts (name, value) VALUES ('and', '2')")
     assert await db.fetchval("SELECT COUNT(*) FROM bot_facts WHERE name = 'never'") == 0
+
+
+async def test_migration_16_marks_gold_items_and_numbers_each_batch_rubric(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An existing project upgrades: its gold items leave the ordinary queue (complete = 2), each
+    batch's rubric becomes its version 1, and judgments already submitted record it."""
+    import storage.database as database
+
+    every = list(database._migration_files())
+    monkeypatch.setattr(database, "_migration_files", lambda: [m for m in every if m[0] < 16])
+    db = await Database.open(tmp_path / "nilai.db")
+    try:
+        now = "2026-12-01T10:00:00.000000+00:00"
+        await db.execute(
+            "INSERT INTO trainers (user_id, chat_id, language, role, created_at)"
+            " VALUES (7, 7, 'en', 'trainer', ?)",
+            (now,),
+        )
+        await db.execute(
+            "INSERT INTO batches (id, name, rubric, overlap, created_at)"
+            " VALUES (1, 'b', '{\"criteria\": []}', 1, ?)",
+            (now,),
+        )
+        await db.execute(
+            "INSERT INTO items (id, batch_id, external_id, prompt, response, gold)"
+            " VALUES (1, 1, 'plain', 'p', 'r', NULL), (2, 1, 'gold', 'p', 'r', '{\"accuracy\": [4, 5]}')"
+        )
+        await db.execute(
+            "INSERT INTO assignments (id, item_id, trainer_id, status, assigned_at,"
+            " lease_expires_at, submitted_at) VALUES (1, 1, 7, 'submitted', ?, ?, ?),"
+            " (2, 2, 7, 'active', ?, ?, NULL)",
+            (now,) * 5,
+        )
+        monkeypatch.setattr(database, "_migration_files", lambda: every)
+        assert "0016_quality.sql" in await db.migrate()
+        completes = await db.fetchall("SELECT id, complete FROM items ORDER BY id")
+        assert [tuple(row) for row in completes] == [(1, 0), (2, 2)]
+        version = await db.fetchval("SELECT rubric_version FROM batches WHERE id = 1")
+        assert await db.fetchval("SELECT rubric FROM rubric_versions WHERE id = ?", (version,)) == (
+            '{"criteria": []}'
+        )
+        rows = await db.fetchall("SELECT id, rubric_version FROM assignments ORDER BY id")
+        assert [tuple(row) for row in rows] == [(1, version), (2, None)]
+    finally:
+        await db.close()
