@@ -299,7 +299,8 @@ async def test_migration_16_marks_gold_items_and_numbers_each_batch_rubric(
         )
         await db.execute(
             "INSERT INTO items (id, batch_id, external_id, prompt, response, gold)"
-            " VALUES (1, 1, 'plain', 'p', 'r', NULL), (2, 1, 'gold', 'p', 'r', '{\"accuracy\": [4, 5]}')"
+            " VALUES (1, 1, 'plain', 'p', 'r', NULL),"
+            " (2, 1, 'gold', 'p', 'r', '{\"accuracy\": [4, 5]}')"
         )
         await db.execute(
             "INSERT INTO assignments (id, item_id, trainer_id, status, assigned_at,"
