@@ -1,0 +1,137 @@
+"""The quality figures of each trainer (issue 9), as coordinators see them in /trainers and the
+daily report, and (the acceptance rate alone) as a trainer sees their own in /stats.
+
+- Acceptance rate: a trainer's rewrites a reviewer accepted, of those accepted or rejected
+  (decided); rewrites still waiting do not count either way. None until one is decided.
+- Gold accuracy: a trainer's gold answers that were right (every criterion with an expectation
+  scored inside its range), over ALL their gold answers, including those a /resume took out of
+  the tally that pauses: it is the trainer's record, while the pause looks at the tally since
+  the last /resume. Per batch, and per criterion (a criterion is right when its score was inside
+  its range, whatever the others'). Trainers never see it: gold items look like any other.
+- Paused by gold: the batches where a trainer has a live gold pause.
+
+A team of any size costs one grouped statement per figure (storage/quality.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from storage import quality
+from storage.database import Database
+from storage.quality import GoldTally
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """`part` of `whole` (accepted of decided; right of answered); `whole` is never 0."""
+
+    part: int
+    whole: int
+
+    @property
+    def rate(self) -> float:
+        return self.part / self.whole
+
+
+@dataclass(frozen=True, slots=True)
+class GoldAccuracy:
+    overall: Share
+    batches: tuple[GoldTally, ...]  # in batch id order
+    criteria: tuple[tuple[str, Share], ...] = ()  # criterion key -> right of answered, by key
+
+
+@dataclass(frozen=True, slots=True)
+class TrainerQuality:
+    acceptance: Share | None = None  # None: no rewrite of theirs decided yet
+    gold: GoldAccuracy | None = None  # None: no gold answer yet
+    paused_in: tuple[str, ...] = field(default=())  # batch names with a live gold pause
+
+
+@dataclass(frozen=True, slots=True)
+class CrowdQuality:
+    """The team's line in the daily report."""
+
+    acceptance: Share | None  # every listed trainer's decided rewrites together
+    waiting: int  # rewrites in open batches waiting for a decision
+    paused: int  # listed trainers paused by gold in at least one batch
+
+
+async def acceptance_of(db: Database, user_id: int) -> Share | None:
+    """One trainer's acceptance rate (their /stats)."""
+    decided = (await quality.decided_rewrites(db, [user_id])).get(user_id)
+    return None if decided is None else Share(decided.accepted, decided.decided)
+
+
+async def trainer_quality(
+    db: Database, user_ids: Sequence[int] | None = None, *, criteria: bool = False
+) -> dict[int, TrainerQuality]:
+    """The figures of `user_ids` (None: everyone), only for trainers with any; `criteria` adds
+    the per-criterion gold figures (a read of every gold answer's detail, parsed on a thread)."""
+    decided = await quality.decided_rewrites(db, user_ids)
+    tallies = await quality.gold_tallies(db, user_ids)
+    paused: dict[int, list[str]] = {}
+    for pause in await quality.gold_pauses(db, user_ids):
+        paused.setdefault(pause.trainer_id, []).append(pause.batch_name)
+    by_criterion: dict[int, tuple[tuple[str, Share], ...]] = {}
+    if criteria and tallies:
+        details = await quality.gold_details(db, user_ids)
+        by_criterion = await asyncio.to_thread(criterion_shares, details)
+    figures = {}
+    for user_id in decided.keys() | tallies.keys() | paused.keys():
+        rewrites = decided.get(user_id)
+        figures[user_id] = TrainerQuality(
+            acceptance=Share(rewrites.accepted, rewrites.decided) if rewrites else None,
+            gold=_gold(tallies.get(user_id, []), by_criterion.get(user_id, ())),
+            paused_in=tuple(paused.get(user_id, ())),
+        )
+    return figures
+
+
+def _gold(
+    tallies: Sequence[GoldTally], criteria: tuple[tuple[str, Share], ...]
+) -> GoldAccuracy | None:
+    answers = sum(tally.answers for tally in tallies)
+    if not answers:
+        return None
+    right = sum(tally.correct for tally in tallies)
+    return GoldAccuracy(Share(right, answers), tuple(tallies), criteria)
+
+
+def criterion_shares(
+    details: Iterable[tuple[int, str]],
+) -> dict[int, tuple[tuple[str, Share], ...]]:
+    """Per trainer and criterion: answers whose score was inside the expected range, of their
+    answers with an expectation on it, from gold_answers.detail (criterion -> [given, low,
+    high])."""
+    counts: dict[int, dict[str, list[int]]] = {}
+    for trainer_id, detail in details:
+        mine = counts.setdefault(trainer_id, {})
+        for criterion, (given, low, high) in json.loads(detail).items():
+            tally = mine.setdefault(criterion, [0, 0])
+            tally[0] += int(given is not None and low <= given <= high)
+            tally[1] += 1
+    return {
+        trainer_id: tuple((key, Share(*mine[key])) for key in sorted(mine))
+        for trainer_id, mine in counts.items()
+    }
+
+
+async def crowd_quality(
+    db: Database, figures: dict[int, TrainerQuality], listed: Iterable[int]
+) -> CrowdQuality:
+    """The team's acceptance rate and gold pauses over the `listed` trainers (the report's)."""
+    accepted = decided = paused = 0
+    for user_id in listed:
+        mine = figures.get(user_id)
+        if mine is None:
+            continue
+        if mine.acceptance is not None:
+            accepted += mine.acceptance.part
+            decided += mine.acceptance.whole
+        paused += bool(mine.paused_in)
+    acceptance = Share(accepted, decided) if decided else None
+    return CrowdQuality(acceptance, await quality.waiting_rewrites(db), paused)

@@ -1,0 +1,126 @@
+"""Queries behind the quality figures coordinators and trainers see (issue 9): how many of a
+trainer's rewrites reviewers accepted, how their gold answers went, who is paused by gold, and
+how many rewrites wait for review.
+
+One grouped statement per figure, whatever the team's size (`user_ids=None`: everyone), never
+one per trainer. The tables are filled elsewhere: rewrite_reviews by the rewrite review,
+gold_answers and gold_pauses by the gold items (migration 0016 says what each column means).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from storage.database import Database
+from storage.gold import GOLD_ITEM
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A trainer's rewrites a reviewer decided on (accepted or rejected)."""
+
+    accepted: int
+    decided: int
+
+
+@dataclass(frozen=True, slots=True)
+class GoldTally:
+    """A trainer's gold answers in one batch, and how many were right."""
+
+    batch_id: int
+    batch_name: str
+    answers: int
+    correct: int
+
+
+@dataclass(frozen=True, slots=True)
+class GoldPause:
+    trainer_id: int
+    batch_id: int
+    batch_name: str
+
+
+def _among(column: str, user_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
+    """`AND column IN (...)` for the trainers asked about; nothing for everyone."""
+    if user_ids is None:
+        return "", []
+    marks = ", ".join("?" for _ in user_ids) or "NULL"
+    return f" AND {column} IN ({marks})", list(user_ids)
+
+
+async def decided_rewrites(
+    db: Database, user_ids: Sequence[int] | None = None
+) -> dict[int, Decided]:
+    """Per writer: their rewrites accepted, of those accepted or rejected (decided)."""
+    among, params = _among("a.trainer_id", user_ids)
+    rows = await db.fetchall(
+        "SELECT a.trainer_id, SUM(CASE WHEN r.status = 'accepted' THEN 1 ELSE 0 END), COUNT(*)"
+        " FROM rewrite_reviews r JOIN assignments a ON a.id = r.assignment_id"
+        f" WHERE r.status IN ('accepted', 'rejected'){among}"
+        " GROUP BY a.trainer_id",
+        params,
+    )
+    return {row[0]: Decided(row[1], row[2]) for row in rows}
+
+
+async def waiting_rewrites(db: Database) -> int:
+    """Rewrites in open batches still waiting for a decision: submitted, not on a gold item
+    (those are never offered for review), and not accepted or rejected yet (one open in a
+    reviewer's chat still waits)."""
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM judgments j"
+        " JOIN assignments a ON a.id = j.assignment_id"
+        " JOIN items i ON i.id = a.item_id"
+        " JOIN batches b ON b.id = i.batch_id"
+        " LEFT JOIN rewrite_reviews r ON r.assignment_id = j.assignment_id"
+        " AND r.status IN ('accepted', 'rejected')"
+        " WHERE j.rewrite IS NOT NULL AND a.status = 'submitted' AND i.complete <> ?"
+        " AND b.status = 'open' AND r.assignment_id IS NULL",
+        (GOLD_ITEM,),
+        default=0,
+    )
+
+
+async def gold_tallies(
+    db: Database, user_ids: Sequence[int] | None = None
+) -> dict[int, list[GoldTally]]:
+    """Per trainer, per batch: all their gold answers (counted or not: a /resume restarts the
+    tally that pauses, not the record) and how many were right, batches in id order."""
+    among, params = _among("g.trainer_id", user_ids)
+    rows = await db.fetchall(
+        "SELECT g.trainer_id, g.batch_id, b.name, COUNT(*), SUM(g.correct) FROM gold_answers g"
+        " JOIN batches b ON b.id = g.batch_id"
+        f" WHERE 1 = 1{among} GROUP BY g.trainer_id, g.batch_id, b.name"
+        " ORDER BY g.trainer_id, g.batch_id",
+        params,
+    )
+    tallies: dict[int, list[GoldTally]] = {}
+    for trainer_id, batch_id, name, answers, correct in rows:
+        tallies.setdefault(trainer_id, []).append(GoldTally(batch_id, name, answers, correct))
+    return tallies
+
+
+async def gold_details(
+    db: Database, user_ids: Sequence[int] | None = None
+) -> list[tuple[int, str]]:
+    """(trainer, detail JSON) of every gold answer: what the per-criterion figures are read
+    from (the JSON is parsed by the caller, portable SQL here)."""
+    among, params = _among("trainer_id", user_ids)
+    rows = await db.fetchall(
+        f"SELECT trainer_id, detail FROM gold_answers WHERE 1 = 1{among}", params
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def gold_pauses(db: Database, user_ids: Sequence[int] | None = None) -> list[GoldPause]:
+    """The live gold pauses (not lifted by /resume), with their batch's name."""
+    among, params = _among("p.trainer_id", user_ids)
+    rows = await db.fetchall(
+        "SELECT p.trainer_id, p.batch_id, b.name FROM gold_pauses p"
+        " JOIN batches b ON b.id = p.batch_id"
+        f" WHERE p.lifted_at IS NULL{among} ORDER BY p.trainer_id, p.batch_id",
+        params,
+    )
+    return [GoldPause(row[0], row[1], row[2]) for row in rows]

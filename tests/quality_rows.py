@@ -1,0 +1,101 @@
+"""Rows of the quality tables (migration 0016) written straight in, as the rewrite review and
+the gold items would leave them: the figures' tests read them without running those features."""
+
+from __future__ import annotations
+
+import json
+
+from storage.database import Database
+from storage.gold import GOLD_ITEM
+from tests.factories import NOW
+
+
+class QualityRows:
+    """Submitted reviews of one batch's items, each on the next item not yet used."""
+
+    def __init__(self, db: Database, batch_id: int):
+        self.db, self.batch_id, self.used = db, batch_id, 0
+
+    async def _item(self, *, gold: bool = False) -> int:
+        rows = await self.db.fetchall(
+            "SELECT id FROM items WHERE batch_id = ? ORDER BY id", (self.batch_id,)
+        )
+        item = rows[self.used]["id"]
+        self.used += 1
+        if gold:
+            await self.db.execute(
+                "UPDATE items SET complete = ?, gold = ? WHERE id = ?",
+                (GOLD_ITEM, json.dumps({"accuracy": [4, 5]}), item),
+            )
+        return item
+
+    async def _submitted(self, trainer_id: int, *, gold: bool = False) -> int:
+        item = await self._item(gold=gold)
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
+                " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)"
+                " RETURNING id",
+                (item, trainer_id, NOW, NOW, NOW),
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        assert row is not None
+        return row[0]
+
+    async def rewrite(
+        self,
+        trainer_id: int,
+        status: str | None = None,
+        *,
+        reviewer_id: int = 9000,
+        gold: bool = False,
+    ) -> int:
+        """A submitted rewrite; `status` its review's (None: nobody opened it)."""
+        assignment = await self._submitted(trainer_id, gold=gold)
+        await self.db.execute(
+            "INSERT INTO judgments (assignment_id, rewrite, updated_at) VALUES (?, ?, ?)",
+            (assignment, f"A better answer {assignment}", NOW),
+        )
+        if status is not None:
+            decided = NOW if status in ("accepted", "rejected") else None
+            await self.db.execute(
+                "INSERT INTO rewrite_reviews (assignment_id, status, reviewer_id, opened_at,"
+                " locked_until, decided_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (assignment, status, reviewer_id, NOW, NOW, decided),
+            )
+        return assignment
+
+    async def gold_answer(
+        self, trainer_id: int, detail: dict[str, tuple[int, int, int]], *, counted: bool = True
+    ) -> int:
+        """A gold answer: `detail` criterion -> (given, low, high); right when every given
+        score is inside its range."""
+        assignment = await self._submitted(trainer_id, gold=True)
+        correct = all(low <= given <= high for given, low, high in detail.values())
+        await self.db.execute(
+            "INSERT INTO gold_answers (assignment_id, trainer_id, batch_id, correct, detail,"
+            " counted, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                assignment,
+                trainer_id,
+                self.batch_id,
+                int(correct),
+                json.dumps({key: list(value) for key, value in detail.items()}),
+                int(counted),
+                NOW,
+            ),
+        )
+        return assignment
+
+    async def gold_pause(self, trainer_id: int, *, lifted: bool = False) -> None:
+        await self.db.execute(
+            "INSERT INTO gold_pauses (trainer_id, batch_id, paused_at, lifted_at, lifted_by)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (trainer_id, self.batch_id, NOW, NOW if lifted else None, 9000 if lifted else None),
+        )
+
+
+RIGHT = {"accuracy": (4, 4, 5), "safety": (5, 4, 5)}
+WRONG_ACCURACY = {"accuracy": (2, 4, 5), "safety": (5, 4, 5)}

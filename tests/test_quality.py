@@ -1,0 +1,103 @@
+"""The quality figures (bot/quality.py) from rows of the quality tables: acceptance rates,
+nothing while none is decided, gold accuracy overall, per batch and per criterion, gold pauses,
+and the crowd's line; the /trainers and report renderings of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.quality import Share, acceptance_of, crowd_quality, trainer_quality
+from storage.database import Database
+from tests.factories import make_batch, make_trainer
+from tests.quality_rows import RIGHT, WRONG_ACCURACY, QualityRows
+
+ANI, BUDI, CITRA = 2001, 2002, 2003
+REVIEWER = 9000  # QualityRows' default reviewer
+
+
+@pytest.fixture
+async def rows(db: Database) -> QualityRows:
+    for user_id in (ANI, BUDI, CITRA):
+        await make_trainer(db, user_id)
+    await make_trainer(db, REVIEWER, role="coordinator")
+    return QualityRows(db, await make_batch(db, "pilot", items=40))
+
+
+async def test_acceptance_is_accepted_of_decided_and_waiting_ones_do_not_count(
+    db: Database, rows: QualityRows
+) -> None:
+    for status in ("accepted", "accepted", "accepted", "rejected"):
+        await rows.rewrite(ANI, status)
+    for status in ("open", "reason", "comment", None):  # opened, mid-decision, never opened
+        await rows.rewrite(ANI, status)
+    await rows.rewrite(BUDI, "rejected")
+    assert await acceptance_of(db, ANI) == Share(3, 4)
+    assert (await acceptance_of(db, ANI)).rate == 0.75  # type: ignore[union-attr]
+    assert await acceptance_of(db, BUDI) == Share(0, 1)
+
+
+async def test_no_decided_rewrite_is_no_acceptance_rate(db: Database, rows: QualityRows) -> None:
+    await rows.rewrite(ANI, "open")
+    await rows.rewrite(ANI)
+    assert await acceptance_of(db, ANI) is None
+    assert await acceptance_of(db, CITRA) is None  # never wrote one
+    assert ANI not in await trainer_quality(db)
+
+
+async def test_gold_accuracy_overall_per_batch_and_per_criterion(
+    db: Database, rows: QualityRows
+) -> None:
+    for detail in (RIGHT, RIGHT, RIGHT, WRONG_ACCURACY):
+        await rows.gold_answer(ANI, detail)
+    await rows.gold_answer(ANI, RIGHT, counted=False)
+    second = QualityRows(db, await make_batch(db, "second", items=5))
+    await second.gold_answer(ANI, {"accuracy": (3, 1, 2)})
+    await rows.gold_answer(BUDI, RIGHT)
+    figures = await trainer_quality(db, [ANI], criteria=True)
+    gold = figures[ANI].gold
+    assert gold is not None
+    # every gold answer counts, also the one a /resume took out of the pausing tally
+    assert gold.overall == Share(4, 6)
+    assert [(t.batch_name, t.correct, t.answers) for t in gold.batches] == [
+        ("pilot", 4, 5),
+        ("second", 0, 1),
+    ]
+    # a criterion is right on its own: the wrong answers were wrong on accuracy only
+    assert gold.criteria == (("accuracy", Share(4, 6)), ("safety", Share(5, 5)))
+    assert set(figures) == {ANI}  # only the trainers asked about
+    assert (await trainer_quality(db, [BUDI]))[BUDI].gold.criteria == ()  # type: ignore[union-attr]
+
+
+async def test_live_gold_pauses_name_their_batch_and_lifted_ones_are_gone(
+    db: Database, rows: QualityRows
+) -> None:
+    await rows.gold_pause(ANI)
+    await rows.gold_pause(BUDI, lifted=True)
+    second = QualityRows(db, await make_batch(db, "second", items=5))
+    await second.gold_pause(ANI)
+    figures = await trainer_quality(db)
+    assert figures[ANI].paused_in == ("pilot", "second")
+    assert BUDI not in figures
+
+
+async def test_the_crowd_adds_up_the_listed_trainers_and_counts_rewrites_waiting(
+    db: Database, rows: QualityRows
+) -> None:
+    for status in ("accepted", "rejected", "open", None):
+        await rows.rewrite(ANI, status)
+    await rows.rewrite(BUDI, "accepted")
+    await rows.rewrite(CITRA, "accepted")  # not listed (say, paused since)
+    await rows.rewrite(BUDI, None, gold=True)  # on a gold item: never offered for review
+    await rows.gold_pause(BUDI)
+    crowd = await crowd_quality(db, await trainer_quality(db), [ANI, BUDI])
+    assert crowd.acceptance == Share(2, 3)
+    assert crowd.waiting == 2  # the open one and the unopened one; not the gold item's
+    assert crowd.paused == 1
+
+
+async def test_rewrites_of_closed_batches_do_not_wait(db: Database, rows: QualityRows) -> None:
+    await rows.rewrite(ANI)
+    assert (await crowd_quality(db, {}, [])).waiting == 1
+    await db.execute("UPDATE batches SET status = 'closed' WHERE id = ?", (rows.batch_id,))
+    crowd = await crowd_quality(db, {}, [])
+    assert (crowd.acceptance, crowd.waiting, crowd.paused) == (None, 0, 0)
