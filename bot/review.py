@@ -15,6 +15,7 @@ from enum import StrEnum
 from bot.batch_progress import BatchProgress
 from bot.clock import Clock, after, stamp, start_of_day, utc_now
 from bot.config import Settings
+from bot.gold import GoldJudged, GoldRule
 from bot.leases import Leases
 from bot.rubric import Rubric
 from bot.texts import Refused, Stored, TextRefused, Texts
@@ -56,6 +57,7 @@ class ItemView:
     batch_done: int = 0  # the batch's complete items (bot/batch_progress.py: cached briefly)
     batch_items: int = 0
     resubmitted: bool = False  # just submitted again after Undo (counted once, announced once)
+    gold: GoldJudged | None = None  # a gold item's first answer, as judged (bot/gold.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,12 +348,14 @@ class ReviewService:
             if key not in view.draft.scores:
                 await reviews.set_criterion(self.db, assignment_id, index)
                 return _at_criterion(view, index), key
-        submitted = await reviews.submit_assignment(self.db, assignment_id, stamp(self.clock()))
+        now, rule = stamp(self.clock()), GoldRule.of(self.settings)
+        submitted, judged = await reviews.submit_judged(self.db, assignment_id, now, rule)
         if submitted is None:
             raise AssignmentRefused(Refusal.SUBMITTED)
         self._count_submitted_today(trainer)
         log.info("trainer %s submitted assignment %s", trainer.user_id, assignment_id)
-        return replace(view, resubmitted=submitted is reviews.Submitted.AGAIN), None
+        again = submitted is reviews.Submitted.AGAIN
+        return replace(view, resubmitted=again, gold=judged), None
 
     def _count_submitted_today(self, trainer: Trainer) -> None:
         """One more today: submitted now, so it falls in the cached local day if any."""

@@ -13,6 +13,7 @@ from typing import Any
 from storage.assignment import COUNT_REVIEW_SQL, item_released
 from storage.corrections import resubmitted
 from storage.database import Connection, Database
+from storage.gold import GoldJudged, GoldRule, judge_first_answer
 from storage.records import Assignment, Draft, Item
 
 _ITEM_SQL = (
@@ -154,6 +155,23 @@ class Submitted(StrEnum):
 async def submit_assignment(db: Database, assignment_id: int, now: str) -> Submitted | None:
     """Mark submitted and count it for the item; None if it was already finished."""
     return await db.write(_submit, assignment_id, now)
+
+
+async def submit_judged(
+    db: Database, assignment_id: int, now: str, rule: GoldRule
+) -> tuple[Submitted | None, GoldJudged | None]:
+    """`submit_assignment`, judging a gold item's first answer in the same transaction
+    (storage/gold.py): nothing is lost or judged twice, whatever crashes when."""
+    return await db.write(_submit_judged, assignment_id, now, rule)
+
+
+def _submit_judged(
+    conn: Connection, assignment_id: int, now: str, rule: GoldRule
+) -> tuple[Submitted | None, GoldJudged | None]:
+    submitted = _submit(conn, assignment_id, now)
+    if submitted is not Submitted.FIRST:  # after Undo the first answer stands as judged
+        return submitted, None
+    return submitted, judge_first_answer(conn, assignment_id, now, rule)
 
 
 def _submit(conn: Connection, assignment_id: int, now: str) -> Submitted | None:
