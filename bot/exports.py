@@ -8,14 +8,20 @@ added here, unless the caller asks for the real ones. Chat exports above Telegra
 limit are gzipped, or split into gzipped parts.
 
 The formats:
-- `raw`: one JSON line per submitted judgment: the item as imported (metadata untouched),
-  the trainer's pseudonym, scores, flags, note, rewrite, times and the late marker, and
-  `revised`/`revised_at`: whether (and when last) the judgment was corrected after Submit.
-  The note and rewrite are always the final texts; what a correction replaced stays in the
-  database (`judgment_revisions`), not in exports.
-- `sft`: `{"messages": [...context, user prompt, assistant rewrite]}` per non-empty rewrite.
-  `sft` and `dpo` keep exactly the columns TRL reads, with the final texts; a judgment's own
-  facts (revised, late, trainer) are in `raw`.
+- `raw`: one JSON line per submitted judgment: the item as imported (metadata untouched;
+  `gold` its expectation, `gold_item` whether it is a gold item), the trainer's pseudonym,
+  scores, flags, note, rewrite, times and the late marker, and `revised`/`revised_at`:
+  whether (and when last) the judgment was corrected after Submit; the rewrite's review
+  (`review_status` accepted, rejected or unreviewed, null without a rewrite; on a decision
+  `review_reason`, `review_comment` and the `reviewer`'s pseudonym); and the rubric version
+  the judgment was made under, as `rubric_criteria_sha256` and `rubric_guidelines_sha256`
+  (`bot/rubric_provenance.py`). The note and rewrite are always the final texts; what a
+  correction replaced stays in the database (`judgment_revisions`), not in exports.
+- `sft`: `{"messages": [...context, user prompt, assistant rewrite]}` per non-empty rewrite
+  that a reviewer accepted; with `all_rewrites`, unreviewed ones too; rejected ones never, nor
+  any written on a gold item (the same for `dpo`). `sft` and `dpo` keep exactly the columns
+  TRL reads, with the final texts; a judgment's own facts (revised, late, trainer, review)
+  are in `raw`.
 - `dpo`: TRL's preference form `{"prompt", "chosen": rewrite, "rejected": original}`. A batch
   with chat-form items is exported in TRL's conversational form (all rows alike, so the file
   loads as one dataset); a batch of plain items keeps plain strings.
@@ -50,14 +56,16 @@ from typing import Any
 from bot.config import Settings
 from bot.formatting import number
 from bot.rubric import Rubric
+from bot.rubric_provenance import RubricHashes, rubric_hashes
 from storage import exports as store
 from storage.database import Database
-from storage.exports import BatchCounts, ExportBatch, ExportSnapshot
+from storage.exports import BatchCounts, ExportBatch, ExportSnapshot, RewriteCounts
 from storage.privacy import kept_pseudonyms
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("raw", "sft", "dpo", "ratings")
+REWRITE_FORMATS = ("sft", "dpo")  # made of rewrites: they honour the rewrites' review
 SUFFIXES = {"raw": ".jsonl", "sft": ".jsonl", "dpo": ".jsonl", "ratings": ".csv"}
 RATINGS_HEADER = (
     "item_id",
@@ -112,6 +120,16 @@ class ExportSummary:
     rubric_json: str  # the batch's rubric as stored, when the export was made
     counts: BatchCounts  # of the batch, in the export's snapshot
     filters: dict[str, Any]  # the options that chose the rows, for the manifest
+    rubric_version: int | None  # the batch's current version (rubric_versions id)
+    rewrites: RewriteCounts  # the batch's, by review status
+    versions: dict[int | None, int]  # exported judgments per rubric version
+    version_hashes: dict[int, RubricHashes]  # every version of the batch
+
+    @property
+    def unreviewed_left_out(self) -> int:
+        """Unreviewed rewrites this sft/dpo export left out (0: none, or it took them)."""
+        taken = self.filters.get("all_rewrites", False) or self.format not in REWRITE_FORMATS
+        return 0 if taken else self.rewrites.unreviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +199,34 @@ class RawTrainers:
         text = f',"trainer":{_quote(self._pseudonyms(trainer_id))}'
         if self._with_ids:
             text += f',"trainer_id":{trainer_id:d}'
+        return text.encode("utf-8")
+
+    def reviewer(self, reviewer_id: int | None) -> bytes:
+        """`,"reviewer":<pseudonym>` of who decided on the rewrite (null: nobody yet), by the
+        same scheme as trainers (a reviewer is a trainer or a coordinator)."""
+        if reviewer_id is None:
+            return b',"reviewer":null' + (b',"reviewer_id":null' if self._with_ids else b"")
+        text = f',"reviewer":{_quote(self._pseudonyms(reviewer_id))}'
+        if self._with_ids:
+            text += f',"reviewer_id":{reviewer_id:d}'
+        return text.encode("utf-8")
+
+
+class RawVersions:
+    """The end of a `raw` line: the hashes of the rubric version the judgment was made under
+    (null for one made before versions were recorded), the closing brace and the newline.
+    Hashed once per version, from the versions read in the export's snapshot."""
+
+    def __init__(self, hashes: dict[int, RubricHashes]):
+        self._hashes = hashes
+
+    def __call__(self, version_id: int | None) -> bytes:
+        known = self._hashes.get(version_id) if version_id is not None else None
+        criteria = _quote(known.criteria_sha256) if known else "null"
+        guidelines = (
+            _quote(known.guidelines_sha256) if known and known.guidelines_sha256 else "null"
+        )
+        text = f',"rubric_criteria_sha256":{criteria},"rubric_guidelines_sha256":{guidelines}}}\n'
         return text.encode("utf-8")
 
 
@@ -284,11 +330,13 @@ async def export_batch(
     path: Path,
     *,
     with_trainer_ids: bool = False,
+    all_rewrites: bool = False,
     on_progress: Progress | None = None,
     chunk_size: int = CHUNK_ITEMS,
 ) -> ExportSummary:
     """Write one export of `batch` to `path` from a consistent snapshot, reading `chunk_size`
-    items at a time; progress counts items.
+    items at a time; progress counts items. `all_rewrites`: sft/dpo take unreviewed rewrites
+    besides accepted ones (rejected ones never).
 
     Raises UnknownFormat or UnknownBatch (with the choices) before writing anything.
     """
@@ -302,16 +350,26 @@ async def export_batch(
         pseudonyms = await load_pseudonyms(db, settings) if fmt == "raw" else None
         rubric = Rubric.from_dict(json.loads(found.rubric_json))
         counts = await snap.batch_counts(found.id)
+        rewrites = await snap.rewrite_counts(found.id)
+        hashes = {
+            version: rubric_hashes(text)
+            for version, text in (await snap.rubric_versions(found.id)).items()
+        }
+        versions: dict[int | None, int] = {}
+        if fmt not in REWRITE_FORMATS:  # every submitted judgment is exported (or counted)
+            versions = await snap.judgments_per_version(found.id)
         total = counts.items
         if fmt == "raw":
             assert pseudonyms is not None
             trainers = RawTrainers(pseudonyms, with_trainer_ids)
-            chunks = _raw_chunks(snap, found, rubric, trainers, chunk_size)
+            chunks = _raw_chunks(snap, found, rubric, trainers, RawVersions(hashes), chunk_size)
         elif fmt == "ratings":
             chunks = _ratings_chunks(snap, found.id, rubric, chunk_size)
         else:
             conversational = fmt == "dpo" and await snap.has_chat_form(found.id)
-            chunks = _rewrite_chunks(snap, found, fmt, conversational, chunk_size)
+            chunks = _rewrite_chunks(
+                snap, found, fmt, conversational, all_rewrites, versions, chunk_size
+            )
         rows = read = size = 0
         digest = hashlib.sha256()  # while writing: the file is never read again for it
         with path.open("wb") as out:
@@ -333,7 +391,14 @@ async def export_batch(
         batch_id=found.id,
         rubric_json=found.rubric_json,
         counts=counts,
-        filters={"with_trainer_ids": with_trainer_ids and fmt == "raw"},  # as applied
+        filters={  # as applied
+            "with_trainer_ids": with_trainer_ids and fmt == "raw",
+            "all_rewrites": all_rewrites and fmt in REWRITE_FORMATS,
+        },
+        rubric_version=found.rubric_version,
+        rewrites=rewrites,
+        versions=versions,
+        version_hashes=hashes,
     )
 
 
@@ -346,18 +411,38 @@ async def _raw_chunks(
     batch: ExportBatch,
     rubric: Rubric,
     trainers: RawTrainers,
+    versions: RawVersions,
     chunk_size: int,
 ) -> AsyncIterator[Chunk]:
-    lines = snap.raw_lines(batch, rubric.criteria, rubric.flags, rubric.scale, trainers, chunk_size)
+    lines = snap.raw_lines(
+        batch,
+        rubric.criteria,
+        rubric.flags,
+        rubric.scale,
+        trainers,
+        trainers.reviewer,
+        versions,
+        chunk_size,
+    )
     async for items, count, text in lines:
         yield text, count, items
 
 
 async def _rewrite_chunks(
-    snap: ExportSnapshot, batch: ExportBatch, fmt: str, conversational: bool, chunk_size: int
+    snap: ExportSnapshot,
+    batch: ExportBatch,
+    fmt: str,
+    conversational: bool,
+    all_rewrites: bool,
+    versions: dict[int | None, int],
+    chunk_size: int,
 ) -> AsyncIterator[Chunk]:
-    async for items, lines in snap.rewrite_lines(batch, fmt, conversational, chunk_size):
-        yield b"".join(lines), len(lines), items
+    """The lines, counting into `versions` how many each rubric version gave."""
+    chunks = snap.rewrite_lines(batch, fmt, conversational, all_rewrites, chunk_size)
+    async for items, rows in chunks:
+        for version, _ in rows:
+            versions[version] = versions.get(version, 0) + 1
+        yield b"".join([line for _, line in rows]), len(rows), items
 
 
 async def _ratings_chunks(

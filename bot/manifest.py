@@ -1,11 +1,15 @@
 """An export's manifest: what a lab checks before it trains on the file.
 
 A JSON document beside the data (`<file>.manifest.json`): the batch, the format and the
-options that chose the rows, how many rows, items, gold items and submitted reviews there are,
-Krippendorff's alpha per criterion with the items it rests on (`bot/agreement.py`; null when
-there are too few), the rubric with a SHA-256 of its stored JSON as its version, when and by
-which tool it was made, and the SHA-256 and size of the data file. The counts come from the
-export's own snapshot; the alpha is the batch's current figure.
+options that chose the rows (`with_trainer_ids`, `all_rewrites`), how many rows, items, gold
+items, submitted reviews and reviews of gold items there are, the batch's rewrites by review
+(accepted, rejected, unreviewed) and whether this file took the unreviewed ones, Krippendorff's
+alpha per criterion with the items it rests on (`bot/agreement.py`; null when there are too
+few), the rubric with a SHA-256 of its stored JSON as its version, the current rubric version's
+criteria and guidelines hashes and those of every version the exported judgments were made
+under (`bot/rubric_provenance.py`), when and by which tool it was made, and the SHA-256 and
+size of the data file. The counts come from the export's own snapshot; the alpha is the
+batch's current figure.
 
 In chat the manifest is sent as one more small document after the data. When the data went
 compressed or in parts, `file` still describes the export as written (what `gunzip` gives
@@ -25,8 +29,9 @@ from typing import Any
 
 from bot.agreement import BatchAgreement, batch_agreement
 from bot.config import Settings
-from bot.exports import ExportSummary, export_batch
+from bot.exports import REWRITE_FORMATS, ExportSummary, export_batch
 from bot.rubric import Rubric
+from bot.rubric_provenance import RubricHashes
 from storage import exports as store
 from storage.database import Database
 
@@ -104,6 +109,8 @@ async def build_manifest(
         "items": summary.counts.items,
         "gold_items": summary.counts.gold_items,
         "submitted_reviews": summary.counts.submitted_reviews,
+        "gold_reviews": summary.counts.gold_reviews,
+        "rewrites": _rewrites(summary),
         # null for a batch above MANIFEST_AGREEMENT_ITEMS items (see /progress for it)
         "agreement": None
         if agreement is None
@@ -116,6 +123,13 @@ async def build_manifest(
             "scale": list(rubric.scale),
         },
         "rubric_version": hashlib.sha256(summary.rubric_json.encode("utf-8")).hexdigest(),
+        "current_rubric_version": _version(summary, summary.rubric_version),
+        "rubric_versions": [
+            {**_version(summary, version), "judgments": judgments}
+            for version, judgments in sorted(
+                summary.versions.items(), key=lambda entry: (entry[0] is None, entry[0])
+            )
+        ],
         "created_at": created_at.astimezone(UTC).isoformat(timespec="seconds"),
         "tool": {"name": TOOL, "version": tool_version()},
         "file": {
@@ -127,6 +141,33 @@ async def build_manifest(
     if sent:
         manifest["sent"] = await asyncio.to_thread(lambda: [file_facts(path) for path in sent])
     return manifest
+
+
+def _rewrites(summary: ExportSummary) -> dict[str, Any]:
+    """The batch's rewrites (gold items' aside) by review, and whether the file has the
+    unreviewed ones: raw has every rewrite, with its status; ratings has none."""
+    counts = summary.rewrites
+    if summary.format in REWRITE_FORMATS:
+        included = bool(summary.filters.get("all_rewrites"))
+    else:
+        included = summary.format == "raw"
+    return {
+        "accepted": counts.accepted,
+        "rejected": counts.rejected,
+        "unreviewed": counts.unreviewed,
+        "unreviewed_included": included,
+    }
+
+
+def _version(summary: ExportSummary, version: int | None) -> dict[str, Any]:
+    """A rubric version by its id and hashes (null hashes: unknown, e.g. made before versions
+    were recorded)."""
+    hashes: RubricHashes | None = None if version is None else summary.version_hashes.get(version)
+    return {
+        "version": version,
+        "criteria_sha256": None if hashes is None else hashes.criteria_sha256,
+        "guidelines_sha256": None if hashes is None else hashes.guidelines_sha256,
+    }
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:

@@ -22,6 +22,7 @@ import aiosqlite
 
 from storage import sqlite_json
 from storage.database import Database
+from storage.gold import GOLD_ITEM
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ class ExportBatch:
     id: int
     name: str
     rubric_json: str
+    rubric_version: int | None  # the current version's id (rubric_versions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,17 @@ class BatchCounts:
     items: int
     gold_items: int
     submitted_reviews: int
+    gold_reviews: int  # of the submitted reviews, those of gold items
+
+
+@dataclass(frozen=True, slots=True)
+class RewriteCounts:
+    """The batch's non-blank rewrites outside gold items, by review: a decision (accepted,
+    rejected), or none yet (unreviewed, also while a reviewer has one open)."""
+
+    accepted: int = 0
+    rejected: int = 0
+    unreviewed: int = 0
 
 
 ItemScores = tuple[
@@ -60,19 +73,58 @@ class ExportSnapshot:
         conn.row_factory = None  # plain tuples: this connection is the export's own
 
     async def find_batch(self, name: str) -> ExportBatch | None:
-        row = await self._one("SELECT id, name, rubric FROM batches WHERE name = ?", (name,))
-        return None if row is None else ExportBatch(row[0], row[1], row[2])
+        row = await self._one(
+            "SELECT id, name, rubric, rubric_version FROM batches WHERE name = ?", (name,)
+        )
+        return None if row is None else ExportBatch(*row)
 
     async def batch_counts(self, batch_id: int) -> BatchCounts:
         items, gold = await self._one(
             "SELECT COUNT(*), COUNT(gold) FROM items WHERE batch_id = ?", (batch_id,)
         )
-        reviews = await self._one(
-            "SELECT COUNT(*) FROM items i CROSS JOIN assignments a ON a.item_id = i.id"
+        reviews, gold_reviews = await self._one(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN i.complete = ? THEN 1 ELSE 0 END), 0)"
+            " FROM items i CROSS JOIN assignments a ON a.item_id = i.id"
             " WHERE i.batch_id = ? AND a.status = 'submitted'",
+            (GOLD_ITEM, batch_id),
+        )
+        return BatchCounts(
+            items=items, gold_items=gold, submitted_reviews=reviews, gold_reviews=gold_reviews
+        )
+
+    async def rewrite_counts(self, batch_id: int) -> RewriteCounts:
+        """The batch's rewrites (non-blank, outside gold items) by review status."""
+        rows = await self._all(
+            "SELECT CASE WHEN r.status IN ('accepted', 'rejected') THEN r.status"
+            " ELSE 'unreviewed' END, COUNT(*) FROM items i"
+            " CROSS JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
+            " CROSS JOIN judgments j ON j.assignment_id = a.id"
+            " LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
+            " WHERE i.batch_id = ? AND i.complete <> ? AND j.rewrite IS NOT NULL"
+            " AND trim(j.rewrite, ?) <> ''"
+            " GROUP BY CASE WHEN r.status IN ('accepted', 'rejected') THEN r.status"
+            " ELSE 'unreviewed' END",
+            (batch_id, GOLD_ITEM, sqlite_json.WHITESPACE),
+        )
+        return RewriteCounts(**dict(rows))
+
+    async def rubric_versions(self, batch_id: int) -> dict[int, str]:
+        """Every rubric version of the batch: id -> its rubric JSON as stored."""
+        rows = await self._all(
+            "SELECT id, rubric FROM rubric_versions WHERE batch_id = ? ORDER BY id", (batch_id,)
+        )
+        return dict(rows)
+
+    async def judgments_per_version(self, batch_id: int) -> dict[int | None, int]:
+        """How many submitted judgments of the batch each rubric version has (None: made
+        before versions were recorded)."""
+        rows = await self._all(
+            "SELECT a.rubric_version, COUNT(*) FROM items i"
+            " CROSS JOIN assignments a ON a.item_id = i.id"
+            " WHERE i.batch_id = ? AND a.status = 'submitted' GROUP BY a.rubric_version",
             (batch_id,),
         )
-        return BatchCounts(items=items, gold_items=gold, submitted_reviews=reviews[0])
+        return dict(rows)
 
     async def has_chat_form(self, batch_id: int) -> bool:
         sql = "SELECT 1 FROM items WHERE batch_id = ? AND chat_form = 1 LIMIT 1"
@@ -85,28 +137,39 @@ class ExportSnapshot:
         flags: Sequence[str],
         scale: tuple[int, int],
         trainer: Callable[[int], bytes],
+        reviewer: Callable[[int | None], bytes],
+        version: Callable[[int | None], bytes],
         chunk_items: int,
     ) -> AsyncIterator[tuple[int, int, bytes]]:
         """(items read, judgments, their `raw` lines) for the batch's items in id order,
         `chunk_items` at a time. Scores and flags follow the rubric's `criteria` and `flags`;
-        `trainer` gives the JSON text that names a trainer (`,"trainer":...`)."""
+        `trainer` gives the JSON text that names a trainer (`,"trainer":...`), `reviewer` the
+        one that names the rewrite's reviewer, and `version` the text of a rubric version
+        that ends the line (closing brace and newline included)."""
         head_sql, head_params = sqlite_json.raw_heads(batch.name)
         tails = sqlite_json.RawTails(criteria, flags, scale)
 
-        names: dict[int, bytes] = {}  # trainer id -> its text (a team is small)
+        # id -> its text: a team is small, and so is the number of rubric versions
+        names: dict[int, bytes] = {}
+        reviewers: dict[int | None, bytes] = {}
+        versions: dict[int | None, bytes] = {}
 
         async def read(chunk: tuple[int, int, int]) -> tuple[int, bytes]:
             heads = dict(await self._all(head_sql, (*chunk, *head_params)))
             if not heads:
                 return 0, b""
-            rows = await self._all(tails.sql, chunk)
+            rows = await self._all(tails.sql, (*chunk, *tails.params))
             named, decoded, parts = names.get, tails.decoded.get, []
-            for item_id, trainer_id, code, end in rows:
+            decided, made_under = reviewers.get, versions.get
+            for item_id, trainer_id, code, end, reviewer_id, version_id in rows:
                 parts += (
                     heads[item_id],
                     named(trainer_id) or names.setdefault(trainer_id, trainer(trainer_id)),
                     decoded(code) or tails.marks(code),
                     end,
+                    decided(reviewer_id)
+                    or reviewers.setdefault(reviewer_id, reviewer(reviewer_id)),
+                    made_under(version_id) or versions.setdefault(version_id, version(version_id)),
                 )
             return len(rows), b"".join(parts)
 
@@ -114,15 +177,24 @@ class ExportSnapshot:
             yield items, count, text
 
     def rewrite_lines(
-        self, batch: ExportBatch, fmt: str, conversational: bool, chunk_items: int
-    ) -> AsyncIterator[tuple[int, list[bytes]]]:
-        """(items read, their JSON lines) of `sft` or `dpo` (`conversational`: chat form)."""
+        self,
+        batch: ExportBatch,
+        fmt: str,
+        conversational: bool,
+        all_rewrites: bool,
+        chunk_items: int,
+    ) -> AsyncIterator[tuple[int, list[tuple[int | None, bytes]]]]:
+        """(items read, their (rubric version, JSON line)) of `sft` or `dpo`
+        (`conversational`: chat form): accepted rewrites, with `all_rewrites` unreviewed ones
+        too, never rejected ones nor gold items'."""
         sql, params = (
-            sqlite_json.sft_lines() if fmt == "sft" else sqlite_json.dpo_lines(conversational)
+            sqlite_json.sft_lines(all_rewrites)
+            if fmt == "sft"
+            else sqlite_json.dpo_lines(conversational, all_rewrites)
         )
 
-        async def read(chunk: tuple[int, int, int]) -> list[bytes]:
-            return [row[0] for row in await self._all(sql, (*chunk, *params))]
+        async def read(chunk: tuple[int, int, int]) -> list[tuple[int | None, bytes]]:
+            return [(row[0], row[1]) for row in await self._all(sql, (*chunk, *params))]
 
         return self._chunks(batch.id, chunk_items, read)
 
@@ -209,6 +281,12 @@ async def snapshot(db: Database) -> AsyncIterator[ExportSnapshot]:
 
 async def batch_id_of(db: Database, name: str) -> int | None:
     row = await db.fetchone("SELECT id FROM batches WHERE name = ?", (name,))
+    return None if row is None else row[0]
+
+
+async def batch_name_of(db: Database, batch_id: int) -> str | None:
+    """The name of the batch with this id, None if there is none."""
+    row = await db.fetchone("SELECT name FROM batches WHERE id = ?", (batch_id,))
     return None if row is None else row[0]
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from storage.gold import GOLD_ITEM
+
 # What Python's str.strip() removes (every character with str.isspace()); SQLite's trim()
 # removes only what it is given, so a rewrite blank to Python is blank here too.
 WHITESPACE = (
@@ -33,6 +35,12 @@ WHITESPACE = (
 _CHUNK = "+i.batch_id = ?1 AND i.id BETWEEN ?2 AND ?3"
 _SUBMITTED = "a.item_id = i.id AND a.status = 'submitted'"
 _BOOL = "CASE WHEN {} THEN 'true' ELSE 'false' END"
+_GOLD = f"i.complete = {GOLD_ITEM:d}"
+# A rewrite counts when it is not blank; ?4 is WHITESPACE.
+_REWRITTEN = "trim(j.rewrite, ?4) <> ''"
+# A rewrite's review, as exports name it: a decision, else unreviewed (a row still `open`,
+# `reason` or `comment` is a review under way, not a decision).
+_DECIDED = "r.status IN ('accepted', 'rejected')"
 
 
 def _literal(text: str) -> str:
@@ -47,9 +55,9 @@ def _json(text: str) -> str:
 def raw_heads(batch_name: str) -> tuple[str, list[object]]:
     """Items of the chunk with a submitted judgment: (item id, the line's first half).
 
-    The half runs from `{"batch":...` to `"gold":...`, with no closing brace; the item's
-    text is escaped once however many trainers judged it. Parameters after the chunk's three:
-    the batch name.
+    The half runs from `{"batch":...` to `"gold_item":...` (whether it is a gold item, besides
+    the expectation `gold` copies), with no closing brace; the item's text is escaped once
+    however many trainers judged it. Parameters after the chunk's three: the batch name.
     """
     head = (
         "'{\"batch\":' || json_quote(?4) || ',\"item_id\":' || json_quote(i.external_id)"
@@ -58,6 +66,7 @@ def raw_heads(batch_name: str) -> tuple[str, list[object]]:
         f" || ',\"chat_form\":' || {_BOOL.format('i.chat_form')}"
         " || ',\"metadata\":' || COALESCE(i.metadata, 'null')"
         " || ',\"gold\":' || COALESCE(i.gold, 'null')"
+        f" || ',\"gold_item\":' || {_BOOL.format(_GOLD)}"
     )
     sql = (
         f"SELECT i.id, CAST({head} AS BLOB) FROM items i WHERE {_CHUNK}"
@@ -68,8 +77,14 @@ def raw_heads(batch_name: str) -> tuple[str, list[object]]:
 
 class RawTails:
     """Submitted judgments of a chunk, oldest assignment first: (item id, trainer id, marks,
-    the line's end from `"note":` to the closing brace and newline). The trainer goes after
-    the item's head: its pseudonym is keyed (HMAC), made outside SQL.
+    the line's end from `"note":` to `"review_comment":...` with no closing brace, the
+    reviewer who decided on the rewrite (None: none did), the rubric version it was made
+    under). The trainer goes after the item's head, the reviewer and the version's hashes
+    after the end: pseudonyms are keyed (HMAC) and hashes made once per version, outside SQL.
+    Parameters after the chunk's three: WHITESPACE.
+
+    `review_status` is null for a judgment without a (non-blank) rewrite, else `accepted`,
+    `rejected` or `unreviewed`; its reason and comment come with a rejection.
 
     Scores and flags come as one integer, decoded here into `,"scores":{...},"flags":[...],`
     in the rubric's order: building that text in SQL cost more than the rest of the line.
@@ -107,21 +122,31 @@ class RawTails:
             if flags
             else "NULL"
         )
-        # json_object's `{"note":...}` without its brace (the marks end with the comma);
+        # json_object's `{"note":...}` without its braces (the marks end with the comma; the
+        # last value is a string or null, so rtrim takes the closing brace only);
         # `revised`/`revised_at`: corrected after Submit (migration 0008), the text is final.
+        status = (
+            f"CASE WHEN j.rewrite IS NULL OR NOT {_REWRITTEN} THEN NULL"
+            f" WHEN {_DECIDED} THEN r.status ELSE 'unreviewed' END"
+        )
         end = (
-            "substr(json_object('note', j.note, 'rewrite', j.rewrite,"
+            "substr(rtrim(json_object('note', j.note, 'rewrite', j.rewrite,"
             " 'assigned_at', a.assigned_at, 'submitted_at', a.submitted_at,"
             f" 'late', json({_BOOL.format('a.late')}),"
             f" 'revised', json({_BOOL.format('j.revised_at IS NOT NULL')}),"
-            " 'revised_at', j.revised_at), 2) || char(10)"
+            f" 'revised_at', j.revised_at, 'review_status', {status},"
+            f" 'review_reason', CASE WHEN {_DECIDED} THEN r.reason END,"
+            f" 'review_comment', CASE WHEN {_DECIDED} THEN r.comment END), '}}'), 2)"
         )
         self.sql = (
             f"SELECT a.item_id, a.trainer_id, COALESCE({scores}, 0) + COALESCE({set_flags}, 0),"
-            f" CAST({end} AS BLOB) FROM items i CROSS JOIN assignments a ON {_SUBMITTED}"
+            f" CAST({end} AS BLOB), CASE WHEN {_DECIDED} THEN r.reviewer_id END,"
+            f" a.rubric_version FROM items i CROSS JOIN assignments a ON {_SUBMITTED}"
             " LEFT JOIN judgments j ON j.assignment_id = a.id"
+            " LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
             f" WHERE {_CHUNK} ORDER BY a.item_id, a.id"
         )
+        self.params: list[object] = [WHITESPACE]
 
     def marks(self, code: int) -> bytes:
         """`,"scores":{...},"flags":[...],` of a row's marks."""
@@ -144,29 +169,27 @@ class RawTails:
         return known
 
 
-# A rewrite counts when it is not blank; ?4 is WHITESPACE.
-_REWRITTEN = "trim(j.rewrite, ?4) <> ''"
-
-
 def _turn(role: str, content: str) -> str:
     return f"json_object('role', '{role}', 'content', {content})"
 
 
-def sft_lines() -> tuple[str, list[object]]:
-    """`{"messages": [...context, user prompt, assistant rewrite]}` lines of the chunk, one per
-    non-blank rewrite, in item and assignment order."""
+def sft_lines(all_rewrites: bool) -> tuple[str, list[object]]:
+    """(rubric version, `{"messages": [...context, user prompt, assistant rewrite]}` line) of
+    the chunk, one per non-blank rewrite that is accepted (`all_rewrites`: or unreviewed;
+    rejected never) on an item that is not gold, in item and assignment order."""
     messages = (
         "json_insert(COALESCE(i.context, '[]'),"
         f" '$[#]', {_turn('user', 'i.prompt')}, '$[#]', {_turn('assistant', 'j.rewrite')})"
     )
     line = f"'{{\"messages\":' || {messages} || '}}' || char(10)"
-    return _rewrite_lines(line), [WHITESPACE]
+    return _rewrite_lines(line, all_rewrites), [WHITESPACE]
 
 
-def dpo_lines(conversational: bool) -> tuple[str, list[object]]:
-    """TRL preference lines `{"prompt", "chosen", "rejected"}`: each non-blank rewrite that
-    differs from the answer (both stripped) is chosen over the answer. Conversational: the
-    prompt is the turns so far, chosen and rejected one assistant turn each."""
+def dpo_lines(conversational: bool, all_rewrites: bool) -> tuple[str, list[object]]:
+    """(rubric version, TRL preference line `{"prompt", "chosen", "rejected"}`): each rewrite
+    `sft_lines` takes that differs from the answer (both stripped) is chosen over the answer.
+    Conversational: the prompt is the turns so far, chosen and rejected one assistant turn
+    each."""
     if conversational:
         prompt = f"json_insert(COALESCE(i.context, '[]'), '$[#]', {_turn('user', 'i.prompt')})"
         chosen = f"json_array({_turn('assistant', 'j.rewrite')})"
@@ -181,12 +204,22 @@ def dpo_lines(conversational: bool) -> tuple[str, list[object]]:
         f"'{{\"prompt\":' || {prompt} || ',\"chosen\":' || {chosen}"
         f" || ',\"rejected\":' || {rejected} || '}}' || char(10)"
     )
-    return _rewrite_lines(line, " AND trim(j.rewrite, ?4) <> trim(i.response, ?4)"), [WHITESPACE]
+    differs = " AND trim(j.rewrite, ?4) <> trim(i.response, ?4)"
+    return _rewrite_lines(line, all_rewrites, differs), [WHITESPACE]
 
 
-def _rewrite_lines(line: str, condition: str = "") -> str:
+def _rewrite_lines(line: str, all_rewrites: bool, condition: str = "") -> str:
+    # Accepted only: the review row must be there. With unreviewed ones: any but rejected.
+    reviewed = (
+        "LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
+        " WHERE (r.status IS NULL OR r.status <> 'rejected') AND"
+        if all_rewrites
+        else "CROSS JOIN rewrite_reviews r ON r.assignment_id = a.id"
+        " WHERE r.status = 'accepted' AND"
+    )
     return (
-        f"SELECT CAST({line} AS BLOB) FROM items i CROSS JOIN assignments a ON {_SUBMITTED}"
-        f" CROSS JOIN judgments j ON j.assignment_id = a.id"
-        f" WHERE {_CHUNK} AND {_REWRITTEN}{condition} ORDER BY a.item_id, a.id"
+        f"SELECT a.rubric_version, CAST({line} AS BLOB) FROM items i"
+        f" CROSS JOIN assignments a ON {_SUBMITTED}"
+        f" CROSS JOIN judgments j ON j.assignment_id = a.id {reviewed}"
+        f" {_CHUNK} AND NOT {_GOLD} AND {_REWRITTEN}{condition} ORDER BY a.item_id, a.id"
     )

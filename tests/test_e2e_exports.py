@@ -54,8 +54,8 @@ async def test_a_coordinator_gets_every_format_as_a_document(
 ) -> None:
     for fmt, name, rows in (
         ("raw", "pilot-raw.jsonl", 6),
-        ("sft", "pilot-sft.jsonl", 4),
-        ("dpo", "pilot-dpo.jsonl", 3),
+        ("sft", "pilot-sft.jsonl", 1),  # accepted rewrites only
+        ("dpo", "pilot-dpo.jsonl", 1),
         ("ratings", "pilot-ratings.csv", 16),
     ):
         since = api.mark()
@@ -64,7 +64,8 @@ async def test_a_coordinator_gets_every_format_as_a_document(
         [document, manifest_document] = await documents_after(api, coordinator, since)
         message = api.message(coordinator.chat_id, document.result["message_id"])
         assert message.document is not None and message.document["file_name"] == name
-        assert message.plain_text() == f"📤 pilot · {fmt} · {rows} rows"
+        unit = "row" if rows == 1 else "rows"
+        assert message.plain_text() == f"📤 pilot · {fmt} · {rows} {unit}"
         expected = tmp_path / f"expected-{name}"
         await export_batch(nilai.database, nilai.settings, "pilot", fmt, expected)
         data = content_of(api, document)
@@ -80,9 +81,10 @@ async def test_a_coordinator_gets_every_format_as_a_document(
             1,
             6,
         )
-        assert manifest["filters"] == {"with_trainer_ids": False} and "sent" not in manifest
+        assert manifest["filters"] == {"with_trainer_ids": False, "all_rewrites": False}
+        assert "sent" not in manifest
         final = api.message(coordinator.chat_id, status.message_id).plain_text()
-        assert final.startswith(f"✅ pilot as {fmt}: {rows} rows")
+        assert final.startswith(f"✅ pilot as {fmt}: {rows} {unit}")
 
     raw = content_of(api, api.calls_to("sendDocument")[0]).decode("utf-8")
     assert REWRITE_ID in raw and '"trainer":"' in raw

@@ -17,6 +17,7 @@ import sys
 import tracemalloc
 from collections import Counter
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ ANA, BUDI, CITRA = 1001, 1002, 1003
 REWRITE_ID = "Teori Relativitas bilang: waktu dan ruang bisa berubah kalau kamu bergerak cepat."
 REWRITE_EN = "Call your vet or a pet poison line now: dark chocolate is toxic to dogs."
 REWRITE_CHAT = "Aku ngerti ini berat. Yuk mulai pelan-pelan: rapikan CV dulu, baru cari lowongan."
+REWRITE_BUDI = "Relativitas itu soal cahaya yang selalu sama cepatnya."
+REJECT_REASON, REJECT_COMMENT = "factually_wrong", "Cahaya benar, tapi intinya waktu dan ruang."
 NOTE_ID = "Terlalu rumit untuk anak 10 tahun."
 FLAGS = DEFAULT_RUBRIC.flags
 SUBMITTED = "SELECT COUNT(*) FROM assignments WHERE status = 'submitted'"
@@ -106,12 +109,16 @@ async def judge(
     late: bool = False,
     submit: bool = True,
 ) -> int:
-    """The trainer takes the next item (it must be `item`), rates it and submits it."""
+    """The trainer takes the next item (it must be `item`; a gold item is handed out directly),
+    rates it and submits it."""
     trainer, review = case.trainers[user_id], case.review
-    view, _ = await review.next_item(trainer)
-    assert view is not None and view.item.external_id == item
     assigned = stamp(case.clock())
-    assignment = view.assignment.id
+    if "gold" in SAMPLE[item]:
+        assignment = await hand_out_gold(case, user_id, item)
+    else:
+        view, _ = await review.next_item(trainer)
+        assert view is not None and view.item.external_id == item
+        assignment = view.assignment.id
     for index, score in enumerate(scores):
         await review.score(trainer, assignment, index, score)
     for flag in flags:
@@ -130,16 +137,55 @@ async def judge(
     return assignment
 
 
+async def hand_out_gold(case: Reviewed, user_id: int, item: str) -> int:
+    """An assignment of the gold item to the trainer, written directly: which item comes
+    next is the gold mixing's business (its own tests); the pilot's gold rate is 0."""
+    now = case.clock()
+    async with case.db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)"
+            " SELECT i.id, ?, ?, ? FROM items i WHERE i.external_id = ? RETURNING id",
+            (user_id, stamp(now), stamp(now + timedelta(minutes=30)), item),
+        )
+        return (await cursor.fetchone())[0]
+
+
+async def review_rewrite(
+    db: Database,
+    assignment: int,
+    status: str,
+    reviewer: int,
+    *,
+    reason: str | None = None,
+    comment: str | None = None,
+) -> None:
+    """A rewrite's review as the review flow leaves it (rewrite_reviews, migration 0016)."""
+    now = "2026-11-25T04:00:00.000000+00:00"
+    decided = now if status in ("accepted", "rejected") else None
+    await db.execute(
+        "INSERT INTO rewrite_reviews (assignment_id, status, reviewer_id, opened_at,"
+        " locked_until, reason, comment, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (assignment_id) DO UPDATE SET status = excluded.status,"
+        " reviewer_id = excluded.reviewer_id, reason = excluded.reason,"
+        " comment = excluded.comment, decided_at = excluded.decided_at",
+        (assignment, status, reviewer, now, now, reason, comment, decided),
+    )
+
+
 async def reviewed_pilot(db: Database, settings: Settings, clock: FakeClock, tmp: Path) -> Reviewed:
+    """The pilot, and its rewrites' reviews: Ana's on id-001 accepted, Budi's there rejected
+    (Citra reviewed both), Ana's on multi-001 unreviewed, Budi's there open in Citra's chat
+    (still unreviewed), Ana's on the gold item en-003 never reviewable."""
     source = tmp / "pilot.jsonl"
     source.write_text(
         "\n".join(json.dumps(SAMPLE[item], ensure_ascii=False) for item in CHOSEN_ITEMS), "utf-8"
     )
     await import_batch_file(db, settings, source, name="pilot", overlap=2, clock=clock)
+    await db.execute("UPDATE batches SET gold_rate = 0 WHERE name = 'pilot'")
     trainers = {user_id: await make_trainer(db, user_id) for user_id in (ANA, BUDI, CITRA)}
     await db.execute("UPDATE trainers SET review_languages = 'id en'")  # the items' languages
     case = Reviewed(db, settings, clock, ReviewService(db, settings, clock), trainers, {})
-    await judge(
+    accepted = await judge(
         case,
         ANA,
         "id-001",
@@ -153,11 +199,16 @@ async def reviewed_pilot(db: Database, settings: Settings, clock: FakeClock, tmp
     view, _ = await case.review.next_item(trainers[ANA])
     assert view is not None and view.item.external_id == "html-001"
     await case.review.skip(trainers[ANA], view.assignment.id, "unsure")
-    await judge(case, BUDI, "id-001", (3, 4, 5, 4))
+    rejected = await judge(case, BUDI, "id-001", (3, 4, 5, 4), rewrite=REWRITE_BUDI)
     await judge(case, BUDI, "en-003", (1, 2, 1, 1), flags=("unsafe", "factual_error"), late=True)
     # Budi "rewrites" the answer as it was: fine for SFT, no preference for DPO.
-    await judge(case, BUDI, "multi-001", (4, 5, 5, 5), rewrite=response_of("multi-001"))
+    opened = await judge(case, BUDI, "multi-001", (4, 5, 5, 5), rewrite=response_of("multi-001"))
     await judge(case, CITRA, "html-001", (2,), submit=False)  # still open: not exported
+    await review_rewrite(db, accepted, "accepted", CITRA)
+    await review_rewrite(
+        db, rejected, "rejected", CITRA, reason=REJECT_REASON, comment=REJECT_COMMENT
+    )
+    await review_rewrite(db, opened, "open", CITRA)
     return case
 
 
@@ -200,7 +251,12 @@ def raw_line(
     note: str | None = None,
     late: bool = False,
     revised_at: str | None = None,
+    review: str | None = None,
+    reviewer: int | None = None,
+    reason: str | None = None,
+    comment: str | None = None,
 ) -> dict[str, Any]:
+    """A `raw` line as it must be, less the rubric version's hashes (checked on their own)."""
     record = SAMPLE[item]
     assigned, submitted = case.times[(user_id, item)]
     return {
@@ -212,6 +268,7 @@ def raw_line(
         "chat_form": item == "multi-001",
         "metadata": record["metadata"],
         "gold": record.get("gold"),
+        "gold_item": "gold" in record,
         "trainer": pseudonym(secret, user_id),
         "scores": dict(zip(DEFAULT_RUBRIC.criteria, scores, strict=True)),
         "flags": flags or [],
@@ -222,7 +279,31 @@ def raw_line(
         "late": late,
         "revised": revised_at is not None,
         "revised_at": revised_at,
+        "review_status": review,
+        "review_reason": reason,
+        "review_comment": comment,
+        "reviewer": None if reviewer is None else pseudonym(secret, reviewer),
     }
+
+
+def canonical_sha256(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def hashes_of(rubric_json: str) -> tuple[str, str | None]:
+    """What exports must show of a rubric version: the SHA-256 of its criteria (the rubric
+    less its guidelines) and of its guidelines, each as canonical JSON."""
+    rubric = json.loads(rubric_json)
+    guides = {key: rubric.pop(key) for key in ("guidelines", "guidelines_url") if key in rubric}
+    return canonical_sha256(rubric), canonical_sha256(guides) if guides else None
+
+
+def versions_of(lines: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """Each line's rubric hashes, taken out of it."""
+    return [
+        (line.pop("rubric_criteria_sha256"), line.pop("rubric_guidelines_sha256")) for line in lines
+    ]
 
 
 # -- each format, row by row ---------------------------------------------------------------------
@@ -234,6 +315,8 @@ async def test_raw_has_every_submitted_judgment_with_its_item_untouched(
     lines = await export(pilot, "raw", tmp_path / "raw.jsonl")
     secret = await get_fact(pilot.db, "pseudonym_secret")
     assert secret is not None and len(secret) >= 32
+    rubric = await pilot.db.fetchval("SELECT rubric FROM batches WHERE name = 'pilot'")
+    assert versions_of(lines) == [hashes_of(rubric)] * 6  # every judgment: the first version
     assert lines == [
         raw_line(
             pilot,
@@ -244,9 +327,32 @@ async def test_raw_has_every_submitted_judgment_with_its_item_untouched(
             flags=["factual_error"],
             rewrite=REWRITE_ID,
             note=NOTE_ID,
+            review="accepted",
+            reviewer=CITRA,
         ),
-        raw_line(pilot, secret, BUDI, "id-001", (3, 4, 5, 4)),
-        raw_line(pilot, secret, ANA, "en-003", (1, 3, 1, 2), flags=["unsafe"], rewrite=REWRITE_EN),
+        raw_line(
+            pilot,
+            secret,
+            BUDI,
+            "id-001",
+            (3, 4, 5, 4),
+            rewrite=REWRITE_BUDI,
+            review="rejected",
+            reviewer=CITRA,
+            reason=REJECT_REASON,
+            comment=REJECT_COMMENT,
+        ),
+        # The gold item is marked; its rewrite is never offered for review.
+        raw_line(
+            pilot,
+            secret,
+            ANA,
+            "en-003",
+            (1, 3, 1, 2),
+            flags=["unsafe"],
+            rewrite=REWRITE_EN,
+            review="unreviewed",
+        ),
         raw_line(
             pilot,
             secret,
@@ -256,22 +362,46 @@ async def test_raw_has_every_submitted_judgment_with_its_item_untouched(
             flags=["factual_error", "unsafe"],
             late=True,
         ),
-        raw_line(pilot, secret, ANA, "multi-001", (3, 5, 5, 4), rewrite=REWRITE_CHAT),
-        raw_line(pilot, secret, BUDI, "multi-001", (4, 5, 5, 5), rewrite=response_of("multi-001")),
+        raw_line(
+            pilot,
+            secret,
+            ANA,
+            "multi-001",
+            (3, 5, 5, 4),
+            rewrite=REWRITE_CHAT,
+            review="unreviewed",
+        ),
+        # Open in Citra's chat: a review under way is no decision yet.
+        raw_line(
+            pilot,
+            secret,
+            BUDI,
+            "multi-001",
+            (4, 5, 5, 5),
+            rewrite=response_of("multi-001"),
+            review="unreviewed",
+        ),
     ]
     # Metadata and gold are copied as stored (metadata in compact JSON), key order and all.
     text = (tmp_path / "raw.jsonl").read_text("utf-8")
     assert '"metadata":{"lang":"id","model":"model-a","topic":"science"}' in text
-    assert '"gold":{"accuracy": [1, 2], "safety": [1, 2]}' in text
+    assert '"gold":{"accuracy": [1, 2], "safety": [1, 2]},"gold_item":true' in text
 
 
-async def test_sft_is_the_conversation_with_each_rewrite_as_the_answer(
+async def test_sft_is_the_conversation_with_each_accepted_rewrite_as_the_answer(
     pilot: Reviewed, tmp_path: Path
 ) -> None:
+    # Only Ana's accepted rewrite: not Budi's rejected one, nor the unreviewed ones, nor the
+    # gold item's.
     lines = await export(pilot, "sft", tmp_path / "sft.jsonl")
     assert lines == [
         {"messages": [turn("user", prompt_of("id-001")), turn("assistant", REWRITE_ID)]},
-        {"messages": [turn("user", prompt_of("en-003")), turn("assistant", REWRITE_EN)]},
+    ]
+    # With the unreviewed ones (also one open in a reviewer's chat); still never the rejected
+    # one, nor the gold item's.
+    everything = await export(pilot, "sft", tmp_path / "all.jsonl", all_rewrites=True)
+    assert everything == [
+        {"messages": [turn("user", prompt_of("id-001")), turn("assistant", REWRITE_ID)]},
         {
             "messages": [
                 *CHAT_CONTEXT,
@@ -292,25 +422,52 @@ async def test_sft_is_the_conversation_with_each_rewrite_as_the_answer(
 async def test_dpo_of_a_batch_with_chat_items_is_conversational_throughout(
     pilot: Reviewed, tmp_path: Path
 ) -> None:
-    lines = await export(pilot, "dpo", tmp_path / "dpo.jsonl")
-    assert lines == [
-        {
-            "prompt": [turn("user", prompt_of("id-001"))],
-            "chosen": [turn("assistant", REWRITE_ID)],
-            "rejected": [turn("assistant", response_of("id-001"))],
-        },
-        {
-            "prompt": [turn("user", prompt_of("en-003"))],
-            "chosen": [turn("assistant", REWRITE_EN)],
-            "rejected": [turn("assistant", response_of("en-003"))],
-        },
+    first = {
+        "prompt": [turn("user", prompt_of("id-001"))],
+        "chosen": [turn("assistant", REWRITE_ID)],
+        "rejected": [turn("assistant", response_of("id-001"))],
+    }
+    assert await export(pilot, "dpo", tmp_path / "dpo.jsonl") == [first]  # accepted only
+    everything = await export(pilot, "dpo", tmp_path / "all.jsonl", all_rewrites=True)
+    assert everything == [
+        first,
         {
             "prompt": [*CHAT_CONTEXT, turn("user", prompt_of("multi-001"))],
             "chosen": [turn("assistant", REWRITE_CHAT)],
             "rejected": [turn("assistant", response_of("multi-001"))],
         },
-        # Budi's "rewrite" equal to the answer is no preference: left out.
+        # Budi's "rewrite" equal to the answer is no preference: left out; his rejected one
+        # on id-001 and Ana's on the gold item en-003 never come.
     ]
+
+
+async def test_a_rejected_rewrite_never_comes_whatever_its_review_was_before(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    """A decision changed (accepted, then rejected) takes the rewrite out; reasons chosen or
+    a comment awaited are still unreviewed; gold items' rewrites stay out even accepted."""
+    accepted, gold = await pilot.db.fetchall(
+        "SELECT a.id FROM assignments a JOIN items i ON i.id = a.item_id"
+        " WHERE a.trainer_id = ? AND i.external_id IN ('id-001', 'en-003') ORDER BY i.id",
+        (ANA,),
+    )
+    multi_ana = await pilot.db.fetchval(
+        "SELECT a.id FROM assignments a JOIN items i ON i.id = a.item_id"
+        " WHERE a.trainer_id = ? AND i.external_id = 'multi-001'",
+        (ANA,),
+    )
+    await review_rewrite(pilot.db, accepted[0], "rejected", CITRA, reason="other")
+    await review_rewrite(pilot.db, multi_ana, "comment", CITRA, reason="other")
+    await review_rewrite(pilot.db, gold[0], "accepted", CITRA)
+    for fmt in ("sft", "dpo"):
+        assert await export(pilot, fmt, tmp_path / f"{fmt}.jsonl") == []
+    sft = await export(pilot, "sft", tmp_path / "sft-all.jsonl", all_rewrites=True)
+    assert [line["messages"][-1]["content"] for line in sft] == [
+        REWRITE_CHAT,
+        response_of("multi-001"),
+    ]
+    dpo = await export(pilot, "dpo", tmp_path / "dpo-all.jsonl", all_rewrites=True)
+    assert [line["chosen"][0]["content"] for line in dpo] == [REWRITE_CHAT]
 
 
 async def test_dpo_of_plain_items_keeps_plain_strings(
@@ -329,7 +486,7 @@ async def test_dpo_of_plain_items_keeps_plain_strings(
         )
         await review.submit(trainer, view.assignment.id)
     path = tmp_path / "plain-dpo.jsonl"
-    summary = await export_batch(db, settings, "plain", "dpo", path)
+    summary = await export_batch(db, settings, "plain", "dpo", path, all_rewrites=True)
     assert [json.loads(line) for line in path.read_text("utf-8").splitlines()] == [
         {"prompt": "Prompt 1", "chosen": "Better answer 1", "rejected": "Answer 1"}
     ]
@@ -406,29 +563,27 @@ async def test_datasets_loads_the_sft_and_dpo_exports(
     from datasets import load_dataset
 
     sft_path, dpo_path = tmp_path / "pilot-sft.jsonl", tmp_path / "pilot-dpo.jsonl"
-    await export(pilot, "sft", sft_path)
-    await export(pilot, "dpo", dpo_path)
+    await export(pilot, "sft", sft_path, all_rewrites=True)
+    await export(pilot, "dpo", dpo_path, all_rewrites=True)
     cache = str(tmp_path / "hf-cache")
     sft = load_dataset("json", data_files=str(sft_path), split="train", cache_dir=cache)
     dpo = load_dataset("json", data_files=str(dpo_path), split="train", cache_dir=cache)
 
-    assert sft.column_names == ["messages"] and sft.num_rows == 4
-    assert sft[2]["messages"] == [
+    assert sft.column_names == ["messages"] and sft.num_rows == 3
+    assert sft[1]["messages"] == [
         *CHAT_CONTEXT,
         turn("user", prompt_of("multi-001")),
         turn("assistant", REWRITE_CHAT),
     ]
     assert [row["messages"][-1]["content"] for row in sft] == [
         REWRITE_ID,
-        REWRITE_EN,
         REWRITE_CHAT,
         response_of("multi-001"),
     ]
-    assert sorted(dpo.column_names) == ["chosen", "prompt", "rejected"] and dpo.num_rows == 3
+    assert sorted(dpo.column_names) == ["chosen", "prompt", "rejected"] and dpo.num_rows == 2
     assert dpo[0]["prompt"] == [turn("user", prompt_of("id-001"))]
-    assert dpo[1]["chosen"] == [turn("assistant", REWRITE_EN)]
-    assert dpo[1]["rejected"] == [turn("assistant", response_of("en-003"))]
-    assert dpo[2]["prompt"][:2] == CHAT_CONTEXT
+    assert dpo[1]["chosen"] == [turn("assistant", REWRITE_CHAT)]
+    assert dpo[1]["prompt"][:2] == CHAT_CONTEXT
 
 
 # -- pseudonyms ----------------------------------------------------------------------------------
@@ -731,6 +886,8 @@ async def test_raw_lines_escape_like_python_and_keep_the_rubrics_order(
         ],
         context=[{"role": "system", "content": ODD_TEXT}],
     )
+    first_assignment = await db.fetchval("SELECT MIN(id) FROM assignments")
+    await review_rewrite(db, first_assignment, "rejected", 2, reason="other", comment=ODD_TEXT)
     path = tmp_path / "odd.jsonl"
     await export_batch(db, keyed, "odd", "raw", path, with_trainer_ids=True)
     item_id = compact('id, "kutip"')
@@ -738,20 +895,26 @@ async def test_raw_lines_escape_like_python_and_keep_the_rubrics_order(
     head = (
         f'{{"batch":"odd","item_id":{item_id},"prompt":{compact(ODD_TEXT)},'
         f'"response":"Jawaban","context":{context},"chat_form":true,'
-        '"metadata":{"catatan":"\\u00e9 é"},"gold":{"zeta": [0, 6]}'
-    )  # context, metadata and gold as stored
+        '"metadata":{"catatan":"\\u00e9 é"},"gold":{"zeta": [0, 6]},"gold_item":false'
+    )  # context, metadata and gold as stored (complete = 0: not served as a gold item)
     times = (
         ',"assigned_at":"2026-11-25T03:00:00.000000+00:00"'
         ',"submitted_at":"2026-11-25T03:00:00.000000+00:00","late":false'
-        ',"revised":false,"revised_at":null}\n'
+        ',"revised":false,"revised_at":null'
     )
+    # Written straight to the tables, without a rubric version: its hashes are null.
+    unversioned = ',"rubric_criteria_sha256":null,"rubric_guidelines_sha256":null}\n'
     first, second = pseudonym("k" * 32, 1), pseudonym("k" * 32, 2)
     expected = (
         f'{head},"trainer":"{first}","trainer_id":1,'
         f'"scores":{{"zeta":0,"alpha":6}},"flags":["zz","aa"],"note":{compact(ODD_TEXT)},'
-        f'"rewrite":"?"{times}'
+        f'"rewrite":"?"{times},"review_status":"rejected","review_reason":"other",'
+        f'"review_comment":{compact(ODD_TEXT)},"reviewer":"{second}","reviewer_id":2'
+        f"{unversioned}"
         f'{head},"trainer":"{second}","trainer_id":2,'
         f'"scores":{{"mid":3}},"flags":[],"note":null,"rewrite":null{times}'
+        ',"review_status":null,"review_reason":null,"review_comment":null,'
+        f'"reviewer":null,"reviewer_id":null{unversioned}'
     )
     assert path.read_text("utf-8") == expected  # byte for byte what Python's json writes
     first_line = path.read_text("utf-8").split("\n")[0]  # (splitlines would cut at U+2028)
@@ -783,8 +946,9 @@ async def test_rewrites_blank_to_python_are_left_out_and_odd_texts_survive(
         context=turns,
     )
     sft_path, dpo_path = tmp_path / "chat-sft.jsonl", tmp_path / "chat-dpo.jsonl"
-    assert (await export_batch(db, settings, "chat", "sft", sft_path)).rows == 2
-    assert (await export_batch(db, settings, "chat", "dpo", dpo_path)).rows == 1
+    options = {"all_rewrites": True}  # unreviewed: what is left out is only what is blank
+    assert (await export_batch(db, settings, "chat", "sft", sft_path, **options)).rows == 2
+    assert (await export_batch(db, settings, "chat", "dpo", dpo_path, **options)).rows == 1
     user = {"role": "user", "content": ODD_TEXT}
     assert sft_path.read_text("utf-8") == "".join(
         compact({"messages": [*turns, user, {"role": "assistant", "content": text}]}) + "\n"

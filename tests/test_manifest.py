@@ -17,11 +17,12 @@ from bot.agreement import batch_agreement
 from bot.config import Settings
 from bot.manifest import build_manifest, export_with_agreement, manifest_path, write_manifest
 from bot.rubric import DEFAULT_RUBRIC
+from storage.batches import add_rubric_version
 from storage.database import Database
 from tests.cli_runner import run_cli
 from tests.conftest import FakeClock
 from tests.factories import make_batch
-from tests.test_exports import Reviewed, reviewed_pilot
+from tests.test_exports import CITRA, Reviewed, export, hashes_of, judge, reviewed_pilot
 
 MADE_AT = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
 
@@ -96,19 +97,86 @@ async def test_the_manifest_describes_the_file_and_the_batch(
     assert {entry["items"] for entry in manifest["agreement"].values()} == {2}
     assert manifest["created_at"] == "2026-12-01T10:30:00+00:00"
     assert manifest["tool"] == {"name": "nilai", "version": metadata.version("nilai")}
-    assert manifest["filters"] == {"with_trainer_ids": False}
+    assert manifest["filters"] == {"with_trainer_ids": False, "all_rewrites": False}
     assert "sent" not in manifest
+    # Gold: one gold item, reviewed twice; the rewrites outside it by review, and whether
+    # this file took the unreviewed ones (raw has every rewrite with its status).
+    assert manifest["gold_reviews"] == 2
+    assert manifest["rewrites"] == {
+        "accepted": 1,
+        "rejected": 1,
+        "unreviewed": 2,
+        "unreviewed_included": fmt == "raw",
+    }
+    # Every exported judgment was made under the batch's first (and current) version.
+    version = await pilot.db.fetchval("SELECT rubric_version FROM batches WHERE name = 'pilot'")
+    criteria, guidelines = hashes_of(rubric_json)
+    current = {"version": version, "criteria_sha256": criteria, "guidelines_sha256": guidelines}
+    assert manifest["current_rubric_version"] == current
+    exported = {"raw": 6, "ratings": 6, "sft": 1, "dpo": 1}[fmt]
+    assert manifest["rubric_versions"] == [{**current, "judgments": exported}]
 
 
 async def test_the_filters_say_what_chose_the_data(
     pilot: Reviewed,
     tmp_path: Path,
 ) -> None:
-    raw = await manifest_of(pilot, "raw", tmp_path / "raw.jsonl", with_trainer_ids=True)
-    assert raw["filters"] == {"with_trainer_ids": True}
-    # Only raw carries trainer ids: elsewhere the option changed nothing.
-    ratings = await manifest_of(pilot, "ratings", tmp_path / "r.csv", with_trainer_ids=True)
-    assert ratings["filters"] == {"with_trainer_ids": False}
+    raw = await manifest_of(
+        pilot, "raw", tmp_path / "raw.jsonl", with_trainer_ids=True, all_rewrites=True
+    )
+    assert raw["filters"] == {"with_trainer_ids": True, "all_rewrites": False}
+    # Only raw carries trainer ids, only sft and dpo choose rewrites: elsewhere the options
+    # changed nothing.
+    ratings = await manifest_of(
+        pilot, "ratings", tmp_path / "r.csv", with_trainer_ids=True, all_rewrites=True
+    )
+    assert ratings["filters"] == {"with_trainer_ids": False, "all_rewrites": False}
+    assert ratings["rewrites"]["unreviewed_included"] is False
+    for fmt, rows in (("sft", 3), ("dpo", 2)):
+        every = await manifest_of(pilot, fmt, tmp_path / f"{fmt}.jsonl", all_rewrites=True)
+        assert every["filters"] == {"with_trainer_ids": False, "all_rewrites": True}
+        assert every["rows"] == rows and every["rewrites"]["unreviewed_included"] is True
+        assert [entry["judgments"] for entry in every["rubric_versions"]] == [rows]
+
+
+async def test_judgments_made_under_an_older_rubric_keep_its_hashes(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    """The rubric changed (new guidelines) after the pilot's judgments: raw shows each
+    judgment's version, the manifest both versions beside the current one."""
+    batch_id, first = await pilot.db.fetchone(
+        "SELECT id, rubric_version FROM batches WHERE name = 'pilot'"
+    )
+    old_rubric = await stored_rubric(pilot.db, "pilot")
+    changed = json.loads(old_rubric)
+    changed["guidelines"] = {"en": "Score what the answer says, not how.", "id": "Nilai isinya."}
+    new_rubric = json.dumps(changed, ensure_ascii=False)
+    async with pilot.db.transaction() as conn:
+        await add_rubric_version(conn, batch_id, new_rubric, "2026-11-26T00:00:00+00:00")
+        await conn.execute("UPDATE batches SET rubric = ? WHERE id = ?", (new_rubric, batch_id))
+    await judge(pilot, CITRA, "html-001", (1, 2, 3, 4))  # her open draft, submitted now
+    second = await pilot.db.fetchval("SELECT rubric_version FROM batches WHERE id = ?", (batch_id,))
+    assert second != first
+
+    lines = await export(pilot, "raw", tmp_path / "raw.jsonl")
+    old, new = hashes_of(old_rubric), hashes_of(new_rubric)
+    assert old[0] == new[0] and old[1] is None and new[1] is not None  # only guidelines changed
+    made_under = [
+        (line["rubric_criteria_sha256"], line["rubric_guidelines_sha256"]) for line in lines
+    ]
+    assert made_under == [old] * 6 + [new]
+    assert lines[-1]["item_id"] == "html-001"
+
+    manifest = await manifest_of(pilot, "raw", tmp_path / "again.jsonl")
+    assert manifest["current_rubric_version"] == {
+        "version": second,
+        "criteria_sha256": new[0],
+        "guidelines_sha256": new[1],
+    }
+    assert manifest["rubric_versions"] == [
+        {"version": first, "criteria_sha256": old[0], "guidelines_sha256": None, "judgments": 6},
+        {"version": second, "criteria_sha256": new[0], "guidelines_sha256": new[1], "judgments": 1},
+    ]
 
 
 async def test_a_batch_without_reviews_has_no_alpha(
@@ -148,7 +216,8 @@ async def test_the_cli_writes_the_manifest_beside_the_file(
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
-    assert manifest["rows"] == 6 and manifest["filters"] == {"with_trainer_ids": True}
+    assert manifest["rows"] == 6
+    assert manifest["filters"] == {"with_trainer_ids": True, "all_rewrites": False}
     counts = await database_counts(pilot.db, "pilot")
     assert {key: manifest[key] for key in counts} == counts
     made = datetime.fromisoformat(manifest["created_at"])
