@@ -31,6 +31,7 @@ from bot.batch_format import (
     scan_batch_file,
     scan_records,
 )
+from bot.batch_options import DEFAULT_OPTIONS, QualityOptions
 from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
 from bot.rubric import DEFAULT_RUBRIC, Rubric
@@ -342,6 +343,7 @@ async def import_batch_file(
     priority: int = 0,
     deadline: date | None = None,
     rubric: Rubric = DEFAULT_RUBRIC,
+    quality: QualityOptions = DEFAULT_OPTIONS,
     status: str = "open",
     clock: Clock = utc_now,
     scan: BatchScan | None = None,
@@ -357,7 +359,8 @@ async def import_batch_file(
     last duplicate, to name the lines those ids were first used on.
 
     `deadline` is the last day (in TIMEZONE) the batch should finish on (bot/deadlines.py
-    checks it; bot/forecast.py says whether the batch is on time).
+    checks it; bot/forecast.py says whether the batch is on time). `quality` is its gold rate
+    and dynamic overlap, checked by the caller (bot/batch_options.py).
 
     Progress counts items: `expected_items` (or `scan`), from an earlier check of the same file
     (a chat upload), gives their total; otherwise a JSONL file's lines that are not blank do,
@@ -378,6 +381,9 @@ async def import_batch_file(
         overlap=overlap or settings.default_overlap,
         priority=priority,
         deadline=deadline.isoformat() if deadline else None,
+        gold_rate=quality.gold_rate,
+        extra_reviews=quality.extra_reviews,
+        disagreement=quality.disagreement,
         now=stamp(clock()),
     )
     count = 0

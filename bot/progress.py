@@ -43,8 +43,8 @@ class BatchReport:
     items: int
     complete: int
     reviews: int  # submitted (late extras included)
-    wanted: int  # overlap x items
-    remaining: int  # reviews still needed to reach the overlap on every item
+    wanted: int  # overlap x items, and the extra reviews items were given (dynamic overlap)
+    remaining: int  # reviews still needed to reach the overlap on every item (gold left out)
     trainers_today: int
     last_hour: int
     per_hour: float | None  # the pace the estimate uses; None: not enough data
@@ -104,7 +104,7 @@ class ProgressService:
         language_sets: dict[str, tuple[str, ...]],
     ) -> BatchReport:
         counts = await progress.item_counts(self.db, batch)
-        wanted = counts.items * batch.overlap
+        wanted = counts.wanted(batch.overlap)
         remaining = max(0, wanted - counts.useful)
         needs_trainers = (
             remaining > 0

@@ -16,6 +16,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot.batch_format import BatchScan
+from bot.batch_options import (
+    DEFAULT_GOLD_RATE,
+    DEFAULT_OPTIONS,
+    QualityOptions,
+    dynamic_overlap,
+    parse_gold_rate,
+    parse_whole,
+)
 from bot.batches import (
     BatchExistsError,
     Progress,
@@ -59,6 +67,7 @@ class UploadRequest:
     overlap: int | None
     priority: int
     deadline: date | None = None  # the last day (in TIMEZONE) the batch should finish on
+    quality: QualityOptions = DEFAULT_OPTIONS  # gold rate and dynamic overlap (issue 9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +95,17 @@ def parse_caption(
     *,
     now: datetime,
     zone: str,
+    rubric: Rubric = DEFAULT_RUBRIC,
 ) -> UploadRequest:
-    """`name overlap=N priority=N deadline=YYYY-MM-DD` (all optional; `name=` works too) ->
-    UploadRequest. A deadline that is malformed or whose day (in `zone`) has ended raises
-    bot.deadlines.DeadlineError, so the coordinator is told which of the two it is. `now` (the
-    clock's) and `zone` (TIMEZONE) say which days have ended."""
+    """`name overlap=N priority=N deadline=YYYY-MM-DD gold_rate=P extra_reviews=N
+    disagreement=SPREAD` (all optional; `name=` works too) -> UploadRequest. A deadline that is
+    malformed or whose day (in `zone`) has ended raises bot.deadlines.DeadlineError, so the
+    coordinator is told which of the two it is. `now` (the clock's) and `zone` (TIMEZONE) say
+    which days have ended. A quality option that cannot be used raises
+    bot.batch_options.OptionError; `rubric` (the one the upload will get) bounds the
+    disagreement."""
     name, overlap, priority, deadline = None, None, 0, None
+    gold_rate, extra_reviews, disagreement = DEFAULT_GOLD_RATE, None, None
     try:
         words = shlex.split(caption or "")
     except ValueError:
@@ -109,12 +123,26 @@ def parse_caption(
             priority = int(value)
         elif key == "deadline":
             deadline = parse_deadline(value, now, zone)
+        elif key == "gold_rate":
+            gold_rate = parse_gold_rate(value)
+        elif key in ("extra_reviews", "disagreement"):
+            number = parse_whole(value, key)
+            extra_reviews, disagreement = (
+                (number, disagreement) if key == "extra_reviews" else (extra_reviews, number)
+            )
         else:
             raise CaptionError(word)
     name = (name or default_name).strip()[:64]
     if not name:
         raise CaptionError("name")
-    return UploadRequest(name=name, overlap=overlap, priority=priority, deadline=deadline)
+    extra, spread = dynamic_overlap(extra_reviews, disagreement, rubric)
+    return UploadRequest(
+        name=name,
+        overlap=overlap,
+        priority=priority,
+        deadline=deadline,
+        quality=QualityOptions(gold_rate, extra, spread),
+    )
 
 
 class Uploads:
@@ -164,6 +192,9 @@ class Uploads:
             overlap=request.overlap,
             priority=request.priority,
             deadline=request.deadline.isoformat() if request.deadline else None,
+            gold_rate=request.quality.gold_rate,
+            extra_reviews=request.quality.extra_reviews,
+            disagreement=request.quality.disagreement,
             rubric_json=rubric.to_json() if rubric != DEFAULT_RUBRIC else None,
             item_count=scan.items,
             now=stamp(self.clock()),
@@ -227,6 +258,9 @@ class Uploads:
                 priority=upload["priority"],
                 deadline=deadline,
                 rubric=rubric,
+                quality=QualityOptions(
+                    upload["gold_rate"], upload["extra_reviews"], upload["disagreement"]
+                ),
                 clock=self.clock,
                 expected_items=upload["item_count"],  # counted when the file was checked
                 on_progress=on_progress,

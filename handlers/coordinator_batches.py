@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.batch_format import BatchScan
+from bot.batch_options import OptionError, QualityOptions, shown_rate
 from bot.batches import (
     BATCH_OPERATIONS,
     BatchProgress,
@@ -116,17 +117,26 @@ async def document_received(update: Update, context: NilaiContext) -> None:
 async def _caption_request(
     status: Message, caption: str | None, file_name: str, language: str, context: NilaiContext
 ) -> UploadRequest | None:
-    """The caption's name, overlap, priority and deadline; None (the status says why, and the
-    file is not even downloaded) when a part cannot be read or the deadline has passed."""
+    """The caption's name, overlap, priority, deadline and quality options; None (the status
+    says why, and the file is not even downloaded) when a part cannot be read or used."""
     settings = context.services.settings
+    assert context.trainer is not None
+    rubric = await uploads_of(context).pending_rubric(context.trainer.user_id) or DEFAULT_RUBRIC
     try:
         return parse_caption(
-            caption, Path(file_name).stem, now=context.services.clock(), zone=settings.timezone
+            caption,
+            Path(file_name).stem,
+            now=context.services.clock(),
+            zone=settings.timezone,
+            rubric=rubric,
         )
     except CaptionError as error:
         text = t(language, "upload.bad_caption", part=error.detail[:60])
     except DeadlineError as error:
         text = t(language, f"upload.deadline_{error.reason}", part=error.text[:60])
+    except OptionError as error:
+        params = {k: str(v)[:60] for k, v in error.params.items()}
+        text = t(language, f"upload_option.{error.reason}", **params)
     await status.edit_text(text, parse_mode=ParseMode.HTML)
     return None
 
@@ -174,7 +184,6 @@ def _check_text(
         "upload.summary",
         name=request.name,
         items=number(scan.items, language),
-        gold=number(scan.gold_count, language),
         longest=number(scan.longest_chars, language),
         languages=languages or Html(t(language, "upload.languages_unknown")),
         rubric=Html(t(language, "upload.rubric_default"))
@@ -183,6 +192,7 @@ def _check_text(
         overlap=request.overlap or context.services.settings.default_overlap,
         priority=request.priority,
     )
+    summary += "\n" + "\n".join(_quality_lines(request.quality, scan.gold_count, language))
     if request.deadline is not None:
         summary += "\n" + t(
             language,
@@ -193,6 +203,30 @@ def _check_text(
         first = Html(html_text(scan.warnings[0], language))
         summary += "\n" + t(language, "upload.warnings", count=scan.warning_count, first=first)
     return summary
+
+
+def _quality_lines(quality: QualityOptions, gold: int, language: str) -> list[str]:
+    """The gold items with their rate, and the dynamic overlap when it is on."""
+    lines = [
+        t(
+            language,
+            "upload.gold",
+            count=number(gold, language),
+            rate=shown_rate(quality.gold_rate, language),
+        )
+        if gold
+        else t(language, "upload.gold_none")
+    ]
+    if quality.dynamic:
+        lines.append(
+            t(
+                language,
+                "upload.dynamic",
+                count=number(quality.extra_reviews, language),
+                spread=quality.disagreement,
+            )
+        )
+    return lines
 
 
 def _refusal_text(scan: BatchScan, file_name: str, language: str) -> str:
@@ -389,10 +423,16 @@ def _batch_line(batch: BatchProgress, language: str, today: date) -> str:
         wanted=number(batch.wanted, language),
         percent=percent(share, language),
     )
-    if batch.deadline is None:
-        return line
-    day = weekday_date(date.fromisoformat(batch.deadline), language, today=today)
-    return line + t(language, "batches.deadline", day=day)
+    if batch.deadline is not None:
+        day = weekday_date(date.fromisoformat(batch.deadline), language, today=today)
+        line += t(language, "batches.deadline", day=day)
+    if batch.gold:
+        rate = shown_rate(batch.gold_rate, language)
+        line += t(language, "batches.gold", count=number(batch.gold, language), rate=rate)
+    if batch.disagreement is not None and batch.extra_reviews:
+        extra = number(batch.extra_reviews, language)
+        line += t(language, "batches.dynamic", count=extra, spread=batch.disagreement)
+    return line
 
 
 def _batch_row(batch_id: int, name: str, status: str) -> list[InlineKeyboardButton]:

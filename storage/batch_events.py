@@ -7,14 +7,18 @@ import sqlite3
 from dataclasses import dataclass
 
 from storage.database import Database
+from storage.gold import GOLD_ITEM
 
-# A batch not yet marked whose items are all complete. Each candidate costs one probe of
-# `items_progress` (batch_id, complete, ...) for an open item, so with nothing to announce the
-# per-minute look is a read of the few unmarked batches and nothing else.
+# A batch not yet marked whose ordinary items are all complete (gold items, complete = 2, are
+# not part of its completion: it is complete while trainers still have gold items left). Each
+# candidate costs a probe of `items_progress` (batch_id, complete, ...) for an open item and
+# one for a complete one (a batch of gold items only is never complete), so with nothing to
+# announce the per-minute look is a read of the few unmarked batches and nothing else.
 _JUST_COMPLETE = (
     "completed_at IS NULL AND importing = 0 AND item_count > 0"
     " AND NOT EXISTS (SELECT 1 FROM items WHERE items.batch_id = batches.id"
     " AND items.complete = 0)"
+    " AND EXISTS (SELECT 1 FROM items WHERE items.batch_id = batches.id AND items.complete = 1)"
 )
 ANY_COMPLETE_SQL = f"SELECT 1 FROM batches WHERE {_JUST_COMPLETE} LIMIT 1"
 MARK_COMPLETE_SQL = f"UPDATE batches SET completed_at = ? WHERE {_JUST_COMPLETE} RETURNING id"
@@ -24,9 +28,9 @@ MARK_COMPLETE_SQL = f"UPDATE batches SET completed_at = ? WHERE {_JUST_COMPLETE}
 class CompletedBatch:
     id: int
     name: str
-    items: int
-    reviews: int  # submitted reviews, late extras included
-    trainers: int  # trainers with a submitted review in it
+    items: int  # ordinary items (gold ones left out)
+    reviews: int  # submitted reviews of them, late extras included
+    trainers: int  # trainers with a submitted review of them
     created_at: str
     completed_at: str
 
@@ -49,12 +53,15 @@ def _mark(conn: sqlite3.Connection, now: str) -> list[int]:
 
 async def completed_batch(db: Database, batch_id: int) -> CompletedBatch | None:
     row = await db.fetchone(
-        "SELECT b.id, b.name, b.item_count,"
-        " (SELECT COALESCE(SUM(done_count), 0) FROM items WHERE batch_id = b.id),"
+        "SELECT b.id, b.name,"
+        " b.item_count - (SELECT COUNT(*) FROM items WHERE batch_id = b.id AND complete = :gold),"
+        " (SELECT COALESCE(SUM(done_count), 0) FROM items WHERE batch_id = b.id"
+        "  AND complete <> :gold),"
         " (SELECT COUNT(DISTINCT a.trainer_id) FROM assignments a JOIN items i"
-        "  ON i.id = a.item_id WHERE i.batch_id = b.id AND a.status = 'submitted'),"
-        " b.created_at, b.completed_at FROM batches b WHERE b.id = ?",
-        (batch_id,),
+        "  ON i.id = a.item_id WHERE i.batch_id = b.id AND i.complete <> :gold"
+        "  AND a.status = 'submitted'),"
+        " b.created_at, b.completed_at FROM batches b WHERE b.id = :batch",
+        {"gold": GOLD_ITEM, "batch": batch_id},
     )
     return None if row is None or row[6] is None else CompletedBatch(*row)
 

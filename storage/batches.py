@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -68,17 +68,33 @@ async def begin_import(
     priority: int,
     now: str,
     deadline: str | None = None,
+    gold_rate: float = 0.1,
+    extra_reviews: int = 0,
+    disagreement: int | None = None,
 ) -> int:
     """Create the batch to import into, paused and marked `importing`: no trainer sees it, nor
-    does /batches, until `finish_import`. Raises BatchExistsError if the name is taken."""
+    does /batches, until `finish_import`. Raises BatchExistsError if the name is taken. The
+    gold rate and dynamic overlap (`extra_reviews` with `disagreement`) are its quality
+    options (migration 0016)."""
     async with db.transaction() as conn:
         async with conn.execute("SELECT 1 FROM batches WHERE name = ?", (name,)) as cursor:
             if await cursor.fetchone() is not None:
                 raise BatchExistsError(name)
         cursor = await conn.execute(
             "INSERT INTO batches (name, rubric, overlap, priority, deadline, status, importing,"
-            " created_at) VALUES (?, ?, ?, ?, ?, 'paused', 1, ?)",
-            (name, rubric_json, overlap, priority, deadline, now),
+            " created_at, gold_rate, extra_reviews, disagreement)"
+            " VALUES (?, ?, ?, ?, ?, 'paused', 1, ?, ?, ?, ?)",
+            (
+                name,
+                rubric_json,
+                overlap,
+                priority,
+                deadline,
+                now,
+                gold_rate,
+                extra_reviews,
+                disagreement,
+            ),
         )
         batch_id = cursor.lastrowid
         assert batch_id is not None
@@ -180,8 +196,11 @@ async def discard_unfinished_imports(
     return len(rows)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class BatchProgress:
+    """A batch as /batches lists it. Gold items are not part of its progress: `items`,
+    `complete` and `reviews` count ordinary items only; `gold` counts the gold items."""
+
     id: int
     name: str
     status: str
@@ -191,24 +210,61 @@ class BatchProgress:
     complete: int
     reviews: int
     deadline: str | None = None  # YYYY-MM-DD (bot/deadlines.py)
+    gold: int = 0
+    gold_rate: float = 0.1
+    extra_reviews: int = 0  # dynamic overlap: at most this many extra reviews per item
+    disagreement: int | None = None  # ... when scores are this far apart; None: off
+    extra: int = 0  # extra reviews the items were given so far
 
     @property
     def wanted(self) -> int:
-        return self.items * self.overlap
+        return self.items * self.overlap + self.extra
+
+
+# Counted on the covering index items_progress (batch_id, complete, lang, done_count): no item
+# row is read. A gold item (complete = 2) counts only as gold.
+_LIST_SQL = (
+    "SELECT b.id, b.name, b.status, b.priority, b.overlap,"
+    f" b.item_count - COALESCE(SUM(CASE WHEN i.complete = {GOLD_ITEM} THEN 1 ELSE 0 END), 0),"
+    " COALESCE(SUM(CASE WHEN i.complete = 1 THEN 1 ELSE 0 END), 0),"
+    f" COALESCE(SUM(CASE WHEN i.complete = {GOLD_ITEM} THEN 0 ELSE i.done_count END), 0),"
+    " b.deadline,"
+    f" COALESCE(SUM(CASE WHEN i.complete = {GOLD_ITEM} THEN 1 ELSE 0 END), 0),"
+    " b.gold_rate, b.extra_reviews, b.disagreement"
+    " FROM batches b LEFT JOIN items i ON i.batch_id = b.id"
+    " WHERE b.importing = 0"
+    " GROUP BY b.id, b.name, b.status, b.priority, b.overlap, b.item_count, b.deadline,"
+    " b.gold_rate, b.extra_reviews, b.disagreement"
+    " ORDER BY CASE b.status WHEN 'open' THEN 0 WHEN 'paused' THEN 1 ELSE 2 END,"
+    " b.priority DESC, b.id DESC"
+)
 
 
 async def list_batches(db: Database) -> list[BatchProgress]:
-    """Every batch with its counts, aggregated in SQL (one indexed pass over items)."""
+    """Every batch with its counts, aggregated in SQL (one indexed pass over items); the extra
+    reviews are read only for batches with dynamic overlap on."""
+    listed = [BatchProgress(*row) for row in await db.fetchall(_LIST_SQL)]
+    dynamic = [batch.id for batch in listed if batch.extra_reviews > 0]
+    extras = await extra_reviews_given(db, dynamic)
+    return [
+        dataclasses.replace(batch, extra=extras[batch.id]) if batch.id in extras else batch
+        for batch in listed
+    ]
+
+
+async def extra_reviews_given(db: Database, batch_ids: list[int]) -> dict[int, int]:
+    """Per batch: the extra reviews its ordinary items were given for disagreement (these
+    read item rows: `extra` is not in the covering index, so only dynamic batches ask)."""
+    if not batch_ids:
+        return {}
+    marks = ", ".join("?" for _ in batch_ids)
     rows = await db.fetchall(
-        "SELECT b.id, b.name, b.status, b.priority, b.overlap, b.item_count,"
-        " COALESCE(SUM(i.complete), 0), COALESCE(SUM(i.done_count), 0), b.deadline"
-        " FROM batches b LEFT JOIN items i ON i.batch_id = b.id"
-        " WHERE b.importing = 0"
-        " GROUP BY b.id, b.name, b.status, b.priority, b.overlap, b.item_count, b.deadline"
-        " ORDER BY CASE b.status WHEN 'open' THEN 0 WHEN 'paused' THEN 1 ELSE 2 END,"
-        " b.priority DESC, b.id DESC"
+        "SELECT batch_id, SUM(extra) FROM items"
+        f" WHERE batch_id IN ({marks}) AND complete <> {GOLD_ITEM} AND extra > 0"
+        " GROUP BY batch_id",
+        batch_ids,
     )
-    return [BatchProgress(*row) for row in rows]
+    return {batch_id: total for batch_id, total in rows}
 
 
 async def update_batch(

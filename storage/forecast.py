@@ -14,9 +14,17 @@ from dataclasses import dataclass
 
 from storage.database import Database
 
-# One covering-index range per batch: its open items, grouped by how many reviews they have.
+# One covering-index range per batch: its open items, grouped by how many reviews they have
+# (gold items, complete = 2, are never open: not part of a batch's progress).
 MISSING_SQL = (
     "SELECT done_count, COUNT(*) FROM items WHERE batch_id = ? AND complete = 0 GROUP BY done_count"
+)
+
+# Dynamic overlap: the open items given extra reviews (`extra` is not in the index, so only
+# batches with dynamic overlap on read these rows).
+OPEN_EXTRA_SQL = (
+    "SELECT done_count, extra, COUNT(*) FROM items WHERE batch_id = ? AND complete = 0"
+    " AND extra > 0 GROUP BY done_count, extra"
 )
 
 
@@ -26,9 +34,10 @@ class ForecastBatch:
     overlap: int
     deadline: str | None  # YYYY-MM-DD, the last day (in TIMEZONE) the batch should finish on
     created_at: str
+    extra_reviews: int = 0  # dynamic overlap's cap (0: off): items may want overlap + extra
 
 
-_COLUMNS = "SELECT id, overlap, deadline, created_at FROM batches"
+_COLUMNS = "SELECT id, overlap, deadline, created_at, extra_reviews FROM batches"
 
 
 async def forecast_batch(db: Database, batch_id: int) -> ForecastBatch | None:
@@ -44,10 +53,15 @@ async def open_forecast_batches(db: Database) -> list[ForecastBatch]:
 
 
 async def missing_reviews(db: Database, batch: ForecastBatch) -> int:
-    """Reviews still wanted: each open item's reviews short of the overlap (late extras beyond
-    the overlap never make up for another item's)."""
+    """Reviews still wanted: each open item's reviews short of the overlap and the extra ones
+    it was given (late extras beyond the overlap never make up for another item's)."""
     rows = await db.fetchall(MISSING_SQL, (batch.id,))
-    return sum(max(0, batch.overlap - done) * count for done, count in rows)
+    missing = sum(max(0, batch.overlap - done) * count for done, count in rows)
+    if batch.extra_reviews > 0:  # dynamic overlap: an item given extras wants them too
+        for done, extra, count in await db.fetchall(OPEN_EXTRA_SQL, (batch.id,)):
+            wants = batch.overlap + extra
+            missing += (max(0, wants - done) - max(0, batch.overlap - done)) * count
+    return missing
 
 
 async def submitted_between(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from storage.database import Database
+from storage.gold import GOLD_ITEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +22,24 @@ class BatchRow:
     name: str
     status: str
     overlap: int
+    extra_reviews: int = 0  # dynamic overlap's cap (0: off): items may want overlap + extra
 
 
 @dataclass(frozen=True, slots=True)
 class ItemCounts:
+    """A batch's ordinary items: gold items (complete = 2) are not part of its progress."""
+
     items: int
     complete: int
     reviews: int  # every submitted review (late ones beyond the overlap included)
-    useful: int  # reviews counted towards the overlap: at most `overlap` per item
+    useful: int  # reviews counted towards the overlap: at most `overlap + extra` per item
     # Items still wanting reviews, per language (None: items without one).
     open_by_language: dict[str | None, int] = field(default_factory=dict)
+    extra: int = 0  # extra reviews the items were given for disagreement (dynamic overlap)
+
+    def wanted(self, overlap: int) -> int:
+        """Reviews wanted in all: `overlap` per item, and the extra ones it was given."""
+        return self.items * overlap + self.extra
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +51,17 @@ class Activity:
 
 
 NO_ACTIVITY = Activity(0, 0, 0, None)
-_BATCH_COLUMNS = "SELECT id, name, status, overlap FROM batches"
+_BATCH_COLUMNS = "SELECT id, name, status, overlap, extra_reviews FROM batches"
 # One covering-index scan (items_progress) per batch: a handful of groups, no item row read.
 ITEM_COUNTS_SQL = (
     "SELECT complete, lang, done_count, COUNT(*) FROM items WHERE batch_id = ?"
     " GROUP BY complete, lang, done_count"
+)
+# With dynamic overlap on, the items given extra reviews want `overlap + extra`: `extra` is
+# not in the index, so these batches' item rows are read (ordinary batches' never are).
+EXTRA_SQL = (
+    "SELECT done_count, extra, COUNT(*) FROM items WHERE batch_id = ?"
+    " AND complete IN (0, 1) AND extra > 0 GROUP BY done_count, extra"
 )
 
 
@@ -61,19 +76,27 @@ async def open_batches(db: Database) -> list[BatchRow]:
 
 
 async def item_counts(db: Database, batch: BatchRow) -> ItemCounts:
-    """Items, complete items, reviews and open items per language of one batch, from a few
-    grouped index entries."""
+    """Ordinary items, complete items, reviews and open items per language of one batch, from
+    a few grouped index entries (gold items left out)."""
     rows = await db.fetchall(ITEM_COUNTS_SQL, (batch.id,))
     items = complete = reviews = useful = 0
     open_by_language: dict[str | None, int] = {}
-    for is_complete, language, done, count in rows:
+    for state, language, done, count in rows:
+        if state == GOLD_ITEM:
+            continue
         items += count
-        complete += count if is_complete else 0
+        complete += count if state else 0
         reviews += done * count
         useful += min(done, batch.overlap) * count
-        if not is_complete:
+        if not state:
             open_by_language[language] = open_by_language.get(language, 0) + count
-    return ItemCounts(items, complete, reviews, useful, open_by_language)
+    extra = 0
+    if batch.extra_reviews > 0:
+        for done, item_extra, count in await db.fetchall(EXTRA_SQL, (batch.id,)):
+            extra += item_extra * count
+            wants = batch.overlap + item_extra
+            useful += (min(done, wants) - min(done, batch.overlap)) * count
+    return ItemCounts(items, complete, reviews, useful, open_by_language, extra)
 
 
 async def recent_activity(

@@ -17,15 +17,19 @@ async def create_upload(
     overlap: int | None,
     priority: int,
     deadline: str | None = None,
+    gold_rate: float = 0.1,
+    extra_reviews: int = 0,
+    disagreement: int | None = None,
     rubric_json: str | None,
     item_count: int,
     now: str,
 ) -> int:
+    """Record a checked upload with its options (kept until the batch is opened); its id."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "INSERT INTO uploads (coordinator_id, file_path, file_name, batch_name, overlap,"
-            " priority, deadline, rubric, item_count, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " priority, deadline, rubric, item_count, created_at, gold_rate, extra_reviews,"
+            " disagreement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 coordinator_id,
                 file_path,
@@ -37,10 +41,14 @@ async def create_upload(
                 rubric_json,
                 item_count,
                 now,
+                gold_rate,
+                extra_reviews,
+                disagreement,
             ),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        row = await cursor.fetchone()
+        assert row is not None
+        return row[0]
 
 
 async def get_upload(db: Database, upload_id: int) -> dict[str, Any] | None:

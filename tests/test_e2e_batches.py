@@ -55,7 +55,8 @@ async def test_an_uploaded_sample_is_summarised_then_opened(
     status = await upload(api, coordinator, "batch_small.jsonl", content)
     text = status.plain_text()
     assert "batch_small is ready to open" in text
-    assert "Items: 24" in text and "control items: 5" in text and "Languages: en 10, id 14" in text
+    assert "Items: 24" in text and "Languages: en 10, id 14" in text
+    assert "Gold: 5 items, mixed into each trainer's items at 10%" in text
     assert "warning" in text  # the gold criterion "clarity" is not in the default rubric
     assert await nilai.count("SELECT COUNT(*) FROM items") == 0  # nothing until the decision
     since = api.mark()
