@@ -41,12 +41,15 @@ from handlers import (
     daily_messages,
     exports,
     flagged,
+    gold,
     guard,
     guidance,
     languages,
     lease_sweeper,
     privacy,
     reports,
+    reviewers,
+    rewrite_review,
     rewrites,
     scheduled,
     timezones,
@@ -121,7 +124,17 @@ def register_handlers(application: Application) -> None:
         ]
     )
     # Features, each in its own module, before the catch-all handlers below.
-    features = (languages, timezones, privacy, guidance, corrections, daily_messages)
+    # rewrite_review's reply handler sees text replies before rewrites.text_reply below: a reply
+    # to its comment question is a reviewer's comment, any other goes on to rewrites.
+    features = (
+        languages,
+        timezones,
+        privacy,
+        guidance,
+        corrections,
+        daily_messages,
+        rewrite_review,
+    )
     coordinators = (
         coordinator_batches,
         broadcasts,
@@ -131,6 +144,8 @@ def register_handlers(application: Application) -> None:
         reports,
         batch_events,
         flagged,
+        reviewers,
+        gold,
     )
     for feature in (*features, *coordinators):
         application.add_handlers(feature.handlers())
