@@ -59,6 +59,8 @@ async def help_command(update: Update, context: NilaiContext) -> None:
     text = t(trainer.language, "help.trainer")
     if trainer.is_coordinator:
         text += "\n" + t(trainer.language, "help.coordinator")
+    elif trainer.reviewer:  # coordinators' help lists /review already
+        text += "\n" + t(trainer.language, "rewrite_review.help_reviewer")
     await update.message.reply_html(text)
 
 
