@@ -12,8 +12,8 @@ the day (and in the week) where it falls; skipped items are inside the gaps arou
 
 A thousand trainers cost a fixed handful of grouped statements (storage/report.py,
 bot/streaks.py per time zone in use, one per open batch for its item counts and its agreement,
-cached until its reviews change, four for the anomalies of the last 7 days), never one per
-trainer.
+cached until its reviews change, four for the anomalies of the last 7 days, five for the
+quality figures of bot/quality.py), never one per trainer.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bot.anomalies import Anomaly, find_anomalies
 from bot.clock import parse_stamp, stamp
 from bot.config import Settings
 from bot.forecast import Forecast, forecasts
+from bot.quality import CrowdQuality, TrainerQuality, crowd_quality, trainer_quality
 from bot.review import quota_of
 from bot.sittings import PAUSE
 from bot.streaks import WEEK, Days, day_range, days_of, local_date
@@ -46,6 +47,7 @@ class TrainerFigures:
     seconds_today: float  # time spent reviewing (see the module docstring)
     seconds_week: float
     last_seen: datetime | None
+    quality: TrainerQuality | None = None  # acceptance and gold (bot/quality.py); None: none
 
     @property
     def skip_rate(self) -> float | None:
@@ -78,6 +80,8 @@ class Report:
     team_week: tuple[int, ...]  # the team's reviews on each of the last 7 days, today last
     # Trainers with anomalies over the last 7 days (bot/anomalies.py), most signals first.
     anomalies: tuple[tuple[Trainer, tuple[Anomaly, ...]], ...] = ()
+    # The listed trainers' rewrites accepted, rewrites waiting for review, gold pauses.
+    crowd: CrowdQuality | None = None
 
     @property
     def reviews_today(self) -> int:
@@ -136,20 +140,30 @@ async def build_report(db: Database, settings: Settings, now: datetime) -> Repor
     # Hundreds of thousands of stamps at a thousand trainers (~0.15 s of Python): on a thread,
     # so the event loop (trainers' taps) gets the interpreter between its slices.
     spent_by = await asyncio.to_thread(_spent_by_trainer, members, times, starts, default)
+    qualities = await trainer_quality(db, criteria=True)  # everyone: cheaper than an IN list
     figures = []
     for member in members:
         user_id = member.trainer.user_id
         spent = spent_by[user_id]
         seen = parse_stamp(member.last_seen_at) if member.last_seen_at else None
         figures.append(
-            TrainerFigures(member.trainer, days[user_id], skipped.get(user_id, 0), *spent, seen)
+            TrainerFigures(
+                member.trainer,
+                days[user_id],
+                skipped.get(user_id, 0),
+                *spent,
+                seen,
+                qualities.get(user_id),
+            )
         )
+    listed = [member.trainer.user_id for member in members]
     return Report(
         moment=now,
         trainers=tuple(figures),
         batches=tuple(await _batches(db, today, default, now)),
         team_week=_team_week([f.days for f in figures]),
         anomalies=await _anomalies(db, members, now),
+        crowd=await crowd_quality(db, qualities, listed),
     )
 
 

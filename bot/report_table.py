@@ -2,7 +2,10 @@
 
 Columns are stable English names (a spreadsheet or a script reads them, whatever the
 coordinator's language); times are ISO 8601 in the coordinator's zone; minutes of reviewing are
-estimated as `bot/report.py` says.
+estimated as `bot/report.py` says. The quality columns (bot/quality.py) are empty for a trainer
+without the figure: no rewrite decided yet, no gold answer yet. Gold figures cover all of a
+trainer's gold answers, also those before a /resume; `gold_by_batch` and `gold_by_criterion`
+read "name: right/answered", joined by "; ".
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import csv
 import io
 from zoneinfo import ZoneInfo
 
+from bot.quality import GoldAccuracy, Share, TrainerQuality
 from bot.report import Report, TrainerFigures
 
 COLUMNS = (
@@ -25,6 +29,15 @@ COLUMNS = (
     "minutes_today",
     "minutes_week",
     "last_seen",
+    "rewrites_decided",
+    "rewrites_accepted",
+    "acceptance_rate",
+    "gold_answers",
+    "gold_correct",
+    "gold_accuracy",
+    "gold_by_batch",
+    "gold_by_criterion",
+    "gold_paused_in",
 )
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
@@ -61,7 +74,34 @@ def _row(figures: TrainerFigures, zone: str) -> list[str | int]:
         round(figures.seconds_today / 60),
         round(figures.seconds_week / 60),
         seen,
+        *_quality(figures.quality or TrainerQuality()),
     ]
+
+
+def _quality(quality: TrainerQuality) -> list[str | int]:
+    """The quality columns, empty where the figure does not exist yet."""
+    return [
+        *_acceptance(quality.acceptance),
+        *_gold(quality.gold),
+        _cell("; ".join(quality.paused_in)),
+    ]
+
+
+def _acceptance(share: Share | None) -> list[str | int]:
+    """Decided, accepted and the rate of the trainer's rewrites."""
+    if share is None:
+        return ["", "", ""]
+    return [share.whole, share.part, f"{share.rate:.3f}"]
+
+
+def _gold(gold: GoldAccuracy | None) -> list[str | int]:
+    """Answers, right ones, accuracy, and right/answered per batch and per criterion."""
+    if gold is None:
+        return ["", "", "", "", ""]
+    batches = "; ".join(f"{t.batch_name}: {t.correct}/{t.answers}" for t in gold.batches)
+    criteria = "; ".join(f"{key}: {share.part}/{share.whole}" for key, share in gold.criteria)
+    overall = gold.overall
+    return [overall.whole, overall.part, f"{overall.rate:.3f}", _cell(batches), _cell(criteria)]
 
 
 def _cell(text: str) -> str:

@@ -17,6 +17,7 @@ from bot.anomalies import Anomaly, find_anomalies
 from bot.clock import Clock, stamp, start_of_day, utc_now
 from bot.config import Settings
 from bot.onboarding import ROLES, Onboarding
+from bot.quality import TrainerQuality, trainer_quality
 from bot.review import quota_of
 from storage import agreement, progress, team, trainers
 from storage.database import Database
@@ -110,6 +111,7 @@ class TrainerLine:
     last_seen: datetime | None
     anomalies: tuple[Anomaly, ...] = ()  # bot/anomalies.py, over the last 7 days
     distance: float | None = None  # mean distance from the others' scores, open batches
+    quality: TrainerQuality | None = None  # acceptance, gold, gold pauses (bot/quality.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +227,7 @@ class TeamService:
         shown = [entry.trainer.user_id for entry in listed]
         found = await find_anomalies(self.db, now, shown)
         distances = await open_batch_distances(self.db, shown)
+        qualities = await trainer_quality(self.db, shown)
         lines = []
         for entry in listed:
             done = work.get(entry.trainer.user_id, Work())
@@ -238,6 +241,7 @@ class TeamService:
                     last_seen=datetime.fromisoformat(seen) if seen else None,
                     anomalies=found.get(entry.trainer.user_id, ()),
                     distance=distances.get(entry.trainer.user_id),
+                    quality=qualities.get(entry.trainer.user_id),
                 )
             )
         return TrainerPage(lines=lines, page=page, pages=pages, count=count)

@@ -1,6 +1,6 @@
-"""The daily report as one Telegram message: the team's day, each open batch with its
-agreement, who met or missed their quota, and who shows anomalies, within Telegram's 4,096
-characters.
+"""The daily report as one Telegram message: the team's day and its rewrites' review, each open
+batch with its agreement, who met or missed their quota, and who shows anomalies, within
+Telegram's 4,096 characters.
 
 A long team is never cut silently: as many names as fit are listed (space shared between the
 two lists), and the message says how many of how many it lists; the CSV has everyone. The
@@ -21,6 +21,7 @@ from bot.report import BatchFigures, Report, TrainerFigures, trainer_label
 from bot.streaks import local_date
 from handlers.anomaly_text import SEPARATOR as ALPHAS_SEPARATOR
 from handlers.anomaly_text import anomaly_phrases
+from handlers.quality_text import report_lines
 from handlers.text_split import MESSAGE_LIMIT, visible_len
 from storage.records import Trainer
 
@@ -39,7 +40,7 @@ def render_report(report: Report, language: str, zone: str) -> str:
             day=weekday_date(local_date(report.moment, zone), language),
             time=clock_time(report.moment, zone, language),
         ),
-        _team(report, language),
+        "\n".join([_team(report, language), *_quality(report, language)]),
         _batches(report.batches, language, zone, local_date(report.moment, zone)),
     ]
     fixed = "\n\n".join(head)
@@ -75,6 +76,11 @@ def _team(report: Report, language: str) -> str:
         active=Html(active),
         met=number(len(report.met), language),
     )
+
+
+def _quality(report: Report, language: str) -> list[str]:
+    """The team's rewrites accepted and waiting for review, and gold pauses (bot/quality.py)."""
+    return report_lines(report.crowd, language) if report.crowd is not None else []
 
 
 def _batches(batches: tuple[BatchFigures, ...], language: str, zone: str, today: date) -> str:

@@ -7,7 +7,10 @@ import json
 
 from storage.database import Database
 from storage.gold import GOLD_ITEM
-from tests.factories import NOW
+from tests.factories import NOW, make_batch, make_trainer
+
+REVIEWER = 9100
+RINA, BUDI = 2001, 2002
 
 
 class QualityRows:
@@ -99,3 +102,20 @@ class QualityRows:
 
 RIGHT = {"accuracy": (4, 4, 5), "safety": (5, 4, 5)}
 WRONG_ACCURACY = {"accuracy": (2, 4, 5), "safety": (5, 4, 5)}
+
+
+async def quality_rows(db: Database) -> QualityRows:
+    """A reviewer (REVIEWER) and a batch "pilot" of 30 items for the rows."""
+    await make_trainer(db, REVIEWER)
+    return QualityRows(db, await make_batch(db, "pilot", items=30))
+
+
+async def rinas_record(rows: QualityRows) -> None:
+    """Rina: 3 of 4 rewrites accepted (one more waits), gold 4 of 5 right, paused by gold in
+    pilot; Budi: one rewrite waiting, nothing decided."""
+    for status in ("accepted", "rejected", "accepted", "accepted", "open"):
+        await rows.rewrite(RINA, status, reviewer_id=REVIEWER)
+    for detail in (RIGHT, RIGHT, WRONG_ACCURACY, RIGHT, RIGHT):
+        await rows.gold_answer(RINA, detail)
+    await rows.gold_pause(RINA)
+    await rows.rewrite(BUDI, reviewer_id=REVIEWER)
