@@ -31,6 +31,7 @@ from storage.database import Database
 from storage.sqlite_backup import BackupError, RunLock, backup, restore
 
 if TYPE_CHECKING:
+    from bot.batch_options import QualityOptions
     from bot.batches import ImportProgress
 
 MAX_REASONS_SHOWN = 20
@@ -120,6 +121,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="the batch's own rubric, a TOML or JSON file (see README; relative to the current "
         "folder)",
     )
+    importer.add_argument(
+        "--gold-rate",
+        metavar="P",
+        help="the chance (0 to 1, or 0%%-100%%) that a trainer's next item is a gold item while "
+        "they have unseen gold items left (default 0.1)",
+    )
+    importer.add_argument(
+        "--extra-reviews",
+        type=int,
+        metavar="N",
+        help="dynamic overlap: give an item whose scores disagree up to N (1-10) extra reviews; "
+        "needs --disagreement (off unless both are given)",
+    )
+    importer.add_argument(
+        "--disagreement",
+        type=int,
+        metavar="SPREAD",
+        help="dynamic overlap: scores on a criterion SPREAD or more points apart (1 to the "
+        "rubric's scale span) get an item an extra review; needs --extra-reviews",
+    )
     invite = commands.add_parser(
         "invite",
         help="create an invite link",
@@ -138,8 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="export a batch's results (raw, sft, dpo or ratings)",
         description="Write a batch's results to a file from one consistent snapshot: raw "
         "(JSONL, every submitted review), sft and dpo (JSONL training data from rewrites), "
-        "ratings (CSV per item and criterion, with the median and flag counts). Trainers "
-        "appear only as pseudonyms.",
+        "ratings (CSV per item and criterion, with the median and flag counts). sft and dpo "
+        "take only rewrites a reviewer accepted, unless --all-rewrites, and never a gold "
+        "item's. Trainers appear only as pseudonyms. Exits 0 also when the file has no rows "
+        "(it says why).",
     )
     exporter.add_argument("--batch", required=True, help="name of the batch")
     exporter.add_argument(
@@ -156,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-trainer-ids",
         action="store_true",
         help="raw only: add each trainer's real Telegram id beside the pseudonym",
+    )
+    exporter.add_argument(
+        "--all-rewrites",
+        action="store_true",
+        help="sft and dpo only: take unreviewed rewrites besides accepted ones (rejected "
+        "ones never)",
     )
     backup_command = commands.add_parser(
         "backup",
@@ -256,6 +285,7 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.batch_options import OptionError, quality_options
     from bot.batches import ParserFailed, import_batch_file
     from bot.rubric import DEFAULT_RUBRIC, RubricError, load_rubric_file
 
@@ -276,6 +306,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     except RubricError as error:
         print(f"error: rubric {args.rubric}: {error}", file=sys.stderr)
         return 2
+    try:
+        quality = quality_options(args.gold_rate, args.extra_reviews, args.disagreement, rubric)
+    except OptionError as error:
+        print(f"error: {error}; nothing was imported", file=sys.stderr)
+        return 2
     db = await Database.open(settings.database_path)
     bar = ProgressBar("importing", unit="items")
     try:
@@ -289,6 +324,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             priority=args.priority,
             deadline=deadline,
             rubric=rubric,
+            quality=quality,
             on_progress=bar.imported,
         )
     except BatchFormatError as error:
@@ -315,8 +351,8 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await db.close()
     scan = result.scan
-    print(f"imported {result.items:,} items into batch {result.name!r}", end="")
-    print(f" ({scan.gold_count:,} control items)")
+    print(f"imported {result.items:,} items into batch {result.name!r}")
+    _print_quality(quality, scan.gold_count)
     if deadline is not None:
         print(f"  deadline: {deadline.isoformat()} (the end of that day, {settings.timezone})")
     if scan.languages:
@@ -325,6 +361,22 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     for problem in scan.warnings[:MAX_REASONS_SHOWN]:
         print(f"  warning: {plain(problem)}")
     return 0
+
+
+def _print_quality(quality: QualityOptions, gold: int) -> None:
+    """The import summary's gold items and rate, and the dynamic overlap when it is on."""
+    if gold:
+        items = "item" if gold == 1 else "items"
+        rate = f"{quality.gold_rate * 100:.1f}".removesuffix(".0")
+        print(f"  gold: {gold:,} {items}, mixed into each trainer's items at {rate}%")
+    else:
+        print("  gold: none (no item has a gold expectation)")
+    if quality.dynamic:
+        extra = "review" if quality.extra_reviews == 1 else "reviews"
+        print(
+            f"  dynamic overlap: up to {quality.extra_reviews} extra {extra} when scores are"
+            f" {quality.disagreement}+ points apart"
+        )
 
 
 def _deadline(text: str | None, settings: Settings) -> date | None:
@@ -376,6 +428,8 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     path: Path = args.output or Path(default_file_name(args.batch, args.fmt))
     if args.with_trainer_ids and args.fmt != "raw":
         print("note: --with-trainer-ids only changes the raw format", file=sys.stderr)
+    if args.all_rewrites and args.fmt not in ("sft", "dpo"):
+        print("note: --all-rewrites only changes the sft and dpo formats", file=sys.stderr)
     partial = path.with_name(path.name + ".partial")  # a failed export leaves no torn file
     db = await Database.open(settings.database_path)
     try:
@@ -386,6 +440,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
             args.fmt,
             partial,
             with_trainer_ids=args.with_trainer_ids,
+            all_rewrites=args.all_rewrites,
             on_progress=ProgressBar(f"exporting {args.fmt}").update,
         )
         manifest = await build_manifest(summary, agreement, datetime.now(UTC), file_name=path.name)
@@ -400,13 +455,22 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
         await db.close()
     partial.replace(path)
     written = write_manifest(manifest, path)
-    unit = "rows" if args.fmt == "ratings" else "lines"
+    unit = ("row" if args.fmt == "ratings" else "line") + ("" if summary.rows == 1 else "s")
     print(
         f"exported batch {summary.batch!r} as {summary.format}: {summary.rows:,} {unit}"
         f" ({human_size(summary.size)}) to {path}"
     )
     print(f"  manifest (counts, agreement, rubric version, SHA-256): {written}")
-    if summary.rows == 0:
+    left_out = summary.unreviewed_left_out
+    rewrites = f"{left_out:,} unreviewed rewrite" + ("" if left_out == 1 else "s")
+    if summary.rows == 0 and left_out:
+        print(
+            f"  no accepted rewrite yet: {rewrites} left out;"
+            " add --all-rewrites to include them (rejected ones never are)"
+        )
+    elif left_out:
+        print(f"  {rewrites} left out (--all-rewrites includes them)")
+    elif summary.rows == 0:
         print("  nothing submitted yet" + (" with a rewrite" if args.fmt in ("sft", "dpo") else ""))
     return 0
 

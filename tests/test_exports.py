@@ -1038,6 +1038,44 @@ async def test_the_cli_writes_an_export_to_disk(pilot: Reviewed, tmp_path: Path)
     assert result.returncode == 2 and "choose from" in result.stderr and "ratings" in result.stderr
 
 
+async def test_the_cli_takes_accepted_rewrites_and_says_what_it_left_out(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    database = pilot.settings.database_path
+    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "sft")
+    assert result.returncode == 0, result.stderr
+    assert "as sft: 1 line (" in result.stdout
+    assert "2 unreviewed rewrites left out (--all-rewrites includes them)" in result.stdout
+    assert len((tmp_path / "pilot-sft.jsonl").read_text("utf-8").splitlines()) == 1
+
+    result = export_cli(
+        tmp_path, database, "export", "--batch", "pilot", "--format", "dpo", "--all-rewrites"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "as dpo: 2 lines (" in result.stdout and "left out" not in result.stdout
+    manifest = json.loads((tmp_path / "pilot-dpo.jsonl.manifest.json").read_text("utf-8"))
+    assert manifest["filters"]["all_rewrites"] is True
+
+    # Nothing accepted (the accepted rewrite is rejected after all): rows 0, and why.
+    accepted = await pilot.db.fetchval(
+        "SELECT assignment_id FROM rewrite_reviews WHERE status = 'accepted'"
+    )
+    await review_rewrite(pilot.db, accepted, "rejected", CITRA, reason="other")
+    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "sft")
+    assert result.returncode == 0, result.stderr
+    assert "as sft: 0 lines" in result.stdout
+    assert (
+        "no accepted rewrite yet: 2 unreviewed rewrites left out; add --all-rewrites to include"
+        " them (rejected ones never are)"
+    ) in result.stdout
+    assert (tmp_path / "pilot-sft.jsonl").read_bytes() == b""
+
+    result = export_cli(
+        tmp_path, database, "export", "--batch", "pilot", "--format", "raw", "--all-rewrites"
+    )
+    assert result.returncode == 0 and "--all-rewrites only changes" in result.stderr
+
+
 # -- memory stays flat ---------------------------------------------------------------------------
 
 
