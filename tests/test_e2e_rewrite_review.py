@@ -239,3 +239,20 @@ async def test_a_trainer_is_refused_review_and_reviewer(
     tap = await rina.tap(reply, data=encode(Action.REVIEW_DECISION, 1, 0))
     assert "Only reviewers" in await answered(api, tap)
     assert await nilai.count("SELECT COUNT(*) FROM rewrite_reviews") == 0
+
+
+async def test_a_writer_who_blocked_the_bot_does_not_hold_up_the_review(
+    api: FakeBotApi, nilai: RunningBot, tmp_path: Path
+) -> None:
+    boss = await boss_in(api)
+    await import_batch(nilai, tmp_path, items=1)
+    rina = api.user(2001, "Rina")
+    await nilai.onboard(rina)
+    await write_rewrite(api, nilai, rina, "A rewrite")
+    api.block(rina.chat_id)
+    shown = await review(api, boss)
+    assert await tap(api, boss, shown, "Accept") == "Accepted"
+    assert "No rewrites are waiting" in boss.last_bot_message().plain_text()
+    row = await nilai.database.fetchone("SELECT status, notified_at FROM rewrite_reviews")
+    assert tuple(row) == ("accepted", None)  # decided; the writer could not be told
+    assert await nilai.count("SELECT reachable FROM trainers WHERE user_id = 2001") == 0

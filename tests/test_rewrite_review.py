@@ -220,3 +220,29 @@ async def test_who_may_review_and_reviewer_changes_are_audited(
         (9, "trainer.reviewer", "trainer:1", "off -> on"),
         (9, "trainer.reviewer", "trainer:1", "on -> off"),
     ]
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_a_long_rewrite_is_split_under_telegrams_limit_with_nothing_lost(language: str) -> None:
+    from handlers.rewrite_review import render_rewrite
+    from handlers.text_split import MESSAGE_LIMIT, visible_len
+    from storage.rewrite_reviews import Rewrite
+
+    turn = {"role": "assistant", "content": "Earlier answer " * 50}
+    rewrite = Rewrite(
+        assignment_id=1,
+        writer_id=1,
+        batch_name="pilot",
+        external_id="q1",
+        prompt="Why? " * 900,
+        response="Because. " * 600,
+        context=(turn,),
+        rewrite="Better & <clearer>. " * 300,
+        note="A note",
+    )
+    parts = render_rewrite(rewrite, language)
+    assert len(parts) > 1
+    assert all(visible_len(part) <= MESSAGE_LIMIT for part in parts)
+    shown = "".join(parts)
+    assert shown.count("Better &amp; &lt;clearer&gt;.") == 300  # escaped, none cut away
+    assert shown.count("Because.") == 600 and "A note" in shown
