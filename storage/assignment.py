@@ -4,7 +4,22 @@ short guarded write.
 The rules: open batches only, highest priority first, then batch id, then item id; never an
 item the trainer already had (submitted, skipped or expired); an item only while its reviews
 plus the other trainers' live leases are below its batch's overlap; one held item per trainer;
-only items in a language the trainer reviews in, or without a language (`items.lang` NULL).
+only items in a language the trainer reviews in, or without a language (`items.lang` NULL);
+nothing from a batch the trainer is paused in for failing its gold items (a live row in
+`gold_pauses`, written by storage/gold.py).
+
+Gold (control) items (`complete = 2`, storage.gold.GOLD_ITEM) are not in the queue. Once the
+plan found the batch the trainer's next item comes from, a draw (`GOLD_DRAW`) at the batch's
+`gold_rate` decides whether it is one of that batch's gold items instead, the lowest id the
+trainer never had, in their languages or without one: every trainer may get each gold item
+once, whatever the overlap, and no queue position moves. Gold is mixed into work, never served
+alone: a trainer with no ordinary item left anywhere gets no gold item either.
+
+Dynamic overlap: an item wants `overlap + extra` reviews. When a review brings it there and its
+batch has a `disagreement` threshold its scores on some criterion reach (max - min), it gets
+one more review (`extra`, up to the batch's `extra_reviews`) and comes back into the queue
+(`COUNT_REVIEW_SQL`); otherwise it is complete. `extra` is read only in batches with extra
+reviews, so an ordinary pick reads nothing new.
 
 The queue is every open batch in priority order (a few), and in each batch the items in the
 partial index `items_open`, in id order. Two hints (migration 0005) let a pick start reading
@@ -43,6 +58,7 @@ first would cost two more thread trips than it saves.)
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,17 +66,56 @@ from typing import Any
 import aiosqlite
 
 from storage.database import Connection, Database, Row
+from storage.gold import GOLD_ITEM
 from storage.languages import ACTIVE_TRAINER, TRAINER_LANGUAGES_SQL, parse, reviews
 from storage.records import Assignment
 
-# One more submitted review of the assignment's item (parameter: the assignment id); the item is
-# complete once its reviews reach the batch's overlap. Submit and a restored Undo both count so.
-COUNT_REVIEW_SQL = (
-    "UPDATE items SET done_count = done_count + 1,"
-    " complete = CASE WHEN done_count + 1 >= (SELECT overlap FROM batches"
-    " WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END"
-    " WHERE id = (SELECT item_id FROM assignments WHERE id = ?)"
+_SEQUENCE = "(SELECT COALESCE(MAX(id), 0) FROM assignments)"
+
+# The reviews an item wants: its batch's overlap, plus the extra reviews dynamic overlap gave
+# it. `items.extra` is read only in a batch with extra reviews (the CASE is lazy), so a batch
+# without them reads nothing new from the row. `_WANTED` for statements with `i` and `b`,
+# `_ITEM_WANTS` for an UPDATE of items.
+_WANTED = "(b.overlap + CASE WHEN b.extra_reviews > 0 THEN i.extra ELSE 0 END)"
+_ITEM_WANTS = (
+    "(SELECT wb.overlap + CASE WHEN wb.extra_reviews > 0 THEN items.extra ELSE 0 END"
+    " FROM batches wb WHERE wb.id = items.batch_id)"
 )
+# Dynamic overlap: this review brings an ordinary item's reviews to what it wants, its batch
+# has a disagreement threshold and extra reviews left for it, and its submitted scores on some
+# criterion are that many points apart or more: it wants one more review.
+_ONE_MORE = f"""(items.complete <> 2 AND items.done_count + 1 >= {_ITEM_WANTS} AND EXISTS (
+  SELECT 1 FROM batches db WHERE db.id = items.batch_id AND db.extra_reviews > 0
+    AND db.disagreement IS NOT NULL AND items.extra < db.extra_reviews
+    AND EXISTS (SELECT 1 FROM assignments da JOIN scores ds ON ds.assignment_id = da.id
+                WHERE da.item_id = items.id AND da.status = 'submitted'
+                GROUP BY ds.criterion HAVING MAX(ds.score) - MIN(ds.score) >= db.disagreement)))"""
+
+# One more submitted review of the assignment's item (parameter: the assignment id); the item is
+# complete once its reviews reach what it wants, unless dynamic overlap gives it one more
+# review: then it stays open and comes back into the queue at once (with the sequence, so
+# trainers who passed it find it). A gold item (complete = 2) stays gold and never gets extra
+# reviews. Submit and a restored Undo both count so.
+COUNT_REVIEW_SQL = f"""
+UPDATE items SET done_count = done_count + 1,
+  complete = CASE WHEN complete = 2 THEN 2 WHEN {_ONE_MORE} THEN 0
+             WHEN done_count + 1 >= {_ITEM_WANTS} THEN 1 ELSE 0 END,
+  extra = CASE WHEN {_ONE_MORE} THEN extra + 1 ELSE extra END,
+  full_until = CASE WHEN {_ONE_MORE} THEN NULL ELSE full_until END,
+  reopened_seq = CASE WHEN {_ONE_MORE} THEN {_SEQUENCE} ELSE reopened_seq END
+WHERE id = (SELECT item_id FROM assignments WHERE id = ?)
+"""
+
+# Whether the trainer (:trainer) is paused in batch `b` for failing its gold items
+# (storage/gold.py writes and lifts the pauses): then they get nothing more from it.
+_PAUSED = (
+    "EXISTS (SELECT 1 FROM gold_pauses gp WHERE gp.trainer_id = {trainer}"
+    " AND gp.batch_id = {batch} AND gp.lifted_at IS NULL)"
+)
+_NOT_PAUSED = "NOT " + _PAUSED.format(trainer=":trainer", batch="b.id")
+
+# The chance draws of gold items (a module instance, so tests can seed it).
+GOLD_DRAW = random.Random()
 
 # How many candidates one claim may try (hints wrong towards "open" are corrected as tried).
 CANDIDATES = 16
@@ -76,16 +131,15 @@ _FIRST_LEASE_END = (
     " WHERE live.item_id = items.id AND live.status = 'active' AND live.lease_expires_at > :now),"
     " '9999-12-31')"
 )
-_OVERLAP = "(SELECT overlap FROM batches WHERE batches.id = items.batch_id)"
-_SEQUENCE = "(SELECT COALESCE(MAX(id), 0) FROM assignments)"
+_OVERLAP = _ITEM_WANTS
 
-# Open batches in queue order, the trainer's position in each, the current sequence and the
-# languages the trainer reviews in.
+# Open batches in queue order (but those the trainer is paused in), the trainer's position in
+# each, the current sequence, the languages the trainer reviews in and each batch's gold rate.
 _QUEUE_SQL = f"""
 SELECT b.id AS batch_id, COALESCE(p.item_id, -1) AS position, COALESCE(p.seq, 0) AS seq,
-       {_SEQUENCE} AS seq_now, ({TRAINER_LANGUAGES_SQL}) AS languages
+       {_SEQUENCE} AS seq_now, ({TRAINER_LANGUAGES_SQL}) AS languages, b.gold_rate AS gold_rate
 FROM batches b LEFT JOIN queue_positions p ON p.batch_id = b.id AND p.trainer_id = :trainer
-WHERE b.status = 'open'
+WHERE b.status = 'open' AND {_NOT_PAUSED}
 ORDER BY b.priority DESC, b.id
 """
 
@@ -135,21 +189,51 @@ def _candidates_sql(languages: int) -> str:
 _CANDIDATES_SQL = _candidates_sql(1)
 
 
-# The claim: every rule checked again, for the candidates only (index lookups).
-_CLAIM_SQL = """
+_RETURNING = "RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion"
+
+# The claim: every rule checked again, for the candidates only (index lookups). The braces of
+# the item ids are doubled: the statement is formatted once more with them.
+_CLAIM_SQL = f"""
 INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)
 SELECT i.id, :trainer, :now, :lease FROM items i JOIN batches b ON b.id = i.batch_id
-WHERE i.id IN ({ids}) AND b.status = 'open' AND i.complete = 0
+WHERE i.id IN ({{ids}}) AND b.status = 'open' AND i.complete = 0 AND {_NOT_PAUSED}
   AND NOT EXISTS (SELECT 1 FROM assignments mine
                   WHERE mine.item_id = i.id AND mine.trainer_id = :trainer)
   AND NOT EXISTS (SELECT 1 FROM assignments held
                   WHERE held.trainer_id = :trainer AND held.status = 'active')
   AND i.done_count + (SELECT COUNT(*) FROM assignments live WHERE live.item_id = i.id
-                      AND live.status = 'active' AND live.lease_expires_at > :now) < b.overlap
+                      AND live.status = 'active' AND live.lease_expires_at > :now) < {_WANTED}
 ORDER BY i.id
 LIMIT 1
-RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion
+{_RETURNING}
 """
+
+# A gold item of the batch instead (lowest id): every rule checked again, but gold ignores the
+# overlap (each trainer may get each gold item once) and moves no queue position. The gold
+# items of a batch are read from items_progress (batch, complete, lang), languages included,
+# and sorted after (`+i.id`: not in items_queue's id order, which would read every row's lang).
+_GOLD_CLAIM_SQL = f"""
+INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)
+SELECT i.id, :trainer, :now, :lease FROM items i JOIN batches b ON b.id = i.batch_id
+WHERE i.batch_id = :batch AND i.complete = {GOLD_ITEM} AND (i.lang IS NULL{{in_languages}})
+  AND b.status = 'open' AND {_NOT_PAUSED}
+  AND NOT EXISTS (SELECT 1 FROM assignments mine
+                  WHERE mine.item_id = i.id AND mine.trainer_id = :trainer)
+  AND NOT EXISTS (SELECT 1 FROM assignments held
+                  WHERE held.trainer_id = :trainer AND held.status = 'active')
+ORDER BY +i.id
+LIMIT 1
+{_RETURNING}
+"""
+
+
+@functools.cache
+def _gold_claim_sql(languages: int) -> str:
+    """The gold claim for a trainer reviewing in `languages` languages (:l0, :l1, ...)."""
+    names = [f":l{n}" for n in range(languages)]
+    in_languages = f" OR i.lang IN ({', '.join(names)})" if names else ""
+    return _GOLD_CLAIM_SQL.format(in_languages=in_languages)
+
 
 # Candidates tried that are full now (the one just claimed, or ones whose hint was wrong)
 # leave items_open until their first live lease ends.
@@ -211,6 +295,8 @@ class _Plan:
     candidates: _Candidates
     exhausted: list[_Candidates]
     seq_now: int
+    gold_rate: float  # the chance that the next item comes from the batch's gold items
+    languages: tuple[str, ...]  # the trainer's
 
 
 async def assign_next_item(
@@ -228,26 +314,52 @@ def _assign(
 ) -> Assignment | None:
     params = {"trainer": trainer_id, "now": now, "lease": lease_expires_at}
     conn.execute(_LEASES_ENDED_SQL, {"now": now})
+    gold_drawn: bool | None = None
     while True:
         plan = _plan(conn, conn.execute(_QUEUE_SQL, params).fetchall(), params)
         if plan is None:
-            return None
+            return None  # nothing ordinary left: no gold either (gold is mixed into work)
+        if gold_drawn is None:  # one draw per pick, in the batch the next item comes from
+            gold_drawn = GOLD_DRAW.random() < plan.gold_rate
+            if gold_drawn and (gold := _claim_gold(conn, plan, params)) is not None:
+                return gold
         claimed, corrected = _claim(conn, plan, params)
         if claimed is not None or not corrected:
             return claimed  # None here: the trainer holds an item already
 
 
+def _claim_gold(conn: Connection, plan: _Plan, params: dict[str, Any]) -> Assignment | None:
+    """Claim the trainer's first unseen gold item of the plan's batch, in their languages or
+    without one; None if they have none left (or hold an item already). No queue position
+    moves: gold items are not in the ordinary queue."""
+    names = {f"l{n}": code for n, code in enumerate(plan.languages)}
+    row = conn.execute(
+        _gold_claim_sql(len(plan.languages)),
+        {**params, "batch": plan.candidates.batch_id, **names},
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute(
+        "UPDATE trainers SET last_seen_at = ? WHERE user_id = ?",
+        (params["now"], params["trainer"]),
+    )
+    return Assignment.from_row(row)
+
+
 async def item_still_wanted(db: Database, assignment: Assignment, now: str) -> bool:
     """Whether the item of an expired lease still has room for this trainer's review: its
-    batch is open, its reviews plus the other trainers' live leases are below overlap, and it is
-    in a language the trainer reviews in (or has none), as a new pick would require."""
+    batch is open, the trainer is not paused in it, it is in a language the trainer reviews in
+    (or has none), as a new pick would require, and its reviews plus the other trainers' live
+    leases are below what it wants (a gold item ignores the overlap: it is still this
+    trainer's to answer)."""
     row = await db.fetchone(
-        "SELECT i.done_count + (SELECT COUNT(*) FROM assignments held"
+        "SELECT i.complete = 2 OR i.done_count + (SELECT COUNT(*) FROM assignments held"
         "   WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > :now"
-        "   AND held.id <> :assignment) < b.overlap AS wanted,"
+        f"   AND held.id <> :assignment) < {_WANTED} AS wanted,"
         f" i.lang AS lang, ({TRAINER_LANGUAGES_SQL}) AS languages"
         " FROM items i JOIN batches b ON b.id = i.batch_id"
-        " WHERE i.id = :item AND i.complete = 0 AND b.status = 'open'",
+        f" WHERE i.id = :item AND i.complete IN (0, {GOLD_ITEM}) AND b.status = 'open'"
+        f" AND {_NOT_PAUSED}",
         {
             "now": now,
             "assignment": assignment.id,
@@ -266,7 +378,8 @@ async def item_still_wanted(db: Database, assignment: Assignment, now: str) -> b
 _CAN_TAKE_SQL = """
 SELECT 1 FROM trainers t
 LEFT JOIN queue_positions p ON p.trainer_id = t.user_id AND p.batch_id = :batch
-WHERE {active} AND COALESCE(t.review_languages, t.language) = :languages AND ({terms})
+WHERE {active} AND COALESCE(t.review_languages, t.language) = :languages AND NOT {paused}
+  AND ({terms})
 LIMIT 1
 """
 _OPEN_NOT_MINE = (
@@ -293,7 +406,8 @@ def _can_take_sql(languages: int) -> str:
     ]
     for language in ["IS NULL", *(f"= {name}" for name in names)]:
         terms.append(f"EXISTS ({_OPEN_NOT_MINE} AND i.lang {language} AND i.id > {position})")
-    return _CAN_TAKE_SQL.format(active=ACTIVE_TRAINER, terms="\n  OR ".join(terms))
+    paused = _PAUSED.format(trainer="t.user_id", batch=":batch")
+    return _CAN_TAKE_SQL.format(active=ACTIVE_TRAINER, paused=paused, terms="\n  OR ".join(terms))
 
 
 async def anyone_can_take(
@@ -364,7 +478,7 @@ def _plan(conn: Connection, queue: Sequence[Row], params: dict[str, Any]) -> _Pl
             last_item=next((row[0] for row in rows if row[1] == 2), None) or -1,
         )
         if found.ids:
-            return _Plan(found, exhausted, queue[0]["seq_now"])
+            return _Plan(found, exhausted, queue[0]["seq_now"], batch["gold_rate"], languages)
         exhausted.append(found)
     return None
 

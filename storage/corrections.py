@@ -25,6 +25,7 @@ import aiosqlite
 
 from storage.assignment import COUNT_REVIEW_SQL
 from storage.database import Connection, Database
+from storage.gold import GOLD_ITEM
 
 # The lease of a reopened judgment: it keeps its slot until submitted again or skipped. A stamp
 # (the stored form) that sorts after every real one; renewals never shorten a lease.
@@ -85,10 +86,14 @@ def _reopen(conn: Connection, assignment_id: int, submitted_at: str, now: str) -
     record_revision(conn, assignment_id, "judgment", replaced, now)
     # The review becomes a live lease: done_count down, and an item that was complete is full
     # until its first live lease ends (at least this one's, which does not), so it does not
-    # come back into items_open for others.
+    # come back into items_open for others. Complete means its reviews still reach what it
+    # wants (the overlap plus any extra reviews dynamic overlap gave it: `extra` never goes
+    # down, so the resubmit looks at the disagreement again); a gold item stays gold.
     conn.execute(
         "UPDATE items SET done_count = done_count - 1,"
-        " complete = CASE WHEN done_count - 1 >= (SELECT overlap FROM batches"
+        f" complete = CASE WHEN complete = {GOLD_ITEM} THEN {GOLD_ITEM}"
+        "   WHEN done_count - 1 >= (SELECT overlap + CASE WHEN extra_reviews > 0"
+        "   THEN items.extra ELSE 0 END FROM batches"
         "   WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END,"
         " full_until = CASE WHEN complete = 1 THEN (SELECT MIN(live.lease_expires_at)"
         "   FROM assignments live WHERE live.item_id = items.id AND live.status = 'active'"

@@ -6,7 +6,8 @@ live leases on it (active, not yet ended) are below the overlap. A lease that en
 stops counting; sweeping it only makes that visible (the status, the panel's text) and puts
 its item back into `items_open` at once (`item_released`), so trainers who passed the item
 while it was leased are offered it by their next pick, not only when its `full_until` hint
-comes due.
+comes due. (A gold item is never in `items_open`: its lease ending only frees it for its
+trainer to take up again.)
 
 The sweep reads through the partial index `assignments_leases` (lease_expires_at) WHERE status
 = 'active', so the per-minute look with nothing to sweep is one index probe and no write.
@@ -42,17 +43,25 @@ _PANELS_SQL = (
     " WHERE kind = 'panel' AND assignment_id IN ({ids})"
 )
 
-# Taking a swept lease up again: only while the trainer holds no other open item and the
-# item's reviews plus the others' live leases leave room (its batch open, the item not
-# complete), checked in the write itself, so two trainers never fill one slot.
+# Taking a swept lease up again: only while the trainer holds no other open item, is not paused
+# in the item's batch for failing its gold items, and the item's reviews plus the others' live
+# leases leave room below what it wants (its batch open, the item not complete), checked in
+# the write itself, so two trainers never fill one slot. A gold item (complete = 2) ignores the
+# overlap: it stays this trainer's to answer while its batch is open.
 _TAKE_UP_GUARD = """
   NOT EXISTS (SELECT 1 FROM assignments held
               WHERE held.trainer_id = assignments.trainer_id AND held.status = 'active')
   AND EXISTS (SELECT 1 FROM items i JOIN batches b ON b.id = i.batch_id
-              WHERE i.id = assignments.item_id AND i.complete = 0 AND b.status = 'open'
-                AND i.done_count + (SELECT COUNT(*) FROM assignments live
-                                    WHERE live.item_id = i.id AND live.status = 'active'
-                                      AND live.lease_expires_at > :now) < b.overlap)
+              WHERE i.id = assignments.item_id AND b.status = 'open'
+                AND NOT EXISTS (SELECT 1 FROM gold_pauses gp
+                                WHERE gp.trainer_id = assignments.trainer_id
+                                  AND gp.batch_id = b.id AND gp.lifted_at IS NULL)
+                AND (i.complete = 2
+                     OR (i.complete = 0
+                         AND i.done_count + (SELECT COUNT(*) FROM assignments live
+                                             WHERE live.item_id = i.id AND live.status = 'active'
+                                               AND live.lease_expires_at > :now)
+                             < b.overlap + CASE WHEN b.extra_reviews > 0 THEN i.extra ELSE 0 END)))
 """
 _RETURNING = "RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion"
 

@@ -6,7 +6,9 @@ queue position in each open batch, so the cost does not grow with the trainer's 
 that came back since the position, the items after it (one short index range per language the
 trainer reviews in, plus one for items without a language), and items whose "full" hint has
 ended (the pick would look at them again; they count when their reviews and live leases leave
-room).
+room). A batch the trainer is paused in for failing its gold items (`gold_pauses`) offers them
+nothing; gold items themselves are not asked about: they are mixed into ordinary work, never
+served alone.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from storage.languages import languages_of
 _TAKEABLE_SQL = """
 SELECT 1 FROM batches b
 LEFT JOIN queue_positions p ON p.batch_id = b.id AND p.trainer_id = :trainer
-WHERE b.status = 'open' AND ({terms})
+WHERE b.status = 'open' AND NOT EXISTS (SELECT 1 FROM gold_pauses gp
+    WHERE gp.trainer_id = :trainer AND gp.batch_id = b.id AND gp.lifted_at IS NULL)
+  AND ({terms})
 LIMIT 1
 """
 _NOT_MINE = (
@@ -34,7 +38,7 @@ _HINT_ENDED = (
     "SELECT 1 FROM items i WHERE i.full_until <= :now AND i.complete = 0 AND +i.batch_id = b.id"
     f" AND {_NOT_MINE} AND i.done_count + (SELECT COUNT(*) FROM assignments live"
     " WHERE live.item_id = i.id AND live.status = 'active' AND live.lease_expires_at > :now)"
-    " < b.overlap"
+    " < b.overlap + CASE WHEN b.extra_reviews > 0 THEN i.extra ELSE 0 END"
 )
 
 
@@ -56,7 +60,8 @@ def _takeable_sql(languages: int) -> str:
 
 async def could_take_new_item(db: Database, trainer_id: int, now: str) -> bool:
     """Whether some open batch has an item this trainer never had and could be given now (in
-    their languages or without one, with room below the overlap)."""
+    their languages or without one, with room below what it wants), and that the trainer is not
+    paused in."""
     codes = await languages_of(db, trainer_id)
     params: dict[str, object] = {"trainer": trainer_id, "now": now}
     params.update({f"l{n}": code for n, code in enumerate(codes)})

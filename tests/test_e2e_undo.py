@@ -206,7 +206,9 @@ async def test_an_undone_item_keeps_its_slot_while_the_trainer_takes_their_time(
 async def test_for_a_gold_item_the_first_answer_counts(
     api: FakeBotApi, nilai: RunningBot, tmp_path: Path
 ) -> None:
-    await nilai.import_file(write_batch(tmp_path, 1, gold={"accuracy": [4, 5]}), overlap=1)
+    await nilai.import_file(write_batch(tmp_path, 2, gold={"accuracy": [4, 5]}), overlap=1)
+    # Gold is mixed into ordinary work (never served alone): at rate 1 the gold item comes first.
+    await nilai.database.execute("UPDATE batches SET gold_rate = 1")
     user = await trainer_in(api, nilai, "id")
     panel = await nilai.next_item(user)
     gold = assignment_of(panel)
