@@ -1,0 +1,278 @@
+"""Gold (control) items in chat: telling a trainer paused for them, the coordinators' evidence,
+and lifting the pause (/resume @name [batch] and the evidence's Resume button).
+
+The judging and the pause are committed by the Submit itself (storage/gold.py); this module
+only says so. The trainer hears it at once, as a reply to their own tap (interactive traffic);
+the coordinators' messages are bulk-paced and sent in the background, so the trainer's next
+item is not held up by them.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot.config import Settings
+from bot.formatting import number, percent
+from bot.gold import Evidence, GoldAnswer, GoldService, PausedBatch
+from bot.i18n import Html, t, t_plain
+from bot.review import ItemView
+from bot.rubric import Rubric
+from bot.team import TeamService
+from handlers.callback_data import Action, InvalidCallbackData, decode, encode
+from handlers.context import NilaiContext
+from handlers.coordinator_guard import coordinators_only
+from handlers.guidance import render_guidelines
+from handlers.panel_edits import NO_PREVIEW
+from handlers.render import start_reviewing_keyboard
+from handlers.sending import send_bulk_message
+from handlers.text_split import echo
+from storage import trainers
+from storage.records import Trainer
+
+log = logging.getLogger(__name__)
+
+SHOWN_ANSWERS = 15  # the latest gold answers in the evidence; older ones are counted only
+
+
+def handlers() -> list[BaseHandler]:
+    """The Resume button under the coordinators' evidence (/resume is handlers/coordinator_team)."""
+    return [CallbackQueryHandler(resume_button, pattern=rf"^1{Action.GOLD_RESUME.value}:")]
+
+
+def gold_of(context: NilaiContext) -> GoldService:
+    services = context.services
+    return GoldService(services.db, services.settings, services.clock)
+
+
+# -- a trainer paused ----------------------------------------------------------------------------
+
+
+async def after_submit(
+    context: NilaiContext, trainer: Trainer, view: ItemView, reply_to: int | None
+) -> None:
+    """Called by the Submit handler once the tap is answered, before it sends the next item (or
+    "nothing left"): if this gold answer paused the trainer, they are told first, so the next
+    item, from another batch or none, reads as what follows the pause."""
+    judged = view.gold
+    if judged is None or not judged.paused:
+        return
+    evidence = await gold_of(context).evidence(
+        trainer.user_id, judged.batch_id, view.rubric.criteria, view.item.batch_name
+    )
+    await _tell_paused_trainer(context, trainer, view.rubric, evidence, reply_to)
+    context.application.create_task(
+        _tell_coordinators(context, trainer, view.rubric, evidence), name="gold-pause-notice"
+    )
+
+
+async def _tell_paused_trainer(
+    context: NilaiContext,
+    trainer: Trainer,
+    rubric: Rubric,
+    evidence: Evidence,
+    reply_to: int | None,
+) -> None:
+    """The kind message (no blame; what to read again), then the batch's guidelines."""
+    language = trainer.language
+    missed = [rubric.label(key, language) for key in evidence.accuracy.most_missed()]
+    hint = t(language, "gold_paused.missed", criteria=", ".join(missed)) if missed else ""
+    text = t(language, "gold_paused.trainer", batch=evidence.batch.name, missed=Html(hint))
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    await context.bot.send_message(
+        trainer.chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply
+    )
+    for part in render_guidelines(rubric, evidence.batch.name, language, first=False):
+        await context.bot.send_message(
+            trainer.chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+        )
+
+
+async def _tell_coordinators(
+    context: NilaiContext, trainer: Trainer, rubric: Rubric, evidence: Evidence
+) -> None:
+    """Every reachable coordinator gets the evidence in their language, with a Resume button."""
+    services = context.services
+    for coordinator in await trainers.coordinators(services.db):
+        if not coordinator.reachable:
+            continue
+        language = coordinator.language
+        text = render_evidence(trainer, rubric, evidence, language, services.settings)
+        button = InlineKeyboardButton(
+            t_plain(language, "gold_button.resume"),
+            callback_data=encode(Action.GOLD_RESUME, trainer.user_id, evidence.batch.batch_id),
+        )
+        try:
+            await send_bulk_message(
+                context.bot,
+                coordinator.chat_id,
+                text,
+                paid=services.settings.paid_broadcast,
+                reply_markup=InlineKeyboardMarkup([[button]]),
+            )
+        except Forbidden:
+            await services.onboarding.set_reachable(coordinator.user_id, False)
+        except TelegramError as error:  # the pause stands; /trainers shows it too
+            log.warning("coordinator %s not told of a gold pause: %s", coordinator.user_id, error)
+
+
+def render_evidence(
+    trainer: Trainer, rubric: Rubric, evidence: Evidence, language: str, settings: Settings
+) -> str:
+    """Who, where, the accuracy (x of y, percent) and each counted answer, expected vs given."""
+    accuracy = evidence.accuracy
+    answers = evidence.answers[-SHOWN_ANSWERS:]
+    lines = [_answer_line(answer, rubric, language) for answer in answers]
+    earlier = len(evidence.answers) - len(answers)
+    if earlier:
+        lines.insert(0, t(language, "gold_paused.earlier", count=number(earlier, language)))
+    return t(
+        language,
+        "gold_paused.coordinator",
+        name=trainer.name or str(trainer.user_id),
+        handle=Html(handle_of(trainer, language)),
+        batch=evidence.batch.name,
+        correct=number(accuracy.correct, language),
+        answered=number(accuracy.answered, language),
+        percent=percent(accuracy.share, language),
+        needed=percent(settings.gold_pass_rate, language),
+        answers=Html("\n".join(lines)),
+        who=f"@{trainer.username}" if trainer.username else str(trainer.user_id),
+    )
+
+
+def _answer_line(answer: GoldAnswer, rubric: Rubric, language: str) -> str:
+    parts = []
+    for key, (given, low, high) in answer.detail.items():
+        exact = "gold_paused.criterion_exact" if low == high else "gold_paused.criterion"
+        label = rubric.label(key, language)
+        parts.append(t(language, exact, label=label, given=given, low=low, high=high))
+    mark = "✅" if answer.correct else "❌"  # symbols, no words
+    return f"{mark} <code>{html.escape(answer.external_id)}</code>: {' · '.join(parts)}"
+
+
+def handle_of(trainer: Trainer, language: str) -> str:
+    """@username when there is one (how coordinators address people), else the id."""
+    if trainer.username:
+        return f"(@{html.escape(trainer.username)})"
+    return t(language, "team_list.handle_id", user_id=trainer.user_id)
+
+
+# -- lifting a pause -----------------------------------------------------------------------------
+
+
+async def resume_gold(update: Update, context: NilaiContext) -> bool:
+    """/resume's gold part (a coordinator's, checked by the caller): with a batch, lifts that
+    batch's pause and answers; without, lifts every gold pause of the trainer. True when the
+    command is answered in full here; False when /resume's status change must still run (no
+    gold pause, an unknown trainer, or a trainer whose own status is paused or removed)."""
+    message, me, args = update.message, context.trainer, context.args or []
+    assert message is not None and me is not None
+    if not args:
+        return False
+    team = TeamService(
+        context.services.db,
+        context.services.settings,
+        context.services.onboarding,
+        context.services.clock,
+    )
+    target = await team.find(args[0])
+    if len(args) == 1:
+        if target is None:
+            return False
+        lifted = await gold_of(context).lift(target.user_id, None, actor_id=me.user_id)
+        if not lifted:
+            return False
+        await _say_lifted(context, message, me, target, lifted)
+        return target.status == "active"
+    if target is None:
+        await message.reply_html(t(me.language, "team_manage.unknown", who=echo(args[0])))
+        return True
+    batch = " ".join(args[1:])
+    batch_id = await gold_of(context).batch_id(batch)
+    if batch_id is None:
+        await message.reply_html(t(me.language, "gold_resume.unknown_batch", batch=echo(batch)))
+        return True
+    lifted = await gold_of(context).lift(target.user_id, batch_id, actor_id=me.user_id)
+    if not lifted:
+        text = t(me.language, "gold_resume.not_paused", name=_name(target), batch=batch)
+        await message.reply_html(text)
+        return True
+    await _say_lifted(context, message, me, target, lifted)
+    return True
+
+
+async def _say_lifted(
+    context: NilaiContext,
+    message: Message,
+    me: Trainer,
+    target: Trainer,
+    lifted: Sequence[PausedBatch],
+) -> None:
+    names = ", ".join(batch.name for batch in lifted)
+    await message.reply_html(
+        t(me.language, "gold_resume.lifted", name=_name(target), batches=names)
+    )
+    await _tell_resumed_trainer(context, target, names)
+
+
+@coordinators_only
+async def resume_button(update: Update, context: NilaiContext) -> None:
+    """Resume under the evidence: lifts that batch's pause, once; a second tap says so."""
+    query, me = update.callback_query, context.trainer
+    assert query is not None and me is not None
+    try:
+        user_id, batch_id = decode(query.data).args
+    except (InvalidCallbackData, ValueError):
+        await query.answer(t_plain(me.language, "gold_toast.invalid"))
+        return
+    lifted = await gold_of(context).lift(user_id, batch_id, actor_id=me.user_id)
+    if not lifted:
+        await query.answer(t_plain(me.language, "gold_toast.already"))
+        return
+    await query.answer(t_plain(me.language, "gold_toast.lifted"))
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:  # another coordinator's tap took it away first
+        log.debug("gold evidence kept its button: %s", error)
+    target = await trainers.get_trainer(context.services.db, user_id)
+    if target is not None:
+        await _tell_resumed_trainer(context, target, lifted[0].name)
+
+
+async def _tell_resumed_trainer(context: NilaiContext, target: Trainer, batches: str) -> None:
+    """The trainer hears at once that they can go on, with the Start reviewing button."""
+    if not target.reachable:
+        return
+    language = target.language
+    try:
+        await context.bot.send_message(
+            target.chat_id,
+            t(language, "gold_resume.trainer", batches=batches),
+            parse_mode=ParseMode.HTML,
+            reply_markup=start_reviewing_keyboard(language),
+        )
+    except Forbidden:
+        await context.services.onboarding.set_reachable(target.user_id, False)
+    except TelegramError as error:  # the lift stands; only the notice is lost
+        log.warning("trainer %s not told of a lifted gold pause: %s", target.user_id, error)
+
+
+def _name(trainer: Trainer) -> str:
+    return (
+        trainer.name.strip()
+        or (f"@{trainer.username}" if trainer.username else "")
+        or str(trainer.user_id)
+    )
