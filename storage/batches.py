@@ -223,7 +223,7 @@ class BatchProgress:
 
 # Counted on the covering index items_progress (batch_id, complete, lang, done_count): no item
 # row is read. A gold item (complete = 2) counts only as gold.
-_LIST_SQL = (
+LIST_BATCHES_SQL = (
     "SELECT b.id, b.name, b.status, b.priority, b.overlap,"
     f" b.item_count - COALESCE(SUM(CASE WHEN i.complete = {GOLD_ITEM} THEN 1 ELSE 0 END), 0),"
     " COALESCE(SUM(CASE WHEN i.complete = 1 THEN 1 ELSE 0 END), 0),"
@@ -243,7 +243,7 @@ _LIST_SQL = (
 async def list_batches(db: Database) -> list[BatchProgress]:
     """Every batch with its counts, aggregated in SQL (one indexed pass over items); the extra
     reviews are read only for batches with dynamic overlap on."""
-    listed = [BatchProgress(*row) for row in await db.fetchall(_LIST_SQL)]
+    listed = [BatchProgress(*row) for row in await db.fetchall(LIST_BATCHES_SQL)]
     dynamic = [batch.id for batch in listed if batch.extra_reviews > 0]
     extras = await extra_reviews_given(db, dynamic)
     return [

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.forecast import forecast
 from bot.progress import ProgressService
 from storage import batch_progress, batches
+from storage.batches import LIST_BATCHES_SQL
 from storage.database import Database
 from storage.gold import GOLD_ITEM
 from tests.conftest import FakeClock
@@ -127,3 +128,11 @@ async def test_extras_are_not_read_while_dynamic_overlap_is_off(
     (report,) = await progress.report("b")
     assert (report.wanted, report.remaining) == (4, 2)
     assert (await forecast(db, batch_id, clock(), zone="UTC")).remaining == 2
+
+
+async def test_batches_are_listed_from_the_covering_index(db: Database) -> None:
+    """/batches counts gold items apart without reading an item row."""
+    plan = " ".join(
+        str(row[3]) for row in await db.fetchall(f"EXPLAIN QUERY PLAN {LIST_BATCHES_SQL}")
+    )
+    assert "COVERING INDEX items_progress" in plan
