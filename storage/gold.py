@@ -111,7 +111,28 @@ def judge_first_answer(
             ).rowcount
             == 1
         )
+    if paused:
+        _release_held(conn, trainer_id, batch_id)
     return GoldJudged(trainer_id, batch_id, correct, paused)
+
+
+def _release_held(conn: Connection, trainer_id: int, batch_id: int) -> None:
+    """A trainer paused in a batch gives up the items of it they hold, so they get nothing
+    more from it (a judgment reopened by Undo stays theirs: it was submitted once)."""
+    from storage.assignment import item_released  # it imports GOLD_ITEM from here
+
+    held = conn.execute(
+        "SELECT a.id FROM assignments a JOIN items i ON i.id = a.item_id"
+        " WHERE a.trainer_id = ? AND a.status = 'active' AND a.reopened_at IS NULL"
+        " AND i.batch_id = ?",
+        (trainer_id, batch_id),
+    ).fetchall()
+    for (assignment_id,) in held:
+        item_released(conn, assignment_id)
+        conn.execute(
+            "UPDATE assignments SET status = 'expired' WHERE id = ? AND status = 'active'",
+            (assignment_id,),
+        )
 
 
 async def counted_answers(db: Database, trainer_id: int, batch_id: int) -> list[GoldAnswer]:

@@ -214,3 +214,20 @@ async def test_lifting_a_pause_starts_the_tally_afresh_and_is_audited(
     everything = await service.lift(rina.user_id, None, actor_id=9000)
     assert {batch.batch_id for batch in everything} == {batch_id, other_batch}
     assert await live_pauses(db) == []
+
+
+async def test_a_pause_gives_up_the_items_of_that_batch_the_trainer_holds(
+    review: ReviewService, db: Database
+) -> None:
+    batch_id = await make_gold_batch(db)
+    await make_gold_batch(db, "other", gold=0)
+    rina = await make_trainer(db, 1)
+    held, _ = await review.next_item(rina)  # an ordinary item of the first batch
+    assert held is not None and held.item.batch_id == batch_id
+    for _ in range(5):
+        view = await answer_gold(review, db, rina, batch_id, WRONG)
+    assert view.gold is not None and view.gold.paused
+    status = await db.fetchval("SELECT status FROM assignments WHERE id = ?", (held.assignment.id,))
+    assert status == "expired"
+    after_pause, _ = await review.next_item(rina)  # the held item is not offered back
+    assert after_pause is not None and after_pause.item.batch_name == "other"
