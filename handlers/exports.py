@@ -4,6 +4,11 @@ The export runs as a task (PTB's `Application.create_task`), so the coordinator 
 using the bot meanwhile; one message, edited as it goes, shows the progress and the result.
 The manifest (`bot/manifest.py`) follows the data as one more small document,
 `<file>.manifest.json`, also when the data went compressed or in parts.
+
+`sft` and `dpo` take accepted rewrites only. When that left unreviewed rewrites out, the
+result says how many, with an "Include unreviewed" button (`Action.EXPORT_ALL`) that makes
+the same export with them (rejected rewrites never come); with nothing accepted yet, that is
+the whole answer instead of an empty file.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from telegram import Bot, Message, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.exports import (
     FORMATS,
+    REWRITE_FORMATS,
     ExportSummary,
     Packed,
     UnknownBatch,
@@ -29,23 +35,30 @@ from bot.exports import (
     pack_for_upload,
 )
 from bot.formatting import number, percent
-from bot.i18n import t
+from bot.i18n import t, t_plain
 from bot.manifest import build_manifest, export_with_agreement, manifest_bytes, manifest_path
 from bot.services import Services
+from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
+from handlers.sending import answer_tap
+from storage.exports import batch_name_of
 
 log = logging.getLogger(__name__)
 
 EDIT_EVERY_SECONDS = 2.0
 SEND_TIMEOUT_SECONDS = 300  # up to 50 MB on a slow link
 MAX_BATCHES_LISTED = 20
+STARTED_KEY = "exports.include_unreviewed"  # bot_data: (chat, message) whose button was used
 
 
 def handlers() -> list[BaseHandler]:
     """This feature's handlers, registered by the composition root before the catch-alls."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    return [CommandHandler("export", export_command, filters=private)]
+    return [
+        CommandHandler("export", export_command, filters=private),
+        CallbackQueryHandler(include_unreviewed, pattern=rf"^1{Action.EXPORT_ALL.value}:"),
+    ]
 
 
 @coordinators_only
@@ -81,19 +94,23 @@ async def send_export(
     batch: str,
     fmt: str,
     *,
+    all_rewrites: bool = False,
     upload_limit: int | None = None,
     edit_every: float = EDIT_EVERY_SECONDS,
     chunk_size: int | None = None,
 ) -> ExportSummary | None:
     """Export into a temporary file and send it: compressed or split above `upload_limit`
-    (Telegram's by default). Progress and the outcome show in one edited message."""
+    (Telegram's by default). Progress and the outcome show in one edited message.
+    `all_rewrites`: sft/dpo take unreviewed rewrites too."""
     params = {"batch": batch, "format": fmt}
     status = await bot.send_message(
         chat_id, t(language, "export.started", **params), parse_mode=ParseMode.HTML
     )
     progress = _ProgressMessage(status, language, params, edit_every)
     limit = upload_limit or services.settings.upload_limit_bytes
-    extra = {"chunk_size": chunk_size} if chunk_size else {}
+    extra: dict[str, int | bool] = {"all_rewrites": all_rewrites}
+    if chunk_size:
+        extra["chunk_size"] = chunk_size
     try:
         with tempfile.TemporaryDirectory(
             prefix="export-", dir=services.settings.database_path.parent
@@ -103,8 +120,7 @@ async def send_export(
                 services.db, services.settings, batch, fmt, path, on_progress=progress, **extra
             )
             if summary.rows == 0:
-                empty = "reviews" if fmt in ("raw", "ratings") else "rewrites"
-                await progress.show(t(language, f"export.empty_{empty}", **params))
+                await progress.show(*_empty_text(language, summary))
                 return summary
             if summary.size > limit:
                 sizes = {
@@ -121,7 +137,10 @@ async def send_export(
                 sent=packed.files if packed.compressed else None,
             )
             await _send_manifest(bot, chat_id, language, path, manifest)
-            await progress.show(_done_text(language, summary, packed, limit))
+            done = _done_text(language, summary, packed, limit)
+            if summary.unreviewed_left_out:
+                done += "\n" + _left_out_text(language, "export.left_out", summary)
+            await progress.show(done, _include_button(language, summary))
             return summary
     except UnknownBatch as error:  # removed between the command and the task
         listed = ", ".join(error.choices[:MAX_BATCHES_LISTED]) or t(language, "export.no_batches")
@@ -173,6 +192,73 @@ async def _send_manifest(
     )
 
 
+def _empty_text(language: str, summary: ExportSummary) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Why the export has no rows; with the button when unreviewed rewrites were left out."""
+    params = {"batch": summary.batch, "format": summary.format}
+    if summary.unreviewed_left_out:
+        text = _left_out_text(language, "export.none_accepted", summary)
+        return text, _include_button(language, summary)
+    empty = "rewrites" if summary.format in REWRITE_FORMATS else "reviews"
+    return t(language, f"export.empty_{empty}", **params), None
+
+
+def _left_out_text(language: str, key: str, summary: ExportSummary) -> str:
+    left_out = summary.unreviewed_left_out
+    return t(
+        language,
+        key,
+        batch=summary.batch,
+        format=summary.format,
+        unreviewed=number(left_out, language),
+        count=left_out,
+    )
+
+
+def _include_button(language: str, summary: ExportSummary) -> InlineKeyboardMarkup | None:
+    """ "Include unreviewed" for an sft/dpo export that left unreviewed rewrites out."""
+    if not summary.unreviewed_left_out:
+        return None
+    data = encode(Action.EXPORT_ALL, summary.batch_id, FORMATS.index(summary.format))
+    label = t_plain(language, "export.include_unreviewed")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
+
+
+@coordinators_only
+async def include_unreviewed(update: Update, context: NilaiContext) -> None:
+    """Makes the tapped sft/dpo export again with the unreviewed rewrites (once per button)."""
+    query, me = update.callback_query, context.trainer
+    assert query is not None and me is not None and query.message is not None
+    try:
+        batch_id, index = decode(query.data).args
+    except InvalidCallbackData:
+        batch_id, index = 0, len(FORMATS)  # a forged button: answered as a gone batch
+    name = await batch_name_of(context.services.db, batch_id)
+    if name is None or index >= len(FORMATS) or FORMATS[index] not in REWRITE_FORMATS:
+        await answer_tap(query, t_plain(me.language, "export.all_gone"), show_alert=True)
+        return
+    started: set[tuple[int, int]] = context.bot_data.setdefault(STARTED_KEY, set())
+    tapped = (query.message.chat.id, query.message.message_id)
+    if tapped in started:  # a double tap or a redelivered update: one export is enough
+        await answer_tap(query, t_plain(me.language, "export.all_already"))
+        return
+    started.add(tapped)
+    fmt = FORMATS[index]
+    context.application.create_task(
+        send_export(
+            context.bot,
+            query.message.chat.id,
+            me.language,
+            context.services,
+            name,
+            fmt,
+            all_rewrites=True,
+        ),
+        update=update,
+        name=f"export:{query.message.chat.id}",
+    )
+    await answer_tap(query, t_plain(me.language, "export.all_started", format=fmt))
+
+
 def _done_text(language: str, summary: ExportSummary, packed: Packed, limit: int) -> str:
     key = "export.done_split" if packed.split else "export.done_compressed"
     return t(
@@ -209,9 +295,9 @@ class _ProgressMessage:
             )
         )
 
-    async def show(self, text: str) -> None:
+    async def show(self, text: str, buttons: InlineKeyboardMarkup | None = None) -> None:
         self._last = time.monotonic()
         try:
-            await self.message.edit_text(text, parse_mode=ParseMode.HTML)
+            await self.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=buttons)
         except BadRequest as error:  # progress is best effort: a lost edit changes nothing
             log.debug("export status not edited: %s", error)

@@ -12,10 +12,19 @@ import pytest
 
 from bot.exports import export_batch
 from bot.i18n import t
+from handlers.callback_data import Action, encode
 from handlers.exports import send_export
-from tests.e2e import RunningBot
+from tests.e2e import RunningBot, answered
 from tests.fakebot import ApiCall, FakeBotApi, FakeMessage, FakeUser
-from tests.test_exports import REWRITE_ID, Reviewed, reviewed_pilot
+from tests.test_exports import (
+    CITRA,
+    REWRITE_CHAT,
+    REWRITE_ID,
+    Reviewed,
+    response_of,
+    review_rewrite,
+    reviewed_pilot,
+)
 
 
 @pytest.fixture
@@ -202,3 +211,120 @@ async def test_a_long_export_shows_its_progress(
         t("id", "export.progress", batch="pilot", format="raw", done=3, total=4, percent="75%"),
     ]
     assert edits[-1].startswith("✅ <b>pilot</b>") and "<b>raw</b>: 6 baris" in edits[-1]
+
+
+# -- rewrites' review: accepted only, and a button for the unreviewed ones ----------------------
+
+
+async def export_status(api: FakeBotApi, user: FakeUser, text: str) -> tuple[FakeMessage, int]:
+    """Send /export ...; its status message once it shows the outcome, and the mark before."""
+    since = api.mark()
+    status = await ask(api, user, text)
+    await api.wait_for_call(
+        "editMessageText",
+        lambda c: c.chat_id == user.chat_id and str(c.params.get("text"))[:1] in "✅📭",
+        since=since,
+        timeout=10,
+    )
+    return api.message(user.chat_id, status.message_id), since
+
+
+async def test_sft_sends_the_accepted_rewrites_and_a_button_adds_the_unreviewed_ones(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed
+) -> None:
+    status, since = await export_status(api, coordinator, "/export pilot sft")
+    [document, _] = [c for c in api.calls[since:] if c.method == "sendDocument" and c.ok]
+    assert content_of(api, document).count(b"\n") == 1  # Ana's accepted rewrite only
+    text = status.plain_text()
+    assert text.startswith("✅ pilot as sft: 1 row")
+    assert "2 unreviewed rewrites were left out. Tap Include unreviewed" in text
+    [[button]] = status.buttons()
+    assert button["text"] == "➕ Include unreviewed"
+
+    since = api.mark()
+    tap = await coordinator.tap(status, "Include unreviewed")
+    assert await answered(api, tap) == "⏳ Exporting sft with the unreviewed rewrites…"
+    [everything, manifest_document] = await documents_after(api, coordinator, since)
+    lines = [json.loads(line) for line in content_of(api, everything).splitlines()]
+    assert [line["messages"][-1]["content"] for line in lines] == [
+        REWRITE_ID,
+        REWRITE_CHAT,
+        response_of("multi-001"),
+    ]  # never Budi's rejected rewrite, nor the gold item's
+    manifest = json.loads(content_of(api, manifest_document))
+    assert manifest["filters"]["all_rewrites"] is True
+    assert manifest["rewrites"]["unreviewed_included"] is True
+    final = api.message(coordinator.chat_id, api.calls[since:][-1].result["message_id"])
+    assert final.buttons() == [] and "left out" not in final.plain_text()
+
+    # Tapped again (a double tap), or the tap redelivered by Telegram: no second export.
+    since = api.mark()
+    second = await coordinator.tap(status, "Include unreviewed")
+    assert await answered(api, second) == "That export is already on its way."
+    api.redeliver(tap)
+    await api.wait_for_call(
+        "answerCallbackQuery",
+        lambda c: c.params.get("callback_query_id") == tap["callback_query"]["id"],
+        since=since,
+    )
+    await api.wait_idle(quiet=0.3)
+    assert [c for c in api.calls[since:] if c.method == "sendDocument"] == []
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_with_nothing_accepted_the_export_says_so_instead_of_an_empty_file(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed, language: str
+) -> None:
+    await review_rewrite(nilai.database, await accepted_assignment(nilai), "rejected", CITRA)
+    services = nilai.app.bot_data["services"]
+    since = api.mark()
+    await send_export(nilai.app.bot, 9000, language, services, "pilot", "dpo")
+    await api.wait_idle(quiet=0.2)
+    assert [c for c in api.calls[since:] if c.method == "sendDocument"] == []
+    status = api.message(9000, api.calls[since].result["message_id"])
+    assert status.text == t(
+        language, "export.none_accepted", batch="pilot", format="dpo", unreviewed="2", count=2
+    )
+    shown = status.plain_text()
+    assert ("0 rows" if language == "en" else "0 baris") in shown and "--all-rewrites" in shown
+    [[button]] = status.buttons()
+    assert button["text"] == t("en" if language == "en" else "id", "export.include_unreviewed")
+
+    since = api.mark()
+    tap = await coordinator.tap(status, data=button["callback_data"])
+    [document, _] = await documents_after(api, coordinator, since)
+    [line] = [json.loads(text) for text in content_of(api, document).splitlines()]
+    assert line["chosen"] == [{"role": "assistant", "content": REWRITE_CHAT}]
+    await answered(api, tap)
+
+
+async def test_forged_or_stale_include_buttons_and_trainers_change_nothing(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed
+) -> None:
+    status, _ = await export_status(api, coordinator, "/export pilot sft")
+    batch_id = await nilai.database.fetchval("SELECT id FROM batches WHERE name = 'pilot'")
+    for data in (
+        encode(Action.EXPORT_ALL, batch_id + 1, 1),  # no such batch
+        encode(Action.EXPORT_ALL, batch_id, 0),  # raw has every rewrite already
+        encode(Action.EXPORT_ALL, batch_id, 9),  # no such format
+        "1W:1:x",
+    ):
+        since = api.mark()
+        tap = await coordinator.tap(status, data=data)
+        assert await answered(api, tap) == "That batch or format is no longer there."
+        await api.wait_idle(quiet=0.2)
+        assert [c for c in api.calls[since:] if c.method == "sendDocument"] == []
+
+    trainer = api.user(2001, "Rina", language_code="id")
+    await nilai.onboard(trainer)
+    since = api.mark()
+    tap = await trainer.tap(status, data=encode(Action.EXPORT_ALL, batch_id, 1))
+    assert "koordinator" in await answered(api, tap)
+    await api.wait_idle(quiet=0.2)
+    assert [c for c in api.calls[since:] if c.method == "sendDocument"] == []
+
+
+async def accepted_assignment(nilai: RunningBot) -> int:
+    return await nilai.database.fetchval(
+        "SELECT assignment_id FROM rewrite_reviews WHERE status = 'accepted'"
+    )
