@@ -20,6 +20,7 @@ from storage.gold import GoldAnswer, GoldJudged, PausedBatch
 
 __all__ = [
     "Accuracy",
+    "Evidence",
     "GoldAnswer",
     "GoldJudged",
     "GoldRule",

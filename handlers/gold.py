@@ -38,7 +38,7 @@ from handlers.guidance import render_guidelines
 from handlers.panel_edits import NO_PREVIEW
 from handlers.render import start_reviewing_keyboard
 from handlers.sending import send_bulk_message
-from handlers.text_split import echo
+from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
 from storage import trainers
 from storage.records import Trainer
 
@@ -131,26 +131,33 @@ async def _tell_coordinators(
 def render_evidence(
     trainer: Trainer, rubric: Rubric, evidence: Evidence, language: str, settings: Settings
 ) -> str:
-    """Who, where, the accuracy (x of y, percent) and each counted answer, expected vs given."""
+    """Who, where, the accuracy (x of y, percent) and each counted answer, expected vs given:
+    the latest SHOWN_ANSWERS, fewer if a long rubric would pass Telegram's limit (the older
+    ones are counted in a line of their own)."""
     accuracy = evidence.accuracy
-    answers = evidence.answers[-SHOWN_ANSWERS:]
-    lines = [_answer_line(answer, rubric, language) for answer in answers]
-    earlier = len(evidence.answers) - len(answers)
-    if earlier:
-        lines.insert(0, t(language, "gold_paused.earlier", count=number(earlier, language)))
-    return t(
-        language,
-        "gold_paused.coordinator",
-        name=trainer.name or str(trainer.user_id),
-        handle=Html(handle_of(trainer, language)),
-        batch=evidence.batch.name,
-        correct=number(accuracy.correct, language),
-        answered=number(accuracy.answered, language),
-        percent=percent(accuracy.share, language),
-        needed=percent(settings.gold_pass_rate, language),
-        answers=Html("\n".join(lines)),
-        who=f"@{trainer.username}" if trainer.username else str(trainer.user_id),
-    )
+    lines = [_answer_line(answer, rubric, language) for answer in evidence.answers]
+    shown = min(len(lines), SHOWN_ANSWERS)
+    while True:
+        listed = lines[len(lines) - shown :]
+        earlier = len(lines) - shown
+        if earlier:
+            listed.insert(0, t(language, "gold_paused.earlier", count=number(earlier, language)))
+        text = t(
+            language,
+            "gold_paused.coordinator",
+            name=trainer.name or str(trainer.user_id),
+            handle=Html(handle_of(trainer, language)),
+            batch=evidence.batch.name,
+            correct=number(accuracy.correct, language),
+            answered=number(accuracy.answered, language),
+            percent=percent(accuracy.share, language),
+            needed=percent(settings.gold_pass_rate, language),
+            answers=Html("\n".join(listed)),
+            who=f"@{trainer.username}" if trainer.username else str(trainer.user_id),
+        )
+        if shown == 0 or visible_len(text) <= MESSAGE_LIMIT:
+            return text
+        shown -= 1
 
 
 def _answer_line(answer: GoldAnswer, rubric: Rubric, language: str) -> str:

@@ -10,9 +10,11 @@ import pytest
 from bot.clock import after, stamp
 from bot.config import Settings
 from bot.corrections import CorrectionService, Undo
-from bot.gold import GoldAnswer, GoldRule, GoldService, accuracy_of
+from bot.gold import Evidence, GoldAnswer, GoldRule, GoldService, PausedBatch, accuracy_of
 from bot.review import ReviewService
-from bot.rubric import DEFAULT_RUBRIC
+from bot.rubric import DEFAULT_RUBRIC, Rubric
+from handlers.gold import render_evidence
+from handlers.text_split import MESSAGE_LIMIT, visible_len
 from storage import gold
 from storage.database import Database
 from storage.records import Trainer
@@ -231,3 +233,34 @@ async def test_a_pause_gives_up_the_items_of_that_batch_the_trainer_holds(
     assert status == "expired"
     after_pause, _ = await review.next_item(rina)  # the held item is not offered back
     assert after_pause is not None and after_pause.item.batch_name == "other"
+
+
+async def test_the_evidence_lists_the_latest_answers_within_telegrams_limit(
+    db: Database, settings: Settings
+) -> None:
+    rina = await make_trainer(db, 1)
+    keys = tuple(f"c{n}" for n in range(12))
+    wide = Rubric(
+        criteria=keys,
+        flags=(),
+        scale=(1, 5),
+        labels={key: {"en": f"A rather long criterion label {key}"} for key in keys},
+    )
+
+    def evidence(criteria: tuple[str, ...]) -> Evidence:
+        answers = [
+            GoldAnswer(n, n, f"gold-{n}", False, {key: (1, 4, 5) for key in criteria}, f"t{n}")
+            for n in range(40)
+        ]
+        return Evidence(PausedBatch(1, "pilot"), answers, accuracy_of(answers, criteria))
+
+    text = render_evidence(rina, wide, evidence(keys), "en", settings)
+    shown = text.count("❌")
+    assert visible_len(text) <= MESSAGE_LIMIT and 0 < shown < 15
+    assert "gold-39<" in text and "gold-0<" not in text
+    assert f"…and {40 - shown} earlier answers" in text
+    assert "0 of 40 right (0%), below the 70% needed" in text
+
+    short = render_evidence(rina, DEFAULT_RUBRIC, evidence(CRITERIA), "en", settings)
+    assert short.count("❌") == 15 and "…and 25 earlier answers" in short
+    assert "Accuracy 1 (expected 4–5)" in short
