@@ -72,7 +72,10 @@ async def after_submit(
     evidence = await gold_of(context).evidence(
         trainer.user_id, judged.batch_id, view.rubric.criteria, view.item.batch_name
     )
-    await _tell_paused_trainer(context, trainer, view.rubric, evidence, reply_to)
+    try:
+        await _tell_paused_trainer(context, trainer, view.rubric, evidence, reply_to)
+    except TelegramError as error:  # the pause stands; the next item must still come
+        log.warning("trainer %s not told of their gold pause: %s", trainer.user_id, error)
     context.application.create_task(
         _tell_coordinators(context, trainer, view.rubric, evidence), name="gold-pause-notice"
     )
