@@ -11,8 +11,11 @@ How it is measured:
   (realistic Indonesian/English texts of a few hundred characters, metadata, one in ten in chat
   form with earlier turns, some control items, made by `bench.import_speed.make_item`), 300
   trainers, one assignment + judgment (a note on one in ten, a rewrite on three in ten) + four
-  scores each, flags on about one in six. Reviews of neighbouring items interleave in time, as
-  when several trainers work through a queue, so an item's judgments are not adjacent rows.
+  scores each, flags on about one in six; of the rewrites, seven in ten accepted by a reviewer
+  and one in ten rejected with a reason and a comment (`rewrite_reviews`), the rest
+  unreviewed; every judgment made under the batch's one rubric version. Reviews of
+  neighbouring items interleave in time, as when several trainers work through a queue, so an
+  item's judgments are not adjacent rows.
   A second batch holds N/10 judgments: the same figures at a tenth of the size, and the
   export's memory shown not to grow with N.
 * For each batch, timed alternately, `--repeat` times each (default 3; 1 with `--quick`), page
@@ -23,8 +26,10 @@ How it is measured:
   - the `sqlite3` command-line shell (if installed; otherwise Python's sqlite3 module running the
     same SQL and writing the lines, which the output says) printing the same judgments as `raw`
     as JSON lines with `json_object()`: the same fields from the same joins (item, trainer,
-    scores as an object, flags as an array, note, rewrite, times, late), ordered the same way.
-    It prints the trainer's id where the export prints a keyed pseudonym (SQLite has no HMAC).
+    scores as an object, flags as an array, note, rewrite, times, late, whether the item is
+    gold, the rewrite's review and reviewer, the rubric version), ordered the same way.
+    It prints the trainer's and reviewer's ids where the export prints keyed pseudonyms (SQLite
+    has no HMAC), and the rubric version's id where the export prints its two SHA-256s.
   The raw export and the shell's output are checked to hold the same number of lines and, on a
   sample of lines, the same items, texts, scores and flags.
 * Printed per batch: each format's median (and best) and rate, the shell's, the ratio raw /
@@ -69,6 +74,8 @@ START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 # choose without statistics (the bot never runs ANALYZE), SQLite walks the assignments and sorts
 # the whole result in a temporary B-tree, which is slower, so the reference would flatter us.
 # The id range keeps the walk to the batch's own items, not every item of the database.
+# Where the export prints keyed pseudonyms and a rubric version's hashes, the shell prints ids
+# (SQLite has neither HMAC nor SHA-256).
 SQLITE_JSON = """
 SELECT json_object(
   'batch', b.name, 'item_id', i.external_id, 'prompt', i.prompt, 'response', i.response,
@@ -81,13 +88,19 @@ SELECT json_object(
   'flags', (SELECT json_group_array(f.flag) FROM flags f WHERE f.assignment_id = a.id),
   'note', j.note, 'rewrite', j.rewrite,
   'assigned_at', a.assigned_at, 'submitted_at', a.submitted_at,
-  'late', json(CASE WHEN a.late THEN 'true' ELSE 'false' END))
+  'late', json(CASE WHEN a.late THEN 'true' ELSE 'false' END),
+  'gold_item', json(CASE WHEN i.complete = 2 THEN 'true' ELSE 'false' END),
+  'review_status', CASE WHEN j.rewrite IS NULL THEN NULL
+    WHEN r.status IN ('accepted', 'rejected') THEN r.status ELSE 'unreviewed' END,
+  'review_reason', r.reason, 'review_comment', r.comment, 'reviewer', r.reviewer_id,
+  'rubric_criteria_sha256', a.rubric_version, 'rubric_guidelines_sha256', a.rubric_version)
 FROM batches b
 CROSS JOIN items i ON +i.batch_id = b.id
   AND i.id BETWEEN (SELECT min(id) FROM items WHERE batch_id = b.id)
   AND (SELECT max(id) FROM items WHERE batch_id = b.id)
 CROSS JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'
 LEFT JOIN judgments j ON j.assignment_id = a.id
+LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id
 WHERE b.name = '{batch}'
 ORDER BY i.id, a.id;
 """
@@ -156,8 +169,16 @@ def build_database(database: Path, workdir: Path, batches: dict[str, int], seed:
             (batch_name, DEFAULT_RUBRIC.to_json(), OVERLAP, items, stamp(START)),
         )
         batch_id = cursor.lastrowid
+        version = conn.execute(
+            "INSERT INTO rubric_versions (batch_id, rubric, created_at) VALUES (?, ?, ?)",
+            (batch_id, DEFAULT_RUBRIC.to_json(), stamp(START)),
+        ).lastrowid
+        conn.execute("UPDATE batches SET rubric_version = ? WHERE id = ?", (version, batch_id))
         first_item = _insert_items(conn, rng, batch_id, items, judgments)
         _insert_reviews(conn, rng, first_item, items, judgments, trainer_ids)
+        conn.execute(
+            "UPDATE assignments SET rubric_version = ? WHERE rubric_version IS NULL", (version,)
+        )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -227,7 +248,7 @@ def _insert_reviews(
     keys.sort()
     used: dict[int, set[int]] = {}
     next_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM assignments").fetchone()[0]) + 1
-    assignments, texts, scores, flags = [], [], [], []
+    assignments, texts, scores, flags, reviews = [], [], [], [], []
     for order, (_, item_id) in enumerate(keys):
         assignment_id = next_id + order
         taken = used.setdefault(item_id, set())
@@ -254,18 +275,36 @@ def _insert_reviews(
         note = rng.choice(_NOTES) if rng.random() < 0.1 else None
         rewrite = rng.choice(_REWRITES) if rng.random() < 0.3 else None
         texts.append((assignment_id, note, rewrite, stamp(submitted)))
+        decision = rng.random()
+        if rewrite is not None and decision < 0.8:
+            rejected = decision >= 0.7
+            reviews.append(
+                (
+                    assignment_id,
+                    "rejected" if rejected else "accepted",
+                    rng.choice(trainer_ids),
+                    stamp(submitted),
+                    "factually_wrong" if rejected else None,
+                    "Coba cek lagi angka di paragraf kedua." if rejected else None,
+                )
+            )
         for criterion in ("accuracy", "language", "safety", "helpfulness"):
             scores.append((assignment_id, criterion, rng.randint(1, 5), stamp(submitted)))
         if rng.random() < 0.15:
             for flag in rng.sample(_FLAGS, rng.choice((1, 1, 1, 2))):
                 flags.append((assignment_id, flag))
         if len(assignments) >= 20_000:
-            _insert_review_rows(conn, assignments, texts, scores, flags)
-    _insert_review_rows(conn, assignments, texts, scores, flags)
+            _insert_review_rows(conn, assignments, texts, scores, flags, reviews)
+    _insert_review_rows(conn, assignments, texts, scores, flags, reviews)
 
 
 def _insert_review_rows(
-    conn: sqlite3.Connection, assignments: list, texts: list, scores: list, flags: list
+    conn: sqlite3.Connection,
+    assignments: list,
+    texts: list,
+    scores: list,
+    flags: list,
+    reviews: list,
 ) -> None:
     conn.executemany(
         "INSERT INTO assignments (id, item_id, trainer_id, status, assigned_at, lease_expires_at,"
@@ -281,7 +320,12 @@ def _insert_review_rows(
         scores,
     )
     conn.executemany("INSERT INTO flags (assignment_id, flag) VALUES (?, ?)", flags)
-    for rows in (assignments, texts, scores, flags):
+    conn.executemany(
+        "INSERT INTO rewrite_reviews (assignment_id, status, reviewer_id, opened_at,"
+        " locked_until, reason, comment, decided_at) VALUES (?, ?, ?, ?4, ?4, ?, ?, ?4)",
+        reviews,
+    )
+    for rows in (assignments, texts, scores, flags, reviews):
         rows.clear()
 
 
@@ -366,6 +410,9 @@ def check_same_rows(export: Path, reference: Path, sample_every: int) -> int:
                 assert a[key] == b[key], (count, key)
             for key in ("metadata", "gold", "note", "rewrite", "assigned_at", "submitted_at"):
                 assert a[key] == b[key], (count, key)
+            for key in ("gold_item", "review_status", "review_reason", "review_comment"):
+                assert a[key] == b[key], (count, key)
+            assert (a["reviewer"] is None) == (b["reviewer"] is None), (count, "reviewer")
             assert a["scores"] == b["scores"], (count, "scores")
             assert sorted(a["flags"]) == sorted(b["flags"]), (count, "flags")
     return count

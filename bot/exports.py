@@ -414,15 +414,11 @@ async def _raw_chunks(
     versions: RawVersions,
     chunk_size: int,
 ) -> AsyncIterator[Chunk]:
+    def line_end(reviewer_id: int | None, version_id: int | None) -> bytes:
+        return trainers.reviewer(reviewer_id) + versions(version_id)
+
     lines = snap.raw_lines(
-        batch,
-        rubric.criteria,
-        rubric.flags,
-        rubric.scale,
-        trainers,
-        trainers.reviewer,
-        versions,
-        chunk_size,
+        batch, rubric.criteria, rubric.flags, rubric.scale, trainers, line_end, chunk_size
     )
     async for items, count, text in lines:
         yield text, count, items

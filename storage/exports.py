@@ -137,39 +137,35 @@ class ExportSnapshot:
         flags: Sequence[str],
         scale: tuple[int, int],
         trainer: Callable[[int], bytes],
-        reviewer: Callable[[int | None], bytes],
-        version: Callable[[int | None], bytes],
+        line_end: Callable[[int | None, int | None], bytes],
         chunk_items: int,
     ) -> AsyncIterator[tuple[int, int, bytes]]:
         """(items read, judgments, their `raw` lines) for the batch's items in id order,
         `chunk_items` at a time. Scores and flags follow the rubric's `criteria` and `flags`;
-        `trainer` gives the JSON text that names a trainer (`,"trainer":...`), `reviewer` the
-        one that names the rewrite's reviewer, and `version` the text of a rubric version
-        that ends the line (closing brace and newline included)."""
+        `trainer` gives the JSON text that names a trainer (`,"trainer":...`), `line_end` the
+        text that ends a line from the rewrite's reviewer (None: none decided) and the rubric
+        version the judgment was made under (closing brace and newline included)."""
         head_sql, head_params = sqlite_json.raw_heads(batch.name)
         tails = sqlite_json.RawTails(criteria, flags, scale)
 
-        # id -> its text: a team is small, and so is the number of rubric versions
+        # id -> its text: a team is small, and so are its reviewers and the rubric's versions
         names: dict[int, bytes] = {}
-        reviewers: dict[int | None, bytes] = {}
-        versions: dict[int | None, bytes] = {}
+        ends: dict[tuple[int | None, int | None], bytes] = {}
 
         async def read(chunk: tuple[int, int, int]) -> tuple[int, bytes]:
             heads = dict(await self._all(head_sql, (*chunk, *head_params)))
             if not heads:
                 return 0, b""
             rows = await self._all(tails.sql, (*chunk, *tails.params))
-            named, decoded, parts = names.get, tails.decoded.get, []
-            decided, made_under = reviewers.get, versions.get
+            named, decoded, ended, parts = names.get, tails.decoded.get, ends.get, []
             for item_id, trainer_id, code, end, reviewer_id, version_id in rows:
+                key = (reviewer_id, version_id)
                 parts += (
                     heads[item_id],
                     named(trainer_id) or names.setdefault(trainer_id, trainer(trainer_id)),
                     decoded(code) or tails.marks(code),
                     end,
-                    decided(reviewer_id)
-                    or reviewers.setdefault(reviewer_id, reviewer(reviewer_id)),
-                    made_under(version_id) or versions.setdefault(version_id, version(version_id)),
+                    ended(key) or ends.setdefault(key, line_end(reviewer_id, version_id)),
                 )
             return len(rows), b"".join(parts)
 

@@ -143,7 +143,8 @@ class RawTails:
             f" CAST({end} AS BLOB), CASE WHEN {_DECIDED} THEN r.reviewer_id END,"
             f" a.rubric_version FROM items i CROSS JOIN assignments a ON {_SUBMITTED}"
             " LEFT JOIN judgments j ON j.assignment_id = a.id"
-            " LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
+            # Only a rewrite has a review: no probe for the judgments without one.
+            " LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id AND j.rewrite IS NOT NULL"
             f" WHERE {_CHUNK} ORDER BY a.item_id, a.id"
         )
         self.params: list[object] = [WHITESPACE]
