@@ -192,36 +192,40 @@ async def resume_gold(update: Update, context: NilaiContext) -> bool:
     assert message is not None and me is not None
     if not args:
         return False
-    team = TeamService(
-        context.services.db,
-        context.services.settings,
-        context.services.onboarding,
-        context.services.clock,
-    )
+    services = context.services
+    team = TeamService(services.db, services.settings, services.onboarding, services.clock)
     target = await team.find(args[0])
-    if len(args) == 1:
-        if target is None:
-            return False
-        lifted = await gold_of(context).lift(target.user_id, None, actor_id=me.user_id)
-        if not lifted:
-            return False
-        await _say_lifted(context, message, me, target, lifted)
-        return target.status == "active"
-    if target is None:
-        await message.reply_html(t(me.language, "team_manage.unknown", who=echo(args[0])))
+    if len(args) > 1:
+        await _resume_in_batch(context, message, me, target, args)
         return True
+    if target is None:
+        return False
+    lifted = await gold_of(context).lift(target.user_id, None, actor_id=me.user_id)
+    if not lifted:
+        return False
+    await _say_lifted(context, message, me, target, lifted)
+    return target.status == "active"
+
+
+async def _resume_in_batch(
+    context: NilaiContext, message: Message, me: Trainer, target: Trainer | None, args: list[str]
+) -> None:
+    """/resume @name batch: that batch's gold pause only; anything amiss is said politely."""
+    language = me.language
+    if target is None:
+        await message.reply_html(t(language, "team_manage.unknown", who=echo(args[0])))
+        return
     batch = " ".join(args[1:])
     batch_id = await gold_of(context).batch_id(batch)
     if batch_id is None:
-        await message.reply_html(t(me.language, "gold_resume.unknown_batch", batch=echo(batch)))
-        return True
+        await message.reply_html(t(language, "gold_resume.unknown_batch", batch=echo(batch)))
+        return
     lifted = await gold_of(context).lift(target.user_id, batch_id, actor_id=me.user_id)
     if not lifted:
-        text = t(me.language, "gold_resume.not_paused", name=_name(target), batch=batch)
+        text = t(language, "gold_resume.not_paused", name=_name(target), batch=batch)
         await message.reply_html(text)
-        return True
+        return
     await _say_lifted(context, message, me, target, lifted)
-    return True
 
 
 async def _say_lifted(
