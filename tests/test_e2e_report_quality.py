@@ -32,7 +32,7 @@ BOSS = 9000  # COORDINATOR_IDS in the test settings
         (
             "id",
             "✍️ Jawaban perbaikan: 3 dari 4 diterima (75%) · 2 menunggu ditinjau",
-            "⏸ Dijeda karena item kontrol: 1 trainer",
+            "⏸ Dijeda karena item gold: 1 trainer",
         ),
     ],
 )
