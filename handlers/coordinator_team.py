@@ -42,11 +42,13 @@ from bot.team import (
     TrainerPage,
     parse_invite_args,
 )
+from handlers import gold
 from handlers.anomaly_text import SEPARATOR, anomaly_phrases
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.coordinator_progress import moment_for
+from handlers.quality_text import trainer_phrases
 from handlers.render import start_reviewing_keyboard
 from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
 
@@ -218,8 +220,9 @@ QUALITY_INDENT = "      "  # under the trainer's line, as its second line
 
 
 def _quality_line(line: TrainerLine, language: str) -> str | None:
-    """Distance from the others' scores and anomalies (bot/anomalies.py), if any."""
-    parts = []
+    """Gold pauses, gold accuracy and acceptance rate (bot/quality.py), distance from the
+    others' scores and anomalies (bot/anomalies.py): those there are."""
+    parts = trainer_phrases(line.quality, language)
     if line.distance is not None:
         distance = number(line.distance, language, decimals=2)
         parts.append(t(language, "anomalies.distance_short", distance=distance))
@@ -315,7 +318,10 @@ async def pause_command(update: Update, context: NilaiContext) -> None:
 
 @coordinators_only
 async def resume_command(update: Update, context: NilaiContext) -> None:
-    """Makes a paused or removed trainer active again, and offers Pause."""
+    """Makes a paused or removed trainer active again, and offers Pause; lifts their gold
+    pauses too, or with a batch name only that batch's (handlers/gold.py)."""
+    if await gold.resume_gold(update, context):
+        return
     await _status_command(update, context, StatusOp.RESUME, "resume")
 
 

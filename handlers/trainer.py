@@ -14,12 +14,14 @@ from telegram.constants import ParseMode
 from bot.formatting import counts
 from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
+from bot.quality import acceptance_of
 from bot.review import AssignmentRefused, Refusal
-from handlers import lease_sweeper, rewrites
+from handlers import gold, lease_sweeper, rewrites
 from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
 from handlers.context import NilaiContext
 from handlers.corrections import undo_keyboard
 from handlers.item_messages import retire_panel, send_next_item, show_panel
+from handlers.quality_text import stats_line
 from handlers.render import (
     REFUSAL_TOASTS,
     SKIP_REASONS,
@@ -42,7 +44,8 @@ async def next_command(update: Update, context: NilaiContext) -> None:
 
 
 async def stats_command(update: Update, context: NilaiContext) -> None:
-    """Shows today's count against the quota, the streak, and totals."""
+    """Shows today's count against the quota, the streak, totals and, once a reviewer decided
+    on one of their rewrites, how many were accepted."""
     trainer, services = context.trainer, context.services
     assert update.message is not None and trainer is not None
     stats, language = await services.review.stats(trainer), trainer.language
@@ -51,7 +54,9 @@ async def stats_command(update: Update, context: NilaiContext) -> None:
         language, today=stats.today, quota=stats.quota, total=stats.total, skipped=stats.skipped
     )
     days = Html(t(language, "stats.days", count=streak))
-    await update.message.reply_html(t(language, "stats.text", streak=days, **shown))
+    text = t(language, "stats.text", streak=days, **shown)
+    accepted = stats_line(await acceptance_of(services.db, trainer.user_id), language)
+    await update.message.reply_html(f"{text}\n{accepted}" if accepted else text)
 
 
 async def review_button(update: Update, context: NilaiContext) -> None:
@@ -207,6 +212,8 @@ async def _submit(
     summary = render_submitted_summary(view.rubric, view.draft, language)
     undo = undo_keyboard(cb.assignment_id, language, context.services.corrections.window_minutes)
     _refresh(query, view, trainer, context, status=summary, finished=True, markup=undo)
+    panel = query.message.message_id if query.message else None
+    await gold.after_submit(context, trainer, view, panel)  # a pause is said before what follows
     if not view.resubmitted:  # after Undo the quota was reached (and said) already
         await _announce_quota(trainer, view.done_today + 1, view.quota, context)
     await send_next_item(context.application, trainer.chat_id, trainer, context.services)

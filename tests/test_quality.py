@@ -1,15 +1,33 @@
 """The quality figures (bot/quality.py) from rows of the quality tables: acceptance rates,
 nothing while none is decided, gold accuracy overall, per batch and per criterion, gold pauses,
-and the crowd's line; the /trainers and report renderings of them."""
+and the crowd's line; the /trainers and report renderings of them (their room, what is left
+out)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.quality import Share, acceptance_of, crowd_quality, trainer_quality
+from bot.anomalies import Anomaly, Kind
+from bot.formatting import number
+from bot.i18n import Html, t
+from bot.quality import (
+    CrowdQuality,
+    GoldAccuracy,
+    Share,
+    TrainerQuality,
+    acceptance_of,
+    crowd_quality,
+    trainer_quality,
+)
+from bot.team import PAGE_SIZE, TrainerLine, TrainerPage
+from handlers.coordinator_team import render_trainer_page
+from handlers.quality_text import report_lines, stats_line, trainer_phrases
+from handlers.text_split import MESSAGE_LIMIT, visible_len
 from storage.database import Database
+from storage.quality import GoldTally
 from tests.factories import make_batch, make_trainer
 from tests.quality_rows import RIGHT, WRONG_ACCURACY, QualityRows
+from tests.test_anomalies import person
 
 ANI, BUDI, CITRA = 2001, 2002, 2003
 REVIEWER = 9000  # QualityRows' default reviewer
@@ -101,3 +119,56 @@ async def test_rewrites_of_closed_batches_do_not_wait(db: Database, rows: Qualit
     await db.execute("UPDATE batches SET status = 'closed' WHERE id = ?", (rows.batch_id,))
     crowd = await crowd_quality(db, {}, [])
     assert (crowd.acceptance, crowd.waiting, crowd.paused) == (None, 0, 0)
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_a_page_of_trainers_with_every_figure_fits_one_message(language: str) -> None:
+    """20 long-named trainers paused by gold in three long-named batches, with gold, acceptance
+    and every anomaly: the page stays within Telegram's limit, saying what it left out."""
+    every = (Anomaly(Kind.FAST, 1_000, 1_000), Anomaly(Kind.PASTED, 1_000, 1_000))
+    batches = tuple(f"{n}" + "b" * 63 for n in range(3))
+    figures = TrainerQuality(
+        Share(999, 1_000),
+        GoldAccuracy(Share(1, 1_000), (GoldTally(1, batches[0], 1_000, 1),)),
+        batches,
+    )
+    me = person(1, "Boss", None, language)
+    lines = [
+        TrainerLine(
+            person(n, "N" * 64, "u" * 32, "en"),
+            today=1,
+            quota=5,
+            total=1_000,
+            last_seen=None,
+            anomalies=every,
+            distance=1.25,
+            quality=figures,
+        )
+        for n in range(100, 100 + PAGE_SIZE)
+    ]
+    text, _ = render_trainer_page(TrainerPage(lines, 0, 1, PAGE_SIZE), me, None)  # type: ignore[arg-type]
+    assert visible_len(text) <= MESSAGE_LIMIT
+    assert t(language, "anomalies.cut") in text
+    shown = trainer_phrases(figures, language)
+    assert " · ".join(shown) in text  # the first trainers keep theirs, in that order
+    assert f"999/{number(1_000, language)} (99%)" in text  # 999 of 1,000: never "100%"
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_reports_quality_lines_say_only_what_there_is(language: str) -> None:
+    none = CrowdQuality(None, 0, 0)
+    waiting = CrowdQuality(None, 1, 0)
+    decided = CrowdQuality(Share(1, 3), 0, 2)
+    assert report_lines(none, language) == []
+    only_waiting = report_lines(waiting, language)
+    assert only_waiting == [
+        t(
+            language,
+            "quality.report_rewrites_none",
+            waiting=Html(t(language, "quality.report_waiting", count=1)),
+        )
+    ]
+    rewrites, paused = report_lines(decided, language)
+    assert f"1 {'of' if language == 'en' else 'dari'} 3" in rewrites and "(33%)" in rewrites
+    assert paused == t(language, "quality.report_gold_paused", count=2)
+    assert stats_line(None, language) is None
