@@ -57,11 +57,15 @@ def _among(column: str, user_ids: Sequence[int] | None) -> tuple[str, list[Any]]
 async def decided_rewrites(
     db: Database, user_ids: Sequence[int] | None = None
 ) -> dict[int, Decided]:
-    """Per writer: their rewrites accepted, of those accepted or rejected (decided)."""
+    """Per writer: their rewrites accepted, of those accepted or rejected (decided).
+
+    A few trainers (/stats, a page of /trainers) are read from their assignments (the trainer
+    index); everyone from the reviews (`CROSS JOIN`, see the module docstring)."""
     among, params = _among("a.trainer_id", user_ids)
+    join = "CROSS JOIN" if user_ids is None else "JOIN"
     rows = await db.fetchall(
         "SELECT a.trainer_id, SUM(CASE WHEN r.status = 'accepted' THEN 1 ELSE 0 END), COUNT(*)"
-        " FROM rewrite_reviews r CROSS JOIN assignments a"
+        f" FROM rewrite_reviews r {join} assignments a"
         f" WHERE a.id = r.assignment_id AND r.status IN ('accepted', 'rejected'){among}"
         " GROUP BY a.trainer_id",
         params,
