@@ -29,6 +29,8 @@ from tests.factories import make_batch, make_trainer
 LEASE = timedelta(minutes=30)
 
 # The rules as one plain query (the pick before indexes): the oracle the indexed pick must match.
+# An item wants its overlap plus its extra reviews (dynamic overlap); a trainer paused in a batch
+# for failing its gold items gets nothing from it.
 FIRST_BY_THE_RULES = """
 SELECT i.id FROM batches b
 JOIN items i ON i.batch_id = b.id AND i.complete = 0
@@ -37,7 +39,9 @@ WHERE b.status = 'open'
   AND i.done_count + (
         SELECT COUNT(*) FROM assignments held
         WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > ?
-      ) < b.overlap
+      ) < b.overlap + i.extra
+  AND NOT EXISTS (SELECT 1 FROM gold_pauses g WHERE g.trainer_id = ? AND g.batch_id = b.id
+                  AND g.lifted_at IS NULL)
   AND (i.lang IS NULL OR ' ' || (SELECT COALESCE(review_languages, language) FROM trainers
                                  WHERE user_id = ?) || ' ' LIKE '% ' || i.lang || ' %')
 ORDER BY b.priority DESC, b.id, i.id
@@ -401,14 +405,23 @@ async def test_the_pick_reads_indexes_only(db: Database) -> None:
 # -- against the rules written as one plain query -----------------------------------------
 
 TRAINER_ACTIONS = st.sampled_from(["ask", "ask", "ask", "ask", "submit", "submit", "skip"])
+# Trainers' own actions are weighted up (three of the branches), so that examples ask often.
+ACTING = st.tuples(TRAINER_ACTIONS, st.integers(1, 4))
 OPERATIONS = st.lists(
     st.one_of(
-        st.tuples(TRAINER_ACTIONS, st.integers(1, 4)),
+        ACTING,
+        ACTING,
+        ACTING,
         st.tuples(st.just("wait"), st.sampled_from([5, 20, 31])),
         st.tuples(st.sampled_from(["pause", "resume"]), st.integers(0, 2)),
         # A trainer turns a language on or off: value = trainer - 1 + 4 * (code + 3 * off).
         st.tuples(st.just("language"), st.integers(0, 23)),
+        # A trainer submits with accuracy 1 (value < 4) or 5: value = trainer - 1 (+ 4).
+        st.tuples(st.just("score"), st.integers(0, 7)),
+        # A trainer's gold pause in a batch put on, or lifted: value = trainer - 1 + 4 * batch.
+        st.tuples(st.just("gold pause"), st.integers(0, 11)),
     ),
+    min_size=20,
     max_size=60,
 )
 ITEM_LANGUAGES = st.lists(st.sampled_from([None, "id", "en", "jv"]), min_size=1, max_size=12)
@@ -421,11 +434,17 @@ BATCHES = st.lists(
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batches=BATCHES, operations=OPERATIONS, item_languages=ITEM_LANGUAGES)
+@given(
+    batches=BATCHES,
+    operations=OPERATIONS,
+    item_languages=ITEM_LANGUAGES,
+    extra_reviews=st.integers(0, 2),
+)
 async def test_every_pick_is_the_first_item_the_rules_allow(
     batches: list[tuple[int, int, int]],
     operations: list[tuple[str, int]],
     item_languages: list[str | None],
+    extra_reviews: int,
 ) -> None:
     clock = FakeClock()
     with tempfile.TemporaryDirectory() as folder:
@@ -438,6 +457,9 @@ async def test_every_pick_is_the_first_item_the_rules_allow(
             for item_id in range(1, sum(items for _, _, items in batches) + 1):
                 language = item_languages[(item_id - 1) % len(item_languages)]
                 await db.execute("UPDATE items SET lang = ? WHERE id = ?", (language, item_id))
+            await db.execute(  # dynamic overlap: scores 2 points apart ask for more reviews
+                "UPDATE batches SET extra_reviews = ?, disagreement = 2", (extra_reviews,)
+            )
             await trainers(db, 1, 2, 3, 4)
             for operation, value in operations:
                 await apply(db, clock, batch_ids, operation, value)
@@ -456,9 +478,15 @@ async def apply(
         await languages.set_language(db, value % 4 + 1, code, not off)
     elif operation in ("pause", "resume"):
         await change_batch(db, batch_ids[value % len(batch_ids)], operation, actor_id=9000)
+    elif operation == "gold pause":
+        await gold_pause(db, value % 4 + 1, batch_ids[value // 4 % len(batch_ids)], now)
+    elif operation == "score":
+        if (active := await reviews.get_active_assignment(db, value % 4 + 1)) is not None:
+            await reviews.set_score(db, active.id, "accuracy", 1 if value < 4 else 5, 1, now)
+            await reviews.submit_assignment(db, active.id, now)
     elif (active := await reviews.get_active_assignment(db, value)) is None:
         if operation == "ask":
-            expected = await db.fetchval(FIRST_BY_THE_RULES, (value, now, value))
+            expected = await db.fetchval(FIRST_BY_THE_RULES, (value, now, value, value))
             leased = await assign_next_item(db, value, now, stamp(clock.now + LEASE))
             assert (None if leased is None else leased.item_id) == expected
     elif operation == "submit":
@@ -467,3 +495,17 @@ async def apply(
         await reviews.skip_assignment(db, active.id, "none")
     elif active.lease_expires_at <= now:  # asks again after the lease ended: given up
         await reviews.expire_assignment(db, active.id)
+
+
+async def gold_pause(db: Database, trainer_id: int, batch_id: int, now: str) -> None:
+    """Pause the trainer in the batch for failing its gold items, or lift their live pause."""
+    lifted = await db.execute(
+        "UPDATE gold_pauses SET lifted_at = ? WHERE trainer_id = ? AND batch_id = ?"
+        " AND lifted_at IS NULL",
+        (now, trainer_id, batch_id),
+    )
+    if not lifted:
+        await db.execute(
+            "INSERT INTO gold_pauses (trainer_id, batch_id, paused_at) VALUES (?, ?, ?)",
+            (trainer_id, batch_id, now),
+        )
