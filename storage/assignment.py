@@ -84,12 +84,13 @@ _ITEM_WANTS = (
 # Dynamic overlap: this review brings an ordinary item's reviews to what it wants, its batch
 # has a disagreement threshold and extra reviews left for it, and its submitted scores on some
 # criterion are that many points apart or more: it wants one more review.
-_ONE_MORE = f"""(items.complete <> 2 AND items.done_count + 1 >= {_ITEM_WANTS} AND EXISTS (
-  SELECT 1 FROM batches db WHERE db.id = items.batch_id AND db.extra_reviews > 0
-    AND db.disagreement IS NOT NULL AND items.extra < db.extra_reviews
+_ONE_MORE = f"""(items.complete <> {GOLD_ITEM} AND items.done_count + 1 >= {_ITEM_WANTS}
+  AND EXISTS (
+  SELECT 1 FROM batches ob WHERE ob.id = items.batch_id AND ob.extra_reviews > 0
+    AND ob.disagreement IS NOT NULL AND items.extra < ob.extra_reviews
     AND EXISTS (SELECT 1 FROM assignments da JOIN scores ds ON ds.assignment_id = da.id
                 WHERE da.item_id = items.id AND da.status = 'submitted'
-                GROUP BY ds.criterion HAVING MAX(ds.score) - MIN(ds.score) >= db.disagreement)))"""
+                GROUP BY ds.criterion HAVING MAX(ds.score) - MIN(ds.score) >= ob.disagreement)))"""
 
 # One more submitted review of the assignment's item (parameter: the assignment id); the item is
 # complete once its reviews reach what it wants, unless dynamic overlap gives it one more
@@ -98,7 +99,7 @@ _ONE_MORE = f"""(items.complete <> 2 AND items.done_count + 1 >= {_ITEM_WANTS} A
 # reviews. Submit and a restored Undo both count so.
 COUNT_REVIEW_SQL = f"""
 UPDATE items SET done_count = done_count + 1,
-  complete = CASE WHEN complete = 2 THEN 2 WHEN {_ONE_MORE} THEN 0
+  complete = CASE WHEN complete = {GOLD_ITEM} THEN {GOLD_ITEM} WHEN {_ONE_MORE} THEN 0
              WHEN done_count + 1 >= {_ITEM_WANTS} THEN 1 ELSE 0 END,
   extra = CASE WHEN {_ONE_MORE} THEN extra + 1 ELSE extra END,
   full_until = CASE WHEN {_ONE_MORE} THEN NULL ELSE full_until END,
@@ -131,7 +132,6 @@ _FIRST_LEASE_END = (
     " WHERE live.item_id = items.id AND live.status = 'active' AND live.lease_expires_at > :now),"
     " '9999-12-31')"
 )
-_OVERLAP = _ITEM_WANTS
 
 # Open batches in queue order (but those the trainer is paused in), the trainer's position in
 # each, the current sequence, the languages the trainer reviews in and each batch's gold rate.
@@ -240,16 +240,16 @@ def _gold_claim_sql(languages: int) -> str:
 _MARK_FULL_SQL = f"""
 UPDATE items SET full_until = {_FIRST_LEASE_END}
 WHERE id IN ({{ids}}) AND complete = 0 AND full_until IS NULL
-  AND done_count + {_LIVE_LEASES} >= {_OVERLAP}
+  AND done_count + {_LIVE_LEASES} >= {_ITEM_WANTS}
 """
 
 # Looking again at an item whose hint says full: back into items_open (with the sequence, so
 # trainers who passed it find it), or full until its next lease ends.
 _LOOK_AGAIN = f"""
 UPDATE items SET
-  reopened_seq = CASE WHEN done_count + {_LIVE_LEASES} < {_OVERLAP} THEN {_SEQUENCE}
+  reopened_seq = CASE WHEN done_count + {_LIVE_LEASES} < {_ITEM_WANTS} THEN {_SEQUENCE}
                  ELSE reopened_seq END,
-  full_until = CASE WHEN done_count + {_LIVE_LEASES} < {_OVERLAP} THEN NULL
+  full_until = CASE WHEN done_count + {_LIVE_LEASES} < {_ITEM_WANTS} THEN NULL
                ELSE {_FIRST_LEASE_END} END
 """
 _LEASES_ENDED_SQL = _LOOK_AGAIN + " WHERE full_until <= :now AND complete = 0"
@@ -353,7 +353,7 @@ async def item_still_wanted(db: Database, assignment: Assignment, now: str) -> b
     leases are below what it wants (a gold item ignores the overlap: it is still this
     trainer's to answer)."""
     row = await db.fetchone(
-        "SELECT i.complete = 2 OR i.done_count + (SELECT COUNT(*) FROM assignments held"
+        f"SELECT i.complete = {GOLD_ITEM} OR i.done_count + (SELECT COUNT(*) FROM assignments held"
         "   WHERE held.item_id = i.id AND held.status = 'active' AND held.lease_expires_at > :now"
         f"   AND held.id <> :assignment) < {_WANTED} AS wanted,"
         f" i.lang AS lang, ({TRAINER_LANGUAGES_SQL}) AS languages"
