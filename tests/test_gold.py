@@ -11,11 +11,11 @@ from bot.clock import after, stamp
 from bot.config import Settings
 from bot.corrections import CorrectionService, Undo
 from bot.gold import Evidence, GoldAnswer, GoldRule, GoldService, PausedBatch, accuracy_of
-from bot.review import ReviewService
+from bot.review import AssignmentRefused, ReviewService
 from bot.rubric import DEFAULT_RUBRIC, Rubric
 from handlers.gold import render_evidence
 from handlers.text_split import MESSAGE_LIMIT, visible_len
-from storage import gold
+from storage import gold, reviews
 from storage.database import Database
 from storage.records import Trainer
 from tests.conftest import FakeClock
@@ -264,3 +264,30 @@ async def test_the_evidence_lists_the_latest_answers_within_telegrams_limit(
     short = render_evidence(rina, DEFAULT_RUBRIC, evidence(CRITERIA), "en", settings)
     assert short.count("❌") == 15 and "…and 25 earlier answers" in short
     assert "Accuracy 1 (expected 4–5)" in short
+
+
+async def test_a_submit_and_its_judgment_are_one_transaction(
+    review: ReviewService, db: Database
+) -> None:
+    batch_id = await make_gold_batch(db)
+    rina = await make_trainer(db, 1)
+    lease = stamp(after(review.clock(), 30))
+    assignment_id = await give_gold(db, rina.user_id, batch_id, lease)
+    for index, key in enumerate(CRITERIA):
+        await review.score(rina, assignment_id, index, WRONG[key])
+
+    class Crashing(GoldRule):
+        def judge(self, *args):  # the process dies while judging
+            raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError):
+        await reviews.submit_judged(db, assignment_id, "2026-11-25T03:01:00", Crashing(5, 0.7))
+    status = await db.fetchval("SELECT status FROM assignments WHERE id = ?", (assignment_id,))
+    assert status == "active"  # nothing of the Submit was kept
+    assert await db.fetchval("SELECT COUNT(*) FROM gold_answers") == 0
+
+    view, _ = await review.submit(rina, assignment_id)  # submitted again after the restart
+    assert view.gold is not None and not view.gold.correct
+    with pytest.raises(AssignmentRefused):  # a redelivered Submit changes nothing
+        await review.submit(rina, assignment_id)
+    assert await db.fetchval("SELECT COUNT(*) FROM gold_answers") == 1
