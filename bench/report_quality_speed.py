@@ -6,7 +6,8 @@ the defaults): one review in 10 carries a rewrite, 7 in 10 of those were decided
 them accepted), the rest wait; one review in 10 is a gold answer (detail on two criteria, 3 in
 4 right); one trainer in 20 is paused by gold. That is about 65,000 rewrites and 65,000 gold
 answers. The report at 21:00 WIB is built `--runs` times (default 3): wall time of
-`build_report` (the figures) and of the CSV, each run printed.
+`build_report` (the figures) and of the CSV (with the per-criterion gold figures it alone
+reads), each run printed.
 
 Run from the repo root: `.venv/bin/python -m bench.report_quality_speed [--trainers N] [--days D]
 [--runs R] [--quick]`.
@@ -20,12 +21,14 @@ import json
 import random
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from bench.common import machine_line
 from bench.report_speed import MOMENT, QUOTA, fill
 from bot.clock import stamp
 from bot.config import Settings
+from bot.quality import gold_criteria
 from bot.report import build_report
 from bot.report_table import report_csv
 from handlers.report_message import render_report
@@ -41,7 +44,7 @@ async def add_quality(db: Database, trainers: int) -> tuple[int, int]:
     rows = await db.fetchall(
         "SELECT a.id, a.trainer_id, i.batch_id FROM assignments a JOIN items i ON i.id = a.item_id"
     )
-    chance, at = random.Random(2), stamp(MOMENT)
+    chance, at = random.Random(2), stamp(MOMENT - timedelta(hours=1))  # before the report
     judgments, reviews, answers = [], [], []
     for assignment, trainer, batch in rows:
         if assignment % REWRITES == 0:
@@ -96,7 +99,8 @@ async def main(trainers: int, days: int, runs: int) -> None:
                 figures = time.perf_counter()
                 text = render_report(report, "en", "Asia/Jakarta")
                 message = time.perf_counter()
-                table = report_csv(report, "Asia/Jakarta")
+                criteria = await gold_criteria(db, until=stamp(MOMENT))
+                table = report_csv(report, "Asia/Jakarta", criteria)
                 done = time.perf_counter()
                 print(
                     f"run {run}: figures {figures - start:.3f} s, message {message - figures:.3f} s"

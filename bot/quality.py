@@ -41,7 +41,10 @@ class Share:
 class GoldAccuracy:
     overall: Share
     batches: tuple[GoldTally, ...]  # in batch id order
-    criteria: tuple[tuple[str, Share], ...] = ()  # criterion key -> right of answered, by key
+
+
+# A trainer's gold accuracy per criterion: (criterion key, right of answered), by key.
+CriterionShares = tuple[tuple[str, Share], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,43 +70,49 @@ async def acceptance_of(db: Database, user_id: int) -> Share | None:
 
 
 async def trainer_quality(
-    db: Database, user_ids: Sequence[int] | None = None, *, criteria: bool = False
+    db: Database, user_ids: Sequence[int] | None = None, *, until: str | None = None
 ) -> dict[int, TrainerQuality]:
-    """The figures of `user_ids` (None: everyone), only for trainers with any; `criteria` adds
-    the per-criterion gold figures (a read of every gold answer's detail, parsed on a thread)."""
-    decided = await quality.decided_rewrites(db, user_ids)
-    tallies = await quality.gold_tallies(db, user_ids)
+    """The figures of `user_ids` (None: everyone), only for trainers with any; decisions and
+    gold answers only those before `until` (a stamp: the daily report's moment, so a report
+    rebuilt later for its CSV counts the same)."""
+    decided = await quality.decided_rewrites(db, user_ids, **_before(until))
+    tallies = await quality.gold_tallies(db, user_ids, **_before(until))
     paused: dict[int, list[str]] = {}
     for pause in await quality.gold_pauses(db, user_ids):
         paused.setdefault(pause.trainer_id, []).append(pause.batch_name)
-    by_criterion: dict[int, tuple[tuple[str, Share], ...]] = {}
-    if criteria and tallies:
-        details = await quality.gold_details(db, user_ids)
-        by_criterion = await asyncio.to_thread(criterion_shares, details)
     figures = {}
     for user_id in decided.keys() | tallies.keys() | paused.keys():
         rewrites = decided.get(user_id)
         figures[user_id] = TrainerQuality(
             acceptance=Share(rewrites.accepted, rewrites.decided) if rewrites else None,
-            gold=_gold(tallies.get(user_id, []), by_criterion.get(user_id, ())),
+            gold=_gold(tallies.get(user_id, [])),
             paused_in=tuple(paused.get(user_id, ())),
         )
     return figures
 
 
-def _gold(
-    tallies: Sequence[GoldTally], criteria: tuple[tuple[str, Share], ...]
-) -> GoldAccuracy | None:
+def _before(until: str | None) -> dict[str, str]:
+    return {} if until is None else {"until": until}
+
+
+def _gold(tallies: Sequence[GoldTally]) -> GoldAccuracy | None:
     answers = sum(tally.answers for tally in tallies)
     if not answers:
         return None
     right = sum(tally.correct for tally in tallies)
-    return GoldAccuracy(Share(right, answers), tuple(tallies), criteria)
+    return GoldAccuracy(Share(right, answers), tuple(tallies))
 
 
-def criterion_shares(
-    details: Iterable[tuple[int, str]],
-) -> dict[int, tuple[tuple[str, Share], ...]]:
+async def gold_criteria(db: Database, *, until: str | None = None) -> dict[int, CriterionShares]:
+    """Every trainer's gold accuracy per criterion, over their gold answers before `until`.
+    Only the report's CSV shows it, so it is read when a CSV is asked for, not with the
+    report's figures: 65,000 gold answers' details are ~0.25 s to read and parse (on a
+    thread, so taps are not held up)."""
+    details = await quality.gold_details(db, **_before(until))
+    return await asyncio.to_thread(criterion_shares, details) if details else {}
+
+
+def criterion_shares(details: Iterable[tuple[int, str]]) -> dict[int, CriterionShares]:
     """Per trainer and criterion: answers whose score was inside the expected range, of their
     answers with an expectation on it, from gold_answers.detail (criterion -> [given, low,
     high])."""

@@ -140,7 +140,7 @@ async def build_report(db: Database, settings: Settings, now: datetime) -> Repor
     # Hundreds of thousands of stamps at a thousand trainers (~0.15 s of Python): on a thread,
     # so the event loop (trainers' taps) gets the interpreter between its slices.
     spent_by = await asyncio.to_thread(_spent_by_trainer, members, times, starts, default)
-    qualities = await trainer_quality(db, criteria=True)  # everyone: cheaper than an IN list
+    qualities = await trainer_quality(db, until=stamp(now))  # everyone: cheaper than an IN list
     figures = []
     for member in members:
         user_id = member.trainer.user_id

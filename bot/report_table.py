@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
-from bot.quality import GoldAccuracy, Share, TrainerQuality
+from bot.quality import CriterionShares, GoldAccuracy, Share, TrainerQuality
 from bot.report import Report, TrainerFigures
 
 COLUMNS = (
@@ -43,18 +44,22 @@ COLUMNS = (
 FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
-def report_csv(report: Report, zone: str) -> bytes:
+def report_csv(
+    report: Report, zone: str, criteria: Mapping[int, CriterionShares] | None = None
+) -> bytes:
     """The table as UTF-8 CSV (with a byte-order mark, so spreadsheet apps read the names
-    right), a header row first."""
+    right), a header row first; `criteria`: each trainer's gold accuracy per criterion
+    (bot/quality.gold_criteria, read for the CSV alone)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for figures in report.trainers:
-        writer.writerow(_row(figures, zone))
+        shares = (criteria or {}).get(figures.trainer.user_id, ())
+        writer.writerow(_row(figures, zone, shares))
     return out.getvalue().encode("utf-8-sig")
 
 
-def _row(figures: TrainerFigures, zone: str) -> list[str | int]:
+def _row(figures: TrainerFigures, zone: str, criteria: CriterionShares) -> list[str | int]:
     trainer, days = figures.trainer, figures.days
     rate = figures.skip_rate
     seen = (
@@ -74,15 +79,15 @@ def _row(figures: TrainerFigures, zone: str) -> list[str | int]:
         round(figures.seconds_today / 60),
         round(figures.seconds_week / 60),
         seen,
-        *_quality(figures.quality or TrainerQuality()),
+        *_quality(figures.quality or TrainerQuality(), criteria),
     ]
 
 
-def _quality(quality: TrainerQuality) -> list[str | int]:
+def _quality(quality: TrainerQuality, criteria: CriterionShares) -> list[str | int]:
     """The quality columns, empty where the figure does not exist yet."""
     return [
         *_acceptance(quality.acceptance),
-        *_gold(quality.gold),
+        *_gold(quality.gold, criteria),
         _cell("; ".join(quality.paused_in)),
     ]
 
@@ -94,14 +99,20 @@ def _acceptance(share: Share | None) -> list[str | int]:
     return [share.whole, share.part, f"{share.rate:.3f}"]
 
 
-def _gold(gold: GoldAccuracy | None) -> list[str | int]:
+def _gold(gold: GoldAccuracy | None, criteria: CriterionShares) -> list[str | int]:
     """Answers, right ones, accuracy, and right/answered per batch and per criterion."""
     if gold is None:
         return ["", "", "", "", ""]
     batches = "; ".join(f"{t.batch_name}: {t.correct}/{t.answers}" for t in gold.batches)
-    criteria = "; ".join(f"{key}: {share.part}/{share.whole}" for key, share in gold.criteria)
+    by_criterion = "; ".join(f"{key}: {share.part}/{share.whole}" for key, share in criteria)
     overall = gold.overall
-    return [overall.whole, overall.part, f"{overall.rate:.3f}", _cell(batches), _cell(criteria)]
+    return [
+        overall.whole,
+        overall.part,
+        f"{overall.rate:.3f}",
+        _cell(batches),
+        _cell(by_criterion),
+    ]
 
 
 def _cell(text: str) -> str:

@@ -30,7 +30,9 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import formatting
+from bot.clock import stamp
 from bot.i18n import t, t_plain
+from bot.quality import gold_criteria
 from bot.report import Report, build_report
 from bot.report_chart import render_chart
 from bot.report_table import report_csv
@@ -212,10 +214,12 @@ async def csv_button(update: Update, context: NilaiContext) -> None:
         return
     await answer_tap(query)
     report = await report_cache(services).report(services, moment)
+    criteria = await gold_criteria(services.db, until=stamp(moment))  # the CSV's alone
     zone = services.timezones.zone_of(me).name
+    table = report_csv(report, zone, criteria)
     await context.bot.send_document(
         me.chat_id,
-        document=InputFile(report_csv(report, zone), filename=_file_name(moment, zone)),
+        document=InputFile(table, filename=_file_name(moment, zone)),
         caption=t(
             me.language,
             "report.csv_caption",

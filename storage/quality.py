@@ -46,6 +46,9 @@ class GoldPause:
     batch_name: str
 
 
+_NEVER = "9999"  # a stamp after every stamp: no limit
+
+
 def _among(column: str, user_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
     """`AND column IN (...)` for the trainers asked about; nothing for everyone."""
     if user_ids is None:
@@ -55,9 +58,10 @@ def _among(column: str, user_ids: Sequence[int] | None) -> tuple[str, list[Any]]
 
 
 async def decided_rewrites(
-    db: Database, user_ids: Sequence[int] | None = None
+    db: Database, user_ids: Sequence[int] | None = None, *, until: str = _NEVER
 ) -> dict[int, Decided]:
-    """Per writer: their rewrites accepted, of those accepted or rejected (decided).
+    """Per writer: their rewrites accepted, of those accepted or rejected (decided) before
+    `until`.
 
     A few trainers (/stats, a page of /trainers) are read from their assignments (the trainer
     index); everyone from the reviews (`CROSS JOIN`, see the module docstring)."""
@@ -66,9 +70,9 @@ async def decided_rewrites(
     rows = await db.fetchall(
         "SELECT a.trainer_id, SUM(CASE WHEN r.status = 'accepted' THEN 1 ELSE 0 END), COUNT(*)"
         f" FROM rewrite_reviews r {join} assignments a"
-        f" WHERE a.id = r.assignment_id AND r.status IN ('accepted', 'rejected'){among}"
-        " GROUP BY a.trainer_id",
-        params,
+        f" WHERE a.id = r.assignment_id AND r.status IN ('accepted', 'rejected')"
+        f" AND r.decided_at < ?{among} GROUP BY a.trainer_id",
+        [until, *params],
     )
     return {row[0]: Decided(row[1], row[2]) for row in rows}
 
@@ -92,17 +96,18 @@ async def waiting_rewrites(db: Database) -> int:
 
 
 async def gold_tallies(
-    db: Database, user_ids: Sequence[int] | None = None
+    db: Database, user_ids: Sequence[int] | None = None, *, until: str = _NEVER
 ) -> dict[int, list[GoldTally]]:
-    """Per trainer, per batch: all their gold answers (counted or not: a /resume restarts the
-    tally that pauses, not the record) and how many were right, batches in id order."""
+    """Per trainer, per batch: all their gold answers before `until` (counted or not: a
+    /resume restarts the tally that pauses, not the record) and how many were right, batches in
+    id order."""
     among, params = _among("g.trainer_id", user_ids)
     rows = await db.fetchall(
         "SELECT g.trainer_id, g.batch_id, b.name, COUNT(*), SUM(g.correct) FROM gold_answers g"
         " JOIN batches b ON b.id = g.batch_id"
-        f" WHERE 1 = 1{among} GROUP BY g.trainer_id, g.batch_id, b.name"
+        f" WHERE g.answered_at < ?{among} GROUP BY g.trainer_id, g.batch_id, b.name"
         " ORDER BY g.trainer_id, g.batch_id",
-        params,
+        [until, *params],
     )
     tallies: dict[int, list[GoldTally]] = {}
     for trainer_id, batch_id, name, answers, correct in rows:
@@ -111,13 +116,14 @@ async def gold_tallies(
 
 
 async def gold_details(
-    db: Database, user_ids: Sequence[int] | None = None
+    db: Database, user_ids: Sequence[int] | None = None, *, until: str = _NEVER
 ) -> list[tuple[int, str]]:
-    """(trainer, detail JSON) of every gold answer: what the per-criterion figures are read
-    from (the JSON is parsed by the caller, portable SQL here)."""
+    """(trainer, detail JSON) of every gold answer before `until`: what the per-criterion
+    figures are read from (the JSON is parsed by the caller, portable SQL here)."""
     among, params = _among("trainer_id", user_ids)
     rows = await db.fetchall(
-        f"SELECT trainer_id, detail FROM gold_answers WHERE 1 = 1{among}", params
+        f"SELECT trainer_id, detail FROM gold_answers WHERE answered_at < ?{among}",
+        [until, *params],
     )
     return [(row[0], row[1]) for row in rows]
 

@@ -7,9 +7,12 @@ import json
 
 from storage.database import Database
 from storage.gold import GOLD_ITEM
-from tests.factories import NOW, make_batch, make_trainer
+from tests.factories import make_batch, make_trainer
 
 REVIEWER = 9100
+# When the rows happened: an hour before the tests' clock (tests.factories.NOW), so a report at
+# the clock's moment counts them.
+AT = "2026-11-25T02:00:00.000000+00:00"
 RINA, BUDI = 2001, 2002
 
 
@@ -40,7 +43,7 @@ class QualityRows:
                 "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
                 " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)"
                 " RETURNING id",
-                (item, trainer_id, NOW, NOW, NOW),
+                (item, trainer_id, AT, AT, AT),
             ) as cursor,
         ):
             row = await cursor.fetchone()
@@ -59,14 +62,14 @@ class QualityRows:
         assignment = await self._submitted(trainer_id, gold=gold)
         await self.db.execute(
             "INSERT INTO judgments (assignment_id, rewrite, updated_at) VALUES (?, ?, ?)",
-            (assignment, f"A better answer {assignment}", NOW),
+            (assignment, f"A better answer {assignment}", AT),
         )
         if status is not None:
-            decided = NOW if status in ("accepted", "rejected") else None
+            decided = AT if status in ("accepted", "rejected") else None
             await self.db.execute(
                 "INSERT INTO rewrite_reviews (assignment_id, status, reviewer_id, opened_at,"
                 " locked_until, decided_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (assignment, status, reviewer_id, NOW, NOW, decided),
+                (assignment, status, reviewer_id, AT, AT, decided),
             )
         return assignment
 
@@ -87,7 +90,7 @@ class QualityRows:
                 int(correct),
                 json.dumps({key: list(value) for key, value in detail.items()}),
                 int(counted),
-                NOW,
+                AT,
             ),
         )
         return assignment
@@ -96,7 +99,7 @@ class QualityRows:
         await self.db.execute(
             "INSERT INTO gold_pauses (trainer_id, batch_id, paused_at, lifted_at, lifted_by)"
             " VALUES (?, ?, ?, ?, ?)",
-            (trainer_id, self.batch_id, NOW, NOW if lifted else None, 9000 if lifted else None),
+            (trainer_id, self.batch_id, AT, AT if lifted else None, 9000 if lifted else None),
         )
 
 

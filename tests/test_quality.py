@@ -17,6 +17,7 @@ from bot.quality import (
     TrainerQuality,
     acceptance_of,
     crowd_quality,
+    gold_criteria,
     trainer_quality,
 )
 from bot.team import PAGE_SIZE, TrainerLine, TrainerPage
@@ -25,8 +26,8 @@ from handlers.quality_text import report_lines, stats_line, trainer_phrases
 from handlers.text_split import MESSAGE_LIMIT, visible_len
 from storage.database import Database
 from storage.quality import GoldTally
-from tests.factories import make_batch, make_trainer
-from tests.quality_rows import RIGHT, WRONG_ACCURACY, QualityRows
+from tests.factories import NOW, make_batch, make_trainer
+from tests.quality_rows import AT, RIGHT, WRONG_ACCURACY, QualityRows
 from tests.test_anomalies import person
 
 ANI, BUDI, CITRA = 2001, 2002, 2003
@@ -71,7 +72,7 @@ async def test_gold_accuracy_overall_per_batch_and_per_criterion(
     second = QualityRows(db, await make_batch(db, "second", items=5))
     await second.gold_answer(ANI, {"accuracy": (3, 1, 2)})
     await rows.gold_answer(BUDI, RIGHT)
-    figures = await trainer_quality(db, [ANI], criteria=True)
+    figures = await trainer_quality(db, [ANI])
     gold = figures[ANI].gold
     assert gold is not None
     # every gold answer counts, also the one a /resume took out of the pausing tally
@@ -80,10 +81,25 @@ async def test_gold_accuracy_overall_per_batch_and_per_criterion(
         ("pilot", 4, 5),
         ("second", 0, 1),
     ]
-    # a criterion is right on its own: the wrong answers were wrong on accuracy only
-    assert gold.criteria == (("accuracy", Share(4, 6)), ("safety", Share(5, 5)))
     assert set(figures) == {ANI}  # only the trainers asked about
-    assert (await trainer_quality(db, [BUDI]))[BUDI].gold.criteria == ()  # type: ignore[union-attr]
+    criteria = await gold_criteria(db)
+    # a criterion is right on its own: the wrong answers were wrong on accuracy only
+    assert criteria[ANI] == (("accuracy", Share(4, 6)), ("safety", Share(5, 5)))
+    assert criteria[BUDI] == (("accuracy", Share(1, 1)), ("safety", Share(1, 1)))
+
+
+async def test_a_report_counts_only_what_was_done_before_its_moment(
+    db: Database, rows: QualityRows
+) -> None:
+    await rows.rewrite(ANI, "accepted")
+    await rows.gold_answer(ANI, RIGHT)
+    await rows.gold_pause(ANI)
+    before = (await trainer_quality(db, until=AT))[ANI]  # at the rows' moment: not yet
+    assert (before.acceptance, before.gold, before.paused_in) == (None, None, ("pilot",))
+    assert await gold_criteria(db, until=AT) == {}
+    later = (await trainer_quality(db, until=NOW))[ANI]
+    assert later.acceptance == Share(1, 1) and later.gold is not None
+    assert later.gold.overall == Share(1, 1)
 
 
 async def test_live_gold_pauses_name_their_batch_and_lifted_ones_are_gone(
