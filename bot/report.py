@@ -12,7 +12,7 @@ the day (and in the week) where it falls; skipped items are inside the gaps arou
 
 A thousand trainers cost a fixed handful of grouped statements (storage/report.py,
 bot/streaks.py per time zone in use, one per open batch for its item counts and its agreement,
-cached until its reviews change, four for the anomalies of the last 7 days, five for the
+cached until its reviews change, four for the anomalies of the last 7 days, four for the
 quality figures of bot/quality.py), never one per trainer.
 """
 
