@@ -52,7 +52,7 @@ async def test_stats_shows_the_acceptance_rate_once_a_rewrite_is_decided(
     ("language", "line"),
     [
         ("en", "⏸ paused by gold: pilot · 🥇 gold 4/5 (80%) · ✍️ accepted 3/4 (75%)"),
-        ("id", "⏸ dijeda karena gold: pilot · 🥇 gold 4/5 (80%) · ✍️ diterima 3/4 (75%)"),
+        ("id", "⏸ dijeda karena gold: pilot · 🥇 gold benar 4/5 (80%) · ✍️ diterima 3/4 (75%)"),
     ],
 )
 async def test_trainers_shows_gold_pauses_gold_accuracy_and_acceptance(
