@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from storage import quality
 from storage.database import Database
@@ -51,7 +51,7 @@ CriterionShares = tuple[tuple[str, Share], ...]
 class TrainerQuality:
     acceptance: Share | None = None  # None: no rewrite of theirs decided yet
     gold: GoldAccuracy | None = None  # None: no gold answer yet
-    paused_in: tuple[str, ...] = field(default=())  # batch names with a live gold pause
+    paused_in: tuple[str, ...] = ()  # batch names with a live gold pause
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,9 @@ import pytest
 
 from tests.e2e import RunningBot
 from tests.fakebot import FakeBotApi, FakeUser
+from tests.gold_items import make_gold_batch
 from tests.quality_rows import BUDI, REVIEWER, RIGHT, RINA, quality_rows, rinas_record
+from tests.test_e2e_gold import fail_five
 from tests.test_e2e_progress_needs import person
 
 BOSS = 9000  # COORDINATOR_IDS in the test settings
@@ -70,3 +72,23 @@ async def test_trainers_shows_gold_pauses_gold_accuracy_and_acceptance(
     budi_lines = text[budi:].splitlines()
     assert "🥇" not in text[budi:] and "✍️" not in text[budi:]  # nothing decided, no gold
     assert budi_lines[2].startswith("3. "), text  # no second line under Budi's
+
+
+async def test_real_gold_answers_show_in_trainers_and_stay_after_resume_but_never_in_stats(
+    api: FakeBotApi, nilai: RunningBot
+) -> None:
+    """Through the gold items themselves: five wrong answers pause Rina; /trainers says so with
+    her accuracy; /resume lifts the pause and starts her tally afresh, but her record (all her
+    gold answers) stays; her /stats never mentions gold."""
+    boss = await person(api, nilai, BOSS, "en")
+    rina = api.user(2001, "Rina", language_code="en", username="rina_r")
+    await nilai.onboard(rina)
+    batch_id = await make_gold_batch(nilai.database)
+    await fail_five(api, nilai, rina, batch_id)
+    listing = await reply_to(boss, api, "/trainers")
+    assert "⏸ paused by gold: pilot · 🥇 gold 0/5 (0%)" in listing, listing
+    await reply_to(boss, api, "/resume @rina_r pilot")
+    listing = await reply_to(boss, api, "/trainers")
+    assert "⏸" not in listing and "🥇 gold 0/5 (0%)" in listing, listing
+    stats = await reply_to(rina, api, "/stats")
+    assert "gold" not in stats.lower() and "0/5" not in stats
