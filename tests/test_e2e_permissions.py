@@ -21,8 +21,24 @@ COMMANDS = [
     "/resume 3001",
     "/remove 9000",
     "/export pilot raw",
+    # quality control (issue 9)
+    "/flagged",
+    "/flagged pilot",
+    "/resume 3001 pilot",
+    "/reviewer 3001 on",
+    "/report",
 ]
-TABLES = ("invites", "broadcasts", "deliveries", "audit_log", "uploads", "batches")
+TABLES = (
+    "invites",
+    "broadcasts",
+    "deliveries",
+    "audit_log",
+    "uploads",
+    "batches",
+    "gold_pauses",
+    "rewrite_reviews",
+    "rewrite_skips",
+)
 
 
 @pytest.fixture
@@ -39,6 +55,7 @@ async def snapshot(nilai: RunningBot) -> dict[str, int]:
         "SELECT status, daily_quota FROM trainers WHERE user_id = 3001"
     )
     counts["trainer"] = hash(tuple(row))
+    counts["reviewer"] = await nilai.count("SELECT COUNT(*) FROM trainers WHERE reviewer = 1")
     return counts
 
 
@@ -58,7 +75,11 @@ async def test_a_trainer_is_refused_every_coordinator_command(
 
 
 @pytest.mark.parametrize(
-    "data", ["1o:1:0", "1o:1:2", "1B:1:0", "1B:1:2", "1P:1", "1M:3001:0", "1M:9000:1"]
+    "data",
+    [
+        *("1o:1:0", "1o:1:2", "1B:1:0", "1B:1:2", "1P:1", "1M:3001:0", "1M:9000:1"),
+        *("1E:1:0", "1W:1:1", "1F:1", "1G:3001:1", "1R:1796130000"),
+    ],
 )
 async def test_a_trainer_is_refused_every_coordinator_button(
     api: FakeBotApi, nilai: RunningBot, trainer: FakeUser, data: str
@@ -81,3 +102,19 @@ async def test_a_trainer_cannot_upload_a_batch(
     assert "khusus koordinator" in (await trainer.wait_bot_message(since=since)).plain_text()
     await api.wait_idle(quiet=0.1)
     assert await snapshot(nilai) == before and not api.downloads
+
+
+async def test_a_trainer_who_is_not_a_reviewer_is_refused_review_and_its_buttons(
+    api: FakeBotApi, nilai: RunningBot, trainer: FakeUser
+) -> None:
+    before = await snapshot(nilai)
+    since = api.mark()
+    await trainer.send("/review")
+    reply = await trainer.wait_bot_message(since=since)
+    assert "khusus untuk peninjau" in reply.plain_text()
+    for data in ("1v:1:0", "1v:1:2", "1j:1:0", "1w:1"):
+        update = await trainer.tap(trainer.bot_messages()[-1], data=data)
+        await api.wait_idle(quiet=0.1)
+        answer = api.callback(update["callback_query"]["id"]).answer
+        assert answer is not None and "peninjau" in answer.params["text"]
+    assert await snapshot(nilai) == before
