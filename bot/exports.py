@@ -12,7 +12,8 @@ The formats:
   `gold` its expectation, `gold_item` whether it is a gold item), the trainer's pseudonym,
   scores, flags, note, rewrite, times and the late marker, and `revised`/`revised_at`:
   whether (and when last) the judgment was corrected after Submit; the rewrite's review
-  (`review_status` accepted, rejected or unreviewed, null without a rewrite; on a decision
+  (`review_status` accepted, rejected or unreviewed; null without a rewrite and on a gold
+  item, whose rewrites are never offered for review; on a decision
   `review_reason`, `review_comment` and the `reviewer`'s pseudonym); and the rubric version
   the judgment was made under, as `rubric_criteria_sha256` and `rubric_guidelines_sha256`
   (`bot/rubric_provenance.py`). The note and rewrite are always the final texts; what a

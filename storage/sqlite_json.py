@@ -83,8 +83,9 @@ class RawTails:
     after the end: pseudonyms are keyed (HMAC) and hashes made once per version, outside SQL.
     Parameters after the chunk's three: WHITESPACE.
 
-    `review_status` is null for a judgment without a (non-blank) rewrite, else `accepted`,
-    `rejected` or `unreviewed`; its reason and comment come with a rejection.
+    `review_status` is null for a judgment without a (non-blank) rewrite and for any judgment
+    of a gold item (its rewrite is never offered for review), else `accepted`, `rejected` or
+    `unreviewed`; its reason and comment come with a rejection.
 
     Scores and flags come as one integer, decoded here into `,"scores":{...},"flags":[...],`
     in the rubric's order: building that text in SQL cost more than the rest of the line.
@@ -125,8 +126,9 @@ class RawTails:
         # json_object's `{"note":...}` without its braces (the marks end with the comma; the
         # last value is a string or null, so rtrim takes the closing brace only);
         # `revised`/`revised_at`: corrected after Submit (migration 0008), the text is final.
+        # A gold item's rewrite is never offered for review: no status, not "unreviewed".
         status = (
-            f"CASE WHEN j.rewrite IS NULL OR NOT {_REWRITTEN} THEN NULL"
+            f"CASE WHEN j.rewrite IS NULL OR NOT {_REWRITTEN} OR {_GOLD} THEN NULL"
             f" WHEN {_DECIDED} THEN r.status ELSE 'unreviewed' END"
         )
         end = (

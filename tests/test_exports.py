@@ -342,7 +342,8 @@ async def test_raw_has_every_submitted_judgment_with_its_item_untouched(
             reason=REJECT_REASON,
             comment=REJECT_COMMENT,
         ),
-        # The gold item is marked; its rewrite is never offered for review.
+        # The gold item is marked; its rewrite is never offered for review, so it has no
+        # review status (null, not "unreviewed": no review will ever come).
         raw_line(
             pilot,
             secret,
@@ -351,7 +352,6 @@ async def test_raw_has_every_submitted_judgment_with_its_item_untouched(
             (1, 3, 1, 2),
             flags=["unsafe"],
             rewrite=REWRITE_EN,
-            review="unreviewed",
         ),
         raw_line(
             pilot,
