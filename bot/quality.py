@@ -6,8 +6,9 @@ daily report, and (the acceptance rate alone) as a trainer sees their own in /st
 - Gold accuracy: a trainer's gold answers that were right (every criterion with an expectation
   scored inside its range), over ALL their gold answers, including those a /resume took out of
   the tally that pauses: it is the trainer's record, while the pause looks at the tally since
-  the last /resume. Per batch, and per criterion (a criterion is right when its score was inside
-  its range, whatever the others'). Trainers never see it: gold items look like any other.
+  the last /resume. Per batch, and per batch and criterion (a criterion is right when its score
+  was inside its range, whatever the others'). Trainers never see it: gold items look like any
+  other.
 - Paused by gold: the batches where a trainer has a live gold pause.
 
 A team of any size costs one grouped statement per figure (storage/quality.py).
@@ -43,8 +44,18 @@ class GoldAccuracy:
     batches: tuple[GoldTally, ...]  # in batch id order
 
 
-# A trainer's gold accuracy per criterion: (criterion key, right of answered), by key.
-CriterionShares = tuple[tuple[str, Share], ...]
+@dataclass(frozen=True, slots=True)
+class CriterionGold:
+    """A trainer's gold answers on one criterion in one batch: how many scored it inside the
+    expected range, of those with an expectation on it."""
+
+    batch_name: str
+    criterion: str  # the criterion's key
+    share: Share
+
+
+# A trainer's gold accuracy per batch and criterion: batches in id order, criteria by key.
+CriterionShares = tuple[CriterionGold, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +115,8 @@ def _gold(tallies: Sequence[GoldTally]) -> GoldAccuracy | None:
 
 
 async def gold_criteria(db: Database, *, until: str | None = None) -> dict[int, CriterionShares]:
-    """Every trainer's gold accuracy per criterion, over their gold answers before `until`.
+    """Every trainer's gold accuracy per batch and criterion, over their gold answers before
+    `until`.
     Only the report's CSV shows it, so it is read when a CSV is asked for, not with the
     report's figures: 65,000 gold answers' details are ~0.25 s to read and parse (on a
     thread, so taps are not held up)."""
@@ -112,19 +124,22 @@ async def gold_criteria(db: Database, *, until: str | None = None) -> dict[int, 
     return await asyncio.to_thread(criterion_shares, details) if details else {}
 
 
-def criterion_shares(details: Iterable[tuple[int, str]]) -> dict[int, CriterionShares]:
-    """Per trainer and criterion: answers whose score was inside the expected range, of their
-    answers with an expectation on it, from gold_answers.detail (criterion -> [given, low,
-    high])."""
-    counts: dict[int, dict[str, list[int]]] = {}
-    for trainer_id, detail in details:
+def criterion_shares(details: Iterable[tuple[int, int, str, str]]) -> dict[int, CriterionShares]:
+    """Per trainer, batch and criterion: answers whose score was inside the expected range, of
+    their answers with an expectation on it, from (trainer, batch id, batch name,
+    gold_answers.detail: criterion -> [given, low, high])."""
+    counts: dict[int, dict[tuple[int, str, str], list[int]]] = {}
+    for trainer_id, batch_id, batch_name, detail in details:
         mine = counts.setdefault(trainer_id, {})
         for criterion, (given, low, high) in json.loads(detail).items():
-            tally = mine.setdefault(criterion, [0, 0])
+            tally = mine.setdefault((batch_id, batch_name, criterion), [0, 0])
             tally[0] += int(given is not None and low <= given <= high)
             tally[1] += 1
     return {
-        trainer_id: tuple((key, Share(*mine[key])) for key in sorted(mine))
+        trainer_id: tuple(
+            CriterionGold(name, criterion, Share(*tally))
+            for (_, name, criterion), tally in sorted(mine.items())
+        )
         for trainer_id, mine in counts.items()
     }
 

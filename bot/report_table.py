@@ -4,8 +4,8 @@ Columns are stable English names (a spreadsheet or a script reads them, whatever
 coordinator's language); times are ISO 8601 in the coordinator's zone; minutes of reviewing are
 estimated as `bot/report.py` says. The quality columns (bot/quality.py) are empty for a trainer
 without the figure: no rewrite decided yet, no gold answer yet. Gold figures cover all of a
-trainer's gold answers, also those before a /resume; `gold_by_batch` and `gold_by_criterion`
-read "name: right/answered", joined by "; ".
+trainer's gold answers, also those before a /resume; `gold_by_batch` reads "batch:
+right/answered" and `gold_by_criterion` "batch/criterion: right/answered", joined by "; ".
 """
 
 from __future__ import annotations
@@ -100,11 +100,14 @@ def _acceptance(share: Share | None) -> list[str | int]:
 
 
 def _gold(gold: GoldAccuracy | None, criteria: CriterionShares) -> list[str | int]:
-    """Answers, right ones, accuracy, and right/answered per batch and per criterion."""
+    """Answers, right ones, accuracy, and right/answered per batch and per batch and
+    criterion."""
     if gold is None:
         return ["", "", "", "", ""]
     batches = "; ".join(f"{t.batch_name}: {t.correct}/{t.answers}" for t in gold.batches)
-    by_criterion = "; ".join(f"{key}: {share.part}/{share.whole}" for key, share in criteria)
+    by_criterion = "; ".join(
+        f"{c.batch_name}/{c.criterion}: {c.share.part}/{c.share.whole}" for c in criteria
+    )
     overall = gold.overall
     return [
         overall.whole,

@@ -117,15 +117,17 @@ async def gold_tallies(
 
 async def gold_details(
     db: Database, user_ids: Sequence[int] | None = None, *, until: str = _NEVER
-) -> list[tuple[int, str]]:
-    """(trainer, detail JSON) of every gold answer before `until`: what the per-criterion
-    figures are read from (the JSON is parsed by the caller, portable SQL here)."""
-    among, params = _among("trainer_id", user_ids)
+) -> list[tuple[int, int, str, str]]:
+    """(trainer, batch id, batch name, detail JSON) of every gold answer before `until`: what
+    the per-criterion figures are read from, per batch (the JSON is parsed by the caller,
+    portable SQL here)."""
+    among, params = _among("g.trainer_id", user_ids)
     rows = await db.fetchall(
-        f"SELECT trainer_id, detail FROM gold_answers WHERE answered_at < ?{among}",
+        "SELECT g.trainer_id, g.batch_id, b.name, g.detail FROM gold_answers g"
+        f" JOIN batches b ON b.id = g.batch_id WHERE g.answered_at < ?{among}",
         [until, *params],
     )
-    return [(row[0], row[1]) for row in rows]
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 async def gold_pauses(db: Database, user_ids: Sequence[int] | None = None) -> list[GoldPause]:

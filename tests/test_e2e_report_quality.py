@@ -93,7 +93,9 @@ async def test_the_report_csv_has_each_trainers_acceptance_and_gold(
         "0.667",
     )
     assert rina["gold_by_batch"] == "pilot: 4/5; second: 0/1"
-    assert rina["gold_by_criterion"] == "accuracy: 4/6; safety: 5/5"
+    assert rina["gold_by_criterion"] == (
+        "pilot/accuracy: 4/5; pilot/safety: 5/5; second/accuracy: 0/1"
+    )
     assert rina["gold_paused_in"] == "pilot"
     quality_columns = list(rina)[list(rina).index("rewrites_decided") :]
     assert all(budi[column] == "" for column in quality_columns)  # nothing decided, no gold

@@ -11,6 +11,7 @@ from bot.anomalies import Anomaly, Kind
 from bot.formatting import number
 from bot.i18n import Html, t
 from bot.quality import (
+    CriterionGold,
     CrowdQuality,
     GoldAccuracy,
     Share,
@@ -83,9 +84,17 @@ async def test_gold_accuracy_overall_per_batch_and_per_criterion(
     ]
     assert set(figures) == {ANI}  # only the trainers asked about
     criteria = await gold_criteria(db)
-    # a criterion is right on its own: the wrong answers were wrong on accuracy only
-    assert criteria[ANI] == (("accuracy", Share(4, 6)), ("safety", Share(5, 5)))
-    assert criteria[BUDI] == (("accuracy", Share(1, 1)), ("safety", Share(1, 1)))
+    # per batch and criterion; a criterion is right on its own: the wrong answers were wrong
+    # on accuracy only
+    assert criteria[ANI] == (
+        CriterionGold("pilot", "accuracy", Share(4, 5)),
+        CriterionGold("pilot", "safety", Share(5, 5)),
+        CriterionGold("second", "accuracy", Share(0, 1)),
+    )
+    assert criteria[BUDI] == (
+        CriterionGold("pilot", "accuracy", Share(1, 1)),
+        CriterionGold("pilot", "safety", Share(1, 1)),
+    )
 
 
 async def test_a_report_counts_only_what_was_done_before_its_moment(
