@@ -33,6 +33,7 @@ from storage.sqlite_backup import BackupError, RunLock, backup, restore
 if TYPE_CHECKING:
     from bot.batch_options import QualityOptions
     from bot.batches import ImportProgress
+    from bot.exports import ExportSummary
 
 MAX_REASONS_SHOWN = 20
 
@@ -461,18 +462,38 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
         f" ({human_size(summary.size)}) to {path}"
     )
     print(f"  manifest (counts, agreement, rubric version, SHA-256): {written}")
+    for line in _export_notes(summary):
+        print(f"  {line}")
+    return 0
+
+
+def _export_notes(summary: ExportSummary) -> list[str]:
+    """What an export left out, and why it is empty, from the counts of its own format."""
     left_out = summary.unreviewed_left_out
     rewrites = f"{left_out:,} unreviewed rewrite" + ("" if left_out == 1 else "s")
-    if summary.rows == 0 and left_out:
-        print(
-            f"  no accepted rewrite yet: {rewrites} left out;"
-            " add --all-rewrites to include them (rejected ones never are)"
-        )
-    elif left_out:
-        print(f"  {rewrites} left out (--all-rewrites includes them)")
-    elif summary.rows == 0:
-        print("  nothing submitted yet" + (" with a rewrite" if args.fmt in ("sft", "dpo") else ""))
-    return 0
+    if summary.rows and left_out:
+        return [f"{rewrites} left out (--all-rewrites includes them)"]
+    if summary.rows:
+        return []
+    if summary.format not in ("sft", "dpo"):
+        return ["nothing submitted yet"]
+    counts = summary.exportable
+    which = "rewrites that differ from their answer" if summary.format == "dpo" else "rewrites"
+    tally = (
+        f"{which}: {counts.accepted:,} accepted, {counts.rejected:,} rejected (never exported),"
+        f" {counts.unreviewed:,} unreviewed"
+    )
+    if left_out:
+        return [
+            f"no accepted rewrite yet: {rewrites} left out;"
+            " add --all-rewrites to include them (rejected ones never are)",
+            tally,
+        ]
+    if counts.rejected or counts.unreviewed:
+        return [f"nothing to export: {tally}"]
+    if summary.format == "dpo":
+        return ["no rewrite that differs from its answer yet"]
+    return ["no rewrite written yet"]
 
 
 async def _backup(settings: Settings, args: argparse.Namespace) -> int:

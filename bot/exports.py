@@ -125,12 +125,15 @@ class ExportSummary:
     rewrites: RewriteCounts  # the batch's, by review status
     versions: dict[int | None, int]  # exported judgments per rubric version
     version_hashes: dict[int, RubricHashes]  # every version of the batch
+    # The rewrites this format chooses among, by review status: sft the batch's, dpo those
+    # that differ from their answer (an unchanged answer is no preference); none for the rest.
+    exportable: RewriteCounts
 
     @property
     def unreviewed_left_out(self) -> int:
         """Unreviewed rewrites this sft/dpo export left out (0: none, or it took them)."""
         taken = self.filters.get("all_rewrites", False) or self.format not in REWRITE_FORMATS
-        return 0 if taken else self.rewrites.unreviewed
+        return 0 if taken else self.exportable.unreviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +355,11 @@ async def export_batch(
         rubric = Rubric.from_dict(json.loads(found.rubric_json))
         counts = await snap.batch_counts(found.id)
         rewrites = await snap.rewrite_counts(found.id)
+        exportable = RewriteCounts()
+        if fmt in REWRITE_FORMATS:
+            exportable = (
+                await snap.rewrite_counts(found.id, differing=True) if fmt == "dpo" else rewrites
+            )
         hashes = {
             version: rubric_hashes(text)
             for version, text in (await snap.rubric_versions(found.id)).items()
@@ -400,6 +408,7 @@ async def export_batch(
         rewrites=rewrites,
         versions=versions,
         version_hashes=hashes,
+        exportable=exportable,
     )
 
 

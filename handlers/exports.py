@@ -193,13 +193,25 @@ async def _send_manifest(
 
 
 def _empty_text(language: str, summary: ExportSummary) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Why the export has no rows; with the button when unreviewed rewrites were left out."""
+    """Why the export has no rows, from the counts of the rewrites its format chooses among;
+    with the button when unreviewed rewrites were left out."""
     params = {"batch": summary.batch, "format": summary.format}
+    if summary.format not in REWRITE_FORMATS:
+        return t(language, "export.empty_reviews", **params), None
+    counts, dpo = summary.exportable, "_dpo" if summary.format == "dpo" else ""
+    if not (counts.rejected or counts.unreviewed):  # rows 0: none accepted either
+        return t(language, f"export.no_rewrites{dpo}", **params), None
+    tally = t(
+        language,
+        f"export.tally{dpo}",
+        accepted=number(counts.accepted, language),
+        rejected=number(counts.rejected, language),
+        unreviewed=number(counts.unreviewed, language),
+    )
     if summary.unreviewed_left_out:
         text = _left_out_text(language, "export.none_accepted", summary)
-        return text, _include_button(language, summary)
-    empty = "rewrites" if summary.format in REWRITE_FORMATS else "reviews"
-    return t(language, f"export.empty_{empty}", **params), None
+        return f"{text}\n{tally}", _include_button(language, summary)
+    return f"{t(language, 'export.empty_rewrites', **params)}\n{tally}", None
 
 
 def _left_out_text(language: str, key: str, summary: ExportSummary) -> str:

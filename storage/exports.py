@@ -92,8 +92,10 @@ class ExportSnapshot:
             items=items, gold_items=gold, submitted_reviews=reviews, gold_reviews=gold_reviews
         )
 
-    async def rewrite_counts(self, batch_id: int) -> RewriteCounts:
-        """The batch's rewrites (non-blank, outside gold items) by review status."""
+    async def rewrite_counts(self, batch_id: int, *, differing: bool = False) -> RewriteCounts:
+        """The batch's rewrites (non-blank, outside gold items) by review status; `differing`:
+        only those that differ from their answer (both stripped), the ones dpo can take."""
+        differs = " AND trim(j.rewrite, ?) <> trim(i.response, ?)" if differing else ""
         rows = await self._all(
             "SELECT CASE WHEN r.status IN ('accepted', 'rejected') THEN r.status"
             " ELSE 'unreviewed' END, COUNT(*) FROM items i"
@@ -101,10 +103,10 @@ class ExportSnapshot:
             " CROSS JOIN judgments j ON j.assignment_id = a.id"
             " LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
             " WHERE i.batch_id = ? AND i.complete <> ? AND j.rewrite IS NOT NULL"
-            " AND trim(j.rewrite, ?) <> ''"
+            f" AND trim(j.rewrite, ?) <> ''{differs}"
             " GROUP BY CASE WHEN r.status IN ('accepted', 'rejected') THEN r.status"
             " ELSE 'unreviewed' END",
-            (batch_id, GOLD_ITEM, sqlite_json.WHITESPACE),
+            (batch_id, GOLD_ITEM, *[sqlite_json.WHITESPACE] * (3 if differing else 1)),
         )
         return RewriteCounts(**dict(rows))
 

@@ -282,8 +282,19 @@ async def test_with_nothing_accepted_the_export_says_so_instead_of_an_empty_file
     await api.wait_idle(quiet=0.2)
     assert [c for c in api.calls[since:] if c.method == "sendDocument"] == []
     status = api.message(9000, api.calls[since].result["message_id"])
-    assert status.text == t(
-        language, "export.none_accepted", batch="pilot", format="dpo", unreviewed="2", count=2
+    # dpo counts what it could take: Budi's unreviewed "rewrite" equal to its answer is none.
+    assert status.text == "\n".join(
+        [
+            t(
+                language,
+                "export.none_accepted",
+                batch="pilot",
+                format="dpo",
+                unreviewed="1",
+                count=1,
+            ),
+            t(language, "export.tally_dpo", accepted="0", rejected="2", unreviewed="1"),
+        ]
     )
     shown = status.plain_text()
     assert ("0 rows" if language == "en" else "0 baris") in shown and "--all-rewrites" in shown
@@ -296,6 +307,35 @@ async def test_with_nothing_accepted_the_export_says_so_instead_of_an_empty_file
     [line] = [json.loads(text) for text in content_of(api, document).splitlines()]
     assert line["chosen"] == [{"role": "assistant", "content": REWRITE_CHAT}]
     await answered(api, tap)
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_with_every_rewrite_rejected_the_export_gives_the_counts(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed, language: str
+) -> None:
+    for assignment in await nilai.database.fetchall(
+        "SELECT a.id FROM assignments a JOIN judgments j ON j.assignment_id = a.id"
+        " JOIN items i ON i.id = a.item_id LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
+        " WHERE j.rewrite IS NOT NULL AND i.gold IS NULL AND r.status IS NOT 'rejected'"
+    ):
+        await review_rewrite(nilai.database, assignment[0], "rejected", CITRA, reason="other")
+    services = nilai.app.bot_data["services"]
+    for fmt, rejected in (("sft", "4"), ("dpo", "3")):  # dpo: Budi's unchanged answer is none
+        since = api.mark()
+        await send_export(nilai.app.bot, 9000, language, services, "pilot", fmt)
+        await api.wait_idle(quiet=0.2)
+        assert [c for c in api.calls[since:] if c.method == "sendDocument"] == []
+        status = api.message(9000, api.calls[since].result["message_id"])
+        tally = "tally_dpo" if fmt == "dpo" else "tally"
+        assert status.text == "\n".join(
+            [
+                t(language, "export.empty_rewrites", batch="pilot", format=fmt),
+                t(language, f"export.{tally}", accepted="0", rejected=rejected, unreviewed="0"),
+            ]
+        )
+        assert status.buttons() == []
+    shown = status.plain_text()
+    assert ("3 rejected" if language == "en" else "3 ditolak") in shown
 
 
 async def test_forged_or_stale_include_buttons_and_trainers_change_nothing(

@@ -1068,12 +1068,61 @@ async def test_the_cli_takes_accepted_rewrites_and_says_what_it_left_out(
         "no accepted rewrite yet: 2 unreviewed rewrites left out; add --all-rewrites to include"
         " them (rejected ones never are)"
     ) in result.stdout
+    assert "rewrites: 0 accepted, 2 rejected (never exported), 2 unreviewed" in result.stdout
     assert (tmp_path / "pilot-sft.jsonl").read_bytes() == b""
+
+    # dpo counts only what it could take: Budi's rewrite equal to its answer is no preference.
+    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "dpo")
+    assert result.returncode == 0, result.stderr
+    assert "no accepted rewrite yet: 1 unreviewed rewrite left out;" in result.stdout
+    assert (
+        "rewrites that differ from their answer: 0 accepted, 2 rejected (never exported),"
+        " 1 unreviewed"
+    ) in result.stdout
+
+    # Every rewrite rejected: nothing to export, and the counts say why (never "nothing
+    # submitted").
+    for unreviewed in await pilot.db.fetchall(
+        "SELECT a.id FROM assignments a JOIN judgments j ON j.assignment_id = a.id"
+        " JOIN items i ON i.id = a.item_id LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
+        " WHERE j.rewrite IS NOT NULL AND i.gold IS NULL AND r.status IS NOT 'rejected'"
+    ):
+        await review_rewrite(pilot.db, unreviewed[0], "rejected", CITRA, reason="other")
+    for fmt, rejected in (("sft", 4), ("dpo", 3)):
+        result = export_cli(
+            tmp_path, database, "export", "--batch", "pilot", "--format", fmt, "--all-rewrites"
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"as {fmt}: 0 lines" in result.stdout
+        assert "nothing submitted" not in result.stdout and "left out" not in result.stdout
+        assert f" 0 accepted, {rejected} rejected (never exported), 0 unreviewed" in result.stdout
 
     result = export_cli(
         tmp_path, database, "export", "--batch", "pilot", "--format", "raw", "--all-rewrites"
     )
     assert result.returncode == 0 and "--all-rewrites only changes" in result.stderr
+
+
+async def test_the_cli_says_when_no_rewrite_is_written_yet(
+    db: Database, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    batch_id = await make_batch(db, name="quiet", items=2)
+    trainer = await make_trainer(db, ANA)
+    review = ReviewService(db, settings, clock)
+    view, _ = await review.next_item(trainer)
+    assert view is not None and view.item.batch_id == batch_id
+    for index in range(len(DEFAULT_RUBRIC.criteria)):
+        await review.score(trainer, view.assignment.id, index, 3)
+    await review.submit(trainer, view.assignment.id)
+    for fmt, said in (
+        ("sft", "no rewrite written yet"),
+        ("dpo", "no rewrite that differs from its answer yet"),
+        ("raw", "as raw: 1 line ("),
+    ):
+        result = export_cli(tmp_path, settings.database_path, "export", "--batch", "quiet",
+                            "--format", fmt)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert said in result.stdout and "nothing submitted" not in result.stdout
 
 
 # -- memory stays flat ---------------------------------------------------------------------------
