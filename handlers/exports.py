@@ -8,7 +8,8 @@ The manifest (`bot/manifest.py`) follows the data as one more small document,
 `sft` and `dpo` take accepted rewrites only. When that left unreviewed rewrites out, the
 result says how many, with an "Include unreviewed" button (`Action.EXPORT_ALL`) that makes
 the same export with them (rejected rewrites never come); with nothing accepted yet, that is
-the whole answer instead of an empty file.
+the whole answer instead of an empty file. A tapped button goes from its message; should that
+export fail, the tap may be made again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.exports import (
@@ -49,7 +50,8 @@ log = logging.getLogger(__name__)
 EDIT_EVERY_SECONDS = 2.0
 SEND_TIMEOUT_SECONDS = 300  # up to 50 MB on a slow link
 MAX_BATCHES_LISTED = 20
-STARTED_KEY = "exports.include_unreviewed"  # bot_data: (chat, message) whose button was used
+# bot_data: (chat, message) whose button started an export that has not failed
+STARTED_KEY = "exports.include_unreviewed"
 
 
 def handlers() -> list[BaseHandler]:
@@ -256,19 +258,30 @@ async def include_unreviewed(update: Update, context: NilaiContext) -> None:
     started.add(tapped)
     fmt = FORMATS[index]
     context.application.create_task(
-        send_export(
-            context.bot,
-            query.message.chat.id,
-            me.language,
-            context.services,
-            name,
-            fmt,
-            all_rewrites=True,
-        ),
+        _export_all(context, tapped, me.language, name, fmt),
         update=update,
         name=f"export:{query.message.chat.id}",
     )
+    try:  # the button is used: it goes, so nobody waits on one that can only say "on its way"
+        await query.edit_message_reply_markup(None)
+    except TelegramError as error:  # best effort: the key above still stops a second export
+        log.debug("include button not removed: %s", error)
     await answer_tap(query, t_plain(me.language, "export.all_started", format=fmt))
+
+
+async def _export_all(
+    context: NilaiContext, tapped: tuple[int, int], language: str, batch: str, fmt: str
+) -> None:
+    """The export with the unreviewed rewrites; if it fails, the tapped button may be used
+    again (a stale copy of it, or the tap redelivered), instead of "on its way" forever."""
+    summary = None
+    try:
+        summary = await send_export(
+            context.bot, tapped[0], language, context.services, batch, fmt, all_rewrites=True
+        )
+    finally:
+        if summary is None:
+            context.bot_data.get(STARTED_KEY, set()).discard(tapped)
 
 
 def _done_text(language: str, summary: ExportSummary, packed: Packed, limit: int) -> str:

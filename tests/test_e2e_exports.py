@@ -256,10 +256,11 @@ async def test_sft_sends_the_accepted_rewrites_and_a_button_adds_the_unreviewed_
     assert manifest["rewrites"]["unreviewed_included"] is True
     final = api.message(coordinator.chat_id, api.calls[since:][-1].result["message_id"])
     assert final.buttons() == [] and "left out" not in final.plain_text()
+    assert status.buttons() == []  # the tapped button is gone from its message
 
-    # Tapped again (a double tap), or the tap redelivered by Telegram: no second export.
+    # Tapped again (a double tap on a stale copy), or the tap redelivered: no second export.
     since = api.mark()
-    second = await coordinator.tap(status, "Include unreviewed")
+    second = await coordinator.tap(status, data=button["callback_data"])
     assert await answered(api, second) == "That export is already on its way."
     api.redeliver(tap)
     await api.wait_for_call(
@@ -307,6 +308,39 @@ async def test_with_nothing_accepted_the_export_says_so_instead_of_an_empty_file
     [line] = [json.loads(text) for text in content_of(api, document).splitlines()]
     assert line["chosen"] == [{"role": "assistant", "content": REWRITE_CHAT}]
     await answered(api, tap)
+
+
+async def test_a_tapped_include_button_goes_and_a_failed_export_may_be_tapped_again(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, pilot: Reviewed
+) -> None:
+    status, _ = await export_status(api, coordinator, "/export pilot sft")
+    [[button]] = status.buttons()
+    api.fail_next("sendDocument", status=400, description="Bad Request: file is too big")
+    since = api.mark()
+    tap = await coordinator.tap(status, "Include unreviewed")
+    assert await answered(api, tap) == "⏳ Exporting sft with the unreviewed rewrites…"
+    await api.wait_for_call(
+        "editMessageText",
+        lambda c: c.chat_id == coordinator.chat_id and "😓" in str(c.params.get("text")),
+        since=since,
+        timeout=10,
+    )
+    assert api.message(coordinator.chat_id, status.message_id).buttons() == []
+    assert [c for c in api.calls[since:] if c.method == "sendDocument" and c.ok] == []
+
+    # The export failed: a stale copy of the button (or the tap redelivered) tries again.
+    since = api.mark()
+    again = await coordinator.tap(status, data=button["callback_data"])
+    assert await answered(api, again) == "⏳ Exporting sft with the unreviewed rewrites…"
+    [everything, _] = await documents_after(api, coordinator, since)
+    assert content_of(api, everything).count(b"\n") == 3
+
+    # That one went: the same tap once more is one export too many.
+    since = api.mark()
+    third = await coordinator.tap(status, data=button["callback_data"])
+    assert await answered(api, third) == "That export is already on its way."
+    await api.wait_idle(quiet=0.3)
+    assert [c for c in api.calls[since:] if c.method == "sendDocument"] == []
 
 
 @pytest.mark.parametrize("language", ["en", "id"])
