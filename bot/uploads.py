@@ -53,6 +53,17 @@ class DeadlinePassedError(Exception):
         self.deadline = deadline
 
 
+class RubricTooNarrowError(ValueError):
+    """A rubric sent after its upload, whose scale is too short for the upload's
+    `disagreement` (checked against the rubric pending when the caption came): not attached,
+    nor kept for the next upload."""
+
+    def __init__(self, disagreement: int, span: int):
+        super().__init__(f"disagreement {disagreement} is more than the scale's {span} points")
+        self.disagreement = disagreement
+        self.span = span
+
+
 class CaptionError(ValueError):
     """The caption could not be read; `.detail` names the part."""
 
@@ -207,8 +218,15 @@ class Uploads:
 
     async def save_rubric(self, coordinator_id: int, rubric: Rubric) -> bool:
         """Attach a rubric to the coordinator's latest pending upload (True), or keep it for
-        their next upload (False)."""
-        attached = await uploads.attach_rubric(self.db, coordinator_id, rubric.to_json())
+        their next upload (False). RubricTooNarrowError when that upload's disagreement is
+        wider than the rubric's scale allows (its caption was checked against the rubric
+        pending then): the upload keeps the rubric it had."""
+        span = rubric.scale[1] - rubric.scale[0]
+        attached, disagreement = await uploads.attach_rubric(
+            self.db, coordinator_id, rubric.to_json(), widest=span
+        )
+        if not attached and disagreement is not None:
+            raise RubricTooNarrowError(disagreement, span)
         if not attached:
             await bot_facts.set_fact(self.db, _rubric_key(coordinator_id), rubric.to_json())
         return attached

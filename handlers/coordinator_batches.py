@@ -33,6 +33,7 @@ from bot.uploads import (
     CaptionError,
     CheckedUpload,
     DeadlinePassedError,
+    RubricTooNarrowError,
     UploadRequest,
     Uploads,
     parse_caption,
@@ -155,7 +156,13 @@ async def _rubric_received(status: Message, path: Path, context: NilaiContext) -
         return
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
-    attached = await uploads_of(context).save_rubric(trainer.user_id, rubric)
+    try:
+        attached = await uploads_of(context).save_rubric(trainer.user_id, rubric)
+    except RubricTooNarrowError as error:
+        spread, most = number(error.disagreement, language), number(error.span, language)
+        text = t(language, "upload.rubric_too_narrow", part=spread, most=most)
+        await status.edit_text(text, parse_mode=ParseMode.HTML)
+        return
     key = "upload.rubric_attached" if attached else "upload.rubric_saved_next"
     await status.edit_text(
         t(language, key, criteria=_criteria(rubric, language)), parse_mode=ParseMode.HTML

@@ -77,11 +77,24 @@ async def abandoned_imports(db: Database) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-async def attach_rubric(db: Database, coordinator_id: int, rubric_json: str) -> bool:
-    """Give the coordinator's newest pending upload this rubric; False if they have none."""
-    changed = await db.execute(
-        "UPDATE uploads SET rubric = ? WHERE id = (SELECT MAX(id) FROM uploads"
-        " WHERE coordinator_id = ? AND status = 'pending')",
-        (rubric_json, coordinator_id),
-    )
-    return changed == 1
+async def attach_rubric(
+    db: Database, coordinator_id: int, rubric_json: str, *, widest: int
+) -> tuple[bool, int | None]:
+    """Give the coordinator's newest pending upload this rubric, unless the upload's
+    dynamic-overlap disagreement is more than `widest` points (the rubric's scale span: such
+    a spread could never happen under it). (attached, the upload's disagreement); (False,
+    None) when they have no pending upload."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT id, disagreement FROM uploads WHERE coordinator_id = ? AND status = 'pending'"
+            " ORDER BY id DESC LIMIT 1",
+            (coordinator_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return False, None
+        upload_id, disagreement = row[0], row[1]
+        if disagreement is not None and disagreement > widest:
+            return False, disagreement
+        await conn.execute("UPDATE uploads SET rubric = ? WHERE id = ?", (rubric_json, upload_id))
+        return True, disagreement

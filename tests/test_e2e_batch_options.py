@@ -135,6 +135,58 @@ async def test_the_disagreement_is_bounded_by_the_pending_rubrics_scale(
     assert "at most 2 points apart" in status.plain_text()
 
 
+@pytest.mark.parametrize("language", ["en", "id"])
+async def test_a_rubric_sent_after_the_file_is_refused_when_the_disagreement_outgrows_it(
+    api: FakeBotApi, nilai: RunningBot, tmp_path: Path, language: str
+) -> None:
+    from tests.test_e2e_batches import RUBRIC_TOML  # scale 1..3: scores at most 2 apart
+
+    boss = await coordinator_in(api, nilai, language)
+    content = batch_file(tmp_path, 3, 0).read_bytes()
+    # Checked against the default rubric (1..5): 3 points apart is possible there.
+    checked = await upload(
+        api, boss, "b.jsonl", content, caption="wide extra_reviews=1 disagreement=3"
+    )
+    assert checked.buttons() != []
+    refused = await upload(api, boss, "rubric.toml", RUBRIC_TOML)
+    text = refused.plain_text()
+    if language == "en":
+        assert "That rubric was not attached" in text and "disagreement=3" in text
+        assert "at most 2 points apart" in text
+    else:
+        assert "Rubrik itu tidak kupasang" in text and "disagreement=3" in text
+        assert "paling jauh bedanya 2 poin" in text
+    assert await nilai.count("SELECT COUNT(*) FROM uploads WHERE rubric IS NOT NULL") == 0
+    assert await nilai.count("SELECT COUNT(*) FROM bot_facts WHERE name LIKE 'next_rubric:%'") == 0
+
+    # Opened, the batch has the rubric it was checked with, and its dynamic overlap.
+    await boss.tap(checked, "Open quietly" if language == "en" else "Buka tanpa umumkan")
+    await api.wait_idle(quiet=0.2)
+    rubric, spread = await nilai.database.fetchone(
+        "SELECT rubric, disagreement FROM batches WHERE name = 'wide'"
+    )
+    assert json.loads(rubric)["scale"] == [1, 5] and spread == 3
+
+
+async def test_a_rubric_sent_after_the_file_is_attached_when_the_disagreement_fits(
+    api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, tmp_path: Path
+) -> None:
+    from tests.test_e2e_batches import RUBRIC_TOML
+
+    content = batch_file(tmp_path, 3, 0).read_bytes()
+    checked = await upload(
+        api, coordinator, "b.jsonl", content, caption="fits extra_reviews=1 disagreement=2"
+    )
+    attached = await upload(api, coordinator, "rubric.toml", RUBRIC_TOML)
+    assert "attached to your pending upload" in attached.plain_text()
+    await coordinator.tap(checked, "Open quietly")
+    await api.wait_idle(quiet=0.2)
+    rubric, spread = await nilai.database.fetchone(
+        "SELECT rubric, disagreement FROM batches WHERE name = 'fits'"
+    )
+    assert json.loads(rubric)["scale"] == [1, 3] and spread == 2
+
+
 async def test_gold_items_are_left_out_of_progress_and_completion(
     api: FakeBotApi, nilai: RunningBot, coordinator: FakeUser, tmp_path: Path
 ) -> None:
