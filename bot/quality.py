@@ -83,13 +83,13 @@ async def acceptance_of(db: Database, user_id: int) -> Share | None:
 async def trainer_quality(
     db: Database, user_ids: Sequence[int] | None = None, *, until: str | None = None
 ) -> dict[int, TrainerQuality]:
-    """The figures of `user_ids` (None: everyone), only for trainers with any; decisions and
-    gold answers only those before `until` (a stamp: the daily report's moment, so a report
-    rebuilt later for its CSV counts the same)."""
+    """The figures of `user_ids` (None: everyone), only for trainers with any, as they were at
+    `until` (a stamp: the daily report's moment, so a report rebuilt later for its CSV counts
+    the same): decisions and gold answers before it, the pauses live at it."""
     decided = await quality.decided_rewrites(db, user_ids, **_before(until))
     tallies = await quality.gold_tallies(db, user_ids, **_before(until))
     paused: dict[int, list[str]] = {}
-    for pause in await quality.gold_pauses(db, user_ids):
+    for pause in await quality.gold_pauses(db, user_ids, **_before(until)):
         paused.setdefault(pause.trainer_id, []).append(pause.batch_name)
     figures = {}
     for user_id in decided.keys() | tallies.keys() | paused.keys():
@@ -145,9 +145,14 @@ def criterion_shares(details: Iterable[tuple[int, int, str, str]]) -> dict[int, 
 
 
 async def crowd_quality(
-    db: Database, figures: dict[int, TrainerQuality], listed: Iterable[int]
+    db: Database,
+    figures: dict[int, TrainerQuality],
+    listed: Iterable[int],
+    *,
+    until: str | None = None,
 ) -> CrowdQuality:
-    """The team's acceptance rate and gold pauses over the `listed` trainers (the report's)."""
+    """The team's acceptance rate and gold pauses over the `listed` trainers (the report's,
+    `figures` read at its moment), and the rewrites waiting for review at `until`."""
     accepted = decided = paused = 0
     for user_id in listed:
         mine = figures.get(user_id)
@@ -158,4 +163,5 @@ async def crowd_quality(
             decided += mine.acceptance.whole
         paused += bool(mine.paused_in)
     acceptance = Share(accepted, decided) if decided else None
-    return CrowdQuality(acceptance, await quality.waiting_rewrites(db), paused)
+    waiting = await quality.waiting_rewrites(db, **_before(until))
+    return CrowdQuality(acceptance, waiting, paused)

@@ -140,7 +140,8 @@ async def build_report(db: Database, settings: Settings, now: datetime) -> Repor
     # Hundreds of thousands of stamps at a thousand trainers (~0.15 s of Python): on a thread,
     # so the event loop (trainers' taps) gets the interpreter between its slices.
     spent_by = await asyncio.to_thread(_spent_by_trainer, members, times, starts, default)
-    qualities = await trainer_quality(db, until=stamp(now))  # everyone: cheaper than an IN list
+    moment = stamp(now)
+    qualities = await trainer_quality(db, until=moment)  # everyone: cheaper than an IN list
     figures = []
     for member in members:
         user_id = member.trainer.user_id
@@ -163,7 +164,7 @@ async def build_report(db: Database, settings: Settings, now: datetime) -> Repor
         batches=tuple(await _batches(db, today, default, now)),
         team_week=_team_week([f.days for f in figures]),
         anomalies=await _anomalies(db, members, now),
-        crowd=await crowd_quality(db, qualities, listed),
+        crowd=await crowd_quality(db, qualities, listed, until=moment),
     )
 
 

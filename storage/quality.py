@@ -41,6 +41,8 @@ class GoldTally:
 
 @dataclass(frozen=True, slots=True)
 class GoldPause:
+    """A trainer paused by gold in one batch (a live pause: not lifted by /resume)."""
+
     trainer_id: int
     batch_id: int
     batch_name: str
@@ -77,20 +79,20 @@ async def decided_rewrites(
     return {row[0]: Decided(row[1], row[2]) for row in rows}
 
 
-async def waiting_rewrites(db: Database) -> int:
-    """Rewrites in open batches still waiting for a decision: submitted, not on a gold item
-    (those are never offered for review), and not accepted or rejected yet (one open in a
-    reviewer's chat still waits)."""
+async def waiting_rewrites(db: Database, *, until: str = _NEVER) -> int:
+    """Rewrites in open batches waiting for a decision at `until`: submitted before it, not on
+    a gold item (those are never offered for review), and not accepted or rejected before it
+    (one open in a reviewer's chat still waits)."""
     return await db.fetchval(
         "SELECT COUNT(*) FROM judgments j CROSS JOIN assignments a"
         " JOIN items i ON i.id = a.item_id"
         " JOIN batches b ON b.id = i.batch_id"
         " LEFT JOIN rewrite_reviews r ON r.assignment_id = j.assignment_id"
-        " AND r.status IN ('accepted', 'rejected')"
+        " AND r.status IN ('accepted', 'rejected') AND r.decided_at < ?"
         " WHERE a.id = j.assignment_id AND j.rewrite IS NOT NULL AND a.status = 'submitted'"
-        " AND i.complete <> ?"
+        " AND a.submitted_at < ? AND i.complete <> ?"
         " AND b.status = 'open' AND r.assignment_id IS NULL",
-        (GOLD_ITEM,),
+        (until, until, GOLD_ITEM),
         default=0,
     )
 
@@ -130,13 +132,17 @@ async def gold_details(
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
-async def gold_pauses(db: Database, user_ids: Sequence[int] | None = None) -> list[GoldPause]:
-    """The live gold pauses (not lifted by /resume), with their batch's name."""
+async def gold_pauses(
+    db: Database, user_ids: Sequence[int] | None = None, *, until: str = _NEVER
+) -> list[GoldPause]:
+    """The gold pauses live at `until` (made before it, not lifted by /resume before it), with
+    their batch's name."""
     among, params = _among("p.trainer_id", user_ids)
     rows = await db.fetchall(
         "SELECT p.trainer_id, p.batch_id, b.name FROM gold_pauses p"
         " JOIN batches b ON b.id = p.batch_id"
-        f" WHERE p.lifted_at IS NULL{among} ORDER BY p.trainer_id, p.batch_id",
-        params,
+        " WHERE p.paused_at < ? AND (p.lifted_at IS NULL OR p.lifted_at >= ?)"
+        f"{among} ORDER BY p.trainer_id, p.batch_id",
+        [until, until, *params],
     )
     return [GoldPause(row[0], row[1], row[2]) for row in rows]

@@ -5,9 +5,13 @@ out)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.anomalies import Anomaly, Kind
+from bot.clock import parse_stamp, stamp
+from bot.config import Settings
 from bot.formatting import number
 from bot.i18n import Html, t
 from bot.quality import (
@@ -21,9 +25,12 @@ from bot.quality import (
     gold_criteria,
     trainer_quality,
 )
+from bot.report import build_report
+from bot.report_table import report_csv
 from bot.team import PAGE_SIZE, TrainerLine, TrainerPage
 from handlers.coordinator_team import render_trainer_page
 from handlers.quality_text import report_lines, stats_line, trainer_phrases
+from handlers.report_message import render_report
 from handlers.text_split import MESSAGE_LIMIT, visible_len
 from storage.database import Database
 from storage.quality import GoldTally
@@ -33,6 +40,7 @@ from tests.test_anomalies import person
 
 ANI, BUDI, CITRA = 2001, 2002, 2003
 REVIEWER = 9000  # QualityRows' default reviewer
+MOMENT, WIB = parse_stamp(NOW), "Asia/Jakarta"  # a report's moment: an hour after the rows
 
 
 @pytest.fixture
@@ -103,12 +111,12 @@ async def test_a_report_counts_only_what_was_done_before_its_moment(
     await rows.rewrite(ANI, "accepted")
     await rows.gold_answer(ANI, RIGHT)
     await rows.gold_pause(ANI)
-    before = (await trainer_quality(db, until=AT))[ANI]  # at the rows' moment: not yet
-    assert (before.acceptance, before.gold, before.paused_in) == (None, None, ("pilot",))
+    # at the rows' moment: none of it yet, the pause neither
+    assert ANI not in await trainer_quality(db, until=AT)
     assert await gold_criteria(db, until=AT) == {}
     later = (await trainer_quality(db, until=NOW))[ANI]
     assert later.acceptance == Share(1, 1) and later.gold is not None
-    assert later.gold.overall == Share(1, 1)
+    assert later.gold.overall == Share(1, 1) and later.paused_in == ("pilot",)
 
 
 async def test_live_gold_pauses_name_their_batch_and_lifted_ones_are_gone(
@@ -197,3 +205,29 @@ def test_the_reports_quality_lines_say_only_what_there_is(language: str) -> None
     assert f"1 {'of' if language == 'en' else 'dari'} 3" in rewrites and "(33%)" in rewrites
     assert paused == t(language, "quality.report_gold_paused", count=2)
     assert stats_line(None, language) is None
+
+
+async def test_a_report_rebuilt_after_a_resume_and_a_decision_gives_the_same_figures(
+    db: Database, rows: QualityRows, settings: Settings
+) -> None:
+    """The CSV button rebuilds the report at its moment: a /resume and a rewrite decided since
+    change neither its message nor its CSV, while a report of a later moment shows both."""
+    await rows.gold_pause(ANI)
+    waiting = await rows.rewrite(BUDI, "open")
+    sent = await build_report(db, settings, MOMENT)
+    message, table = render_report(sent, "en", WIB), report_csv(sent, WIB)
+    assert sent.crowd == CrowdQuality(None, 1, 1)
+    later = stamp(MOMENT + timedelta(minutes=5))
+    await db.execute(
+        "UPDATE gold_pauses SET lifted_at = ?, lifted_by = ? WHERE trainer_id = ?",
+        (later, REVIEWER, ANI),
+    )
+    await db.execute(
+        "UPDATE rewrite_reviews SET status = 'accepted', decided_at = ? WHERE assignment_id = ?",
+        (later, waiting),
+    )
+    rebuilt = await build_report(db, settings, MOMENT)
+    assert rebuilt.crowd == sent.crowd
+    assert (render_report(rebuilt, "en", WIB), report_csv(rebuilt, WIB)) == (message, table)
+    after = await build_report(db, settings, MOMENT + timedelta(minutes=10))
+    assert after.crowd == CrowdQuality(Share(1, 1), 0, 0)
