@@ -60,9 +60,9 @@ class TrainerFigures:
 class BatchFigures:
     batch_id: int
     name: str
-    reviews_today: int  # by each trainer's own today
+    reviews_today: int  # by each trainer's own today, of ordinary items (not gold ones)
     done: int  # reviews counted towards the overlap
-    wanted: int  # items x overlap
+    wanted: int  # items x overlap, and the extra reviews items were given (as /progress)
     forecast: Forecast | None  # estimated finish and deadline (bot/forecast.py)
     agreement: BatchAgreement | None = None  # alpha per criterion (bot/agreement.py)
 
@@ -207,7 +207,7 @@ async def _batches(
                 name=batch.name,
                 reviews_today=reviews.get(batch.id, 0),
                 done=counts.useful,
-                wanted=counts.items * batch.overlap,
+                wanted=counts.wanted(batch.overlap),
                 forecast=estimates.get(batch.id),
                 agreement=await batch_agreement(db, batch.id),
             )

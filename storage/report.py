@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.database import Database
+from storage.gold import GOLD_ITEM
 from storage.records import Trainer
 
 
@@ -58,8 +59,9 @@ def _bounds(ranges: Sequence[ZoneRange]) -> tuple[str, str]:
 async def reviews_per_batch(
     db: Database, ranges: Sequence[ZoneRange], default_zone: str
 ) -> dict[int, int]:
-    """Reviews submitted in each trainer's own range, per batch (every trainer counts: a review
-    by someone paused since is still a review of the batch)."""
+    """Reviews of ordinary items submitted in each trainer's own range, per batch (every trainer
+    counts: a review by someone paused since is still a review of the batch; gold items are not
+    part of a batch's progress, so their reviews are not counted)."""
     if not ranges:
         return {}
     cte, join, params = _ranges(ranges, default_zone)
@@ -70,9 +72,9 @@ async def reviews_per_batch(
         f"{join}"
         " JOIN items i ON i.id = a.item_id"
         " WHERE a.status = 'submitted' AND a.submitted_at >= ? AND a.submitted_at < ?"
-        " AND a.submitted_at >= d.day_start AND a.submitted_at < d.day_end"
+        " AND a.submitted_at >= d.day_start AND a.submitted_at < d.day_end AND i.complete <> ?"
         " GROUP BY i.batch_id",
-        (*params, low, high),
+        (*params, low, high, GOLD_ITEM),
     )
     return {row[0]: row[1] for row in rows}
 

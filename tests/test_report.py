@@ -321,3 +321,41 @@ async def test_reports_of_different_moments_are_built_one_at_a_time(
     moments = [datetime(2026, 12, 1, 14, minute, tzinfo=UTC) for minute in range(3)]
     built = await asyncio.gather(*(cache.report(None, moment) for moment in moments))
     assert built == moments and most == 1
+
+
+async def test_a_batch_line_wants_the_extra_reviews_and_leaves_gold_items_out(
+    db: Database, settings: Settings
+) -> None:
+    """Dynamic overlap: an item given 2 extra reviews wants 3, so 6 useful reviews of 5 items
+    at overlap 1 are 6 of 7 (not 6 of 5, 120%); a gold item's review is not one of the batch's
+    reviews today (gold items are not part of its progress)."""
+    for user_id in (1, 2, 3):
+        await trainer(db, user_id, f"T{user_id}", WIB)
+    batch = await make_batch(db, "dyn", items=6, overlap=1)
+    await db.execute(
+        "UPDATE batches SET extra_reviews = 2, disagreement = 2 WHERE id = ?", (batch,)
+    )
+    items = [
+        row["id"]
+        for row in await db.fetchall(
+            "SELECT id FROM items WHERE batch_id = ? ORDER BY id", (batch,)
+        )
+    ]
+    await db.execute(
+        "UPDATE items SET complete = 2, gold = '{\"accuracy\": [4, 5]}' WHERE id = ?", (items[5],)
+    )
+    await db.execute("UPDATE items SET extra = 2 WHERE id = ?", (items[0],))
+    reviews = [(items[0], 1), (items[0], 2), (items[0], 3), (items[1], 1), (items[2], 1)]
+    reviews += [(items[3], 2), (items[5], 1)]  # the last: the gold item
+    handed = stamp(NOW - timedelta(minutes=30))
+    for item, user_id in reviews:
+        await db.execute(
+            "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
+            " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)",
+            (item, user_id, handed, handed, handed),
+        )
+        await db.execute("UPDATE items SET done_count = done_count + 1 WHERE id = ?", (item,))
+    report = await build_report(db, settings, NOW)
+    (dyn,) = report.batches
+    assert (dyn.done, dyn.wanted, dyn.reviews_today) == (6, 7, 6)
+    assert "6 of 7 reviews (85.7%)" in render_report(report, "en", WIB)
