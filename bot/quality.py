@@ -35,11 +35,15 @@ class Share:
 
     @property
     def rate(self) -> float:
+        """The share as a fraction (0.75), for the percent shown and the CSV's rate."""
         return self.part / self.whole
 
 
 @dataclass(frozen=True, slots=True)
 class GoldAccuracy:
+    """A trainer's gold record: all their gold answers (also those a /resume took out of the
+    tally that pauses), right of answered overall and per batch."""
+
     overall: Share
     batches: tuple[GoldTally, ...]  # in batch id order
 
@@ -60,6 +64,9 @@ CriterionShares = tuple[CriterionGold, ...]
 
 @dataclass(frozen=True, slots=True)
 class TrainerQuality:
+    """One trainer's quality figures; each absent until it exists (bot/quality.py's docstring
+    says what each means)."""
+
     acceptance: Share | None = None  # None: no rewrite of theirs decided yet
     gold: GoldAccuracy | None = None  # None: no gold answer yet
     paused_in: tuple[str, ...] = ()  # batch names with a live gold pause

@@ -41,6 +41,8 @@ from storage.report import ZoneRange
 
 @dataclass(frozen=True, slots=True)
 class TrainerFigures:
+    """One active trainer's line of the report: their own local day and week."""
+
     trainer: Trainer
     days: Days  # today (their local date), the week, the streak
     skipped_week: int
@@ -58,6 +60,8 @@ class TrainerFigures:
 
 @dataclass(frozen=True, slots=True)
 class BatchFigures:
+    """One open batch's line of the report: its reviews today, progress and forecast."""
+
     batch_id: int
     name: str
     reviews_today: int  # by each trainer's own today, of ordinary items (not gold ones)
@@ -74,6 +78,8 @@ class BatchFigures:
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """The report's figures at `moment`: what the message, the chart and the CSV show."""
+
     moment: datetime
     trainers: tuple[TrainerFigures, ...]  # by name
     batches: tuple[BatchFigures, ...]  # open batches, by priority
@@ -85,10 +91,12 @@ class Report:
 
     @property
     def reviews_today(self) -> int:
+        """The team's reviews today, each trainer's on their own local day."""
         return sum(figures.days.done_today for figures in self.trainers)
 
     @property
     def active_today(self) -> int:
+        """Trainers with at least one review today (their local day)."""
         return sum(1 for figures in self.trainers if figures.days.done_today)
 
     @property

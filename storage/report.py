@@ -22,6 +22,8 @@ from storage.records import Trainer
 
 @dataclass(frozen=True, slots=True)
 class ZoneRange:
+    """The UTC stamps of a run of local days in one time zone: what a query counts in it."""
+
     zone: str  # IANA name; trainers without a zone of their own use the default zone
     start: str  # stamp, inclusive
     end: str  # stamp, exclusive
@@ -29,6 +31,8 @@ class ZoneRange:
 
 @dataclass(frozen=True, slots=True)
 class Member:
+    """An active trainer the report is about, with when they were last seen."""
+
     trainer: Trainer
     last_seen_at: str | None
 
