@@ -8,17 +8,18 @@ only items in a language the trainer reviews in, or without a language (`items.l
 nothing from a batch the trainer is paused in for failing its gold items (a live row in
 `gold_pauses`, written by storage/gold.py).
 
-Gold (control) items (`complete = 2`, storage.gold.GOLD_ITEM) are not in the queue. Once the
+Gold (control) items (`complete = GOLD_ITEM`, storage/queue_sql.py) are not in the queue. Once the
 plan found the batch the trainer's next item comes from, a draw (`GOLD_DRAW`) at the batch's
 `gold_rate` decides whether it is one of that batch's gold items instead, the lowest id the
 trainer never had, in their languages or without one: every trainer may get each gold item
 once, whatever the overlap, and no queue position moves. Gold is mixed into work, never served
 alone: a trainer with no ordinary item left anywhere gets no gold item either.
 
-Dynamic overlap: an item wants `overlap + extra` reviews. When a review brings it there and its
-batch has a `disagreement` threshold its scores on some criterion reach (max - min), it gets
-one more review (`extra`, up to the batch's `extra_reviews`) and comes back into the queue
-(`COUNT_REVIEW_SQL`); otherwise it is complete. `extra` is read only in batches with extra
+Dynamic overlap: an item wants `overlap + extra` reviews. When a review brings it exactly there,
+its batch has a `disagreement` threshold and the item is not settled (no `overlap` of its
+reviews agree within it on every criterion: `_UNSETTLED`), it gets one more review (`extra`, up
+to the batch's `extra_reviews`) and comes back into the queue (`COUNT_REVIEW_SQL`); otherwise
+it is complete. `extra` is read only in batches with extra
 reviews, so an ordinary pick reads nothing new.
 
 The queue is every open batch in priority order (a few), and in each batch the items in the
@@ -66,37 +67,46 @@ from typing import Any
 import aiosqlite
 
 from storage.database import Connection, Database, Row
-from storage.gold import GOLD_ITEM
 from storage.languages import ACTIVE_TRAINER, TRAINER_LANGUAGES_SQL, parse, reviews
+from storage.queue_sql import GOLD_ITEM, PAUSED_IN_BATCH, WANTED_REVIEWS
 from storage.records import Assignment
 
 _SEQUENCE = "(SELECT COALESCE(MAX(id), 0) FROM assignments)"
 
-# The reviews an item wants: its batch's overlap, plus the extra reviews dynamic overlap gave
-# it. `items.extra` is read only in a batch with extra reviews (the CASE is lazy), so a batch
-# without them reads nothing new from the row. `_WANTED` for statements with `i` and `b`,
+# The reviews an item wants (storage/queue_sql.py): `_WANTED` for statements with `i` and `b`,
 # `_ITEM_WANTS` for an UPDATE of items.
-_WANTED = "(b.overlap + CASE WHEN b.extra_reviews > 0 THEN i.extra ELSE 0 END)"
+_WANTED = WANTED_REVIEWS.format(batch="b", item="i")
 _ITEM_WANTS = (
-    "(SELECT wb.overlap + CASE WHEN wb.extra_reviews > 0 THEN items.extra ELSE 0 END"
+    f"(SELECT {WANTED_REVIEWS.format(batch='wb', item='items')}"
     " FROM batches wb WHERE wb.id = items.batch_id)"
 )
-# Dynamic overlap: this review brings an ordinary item's reviews to what it wants, its batch
-# has a disagreement threshold and extra reviews left for it, and its submitted scores on some
-# criterion are that many points apart or more: it wants one more review.
-_ONE_MORE = f"""(items.complete <> {GOLD_ITEM} AND items.done_count + 1 >= {_ITEM_WANTS}
+# Dynamic overlap. An item is SETTLED when, on every criterion, some `overlap` of its submitted
+# reviews lie less than `disagreement` points apart: the tightest window of `overlap` sorted
+# scores (each score and the one `overlap - 1` places above it) is narrower than the threshold.
+# With exactly `overlap` reviews that is "max - min below the threshold"; with more, an extra
+# review that sides with the others settles the item, however far off the odd one out stays.
+# (A criterion with fewer than `overlap` scores has no window and disagrees with nobody.)
+_UNSETTLED = """EXISTS (SELECT 1 FROM (
+    SELECT ds.criterion,
+           LEAD(ds.score, ob.overlap - 1) OVER (PARTITION BY ds.criterion ORDER BY ds.score)
+             - ds.score AS span
+    FROM assignments da JOIN scores ds ON ds.assignment_id = da.id
+    WHERE da.item_id = items.id AND da.status = 'submitted') w
+  GROUP BY w.criterion HAVING MIN(w.span) >= ob.disagreement)"""
+# This review brings an ordinary item's reviews exactly to what it wants (a late review beyond
+# it never reopens an item), its batch has a disagreement threshold and extra reviews left for
+# it, and the item is not settled: it wants one more review.
+_ONE_MORE = f"""(items.complete <> {GOLD_ITEM} AND items.done_count + 1 = {_ITEM_WANTS}
   AND EXISTS (
   SELECT 1 FROM batches ob WHERE ob.id = items.batch_id AND ob.extra_reviews > 0
     AND ob.disagreement IS NOT NULL AND items.extra < ob.extra_reviews
-    AND EXISTS (SELECT 1 FROM assignments da JOIN scores ds ON ds.assignment_id = da.id
-                WHERE da.item_id = items.id AND da.status = 'submitted'
-                GROUP BY ds.criterion HAVING MAX(ds.score) - MIN(ds.score) >= ob.disagreement)))"""
+    AND {_UNSETTLED}))"""
 
 # One more submitted review of the assignment's item (parameter: the assignment id); the item is
 # complete once its reviews reach what it wants, unless dynamic overlap gives it one more
 # review: then it stays open and comes back into the queue at once (with the sequence, so
-# trainers who passed it find it). A gold item (complete = 2) stays gold and never gets extra
-# reviews. Submit and a restored Undo both count so.
+# trainers who passed it find it). A gold item stays gold and never gets extra reviews. Submit
+# and a restored Undo both count so.
 COUNT_REVIEW_SQL = f"""
 UPDATE items SET done_count = done_count + 1,
   complete = CASE WHEN complete = {GOLD_ITEM} THEN {GOLD_ITEM} WHEN {_ONE_MORE} THEN 0
@@ -107,13 +117,8 @@ UPDATE items SET done_count = done_count + 1,
 WHERE id = (SELECT item_id FROM assignments WHERE id = ?)
 """
 
-# Whether the trainer (:trainer) is paused in batch `b` for failing its gold items
-# (storage/gold.py writes and lifts the pauses): then they get nothing more from it.
-_PAUSED = (
-    "EXISTS (SELECT 1 FROM gold_pauses gp WHERE gp.trainer_id = {trainer}"
-    " AND gp.batch_id = {batch} AND gp.lifted_at IS NULL)"
-)
-_NOT_PAUSED = "NOT " + _PAUSED.format(trainer=":trainer", batch="b.id")
+# The trainer is not paused in batch `b` for failing its gold items.
+_NOT_PAUSED = "NOT " + PAUSED_IN_BATCH.format(trainer=":trainer", batch="b.id")
 
 # The chance draws of gold items (a module instance, so tests can seed it).
 GOLD_DRAW = random.Random()
@@ -406,7 +411,7 @@ def _can_take_sql(languages: int) -> str:
     ]
     for language in ["IS NULL", *(f"= {name}" for name in names)]:
         terms.append(f"EXISTS ({_OPEN_NOT_MINE} AND i.lang {language} AND i.id > {position})")
-    paused = _PAUSED.format(trainer="t.user_id", batch=":batch")
+    paused = PAUSED_IN_BATCH.format(trainer="t.user_id", batch=":batch")
     return _CAN_TAKE_SQL.format(active=ACTIVE_TRAINER, paused=paused, terms="\n  OR ".join(terms))
 
 

@@ -25,7 +25,7 @@ import aiosqlite
 
 from storage.assignment import COUNT_REVIEW_SQL
 from storage.database import Connection, Database
-from storage.gold import GOLD_ITEM
+from storage.queue_sql import GOLD_ITEM, WANTED_REVIEWS
 
 # The lease of a reopened judgment: it keeps its slot until submitted again or skipped. A stamp
 # (the stored form) that sorts after every real one; renewals never shorten a lease.
@@ -92,9 +92,8 @@ def _reopen(conn: Connection, assignment_id: int, submitted_at: str, now: str) -
     conn.execute(
         "UPDATE items SET done_count = done_count - 1,"
         f" complete = CASE WHEN complete = {GOLD_ITEM} THEN {GOLD_ITEM}"
-        "   WHEN done_count - 1 >= (SELECT overlap + CASE WHEN extra_reviews > 0"
-        "   THEN items.extra ELSE 0 END FROM batches"
-        "   WHERE batches.id = items.batch_id) THEN 1 ELSE 0 END,"
+        f"   WHEN done_count - 1 >= (SELECT {WANTED_REVIEWS.format(batch='wb', item='items')}"
+        "   FROM batches wb WHERE wb.id = items.batch_id) THEN 1 ELSE 0 END,"
         " full_until = CASE WHEN complete = 1 THEN (SELECT MIN(live.lease_expires_at)"
         "   FROM assignments live WHERE live.item_id = items.id AND live.status = 'active'"
         "   AND live.lease_expires_at > ?) ELSE full_until END"

@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from storage.assignment import item_released
 from storage.audit import record_change, target_of_trainer
 from storage.database import Connection, Database
-
-GOLD_ITEM = 2  # items.complete of a gold item (0: open, 1: complete)
+from storage.queue_sql import GOLD_ITEM  # defined there (storage/assignment.py needs it); kept here
 
 
 class GoldRule(Protocol):
@@ -119,8 +119,6 @@ def judge_first_answer(
 def _release_held(conn: Connection, trainer_id: int, batch_id: int) -> None:
     """A trainer paused in a batch gives up the items of it they hold, so they get nothing
     more from it (a judgment reopened by Undo stays theirs: it was submitted once)."""
-    from storage.assignment import item_released  # it imports GOLD_ITEM from here
-
     held = conn.execute(
         "SELECT a.id FROM assignments a JOIN items i ON i.id = a.item_id"
         " WHERE a.trainer_id = ? AND a.status = 'active' AND a.reopened_at IS NULL"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from storage.assignment import item_released
 from storage.database import Connection, Database, Row
+from storage.queue_sql import GOLD_ITEM, PAUSED_IN_BATCH, WANTED_REVIEWS
 from storage.records import Assignment, Trainer
 
 _ENDED_ANY_SQL = (
@@ -46,22 +47,20 @@ _PANELS_SQL = (
 # Taking a swept lease up again: only while the trainer holds no other open item, is not paused
 # in the item's batch for failing its gold items, and the item's reviews plus the others' live
 # leases leave room below what it wants (its batch open, the item not complete), checked in
-# the write itself, so two trainers never fill one slot. A gold item (complete = 2) ignores the
+# the write itself, so two trainers never fill one slot. A gold item ignores the
 # overlap: it stays this trainer's to answer while its batch is open.
-_TAKE_UP_GUARD = """
+_TAKE_UP_GUARD = f"""
   NOT EXISTS (SELECT 1 FROM assignments held
               WHERE held.trainer_id = assignments.trainer_id AND held.status = 'active')
   AND EXISTS (SELECT 1 FROM items i JOIN batches b ON b.id = i.batch_id
               WHERE i.id = assignments.item_id AND b.status = 'open'
-                AND NOT EXISTS (SELECT 1 FROM gold_pauses gp
-                                WHERE gp.trainer_id = assignments.trainer_id
-                                  AND gp.batch_id = b.id AND gp.lifted_at IS NULL)
-                AND (i.complete = 2
+                AND NOT {PAUSED_IN_BATCH.format(trainer="assignments.trainer_id", batch="b.id")}
+                AND (i.complete = {GOLD_ITEM}
                      OR (i.complete = 0
                          AND i.done_count + (SELECT COUNT(*) FROM assignments live
                                              WHERE live.item_id = i.id AND live.status = 'active'
                                                AND live.lease_expires_at > :now)
-                             < b.overlap + CASE WHEN b.extra_reviews > 0 THEN i.extra ELSE 0 END)))
+                             < {WANTED_REVIEWS.format(batch="b", item="i")})))
 """
 _RETURNING = "RETURNING id, item_id, trainer_id, status, lease_expires_at, criterion"
 

@@ -17,13 +17,13 @@ import functools
 
 from storage.database import Database
 from storage.languages import languages_of
+from storage.queue_sql import PAUSED_IN_BATCH, WANTED_REVIEWS
 
-_TAKEABLE_SQL = """
+_TAKEABLE_SQL = f"""
 SELECT 1 FROM batches b
 LEFT JOIN queue_positions p ON p.batch_id = b.id AND p.trainer_id = :trainer
-WHERE b.status = 'open' AND NOT EXISTS (SELECT 1 FROM gold_pauses gp
-    WHERE gp.trainer_id = :trainer AND gp.batch_id = b.id AND gp.lifted_at IS NULL)
-  AND ({terms})
+WHERE b.status = 'open' AND NOT {PAUSED_IN_BATCH.format(trainer=":trainer", batch="b.id")}
+  AND ({{terms}})
 LIMIT 1
 """
 _NOT_MINE = (
@@ -38,7 +38,7 @@ _HINT_ENDED = (
     "SELECT 1 FROM items i WHERE i.full_until <= :now AND i.complete = 0 AND +i.batch_id = b.id"
     f" AND {_NOT_MINE} AND i.done_count + (SELECT COUNT(*) FROM assignments live"
     " WHERE live.item_id = i.id AND live.status = 'active' AND live.lease_expires_at > :now)"
-    " < b.overlap + CASE WHEN b.extra_reviews > 0 THEN i.extra ELSE 0 END"
+    f" < {WANTED_REVIEWS.format(batch='b', item='i')}"
 )
 
 

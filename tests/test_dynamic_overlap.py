@@ -1,7 +1,9 @@
-"""Dynamic overlap (issue 9): an item whose submitted scores on some criterion are the batch's
-`disagreement` or more points apart gets one more review, up to `extra_reviews` more, before it
-is complete; it comes back into the queue at once, also for trainers who passed it; gold items
-are never extended; Undo keeps `complete` and `extra` consistent."""
+"""Dynamic overlap (issue 9): an item that is not settled (on some criterion no `overlap` of its
+submitted reviews lie less than the batch's `disagreement` points apart) when a review brings it
+exactly to what it wants gets one more review, up to `extra_reviews` more, before it is
+complete; an extra review that sides with the others settles it; it comes back into the queue
+at once, also for trainers who passed it; a late review beyond what it wants never reopens it;
+gold items are never extended; Undo keeps `complete` and `extra` consistent."""
 
 from __future__ import annotations
 
@@ -69,6 +71,95 @@ async def test_disagreement_adds_reviews_up_to_the_cap(db: Database, clock: Fake
     await review(db, clock, 4, 1)
     assert await state(db) == (4, 1, 2)  # the cap reached: complete, disagreement or not
     assert await review(db, clock, 5, 3) is None
+
+
+async def test_an_extra_review_siding_with_one_settles_the_item_before_the_cap(
+    db: Database, clock: FakeClock
+) -> None:
+    await dynamic(db, overlap=2, extra=3, spread=2)
+    for user_id in range(1, 5):
+        await make_trainer(db, user_id)
+    await review(db, clock, 1, 1)
+    await review(db, clock, 2, 3)  # 1 and 3: two points apart
+    assert await state(db) == (2, 0, 1)
+    await review(db, clock, 3, 3)  # 3 and 3 agree: max - min is still 2, but it is settled
+    assert await state(db) == (3, 1, 1)
+    assert await review(db, clock, 4, 3) is None
+
+
+async def test_reviews_that_keep_disagreeing_get_every_extra_review(
+    db: Database, clock: FakeClock
+) -> None:
+    await dynamic(db, overlap=2, extra=3, spread=1)  # settled only by two equal scores
+    for user_id in range(1, 7):
+        await make_trainer(db, user_id)
+    for user_id, score in zip(range(1, 5), (1, 2, 3, 4), strict=True):
+        await review(db, clock, user_id, score)
+        assert await state(db) == (user_id, 0, user_id - 1)
+    await review(db, clock, 5, 5)
+    assert await state(db) == (5, 1, 3)  # the cap reached: complete, unsettled or not
+    assert await review(db, clock, 6, 5) is None
+
+
+async def test_settled_means_every_criterion(db: Database, clock: FakeClock) -> None:
+    await dynamic(db, overlap=2, extra=2, spread=2)
+    for user_id in (1, 2, 3):
+        await make_trainer(db, user_id)
+    await review(db, clock, 1, 3, others=1)
+    await review(db, clock, 2, 3, others=5)  # accuracy agrees, the others do not
+    assert await state(db) == (2, 0, 1)
+
+
+async def late_review(db: Database, clock: FakeClock, trainer_id: int) -> int:
+    """The trainer takes item-1 and lets the lease run out (swept): the id of the assignment."""
+    leased = await assign_next_item(db, trainer_id, stamp(clock.now), stamp(clock.now + LEASE))
+    assert leased is not None
+    clock.advance(minutes=31)
+    await reviews.expire_assignment(db, leased.id)
+    return leased.id
+
+
+async def submit(db: Database, clock: FakeClock, assignment_id: int, accuracy: int) -> None:
+    now = stamp(clock.now)
+    for n, criterion in enumerate(DEFAULT_RUBRIC.criteria):
+        score = accuracy if criterion == "accuracy" else 3
+        await reviews.set_score(db, assignment_id, criterion, score, n + 1, now)
+    assert await reviews.submit_assignment(db, assignment_id, now)
+
+
+async def test_a_late_disagreeing_review_leaves_a_complete_item_complete(
+    db: Database, clock: FakeClock
+) -> None:
+    await dynamic(db, overlap=2, extra=2, spread=2)
+    for user_id in (1, 2, 3):
+        await make_trainer(db, user_id)
+    late = await late_review(db, clock, 1)
+    await review(db, clock, 2, 3)
+    await review(db, clock, 3, 3)
+    assert await state(db) == (2, 1, 0)
+    await submit(db, clock, late, 1)  # late, two points from the others
+    assert await state(db) == (3, 1, 0)
+
+
+async def test_a_resubmit_beyond_what_the_item_wants_never_reopens_it(
+    db: Database, clock: FakeClock
+) -> None:
+    """A review counted beyond what the item wants (here a late one made it three of two, then
+    an Undo and a disagreeing resubmit) completes it: it never asks for an extra it could not
+    get (the item would want four reviews, have four, and stay open for good)."""
+    await dynamic(db, overlap=2, extra=2, spread=2)
+    for user_id in (1, 2, 3):
+        await make_trainer(db, user_id)
+    late = await late_review(db, clock, 1)
+    await review(db, clock, 2, 3)
+    third, _ = await review(db, clock, 3, 3)
+    await submit(db, clock, late, 1)
+    assert await state(db) == (3, 1, 0)
+    submitted_at = await db.fetchval("SELECT submitted_at FROM assignments WHERE id = ?", (third,))
+    assert await corrections.reopen(db, third, submitted_at, stamp(clock.now))
+    assert await state(db) == (2, 1, 0)  # still as many reviews as it wants
+    await submit(db, clock, third, 5)  # 1, 3 and 5: unsettled
+    assert await state(db) == (3, 1, 0)
 
 
 async def test_agreement_completes_at_the_overlap(db: Database, clock: FakeClock) -> None:
