@@ -47,6 +47,7 @@ from handlers import (
     languages,
     lease_sweeper,
     privacy,
+    quality_notices,
     reports,
     reviewers,
     rewrite_review,
@@ -173,6 +174,9 @@ def register_jobs(application: Application, settings: Settings) -> None:
     jobs.run_repeating(_prune_update_log, interval=6 * 3600, first=60, name="prune-update-log")
     jobs.run_repeating(batch_events.announce_completed_batches, interval=60, name="batch-events")
     jobs.run_repeating(lease_sweeper.sweep_leases, interval=60, name="lease-sweeper")
+    jobs.run_repeating(
+        quality_notices.send_quality_notices, interval=60, name=quality_notices.JOB_NAME
+    )
     at = settings.backup_time.replace(tzinfo=ZoneInfo(settings.timezone))
     jobs.run_daily(_daily_backup, time=at, name="daily-backup")
     jobs.run_repeating(scheduled.daily_check, interval=60, first=2, name=scheduled.JOB_NAME)

@@ -14,17 +14,21 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
-from storage import gold, progress
+from storage import gold, gold_pauses, progress
 from storage.database import Database
 from storage.gold import GoldAnswer, GoldJudged, PausedBatch
+from storage.gold_pauses import COORDINATORS, TRAINER, Pause
 
 __all__ = [
+    "COORDINATORS",
+    "TRAINER",
     "Accuracy",
     "Evidence",
     "GoldAnswer",
     "GoldJudged",
     "GoldRule",
     "GoldService",
+    "Pause",
     "PausedBatch",
     "accuracy_of",
 ]
@@ -39,6 +43,7 @@ class GoldRule:
 
     @classmethod
     def of(cls, settings: Settings) -> GoldRule:
+        """The rule GOLD_MIN_ANSWERS and GOLD_PASS_RATE set."""
         return cls(settings.gold_min_answers, settings.gold_pass_rate)
 
     def judge(
@@ -74,6 +79,7 @@ class Accuracy:
 
     @property
     def share(self) -> float:
+        """Right answers over answers counted; 0 when none counted (nothing to divide)."""
         return self.correct / self.answered if self.answered else 0.0
 
     def most_missed(self, limit: int = 2) -> list[str]:
@@ -112,6 +118,7 @@ class GoldService:
     """Gold tallies, their evidence, and lifting pauses (for /resume and its button)."""
 
     def __init__(self, db: Database, settings: Settings, clock: Clock = utc_now):
+        """Over the database, the gold settings and the clock that stamps lifts and claims."""
         self.db = db
         self.rule = GoldRule.of(settings)
         self.clock = clock
@@ -119,10 +126,13 @@ class GoldService:
     async def evidence(
         self, trainer_id: int, batch_id: int, criteria: Sequence[str], name: str
     ) -> Evidence:
+        """The trainer's counted gold answers in the batch and their accuracy: why they were
+        paused (read when it is told, so it shows what counts then)."""
         answers = await gold.counted_answers(self.db, trainer_id, batch_id)
         return Evidence(PausedBatch(batch_id, name), answers, accuracy_of(answers, criteria))
 
     async def batch_id(self, name: str) -> int | None:
+        """The id of the batch named so (how /resume @name batch names one), if any."""
         found = await progress.find_batch(self.db, name)
         return None if found is None else found.id
 
@@ -130,3 +140,25 @@ class GoldService:
         """Lift the trainer's gold pauses (one batch, or all); the batches lifted."""
         now = stamp(self.clock())
         return await gold.lift_pauses(self.db, trainer_id, batch_id, actor_id=actor_id, now=now)
+
+    async def live_pause(self, trainer_id: int, batch_id: int) -> Pause | None:
+        """The trainer's live gold pause in the batch, if any (the one a Submit just made)."""
+        return await gold_pauses.live_pause(self.db, trainer_id, batch_id)
+
+    async def pause(self, pause_id: int) -> Pause | None:
+        """A gold pause by its id, lifted or not."""
+        return await gold_pauses.get_pause(self.db, pause_id)
+
+    async def claim(self, pause_id: int, side: str) -> bool:
+        """Claim a pause's notice to TRAINER or COORDINATORS for sending; False when it was
+        claimed already (it is sent once at most: a crash after the claim loses it)."""
+        return await gold_pauses.claim(self.db, pause_id, side, stamp(self.clock()))
+
+    async def untold_before(self, before: str) -> list[Pause]:
+        """A page of pauses made at or before `before` with a notice never claimed."""
+        return await gold_pauses.untold_before(self.db, before)
+
+    async def lift_pause(self, pause_id: int, actor_id: int) -> Pause | None:
+        """Lift that one pause (the Resume button); None when it was lifted already."""
+        now = stamp(self.clock())
+        return await gold_pauses.lift_pause(self.db, pause_id, actor_id=actor_id, now=now)

@@ -10,10 +10,13 @@ item is not held up by them.
 from __future__ import annotations
 
 import html
+import json
 import logging
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -24,12 +27,14 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.clock import stamp
 from bot.config import Settings
 from bot.formatting import number, percent
-from bot.gold import Evidence, GoldAnswer, GoldService, PausedBatch
+from bot.gold import COORDINATORS, TRAINER, Evidence, GoldAnswer, GoldService, Pause, PausedBatch
 from bot.i18n import Html, t, t_plain
 from bot.review import ItemView
 from bot.rubric import Rubric
+from bot.services import Services
 from bot.team import TeamService
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
@@ -40,11 +45,13 @@ from handlers.render import start_reviewing_keyboard
 from handlers.sending import send_bulk_message
 from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
 from storage import trainers
+from storage.gold_pauses import UNTOLD_PAGE
 from storage.records import Trainer
 
 log = logging.getLogger(__name__)
 
 SHOWN_ANSWERS = 15  # the latest gold answers in the evidence; older ones are counted only
+NOTICE_GRACE = timedelta(minutes=1)  # the immediate path's chance before the job sends
 
 
 def handlers() -> list[BaseHandler]:
@@ -53,6 +60,7 @@ def handlers() -> list[BaseHandler]:
 
 
 def gold_of(context: NilaiContext) -> GoldService:
+    """The gold service over this Application's database, settings and clock."""
     services = context.services
     return GoldService(services.db, services.settings, services.clock)
 
@@ -65,49 +73,121 @@ async def after_submit(
 ) -> None:
     """Called by the Submit handler once the tap is answered, before it sends the next item (or
     "nothing left"): if this gold answer paused the trainer, they are told first, so the next
-    item, from another batch or none, reads as what follows the pause."""
+    item, from another batch or none, reads as what follows the pause. Each notice is claimed
+    before it is sent; what a crash leaves unclaimed the `quality-notices` job sends."""
     judged = view.gold
     if judged is None or not judged.paused:
         return
-    evidence = await gold_of(context).evidence(
+    services = context.services
+    service = gold_of(context)
+    pause = await service.live_pause(trainer.user_id, judged.batch_id)
+    if pause is None:  # lifted already: nothing to tell
+        return
+    evidence = await service.evidence(
         trainer.user_id, judged.batch_id, view.rubric.criteria, view.item.batch_name
     )
-    try:
-        await _tell_paused_trainer(context, trainer, view.rubric, evidence, reply_to)
-    except TelegramError as error:  # the pause stands; the next item must still come
-        log.warning("trainer %s not told of their gold pause: %s", trainer.user_id, error)
+    if await service.claim(pause.id, TRAINER):
+        await _tell_paused_trainer(context.bot, services, trainer, view.rubric, evidence, reply_to)
     context.application.create_task(
-        _tell_coordinators(context, trainer, view.rubric, evidence), name="gold-pause-notice"
+        _claim_and_tell_coordinators(context.bot, services, trainer, view.rubric, evidence, pause),
+        name="gold-pause-notice",
     )
+
+
+async def send_pending_notices(bot: Bot, services: Services, now: datetime) -> int:
+    """The `quality-notices` job's gold part: pauses made over a minute ago whose trainer or
+    coordinators were never claimed for (the process stopped between the Submit's commit and
+    its sends) are claimed and told now; a pause lifted meanwhile is claimed and not told.
+    How many messages were sent."""
+    service = GoldService(services.db, services.settings, services.clock)
+    before = stamp(now - NOTICE_GRACE)
+    sent = 0
+    while True:
+        page = await service.untold_before(before)
+        for pause in page:
+            sent += await _tell_untold(bot, services, service, pause)
+        if len(page) < UNTOLD_PAGE:
+            return sent
+
+
+async def _tell_untold(bot: Bot, services: Services, service: GoldService, pause: Pause) -> int:
+    """One pause's unclaimed notices, each claimed first; the messages sent."""
+    trainer = await trainers.get_trainer(services.db, pause.trainer_id)
+    rubric = Rubric.from_dict(json.loads(pause.rubric_json))
+    evidence = await service.evidence(
+        pause.trainer_id, pause.batch_id, rubric.criteria, pause.batch_name
+    )
+    # Claimed even when there is nothing to tell (lifted, no trainer): it is settled then.
+    tell_trainer = not pause.trainer_told and await service.claim(pause.id, TRAINER)
+    tell_coordinators = not pause.coordinators_told and await service.claim(pause.id, COORDINATORS)
+    if not pause.live or trainer is None:
+        return 0
+    sent = 0
+    if tell_trainer and trainer.reachable:
+        sent += await _tell_paused_trainer(bot, services, trainer, rubric, evidence, None)
+    if tell_coordinators:
+        sent += await _tell_coordinators(bot, services, trainer, rubric, evidence, pause.id)
+    return sent
 
 
 async def _tell_paused_trainer(
-    context: NilaiContext,
+    bot: Bot,
+    services: Services,
     trainer: Trainer,
     rubric: Rubric,
     evidence: Evidence,
     reply_to: int | None,
-) -> None:
-    """The kind message (no blame; what to read again), then the batch's guidelines."""
+) -> int:
+    """The kind message (no blame; what to read again), then the batch's guidelines; how many
+    messages went out. A failure is logged: the pause stands and the next item must come."""
     language = trainer.language
     missed = [rubric.label(key, language) for key in evidence.accuracy.most_missed()]
     hint = t(language, "gold_paused.missed", criteria=", ".join(missed)) if missed else ""
     text = t(language, "gold_paused.trainer", batch=evidence.batch.name, missed=Html(hint))
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-    await context.bot.send_message(
-        trainer.chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply
-    )
-    for part in render_guidelines(rubric, evidence.batch.name, language, first=False):
-        await context.bot.send_message(
-            trainer.chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+    sent = 0
+    try:
+        await bot.send_message(
+            trainer.chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply
         )
+        sent += 1
+        for part in render_guidelines(rubric, evidence.batch.name, language, first=False):
+            await bot.send_message(
+                trainer.chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+            )
+            sent += 1
+    except Forbidden:
+        await services.onboarding.set_reachable(trainer.user_id, False)
+    except TelegramError as error:
+        log.warning("trainer %s not told of their gold pause: %s", trainer.user_id, error)
+    return sent
+
+
+async def _claim_and_tell_coordinators(
+    bot: Bot,
+    services: Services,
+    trainer: Trainer,
+    rubric: Rubric,
+    evidence: Evidence,
+    pause: Pause,
+) -> None:
+    """The Submit's background task: the evidence, if nobody claimed it yet."""
+    service = GoldService(services.db, services.settings, services.clock)
+    if await service.claim(pause.id, COORDINATORS):
+        await _tell_coordinators(bot, services, trainer, rubric, evidence, pause.id)
 
 
 async def _tell_coordinators(
-    context: NilaiContext, trainer: Trainer, rubric: Rubric, evidence: Evidence
-) -> None:
-    """Every reachable coordinator gets the evidence in their language, with a Resume button."""
-    services = context.services
+    bot: Bot,
+    services: Services,
+    trainer: Trainer,
+    rubric: Rubric,
+    evidence: Evidence,
+    pause_id: int,
+) -> int:
+    """Every reachable coordinator gets the evidence in their language, with a Resume button
+    that carries the pause's id (a stale button never lifts a later pause); how many were."""
+    sent = 0
     for coordinator in await trainers.coordinators(services.db):
         if not coordinator.reachable:
             continue
@@ -115,20 +195,22 @@ async def _tell_coordinators(
         text = render_evidence(trainer, rubric, evidence, language, services.settings)
         button = InlineKeyboardButton(
             t_plain(language, "gold_button.resume"),
-            callback_data=encode(Action.GOLD_RESUME, trainer.user_id, evidence.batch.batch_id),
+            callback_data=encode(Action.GOLD_RESUME, trainer.user_id, pause_id),
         )
         try:
             await send_bulk_message(
-                context.bot,
+                bot,
                 coordinator.chat_id,
                 text,
                 paid=services.settings.paid_broadcast,
                 reply_markup=InlineKeyboardMarkup([[button]]),
             )
+            sent += 1
         except Forbidden:
             await services.onboarding.set_reachable(coordinator.user_id, False)
         except TelegramError as error:  # the pause stands; /trainers shows it too
             log.warning("coordinator %s not told of a gold pause: %s", coordinator.user_id, error)
+    return sent
 
 
 def render_evidence(
@@ -164,6 +246,7 @@ def render_evidence(
 
 
 def _answer_line(answer: GoldAnswer, rubric: Rubric, language: str) -> str:
+    """One gold answer: right or not, its item, and each criterion given vs expected."""
     parts = []
     for key, (given, low, high) in answer.detail.items():
         exact = "gold_paused.criterion_exact" if low == high else "gold_paused.criterion"
@@ -203,7 +286,7 @@ async def resume_gold(update: Update, context: NilaiContext) -> bool:
     lifted = await gold_of(context).lift(target.user_id, None, actor_id=me.user_id)
     if not lifted:
         return False
-    await _say_lifted(context, message, me, target, lifted)
+    await _say_lifted(context, message, me, target, lifted, status_follows=True)
     return target.status == "active"
 
 
@@ -234,26 +317,47 @@ async def _say_lifted(
     me: Trainer,
     target: Trainer,
     lifted: Sequence[PausedBatch],
+    *,
+    status_follows: bool = False,
 ) -> None:
+    """The coordinator hears what was lifted; the trainer is told only when they can review
+    now (status active). Otherwise the coordinator hears why not and what to do, unless
+    /resume's status change follows (it tells the trainer itself)."""
     names = ", ".join(batch.name for batch in lifted)
     await message.reply_html(
         t(me.language, "gold_resume.lifted", name=_name(target), batches=names)
     )
-    await _tell_resumed_trainer(context, target, names)
+    if target.status == "active":
+        await _tell_resumed_trainer(context, target, names)
+    elif not status_follows:
+        await message.reply_html(_not_active(target, me.language))
+
+
+def _not_active(target: Trainer, language: str) -> str:
+    """Why a trainer whose gold pause was lifted still gets nothing: paused or removed."""
+    who = f"@{target.username}" if target.username else str(target.user_id)
+    key = "gold_resume.still_removed" if target.status == "removed" else "gold_resume.still_paused"
+    return t(language, key, name=_name(target), who=who)
 
 
 @coordinators_only
 async def resume_button(update: Update, context: NilaiContext) -> None:
-    """Resume under the evidence: lifts that batch's pause, once; a second tap says so."""
+    """Resume under the evidence: lifts that very pause (its id is in the button), once; a
+    second tap, or a stale button whose pause was lifted already, says so and lifts nothing."""
     query, me = update.callback_query, context.trainer
     assert query is not None and me is not None
     try:
-        user_id, batch_id = decode(query.data).args
+        user_id, pause_id = decode(query.data).args
     except (InvalidCallbackData, ValueError):
         await query.answer(t_plain(me.language, "gold_toast.invalid"))
         return
-    lifted = await gold_of(context).lift(user_id, batch_id, actor_id=me.user_id)
-    if not lifted:
+    service = gold_of(context)
+    found = await service.pause(pause_id)
+    if found is None or found.trainer_id != user_id:
+        await query.answer(t_plain(me.language, "gold_toast.invalid"))
+        return
+    lifted = await service.lift_pause(pause_id, actor_id=me.user_id)
+    if lifted is None:
         await query.answer(t_plain(me.language, "gold_toast.already"))
         return
     await query.answer(t_plain(me.language, "gold_toast.lifted"))
@@ -262,8 +366,14 @@ async def resume_button(update: Update, context: NilaiContext) -> None:
     except BadRequest as error:  # another coordinator's tap took it away first
         log.debug("gold evidence kept its button: %s", error)
     target = await trainers.get_trainer(context.services.db, user_id)
-    if target is not None:
-        await _tell_resumed_trainer(context, target, lifted[0].name)
+    if target is None:
+        return
+    if target.status == "active":
+        await _tell_resumed_trainer(context, target, lifted.batch_name)
+    elif query.message is not None:
+        await context.bot.send_message(
+            query.message.chat.id, _not_active(target, me.language), parse_mode=ParseMode.HTML
+        )
 
 
 async def _tell_resumed_trainer(context: NilaiContext, target: Trainer, batches: str) -> None:
@@ -285,6 +395,7 @@ async def _tell_resumed_trainer(context: NilaiContext, target: Trainer, batches:
 
 
 def _name(trainer: Trainer) -> str:
+    """How a coordinator's message names a trainer: name, else @username, else the id."""
     return (
         trainer.name.strip()
         or (f"@{trainer.username}" if trainer.username else "")

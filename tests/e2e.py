@@ -23,7 +23,7 @@ BUTTON_WAIT_SECONDS = 5.0
 # Jobs that run every minute and act on the (fake) clock: a test that moves the clock past 19:00
 # would otherwise get reminders, summaries or swept leases whenever the job happened to fire.
 # They are paused in tests; a test of one runs it by hand (`job.run(app)`) at the moment it sets.
-PER_MINUTE_JOBS = ("daily-sends", "lease-sweeper", "batch-events")
+PER_MINUTE_JOBS = ("daily-sends", "lease-sweeper", "batch-events", "quality-notices")
 
 
 class RunningBot:

@@ -11,7 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.app import build_application
 from bot.config import Settings
 
-EVERY_MINUTE = ("daily-sends", "lease-sweeper", "batch-events")
+EVERY_MINUTE = ("daily-sends", "lease-sweeper", "batch-events", "quality-notices")
 
 
 def _jobs(settings: Settings) -> dict[str, object]:

@@ -1,0 +1,113 @@
+"""Queries of one gold pause at a time: claiming its notices (migration 0017) and lifting it by
+its id (the evidence's Resume button).
+
+A pause tells the trainer and the coordinators once each. Each side is stamped when it is
+CLAIMED for sending (a guarded `UPDATE ... WHERE ..._told_at IS NULL`), then sent: a crash
+after the claim loses that one message, never doubles it; a crash before it leaves the pause
+untold, and the per-minute job (handlers/quality_notices.py) sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.audit import record_change, target_of_trainer
+from storage.database import Database
+
+TRAINER = "trainer_told_at"
+COORDINATORS = "coordinators_told_at"
+UNTOLD_PAGE = 100  # untold pauses read at once by the job
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A gold pause and its batch (name and rubric JSON, to tell it)."""
+
+    id: int
+    trainer_id: int
+    batch_id: int
+    batch_name: str
+    rubric_json: str
+    live: bool  # not lifted yet
+    trainer_told: bool
+    coordinators_told: bool
+
+
+_SELECT = (
+    "SELECT p.id, p.trainer_id, p.batch_id, b.name, b.rubric, p.lifted_at IS NULL,"
+    " p.trainer_told_at IS NOT NULL, p.coordinators_told_at IS NOT NULL"
+    " FROM gold_pauses p JOIN batches b ON b.id = p.batch_id"
+)
+
+
+def _pause(row: tuple) -> Pause:
+    return Pause(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6]), bool(row[7]))
+
+
+async def get_pause(db: Database, pause_id: int) -> Pause | None:
+    """The pause with that id, lifted or not; None when there is none."""
+    row = await db.fetchone(f"{_SELECT} WHERE p.id = ?", (pause_id,))
+    return None if row is None else _pause(row)
+
+
+async def live_pause(db: Database, trainer_id: int, batch_id: int) -> Pause | None:
+    """The trainer's live pause in the batch (at most one), if any."""
+    row = await db.fetchone(
+        f"{_SELECT} WHERE p.trainer_id = ? AND p.batch_id = ? AND p.lifted_at IS NULL",
+        (trainer_id, batch_id),
+    )
+    return None if row is None else _pause(row)
+
+
+async def untold_before(db: Database, before: str, limit: int = UNTOLD_PAGE) -> list[Pause]:
+    """Pauses made at or before `before` with a side not claimed yet, oldest first (lifted
+    ones too: the job claims them and sends nothing, so they leave the partial index)."""
+    rows = await db.fetchall(
+        f"{_SELECT} WHERE (p.trainer_told_at IS NULL OR p.coordinators_told_at IS NULL)"
+        " AND p.paused_at <= ? ORDER BY p.paused_at, p.id LIMIT ?",
+        (before, limit),
+    )
+    return [_pause(row) for row in rows]
+
+
+async def claim(db: Database, pause_id: int, side: str, now: str) -> bool:
+    """Stamp one side (TRAINER or COORDINATORS) of a pause as claimed for sending; False when
+    it was claimed already (by the immediate path, the job, or a redelivered update)."""
+    assert side in (TRAINER, COORDINATORS)
+    changed = await db.execute(
+        f"UPDATE gold_pauses SET {side} = ? WHERE id = ? AND {side} IS NULL", (now, pause_id)
+    )
+    return changed == 1
+
+
+async def lift_pause(db: Database, pause_id: int, *, actor_id: int, now: str) -> Pause | None:
+    """Lift that one pause if it is still live, start the trainer's gold tally in its batch
+    afresh and audit it, in one transaction; None when it was lifted already (a stale button
+    or a second tap), so a later pause in the same batch is never lifted by an old button."""
+    async with db.transaction() as conn:
+        async with conn.execute(f"{_SELECT} WHERE p.id = ?", (pause_id,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        pause = _pause(tuple(row))
+        async with conn.execute(
+            "UPDATE gold_pauses SET lifted_at = ?, lifted_by = ?"
+            " WHERE id = ? AND lifted_at IS NULL",
+            (now, actor_id, pause_id),
+        ) as cursor:
+            if cursor.rowcount != 1:
+                return None
+        await conn.execute(
+            "UPDATE gold_answers SET counted = 0"
+            " WHERE trainer_id = ? AND batch_id = ? AND counted = 1",
+            (pause.trainer_id, pause.batch_id),
+        )
+        await record_change(
+            conn,
+            actor_id=actor_id,
+            action="gold.resume",
+            target=target_of_trainer(pause.trainer_id),
+            detail=f"batch {pause.batch_name}: gold pause lifted, tally afresh",
+            now=now,
+        )
+    return pause
