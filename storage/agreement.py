@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.database import Database, Row
+from storage.gold import GOLD_ITEM
 
 MAX_BITS = 16  # per score value; more would only shrink the scales that fit
 # The reviews that count: submitted, on an ordinary item of the batch with two or more of them.
@@ -63,11 +64,13 @@ DISTANCE_SQL = (
     " AND s.assignment_id = a.id AND s.criterion = t.criterion"
     " GROUP BY a.trainer_id"
 )
-# What the figures rest on, read cheaply: the batch's submitted reviews (a covering scan of
-# items_progress) and the last Undo anywhere (the largest revision id), since an Undo followed by
-# a fresh Submit leaves the review count as it was but may change the scores.
+# What the figures rest on, read cheaply: the batch's submitted reviews of ordinary items (a
+# covering scan of items_progress; gold answers never change the figures) and the last Undo
+# anywhere (the largest revision id), since an Undo followed by a fresh Submit leaves the
+# review count as it was but may change the scores.
 FRESHNESS_SQL = (
-    "SELECT (SELECT COALESCE(SUM(done_count), 0) FROM items WHERE batch_id = ?),"
+    "SELECT (SELECT COALESCE(SUM(done_count), 0) FROM items"
+    f" WHERE batch_id = ? AND complete <> {GOLD_ITEM}),"
     " (SELECT COALESCE(MAX(id), 0) FROM judgment_revisions)"
 )
 
@@ -99,9 +102,12 @@ async def value_count_rows(db: Database, batch_id: int) -> list[Row]:
 
 
 async def most_reviews(db: Database, batch_id: int) -> int:
-    """The most submitted reviews any item of the batch has (a covering read of items_progress)."""
+    """The most submitted reviews any ordinary item of the batch has (a covering read of
+    items_progress). Gold items are left out: their reviews count the crowd that answered them,
+    not the overlap, and would send a big batch down the slow unpacked path for nothing."""
     return await db.fetchval(
-        "SELECT COALESCE(MAX(done_count), 0) FROM items WHERE batch_id = ?", (batch_id,)
+        "SELECT COALESCE(MAX(done_count), 0) FROM items WHERE batch_id = ? AND complete <> ?",
+        (batch_id, GOLD_ITEM),
     )
 
 

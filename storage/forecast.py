@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.database import Database
+from storage.gold import GOLD_ITEM
 
 # One covering-index range per batch: its open items, grouped by how many reviews they have
-# (gold items, complete = 2, are never open: not part of a batch's progress).
+# (gold items, complete = GOLD_ITEM, are never open: not part of a batch's progress).
 MISSING_SQL = (
     "SELECT done_count, COUNT(*) FROM items WHERE batch_id = ? AND complete = 0 GROUP BY done_count"
 )
@@ -67,16 +68,17 @@ async def missing_reviews(db: Database, batch: ForecastBatch) -> int:
 async def submitted_between(
     db: Database, batch_ids: Sequence[int], since: str, until: str
 ) -> dict[int, int]:
-    """Per batch: reviews submitted from `since` up to `until` (kept ones: an Undo takes its review
-    back out until it is submitted again); `until` is the forecast's moment, so a report rebuilt
-    later for its CSV has the same pace."""
+    """Per batch: reviews of its ordinary items submitted from `since` up to `until` (kept ones:
+    an Undo takes its review back out until it is submitted again; gold answers are no progress,
+    so they are no pace either); `until` is the forecast's moment, so a report rebuilt later for
+    its CSV has the same pace."""
     if not batch_ids:
         return {}
     marks = ", ".join("?" for _ in batch_ids)
     rows = await db.fetchall(
         "SELECT i.batch_id, COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id"
         " WHERE a.status = 'submitted' AND a.submitted_at >= ? AND a.submitted_at <= ?"
-        f" AND i.batch_id IN ({marks}) GROUP BY i.batch_id",
+        f" AND i.batch_id IN ({marks}) AND i.complete <> {GOLD_ITEM} GROUP BY i.batch_id",
         (since, until, *batch_ids),
     )
     return {batch_id: count for batch_id, count in rows}

@@ -27,7 +27,7 @@ class BatchRow:
 
 @dataclass(frozen=True, slots=True)
 class ItemCounts:
-    """A batch's ordinary items: gold items (complete = 2) are not part of its progress."""
+    """A batch's ordinary items: gold items (complete = GOLD_ITEM) are not part of its progress."""
 
     items: int
     complete: int
@@ -102,8 +102,9 @@ async def item_counts(db: Database, batch: BatchRow) -> ItemCounts:
 async def recent_activity(
     db: Database, batch_ids: Sequence[int], *, since: str, hour_ago: str, today: str
 ) -> dict[int, Activity]:
-    """Per batch: reviews since `since` (and the first of them), in the last hour, and how many
-    trainers submitted since `today`.
+    """Per batch: reviews of its ordinary items since `since` (and the first of them), in the
+    last hour, and how many trainers submitted one since `today` (gold answers are left out,
+    as gold items are out of the batch's progress).
 
     `since` must be the earliest of the three moments: it bounds the index range read.
     """
@@ -117,7 +118,7 @@ async def recent_activity(
         " MIN(a.submitted_at)"
         " FROM assignments a JOIN items i ON i.id = a.item_id"
         f" WHERE a.status = 'submitted' AND a.submitted_at >= ? AND i.batch_id IN ({marks})"
-        " GROUP BY i.batch_id",
+        f" AND i.complete <> {GOLD_ITEM} GROUP BY i.batch_id",
         (hour_ago, today, since, *batch_ids),
     )
     return {row[0]: Activity(row[1], row[2] or 0, row[3], row[4]) for row in rows}
