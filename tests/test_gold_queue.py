@@ -41,11 +41,9 @@ async def gold_batch(
         (f"o{n}", f"Prompt {n}", f"Answer {n}", None, 0, None, None, None)
         for n in range(1, ordinary + 1)
     ]
-    rows += [
-        (f"g{n}", f"Gold {n}", f"Answer {n}", None, 0, None, EXPECTED, language)
-        for n in range(1, gold + 1)
-        if (language := gold_languages[(n - 1) % len(gold_languages)]) or True
-    ]
+    for n in range(1, gold + 1):
+        language = gold_languages[(n - 1) % len(gold_languages)]
+        rows.append((f"g{n}", f"Gold {n}", f"Answer {n}", None, 0, None, EXPECTED, language))
     batch_id, _ = await create_batch_with_items(
         db,
         name=name,
@@ -151,7 +149,9 @@ async def test_gold_items_go_only_to_trainers_of_their_language(
     assert await everything(db, clock, 2) == ["g1", "g2", "g3", "o1", "o2"]
 
 
-async def test_the_draw_decides_at_the_rate(db: Database, clock: FakeClock) -> None:
+async def test_each_pick_follows_its_own_draw_against_the_rate(
+    db: Database, clock: FakeClock
+) -> None:
     await gold_batch(db, ordinary=40, gold=40, gold_rate=0.5)
     await make_trainer(db, 1)
     GOLD_DRAW.seed(4)
@@ -160,6 +160,17 @@ async def test_the_draw_decides_at_the_rate(db: Database, clock: FakeClock) -> N
     got = [(await ask(db, clock, 1) or "")[0] for _ in range(40)]
     assert got == ["g" if drawn else "o" for drawn in draws]
     assert 0 < got.count("g") < 40
+
+
+async def test_gold_comes_at_about_the_batch_s_rate(db: Database, clock: FakeClock) -> None:
+    """Over 400 picks at rate 0.25 (a seeded draw: the same picks every run), a quarter or so
+    are gold."""
+    await gold_batch(db, ordinary=400, gold=200, gold_rate=0.25)
+    await make_trainer(db, 1)
+    GOLD_DRAW.seed(9)
+    got = [(await ask(db, clock, 1) or "")[0] for _ in range(400)]
+    assert 0.15 * 400 <= got.count("g") <= 0.35 * 400
+    assert got.count("g") + got.count("o") == 400
 
 
 async def test_a_trainer_holding_an_item_gets_no_gold_item_either(
