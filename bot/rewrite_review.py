@@ -5,7 +5,7 @@ writes) are in storage/rewrite_reviews.py; handlers/rewrite_review.py words it a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock, stamp
 from bot.config import Settings
@@ -29,9 +29,15 @@ def may_review(trainer: Trainer | None) -> bool:
 
 
 class RewriteReviews:
+    """Each step of reviewing rewrites, at the clock's moment: the handlers call these, the
+    storage module holds the guarded writes. Every step returns what changed or why nothing
+    did (`Step`), so a handler answers a tap only after its effect is committed."""
+
     def __init__(self, db: Database, settings: Settings, clock: Clock):
         self.db = db
         self.lock_minutes = settings.review_lock_minutes
+        # A rewrite is offered once its writer can no longer correct it (bot/edit_window.py).
+        self.settle_minutes = settings.edit_window_minutes
         self.clock = clock
 
     async def batch_id(self, name: str) -> int:
@@ -42,22 +48,27 @@ class RewriteReviews:
         return found.id
 
     async def next_for(self, reviewer: Trainer, batch_id: int | None) -> Rewrite | None:
-        """The reviewer's next rewrite, now locked for them; None when none is left."""
+        """The reviewer's next rewrite, now locked for them; None when none is left. Only a
+        rewrite submitted at least EDIT_WINDOW_MINUTES ago is offered: its writer can no longer
+        change it, so the reviewer decides on the text they read."""
         now = self.clock()
         return await rewrite_reviews.open_next(
             self.db,
             reviewer.user_id,
             batch_id,
             now=stamp(now),
+            settled=stamp(now - timedelta(minutes=max(self.settle_minutes, 0))),
             locked_until=stamp(now + timedelta(minutes=self.lock_minutes)),
         )
 
     async def accept(self, reviewer: Trainer, assignment_id: int) -> Decision | Step:
+        """Accept tapped: the decision (the writer is to be thanked), or why nothing changed."""
         return await rewrite_reviews.decide(
             self.db, assignment_id, reviewer.user_id, accepted=True, now=stamp(self.clock())
         )
 
     async def start_reject(self, reviewer: Trainer, assignment_id: int) -> Step:
+        """Reject tapped: the review now waits for a reason."""
         return await rewrite_reviews.start_reject(self.db, assignment_id, reviewer.user_id)
 
     async def choose_reason(self, reviewer: Trainer, assignment_id: int, index: int) -> Step:
@@ -71,6 +82,7 @@ class RewriteReviews:
     async def remember_question(
         self, reviewer: Trainer, assignment_id: int, message_id: int
     ) -> Step:
+        """The comment question sent: a reply to that message is the reviewer's comment."""
         return await rewrite_reviews.remember_comment_prompt(
             self.db, assignment_id, reviewer.user_id, message_id
         )
@@ -89,6 +101,7 @@ class RewriteReviews:
         )
 
     async def skip(self, reviewer: Trainer, assignment_id: int) -> Step:
+        """Skip tapped: the rewrite stays free for other reviewers, never shown to this one."""
         return await rewrite_reviews.skip(
             self.db, assignment_id, reviewer.user_id, now=stamp(self.clock())
         )
@@ -97,10 +110,23 @@ class RewriteReviews:
         """(assignment id, status) if that message is the reviewer's comment question."""
         return await rewrite_reviews.review_asking_comment(self.db, reviewer.user_id, message_id)
 
-    async def notified(self, assignment_id: int) -> None:
-        await rewrite_reviews.mark_notified(self.db, assignment_id, now=stamp(self.clock()))
+    async def claim_notice(self, assignment_id: int) -> bool:
+        """Claim the writer's notice of a decision before sending it: False, claimed already
+        (sent, or being sent, by the other path)."""
+        return await rewrite_reviews.claim_notice(self.db, assignment_id, now=stamp(self.clock()))
+
+    async def claim_untold(self, now: datetime, limit: int) -> list[Decision]:
+        """Decisions at least a minute old whose notice was never claimed (the process
+        stopped in between), claimed now: the job sends them."""
+        return await rewrite_reviews.claim_untold(
+            self.db,
+            now=stamp(now),
+            decided_before=stamp(now - timedelta(minutes=1)),
+            limit=limit,
+        )
 
     async def set_reviewer(self, user_id: int, reviewer: bool, *, actor_id: int) -> bool:
+        """/reviewer on|off, audited; whether anything changed."""
         return await rewrite_reviews.set_reviewer(
             self.db, user_id, reviewer, actor_id=actor_id, now=stamp(self.clock())
         )

@@ -9,8 +9,9 @@ rewrite comes by itself.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -19,6 +20,7 @@ from bot.formatting import number
 from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
 from bot.rewrite_review import MAX_COMMENT, REASONS, RewriteReviews, UnknownBatch, may_review
+from bot.services import Services
 from handlers import rewrites
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 PART_MARK_ROOM = 40  # room for "(part 2/3)" under each part of a long rewrite
 BATCH_KEY = "review_batch"  # user_data: the batch /review named (None: every open batch)
 ACCEPT, REJECT, SKIP = range(3)  # the choices of Action.REVIEW_DECISION
+PENDING_PER_RUN = 100  # notices the per-minute job sends at most per run (paced bulk sends)
 
 
 def handlers() -> list[BaseHandler]:
@@ -53,6 +56,7 @@ def handlers() -> list[BaseHandler]:
 
 
 def reviews_of(context: NilaiContext) -> RewriteReviews:
+    """The review service for this update, on the shared database, settings and clock."""
     services = context.services
     return RewriteReviews(services.db, services.settings, services.clock)
 
@@ -148,6 +152,7 @@ def render_rewrite(rewrite: Rewrite, language: str) -> list[str]:
 
 
 def decision_keyboard(assignment_id: int, language: str) -> InlineKeyboardMarkup:
+    """Accept / Reject / Skip under a rewrite, each carrying the rewrite's assignment id."""
     labels = ("button.review_accept", "button.review_reject", "button.review_skip")
     return InlineKeyboardMarkup(
         [
@@ -163,6 +168,7 @@ def decision_keyboard(assignment_id: int, language: str) -> InlineKeyboardMarkup
 
 
 def reason_keyboard(assignment_id: int, language: str) -> InlineKeyboardMarkup:
+    """The reasons for a rejection, two a row, each carrying its index in REASONS."""
     buttons = [
         InlineKeyboardButton(
             t_plain(language, f"review_reason.{reason}"),
@@ -218,8 +224,8 @@ async def decision_button(update: Update, context: NilaiContext) -> None:
         await answer_tap(query, t_plain(me.language, "toast.review_accepted"))
         await _close(query, t(me.language, "rewrite_review.accepted"))
         assert isinstance(decision, Decision)
-        await tell_writer(context, decision)
         await show_next(context, me)
+        tell_writer_later(context, update, decision)
     elif choice == REJECT:
         step = await reviews.start_reject(me, assignment_id)
         if await _refused(query, me, step):
@@ -276,8 +282,8 @@ async def no_comment_button(update: Update, context: NilaiContext) -> None:
     assert isinstance(decision, Decision)
     await answer_tap(query)
     await _close(query, t(me.language, "rewrite_review.no_comment_saved"))
-    await tell_writer(context, decision)
     await show_next(context, me)
+    tell_writer_later(context, update, decision)
 
 
 async def comment_or_rewrite(update: Update, context: NilaiContext) -> None:
@@ -286,9 +292,12 @@ async def comment_or_rewrite(update: Update, context: NilaiContext) -> None:
     message, me = update.message, context.trainer
     assert message is not None and message.reply_to_message is not None
     asking = None
-    if may_review(me):
-        assert me is not None
+    if me is not None and may_review(me):
         asking = await reviews_of(context).asking_comment(me, message.reply_to_message.message_id)
+        if asking is None and _is_comment_question(message.reply_to_message, context.bot.id):
+            # a question whose review moved on (taken over, skipped, shown again): never a text
+            await message.reply_html(t(me.language, "rewrite_review.comment_moved_on"))
+            return
     if asking is None or me is None:
         await rewrites.text_reply(update, context)
         return
@@ -308,38 +317,90 @@ async def comment_or_rewrite(update: Update, context: NilaiContext) -> None:
         return
     await message.reply_html(t(me.language, "rewrite_review.comment_saved"))
     await _strip_button(context, me, message.reply_to_message.message_id)
-    await tell_writer(context, decision)
     await show_next(context, me)
+    tell_writer_later(context, update, decision)
 
 
-async def tell_writer(context: NilaiContext, decision: Decision) -> None:
-    """The writer hears the outcome in their language (never who reviewed it), paced with the
-    bulk sends; `notified_at` once it went out. A writer who blocked the bot is fine."""
+def _is_comment_question(message: Message, bot_id: int) -> bool:
+    """Whether the bot sent that message as a comment question: it carries a No comment button
+    (the question knows itself, whatever became of its review since, and across restarts)."""
+    if message.from_user is None or message.from_user.id != bot_id:
+        return False
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = button.callback_data if isinstance(button.callback_data, str) else None
+            try:
+                if decode(data).action is Action.NO_COMMENT:
+                    return True
+            except InvalidCallbackData:
+                continue
+    return False
+
+
+def tell_writer_later(context: NilaiContext, update: Update, decision: Decision) -> None:
+    """The writer hears the outcome in the background, after the reviewer's next rewrite went
+    out: their next rewrite never waits behind the bulk pacing of the writer's notice."""
+    context.application.create_task(
+        tell_writer(context.bot, context.services, decision),
+        update=update,
+        name=f"rewrite-notice:{decision.assignment_id}",
+    )
+
+
+async def send_pending_notices(bot: Bot, services: Services, now: datetime) -> int:
+    """For the per-minute job: the writers of decisions over a minute old whose notice was
+    never claimed (the process stopped between a decision and its notice); how many were
+    told."""
+    reviews = RewriteReviews(services.db, services.settings, services.clock)
+    sent = 0
+    for decision in await reviews.claim_untold(now, limit=PENDING_PER_RUN):
+        sent += await _send_notice(bot, services, decision)
+    return sent
+
+
+async def tell_writer(bot: Bot, services: Services, decision: Decision) -> bool:
+    """The writer hears the outcome, claimed first (a crash after the claim loses this one
+    notice, never doubles it); whether it went out."""
+    reviews = RewriteReviews(services.db, services.settings, services.clock)
+    if not await reviews.claim_notice(decision.assignment_id):
+        return False
+    return await _send_notice(bot, services, decision)
+
+
+async def _send_notice(bot: Bot, services: Services, decision: Decision) -> bool:
+    """The outcome in the writer's language (never who reviewed it), paced with the bulk
+    sends; whether it went out. A writer who blocked the bot is fine."""
+    if not decision.writer_reachable:
+        return False
+    try:
+        await send_bulk_message(
+            bot,
+            decision.writer_chat_id,
+            writer_notice(decision),
+            paid=services.settings.paid_broadcast,
+        )
+    except Forbidden:
+        await services.onboarding.set_reachable(decision.writer_id, False)
+        return False
+    except TelegramError as error:  # the decision stands; only the notice is lost
+        log.warning("writer of rewrite %s not told: %s", decision.assignment_id, error)
+        return False
+    return True
+
+
+def writer_notice(decision: Decision) -> str:
+    """What the writer is told: accepted, or rejected with the reason and the comment."""
     language = decision.writer_language
     where = {"id": echo(decision.external_id), "batch": decision.batch_name}
     if decision.accepted:
-        text = t(language, "rewrite_review.writer_accepted", **where)
-    else:
-        reason = t_plain(language, f"review_reason.{decision.reason}")
-        lines = [t(language, "rewrite_review.writer_rejected", reason=reason, **where)]
-        if decision.comment:
-            lines.append(t(language, "rewrite_review.writer_comment", comment=decision.comment))
-        lines.append(t(language, "rewrite_review.writer_tip"))
-        text = "\n\n".join(lines)
-    if not decision.writer_reachable:
-        return
-    settings = context.services.settings
-    try:
-        await send_bulk_message(
-            context.bot, decision.writer_chat_id, text, paid=settings.paid_broadcast
-        )
-    except Forbidden:
-        await context.services.onboarding.set_reachable(decision.writer_id, False)
-        return
-    except TelegramError as error:  # the decision stands; only the notice is lost
-        log.warning("writer of rewrite %s not told: %s", decision.assignment_id, error)
-        return
-    await reviews_of(context).notified(decision.assignment_id)
+        return t(language, "rewrite_review.writer_accepted", **where)
+    reason = t_plain(language, f"review_reason.{decision.reason}")
+    lines = [t(language, "rewrite_review.writer_rejected", reason=reason, **where)]
+    if decision.comment:
+        lines.append(t(language, "rewrite_review.writer_comment", comment=decision.comment))
+    lines.append(t(language, "rewrite_review.writer_tip"))
+    return "\n\n".join(lines)
 
 
 async def _close(

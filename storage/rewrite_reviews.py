@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from storage.audit import record_change, target_of_trainer
 from storage.database import Database
+from storage.gold import GOLD_ITEM
 
 
 class Step(StrEnum):
@@ -57,49 +58,89 @@ class Decision:
     external_id: str
 
 
-# The rewrites a reviewer may be shown: submitted, not on a gold item, not their own, not
-# decided, not skipped by them, and not open (locked) in another reviewer's chat.
-_CANDIDATES = (
-    " FROM judgments j JOIN assignments a ON a.id = j.assignment_id"
+# The rewrites a reviewer may be shown, as conditions on one candidate `a` (with its judgment
+# j, item i, batch b and review row r): a rewrite submitted at least the correction window ago
+# (its writer can no longer change it), not on a gold item, not their own, not decided, not
+# skipped by them, and not open (locked) in another reviewer's chat.
+_ELIGIBLE = (
     " JOIN items i ON i.id = a.item_id JOIN batches b ON b.id = i.batch_id"
     " LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
-    " WHERE j.rewrite IS NOT NULL AND j.rewrite <> '' AND a.status = 'submitted'"
-    " AND i.complete <> 2 AND a.trainer_id <> :me AND {batches}"
+    " WHERE j.rewrite IS NOT NULL AND a.status = 'submitted' AND a.submitted_at <= :settled"
+    " AND i.complete <> :gold AND a.trainer_id <> :me AND {batches}"
     " AND NOT EXISTS (SELECT 1 FROM rewrite_skips s"
     "   WHERE s.assignment_id = a.id AND s.reviewer_id = :me)"
     " AND (r.assignment_id IS NULL OR (r.status IN ('open', 'reason', 'comment')"
     "   AND (r.reviewer_id = :me OR r.locked_until <= :now)))"
 )
-# The reviewer's own undecided review first (a second /review shows it again instead of
-# locking another), then items any trainer flagged unsafe, then the oldest.
-_ORDER = (
-    " ORDER BY CASE WHEN r.reviewer_id = :me THEN 0 ELSE 1 END,"
-    " CASE WHEN EXISTS (SELECT 1 FROM flags f JOIN assignments fa ON fa.id = f.assignment_id"
-    "   WHERE fa.item_id = a.item_id AND fa.status = 'submitted' AND f.flag = 'unsafe')"
-    " THEN 0 ELSE 1 END, a.submitted_at, a.id LIMIT 1"
+# Three picks, each cheap, in order. The reviewer's own undecided review first (a second
+# /review shows it again instead of locking another): their few review rows.
+_OWN = (
+    "SELECT a.id FROM rewrite_reviews mine JOIN assignments a ON a.id = mine.assignment_id"
+    " JOIN judgments j ON j.assignment_id = a.id{eligible}"
+    " AND mine.reviewer_id = :me AND mine.status IN ('open', 'reason', 'comment')"
+    " ORDER BY a.submitted_at, a.id LIMIT 1"
+)
+# Then rewrites of items any trainer flagged unsafe: the unsafe flags are a small set.
+_UNSAFE = (
+    "SELECT a.id FROM flags f JOIN assignments fa ON fa.id = f.assignment_id"
+    " JOIN assignments a ON a.item_id = fa.item_id"
+    " JOIN judgments j ON j.assignment_id = a.id{eligible}"
+    " AND f.flag = 'unsafe' AND fa.status = 'submitted'"
+    " ORDER BY a.submitted_at, a.id LIMIT 1"
+)
+# Then the oldest: submitted assignments walked in the order of the assignments_submitted index
+# (status, submitted_at), stopping at the first eligible one; no sort of every candidate. The
+# CROSS JOIN keeps that order (SQLite never reorders it; elsewhere it is a plain join).
+_OLDEST = (
+    "SELECT a.id FROM assignments a CROSS JOIN judgments j{eligible}"
+    " AND j.assignment_id = a.id ORDER BY a.submitted_at, a.id LIMIT 1"
 )
 
 
 async def open_next(
-    db: Database, reviewer_id: int, batch_id: int | None, *, now: str, locked_until: str
+    db: Database,
+    reviewer_id: int,
+    batch_id: int | None,
+    *,
+    now: str,
+    settled: str,
+    locked_until: str,
 ) -> Rewrite | None:
     """Pick the reviewer's next rewrite and lock it for them, in one write; None if none left.
 
-    The pick and the lock share one BEGIN IMMEDIATE transaction, and the upsert is guarded by
-    the lock's state besides: two reviewers asking at once never both get the same rewrite.
+    `settled`: only rewrites submitted by then are offered (the writer's correction window is
+    over, so the text decided on is the text shown). The pick and the lock share one BEGIN
+    IMMEDIATE transaction, and the upsert is guarded by the lock's state besides: two reviewers
+    asking at once never both get the same rewrite. Each pick reads an index in order and stops
+    at its first row, so the write stays short however many rewrites there are.
     """
-    return await db.write(_open_next, reviewer_id, batch_id, now, locked_until)
+    return await db.write(_open_next, reviewer_id, batch_id, now, settled, locked_until)
 
 
 def _open_next(
-    conn: sqlite3.Connection, reviewer_id: int, batch_id: int | None, now: str, locked_until: str
+    conn: sqlite3.Connection,
+    reviewer_id: int,
+    batch_id: int | None,
+    now: str,
+    settled: str,
+    locked_until: str,
 ) -> Rewrite | None:
     batches = "b.status = 'open'" if batch_id is None else "b.id = :batch"
-    params = {"me": reviewer_id, "now": now, "batch": batch_id, "until": locked_until}
+    eligible = _ELIGIBLE.format(batches=batches)
+    params = {
+        "me": reviewer_id,
+        "now": now,
+        "settled": settled,
+        "batch": batch_id,
+        "until": locked_until,
+        "gold": GOLD_ITEM,
+    }
     while True:
-        row = conn.execute(
-            f"SELECT a.id{_CANDIDATES.format(batches=batches)}{_ORDER}", params
-        ).fetchone()
+        row = None
+        for pick in (_OWN, _UNSAFE, _OLDEST):
+            row = conn.execute(pick.format(eligible=eligible), params).fetchone()
+            if row is not None:
+                break
         if row is None:
             return None
         locked = conn.execute(
@@ -177,10 +218,12 @@ def _step(
 
 
 def _why_not(conn: sqlite3.Connection, assignment_id: int) -> Step:
-    """A guarded write changed nothing: a real rewrite's button gone stale, or forged data."""
+    """A guarded write changed nothing: a real rewrite's button gone stale (decided, taken
+    over, or its text corrected or undone since), or forged data."""
     known = conn.execute(
-        "SELECT 1 FROM judgments WHERE assignment_id = ? AND rewrite IS NOT NULL",
-        (assignment_id,),
+        "SELECT 1 FROM judgments WHERE assignment_id = ? AND rewrite IS NOT NULL"
+        " UNION ALL SELECT 1 FROM rewrite_reviews WHERE assignment_id = ?",
+        (assignment_id, assignment_id),
     ).fetchone()
     return Step.STALE if known else Step.MISSING
 
@@ -212,7 +255,10 @@ def _decide(
         "UPDATE rewrite_reviews SET status = ?, comment = ?, decided_at = ?"
         " WHERE assignment_id = ? AND reviewer_id = ? AND status = ?"
         " AND EXISTS (SELECT 1 FROM assignments a WHERE a.id = rewrite_reviews.assignment_id"
-        "   AND a.status = 'submitted')",
+        "   AND a.status = 'submitted')"
+        # the text decided on is the text shown: not corrected since the review was opened
+        " AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.assignment_id ="
+        "   rewrite_reviews.assignment_id AND j.revised_at >= rewrite_reviews.opened_at)",
         (status, comment, now, assignment_id, reviewer_id, before),
     ).rowcount
     if not changed:
@@ -220,8 +266,14 @@ def _decide(
     conn.execute(
         "UPDATE judgments SET reviewed_at = ? WHERE assignment_id = ?", (now, assignment_id)
     )
+    return _decision(conn, assignment_id)
+
+
+def _decision(conn: sqlite3.Connection, assignment_id: int) -> Decision:
+    """A decided review and what its writer is to be told."""
     row = conn.execute(
-        "SELECT r.reason, t.user_id, t.chat_id, t.language, t.reachable, b.name, i.external_id"
+        "SELECT r.status, r.reason, r.comment, t.user_id, t.chat_id, t.language, t.reachable,"
+        " b.name, i.external_id"
         " FROM rewrite_reviews r JOIN assignments a ON a.id = r.assignment_id"
         " JOIN trainers t ON t.user_id = a.trainer_id JOIN items i ON i.id = a.item_id"
         " JOIN batches b ON b.id = i.batch_id WHERE r.assignment_id = ?",
@@ -229,15 +281,15 @@ def _decide(
     ).fetchone()
     return Decision(
         assignment_id=assignment_id,
-        accepted=accepted,
-        reason=row[0],
-        comment=comment,
-        writer_id=row[1],
-        writer_chat_id=row[2],
-        writer_language=row[3],
-        writer_reachable=bool(row[4]),
-        batch_name=row[5],
-        external_id=row[6],
+        accepted=row[0] == "accepted",
+        reason=row[1],
+        comment=row[2],
+        writer_id=row[3],
+        writer_chat_id=row[4],
+        writer_language=row[5],
+        writer_reachable=bool(row[6]),
+        batch_name=row[7],
+        external_id=row[8],
     )
 
 
@@ -276,11 +328,44 @@ async def review_asking_comment(
     return None if row is None else (row[0], row[1])
 
 
-async def mark_notified(db: Database, assignment_id: int, *, now: str) -> None:
-    """The writer was told the outcome."""
-    await db.execute(
-        "UPDATE rewrite_reviews SET notified_at = ? WHERE assignment_id = ?", (now, assignment_id)
+async def claim_notice(db: Database, assignment_id: int, *, now: str) -> bool:
+    """Claim the writer's notice of a decision for sending: whether this caller got it (False:
+    claimed already). Claimed before it is sent, so a crash loses that one notice, never
+    doubles it."""
+    claimed = await db.execute(
+        "UPDATE rewrite_reviews SET notified_at = ? WHERE assignment_id = ?"
+        " AND notified_at IS NULL AND status IN ('accepted', 'rejected')",
+        (now, assignment_id),
     )
+    return claimed == 1
+
+
+async def claim_untold(
+    db: Database, *, now: str, decided_before: str, limit: int
+) -> list[Decision]:
+    """Decisions whose writer's notice was never claimed (the process stopped between the
+    decision and its notice), decided before `decided_before`: claimed now, oldest first, at
+    most `limit`; what each writer is to be told."""
+    return await db.write(_claim_untold, now, decided_before, limit)
+
+
+def _claim_untold(
+    conn: sqlite3.Connection, now: str, decided_before: str, limit: int
+) -> list[Decision]:
+    rows = conn.execute(
+        "SELECT assignment_id FROM rewrite_reviews WHERE notified_at IS NULL"
+        " AND status IN ('accepted', 'rejected') AND decided_at < ?"
+        " ORDER BY decided_at, assignment_id LIMIT ?",
+        (decided_before, limit),
+    ).fetchall()
+    claimed = []
+    for (assignment_id,) in rows:
+        conn.execute(
+            "UPDATE rewrite_reviews SET notified_at = ? WHERE assignment_id = ?",
+            (now, assignment_id),
+        )
+        claimed.append(_decision(conn, assignment_id))
+    return claimed
 
 
 async def set_reviewer(

@@ -35,7 +35,8 @@ async def boss_in(api: FakeBotApi) -> FakeUser:
 
 
 async def write_rewrite(api: FakeBotApi, nilai: RunningBot, user: FakeUser, text: str) -> None:
-    """The trainer's next item, its rewrite sent as a reply, scored and submitted."""
+    """The trainer's next item, its rewrite sent as a reply, scored and submitted; then the
+    correction window passes, so /review may offer it."""
     panel = await nilai.next_item(user)
     since = api.mark()
     await user.reply(panel, text)
@@ -45,6 +46,7 @@ async def write_rewrite(api: FakeBotApi, nilai: RunningBot, user: FakeUser, text
         await api.wait_idle(quiet=0.05)
     await answered(api, await tap_action(user, panel, Action.SUBMIT))
     await api.wait_idle(quiet=0.3)
+    nilai.clock.advance(minutes=nilai.settings.edit_window_minutes)  # no longer correctable
 
 
 async def review(api: FakeBotApi, user: FakeUser, text: str = "/review") -> FakeMessage:
@@ -213,10 +215,14 @@ async def test_a_reviewer_made_by_reviewer_on_sees_others_rewrites_never_their_o
     assert "No rewrites are waiting" in (await review(api, rina)).plain_text()  # only her own
     await write_rewrite(api, nilai, dewi, "Dewi's rewrite")
     assert "Dewi's rewrite" in (await review(api, rina)).plain_text()
-    # Open in Rina's chat: the coordinator is shown Rina's, not Dewi's.
+    # Open in Rina's chat: the coordinator is shown Rina's; once he skips it, Dewi's is the
+    # oldest rewrite left, and still he is not shown it (only the lock keeps it from him).
     shown_to_boss = await review(api, boss)
     assert "Rina's own rewrite" in shown_to_boss.plain_text()
     assert "Dewi's rewrite" not in shown_to_boss.plain_text()
+    await tap(api, boss, shown_to_boss, "Skip")
+    after_skip = boss.last_bot_message().plain_text()
+    assert "No rewrites are waiting" in after_skip and "Dewi's rewrite" not in after_skip
     since = api.mark()
     await rina.send("/help")
     await api.wait_idle(quiet=0.2)
@@ -254,5 +260,5 @@ async def test_a_writer_who_blocked_the_bot_does_not_hold_up_the_review(
     assert await tap(api, boss, shown, "Accept") == "Accepted"
     assert "No rewrites are waiting" in boss.last_bot_message().plain_text()
     row = await nilai.database.fetchone("SELECT status, notified_at FROM rewrite_reviews")
-    assert tuple(row) == ("accepted", None)  # decided; the writer could not be told
+    assert row[0] == "accepted" and row[1] is not None  # decided; its notice claimed, once
     assert await nilai.count("SELECT reachable FROM trainers WHERE user_id = 2001") == 0

@@ -28,7 +28,8 @@ def review(db: Database, settings: Settings, clock: FakeClock) -> ReviewService:
 
 @pytest.fixture
 def reviews(db: Database, settings: Settings, clock: FakeClock) -> RewriteReviews:
-    return RewriteReviews(db, settings, clock)
+    """Rewrites offered as soon as they are submitted (the correction window's test is below)."""
+    return RewriteReviews(db, replace(settings, edit_window_minutes=0), clock)
 
 
 async def write(
