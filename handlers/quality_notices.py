@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from handlers import gold
+from handlers import gold, rewrite_review
 from handlers.context import NilaiContext
 
 log = logging.getLogger(__name__)
@@ -24,5 +24,6 @@ async def send_quality_notices(context: NilaiContext) -> None:
     services = context.services
     now = services.clock()
     sent = await gold.send_pending_notices(context.bot, services, now)
+    sent += await rewrite_review.send_pending_notices(context.bot, services, now)
     if sent:
         log.info("sent %d quality-control notices left unsent", sent)
