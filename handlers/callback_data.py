@@ -39,7 +39,7 @@ class Action(StrEnum):
     EXPORT = "E"  # batch id, format index (the export buttons of "batch complete")
     FLAGGED_ITEM = "F"  # item id: open one item of /flagged
     EXPORT_ALL = "W"  # batch id, format index: sft/dpo with unreviewed rewrites too
-    GOLD_RESUME = "G"  # trainer user id, batch id: lift a gold pause (as /resume does)
+    GOLD_RESUME = "G"  # trainer user id, gold pause id: lift that pause (as /resume does)
     # Rewrite review (coordinators and reviewers); all fields in `args`.
     REVIEW_DECISION = "v"  # the rewrite's assignment, choice (0 accept, 1 reject, 2 skip)
     REJECT_REASON = "j"  # the rewrite's assignment, reason index (bot/rewrite_review.py)

@@ -336,7 +336,8 @@ async def _say_lifted(
 def _not_active(target: Trainer, language: str) -> str:
     """Why a trainer whose gold pause was lifted still gets nothing: paused or removed."""
     who = f"@{target.username}" if target.username else str(target.user_id)
-    key = "gold_resume.still_removed" if target.status == "removed" else "gold_resume.still_paused"
+    removed = target.status == "blocked"  # what /remove sets
+    key = "gold_resume.still_removed" if removed else "gold_resume.still_paused"
     return t(language, key, name=_name(target), who=who)
 
 

@@ -122,7 +122,7 @@ ROUND_TRIPS = [
     (Action.EXPORT, (3, 1), Callback(Action.EXPORT, args=(3, 1))),
     # a coordinator opens item 4711 from the /flagged list
     (Action.FLAGGED_ITEM, (4711,), Callback(Action.FLAGGED_ITEM, args=(4711,))),
-    # a coordinator exports batch 3 as sft with unreviewed rewrites, resumes a paused trainer
+    # a coordinator exports batch 3 as sft with unreviewed rewrites, lifts gold pause 3
     (Action.EXPORT_ALL, (3, 1), Callback(Action.EXPORT_ALL, args=(3, 1))),
     (Action.GOLD_RESUME, (LARGEST_ID, 3), Callback(Action.GOLD_RESUME, args=(LARGEST_ID, 3))),
     # a reviewer rejects the rewrite of assignment 812 as factually wrong, with no comment

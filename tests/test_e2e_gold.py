@@ -240,7 +240,8 @@ async def test_the_resume_button_lifts_once_and_a_second_tap_says_so(
     assert await nilai.count("SELECT COUNT(*) FROM gold_pauses WHERE lifted_at IS NULL") == 0
     assert await nilai.count("SELECT COUNT(*) FROM gold_answers WHERE counted = 1") == 0
 
-    again = await boss.tap(evidence, data=encode(Action.GOLD_RESUME, rina.user_id, batch_id))
+    pause_id = await nilai.count("SELECT id FROM gold_pauses")
+    again = await boss.tap(evidence, data=encode(Action.GOLD_RESUME, rina.user_id, pause_id))
     assert await answered(api, again) == "That pause was lifted already"
     await api.wait_idle(quiet=0.2)
     assert await nilai.count("SELECT COUNT(*) FROM audit_log WHERE action = 'gold.resume'") == 1
