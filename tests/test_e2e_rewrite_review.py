@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.onboarding import Onboarding
+from bot.rewrite_review import RewriteReviews
 from handlers.callback_data import Action, encode
+from storage.rewrite_reviews import Decision
 from tests.e2e import RunningBot, answered, tap_action
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
@@ -262,3 +265,93 @@ async def test_a_writer_who_blocked_the_bot_does_not_hold_up_the_review(
     row = await nilai.database.fetchone("SELECT status, notified_at FROM rewrite_reviews")
     assert row[0] == "accepted" and row[1] is not None  # decided; its notice claimed, once
     assert await nilai.count("SELECT reachable FROM trainers WHERE user_id = 2001") == 0
+
+
+async def run_quality_notices(nilai: RunningBot) -> None:
+    (job,) = nilai.app.job_queue.get_jobs_by_name("quality-notices")
+    await job.run(nilai.app)
+
+
+async def test_the_next_rewrite_comes_before_the_writers_notice(
+    api: FakeBotApi, nilai: RunningBot, tmp_path: Path
+) -> None:
+    boss = await boss_in(api)
+    await import_batch(nilai, tmp_path)
+    rina = api.user(2001, "Rina")
+    await nilai.onboard(rina)
+    await write_rewrite(api, nilai, rina, "First rewrite")
+    await write_rewrite(api, nilai, rina, "Second rewrite")
+    shown = await review(api, boss)
+    since = api.mark()
+    await tap(api, boss, shown, "Accept")
+    sends = [
+        (call.chat_id, call.params.get("text", ""))
+        for call in api.calls[since:]
+        if call.method == "sendMessage"
+    ]
+    to_boss = next(i for i, (chat, text) in enumerate(sends) if "Second rewrite" in text)
+    to_rina = next(i for i, (chat, _) in enumerate(sends) if chat == rina.chat_id)
+    assert to_boss < to_rina  # the reviewer's next rewrite never waits behind the notice
+    await run_quality_notices(nilai)
+    await api.wait_idle(quiet=0.2)
+    assert len(sent_to(api, rina, since)) == 1  # claimed once it went: the job sends nothing
+
+
+async def test_a_decision_whose_notice_was_never_sent_is_told_once_by_the_job(
+    api: FakeBotApi, nilai: RunningBot, tmp_path: Path
+) -> None:
+    """The process stopped between the decision's commit and its notice: the per-minute job
+    tells the writer once the decision is a minute old, and never again."""
+    await boss_in(api)
+    await import_batch(nilai, tmp_path, items=1)
+    rina = api.user(2001, "Rina", language_code="id")
+    await nilai.onboard(rina)
+    await write_rewrite(api, nilai, rina, "Jawaban yang lebih baik")
+    reviews = RewriteReviews(nilai.database, nilai.settings, nilai.clock)
+    boss = await Onboarding(nilai.database, nilai.settings, nilai.clock).trainer(BOSS)
+    assert boss is not None
+    rewrite = await reviews.next_for(boss, None)
+    assert rewrite is not None
+    assert isinstance(await reviews.accept(boss, rewrite.assignment_id), Decision)
+
+    since = api.mark()
+    nilai.clock.advance(seconds=30)
+    await run_quality_notices(nilai)  # under a minute: the immediate path may still be on it
+    await api.wait_idle(quiet=0.2)
+    assert sent_to(api, rina, since) == []
+    nilai.clock.advance(minutes=1)
+    await run_quality_notices(nilai)
+    await run_quality_notices(nilai)
+    await api.wait_idle(quiet=0.2)
+    told = sent_to(api, rina, since)
+    assert len(told) == 1 and "menerima jawaban perbaikanmu" in told[0]
+
+
+async def test_a_comment_to_a_review_taken_over_is_refused_never_stored_as_a_text(
+    api: FakeBotApi, nilai: RunningBot, tmp_path: Path
+) -> None:
+    boss = await boss_in(api)
+    await import_batch(nilai, tmp_path, items=1)
+    rina, dewi = api.user(2001, "Rina"), api.user(2002, "Dewi", username="dewi")
+    await nilai.onboard(rina)
+    await nilai.onboard(dewi)
+    await write_rewrite(api, nilai, rina, "Rina's rewrite")
+    await boss.send("/reviewer @dewi on")
+    await api.wait_idle(quiet=0.2)
+    shown = await review(api, boss)
+    await tap(api, boss, shown, "Reject")
+    await tap(api, boss, api.message(boss.chat_id, shown.message_id), "Other")
+    question = boss.last_bot_message()
+    nilai.clock.advance(minutes=nilai.settings.review_lock_minutes)
+    assert "Rina's rewrite" in (await review(api, dewi)).plain_text()  # the lock ran out
+
+    judgments = await nilai.database.fetchall("SELECT * FROM judgments")
+    since = api.mark()
+    await boss.reply(question, "My late comment")
+    await api.wait_idle(quiet=0.3)
+    assert any("review has moved on" in text for text in sent_to(api, boss, since))
+    row = await nilai.database.fetchone("SELECT status, reviewer_id, comment FROM rewrite_reviews")
+    assert tuple(row) == ("open", 2002, None)
+    assert [tuple(r) for r in await nilai.database.fetchall("SELECT * FROM judgments")] == [
+        tuple(r) for r in judgments
+    ]

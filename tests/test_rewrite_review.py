@@ -247,3 +247,56 @@ def test_a_long_rewrite_is_split_under_telegrams_limit_with_nothing_lost(languag
     shown = "".join(parts)
     assert shown.count("Better &amp; &lt;clearer&gt;.") == 300  # escaped, none cut away
     assert shown.count("Because.") == 600 and "A note" in shown
+
+
+async def test_a_rewrite_is_offered_only_once_its_writer_can_no_longer_correct_it(
+    db: Database, review: ReviewService, clock: FakeClock, settings: Settings
+) -> None:
+    await make_batch(db, "pilot", items=1, overlap=1)
+    ana, boss = await make_trainer(db, 1), await make_trainer(db, 9, role="coordinator")
+    reviews = RewriteReviews(db, settings, clock)  # EDIT_WINDOW_MINUTES as set
+    rewrite = await write(review, clock, ana, "Still mine to fix")
+    clock.advance(minutes=settings.edit_window_minutes, seconds=-1)
+    assert await reviews.next_for(boss, None) is None  # she may still correct it
+    clock.advance(seconds=1)
+    shown = await reviews.next_for(boss, None)
+    assert shown is not None and shown.assignment_id == rewrite
+
+
+async def test_a_decision_on_a_text_corrected_after_the_review_opened_is_stale(
+    db: Database, review: ReviewService, reviews: RewriteReviews, clock: FakeClock
+) -> None:
+    """The review opened at once (no window here), and the writer, still within the texts'
+    window, corrected the rewrite: the reviewer never read the new text, so nothing changes."""
+    await make_batch(db, "pilot", items=1, overlap=1)
+    ana, boss = await make_trainer(db, 1), await make_trainer(db, 9, role="coordinator")
+    rewrite = await write(review, clock, ana, "First text")
+    shown = await reviews.next_for(boss, None)
+    assert shown is not None and shown.rewrite == "First text"
+    clock.advance(seconds=5)
+    await review.texts.receive(
+        ana, (rewrite, "rewrite"), "Second text", chat_id=ana.chat_id, message_id=77
+    )
+    assert await reviews.accept(boss, rewrite) is Step.STALE
+    assert await db.fetchval("SELECT status FROM rewrite_reviews") == "open"
+    assert await db.fetchval("SELECT reviewed_at FROM judgments") is None
+
+
+async def test_a_decision_never_told_is_claimed_once_after_a_minute(
+    db: Database, review: ReviewService, reviews: RewriteReviews, clock: FakeClock
+) -> None:
+    await make_batch(db, "pilot", items=2, overlap=1)
+    ana, boss = await make_trainer(db, 1), await make_trainer(db, 9, role="coordinator")
+    told = await write(review, clock, ana, "Told at once")
+    untold = await write(review, clock, ana, "Never told")
+    for assignment in (told, untold):
+        assert (await reviews.next_for(boss, None)).assignment_id == assignment  # type: ignore[union-attr]
+        assert isinstance(await reviews.accept(boss, assignment), Decision)
+    assert await reviews.claim_notice(told) and not await reviews.claim_notice(told)
+    clock.advance(seconds=59)
+    assert await reviews.claim_untold(clock(), limit=10) == []
+    clock.advance(seconds=2)
+    (claimed,) = await reviews.claim_untold(clock(), limit=10)
+    assert (claimed.assignment_id, claimed.accepted, claimed.writer_id) == (untold, True, 1)
+    assert await reviews.claim_untold(clock(), limit=10) == []
+    assert not await reviews.claim_notice(untold)
