@@ -31,9 +31,13 @@ class GoldRule(Protocol):
         expectation: Mapping[str, Sequence[int]],
         scores: Mapping[str, int],
         criteria: Sequence[str],
-    ) -> tuple[bool, dict[str, tuple[int, int, int]]] | None: ...
+    ) -> tuple[bool, dict[str, tuple[int, int, int]]] | None:
+        """(correct, criterion -> (given, low, high)); None when nothing can be judged."""
+        ...
 
-    def pauses(self, correct: int, answered: int) -> bool: ...
+    def pauses(self, correct: int, answered: int) -> bool:
+        """Whether a tally of `correct` right out of `answered` counted pauses the trainer."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,8 @@ class GoldAnswer:
 
 @dataclass(frozen=True, slots=True)
 class PausedBatch:
+    """A batch a trainer is (or was just) paused in for gold: its id and name, to say so."""
+
     batch_id: int
     name: str
 

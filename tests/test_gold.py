@@ -10,7 +10,16 @@ import pytest
 from bot.clock import after, stamp
 from bot.config import Settings
 from bot.corrections import CorrectionService, Undo
-from bot.gold import Evidence, GoldAnswer, GoldRule, GoldService, PausedBatch, accuracy_of
+from bot.gold import (
+    COORDINATORS,
+    TRAINER,
+    Evidence,
+    GoldAnswer,
+    GoldRule,
+    GoldService,
+    PausedBatch,
+    accuracy_of,
+)
 from bot.review import AssignmentRefused, ReviewService
 from bot.rubric import DEFAULT_RUBRIC, Rubric
 from handlers.gold import render_evidence
@@ -291,3 +300,49 @@ async def test_a_submit_and_its_judgment_are_one_transaction(
     with pytest.raises(AssignmentRefused):  # a redelivered Submit changes nothing
         await review.submit(rina, assignment_id)
     assert await db.fetchval("SELECT COUNT(*) FROM gold_answers") == 1
+
+
+async def test_each_notice_of_a_pause_is_claimed_once_and_the_untold_wait_a_minute(
+    review: ReviewService, db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    batch_id = await make_gold_batch(db, gold=6)
+    rina = await make_trainer(db, 1)
+    for _ in range(5):
+        await answer_gold(review, db, rina, batch_id, WRONG)
+    service = GoldService(db, settings, clock)
+    pause = await service.live_pause(rina.user_id, batch_id)
+    assert pause is not None and not pause.trainer_told and not pause.coordinators_told
+    assert await service.untold_before(stamp(after(clock(), -60))) == []  # too new
+    [untold] = await service.untold_before(stamp(clock()))
+    assert untold.id == pause.id and untold.batch_name == "pilot"
+
+    assert await service.claim(pause.id, TRAINER) is True
+    assert await service.claim(pause.id, TRAINER) is False  # a second sender backs off
+    [untold] = await service.untold_before(stamp(clock()))
+    assert untold.trainer_told and not untold.coordinators_told
+    assert await service.claim(pause.id, COORDINATORS) is True
+    assert await service.untold_before(stamp(clock())) == []
+
+
+async def test_lifting_a_pause_by_id_lifts_that_one_only(
+    review: ReviewService, db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    batch_id = await make_gold_batch(db, gold=12)
+    rina = await make_trainer(db, 1)
+    for _ in range(5):
+        await answer_gold(review, db, rina, batch_id, WRONG)
+    service = GoldService(db, settings, clock)
+    first = await service.live_pause(rina.user_id, batch_id)
+    assert first is not None
+    lifted = await service.lift_pause(first.id, actor_id=9000)
+    assert lifted is not None and lifted.id == first.id
+    assert await gold.counted_answers(db, rina.user_id, batch_id) == []
+    for _ in range(5):
+        await answer_gold(review, db, rina, batch_id, WRONG)
+    second = await service.live_pause(rina.user_id, batch_id)
+    assert second is not None and second.id != first.id
+    assert await service.lift_pause(first.id, actor_id=9000) is None  # the stale button
+    assert await live_pauses(db) == [(rina.user_id, batch_id)]
+    assert await service.lift_pause(999, actor_id=9000) is None
+    audits = "SELECT COUNT(*) FROM audit_log WHERE action = 'gold.resume'"
+    assert await db.fetchval(audits) == 1
