@@ -125,8 +125,8 @@ def register_handlers(application: Application) -> None:
         ]
     )
     # Features, each in its own module, before the catch-all handlers below.
-    # rewrite_review's reply handler sees text replies before rewrites.text_reply below: a reply
-    # to its comment question is a reviewer's comment, any other goes on to rewrites.
+    # rewrite_review.comment_or_rewrite owns every text reply: a reply to its comment question
+    # is a reviewer's comment, any other it hands to rewrites.text_reply (a rewrite or a note).
     features = (
         languages,
         timezones,
@@ -153,9 +153,6 @@ def register_handlers(application: Application) -> None:
     application.add_handlers(
         [
             CallbackQueryHandler(trainer.review_button),
-            MessageHandler(
-                new_message & filters.REPLY & filters.TEXT & ~filters.COMMAND, rewrites.text_reply
-            ),
             MessageHandler(edited & filters.TEXT, rewrites.edited_text),
             MessageHandler(new_message & filters.TEXT, rewrites.plain_text),
             MessageHandler(new_message & ~filters.StatusUpdate.ALL, rewrites.not_text),
