@@ -65,32 +65,32 @@ class Decision:
 _ELIGIBLE = (
     " JOIN items i ON i.id = a.item_id JOIN batches b ON b.id = i.batch_id"
     " LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
-    " WHERE j.rewrite IS NOT NULL AND a.status = 'submitted' AND a.submitted_at <= :settled"
+    " WHERE j.rewrite IS NOT NULL AND a.status = 'submitted' AND {submitted} <= :settled"
     " AND i.complete <> :gold AND a.trainer_id <> :me AND {batches}"
     " AND NOT EXISTS (SELECT 1 FROM rewrite_skips s"
     "   WHERE s.assignment_id = a.id AND s.reviewer_id = :me)"
     " AND (r.assignment_id IS NULL OR (r.status IN ('open', 'reason', 'comment')"
     "   AND (r.reviewer_id = :me OR r.locked_until <= :now)))"
 )
-# Three picks, each cheap, in order. The reviewer's own undecided review first (a second
-# /review shows it again instead of locking another): their few review rows.
+# Three picks, each cheap, in order; each CROSS JOIN fixes where the pick starts (SQLite never
+# reorders one; elsewhere it is a plain join, its condition in the WHERE). The reviewer's own
+# undecided review first (a second /review shows it again instead of locking another): their
+# few review rows, by rewrite_reviews_reviewer.
 _OWN = (
-    "SELECT a.id FROM rewrite_reviews mine JOIN assignments a ON a.id = mine.assignment_id"
-    " JOIN judgments j ON j.assignment_id = a.id{eligible}"
-    " AND mine.reviewer_id = :me AND mine.status IN ('open', 'reason', 'comment')"
+    "SELECT a.id FROM rewrite_reviews mine CROSS JOIN assignments a CROSS JOIN judgments j"
+    "{eligible} AND mine.reviewer_id = :me AND mine.status IN ('open', 'reason', 'comment')"
+    " AND a.id = mine.assignment_id AND j.assignment_id = a.id"
     " ORDER BY a.submitted_at, a.id LIMIT 1"
 )
 # Then rewrites of items any trainer flagged unsafe: the unsafe flags are a small set.
 _UNSAFE = (
-    "SELECT a.id FROM flags f JOIN assignments fa ON fa.id = f.assignment_id"
-    " JOIN assignments a ON a.item_id = fa.item_id"
-    " JOIN judgments j ON j.assignment_id = a.id{eligible}"
-    " AND f.flag = 'unsafe' AND fa.status = 'submitted'"
+    "SELECT a.id FROM flags f CROSS JOIN assignments fa CROSS JOIN assignments a"
+    " CROSS JOIN judgments j{eligible} AND f.flag = 'unsafe' AND fa.id = f.assignment_id"
+    " AND fa.status = 'submitted' AND a.item_id = fa.item_id AND j.assignment_id = a.id"
     " ORDER BY a.submitted_at, a.id LIMIT 1"
 )
 # Then the oldest: submitted assignments walked in the order of the assignments_submitted index
-# (status, submitted_at), stopping at the first eligible one; no sort of every candidate. The
-# CROSS JOIN keeps that order (SQLite never reorders it; elsewhere it is a plain join).
+# (status, submitted_at), stopping at the first eligible one; no sort of every candidate.
 _OLDEST = (
     "SELECT a.id FROM assignments a CROSS JOIN judgments j{eligible}"
     " AND j.assignment_id = a.id ORDER BY a.submitted_at, a.id LIMIT 1"
@@ -126,7 +126,10 @@ def _open_next(
     locked_until: str,
 ) -> Rewrite | None:
     batches = "b.status = 'open'" if batch_id is None else "b.id = :batch"
-    eligible = _ELIGIBLE.format(batches=batches)
+    # Only the oldest pick walks assignments_submitted; the others compare `submitted_at || ''`
+    # (no index serves it), so they start from their own small sets.
+    eligible = _ELIGIBLE.format(batches=batches, submitted="(a.submitted_at || '')")
+    oldest = _ELIGIBLE.format(batches=batches, submitted="a.submitted_at")
     params = {
         "me": reviewer_id,
         "now": now,
@@ -137,10 +140,12 @@ def _open_next(
     }
     while True:
         row = None
-        for pick in (_OWN, _UNSAFE, _OLDEST):
-            row = conn.execute(pick.format(eligible=eligible), params).fetchone()
+        for pick in (_OWN.format(eligible=eligible), _UNSAFE.format(eligible=eligible)):
+            row = conn.execute(pick, params).fetchone()
             if row is not None:
                 break
+        if row is None:
+            row = conn.execute(_OLDEST.format(eligible=oldest), params).fetchone()
         if row is None:
             return None
         locked = conn.execute(
