@@ -101,3 +101,9 @@ def test_the_agreement_bench_prints_time_and_peak_rss() -> None:
     assert re.search(r"^  accuracy: alpha [\d.]+ on [\d,]+ items", out, re.M), out
     assert re.search(r"^RESULT alpha of every criterion: [\d.]+ s \(target < 2 s\)", out, re.M)
     assert re.search(r"^RESULT peak RSS: [\d.]+ MB \(target < 200 MB\)", out, re.M), out
+
+
+def test_the_review_pick_bench_prints_the_pick_now_and_before() -> None:
+    out = run_bench("review_pick_speed", "--quick")
+    assert re.search(r"^RESULT open_next \(20 picks, in the write\): p50 [\d.]+ ms, p99", out, re.M)
+    assert re.search(r"^RESULT before: the old pick's query alone: p50 [\d.]+ ms", out, re.M)
