@@ -129,7 +129,8 @@ class Texts:
         try:
             stored = await self._store(trainer, target, mode, adopted, text, chat_id, message_id)
         except TextRefused as refused:
-            self._refused[trainer.user_id] = (target, self.clock(), refused)
+            if refused.reason is not Refused.BLANK:  # a blank message is no part of a longer text
+                self._refused[trainer.user_id] = (target, self.clock(), refused)
             raise
         except TextTooLong as too_long:
             if mode is Mode.JOIN:  # later parts must not be glued on after the gap
@@ -219,6 +220,10 @@ class Texts:
         message_id: int,
     ) -> Stored:
         assignment_id, field = target
+        if mode is not Mode.JOIN and not text.strip():
+            # Only spaces (Telegram keeps some, such as no-break spaces): no rewrite or note at
+            # all, so it is never offered for review nor counted anywhere.
+            raise TextRefused(Refused.BLANK)
         result = await store.store(
             self.db,
             self._rules(),

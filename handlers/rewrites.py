@@ -189,6 +189,8 @@ def _refusal(language: str, refused: Exception, context: NilaiContext) -> str:
         return t(language, "texts.closed", count=context.services.settings.edit_window_minutes)
     if refused.reason is Refused.REVIEWED:
         return t(language, "texts.reviewed")
+    if refused.reason is Refused.BLANK:
+        return t(language, "texts.blank")
     return t(language, "confirm.item_finished")
 
 

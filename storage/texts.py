@@ -35,6 +35,7 @@ class Refused(StrEnum):
     SKIPPED = "skipped"
     CLOSED = "closed"  # submitted, and the correction window is over
     REVIEWED = "reviewed"  # submitted, and its rewrite has been reviewed
+    BLANK = "blank"  # nothing but spaces
 
 
 class TextRefused(Exception):

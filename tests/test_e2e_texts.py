@@ -395,3 +395,23 @@ async def test_plain_text_with_no_prompt_before_it_gets_the_general_hint(
     await user.send("Hello?")
     assert WORDS[language]["generic"] in (await user.wait_bot_message(since=since)).plain_text()
     assert await nilai.count("SELECT COUNT(*) FROM judgments") == 0
+
+
+@LANGUAGES
+async def test_a_rewrite_of_only_spaces_is_refused_and_nothing_is_stored(
+    api: FakeBotApi, nilai: RunningBot, tmp_path: Path, language: str
+) -> None:
+    """Telegram keeps no-break spaces: a message of nothing else is no rewrite, so it is never
+    offered for review nor counted (and an edit to only spaces keeps the text it had)."""
+    user, item = await item_for(api, nilai, tmp_path, language)
+    _, answer = await reply(api, user, item, "\u00a0 \u00a0")
+    assert ("only spaces" if language == "en" else "cuma berisi spasi") in answer
+    assert await nilai.count("SELECT COUNT(*) FROM judgments WHERE rewrite IS NOT NULL") == 0
+    assert await nilai.count("SELECT COUNT(*) FROM text_parts") == 0
+    sent, answer = await reply(api, user, item, "A better answer")
+    assert WORDS[language]["saved"] in answer
+    since = api.mark()
+    await user.edit(sent, "\u00a0")
+    edited = (await user.wait_bot_message(since=since)).plain_text()
+    assert ("only spaces" if language == "en" else "cuma berisi spasi") in edited
+    assert await nilai.count("SELECT COUNT(*) FROM text_parts WHERE text = 'A better answer'") == 1
