@@ -19,12 +19,12 @@ from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.panel_edits import NO_PREVIEW
+from handlers.render import Blocks, pack_in_parts
 from handlers.sending import answer_tap
-from handlers.text_split import MESSAGE_LIMIT, echo, pack_blocks, visible_len
+from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
 
 PROMPT_SHOWN = 80  # characters of each prompt in the list
 BUTTON_ID = 20  # characters of an external id on a button
-PART_MARK_ROOM = 40  # room for "(part 2/3)" under each part of a long item
 
 
 def handlers() -> list[BaseHandler]:
@@ -166,7 +166,7 @@ async def item_button(update: Update, context: NilaiContext) -> None:
 
 def render_item(item: ItemFlags, rubric: Rubric, language: str) -> list[str]:
     """The messages that show one flagged item, long texts split across them."""
-    blocks: list[tuple[str, str | int]] = [
+    blocks: Blocks = [
         (
             "html",
             t(language, "flagged.item_title", id=echo(item.external_id), batch=item.batch_name),
@@ -198,10 +198,4 @@ def render_item(item: ItemFlags, rubric: Rubric, language: str) -> list[str]:
     if item.notes:
         blocks.append(("html", "\n" + t(language, "flagged.item_notes")))
         blocks += [("text", f"• {note}") for note in item.notes]
-    parts = pack_blocks(blocks, MESSAGE_LIMIT - PART_MARK_ROOM)
-    if len(parts) > 1:
-        parts = [
-            f"{text}\n{t(language, 'item.continued', part=index, parts=len(parts))}"
-            for index, text in enumerate(parts, start=1)
-        ]
-    return parts
+    return pack_in_parts(blocks, language)

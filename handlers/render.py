@@ -7,6 +7,7 @@ one is the "panel": the end of the item plus the rating status, with the buttons
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -27,7 +28,9 @@ REFUSAL_TOASTS = {
     Refusal.SKIPPED: "toast.already_skipped",
     Refusal.EXPIRED: "toast.lease_taken",  # handlers/lease_sweeper.py also edits the panel
 }
-_PART_MARK_ROOM = 40  # room for "(part 2/3)" on continued messages
+PART_MARK_ROOM = 40  # room for "(part 2/3)" under each part of a long text
+
+Blocks = list[tuple[str, str | int]]  # what handlers/text_split.pack_blocks packs
 
 
 def render_standing(view: ItemView, language: str) -> str:
@@ -132,22 +135,13 @@ def _longest_status(view: ItemView, language: str) -> int:
 def render_item_messages(view: ItemView, language: str, *, status: str | None = None) -> list[str]:
     """All messages that show an item, the panel text last (its status, or `status`)."""
     item = view.item
-    blocks: list[tuple[str, str | int]] = [
+    blocks: Blocks = [
         (
             "html",
             t(language, "item.title", batch=item.batch_name),
         ),
     ]
-    if item.context:
-        blocks.append(("html", "\n" + t(language, "item.context")))
-        for turn in item.context:
-            role = turn.get("role", "user")
-            key = {"assistant": "item.turn_assistant", "system": "item.turn_system"}.get(
-                role, "item.turn_user"
-            )
-            label = t(language, key, text=Html(""))
-            blocks.append(("html", label))
-            blocks.append(("text", turn.get("content", "")))
+    blocks += context_blocks(item.context, language)
     blocks += [
         ("html", "\n" + t(language, "item.prompt")),
         ("text", item.prompt),
@@ -155,9 +149,30 @@ def render_item_messages(view: ItemView, language: str, *, status: str | None = 
         ("text", item.response),
         ("reserve", _longest_status(view, language)),
     ]
-    parts = pack_blocks(blocks, MESSAGE_LIMIT - _PART_MARK_ROOM)
+    parts = pack_in_parts(blocks, language)
     status = "\n" + (status or render_status(view, language))
-    parts[-1] = parts[-1].replace(RESERVED, status)
+    parts[-1] = parts[-1].replace(RESERVED, status)  # the mark under it holds no RESERVED
+    return parts
+
+
+def context_blocks(turns: Sequence[Mapping[str, str]], language: str) -> Blocks:
+    """The earlier turns of a conversation (heading, then each turn's role and text), or none:
+    shown the same way above an item, a flagged item and a rewrite under review."""
+    if not turns:
+        return []
+    blocks: Blocks = [("html", "\n" + t(language, "item.context"))]
+    for turn in turns:
+        key = {"assistant": "item.turn_assistant", "system": "item.turn_system"}.get(
+            turn.get("role", "user"), "item.turn_user"
+        )
+        blocks += [("html", t(language, key, text=Html(""))), ("text", turn.get("content", ""))]
+    return blocks
+
+
+def pack_in_parts(blocks: Blocks, language: str) -> list[str]:
+    """`blocks` packed into messages under Telegram's limit, each marked "(part x/y)" when
+    there is more than one, so a reader knows the text goes on."""
+    parts = pack_blocks(blocks, MESSAGE_LIMIT - PART_MARK_ROOM)
     if len(parts) > 1:
         parts = [
             f"{text}\n{t(language, 'item.continued', part=index, parts=len(parts))}"

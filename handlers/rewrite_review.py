@@ -17,7 +17,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.formatting import number
-from bot.i18n import Html, t, t_plain
+from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
 from bot.rewrite_review import MAX_COMMENT, REASONS, RewriteReviews, UnknownBatch, may_review
 from bot.services import Services
@@ -25,13 +25,13 @@ from handlers import rewrites
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.panel_edits import NO_PREVIEW
+from handlers.render import Blocks, context_blocks, pack_in_parts
 from handlers.sending import answer_tap, send_bulk_message
-from handlers.text_split import MESSAGE_LIMIT, echo, pack_blocks, visible_len
+from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
 from storage.rewrite_reviews import Decision, Rewrite, Step
 
 log = logging.getLogger(__name__)
 
-PART_MARK_ROOM = 40  # room for "(part 2/3)" under each part of a long rewrite
 BATCH_KEY = "review_batch"  # user_data: the batch /review named (None: every open batch)
 ACCEPT, REJECT, SKIP = range(3)  # the choices of Action.REVIEW_DECISION
 PENDING_PER_RUN = 100  # notices the per-minute job sends at most per run (paced bulk sends)
@@ -113,7 +113,7 @@ async def _send(
 def render_rewrite(rewrite: Rewrite, language: str) -> list[str]:
     """The messages that show one rewrite: earlier turns, prompt, original, rewrite, note and
     the question, long texts split safely under Telegram's limit."""
-    blocks: list[tuple[str, str | int]] = [
+    blocks: Blocks = [
         (
             "html",
             t(
@@ -124,13 +124,7 @@ def render_rewrite(rewrite: Rewrite, language: str) -> list[str]:
             ),
         )
     ]
-    if rewrite.context:
-        blocks.append(("html", "\n" + t(language, "item.context")))
-        for turn in rewrite.context:
-            key = {"assistant": "item.turn_assistant", "system": "item.turn_system"}.get(
-                turn.get("role", "user"), "item.turn_user"
-            )
-            blocks += [("html", t(language, key, text=Html(""))), ("text", turn.get("content", ""))]
+    blocks += context_blocks(rewrite.context, language)
     blocks += [
         ("html", "\n" + t(language, "item.prompt")),
         ("text", rewrite.prompt),
@@ -142,13 +136,7 @@ def render_rewrite(rewrite: Rewrite, language: str) -> list[str]:
     if rewrite.note:
         blocks += [("html", "\n" + t(language, "rewrite_review.note")), ("text", rewrite.note)]
     blocks.append(("html", "\n" + t(language, "rewrite_review.question")))
-    parts = pack_blocks(blocks, MESSAGE_LIMIT - PART_MARK_ROOM)
-    if len(parts) > 1:
-        parts = [
-            f"{text}\n{t(language, 'item.continued', part=index, parts=len(parts))}"
-            for index, text in enumerate(parts, start=1)
-        ]
-    return parts
+    return pack_in_parts(blocks, language)
 
 
 def decision_keyboard(assignment_id: int, language: str) -> InlineKeyboardMarkup:
