@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from storage import gold_pauses
 from storage.assignment import item_released
-from storage.audit import record_change, target_of_trainer
 from storage.database import Connection, Database
 from storage.queue_sql import GOLD_ITEM  # defined there (storage/assignment.py needs it); kept here
 
@@ -178,32 +178,8 @@ async def lift_pauses(
     """Lift the trainer's live gold pauses (in one batch, or all of them), start their gold
     tally there afresh (earlier answers no longer counted) and audit it, in one transaction.
     The batches lifted; none when there was nothing to lift (a repeated tap changes nothing)."""
-    only = "" if batch_id is None else " AND p.batch_id = ?"
-    params = (trainer_id,) if batch_id is None else (trainer_id, batch_id)
     async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT p.id, p.batch_id, b.name FROM gold_pauses p"
-            " JOIN batches b ON b.id = p.batch_id"
-            f" WHERE p.trainer_id = ? AND p.lifted_at IS NULL{only} ORDER BY p.batch_id",
-            params,
-        ) as cursor:
-            rows = list(await cursor.fetchall())
-        for pause_id, paused_batch, name in rows:
-            await conn.execute(
-                "UPDATE gold_pauses SET lifted_at = ?, lifted_by = ? WHERE id = ?",
-                (now, actor_id, pause_id),
-            )
-            await conn.execute(
-                "UPDATE gold_answers SET counted = 0"
-                " WHERE trainer_id = ? AND batch_id = ? AND counted = 1",
-                (trainer_id, paused_batch),
-            )
-            await record_change(
-                conn,
-                actor_id=actor_id,
-                action="gold.resume",
-                target=target_of_trainer(trainer_id),
-                detail=f"batch {name}: gold pause lifted, tally afresh",
-                now=now,
-            )
-    return [PausedBatch(row[1], row[2]) for row in rows]
+        pauses = await gold_pauses.live_pauses_in(conn, trainer_id, batch_id)
+        for pause in pauses:  # all live: read in this same transaction
+            await gold_pauses.lift_live(conn, pause, actor_id=actor_id, now=now)
+    return [PausedBatch(pause.batch_id, pause.batch_name) for pause in pauses]

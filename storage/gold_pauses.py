@@ -1,5 +1,5 @@
 """Queries of one gold pause at a time: claiming its notices (migration 0017) and lifting it by
-its id (the evidence's Resume button).
+its id (the evidence's Resume button; storage/gold.lift_pauses lifts each pause the same way).
 
 A pause tells the trainer and the coordinators once each. Each side is stamped when it is
 CLAIMED for sending (a guarded `UPDATE ... WHERE ..._told_at IS NULL`), then sent: a crash
@@ -10,6 +10,8 @@ untold, and the per-minute job (handlers/quality_notices.py) sends it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import aiosqlite
 
 from storage.audit import record_change, target_of_trainer
 from storage.database import Database
@@ -90,24 +92,45 @@ async def lift_pause(db: Database, pause_id: int, *, actor_id: int, now: str) ->
         if row is None:
             return None
         pause = _pause(tuple(row))
-        async with conn.execute(
-            "UPDATE gold_pauses SET lifted_at = ?, lifted_by = ?"
-            " WHERE id = ? AND lifted_at IS NULL",
-            (now, actor_id, pause_id),
-        ) as cursor:
-            if cursor.rowcount != 1:
-                return None
-        await conn.execute(
-            "UPDATE gold_answers SET counted = 0"
-            " WHERE trainer_id = ? AND batch_id = ? AND counted = 1",
-            (pause.trainer_id, pause.batch_id),
-        )
-        await record_change(
-            conn,
-            actor_id=actor_id,
-            action="gold.resume",
-            target=target_of_trainer(pause.trainer_id),
-            detail=f"batch {pause.batch_name}: gold pause lifted, tally afresh",
-            now=now,
-        )
+        if not await lift_live(conn, pause, actor_id=actor_id, now=now):
+            return None
     return pause
+
+
+async def live_pauses_in(
+    conn: aiosqlite.Connection, trainer_id: int, batch_id: int | None
+) -> list[Pause]:
+    """Inside the caller's transaction: the trainer's live pauses in one batch (or in every
+    batch when `batch_id` is None), by batch."""
+    only = "" if batch_id is None else " AND p.batch_id = ?"
+    params = (trainer_id,) if batch_id is None else (trainer_id, batch_id)
+    async with conn.execute(
+        f"{_SELECT} WHERE p.trainer_id = ? AND p.lifted_at IS NULL{only} ORDER BY p.batch_id",
+        params,
+    ) as cursor:
+        return [_pause(tuple(row)) for row in await cursor.fetchall()]
+
+
+async def lift_live(conn: aiosqlite.Connection, pause: Pause, *, actor_id: int, now: str) -> bool:
+    """Inside the caller's transaction: lift `pause` if it is still live, start the trainer's
+    gold tally in its batch afresh (earlier answers no longer counted) and audit it; False, and
+    nothing changed, when it was lifted already. One way to lift, whichever button asked."""
+    async with conn.execute(
+        "UPDATE gold_pauses SET lifted_at = ?, lifted_by = ? WHERE id = ? AND lifted_at IS NULL",
+        (now, actor_id, pause.id),
+    ) as cursor:
+        if cursor.rowcount != 1:
+            return False
+    await conn.execute(
+        "UPDATE gold_answers SET counted = 0 WHERE trainer_id = ? AND batch_id = ? AND counted = 1",
+        (pause.trainer_id, pause.batch_id),
+    )
+    await record_change(
+        conn,
+        actor_id=actor_id,
+        action="gold.resume",
+        target=target_of_trainer(pause.trainer_id),
+        detail=f"batch {pause.batch_name}: gold pause lifted, tally afresh",
+        now=now,
+    )
+    return True
