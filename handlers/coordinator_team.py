@@ -49,13 +49,12 @@ from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.coordinator_progress import moment_for
 from handlers.quality_text import trainer_phrases
-from handlers.render import start_reviewing_keyboard
+from handlers.render import start_reviewing_keyboard, trainer_name
 from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-MAX_NAME = 24  # with the handle below, keeps a page of 20 trainers within one message
 # Operations of Action.TRAINER buttons, by the index carried in the callback data.
 TRAINER_OPS = (StatusOp.PAUSE, StatusOp.RESUME, StatusOp.REMOVE)
 # After a change, the button offered is the one that undoes it.
@@ -184,7 +183,7 @@ def render_trainer_page(
                 language,
                 "team_list.line",
                 number=position,
-                name=_name(trainer),
+                name=trainer_name(trainer),
                 handle=Html(_handle(trainer, language)),
                 status=Html(_status(trainer, language)),
                 today=number(line.today, language),
@@ -297,7 +296,7 @@ async def _find_or_explain(
 
 
 def render_quota_change(change: TrainerChange, language: str, context: NilaiContext) -> str:
-    name = _name(change.trainer)
+    name = trainer_name(change.trainer)
     quota = number(int(change.after or 0), language)
     if not change.changed:
         return t(language, "team_manage.quota_same", name=name, quota=quota)
@@ -347,7 +346,9 @@ async def _status_command(
     try:
         change = await team.change_status(target.user_id, op, actor_id=me.user_id)
     except TeamRefused:  # only a coordinator can be refused here: the target exists
-        await message.reply_html(t(me.language, "team_manage.coordinator", name=_name(target)))
+        await message.reply_html(
+            t(me.language, "team_manage.coordinator", name=trainer_name(target))
+        )
         return
     text, markup = render_status_change(change, me.language)
     await message.reply_html(text, reply_markup=markup)
@@ -405,16 +406,10 @@ def render_status_change(change: TrainerChange, language: str) -> tuple[str, Inl
     button = _button(
         language, label, Action.TRAINER, change.trainer.user_id, TRAINER_OPS.index(undo)
     )
-    return t(language, key, name=_name(change.trainer)), InlineKeyboardMarkup([[button]])
+    return t(language, key, name=trainer_name(change.trainer)), InlineKeyboardMarkup([[button]])
 
 
 # -- shared pieces -------------------------------------------------------------------------------
-
-
-def _name(trainer: Trainer) -> str:
-    name = trainer.name.strip() or (f"@{trainer.username}" if trainer.username else "")
-    name = name or str(trainer.user_id)
-    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
 
 
 def _button(language: str, key: str, action: Action, *fields: int) -> InlineKeyboardButton:

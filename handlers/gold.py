@@ -41,7 +41,7 @@ from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.guidance import render_guidelines
 from handlers.panel_edits import NO_PREVIEW
-from handlers.render import start_reviewing_keyboard
+from handlers.render import start_reviewing_keyboard, trainer_name
 from handlers.sending import send_bulk_message
 from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
 from storage import trainers
@@ -305,7 +305,7 @@ async def _resume_in_batch(
         return
     lifted = await gold_of(context).lift(target.user_id, batch_id, actor_id=me.user_id)
     if not lifted:
-        text = t(language, "gold_resume.not_paused", name=_name(target), batch=batch)
+        text = t(language, "gold_resume.not_paused", name=trainer_name(target, None), batch=batch)
         await message.reply_html(text)
         return
     await _say_lifted(context, message, me, target, lifted)
@@ -325,7 +325,7 @@ async def _say_lifted(
     /resume's status change follows (it tells the trainer itself)."""
     names = ", ".join(batch.name for batch in lifted)
     await message.reply_html(
-        t(me.language, "gold_resume.lifted", name=_name(target), batches=names)
+        t(me.language, "gold_resume.lifted", name=trainer_name(target, None), batches=names)
     )
     if target.status == "active":
         await _tell_resumed_trainer(context, target, names)
@@ -338,7 +338,7 @@ def _not_active(target: Trainer, language: str) -> str:
     who = f"@{target.username}" if target.username else str(target.user_id)
     removed = target.status == "blocked"  # what /remove sets
     key = "gold_resume.still_removed" if removed else "gold_resume.still_paused"
-    return t(language, key, name=_name(target), who=who)
+    return t(language, key, name=trainer_name(target, None), who=who)
 
 
 @coordinators_only
@@ -393,12 +393,3 @@ async def _tell_resumed_trainer(context: NilaiContext, target: Trainer, batches:
         await context.services.onboarding.set_reachable(target.user_id, False)
     except TelegramError as error:  # the lift stands; only the notice is lost
         log.warning("trainer %s not told of a lifted gold pause: %s", target.user_id, error)
-
-
-def _name(trainer: Trainer) -> str:
-    """How a coordinator's message names a trainer: name, else @username, else the id."""
-    return (
-        trainer.name.strip()
-        or (f"@{trainer.username}" if trainer.username else "")
-        or str(trainer.user_id)
-    )

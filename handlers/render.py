@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.formatting import counts, duration, number
 from bot.i18n import Html, t
+from bot.onboarding import Trainer
 from bot.review import Draft, ItemView, Refusal
 from bot.rubric import Rubric
 from bot.sittings import SittingSummary
@@ -28,6 +29,7 @@ REFUSAL_TOASTS = {
     Refusal.SKIPPED: "toast.already_skipped",
     Refusal.EXPIRED: "toast.lease_taken",  # handlers/lease_sweeper.py also edits the panel
 }
+NAME_SHOWN = 24  # characters of a trainer's name in coordinators' lists and answers
 PART_MARK_ROOM = 40  # room for "(part 2/3)" under each part of a long text
 
 Blocks = list[tuple[str, str | int]]  # what handlers/text_split.pack_blocks packs
@@ -308,6 +310,18 @@ def render_sitting_summary(summary: SittingSummary, language: str) -> str:
         ),
         spent=Html(spent),
     )
+
+
+def trainer_name(trainer: Trainer, limit: int | None = NAME_SHOWN) -> str:
+    """How a coordinator's message names a trainer: name, else @username, else the id; cut to
+    `limit` characters with "…" (keeps a page of 20 trainers within one message), or whole
+    when `limit` is None."""
+    name = (
+        trainer.name.strip()
+        or (f"@{trainer.username}" if trainer.username else "")
+        or str(trainer.user_id)
+    )
+    return name if limit is None or len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _pairs(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:

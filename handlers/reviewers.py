@@ -18,12 +18,12 @@ from bot.onboarding import Trainer
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.coordinator_team import team_of
+from handlers.render import trainer_name
 from handlers.rewrite_review import reviews_of
 from handlers.text_split import echo
 
 log = logging.getLogger(__name__)
 
-MAX_NAME = 24  # characters of a trainer's name in the answer
 _SWITCH = {"on": True, "off": False}
 
 
@@ -51,15 +51,9 @@ async def reviewer_command(update: Update, context: NilaiContext) -> None:
     key = {(True, True): "made", (True, False): "already_on", (False, True): "removed"}.get(
         (on, changed), "already_off"
     )
-    await message.reply_html(t(me.language, f"reviewer.{key}", name=_name(target)))
+    await message.reply_html(t(me.language, f"reviewer.{key}", name=trainer_name(target)))
     if on and changed:
         await _tell(context, target)
-
-
-def _name(trainer: Trainer) -> str:
-    name = trainer.name.strip() or (f"@{trainer.username}" if trainer.username else "")
-    name = name or str(trainer.user_id)
-    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
 
 
 async def _tell(context: NilaiContext, trainer: Trainer) -> None:
