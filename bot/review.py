@@ -80,6 +80,7 @@ _REFUSAL_OF_TEXT = {
     Refused.SKIPPED: Refusal.SKIPPED,
     Refused.CLOSED: Refusal.SUBMITTED,
     Refused.REVIEWED: Refusal.SUBMITTED,
+    Refused.BLANK: Refusal.MISSING,  # nothing but spaces: there is no text to store
 }
 
 

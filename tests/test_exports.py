@@ -476,15 +476,21 @@ async def test_dpo_of_plain_items_keeps_plain_strings(
     await make_batch(db, "plain", items=2, overlap=1)
     trainer = await make_trainer(db, 1001)
     review = ReviewService(db, settings, clock)
-    for message_id, rewrite in enumerate(("Better answer 1", "   ")):  # blank: no rewrite
+    for message_id, rewrite in enumerate(("Better answer 1", "   ")):
         view, _ = await review.next_item(trainer)
         assert view is not None
         for index in range(4):
             await review.score(trainer, view.assignment.id, index, 2)
-        await review.set_text(
-            trainer, view.assignment.id, "rewrite", rewrite, chat_id=1001, message_id=message_id
-        )
+        if rewrite.strip():
+            await review.set_text(
+                trainer, view.assignment.id, "rewrite", rewrite, chat_id=1001, message_id=message_id
+            )
         await review.submit(trainer, view.assignment.id)
+        if not rewrite.strip():  # blank, as a database from before the intake refused it
+            await db.execute(
+                "UPDATE judgments SET rewrite = ? WHERE assignment_id = ?",
+                (rewrite, view.assignment.id),
+            )
     path = tmp_path / "plain-dpo.jsonl"
     summary = await export_batch(db, settings, "plain", "dpo", path, all_rewrites=True)
     assert [json.loads(line) for line in path.read_text("utf-8").splitlines()] == [
