@@ -1,69 +1,84 @@
-"""The one owner of the SQLite file: connection setup, the single writer, and migrations.
+"""The one interface every query module in `storage/` uses, whichever database is behind it.
 
-SQLite has one writer at a time, so writes are serialised by one lock and run as short
-`BEGIN IMMEDIATE` transactions; reads run beside them, which WAL allows. This is the only module
-with SQLite-specific settings (pragmas); the SQL elsewhere in `storage/` stays portable to
-PostgreSQL.
+Two backends implement it: SQLite (`storage/sqlite_backend.py`, the embedded default, a file at
+`DATABASE_PATH`) and PostgreSQL through asyncpg (`storage/postgres_backend.py`, chosen by
+`DATABASE_URL=postgresql://...`). The SQL of the queries is written once, with `?` (or `:name`
+with a dict) placeholders, in the dialect both engines share; what differs between them
+(placeholders, pragmas, `BEGIN IMMEDIATE`, isolation and locking, how a driver's errors read)
+lives in the backend module alone. Nothing outside the backend modules sees a driver type.
 
-Where statements run. A tap's reads and its write take tens of microseconds in SQLite, while a
-trip to an aiosqlite thread costs far more: the thread wakes, and every sqlite3 call hands the
-interpreter lock over and back (measured under 50 trainers: about 1,250 context switches and 13
-ms of system CPU per review, against 25 and 2 ms inline). So short statements run inline, on
-the event loop's own thread, through a plain sqlite3 connection that never waits: its busy
-timeout is 0 and a progress handler stops any statement running longer than `INLINE_STEPS`
-SQLite steps (well under a millisecond). A statement stopped that way, or finding the write
-lock held by another process, is run again on aiosqlite's threads (reader, or writer with its
-5 s busy timeout), where waiting holds up nobody else. Long work (imports, exports, migrations)
-uses those threads directly.
+A write is a function `async def work(tx, *args)` given to `Database.write`: it runs as one
+transaction, committed when it returns, rolled back on any error, and it may be run again from
+the start (SQLite moves a slow one to its writer thread; PostgreSQL retries a serialization
+failure), so it touches nothing but the database. Reads outside a transaction go straight to
+`Database.fetchone/fetchall/fetchval`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+import re
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-import aiosqlite
-
-log = logging.getLogger(__name__)
-
-Row = aiosqlite.Row
-Connection = sqlite3.Connection  # what `Database.write` hands its work
 Params = Sequence[Any] | dict[str, Any]
 T = TypeVar("T")
+P = ParamSpec("P")
 
-_PRAGMAS = (
-    "PRAGMA journal_mode = WAL",
-    # NORMAL in WAL mode survives a crash of the process (the bot), which is what "never lose
-    # an acknowledged rating" needs; only a power cut may drop the last transactions.
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
-)
 
-# SQLite copies the WAL back into the database file inside whichever commit crosses
-# wal_autocheckpoint pages (1,000 by default): that commit, a trainer's tap, then takes
-# milliseconds instead of a fraction of one. So a checkpointer of its own copies it every
-# CHECKPOINT_SECONDS (PASSIVE: it neither waits for nor blocks the writer or the readers), and
-# the writer's own checkpoint stays only as a backstop should the checkpointer fall behind.
-CHECKPOINT_SECONDS = 0.5
-INLINE_STEPS = 50_000  # SQLite VM steps an inline statement may take (well under 1 ms)
-_STEPS_PER_CHECK = 1_000
-_MOVE_TO_THREAD = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-_WRITER_AUTOCHECKPOINT = "PRAGMA wal_autocheckpoint = 20000"  # pages (~80 MB of WAL)
+class Row(Protocol):
+    """A row read: by position (`row[0]`) or by column name (`row["id"]`)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> Any: ...
+
+
+class Transaction(ABC):
+    """Statements inside one transaction (a write's, or a snapshot's reads)."""
+
+    dialect: str  # "sqlite" or "postgresql"
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the rows it changed."""
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query (or of an `INSERT ... RETURNING`)."""
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Params = (), default: Any = None) -> Any:
+        row = await self.fetchone(sql, params)
+        return default if row is None else row[0]
+
+    @abstractmethod
+    def chunks(self, sql: str, params: Params, size: int) -> AsyncIterator[list[tuple]]:
+        """The rows of a long query as plain tuples, `size` at a time (exports)."""
+
+
+Connection = Transaction  # the name the query modules use for what a write is handed
 
 
 @dataclass
 class RequestMark:
-    """A statement recording that the current request was handled (storage/updates.py)."""
+    """A statement recording that the current request was handled (storage/updates.py).
+
+    The first write a request makes records it too: the effect and "this request was handled"
+    are committed together, so a redelivered request finds it and changes nothing.
+    """
 
     sql: str
     params: tuple[Any, ...]
@@ -73,289 +88,129 @@ class RequestMark:
 current_request: ContextVar[RequestMark | None] = ContextVar("current_request", default=None)
 
 
-class Database:
-    """Writer and reader connections to one SQLite file."""
+class Database(ABC):
+    """One database, SQLite or PostgreSQL; see the module docstring."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._write_lock = asyncio.Lock()
-        self._checkpointer: asyncio.Task | None = None
-        self._checkpoints: aiosqlite.Connection | None = None  # the checkpointer's connection
-        self._inline: sqlite3.Connection | None = None
-        self._inline_checks = 0
+    dialect: str  # "sqlite" or "postgresql"
+    path: Path | None = None  # the SQLite file; None on PostgreSQL
+    url: str | None = None  # the PostgreSQL address; None on SQLite
 
     @classmethod
-    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
-        """Open (creating the folder and file if needed) and bring the schema up to date."""
-        path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
-        reader = await _connect(path)
-        db = cls(path, writer, reader)
-        if migrate:
-            await db.migrate()
-        if str(path) != ":memory:":
-            db._inline = db._connect_inline()
-            await writer.execute(_WRITER_AUTOCHECKPOINT)
-            db._checkpoints = await _connect(path)
-            db._checkpointer = asyncio.create_task(
-                _checkpoint_every(db._checkpoints, CHECKPOINT_SECONDS),
-                name=f"wal-checkpoint {path.name}",
-            )
-        return db
+    async def open(cls, target: Path | str, *, migrate: bool = True, **options: Any) -> Database:
+        """Open `target`: a `postgresql://` address, else a SQLite file (created if needed);
+        bring its schema up to date unless `migrate` is False."""
+        if is_postgres_url(target):
+            from storage.postgres_backend import PostgresDatabase
 
+            return await PostgresDatabase.connect(str(target), migrate=migrate, **options)
+        from storage.sqlite_backend import SQLiteDatabase
+
+        return await SQLiteDatabase.connect(Path(target), migrate=migrate)
+
+    @abstractmethod
     async def close(self) -> None:
-        """Close the connections (the checkpointer's after a last checkpoint); safe twice."""
-        if self._checkpointer is not None:
-            self._checkpointer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpointer
-            self._checkpointer = None
-        if self._checkpoints is not None:
-            # The last checkpoint here, not in the task: a task cancelled by a closing event
-            # loop must not start work on a thread whose answer finds the loop gone.
-            with contextlib.suppress(aiosqlite.Error):
-                await self._checkpoints.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-            with contextlib.suppress(ValueError):
-                await self._checkpoints.close()
-            self._checkpoints = None
-        if self._inline is not None:
-            self._inline.close()
-            self._inline = None
-        for conn in (self._reader, self._writer):
-            with contextlib.suppress(ValueError):  # already closed
-                await conn.close()
+        """Close every connection; safe twice."""
 
-    # -- inline statements (see the module docstring) ----------------------------------------
-
-    def _connect_inline(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        for pragma in _PRAGMAS:
-            conn.execute(pragma)
-        conn.execute("PRAGMA busy_timeout = 0")  # never wait on the event loop's thread
-        conn.execute(_WRITER_AUTOCHECKPOINT)  # it writes too: checkpoints are the checkpointer's
-        conn.set_progress_handler(self._count_steps, _STEPS_PER_CHECK)
-        return conn
-
-    def _count_steps(self) -> int:
-        self._inline_checks += 1
-        return int(self._inline_checks * _STEPS_PER_CHECK > INLINE_STEPS)  # non-zero: stop it
-
-    def _run_inline(self, work: Callable[[sqlite3.Connection], T]) -> T | _Moved:
-        """`work` on the inline connection, or MOVED if it must run on a thread instead."""
-        assert self._inline is not None
-        self._inline_checks = 0
-        try:
-            return work(self._inline)
-        except sqlite3.OperationalError as error:
-            code = getattr(error, "sqlite_errorcode", None)
-            if code is not None and code & 0xFF in _MOVE_TO_THREAD:  # extended codes too
-                return MOVED
-            raise
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a read outside any transaction."""
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
-        return next(iter(rows), None)
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        """All rows of a read: inline when quick, else (in one trip) on the reader's thread,
-        whose statement is finished before the next read starts."""
-        if self._inline is not None:
-            rows = self._run_inline(lambda conn: conn.execute(sql, params).fetchall())
-            if rows is not MOVED:
-                return rows
-        return list(await self._reader.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, params: Params = (), default: Any = None) -> Any:
         row = await self.fetchone(sql, params)
         return default if row is None else row[0]
 
-    @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A read-only view frozen at entry, on its own connection (long exports).
-
-        WAL keeps the view consistent while the writer goes on committing; the first read
-        fixes it (PostgreSQL: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY).
-        """
-        conn = await _connect(self.path)
-        try:
-            await conn.execute("PRAGMA query_only = ON")
-            await conn.execute("BEGIN")
-            await (await conn.execute("SELECT COUNT(*) FROM schema_migrations")).close()
-            yield conn
-        finally:
-            with contextlib.suppress(aiosqlite.Error, ValueError):
-                await conn.rollback()
-            await conn.close()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; committed when the block ends, rolled back on any error.
-
-        If the caller is handling a request whose id must be recorded (see `RequestMark`),
-        the first transaction records it too: the effect and "this request was handled" are
-        committed together, in one write.
-        """
-        mark = current_request.get()
-        async with self._write_lock:
-            try:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                yield self._writer
-                if mark is not None and not mark.recorded:
-                    await self._writer.execute(mark.sql, mark.params)
-                await self._writer.commit()
-            except BaseException:
-                # Also when COMMIT fails (SQLITE_BUSY leaves the transaction open), and when the
-                # task is cancelled with BEGIN still queued on the writer's thread: the rollback
-                # queues behind it (and does nothing if no transaction is open).
-                await asyncio.shield(self._writer.rollback())
-                raise
-            if mark is not None:
-                mark.recorded = True
-
-    async def write(self, work: Callable[..., T], *args: Any) -> T:
-        """Run `work(connection, *args)` as one write transaction: BEGIN IMMEDIATE, the work,
-        the request mark, COMMIT (or ROLLBACK), inline when quick, else in a single trip to the
-        writer's thread (then `work` runs again from the start, after the inline rollback).
-
-        `work` is plain synchronous sqlite3 code (storage modules only), with no effect outside
-        the database, so running it again is safe.
-        """
-        mark = current_request.get()
-        pending_mark = mark if mark is not None and not mark.recorded else None
-
-        def transaction(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(conn, *args)
-                if pending_mark is not None:
-                    conn.execute(pending_mark.sql, pending_mark.params)
-                conn.commit()
-            except BaseException:
-                # Also when COMMIT itself fails (SQLITE_BUSY leaves the transaction open).
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
-            return result
-
-        async with self._write_lock:
-            result = MOVED if self._inline is None else self._run_inline(transaction)
-            if result is MOVED:
-                result = await _on_thread(self._writer, transaction)
-        if pending_mark is not None:
-            pending_mark.recorded = True
-        return result
+    @abstractmethod
+    async def write(
+        self,
+        work: Callable[Concatenate[Transaction, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run `await work(tx, *args)` as one write transaction, with the request mark; see the
+        module docstring for why `work` may run more than once."""
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single write statement in its own transaction; returns the rows changed."""
-        return await self.write(_rowcount, sql, params)
+        return await self.write(_execute, sql, params)
 
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement for many rows, in one transaction of its own."""
+        rows = list(rows)
+        await self.write(_executemany, sql, rows)
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """One long write transaction as a block (imports, migrations, bulk changes), committed
+        when the block ends and rolled back on any error; never run again."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractAsyncContextManager[Transaction]:
+        """A read-only view frozen at its first read, on a connection of its own (exports)."""
+
+    @abstractmethod
     async def migrate(self) -> list[str]:
-        """Apply the numbered `.sql` files not applied yet, each in its own transaction."""
-        async with self._write_lock:
-            await self._writer.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL"
-                " DEFAULT CURRENT_TIMESTAMP)"
-            )
-            await self._writer.commit()
-        applied = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
-        done: list[str] = []
-        for version, name, sql in _migration_files():
-            if version in applied:
-                continue
-            async with self.transaction() as conn:
-                for statement in _statements(sql):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
-                )
-            log.info("applied migration %s", name)
-            done.append(name)
-        return done
+        """Apply the numbered migrations not applied yet; the names applied."""
+
+    @abstractmethod
+    def write_fault(self, error: BaseException) -> str | None:
+        """The driver's short reason when `error` means a write cannot be stored now but may
+        be later (disk full, read-only, lock held too long), None for any other error."""
 
 
-# SQLite's answers meaning "this write cannot be stored right now" (the disk is full, the file
-# is read-only, an I/O error, the lock held past busy_timeout), unlike a bug in a statement.
-_WRITE_FAULTS = frozenset(
-    {
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-        sqlite3.SQLITE_FULL,
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_IOERR,
-        sqlite3.SQLITE_CANTOPEN,
-    }
-)
+async def _execute(tx: Transaction, sql: str, params: Params) -> int:
+    return await tx.execute(sql, params)
+
+
+async def _executemany(tx: Transaction, sql: str, rows: list[Sequence[Any]]) -> None:
+    await tx.executemany(sql, rows)
+
+
+def is_postgres_url(target: Path | str | None) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 def write_fault(error: BaseException) -> str | None:
-    """SQLite's short reason (e.g. "database or disk is full") when `error` means a write could
-    not be stored now and may work later; None for any other error."""
-    code = getattr(error, "sqlite_errorcode", None)
-    if isinstance(error, sqlite3.Error) and code is not None and code & 0xFF in _WRITE_FAULTS:
-        return str(error)
-    return None
+    """Either backend's short reason when `error` means a write could not be stored now and may
+    work later (see `Database.write_fault`); None for any other error."""
+    from storage import sqlite_backend
+
+    reason = sqlite_backend.write_fault(error)
+    if reason is None and type(error).__module__.startswith("asyncpg"):
+        from storage import postgres_backend
+
+        reason = postgres_backend.write_fault(error)
+    return reason
 
 
-async def _checkpoint_every(conn: aiosqlite.Connection, seconds: float) -> None:
-    """Copy the WAL into the database file now and then, off the writer's commits."""
-    failing = False
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-            failing = False
-        except aiosqlite.Error as error:
-            if not failing:  # once, not every half second
-                log.warning("WAL checkpoint failed (the writer checkpoints instead): %s", error)
-            failing = True
+def migration_files(dialect: str) -> Iterable[tuple[int, str, str]]:
+    """The numbered migrations in order: (version, file name, SQL).
 
-
-class _Moved:
-    """What `_run_inline` returns when the work must run on a thread."""
-
-
-MOVED = _Moved()
-
-
-def _rowcount(conn: sqlite3.Connection, sql: str, params: Params) -> int:
-    return conn.execute(sql, params).rowcount
-
-
-async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `work` with the raw sqlite3 connection on aiosqlite's own thread for it.
-
-    aiosqlite offers this only as `Connection._execute` (what its public methods use); the
-    version is pinned in pyproject.toml and tests/test_storage.py fails if it goes away.
-    """
-    return await conn._execute(lambda: work(conn._conn))
-
-
-async def _connect(path: Path) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
-    return conn
-
-
-def _migration_files() -> Iterable[tuple[int, str, str]]:
+    `NNNN_name.sql` serves both backends; a `NNNN_name.<dialect>.sql` beside it replaces it on
+    that backend only, where the SQL cannot be written once (named so, and kept rare)."""
     folder = resources.files("storage.migrations")
-    files = sorted(
-        (entry for entry in folder.iterdir() if entry.name.endswith(".sql")),
-        key=lambda entry: entry.name,
-    )
-    for entry in files:
-        version = int(entry.name.split("_", 1)[0])
+    chosen: dict[int, Any] = {}
+    for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        match = _MIGRATION.fullmatch(entry.name)
+        if match is None:
+            continue
+        version, only_for = int(match["version"]), match["dialect"]
+        if only_for is None:
+            chosen.setdefault(version, entry)
+        elif only_for == dialect:
+            chosen[version] = entry
+    for version in sorted(chosen):
+        entry = chosen[version]
         yield version, entry.name, entry.read_text(encoding="utf-8")
 
 
-def _statements(sql: str) -> list[str]:
+_MIGRATION = re.compile(r"(?P<version>\d{4})_\w+(?:\.(?P<dialect>sqlite|postgresql))?\.sql")
+
+
+def statements(sql: str) -> list[str]:
     """Split a migration on `;` line ends (migrations hold no semicolons inside literals)."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.database import Connection, Database
+from storage.database import Database, Transaction
 
 
 async def mark_guidelines_shown(db: Database, trainer_id: int, batch_id: int, now: str) -> bool:
@@ -10,10 +10,10 @@ async def mark_guidelines_shown(db: Database, trainer_id: int, batch_id: int, no
     return await db.write(_mark, trainer_id, batch_id, now)
 
 
-def _mark(conn: Connection, trainer_id: int, batch_id: int, now: str) -> bool:
-    cursor = conn.execute(
+async def _mark(tx: Transaction, trainer_id: int, batch_id: int, now: str) -> bool:
+    changed = await tx.execute(
         "INSERT INTO guidelines_shown (trainer_id, batch_id, shown_at) VALUES (?, ?, ?)"
         " ON CONFLICT (trainer_id, batch_id) DO NOTHING",
         (trainer_id, batch_id, now),
     )
-    return cursor.rowcount == 1
+    return changed == 1
