@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("id", "en")
@@ -39,6 +40,8 @@ class Settings:
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     telegram_api_file_url: str = "https://api.telegram.org/file/bot"
     database_path: Path = Path("data/nilai.db")
+    database_url: str | None = None  # postgresql://...: PostgreSQL instead of the SQLite file
+    database_pool_size: int = 10  # PostgreSQL connections each bot process keeps at most
     coordinator_ids: frozenset[int] = field(default_factory=frozenset)
     default_language: str = "id"
     timezone: str = "Asia/Jakarta"
@@ -62,6 +65,11 @@ class Settings:
     gold_min_answers: int = 5  # gold answers in a batch before a trainer can be paused for them
     gold_pass_rate: float = 0.7  # gold accuracy below this pauses the trainer in that batch
     review_lock_minutes: int = 30  # a rewrite open in a reviewer's chat is theirs this long
+
+    @property
+    def database_target(self) -> Path | str:
+        """What `Database.open` opens: the PostgreSQL address if set, else the SQLite file."""
+        return self.database_url or self.database_path
 
     @property
     def data_dir(self) -> Path:
@@ -227,6 +235,20 @@ def _file_url_for(base_url: str) -> str:
     )
 
 
+def _database_url(raw: str) -> str | None:
+    """DATABASE_URL: empty (SQLite at DATABASE_PATH) or a PostgreSQL address."""
+    url = raw.strip()
+    if not url:
+        return None
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("postgresql", "postgres") or not (parsed.hostname or parsed.path):
+        raise ConfigError(
+            "DATABASE_URL must be a PostgreSQL address like "
+            "postgresql://nilai:secret@127.0.0.1:5432/nilai (or empty for SQLite)"
+        )
+    return url
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
 ) -> Settings:
@@ -272,6 +294,7 @@ def load_settings(
     if secret is not None and len(secret) < 16:
         raise ConfigError("PSEUDONYM_SECRET must be at least 16 characters long")
     database_path = Path(env.get("DATABASE_PATH", "").strip() or "data/nilai.db")
+    database_url = _database_url(env.get("DATABASE_URL", ""))
     backup_dir = Path(env.get("BACKUP_DIR", "").strip() or "data/backups")
 
     return Settings(
@@ -279,6 +302,8 @@ def load_settings(
         telegram_api_base_url=base_url,
         telegram_api_file_url=file_url,
         database_path=database_path,
+        database_url=database_url,
+        database_pool_size=_int(env, "DATABASE_POOL_SIZE", 10, 2, 1000),
         coordinator_ids=_coordinator_ids(env.get("COORDINATOR_IDS", "")),
         default_language=language,
         timezone=timezone,
