@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import aiosqlite
+from storage.database import Transaction
 
 
 async def record_change(
-    conn: aiosqlite.Connection,
+    conn: Transaction,
     *,
     actor_id: int,
     action: str,

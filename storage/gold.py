@@ -70,70 +70,73 @@ class PausedBatch:
     name: str
 
 
-def judge_first_answer(
-    conn: Connection, assignment_id: int, now: str, rule: GoldRule
+async def judge_first_answer(
+    tx: Connection, assignment_id: int, now: str, rule: GoldRule
 ) -> GoldJudged | None:
     """In the transaction of an assignment's first Submit: if its item is gold, judge the
     scores just submitted, record the answer and, if the tally now fails, pause the trainer in
     the batch. None when the item is not gold (or the answer was judged already)."""
-    row = conn.execute(
+    row = await tx.fetchone(
         "SELECT a.trainer_id, i.batch_id, i.gold, b.rubric FROM assignments a"
         " JOIN items i ON i.id = a.item_id JOIN batches b ON b.id = i.batch_id"
         " WHERE a.id = ? AND i.complete = ? AND i.gold IS NOT NULL",
         (assignment_id, GOLD_ITEM),
-    ).fetchone()
+    )
     if row is None:
         return None
     trainer_id, batch_id = row[0], row[1]
-    scores = dict(
-        conn.execute(
+    scores = {
+        row[0]: row[1]
+        for row in await tx.fetchall(
             "SELECT criterion, score FROM scores WHERE assignment_id = ?", (assignment_id,)
-        ).fetchall()
-    )
+        )
+    }
     judged = rule.judge(json.loads(row[2]), scores, json.loads(row[3])["criteria"])
     if judged is None:
         return None
     correct, detail = judged
-    inserted = conn.execute(
+    inserted = await tx.execute(
         "INSERT INTO gold_answers"
         " (assignment_id, trainer_id, batch_id, correct, detail, answered_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (assignment_id) DO NOTHING",
         (assignment_id, trainer_id, batch_id, int(correct), json.dumps(detail), now),
-    ).rowcount
+    )
     if inserted != 1:
         return None
-    answered, right = conn.execute(
+    tally = await tx.fetchone(
         "SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM gold_answers"
         " WHERE trainer_id = ? AND batch_id = ? AND counted = 1",
         (trainer_id, batch_id),
-    ).fetchone()
+    )
+    assert tally is not None  # an aggregate always has its one row
+    answered, right = tally[0], tally[1]
     paused = False
     if rule.pauses(right, answered):
         paused = (
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO gold_pauses (trainer_id, batch_id, paused_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (trainer_id, batch_id) WHERE lifted_at IS NULL DO NOTHING",
                 (trainer_id, batch_id, now),
-            ).rowcount
+            )
             == 1
         )
     if paused:
-        _release_held(conn, trainer_id, batch_id)
+        await _release_held(tx, trainer_id, batch_id)
     return GoldJudged(trainer_id, batch_id, correct, paused)
 
 
-def _release_held(conn: Connection, trainer_id: int, batch_id: int) -> None:
+async def _release_held(tx: Connection, trainer_id: int, batch_id: int) -> None:
     """A trainer paused in a batch gives up the items of it they hold, so they get nothing
     more from it (a judgment reopened by Undo stays theirs: it was submitted once)."""
-    held = conn.execute(
+    held = await tx.fetchall(
         "SELECT a.id FROM assignments a JOIN items i ON i.id = a.item_id"
         " WHERE a.trainer_id = ? AND a.status = 'active' AND a.reopened_at IS NULL"
         " AND i.batch_id = ?",
         (trainer_id, batch_id),
-    ).fetchall()
+    )
     for (assignment_id,) in held:
-        item_released(conn, assignment_id)
-        conn.execute(
+        await item_released(tx, assignment_id)
+        await tx.execute(
             "UPDATE assignments SET status = 'expired' WHERE id = ? AND status = 'active'",
             (assignment_id,),
         )
@@ -178,8 +181,13 @@ async def lift_pauses(
     """Lift the trainer's live gold pauses (in one batch, or all of them), start their gold
     tally there afresh (earlier answers no longer counted) and audit it, in one transaction.
     The batches lifted; none when there was nothing to lift (a repeated tap changes nothing)."""
-    async with db.transaction() as conn:
-        pauses = await gold_pauses.live_pauses_in(conn, trainer_id, batch_id)
-        for pause in pauses:  # all live: read in this same transaction
-            await gold_pauses.lift_live(conn, pause, actor_id=actor_id, now=now)
+    return await db.write(_lift_pauses, trainer_id, batch_id, actor_id, now)
+
+
+async def _lift_pauses(
+    tx: Connection, trainer_id: int, batch_id: int | None, actor_id: int, now: str
+) -> list[PausedBatch]:
+    pauses = await gold_pauses.live_pauses_in(tx, trainer_id, batch_id)
+    for pause in pauses:  # all live: read in this same transaction
+        await gold_pauses.lift_live(tx, pause, actor_id=actor_id, now=now)
     return [PausedBatch(pause.batch_id, pause.batch_name) for pause in pauses]

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from storage.audit import record_change, target_of_trainer
-from storage.database import Database
+from storage.database import Database, Transaction
 
 TRAINER = "trainer_told_at"
 COORDINATORS = "coordinators_told_at"
@@ -86,47 +84,47 @@ async def lift_pause(db: Database, pause_id: int, *, actor_id: int, now: str) ->
     """Lift that one pause if it is still live, start the trainer's gold tally in its batch
     afresh and audit it, in one transaction; None when it was lifted already (a stale button
     or a second tap), so a later pause in the same batch is never lifted by an old button."""
-    async with db.transaction() as conn:
-        async with conn.execute(f"{_SELECT} WHERE p.id = ?", (pause_id,)) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        pause = _pause(tuple(row))
-        if not await lift_live(conn, pause, actor_id=actor_id, now=now):
-            return None
+    return await db.write(_lift_pause, pause_id, actor_id, now)
+
+
+async def _lift_pause(tx: Transaction, pause_id: int, actor_id: int, now: str) -> Pause | None:
+    row = await tx.fetchone(f"{_SELECT} WHERE p.id = ?", (pause_id,))
+    if row is None:
+        return None
+    pause = _pause(tuple(row))
+    if not await lift_live(tx, pause, actor_id=actor_id, now=now):
+        return None
     return pause
 
 
-async def live_pauses_in(
-    conn: aiosqlite.Connection, trainer_id: int, batch_id: int | None
-) -> list[Pause]:
+async def live_pauses_in(tx: Transaction, trainer_id: int, batch_id: int | None) -> list[Pause]:
     """Inside the caller's transaction: the trainer's live pauses in one batch (or in every
     batch when `batch_id` is None), by batch."""
     only = "" if batch_id is None else " AND p.batch_id = ?"
     params = (trainer_id,) if batch_id is None else (trainer_id, batch_id)
-    async with conn.execute(
+    rows = await tx.fetchall(
         f"{_SELECT} WHERE p.trainer_id = ? AND p.lifted_at IS NULL{only} ORDER BY p.batch_id",
         params,
-    ) as cursor:
-        return [_pause(tuple(row)) for row in await cursor.fetchall()]
+    )
+    return [_pause(tuple(row)) for row in rows]
 
 
-async def lift_live(conn: aiosqlite.Connection, pause: Pause, *, actor_id: int, now: str) -> bool:
+async def lift_live(tx: Transaction, pause: Pause, *, actor_id: int, now: str) -> bool:
     """Inside the caller's transaction: lift `pause` if it is still live, start the trainer's
     gold tally in its batch afresh (earlier answers no longer counted) and audit it; False, and
     nothing changed, when it was lifted already. One way to lift, whichever button asked."""
-    async with conn.execute(
+    lifted = await tx.execute(
         "UPDATE gold_pauses SET lifted_at = ?, lifted_by = ? WHERE id = ? AND lifted_at IS NULL",
         (now, actor_id, pause.id),
-    ) as cursor:
-        if cursor.rowcount != 1:
-            return False
-    await conn.execute(
+    )
+    if lifted != 1:
+        return False
+    await tx.execute(
         "UPDATE gold_answers SET counted = 0 WHERE trainer_id = ? AND batch_id = ? AND counted = 1",
         (pause.trainer_id, pause.batch_id),
     )
     await record_change(
-        conn,
+        tx,
         actor_id=actor_id,
         action="gold.resume",
         target=target_of_trainer(pause.trainer_id),

@@ -57,16 +57,18 @@ async def set_score(
     await db.write(_set_score, assignment_id, criterion, score, next_criterion, now)
 
 
-def _set_score(
-    conn: Connection, assignment_id: int, criterion: str, score: int, following: int, now: str
+async def _set_score(
+    tx: Connection, assignment_id: int, criterion: str, score: int, following: int, now: str
 ) -> None:
-    conn.execute(
+    await tx.execute(
         "INSERT INTO scores (assignment_id, criterion, score, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (assignment_id, criterion)"
         " DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at",
         (assignment_id, criterion, score, now),
     )
-    conn.execute("UPDATE assignments SET criterion = ? WHERE id = ?", (following, assignment_id))
+    await tx.execute(
+        "UPDATE assignments SET criterion = ? WHERE id = ?", (following, assignment_id)
+    )
 
 
 async def set_criterion(db: Database, assignment_id: int, criterion: int) -> None:
@@ -165,17 +167,17 @@ async def submit_judged(
     return await db.write(_submit_judged, assignment_id, now, rule)
 
 
-def _submit_judged(
-    conn: Connection, assignment_id: int, now: str, rule: GoldRule
+async def _submit_judged(
+    tx: Connection, assignment_id: int, now: str, rule: GoldRule
 ) -> tuple[Submitted | None, GoldJudged | None]:
-    submitted = _submit(conn, assignment_id, now)
+    submitted = await _submit(tx, assignment_id, now)
     if submitted is not Submitted.FIRST:  # after Undo the first answer stands as judged
         return submitted, None
-    return submitted, judge_first_answer(conn, assignment_id, now, rule)
+    return submitted, await judge_first_answer(tx, assignment_id, now, rule)
 
 
-def _submit(conn: Connection, assignment_id: int, now: str) -> Submitted | None:
-    cursor = conn.execute(
+async def _submit(tx: Connection, assignment_id: int, now: str) -> Submitted | None:
+    changed = await tx.execute(
         "UPDATE assignments SET submitted_at = ?,"
         " late = CASE WHEN status = 'expired' OR lease_expires_at < ? THEN 1 ELSE 0 END,"
         " status = 'submitted',"
@@ -184,20 +186,20 @@ def _submit(conn: Connection, assignment_id: int, now: str) -> Submitted | None:
         " WHERE id = ? AND status IN ('active', 'expired')",
         (now, now, assignment_id),
     )
-    if cursor.rowcount != 1:
+    if changed != 1:
         return None
-    conn.execute(COUNT_REVIEW_SQL, (assignment_id,))
-    conn.execute(
+    await tx.execute(COUNT_REVIEW_SQL, (assignment_id,))
+    await tx.execute(
         "INSERT INTO judgments (assignment_id, updated_at) VALUES (?, ?)"
         " ON CONFLICT (assignment_id) DO UPDATE SET updated_at = excluded.updated_at",
         (assignment_id, now),
     )
-    conn.execute(
+    await tx.execute(
         "UPDATE trainers SET last_seen_at = ?"
         " WHERE user_id = (SELECT trainer_id FROM assignments WHERE id = ?)",
         (now, assignment_id),
     )
-    again = resubmitted(conn, assignment_id, now)  # a judgment reopened by Undo: revised now
+    again = await resubmitted(tx, assignment_id, now)  # a judgment reopened by Undo: revised now
     return Submitted.AGAIN if again else Submitted.FIRST
 
 
@@ -206,15 +208,15 @@ async def skip_assignment(db: Database, assignment_id: int, reason: str | None) 
     return await db.write(_skip, assignment_id, reason)
 
 
-def _skip(conn: Connection, assignment_id: int, reason: str | None) -> bool:
-    changed = conn.execute(
+async def _skip(tx: Connection, assignment_id: int, reason: str | None) -> bool:
+    changed = await tx.execute(
         "UPDATE assignments SET status = 'skipped', skip_reason = ?"
         " WHERE id = ? AND status IN ('active', 'expired')",
         (reason, assignment_id),
-    ).rowcount
+    )
     if changed != 1:
         return False
-    item_released(conn, assignment_id)
+    await item_released(tx, assignment_id)
     return True
 
 
@@ -225,8 +227,8 @@ async def link_messages(
     await db.write(_link_messages, [(chat_id, mid, assignment_id, kind) for mid, kind in messages])
 
 
-def _link_messages(conn: Connection, rows: list[tuple[int, int, int, str]]) -> None:
-    conn.executemany(
+async def _link_messages(tx: Connection, rows: list[tuple[int, int, int, str]]) -> None:
+    await tx.executemany(
         "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
         rows,

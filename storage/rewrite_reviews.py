@@ -10,12 +10,11 @@ tapper's, so a double tap, a stale button or a lock taken over changes nothing.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
 from storage.audit import record_change, target_of_trainer
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.gold import GOLD_ITEM
 
 
@@ -117,8 +116,8 @@ async def open_next(
     return await db.write(_open_next, reviewer_id, batch_id, now, settled, locked_until)
 
 
-def _open_next(
-    conn: sqlite3.Connection,
+async def _open_next(
+    tx: Transaction,
     reviewer_id: int,
     batch_id: int | None,
     now: str,
@@ -141,14 +140,14 @@ def _open_next(
     while True:
         row = None
         for pick in (_OWN.format(eligible=eligible), _UNSAFE.format(eligible=eligible)):
-            row = conn.execute(pick, params).fetchone()
+            row = await tx.fetchone(pick, params)
             if row is not None:
                 break
         if row is None:
-            row = conn.execute(_OLDEST.format(eligible=oldest), params).fetchone()
+            row = await tx.fetchone(_OLDEST.format(eligible=oldest), params)
         if row is None:
             return None
-        locked = conn.execute(
+        locked = await tx.execute(
             "INSERT INTO rewrite_reviews (assignment_id, status, reviewer_id, opened_at,"
             " locked_until) VALUES (:id, 'open', :me, :now, :until)"
             " ON CONFLICT (assignment_id) DO UPDATE SET status = 'open',"
@@ -159,19 +158,20 @@ def _open_next(
             " AND (rewrite_reviews.reviewer_id = excluded.reviewer_id"
             "      OR rewrite_reviews.locked_until <= excluded.opened_at)",
             {**params, "id": row[0]},
-        ).rowcount
+        )
         if locked:
-            return _rewrite(conn, row[0])
+            return await _rewrite(tx, row[0])
 
 
-def _rewrite(conn: sqlite3.Connection, assignment_id: int) -> Rewrite:
-    row = conn.execute(
+async def _rewrite(tx: Transaction, assignment_id: int) -> Rewrite:
+    row = await tx.fetchone(
         "SELECT a.id, a.trainer_id, b.name, i.external_id, i.prompt, i.response, i.context,"
         " j.rewrite, j.note FROM judgments j JOIN assignments a ON a.id = j.assignment_id"
         " JOIN items i ON i.id = a.item_id JOIN batches b ON b.id = i.batch_id"
         " WHERE a.id = ?",
         (assignment_id,),
-    ).fetchone()
+    )
+    assert row is not None  # locked in this same transaction
     return Rewrite(
         assignment_id=row[0],
         writer_id=row[1],
@@ -206,30 +206,30 @@ async def remember_comment_prompt(
     )
 
 
-def _step(
-    conn: sqlite3.Connection,
+async def _step(
+    tx: Transaction,
     assignment_id: int,
     reviewer_id: int,
     status: str,
     change: str,
     values: tuple[object, ...],
 ) -> Step:
-    changed = conn.execute(
+    changed = await tx.execute(
         f"UPDATE rewrite_reviews SET {change}"
         " WHERE assignment_id = ? AND reviewer_id = ? AND status = ?",
         (*values, assignment_id, reviewer_id, status),
-    ).rowcount
-    return Step.DONE if changed else _why_not(conn, assignment_id)
+    )
+    return Step.DONE if changed else await _why_not(tx, assignment_id)
 
 
-def _why_not(conn: sqlite3.Connection, assignment_id: int) -> Step:
+async def _why_not(tx: Transaction, assignment_id: int) -> Step:
     """A guarded write changed nothing: a real rewrite's button gone stale (decided, taken
     over, or its text corrected or undone since), or forged data."""
-    known = conn.execute(
+    known = await tx.fetchone(
         "SELECT 1 FROM judgments WHERE assignment_id = ? AND rewrite IS NOT NULL"
         " UNION ALL SELECT 1 FROM rewrite_reviews WHERE assignment_id = ?",
         (assignment_id, assignment_id),
-    ).fetchone()
+    )
     return Step.STALE if known else Step.MISSING
 
 
@@ -247,8 +247,8 @@ async def decide(
     return await db.write(_decide, assignment_id, reviewer_id, accepted, comment, now)
 
 
-def _decide(
-    conn: sqlite3.Connection,
+async def _decide(
+    tx: Transaction,
     assignment_id: int,
     reviewer_id: int,
     accepted: bool,
@@ -256,7 +256,7 @@ def _decide(
     now: str,
 ) -> Decision | Step:
     status, before = ("accepted", "open") if accepted else ("rejected", "comment")
-    changed = conn.execute(
+    changed = await tx.execute(
         "UPDATE rewrite_reviews SET status = ?, comment = ?, decided_at = ?"
         " WHERE assignment_id = ? AND reviewer_id = ? AND status = ?"
         " AND EXISTS (SELECT 1 FROM assignments a WHERE a.id = rewrite_reviews.assignment_id"
@@ -265,25 +265,26 @@ def _decide(
         " AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.assignment_id ="
         "   rewrite_reviews.assignment_id AND j.revised_at >= rewrite_reviews.opened_at)",
         (status, comment, now, assignment_id, reviewer_id, before),
-    ).rowcount
+    )
     if not changed:
-        return _why_not(conn, assignment_id)
-    conn.execute(
+        return await _why_not(tx, assignment_id)
+    await tx.execute(
         "UPDATE judgments SET reviewed_at = ? WHERE assignment_id = ?", (now, assignment_id)
     )
-    return _decision(conn, assignment_id)
+    return await _decision(tx, assignment_id)
 
 
-def _decision(conn: sqlite3.Connection, assignment_id: int) -> Decision:
+async def _decision(tx: Transaction, assignment_id: int) -> Decision:
     """A decided review and what its writer is to be told."""
-    row = conn.execute(
+    row = await tx.fetchone(
         "SELECT r.status, r.reason, r.comment, t.user_id, t.chat_id, t.language, t.reachable,"
         " b.name, i.external_id"
         " FROM rewrite_reviews r JOIN assignments a ON a.id = r.assignment_id"
         " JOIN trainers t ON t.user_id = a.trainer_id JOIN items i ON i.id = a.item_id"
         " JOIN batches b ON b.id = i.batch_id WHERE r.assignment_id = ?",
         (assignment_id,),
-    ).fetchone()
+    )
+    assert row is not None  # decided in this same transaction
     return Decision(
         assignment_id=assignment_id,
         accepted=row[0] == "accepted",
@@ -304,15 +305,15 @@ async def skip(db: Database, assignment_id: int, reviewer_id: int, *, now: str) 
     return await db.write(_skip, assignment_id, reviewer_id, now)
 
 
-def _skip(conn: sqlite3.Connection, assignment_id: int, reviewer_id: int, now: str) -> Step:
-    gone = conn.execute(
+async def _skip(tx: Transaction, assignment_id: int, reviewer_id: int, now: str) -> Step:
+    gone = await tx.execute(
         "DELETE FROM rewrite_reviews WHERE assignment_id = ? AND reviewer_id = ?"
         " AND status IN ('open', 'reason', 'comment')",
         (assignment_id, reviewer_id),
-    ).rowcount
+    )
     if not gone:
-        return _why_not(conn, assignment_id)
-    conn.execute(
+        return await _why_not(tx, assignment_id)
+    await tx.execute(
         "INSERT INTO rewrite_skips (assignment_id, reviewer_id, skipped_at) VALUES (?, ?, ?)"
         " ON CONFLICT (assignment_id, reviewer_id) DO NOTHING",
         (assignment_id, reviewer_id, now),
@@ -354,22 +355,22 @@ async def claim_untold(
     return await db.write(_claim_untold, now, decided_before, limit)
 
 
-def _claim_untold(
-    conn: sqlite3.Connection, now: str, decided_before: str, limit: int
+async def _claim_untold(
+    tx: Transaction, now: str, decided_before: str, limit: int
 ) -> list[Decision]:
-    rows = conn.execute(
+    rows = await tx.fetchall(
         "SELECT assignment_id FROM rewrite_reviews WHERE notified_at IS NULL"
         " AND status IN ('accepted', 'rejected') AND decided_at < ?"
         " ORDER BY decided_at, assignment_id LIMIT ?",
         (decided_before, limit),
-    ).fetchall()
+    )
     claimed = []
     for (assignment_id,) in rows:
-        conn.execute(
+        await tx.execute(
             "UPDATE rewrite_reviews SET notified_at = ? WHERE assignment_id = ?",
             (now, assignment_id),
         )
-        claimed.append(_decision(conn, assignment_id))
+        claimed.append(await _decision(tx, assignment_id))
     return claimed
 
 
@@ -378,19 +379,24 @@ async def set_reviewer(
 ) -> bool:
     """Make a trainer a reviewer or not, audited in the same transaction; whether anything
     changed (False: they already were, or were not, one)."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE trainers SET reviewer = ? WHERE user_id = ? AND reviewer <> ?",
-            (int(reviewer), user_id, int(reviewer)),
-        )
-        if not cursor.rowcount:
-            return False
-        await record_change(
-            conn,
-            actor_id=actor_id,
-            action="trainer.reviewer",
-            target=target_of_trainer(user_id),
-            detail="off -> on" if reviewer else "on -> off",
-            now=now,
-        )
-        return True
+    return await db.write(_set_reviewer, user_id, reviewer, actor_id, now)
+
+
+async def _set_reviewer(
+    tx: Transaction, user_id: int, reviewer: bool, actor_id: int, now: str
+) -> bool:
+    changed = await tx.execute(
+        "UPDATE trainers SET reviewer = ? WHERE user_id = ? AND reviewer <> ?",
+        (int(reviewer), user_id, int(reviewer)),
+    )
+    if not changed:
+        return False
+    await record_change(
+        tx,
+        actor_id=actor_id,
+        action="trainer.reviewer",
+        target=target_of_trainer(user_id),
+        detail="off -> on" if reviewer else "on -> off",
+        now=now,
+    )
+    return True

@@ -131,8 +131,8 @@ async def store(
     )
 
 
-def _store(
-    conn: Connection,
+async def _store(
+    tx: Connection,
     rules: TextRules,
     mode: Mode,
     trainer_id: int,
@@ -143,23 +143,23 @@ def _store(
     text: str,
     now: str,
 ) -> StoredText:
-    parts = conn.execute(
+    parts = await tx.fetchall(
         "SELECT message_id, text, received_at FROM text_parts"
         " WHERE assignment_id = ? AND field = ? ORDER BY message_id",
         (assignment_id, field),
-    ).fetchall()
+    )
     texts = {part[0]: part[1] for part in parts}
-    if mode is Mode.EDIT and _edit_changes_nothing(
-        conn, texts, assignment_id, field, message_id, text
+    if mode is Mode.EDIT and await _edit_changes_nothing(
+        tx, texts, assignment_id, field, message_id, text
     ):
         return StoredText(len(texts) or 1, 0, False, False, False, False)
-    submitted_at, old = _check(conn, rules, trainer_id, assignment_id, field)
+    submitted_at, old = await _check(tx, rules, trainer_id, assignment_id, field)
     written = mode
     if mode is Mode.JOIN and parts:
         texts[message_id] = text
         # A correction keeps one revision: none again if this text already made one.
-        revise = submitted_at is not None and not _revised_since(
-            conn, assignment_id, field, min(part[2] for part in parts)
+        revise = submitted_at is not None and not await _revised_since(
+            tx, assignment_id, field, min(part[2] for part in parts)
         )
     elif mode is Mode.EDIT and texts:
         texts[message_id] = text
@@ -171,19 +171,21 @@ def _store(
     if len(joined) > rules.max_chars:
         raise TextTooLong(len(joined), len(old or ""), written is Mode.JOIN)
     if revise:
-        record_revision(conn, assignment_id, field, old, now)
-    _write_parts(conn, written, trainer_id, assignment_id, field, chat_id, message_id, text, now)
-    conn.execute(
+        await record_revision(tx, assignment_id, field, old, now)
+    await _write_parts(
+        tx, written, trainer_id, assignment_id, field, chat_id, message_id, text, now
+    )
+    await tx.execute(
         f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
         f" ON CONFLICT (assignment_id) DO UPDATE SET {field} = excluded.{field},"
         " updated_at = excluded.updated_at",
         (assignment_id, joined, now),
     )
     if revise:
-        conn.execute(
+        await tx.execute(
             "UPDATE judgments SET revised_at = ? WHERE assignment_id = ?", (now, assignment_id)
         )
-    conn.execute(
+    await tx.execute(
         "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
         (chat_id, message_id, assignment_id, field),
@@ -192,8 +194,8 @@ def _store(
     return StoredText(len(texts), len(joined), True, replaced, submitted_at is not None, revise)
 
 
-def _edit_changes_nothing(
-    conn: Connection,
+async def _edit_changes_nothing(
+    tx: Connection,
     texts: dict[int, str],
     assignment_id: int,
     field: str,
@@ -204,32 +206,32 @@ def _edit_changes_nothing(
     a later reply replaced (it is no part of the text any more): neither changes anything."""
     if texts:
         return texts.get(message_id, text) == text
-    stored = conn.execute(
+    stored = await tx.fetchone(
         f"SELECT {field} FROM judgments WHERE assignment_id = ?", (assignment_id,)
-    ).fetchone()
+    )
     return stored is not None and stored[0] == text
 
 
-def _revised_since(conn: Connection, assignment_id: int, field: str, since: str) -> bool:
+async def _revised_since(tx: Connection, assignment_id: int, field: str, since: str) -> bool:
     return (
-        conn.execute(
+        await tx.fetchone(
             "SELECT 1 FROM judgment_revisions"
             " WHERE assignment_id = ? AND field = ? AND created_at >= ? LIMIT 1",
             (assignment_id, field, since),
-        ).fetchone()
+        )
         is not None
     )
 
 
-def _check(
-    conn: Connection, rules: TextRules, trainer_id: int, assignment_id: int, field: str
+async def _check(
+    tx: Connection, rules: TextRules, trainer_id: int, assignment_id: int, field: str
 ) -> tuple[str | None, str | None]:
     """(submitted_at if submitted, the field's stored text), or TextRefused."""
-    row = conn.execute(
+    row = await tx.fetchone(
         f"SELECT a.trainer_id, a.status, a.submitted_at, j.reviewed_at, j.{field}"
         " FROM assignments a LEFT JOIN judgments j ON j.assignment_id = a.id WHERE a.id = ?",
         (assignment_id,),
-    ).fetchone()
+    )
     if row is None:
         raise TextRefused(Refused.MISSING)
     owner, status, submitted_at, reviewed_at, old = row
@@ -246,8 +248,8 @@ def _check(
     return submitted_at, old
 
 
-def _write_parts(
-    conn: Connection,
+async def _write_parts(
+    tx: Connection,
     mode: Mode,
     trainer_id: int,
     assignment_id: int,
@@ -260,10 +262,10 @@ def _write_parts(
     """The message's part: a new text first drops the parts of the text it replaces; an
     edited part keeps when it arrived (an edit does not open the window for more parts)."""
     if mode is Mode.NEW:
-        conn.execute(
+        await tx.execute(
             "DELETE FROM text_parts WHERE assignment_id = ? AND field = ?", (assignment_id, field)
         )
-    conn.execute(
+    await tx.execute(
         "INSERT INTO text_parts"
         " (assignment_id, field, chat_id, message_id, trainer_id, text, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.gold import GOLD_ITEM
 from tests.factories import make_batch, make_trainer
 
@@ -37,18 +37,16 @@ class QualityRows:
 
     async def _submitted(self, trainer_id: int, *, gold: bool = False) -> int:
         item = await self._item(gold=gold)
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
+
+        async def insert(tx: Transaction) -> int:
+            return await tx.fetchval(
                 "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
                 " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)"
                 " RETURNING id",
                 (item, trainer_id, AT, AT, AT),
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
-        assert row is not None
-        return row[0]
+            )
+
+        return await self.db.write(insert)
 
     async def rewrite(
         self,

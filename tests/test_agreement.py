@@ -62,20 +62,21 @@ async def seed(
     rows = await db.fetchall("SELECT id FROM items WHERE batch_id = ? ORDER BY id", (batch_id,))
     items = [row[0] for row in rows]
 
-    def write(conn: Connection) -> None:
+    async def write(tx: Connection) -> None:
         for item_id, item_reviews in zip(items, reviews, strict=False):
             for trainer_id, scores in item_reviews:
-                cursor = conn.execute(
+                assignment_id = await tx.fetchval(
                     "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
-                    " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)",
+                    " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)"
+                    " RETURNING id",
                     (item_id, trainer_id, NOW, NOW, NOW),
                 )
-                conn.executemany(
+                await tx.executemany(
                     "INSERT INTO scores (assignment_id, criterion, score, updated_at)"
                     " VALUES (?, ?, ?, ?)",
-                    [(cursor.lastrowid, name, score, NOW) for name, score in scores.items()],
+                    [(assignment_id, name, score, NOW) for name, score in scores.items()],
                 )
-            conn.execute(
+            await tx.execute(
                 "UPDATE items SET done_count = done_count + ? WHERE id = ?",
                 (len(item_reviews), item_id),
             )

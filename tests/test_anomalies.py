@@ -30,7 +30,7 @@ from handlers.anomaly_text import anomaly_phrases
 from handlers.coordinator_team import render_trainer_page
 from handlers.report_message import render_report
 from handlers.text_split import MESSAGE_LIMIT, visible_len
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.records import Trainer
 from tests.factories import make_batch, make_trainer
 
@@ -57,24 +57,27 @@ class Crowd:
         rewrite: str | None = None,
     ) -> None:
         submitted = handed + timedelta(seconds=seconds)
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+
+        async def write(tx: Transaction) -> None:
+            assignment = await tx.fetchval(
                 "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
-                " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)",
+                " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)"
+                " RETURNING id",
                 (item, trainer_id, stamp(handed), stamp(submitted), stamp(submitted)),
             )
-            assignment = cursor.lastrowid
             for criterion, score in scores.items():
-                await conn.execute(
+                await tx.execute(
                     "INSERT INTO scores (assignment_id, criterion, score, updated_at)"
                     " VALUES (?, ?, ?, ?)",
                     (assignment, criterion, score, stamp(submitted)),
                 )
             if rewrite is not None:
-                await conn.execute(
+                await tx.execute(
                     "INSERT INTO judgments (assignment_id, rewrite, updated_at) VALUES (?, ?, ?)",
                     (assignment, rewrite, stamp(submitted)),
                 )
+
+        await self.db.write(write)
 
     async def skip(self, trainer_id: int, item: int, handed: datetime) -> None:
         await self.db.execute(
