@@ -62,7 +62,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -74,8 +74,9 @@ from bot.config import Settings
 from bot.review import ReviewService
 from bot.rubric import DEFAULT_RUBRIC
 from storage import assignment, reviews
-from storage.database import Connection, Database
+from storage.database import Database, Transaction
 from storage.records import Trainer
+from storage.sqlite_backend import SQLiteDatabase
 
 T = TypeVar("T")
 TARGET_P99_MS = 5.0
@@ -103,21 +104,21 @@ SENTENCES = (
 )
 
 
-class TimedDatabase(Database):
-    """The bot's Database, recording how long each pick's statements ran inside its write
-    transaction (from BEGIN IMMEDIATE to just before COMMIT: the time it keeps others from
-    writing)."""
+class TimedDatabase(SQLiteDatabase):
+    """The bot's SQLite Database, recording how long each pick's statements ran inside its
+    write transaction (from BEGIN IMMEDIATE to just before COMMIT: the time it keeps others from
+    writing; SQLite drives the work to its end in one step, so nothing else runs meanwhile)."""
 
     held: list[float]
 
-    async def write(self, work: Callable[..., T], *args: Any) -> T:
+    async def write(self, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         if work is not assignment._assign:
-            return await super().write(work, *args)
+            return await super().write(work, *args, **kwargs)
 
-        def timed(conn: Connection, *values: Any) -> T:
+        async def timed(tx: Transaction, *values: Any) -> T:
             started = time.perf_counter()
             try:
-                return work(conn, *values)
+                return await work(tx, *values)
             finally:
                 self.held.append(time.perf_counter() - started)
 
@@ -221,13 +222,11 @@ def build(path: Path, items: int, rng: random.Random) -> dict[int, int]:
     reviewed_at = now - timedelta(days=10)
     for name, priority, overlap, share, status in BATCHES:
         count = max(4, round(items * share))
-        cursor = conn.execute(
+        (batch_id,) = conn.execute(
             "INSERT INTO batches (name, rubric, overlap, status, priority, item_count, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (name, rubric, overlap, status, priority, count, created),
-        )
-        batch_id = cursor.lastrowid
-        assert batch_id is not None
+        ).fetchone()
         overlaps[batch_id] = overlap
         reviewed = count // 2
         complete_until = int(reviewed * 0.8)
@@ -396,7 +395,7 @@ async def reviewing(
 async def measure(
     path: Path, items: int, asks: int, seconds: float, think_seconds: float, rng: random.Random
 ) -> SizeResult:
-    db = await TimedDatabase.open(path)
+    db = await TimedDatabase.connect(path)
     db.held = []
     try:
         settings = Settings(telegram_bot_token=None, database_path=path)

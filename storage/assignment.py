@@ -64,9 +64,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.database import Connection, Database, Row
+from storage.database import Database, Row, Transaction
 from storage.languages import ACTIVE_TRAINER, TRAINER_LANGUAGES_SQL, parse, reviews
 from storage.queue_sql import GOLD_ITEM, PAUSED_IN_BATCH, WANTED_REVIEWS
 from storage.records import Assignment
@@ -314,37 +312,37 @@ async def assign_next_item(
     return await db.write(_assign, trainer_id, now, lease_expires_at)
 
 
-def _assign(
-    conn: Connection, trainer_id: int, now: str, lease_expires_at: str
+async def _assign(
+    tx: Transaction, trainer_id: int, now: str, lease_expires_at: str
 ) -> Assignment | None:
     params = {"trainer": trainer_id, "now": now, "lease": lease_expires_at}
-    conn.execute(_LEASES_ENDED_SQL, {"now": now})
+    await tx.execute(_LEASES_ENDED_SQL, {"now": now})
     gold_drawn: bool | None = None
     while True:
-        plan = _plan(conn, conn.execute(_QUEUE_SQL, params).fetchall(), params)
+        plan = await _plan(tx, await tx.fetchall(_QUEUE_SQL, params), params)
         if plan is None:
             return None  # nothing ordinary left: no gold either (gold is mixed into work)
         if gold_drawn is None:  # one draw per pick, in the batch the next item comes from
             gold_drawn = GOLD_DRAW.random() < plan.gold_rate
-            if gold_drawn and (gold := _claim_gold(conn, plan, params)) is not None:
+            if gold_drawn and (gold := await _claim_gold(tx, plan, params)) is not None:
                 return gold
-        claimed, corrected = _claim(conn, plan, params)
+        claimed, corrected = await _claim(tx, plan, params)
         if claimed is not None or not corrected:
             return claimed  # None here: the trainer holds an item already
 
 
-def _claim_gold(conn: Connection, plan: _Plan, params: dict[str, Any]) -> Assignment | None:
+async def _claim_gold(tx: Transaction, plan: _Plan, params: dict[str, Any]) -> Assignment | None:
     """Claim the trainer's first unseen gold item of the plan's batch, in their languages or
     without one; None if they have none left (or hold an item already). No queue position
     moves: gold items are not in the ordinary queue."""
     names = {f"l{n}": code for n, code in enumerate(plan.languages)}
-    row = conn.execute(
+    row = await tx.fetchone(
         _gold_claim_sql(len(plan.languages)),
         {**params, "batch": plan.candidates.batch_id, **names},
-    ).fetchone()
+    )
     if row is None:
         return None
-    conn.execute(
+    await tx.execute(
         "UPDATE trainers SET last_seen_at = ? WHERE user_id = ?",
         (params["now"], params["trainer"]),
     )
@@ -441,29 +439,29 @@ async def anyone_can_take(
     return False
 
 
-def _look_again(conn: Connection, now: str) -> None:
-    conn.execute(_LEASES_ENDED_SQL, {"now": now})
+async def _look_again(tx: Transaction, now: str) -> None:
+    await tx.execute(_LEASES_ENDED_SQL, {"now": now})
 
 
-def item_released(conn: Connection, assignment_id: int) -> None:
+async def item_released(tx: Transaction, assignment_id: int) -> None:
     """In the transaction that gives up an assignment's lease before its end (a skip): its
     item goes back into the queue at once."""
-    conn.execute(_RELEASED_ONE_SQL, (assignment_id,))
+    await tx.execute(_RELEASED_ONE_SQL, (assignment_id,))
 
 
-async def items_released_by(conn: aiosqlite.Connection, trainer_id: int) -> None:
+async def items_released_by(tx: Transaction, trainer_id: int) -> None:
     """In the transaction that is about to give up a trainer's active leases (a removal),
     before it does: their items go back into the queue at once."""
-    await conn.execute(_RELEASED_BY_SQL, (trainer_id,))
+    await tx.execute(_RELEASED_BY_SQL, (trainer_id,))
 
 
-def _plan(conn: Connection, queue: Sequence[Row], params: dict[str, Any]) -> _Plan | None:
+async def _plan(tx: Transaction, queue: Sequence[Row], params: dict[str, Any]) -> _Plan | None:
     exhausted: list[_Candidates] = []
     languages = parse(queue[0]["languages"]) if queue else ()
     sql = _candidates_sql(len(languages))
     names = {f"l{n}": code for n, code in enumerate(languages)}
     for batch in queue:
-        rows = conn.execute(
+        rows = await tx.fetchall(
             sql,
             {
                 "trainer": params["trainer"],
@@ -473,7 +471,7 @@ def _plan(conn: Connection, queue: Sequence[Row], params: dict[str, Any]) -> _Pl
                 "limit": CANDIDATES,
                 **names,
             },
-        ).fetchall()
+        )
         found = _Candidates(
             batch_id=batch["batch_id"],
             position=batch["position"],
@@ -488,27 +486,31 @@ def _plan(conn: Connection, queue: Sequence[Row], params: dict[str, Any]) -> _Pl
     return None
 
 
-def _claim(conn: Connection, plan: _Plan, params: dict[str, Any]) -> tuple[Assignment | None, bool]:
+async def _claim(
+    tx: Transaction, plan: _Plan, params: dict[str, Any]
+) -> tuple[Assignment | None, bool]:
     """Claim the first candidate that still qualifies: (the assignment or None, whether some
     candidate's hint was corrected, so that a new plan finds others)."""
     candidates = plan.candidates
     ids = candidates.ids
     names = {f"c{n}": item_id for n, item_id in enumerate(ids)}
-    returned = conn.execute(
+    returned = await tx.fetchall(
         _CLAIM_SQL.format(ids=", ".join(f":{name}" for name in names)), {**params, **names}
-    ).fetchall()
+    )
     row = returned[0] if returned else None
     claimed_item = None if row is None else row[1]
     tried = ids if claimed_item is None else [i for i in ids if i <= claimed_item]
     tried_names = {f"c{n}": item_id for n, item_id in enumerate(tried)}
-    corrected = conn.execute(
+    corrected = await tx.execute(
         _MARK_FULL_SQL.format(ids=", ".join(f":{name}" for name in tried_names)),
         {"now": params["now"], **tried_names},
-    ).rowcount
+    )
     if row is None:
         return None, corrected > 0
     trainer = params["trainer"]
-    conn.execute("UPDATE trainers SET last_seen_at = ? WHERE user_id = ?", (params["now"], trainer))
+    await tx.execute(
+        "UPDATE trainers SET last_seen_at = ? WHERE user_id = ?", (params["now"], trainer)
+    )
     # Candidates before the claimed one were full: if they come back, it is with a later
     # reopened_seq, so the sequence read before the candidates is safe to keep. Items that
     # came back but were not tried keep the old sequence, so the next pick finds them.
@@ -527,5 +529,5 @@ def _claim(conn: Connection, plan: _Plan, params: dict[str, Any]) -> tuple[Assig
             plan.seq_now if all_back_tried else candidates.seq,
         )
     )
-    conn.executemany(_POSITION_SQL, positions)
+    await tx.executemany(_POSITION_SQL, positions)
     return Assignment.from_row(row), True

@@ -3,10 +3,9 @@ reviews, marked so in the statement that decides, and their totals for the messa
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.gold import GOLD_ITEM
 
 # A batch not yet marked whose ordinary items are all complete (gold items, complete = 2, are
@@ -47,8 +46,8 @@ async def mark_completed(db: Database, now: str) -> list[int]:
     return await db.write(_mark, now)
 
 
-def _mark(conn: sqlite3.Connection, now: str) -> list[int]:
-    return [row[0] for row in conn.execute(MARK_COMPLETE_SQL, (now,)).fetchall()]
+async def _mark(tx: Transaction, now: str) -> list[int]:
+    return [row[0] for row in await tx.fetchall(MARK_COMPLETE_SQL, (now,))]
 
 
 async def completed_batch(db: Database, batch_id: int) -> CompletedBatch | None:

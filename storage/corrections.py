@@ -21,10 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import aiosqlite
-
 from storage.assignment import COUNT_REVIEW_SQL
-from storage.database import Connection, Database
+from storage.database import Database, Transaction
 from storage.queue_sql import GOLD_ITEM, WANTED_REVIEWS
 
 # The lease of a reopened judgment: it keeps its slot until submitted again or skipped. A stamp
@@ -70,26 +68,26 @@ async def reopen(db: Database, assignment_id: int, submitted_at: str, now: str) 
     return await db.write(_reopen, assignment_id, submitted_at, now)
 
 
-def _reopen(conn: Connection, assignment_id: int, submitted_at: str, now: str) -> bool:
-    submitted = _current_answer(conn, assignment_id)
-    late = conn.execute("SELECT late FROM assignments WHERE id = ?", (assignment_id,)).fetchone()
-    changed = conn.execute(
+async def _reopen(tx: Transaction, assignment_id: int, submitted_at: str, now: str) -> bool:
+    submitted = await _current_answer(tx, assignment_id)
+    late = await tx.fetchval("SELECT late FROM assignments WHERE id = ?", (assignment_id,))
+    changed = await tx.execute(
         "UPDATE assignments SET status = 'active', lease_expires_at = ?, reopened_at = ?"
         " WHERE id = ? AND status = 'submitted' AND submitted_at = ?"
         " AND NOT EXISTS (SELECT 1 FROM judgments j"
         "   WHERE j.assignment_id = assignments.id AND j.reviewed_at IS NOT NULL)",
         (HELD, now, assignment_id, submitted_at),
-    ).rowcount
+    )
     if changed != 1 or submitted is None:  # None: no such assignment (then nothing changed)
         return False
-    replaced = _answer_json(submitted, late=bool(late[0]))
-    record_revision(conn, assignment_id, "judgment", replaced, now)
+    replaced = _answer_json(submitted, late=bool(late))
+    await record_revision(tx, assignment_id, "judgment", replaced, now)
     # The review becomes a live lease: done_count down, and an item that was complete is full
     # until its first live lease ends (at least this one's, which does not), so it does not
     # come back into items_open for others. Complete means its reviews still reach what it
     # wants (the overlap plus any extra reviews dynamic overlap gave it: `extra` never goes
     # down, so the resubmit looks at the disagreement again); a gold item stays gold.
-    conn.execute(
+    await tx.execute(
         "UPDATE items SET done_count = done_count - 1,"
         f" complete = CASE WHEN complete = {GOLD_ITEM} THEN {GOLD_ITEM}"
         f"   WHEN done_count - 1 >= (SELECT {WANTED_REVIEWS.format(batch='wb', item='items')}"
@@ -103,79 +101,76 @@ def _reopen(conn: Connection, assignment_id: int, submitted_at: str, now: str) -
     return True
 
 
-def record_revision(
-    conn: Connection, assignment_id: int, field: str, replaced: str | None, now: str
+async def record_revision(
+    tx: Transaction, assignment_id: int, field: str, replaced: str | None, now: str
 ) -> None:
     """Keep what a correction after Submit replaces (a text, or for Undo the whole judgment)."""
-    conn.execute(
+    await tx.execute(
         "INSERT INTO judgment_revisions (assignment_id, field, replaced, created_at)"
         " VALUES (?, ?, ?, ?)",
         (assignment_id, field, replaced, now),
     )
 
 
-def resubmitted(conn: Connection, assignment_id: int, now: str) -> bool:
+async def resubmitted(tx: Transaction, assignment_id: int, now: str) -> bool:
     """In the transaction that submits an assignment: if it was a reopened judgment, it is no
     longer reopened, its judgment is stamped revised now (exports say so), and a first Submit
     that came after its lease ended stays marked late. Whether it was one."""
-    row = conn.execute(
-        "SELECT reopened_at FROM assignments WHERE id = ?", (assignment_id,)
-    ).fetchone()
+    row = await tx.fetchone("SELECT reopened_at FROM assignments WHERE id = ?", (assignment_id,))
     if row is None or row[0] is None:
         return False
-    last = conn.execute(
+    last = await tx.fetchone(
         "SELECT replaced FROM judgment_revisions WHERE assignment_id = ? AND field = 'judgment'"
         " ORDER BY id DESC LIMIT 1",
         (assignment_id,),
-    ).fetchone()
-    was_late = last is not None and bool(json.loads(last[0]).get("late"))
-    conn.execute(
-        "UPDATE assignments SET reopened_at = NULL,"
-        " late = CASE WHEN ? THEN 1 ELSE late END WHERE id = ?",
-        (was_late, assignment_id),
     )
-    conn.execute(
+    was_late = last is not None and bool(json.loads(last[0]).get("late"))
+    await tx.execute(
+        "UPDATE assignments SET reopened_at = NULL,"
+        " late = CASE WHEN ? = 1 THEN 1 ELSE late END WHERE id = ?",
+        (int(was_late), assignment_id),
+    )
+    await tx.execute(
         "UPDATE judgments SET revised_at = ? WHERE assignment_id = ?", (now, assignment_id)
     )
     return True
 
 
-async def restore_reopened(conn: aiosqlite.Connection, trainer_id: int) -> int:
+async def restore_reopened(tx: Transaction, trainer_id: int) -> int:
     """In the transaction that gives up a trainer's leases for good (a removal, /deleteme),
     before it does: each judgment Undo reopened is put back as it was last submitted, so a
     review never drops out of the datasets because its trainer left while fixing it. Returns
     how many were put back."""
-    async with conn.execute(
+    reopened = await tx.fetchall(
         "SELECT a.id, r.replaced FROM assignments a JOIN judgment_revisions r"
         " ON r.id = (SELECT MAX(id) FROM judgment_revisions"
         "   WHERE assignment_id = a.id AND field = 'judgment')"
         " WHERE a.trainer_id = ? AND a.status = 'active' AND a.reopened_at IS NOT NULL",
         (trainer_id,),
-    ) as cursor:
-        reopened = await cursor.fetchall()
+    )
     for assignment_id, replaced in reopened:
         answer = json.loads(replaced)
         submitted_at = answer["submitted_at"]
-        await conn.execute("DELETE FROM scores WHERE assignment_id = ?", (assignment_id,))
-        await conn.executemany(
+        await tx.execute("DELETE FROM scores WHERE assignment_id = ?", (assignment_id,))
+        await tx.executemany(
             "INSERT INTO scores (assignment_id, criterion, score, updated_at) VALUES (?, ?, ?, ?)",
             [(assignment_id, key, score, submitted_at) for key, score in answer["scores"].items()],
         )
-        await conn.execute("DELETE FROM flags WHERE assignment_id = ?", (assignment_id,))
-        await conn.executemany(
+        await tx.execute("DELETE FROM flags WHERE assignment_id = ?", (assignment_id,))
+        await tx.executemany(
             "INSERT INTO flags (assignment_id, flag) VALUES (?, ?)",
             [(assignment_id, flag) for flag in answer["flags"]],
         )
-        await conn.execute(
+        await tx.execute(
             "UPDATE judgments SET note = ?, rewrite = ? WHERE assignment_id = ?",
             (answer["note"], answer["rewrite"], assignment_id),
         )
-        await conn.execute(
+        await tx.execute(
             "UPDATE assignments SET status = 'submitted', submitted_at = ?, late = ?,"
             " reopened_at = NULL, lease_expires_at = ? WHERE id = ?",
             (submitted_at, int(bool(answer.get("late"))), submitted_at, assignment_id),
         )
-        await conn.execute(COUNT_REVIEW_SQL, (assignment_id,))
+        await tx.execute(COUNT_REVIEW_SQL, (assignment_id,))
     return len(reopened)
 
 
@@ -239,12 +234,12 @@ _REVISIONS_SQL = (
 )
 
 
-def _current_answer(conn: Connection, assignment_id: int) -> Answer | None:
+async def _current_answer(tx: Transaction, assignment_id: int) -> Answer | None:
     """What is stored now for an assignment (its submitted_at is None while a first draft)."""
     return _answer_of(
-        conn.execute(_JUDGMENT_SQL, (assignment_id,)).fetchone(),
-        conn.execute(_SCORES_SQL, (assignment_id,)).fetchall(),
-        conn.execute(_FLAGS_SQL, (assignment_id,)).fetchall(),
+        await tx.fetchone(_JUDGMENT_SQL, (assignment_id,)),
+        await tx.fetchall(_SCORES_SQL, (assignment_id,)),
+        await tx.fetchall(_FLAGS_SQL, (assignment_id,)),
     )
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.assignment import item_released
-from storage.database import Connection, Database, Row
+from storage.database import Database, Row, Transaction
 from storage.queue_sql import GOLD_ITEM, PAUSED_IN_BATCH, WANTED_REVIEWS
 from storage.records import Assignment, Trainer
 
@@ -119,17 +119,17 @@ async def expire_ended(db: Database, now: str, limit: int) -> list[SweptLease]:
     return await db.write(_expire_ended, now, limit)
 
 
-def _expire_ended(conn: Connection, now: str, limit: int) -> list[SweptLease]:
-    rows = conn.execute(_EXPIRE_PAGE_SQL, {"now": now, "limit": limit}).fetchall()
+async def _expire_ended(tx: Transaction, now: str, limit: int) -> list[SweptLease]:
+    rows = await tx.fetchall(_EXPIRE_PAGE_SQL, {"now": now, "limit": limit})
     if not rows:
         return []
     expired = [Assignment.from_row(row) for row in rows]
     for assignment in expired:
-        item_released(conn, assignment.id)
+        await item_released(tx, assignment.id)
     ids = [assignment.id for assignment in expired]
     sql = _PANELS_SQL.format(ids=", ".join("?" * len(ids)))
     newest: dict[int, tuple[int, int]] = {}
-    for assignment_id, chat_id, message_id in conn.execute(sql, ids).fetchall():
+    for assignment_id, chat_id, message_id in await tx.fetchall(sql, ids):
         if assignment_id not in newest or message_id > newest[assignment_id][1]:
             newest[assignment_id] = (chat_id, message_id)
     return [
@@ -145,8 +145,8 @@ async def renew_swept(db: Database, assignment_id: int, now: str, lease: str) ->
     return None if row is None else Assignment.from_row(row)
 
 
-def _renew(conn: Connection, assignment_id: int, now: str, lease: str) -> Row | None:
-    return conn.execute(_RENEW_SQL, {"id": assignment_id, "now": now, "lease": lease}).fetchone()
+async def _renew(tx: Transaction, assignment_id: int, now: str, lease: str) -> Row | None:
+    return await tx.fetchone(_RENEW_SQL, {"id": assignment_id, "now": now, "lease": lease})
 
 
 async def renew_open(db: Database, assignment_id: int, now: str, lease: str) -> Assignment | None:
@@ -156,9 +156,9 @@ async def renew_open(db: Database, assignment_id: int, now: str, lease: str) -> 
     return None if row is None else Assignment.from_row(row)
 
 
-def _renew_open(conn: Connection, assignment_id: int, now: str, lease: str) -> Row | None:
+async def _renew_open(tx: Transaction, assignment_id: int, now: str, lease: str) -> Row | None:
     params = {"id": assignment_id, "now": now, "lease": lease}
-    return conn.execute(_RENEW_OPEN_SQL, params).fetchone()
+    return await tx.fetchone(_RENEW_OPEN_SQL, params)
 
 
 async def last_swept(db: Database, trainer_id: int) -> Assignment | None:
