@@ -14,6 +14,7 @@ import pytest
 from bot.config import Settings
 from storage.assignment import GOLD_DRAW
 from storage.database import Database
+from tests.postgres_server import PostgresServer
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22: RetryAfter.retry_after as timedelta
 
@@ -24,6 +25,45 @@ if not SAMPLES.is_dir():  # CI clones next to shared/, as does a developer check
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run slow stress variants")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test using the `db` fixture runs on both backends: SQLite, then PostgreSQL."""
+    if "db" in metafunc.fixturenames:
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+_POSTGRES: PostgresServer | None = None
+
+
+def postgres_server() -> PostgresServer:
+    """This test run's PostgreSQL (tests/postgres_server.py), started on first use."""
+    global _POSTGRES
+    if _POSTGRES is None:
+        _POSTGRES = PostgresServer()
+        _POSTGRES.start()
+    if _POSTGRES.url is None:
+        pytest.skip(f"PostgreSQL variant skipped: {_POSTGRES.why_not}")
+    return _POSTGRES
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _POSTGRES is not None:
+        _POSTGRES.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database behind the test: "sqlite" unless the test is a PostgreSQL variant."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+async def postgres_url(backend: str) -> str | None:
+    """A clean, migrated PostgreSQL database for a PostgreSQL variant; None on SQLite."""
+    if backend != "postgresql":
+        return None
+    return await postgres_server().clean_database()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -62,10 +102,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, postgres_url: str | None) -> Settings:
     return Settings(
         telegram_bot_token="123456:TEST-TOKEN",
         database_path=tmp_path / "nilai.db",
+        database_url=postgres_url,
         coordinator_ids=frozenset({9000}),
         default_language="id",
         lease_minutes=30,
@@ -77,6 +118,14 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = await Database.open(settings.database_target)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def sqlite_db(settings: Settings) -> AsyncIterator[Database]:
+    """A SQLite database only, for tests of what is SQLite's own (the writer thread, WAL)."""
     database = await Database.open(settings.database_path)
     yield database
     await database.close()

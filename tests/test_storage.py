@@ -5,9 +5,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from storage.database import Database
+from bot.config import Settings
+from storage.database import Database, Transaction
+from tests.conftest import postgres_server
+
+# A broken constraint, as either backend's driver reports it.
+INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 
 TABLES = {
     "trainers",
@@ -38,20 +44,42 @@ async def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) ->
     assert path.is_file()
 
 
-async def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "n.db")
-    try:
-        assert await db.migrate() == []
-    finally:
-        await db.close()
-    again = await Database.open(tmp_path / "n.db")
+async def test_migrating_twice_changes_nothing(db: Database, settings: Settings) -> None:
+    assert await db.migrate() == []
+    again = await Database.open(settings.database_target)
     try:
         assert await again.migrate() == []
     finally:
         await again.close()
 
 
+async def test_two_processes_starting_at_once_migrate_a_postgresql_database_once() -> None:
+    """The migration's advisory lock: both come up, every migration is applied exactly once."""
+    import asyncio
+
+    server = postgres_server()
+    url = await server.new_database(migrated=False)
+    try:
+        first, second = await asyncio.gather(Database.open(url), Database.open(url))
+        try:
+            rows = await first.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+            versions = [row[0] for row in rows]
+            assert versions == sorted(set(versions)) and len(versions) >= 17
+            tables = await second.fetchall(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema()"
+            )
+            assert {row[0] for row in tables} >= TABLES
+        finally:
+            await first.close()
+            await second.close()
+    finally:
+        await server.drop_database(url)
+
+
 async def _seed(db: Database) -> None:
+    """One trainer, batch, item and assignment, each with id 1 (no explicit ids: on
+    PostgreSQL an explicit id would not move the id counter on)."""
     now = "2026-11-25T03:00:00.000000+00:00"
     async with db.transaction() as conn:
         await conn.execute(
@@ -60,17 +88,15 @@ async def _seed(db: Database) -> None:
             (now,),
         )
         await conn.execute(
-            "INSERT INTO batches (id, name, rubric, overlap, created_at)"
-            " VALUES (1, 'b', '{}', 2, ?)",
+            "INSERT INTO batches (name, rubric, overlap, created_at) VALUES ('b', '{}', 2, ?)",
             (now,),
         )
         await conn.execute(
-            "INSERT INTO items (id, batch_id, external_id, prompt, response)"
-            " VALUES (1, 1, 'x', 'p', 'r')"
+            "INSERT INTO items (batch_id, external_id, prompt, response) VALUES (1, 'x', 'p', 'r')"
         )
         await conn.execute(
-            "INSERT INTO assignments (id, item_id, trainer_id, assigned_at, lease_expires_at)"
-            " VALUES (1, 1, 1, ?, ?)",
+            "INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)"
+            " VALUES (1, 1, ?, ?)",
             (now, now),
         )
 
@@ -96,7 +122,7 @@ async def _seed(db: Database) -> None:
 )
 async def test_constraints_refuse_bad_rows(db: Database, statement: str) -> None:
     await _seed(db)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY):
         await db.execute(statement)
 
 
@@ -130,9 +156,9 @@ async def test_a_read_sees_every_write_committed_before_it(db: Database) -> None
     await asyncio.gather(writer(), *(reader() for _ in range(8)))
 
 
-def _insert_two_then_fail(conn: sqlite3.Connection, fail: bool) -> int:
-    conn.execute("INSERT INTO bot_facts (name, value) VALUES ('a', '1')")
-    conn.execute("INSERT INTO bot_facts (name, value) VALUES ('b', '2')")
+async def _insert_two_then_fail(tx: Transaction, fail: bool) -> int:
+    await tx.execute("INSERT INTO bot_facts (name, value) VALUES ('a', '1')")
+    await tx.execute("INSERT INTO bot_facts (name, value) VALUES ('b', '2')")
     if fail:
         raise RuntimeError("crash in the middle")
     return 2
@@ -160,10 +186,30 @@ async def test_a_write_records_the_request_it_belongs_to_with_its_effect(db: Dat
         await updates.finish_update(db, mark)
 
 
-async def test_writes_and_transactions_take_turns_on_the_one_writer(db: Database) -> None:
+async def test_concurrent_read_then_write_works_count_every_one(db: Database) -> None:
+    """Many writes at once, each reading a counter then storing it plus one: none is lost.
+    SQLite runs them one at a time; PostgreSQL runs them at once, SERIALIZABLE, and runs a
+    write that lost a race again from the start."""
+    import asyncio
+
+    await db.execute("INSERT INTO bot_facts (name, value) VALUES ('n', '0')")
+
+    async def bump(tx: Transaction) -> None:
+        value = int(await tx.fetchval("SELECT value FROM bot_facts WHERE name = 'n'"))
+        if tx.dialect == "postgresql":  # (a SQLite write's work never waits: it runs alone)
+            await asyncio.sleep(0)  # let the others read the same value meanwhile
+        await tx.execute("UPDATE bot_facts SET value = ? WHERE name = 'n'", (str(value + 1),))
+
+    await asyncio.gather(*(db.write(bump) for _ in range(40)))
+    assert await db.fetchval("SELECT value FROM bot_facts WHERE name = 'n'") == "40"
+
+
+async def test_writes_and_transactions_take_turns_on_the_one_writer(sqlite_db: Database) -> None:
     """`write` (one trip to the writer's thread) and `transaction` (one per statement) share
     the writer: neither sees the other's half-done work."""
     import asyncio
+
+    db = sqlite_db
 
     async def slow_transaction() -> None:
         async with db.transaction() as conn:
@@ -171,9 +217,8 @@ async def test_writes_and_transactions_take_turns_on_the_one_writer(db: Database
             await asyncio.sleep(0.05)
             await conn.execute("UPDATE bot_facts SET value = 'done' WHERE name = 'slow'")
 
-    def read_slow(conn: sqlite3.Connection) -> str | None:
-        row = conn.execute("SELECT value FROM bot_facts WHERE name = 'slow'").fetchone()
-        return None if row is None else row[0]
+    async def read_slow(tx: Transaction) -> str | None:
+        return await tx.fetchval("SELECT value FROM bot_facts WHERE name = 'slow'")
 
     task = asyncio.create_task(slow_transaction())
     await asyncio.sleep(0.01)
@@ -181,19 +226,22 @@ async def test_writes_and_transactions_take_turns_on_the_one_writer(db: Database
     await task
 
 
-async def test_a_commit_that_fails_leaves_the_writer_ready_for_the_next_write(db: Database) -> None:
+async def test_a_commit_that_fails_leaves_the_writer_ready_for_the_next_write(
+    sqlite_db: Database,
+) -> None:
     """A deferred foreign key fails at COMMIT: the transaction is rolled back, not left open."""
+    db = sqlite_db
 
-    def orphan(conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA defer_foreign_keys = ON")
-        conn.execute(
+    async def orphan(tx: Transaction) -> None:
+        await tx.execute("PRAGMA defer_foreign_keys = ON")
+        await tx.execute(
             "INSERT INTO items (batch_id, external_id, prompt, response)"
             " VALUES (999, 'x', 'p', 'r')"
         )
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY):
         await db.write(orphan)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY):
         async with db.transaction() as conn:
             await conn.execute("PRAGMA defer_foreign_keys = ON")
             await conn.execute(
@@ -215,8 +263,8 @@ async def test_the_wal_is_copied_into_the_database_file_off_the_writers_commits(
     try:
         before = path.stat().st_size
 
-        def fill(conn: sqlite3.Connection) -> None:
-            conn.executemany(
+        async def fill(tx: Transaction) -> None:
+            await tx.executemany(
                 "INSERT INTO bot_facts (name, value) VALUES (?, ?)",
                 [(f"fact {n}", "x" * 4000) for n in range(1500)],  # ~1,500 pages
             )
@@ -233,10 +281,12 @@ async def test_the_wal_is_copied_into_the_database_file_off_the_writers_commits(
 
 
 async def test_a_long_read_or_write_moves_off_the_event_loop_and_still_gives_its_answer(
-    db: Database,
+    sqlite_db: Database,
 ) -> None:
     """Short statements run inline; one past INLINE_STEPS is stopped and run on a thread."""
-    from storage import database
+    from storage import sqlite_backend as database
+
+    db = sqlite_db
 
     count = (
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)"
@@ -246,9 +296,9 @@ async def test_a_long_read_or_write_moves_off_the_event_loop_and_still_gives_its
     assert moved is database.MOVED
     assert await db.fetchval(count) == 300_000
 
-    def insert_many(conn: sqlite3.Connection) -> int:
-        conn.execute("INSERT INTO bot_facts (name, value) VALUES ('first', '1')")
-        conn.execute(count).fetchall()  # too long inline: rolled back, then all of it again
+    async def insert_many(tx: Transaction) -> int:
+        await tx.execute("INSERT INTO bot_facts (name, value) VALUES ('first', '1')")
+        await tx.fetchall(count)  # too long inline: rolled back, then all of it again
         return 1
 
     assert await db.write(insert_many) == 1
@@ -280,10 +330,11 @@ async def test_migration_16_marks_gold_items_and_numbers_each_batch_rubric(
 ) -> None:
     """An existing project upgrades: its gold items leave the ordinary queue (complete = 2), each
     batch's rubric becomes its version 1, and judgments already submitted record it."""
-    import storage.database as database
+    import storage.sqlite_backend as database
 
-    every = list(database._migration_files())
-    monkeypatch.setattr(database, "_migration_files", lambda: [m for m in every if m[0] < 16])
+    every = list(database.migration_files("sqlite"))
+    earlier = [m for m in every if m[0] < 16]
+    monkeypatch.setattr(database, "migration_files", lambda dialect: earlier)
     db = await Database.open(tmp_path / "nilai.db")
     try:
         now = "2026-12-01T10:00:00.000000+00:00"
@@ -308,7 +359,7 @@ async def test_migration_16_marks_gold_items_and_numbers_each_batch_rubric(
             " (2, 2, 7, 'active', ?, ?, NULL)",
             (now,) * 5,
         )
-        monkeypatch.setattr(database, "_migration_files", lambda: every)
+        monkeypatch.setattr(database, "migration_files", lambda dialect: every)
         assert "0016_quality.sql" in await db.migrate()
         completes = await db.fetchall("SELECT id, complete FROM items ORDER BY id")
         assert [tuple(row) for row in completes] == [(1, 0), (2, 2)]
