@@ -26,6 +26,11 @@ _CLOCK_PATTERN = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 MESSAGES_PER_SECOND = 30
 PAID_MESSAGES_PER_SECOND = 1000
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Telegram's setWebhook: secret_token is 1-256 of these characters (we ask for 32 at least, so
+# it cannot be guessed), and a webhook URL may use only these ports.
+_WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{32,256}")
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+_HOST_PATTERN = re.compile(r"[A-Za-z0-9.:-]{1,253}")
 
 
 class ConfigError(ValueError):
@@ -65,6 +70,15 @@ class Settings:
     gold_min_answers: int = 5  # gold answers in a batch before a trainer can be paused for them
     gold_pass_rate: float = 0.7  # gold accuracy below this pauses the trainer in that batch
     review_lock_minutes: int = 30  # a rewrite open in a reviewer's chat is theirs this long
+    webhook_url: str | None = None  # the public https URL Telegram posts to; None: long polling
+    webhook_listen: str = "127.0.0.1"  # where this process serves the webhook
+    webhook_port: int = 8443
+    webhook_secret: str | None = None  # Telegram's secret_token, required with webhook_url
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook is served at: WEBHOOK_URL's path (a proxy forwards it as is)."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def database_target(self) -> Path | str:
@@ -249,6 +263,60 @@ def _database_url(raw: str) -> str | None:
     return url
 
 
+def _webhook_url(raw: str) -> str | None:
+    """WEBHOOK_URL: empty (long polling) or the public https address Telegram posts to."""
+    url = raw.strip()
+    if not url:
+        return None
+    parsed = urlsplit(url)
+    if parsed.scheme != "https" or not parsed.hostname or parsed.fragment or parsed.username:
+        raise ConfigError(
+            "WEBHOOK_URL must be the public https address Telegram posts updates to, like "
+            "https://bot.example.org/telegram (or empty for long polling)"
+        )
+    try:
+        port = parsed.port or 443
+    except ValueError:
+        port = -1
+    if port not in WEBHOOK_PORTS:
+        raise ConfigError(
+            f"WEBHOOK_URL may use only the ports Telegram posts to "
+            f"({', '.join(map(str, WEBHOOK_PORTS))}), got {parsed.netloc[:60]!r}"
+        )
+    return url
+
+
+def _webhook_secret(raw: str, url: str | None) -> str | None:
+    """WEBHOOK_SECRET: Telegram's secret_token, 32 to 256 of A-Z a-z 0-9 _ -."""
+    secret = raw.strip() or None
+    if secret is None:
+        if url is not None:
+            raise ConfigError(
+                "WEBHOOK_SECRET must be set when WEBHOOK_URL is: 32 to 256 characters of "
+                "A-Z, a-z, 0-9, _ and - (e.g. from `openssl rand -hex 32`)"
+            )
+        return None
+    # The secret itself is never echoed: it is as good as the token for posting fake updates.
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (what Telegram allows)"
+        )
+    if not _WEBHOOK_SECRET_PATTERN.fullmatch(secret):
+        raise ConfigError(f"WEBHOOK_SECRET must be 32 to 256 characters long, got {len(secret)}")
+    return secret
+
+
+def _webhook_listen(raw: str) -> str:
+    """WEBHOOK_LISTEN: the address to serve the webhook on (an IP address or a host name)."""
+    listen = raw.strip() or "127.0.0.1"
+    if not _HOST_PATTERN.fullmatch(listen):
+        raise ConfigError(
+            "WEBHOOK_LISTEN must be an address to listen on, like 127.0.0.1 (behind a proxy) "
+            f"or 0.0.0.0 (every interface), got {listen[:40]!r}"
+        )
+    return listen
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
 ) -> Settings:
@@ -296,6 +364,7 @@ def load_settings(
     database_path = Path(env.get("DATABASE_PATH", "").strip() or "data/nilai.db")
     database_url = _database_url(env.get("DATABASE_URL", ""))
     backup_dir = Path(env.get("BACKUP_DIR", "").strip() or "data/backups")
+    webhook_url = _webhook_url(env.get("WEBHOOK_URL", ""))
 
     return Settings(
         telegram_bot_token=token,
@@ -327,4 +396,8 @@ def load_settings(
         gold_min_answers=_int(env, "GOLD_MIN_ANSWERS", 5, 1, 1000),
         gold_pass_rate=_rate(env, "GOLD_PASS_RATE", 0.7),
         review_lock_minutes=_int(env, "REVIEW_LOCK_MINUTES", 30, 1, 24 * 60),
+        webhook_url=webhook_url,
+        webhook_listen=_webhook_listen(env.get("WEBHOOK_LISTEN", "")),
+        webhook_port=_int(env, "WEBHOOK_PORT", 8443, 1, 65535),
+        webhook_secret=_webhook_secret(env.get("WEBHOOK_SECRET", ""), webhook_url),
     )

@@ -571,3 +571,61 @@ def test_a_malformed_time_of_day_is_one_clear_line(name: str, raw: str) -> None:
     message = config_error({name: raw})
     assert_operator_friendly(message, name)
     assert "HH:MM" in message or "same time" in message
+
+
+# --- webhook mode (several processes behind Telegram's webhook) ---------------------------------
+
+HOOK_SECRET = "s3cret-Webhook_token-0123456789abcdef"  # 37 characters of Telegram's alphabet
+HOOK = {"WEBHOOK_URL": "https://bot.example.org/telegram/nilai", "WEBHOOK_SECRET": HOOK_SECRET}
+
+
+def test_without_a_webhook_url_the_bot_polls() -> None:
+    settings = load()
+    assert settings.webhook_url is None and settings.webhook_secret is None
+    assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8443)
+
+
+def test_a_webhook_is_served_at_the_path_of_its_url() -> None:
+    settings = load(**HOOK, WEBHOOK_LISTEN=" 0.0.0.0 ", WEBHOOK_PORT="9000")
+    assert settings.webhook_url == "https://bot.example.org/telegram/nilai"
+    assert settings.webhook_secret == HOOK_SECRET
+    assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 9000)
+    assert settings.webhook_path == "/telegram/nilai"
+    bare = load(WEBHOOK_URL="https://bot.example.org:8443", WEBHOOK_SECRET="a" * 32)
+    assert bare.webhook_path == "/"
+
+
+@pytest.mark.parametrize("secret", ["a" * 32, "Z" * 256, "-_" * 16 + "0123456789"])
+def test_a_webhook_secret_of_telegrams_alphabet_is_taken(secret: str) -> None:
+    assert load(**{**HOOK, "WEBHOOK_SECRET": secret}).webhook_secret == secret
+
+
+@pytest.mark.parametrize(
+    ("env", "setting", "says"),
+    [
+        ({"WEBHOOK_URL": HOOK["WEBHOOK_URL"]}, "WEBHOOK_SECRET", "must be set when WEBHOOK_URL"),
+        ({**HOOK, "WEBHOOK_SECRET": "a" * 31}, "WEBHOOK_SECRET", "32 to 256 characters long"),
+        ({**HOOK, "WEBHOOK_SECRET": "a" * 257}, "WEBHOOK_SECRET", "32 to 256 characters long"),
+        ({**HOOK, "WEBHOOK_SECRET": "a" * 40 + "!"}, "WEBHOOK_SECRET", "only A-Z"),
+        ({**HOOK, "WEBHOOK_SECRET": "a" * 20 + " " + "b" * 20}, "WEBHOOK_SECRET", "only A-Z"),
+        ({"WEBHOOK_SECRET": "too-short"}, "WEBHOOK_SECRET", "32 to 256"),
+        ({**HOOK, "WEBHOOK_URL": "http://bot.example.org/hook"}, "WEBHOOK_URL", "https"),
+        ({**HOOK, "WEBHOOK_URL": "bot.example.org/hook"}, "WEBHOOK_URL", "https"),
+        ({**HOOK, "WEBHOOK_URL": "https:///hook"}, "WEBHOOK_URL", "https"),
+        ({**HOOK, "WEBHOOK_URL": "https://bot.example.org/a#b"}, "WEBHOOK_URL", "https"),
+        ({**HOOK, "WEBHOOK_URL": "https://bot.example.org:8080/"}, "WEBHOOK_URL", "443, 80"),
+        ({**HOOK, "WEBHOOK_URL": "https://bot.example.org:x/"}, "WEBHOOK_URL", "443, 80"),
+        ({**HOOK, "WEBHOOK_PORT": "0"}, "WEBHOOK_PORT", "between 1 and 65535"),
+        ({**HOOK, "WEBHOOK_PORT": "65536"}, "WEBHOOK_PORT", "between 1 and 65535"),
+        ({**HOOK, "WEBHOOK_PORT": "https"}, "WEBHOOK_PORT", "whole number"),
+        ({**HOOK, "WEBHOOK_LISTEN": "my host"}, "WEBHOOK_LISTEN", "address to listen on"),
+        ({**HOOK, "WEBHOOK_LISTEN": "http://0.0.0.0"}, "WEBHOOK_LISTEN", "address to listen on"),
+    ],
+)
+def test_a_bad_webhook_setting_is_one_clear_line(
+    env: dict[str, str], setting: str, says: str
+) -> None:
+    message = config_error({**env, "TELEGRAM_BOT_TOKEN": TOKEN})
+    assert_operator_friendly(message, setting)
+    assert says in message
+    assert env.get("WEBHOOK_SECRET", HOOK_SECRET) not in message  # the secret is never echoed
