@@ -16,6 +16,7 @@ failure), so it touches nothing but the database. Reads outside a transaction go
 
 from __future__ import annotations
 
+import contextlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -154,6 +155,18 @@ class Database(ABC):
     @abstractmethod
     async def migrate(self) -> list[str]:
         """Apply the numbered migrations not applied yet; the names applied."""
+
+    def user_lock(self, user_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold `user_id`'s lock for the block, across every process on this database, so one
+        trainer's updates are handled one at a time wherever they land. SQLite serves one
+        process (its run lock sees to that), which orders them itself: nothing to hold."""
+        return contextlib.nullcontext()
+
+    async def is_leader(self) -> bool:
+        """Whether this process runs the jobs that must run once for the whole bot (scheduled
+        sends, bulk sends, the sweeper). The one SQLite process always does; on PostgreSQL one
+        process at a time holds the leadership, and another takes it over if it dies."""
+        return True
 
     @abstractmethod
     def write_fault(self, error: BaseException) -> str | None:

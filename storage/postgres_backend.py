@@ -45,8 +45,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Advisory lock keys (64-bit, one space for the whole database).
-MIGRATION_LOCK = 7_263_001
+# Advisory lock keys (64-bit, one space for the whole database): a trainer's lock is their
+# Telegram user id (positive), the bot's own locks are negative.
+MIGRATION_LOCK = -1
+LEADER_LOCK = -2
+# How long a process waits between tries for a trainer's lock another process holds.
+_LOCK_POLL = (0.001, 0.02)  # first and longest pause, seconds
 # SQLSTATEs after which the same transaction, run again, may well succeed.
 _RETRY = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 _MAX_ATTEMPTS = 30
@@ -185,6 +189,9 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, pool: asyncpg.Pool):
         self.url = url
         self._pool = pool
+        self._locks = _LockConnection(url)  # the trainers' locks, taken without waiting
+        self._leader = _LockConnection(url)  # holds LEADER_LOCK while this process leads
+        self._leading = False
 
     @classmethod
     async def connect(
@@ -203,8 +210,41 @@ class PostgresDatabase(Database):
         return db
 
     async def close(self) -> None:
+        await self._locks.close()
+        await self._leader.close()
+        self._leading = False
         if not self._pool.is_closing():
             await self._pool.close()
+
+    @asynccontextmanager
+    async def user_lock(self, user_id: int) -> AsyncIterator[None]:
+        """The trainer's advisory lock, on a connection of its own: tried without waiting (so
+        one busy trainer never holds up the others' locks), again after a short pause while
+        another process holds it, and released when the block ends (or with the connection,
+        should this process die)."""
+        pause = _LOCK_POLL[0]
+        while not await self._locks.value("SELECT pg_try_advisory_lock($1)", user_id):
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LOCK_POLL[1])
+        try:
+            yield
+        finally:
+            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                await asyncio.shield(self._locks.value("SELECT pg_advisory_unlock($1)", user_id))
+
+    async def is_leader(self) -> bool:
+        """Whether this process holds LEADER_LOCK, trying for it if not: the lock lives as long
+        as its connection, so when the leader dies the next process to ask takes over."""
+        if self._leading and self._leader.alive():
+            return True
+        try:
+            self._leading = bool(
+                await self._leader.value("SELECT pg_try_advisory_lock($1)", LEADER_LOCK)
+            )
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+            log.warning("could not ask for the leadership: %s", error)
+            self._leading = False
+        return self._leading
 
     def write_fault(self, error: BaseException) -> str | None:
         return write_fault(error)
@@ -301,6 +341,34 @@ class PostgresDatabase(Database):
                 with contextlib.suppress(asyncpg.PostgresError, OSError):
                     await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
         return done
+
+
+class _LockConnection:
+    """One connection of its own for session-level advisory locks, used by one statement at a
+    time, opened again if it was lost (the locks it held went with it)."""
+
+    def __init__(self, url: str):
+        self._url = url
+        self._conn: asyncpg.Connection | None = None
+        self._guard = asyncio.Lock()
+
+    def alive(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def value(self, sql: str, *args: Any) -> Any:
+        async with self._guard:
+            if not self.alive():
+                self._conn = await asyncpg.connect(self._url)
+            assert self._conn is not None
+            return await self._conn.fetchval(sql, *args)
+
+    async def close(self) -> None:
+        async with self._guard:
+            if self.alive():
+                assert self._conn is not None
+                with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                    await self._conn.close()
+            self._conn = None
 
 
 def write_fault(error: BaseException) -> str | None:

@@ -371,3 +371,49 @@ async def test_migration_16_marks_gold_items_and_numbers_each_batch_rubric(
         assert [tuple(row) for row in rows] == [(1, version), (2, None)]
     finally:
         await db.close()
+
+
+async def test_a_trainers_lock_is_held_by_one_process_at_a_time_on_postgresql(
+    db: Database, settings: Settings
+) -> None:
+    """Two processes (two Database objects) on one database: the second waits for the first
+    to finish with trainer 5, not for trainer 6; on SQLite the lock holds nothing."""
+    import asyncio
+
+    other = await Database.open(settings.database_target)
+    try:
+        order: list[str] = []
+        async with db.user_lock(5):
+            second = asyncio.create_task(_locked(other, 5, order, "second"))
+            async with other.user_lock(6):
+                order.append("six")
+            await asyncio.sleep(0.05)
+            order.append("first done")
+        await second
+        if db.dialect == "postgresql":
+            assert order == ["six", "first done", "second"]
+        else:
+            assert sorted(order) == ["first done", "second", "six"]
+    finally:
+        await other.close()
+
+
+async def _locked(db: Database, user_id: int, order: list[str], name: str) -> None:
+    async with db.user_lock(user_id):
+        order.append(name)
+
+
+async def test_one_process_leads_and_another_takes_over_when_it_dies(
+    db: Database, settings: Settings
+) -> None:
+    other = await Database.open(settings.database_target)
+    try:
+        assert await db.is_leader()
+        if db.dialect == "postgresql":
+            assert not await other.is_leader()
+            await db.close()  # the leader's connections go, as when its process is killed
+            assert await other.is_leader()
+        else:
+            assert await other.is_leader()  # one SQLite process: always the leader
+    finally:
+        await other.close()
