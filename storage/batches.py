@@ -6,10 +6,8 @@ import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiosqlite
-
 from storage.audit import record_change
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.gold import GOLD_ITEM
 
 ItemRow = tuple[str, str, str, str | None, int, str | None, str | None, str | None]
@@ -76,45 +74,65 @@ async def begin_import(
     does /batches, until `finish_import`. Raises BatchExistsError if the name is taken. The
     gold rate and dynamic overlap (`extra_reviews` with `disagreement`) are its quality
     options (migration 0016)."""
-    async with db.transaction() as conn:
-        async with conn.execute("SELECT 1 FROM batches WHERE name = ?", (name,)) as cursor:
-            if await cursor.fetchone() is not None:
-                raise BatchExistsError(name)
-        cursor = await conn.execute(
-            "INSERT INTO batches (name, rubric, overlap, priority, deadline, status, importing,"
-            " created_at, gold_rate, extra_reviews, disagreement)"
-            " VALUES (?, ?, ?, ?, ?, 'paused', 1, ?, ?, ?, ?)",
-            (
-                name,
-                rubric_json,
-                overlap,
-                priority,
-                deadline,
-                now,
-                gold_rate,
-                extra_reviews,
-                disagreement,
-            ),
-        )
-        batch_id = cursor.lastrowid
-        assert batch_id is not None
-        await add_rubric_version(conn, batch_id, rubric_json, now)
-        return batch_id
+    return await db.write(
+        _begin_import,
+        name,
+        rubric_json,
+        overlap,
+        priority,
+        now,
+        deadline,
+        gold_rate,
+        extra_reviews,
+        disagreement,
+    )
 
 
-async def add_rubric_version(
-    conn: aiosqlite.Connection, batch_id: int, rubric_json: str, now: str
+async def _begin_import(
+    tx: Transaction,
+    name: str,
+    rubric_json: str,
+    overlap: int,
+    priority: int,
+    now: str,
+    deadline: str | None,
+    gold_rate: float,
+    extra_reviews: int,
+    disagreement: int | None,
 ) -> int:
+    if await tx.fetchone("SELECT 1 FROM batches WHERE name = ?", (name,)) is not None:
+        raise BatchExistsError(name)
+    batch_id = await tx.fetchval(
+        "INSERT INTO batches (name, rubric, overlap, priority, deadline, status, importing,"
+        " created_at, gold_rate, extra_reviews, disagreement)"
+        " VALUES (?, ?, ?, ?, ?, 'paused', 1, ?, ?, ?, ?) RETURNING id",
+        (
+            name,
+            rubric_json,
+            overlap,
+            priority,
+            deadline,
+            now,
+            gold_rate,
+            extra_reviews,
+            disagreement,
+        ),
+    )
+    assert batch_id is not None
+    await add_rubric_version(tx, batch_id, rubric_json, now)
+    return batch_id
+
+
+async def add_rubric_version(tx: Transaction, batch_id: int, rubric_json: str, now: str) -> int:
     """Number the batch's rubric (with its guidelines) as its current version: judgments
     submitted from now on record it (provenance)."""
-    async with conn.execute(
+    version = await tx.fetchval(
         "INSERT INTO rubric_versions (batch_id, rubric, created_at) VALUES (?, ?, ?) RETURNING id",
         (batch_id, rubric_json, now),
-    ) as cursor:
-        row = await cursor.fetchone()
-        assert row is not None
-    await conn.execute("UPDATE batches SET rubric_version = ? WHERE id = ?", (row[0], batch_id))
-    return row[0]
+    )
+    assert version is not None
+    await tx.execute("UPDATE batches SET rubric_version = ? WHERE id = ?", (version, batch_id))
+    return version
 
 
 async def insert_items(db: Database, batch_id: int, rows: list[ItemRow]) -> list[int]:
@@ -125,29 +143,34 @@ async def insert_items(db: Database, batch_id: int, rows: list[ItemRow]) -> list
     and its position in `rows` is returned. Rows are numbered in insertion order, so the rows
     this transaction stored, read back in order, show which ones were left out.
     """
-    async with db.transaction() as conn:
-        async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM items") as cursor:
-            row = await cursor.fetchone()
-            assert row is not None
-            before = row[0]
+    async with db.transaction() as tx:
+        before = await tx.fetchval("SELECT COALESCE(MAX(id), 0) FROM items")
         # The batch id is written into the statement (an int, so safe) rather than prepended
         # to each of thousands of rows.
         with_lang = bool(rows) and len(rows[0]) > 7
-        cursor = await conn.executemany(
+        await tx.executemany(
             "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form,"
             f" metadata, gold, complete{', lang' if with_lang else ''})"
             f" VALUES ({int(batch_id)}, ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-            f" CASE WHEN ?7 IS NULL THEN 0 ELSE {GOLD_ITEM} END{', ?8' if with_lang else ''})"
+            f" CASE WHEN CAST(?7 AS TEXT) IS NULL THEN 0 ELSE {GOLD_ITEM} END"
+            f"{', ?8' if with_lang else ''})"
             " ON CONFLICT (batch_id, external_id) DO NOTHING",
             rows,
         )
-        if cursor.rowcount == len(rows):
+        # The rows this transaction stored are the batch's rows numbered after `before`.
+        # (`+batch_id`: walk that id range, never every item of the batch by its index.)
+        stored_count = await tx.fetchval(
+            "SELECT COUNT(*) FROM items WHERE +batch_id = ? AND id > ?", (batch_id, before)
+        )
+        if stored_count == len(rows):
             return []
-        async with conn.execute(
-            "SELECT external_id FROM items WHERE batch_id = ? AND id > ? ORDER BY id",
-            (batch_id, before),
-        ) as cursor:
-            stored = [stored_row[0] async for stored_row in cursor]
+        stored = [
+            stored_row[0]
+            for stored_row in await tx.fetchall(
+                "SELECT external_id FROM items WHERE batch_id = ? AND id > ? ORDER BY id",
+                (batch_id, before),
+            )
+        ]
     left_out: list[int] = []
     next_stored = 0
     for position, row in enumerate(rows):
@@ -173,13 +196,16 @@ async def delete_batch(db: Database, batch_id: int, chunk: int = 5_000) -> None:
         (batch_id, chunk),
     ):
         pass
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE batches SET rubric_version = NULL WHERE id = ? AND importing = 1", (batch_id,)
-        )
-        if cursor.rowcount == 1:
-            await conn.execute("DELETE FROM rubric_versions WHERE batch_id = ?", (batch_id,))
-            await conn.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+    await db.write(_delete_batch_row, batch_id)
+
+
+async def _delete_batch_row(tx: Transaction, batch_id: int) -> None:
+    changed = await tx.execute(
+        "UPDATE batches SET rubric_version = NULL WHERE id = ? AND importing = 1", (batch_id,)
+    )
+    if changed == 1:
+        await tx.execute("DELETE FROM rubric_versions WHERE batch_id = ?", (batch_id,))
+        await tx.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
 
 
 async def discard_unfinished_imports(
@@ -277,31 +303,38 @@ async def update_batch(
     priority_change: int = 0,
 ) -> dict[str, Any] | None:
     """Change a batch's status or priority and log it; the batch after, or None if unknown."""
-    async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT name, status, priority FROM batches WHERE id = ?", (batch_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        new_status = status or row["status"]
-        new_priority = row["priority"] + priority_change
-        if (new_status, new_priority) != (row["status"], row["priority"]):
-            await conn.execute(
-                "UPDATE batches SET status = ?, priority = ? WHERE id = ?",
-                (new_status, new_priority, batch_id),
-            )
-            detail = (
-                f"{row['status']} -> {new_status}"
-                if status
-                else f"priority {row['priority']} -> {new_priority}"
-            )
-            await record_change(
-                conn,
-                actor_id=actor_id,
-                action="batch." + (status or "priority"),
-                target=f"batch:{batch_id}",
-                detail=detail,
-                now=now,
-            )
-        return {"id": batch_id, "name": row["name"], "status": new_status, "priority": new_priority}
+    return await db.write(_update_batch, batch_id, actor_id, now, status, priority_change)
+
+
+async def _update_batch(
+    tx: Transaction,
+    batch_id: int,
+    actor_id: int,
+    now: str,
+    status: str | None,
+    priority_change: int,
+) -> dict[str, Any] | None:
+    row = await tx.fetchone("SELECT name, status, priority FROM batches WHERE id = ?", (batch_id,))
+    if row is None:
+        return None
+    new_status = status or row["status"]
+    new_priority = row["priority"] + priority_change
+    if (new_status, new_priority) != (row["status"], row["priority"]):
+        await tx.execute(
+            "UPDATE batches SET status = ?, priority = ? WHERE id = ?",
+            (new_status, new_priority, batch_id),
+        )
+        detail = (
+            f"{row['status']} -> {new_status}"
+            if status
+            else f"priority {row['priority']} -> {new_priority}"
+        )
+        await record_change(
+            tx,
+            actor_id=actor_id,
+            action="batch." + (status or "priority"),
+            target=f"batch:{batch_id}",
+            detail=detail,
+            now=now,
+        )
+    return {"id": batch_id, "name": row["name"], "status": new_status, "priority": new_priority}

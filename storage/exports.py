@@ -1,12 +1,12 @@
 """Streaming reads for exports, all from one snapshot of the database (`snapshot`).
 
-A batch can hold a million judgments, so nothing here loads them all. A cursor walks the
-batch's item ids in order; each chunk of items (an id range) is then read in one or two
-statements, and the next chunk is read (on the connection's thread, where SQLite runs without
-Python's lock) while the caller writes the current one. The lines of `raw`, `sft` and `dpo`
-come out of SQL as JSON bytes (`storage/sqlite_json.py`, the dialect's part), `raw`'s
-trainer added by the caller (a keyed pseudonym); the other queries here stay portable to
-PostgreSQL. Callers get plain values, never a driver's types.
+A batch can hold a million judgments, so nothing here loads them all. One long read walks the
+batch's item ids in order (`Transaction.chunks`); each chunk of items (an id range) is then read
+in one or two statements, and the next chunk is read (on SQLite, on the connection's thread,
+where it runs without Python's lock) while the caller writes the current one. The lines of
+`raw`, `sft` and `dpo` come out of SQL as JSON bytes (`storage/sqlite_json.py`, the dialect's
+part), `raw`'s trainer added by the caller (a keyed pseudonym); the other queries here stay
+portable to PostgreSQL. Callers get plain values, never a driver's types.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from storage import sqlite_json
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.gold import GOLD_ITEM
 
 T = TypeVar("T")
+
+_ALL_ROWS = 1 << 20  # rows a chunk of `_all` may take: in practice one chunk, one trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +68,8 @@ reviewers raised it (item id, flag, reviewers; only flags raised)."""
 class ExportSnapshot:
     """The reads of one export, every one seeing the same moment."""
 
-    def __init__(self, conn: aiosqlite.Connection):
-        self._conn = conn
-        conn.row_factory = None  # plain tuples: this connection is the export's own
+    def __init__(self, tx: Transaction):
+        self._tx = tx
 
     async def find_batch(self, name: str) -> ExportBatch | None:
         row = await self._one(
@@ -84,8 +83,8 @@ class ExportSnapshot:
         )
         reviews, gold_reviews = await self._one(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN i.complete = ? THEN 1 ELSE 0 END), 0)"
-            " FROM items i CROSS JOIN assignments a ON a.item_id = i.id"
-            " WHERE i.batch_id = ? AND a.status = 'submitted'",
+            " FROM items i CROSS JOIN assignments a"
+            " WHERE a.item_id = i.id AND i.batch_id = ? AND a.status = 'submitted'",
             (GOLD_ITEM, batch_id),
         )
         return BatchCounts(
@@ -99,10 +98,10 @@ class ExportSnapshot:
         rows = await self._all(
             "SELECT CASE WHEN r.status IN ('accepted', 'rejected') THEN r.status"
             " ELSE 'unreviewed' END, COUNT(*) FROM items i"
-            " CROSS JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
-            " CROSS JOIN judgments j ON j.assignment_id = a.id"
+            " CROSS JOIN assignments a CROSS JOIN judgments j"
             " LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
-            " WHERE i.batch_id = ? AND i.complete <> ? AND j.rewrite IS NOT NULL"
+            " WHERE a.item_id = i.id AND a.status = 'submitted' AND j.assignment_id = a.id"
+            " AND i.batch_id = ? AND i.complete <> ? AND j.rewrite IS NOT NULL"
             f" AND trim(j.rewrite, ?) <> ''{differs}"
             " GROUP BY CASE WHEN r.status IN ('accepted', 'rejected') THEN r.status"
             " ELSE 'unreviewed' END",
@@ -121,9 +120,9 @@ class ExportSnapshot:
         """How many submitted judgments of the batch each rubric version has (None: made
         before versions were recorded)."""
         rows = await self._all(
-            "SELECT a.rubric_version, COUNT(*) FROM items i"
-            " CROSS JOIN assignments a ON a.item_id = i.id"
-            " WHERE i.batch_id = ? AND a.status = 'submitted' GROUP BY a.rubric_version",
+            "SELECT a.rubric_version, COUNT(*) FROM items i CROSS JOIN assignments a"
+            " WHERE a.item_id = i.id AND i.batch_id = ? AND a.status = 'submitted'"
+            " GROUP BY a.rubric_version",
             (batch_id,),
         )
         return dict(rows)
@@ -216,12 +215,13 @@ class ExportSnapshot:
 
         # Flags are few (one judgment in six or so): grouping them costs little. CROSS JOIN
         # keeps the walk from the chunk's items; left to choose, SQLite walks every submitted
-        # assignment of the database for each chunk.
+        # assignment of the database for each chunk. (Its conditions are in WHERE: PostgreSQL
+        # takes no ON after CROSS JOIN.)
         flags_sql = (
             "SELECT i.id, f.flag, COUNT(DISTINCT a.trainer_id) FROM items i"
-            " CROSS JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted'"
-            " CROSS JOIN flags f ON f.assignment_id = a.id"
-            " WHERE +i.batch_id = ? AND i.id BETWEEN ? AND ? GROUP BY i.id, f.flag"
+            " CROSS JOIN assignments a CROSS JOIN flags f"
+            " WHERE a.item_id = i.id AND a.status = 'submitted' AND f.assignment_id = a.id"
+            " AND +i.batch_id = ? AND i.id BETWEEN ? AND ? GROUP BY i.id, f.flag"
         )
 
         async def read(chunk: tuple[int, int, int]) -> ItemScores:
@@ -241,40 +241,47 @@ class ExportSnapshot:
     ) -> AsyncIterator[tuple[int, T]]:
         """`read` of each chunk's (batch id, first item id, last item id), with the number of
         items in it; the next chunk is read while the caller handles this one."""
-        async with self._conn.execute(
-            "SELECT id FROM items WHERE batch_id = ? ORDER BY id", (batch_id,)
-        ) as cursor:
+        id_chunks = self._tx.chunks(
+            "SELECT id FROM items WHERE batch_id = ? ORDER BY id", (batch_id,), chunk_items
+        )
 
-            async def next_chunk() -> tuple[int, T] | None:
-                ids = await cursor.fetchmany(chunk_items)
-                if not ids:
-                    return None
-                return len(ids), await read((batch_id, ids[0][0], ids[-1][0]))
+        async def next_chunk() -> tuple[int, T] | None:
+            ids = await anext(id_chunks, None)
+            if not ids:
+                return None
+            return len(ids), await read((batch_id, ids[0][0], ids[-1][0]))
 
-            pending = asyncio.ensure_future(next_chunk())
-            try:
-                while (chunk := await pending) is not None:
-                    pending = asyncio.ensure_future(next_chunk())
-                    yield chunk
-            finally:
-                if not pending.done():
-                    pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pending
+        pending = asyncio.ensure_future(next_chunk())
+        try:
+            while (chunk := await pending) is not None:
+                pending = asyncio.ensure_future(next_chunk())
+                yield chunk
+        finally:
+            if not pending.done():
+                pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
+            close = getattr(id_chunks, "aclose", None)  # ends the long read (a generator)
+            if close is not None:
+                await close()
 
-    async def _one(self, sql: str, params: Sequence[Any]) -> Any:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    async def _one(self, sql: str, params: Sequence[Any]) -> tuple | None:
+        row = await self._tx.fetchone(sql, params)
+        return None if row is None else tuple(row)
 
-    async def _all(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        return list(await self._conn.execute_fetchall(sql, params))
+    async def _all(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        """Every row, as plain tuples (the fastest rows to unpack, a chunk at a time)."""
+        rows: list[tuple] = []
+        async for part in self._tx.chunks(sql, params, _ALL_ROWS):
+            rows += part
+        return rows
 
 
 @asynccontextmanager
 async def snapshot(db: Database) -> AsyncIterator[ExportSnapshot]:
     """The reads of one export, frozen at the first one (`Database.snapshot`)."""
-    async with db.snapshot() as conn:
-        yield ExportSnapshot(conn)
+    async with db.snapshot() as tx:
+        yield ExportSnapshot(tx)
 
 
 async def batch_id_of(db: Database, name: str) -> int | None:
@@ -303,10 +310,12 @@ async def keep_first_fact(db: Database, name: str, value: str) -> str:
 
     Two first exports at once must agree on one secret, so this never overwrites.
     """
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO bot_facts (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-            (name, value),
-        )
-        async with conn.execute("SELECT value FROM bot_facts WHERE name = ?", (name,)) as cursor:
-            return (await cursor.fetchone())[0]
+    return await db.write(_keep_first_fact, name, value)
+
+
+async def _keep_first_fact(tx: Transaction, name: str, value: str) -> str:
+    await tx.execute(
+        "INSERT INTO bot_facts (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        (name, value),
+    )
+    return await tx.fetchval("SELECT value FROM bot_facts WHERE name = ?", (name,))

@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from storage.assignment import items_released_by
 from storage.audit import record_change, target_of_trainer
 from storage.corrections import restore_reopened
-from storage.database import Database
+from storage.database import Database, Transaction
 
 BUILTIN_VERSION = 1  # the catalog's notice; a coordinator's notices get higher versions
 
@@ -66,23 +64,25 @@ async def current_notice(db: Database) -> StoredNotice:
 
 async def replace_notice(db: Database, text: str | None, *, actor_id: int, now: str) -> int:
     """Store a new notice (None: back to the catalog's) as the next version; audited."""
-    async with db.transaction() as conn:
-        async with conn.execute("SELECT MAX(version) FROM privacy_notices") as cursor:
-            latest = (await cursor.fetchone())[0] or BUILTIN_VERSION
-        version = latest + 1
-        await conn.execute(
-            "INSERT INTO privacy_notices (version, text, set_by, created_at) VALUES (?, ?, ?, ?)",
-            (version, text, actor_id, now),
-        )
-        await record_change(
-            conn,
-            actor_id=actor_id,
-            action="privacy.notice_reset" if text is None else "privacy.notice_set",
-            target=f"privacy_notice:{version}",
-            detail=None if text is None else f"{len(text)} characters",
-            now=now,
-        )
-        return version
+    return await db.write(_replace_notice, text, actor_id, now)
+
+
+async def _replace_notice(tx: Transaction, text: str | None, actor_id: int, now: str) -> int:
+    latest = await tx.fetchval("SELECT MAX(version) FROM privacy_notices") or BUILTIN_VERSION
+    version = latest + 1
+    await tx.execute(
+        "INSERT INTO privacy_notices (version, text, set_by, created_at) VALUES (?, ?, ?, ?)",
+        (version, text, actor_id, now),
+    )
+    await record_change(
+        tx,
+        actor_id=actor_id,
+        action="privacy.notice_reset" if text is None else "privacy.notice_set",
+        target=f"privacy_notice:{version}",
+        detail=None if text is None else f"{len(text)} characters",
+        now=now,
+    )
+    return version
 
 
 async def agreed_version(db: Database, user_id: int) -> int | None:
@@ -95,35 +95,41 @@ async def agreed_at(db: Database, user_id: int) -> str | None:
 
 async def record_consent(db: Database, user_id: int, version: int, *, now: str) -> bool:
     """The trainer agreed to `version`; False if they already had (a double tap), unaudited."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE trainers SET privacy_version = ?, privacy_agreed_at = ?"
-            " WHERE user_id = ? AND (privacy_version IS NULL OR privacy_version <> ?)",
-            (version, now, user_id, version),
-        )
-        if cursor.rowcount != 1:
-            return False
-        await record_change(
-            conn,
-            actor_id=user_id,
-            action="privacy.agree",
-            target=target_of_trainer(user_id),
-            detail=f"version {version}",
-            now=now,
-        )
-        return True
+    return await db.write(_record_consent, user_id, version, now)
+
+
+async def _record_consent(tx: Transaction, user_id: int, version: int, now: str) -> bool:
+    changed = await tx.execute(
+        "UPDATE trainers SET privacy_version = ?, privacy_agreed_at = ?"
+        " WHERE user_id = ? AND (privacy_version IS NULL OR privacy_version <> ?)",
+        (version, now, user_id, version),
+    )
+    if changed != 1:
+        return False
+    await record_change(
+        tx,
+        actor_id=user_id,
+        action="privacy.agree",
+        target=target_of_trainer(user_id),
+        detail=f"version {version}",
+        now=now,
+    )
+    return True
 
 
 async def record_export_of_own_data(db: Database, user_id: int, *, now: str) -> None:
-    async with db.transaction() as conn:
-        await record_change(
-            conn,
-            actor_id=user_id,
-            action="privacy.mydata",
-            target=target_of_trainer(user_id),
-            detail=None,
-            now=now,
-        )
+    await db.write(_record_export_of_own_data, user_id, now)
+
+
+async def _record_export_of_own_data(tx: Transaction, user_id: int, now: str) -> None:
+    await record_change(
+        tx,
+        actor_id=user_id,
+        action="privacy.mydata",
+        target=target_of_trainer(user_id),
+        detail=None,
+        now=now,
+    )
 
 
 async def kept_pseudonyms(db: Database) -> dict[int, str]:
@@ -199,61 +205,59 @@ def _own_audit_entry(row: Any, user_id: int, me: str) -> dict[str, Any]:
 async def delete_identity(db: Database, user_id: int, *, pseudonym: str, now: str) -> int | None:
     """Move the trainer to a fresh negative id that keeps only `pseudonym`, and forget
     everything that identified them; the new id, or None if they were not registered."""
-    async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT chat_id FROM trainers WHERE user_id = ? AND deleted_at IS NULL", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        chat_id = row[0]
-        async with conn.execute("SELECT MIN(user_id) FROM trainers") as cursor:
-            lowest = (await cursor.fetchone())[0]
-        new_id = min(lowest, 0) - 1
-        await _insert_tombstone(conn, user_id, new_id, pseudonym, now)
-        await restore_reopened(conn, user_id)  # an Undo in progress keeps its submission
-        await items_released_by(conn, user_id)  # open items go back to the queue at once
-        await conn.execute(
-            "UPDATE assignments SET status = 'expired' WHERE trainer_id = ? AND status = 'active'",
-            (user_id,),
-        )
-        for table, column in TRAINER_ID_COLUMNS:
-            await conn.execute(
-                f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_id, user_id)
-            )
-        for table, column in CHAT_ID_COLUMNS:
-            await conn.execute(
-                f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_id, chat_id)
-            )
-        await conn.execute(
-            "UPDATE audit_log SET target = ? WHERE target = ?",
-            (target_of_trainer(new_id), target_of_trainer(user_id)),
-        )
-        # Which chat messages were items: only for replies, which can no longer come.
-        await conn.execute("DELETE FROM assignment_messages WHERE chat_id = ?", (chat_id,))
-        await conn.execute("DELETE FROM trainers WHERE user_id = ?", (user_id,))
-        await record_change(
-            conn,
-            actor_id=new_id,
-            action="privacy.delete",
-            target=target_of_trainer(new_id),
-            detail=None,  # nothing that would name them again
-            now=now,
-        )
-        return new_id
+    return await db.write(_delete_identity, user_id, pseudonym, now)
+
+
+async def _delete_identity(tx: Transaction, user_id: int, pseudonym: str, now: str) -> int | None:
+    row = await tx.fetchone(
+        "SELECT chat_id FROM trainers WHERE user_id = ? AND deleted_at IS NULL", (user_id,)
+    )
+    if row is None:
+        return None
+    chat_id = row[0]
+    lowest = await tx.fetchval("SELECT MIN(user_id) FROM trainers")
+    new_id = min(lowest, 0) - 1
+    await _insert_tombstone(tx, user_id, new_id, pseudonym, now)
+    await restore_reopened(tx, user_id)  # an Undo in progress keeps its submission
+    await items_released_by(tx, user_id)  # open items go back to the queue at once
+    await tx.execute(
+        "UPDATE assignments SET status = 'expired' WHERE trainer_id = ? AND status = 'active'",
+        (user_id,),
+    )
+    for table, column in TRAINER_ID_COLUMNS:
+        await tx.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_id, user_id))
+    for table, column in CHAT_ID_COLUMNS:
+        await tx.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_id, chat_id))
+    await tx.execute(
+        "UPDATE audit_log SET target = ? WHERE target = ?",
+        (target_of_trainer(new_id), target_of_trainer(user_id)),
+    )
+    # Which chat messages were items: only for replies, which can no longer come.
+    await tx.execute("DELETE FROM assignment_messages WHERE chat_id = ?", (chat_id,))
+    await tx.execute("DELETE FROM trainers WHERE user_id = ?", (user_id,))
+    await record_change(
+        tx,
+        actor_id=new_id,
+        action="privacy.delete",
+        target=target_of_trainer(new_id),
+        detail=None,  # nothing that would name them again
+        now=now,
+    )
+    return new_id
 
 
 async def _insert_tombstone(
-    conn: aiosqlite.Connection, user_id: int, new_id: int, pseudonym: str, now: str
+    tx: Transaction, user_id: int, new_id: int, pseudonym: str, now: str
 ) -> None:
     """The row past judgments point to: no name, username, chat, invite, time zone or review
     languages; blocked and unreachable, so no list, broadcast or item reaches it."""
-    await conn.execute(
+    await tx.execute(
         "INSERT INTO trainers (user_id, chat_id, name, username, language, timezone,"
         " daily_quota, role, status, reachable, invite_code, created_at, last_seen_at,"
         " review_languages, privacy_version, privacy_agreed_at, pseudonym, deleted_at)"
-        " SELECT ?, ?, '', NULL, language, NULL, daily_quota, 'trainer', 'blocked', 0, NULL,"
-        " created_at, NULL, NULL, privacy_version, privacy_agreed_at, ?, ?"
+        " SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), '', NULL, language, NULL, daily_quota,"
+        " 'trainer', 'blocked', 0, NULL, created_at, NULL, NULL, privacy_version,"
+        " privacy_agreed_at, CAST(? AS TEXT), CAST(? AS TEXT)"
         " FROM trainers WHERE user_id = ?",
         (new_id, new_id, pseudonym, now, user_id),
     )

@@ -141,13 +141,12 @@ async def hand_out_gold(case: Reviewed, user_id: int, item: str) -> int:
     """An assignment of the gold item to the trainer, written directly: which item comes
     next is the gold mixing's business (its own tests); the pilot's gold rate is 0."""
     now = case.clock()
-    async with case.db.transaction() as conn:
-        cursor = await conn.execute(
+    async with case.db.transaction() as tx:
+        return await tx.fetchval(
             "INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)"
             " SELECT i.id, ?, ?, ? FROM items i WHERE i.external_id = ? RETURNING id",
             (user_id, stamp(now), stamp(now + timedelta(minutes=30)), item),
         )
-        return (await cursor.fetchone())[0]
 
 
 async def review_rewrite(
@@ -674,16 +673,14 @@ async def test_an_export_while_reviews_keep_arriving_is_one_consistent_snapshot(
 
 async def test_a_snapshot_sees_one_moment_across_statements(pilot: Reviewed) -> None:
     async with pilot.db.snapshot() as snap:
-        async with snap.execute(SUBMITTED) as cursor:
-            assert (await cursor.fetchone())[0] == 6
+        assert await snap.fetchval(SUBMITTED) == 6
         await judge(pilot, CITRA, "html-001", (1, 1, 1, 1))
         assert await pilot.db.fetchval(SUBMITTED) == 7
-        async with snap.execute(SUBMITTED) as cursor:
-            assert (await cursor.fetchone())[0] == 6
+        assert await snap.fetchval(SUBMITTED) == 6
         with pytest.raises(sqlite3.OperationalError):  # and it is read-only
             await snap.execute("DELETE FROM flags")
-    async with pilot.db.snapshot() as snap, snap.execute(SUBMITTED) as cursor:
-        assert (await cursor.fetchone())[0] == 7
+    async with pilot.db.snapshot() as snap:
+        assert await snap.fetchval(SUBMITTED) == 7
 
 
 # -- problems the coordinator can make ---------------------------------------------------------
@@ -829,12 +826,11 @@ async def add_judged_item(
             " ON CONFLICT (name) DO NOTHING",
             (batch, rubric.to_json(), now),
         )
-        cursor = await conn.execute("SELECT id FROM batches WHERE name = ?", (batch,))
-        batch_id = (await cursor.fetchone())[0]
+        batch_id = await conn.fetchval("SELECT id FROM batches WHERE name = ?", (batch,))
         stored_context = json.dumps(context, ensure_ascii=False) if context else None
-        cursor = await conn.execute(
+        item_id = await conn.fetchval(
             "INSERT INTO items (batch_id, external_id, prompt, response, context, chat_form,"
-            " metadata, gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " metadata, gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 batch_id,
                 external_id,
@@ -846,19 +842,18 @@ async def add_judged_item(
                 '{"zeta": [0, 6]}',
             ),
         )
-        item_id = cursor.lastrowid
         for one in judged:
             await conn.execute(
                 "INSERT INTO trainers (user_id, chat_id, language, role, created_at)"
                 " VALUES (?, ?, 'en', 'trainer', ?) ON CONFLICT DO NOTHING",
                 (one.trainer, one.trainer, now),
             )
-            cursor = await conn.execute(
+            assignment = await conn.fetchval(
                 "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
-                " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)",
+                " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)"
+                " RETURNING id",
                 (item_id, one.trainer, now, now, now),
             )
-            assignment = cursor.lastrowid
             await conn.executemany(
                 "INSERT INTO scores VALUES (?, ?, ?, ?)",
                 [(assignment, key, score, now) for key, score in one.scores.items()],
@@ -1140,12 +1135,11 @@ async def add_reviewed_batch(db: Database, name: str, items: int, overlap: int =
     now = "2026-11-25T03:00:00.000000+00:00"
     text = "Tumis bawang, masukkan nasi, aduk rata. " * 10
     async with db.transaction() as conn:
-        cursor = await conn.execute(
+        batch_id = await conn.fetchval(
             "INSERT INTO batches (name, rubric, overlap, item_count, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (name, DEFAULT_RUBRIC.to_json(), overlap, items, now),
         )
-        batch_id = cursor.lastrowid
         for user_id in range(1, overlap + 1):
             await conn.execute(
                 "INSERT INTO trainers (user_id, chat_id, language, role, created_at)"
@@ -1153,25 +1147,25 @@ async def add_reviewed_batch(db: Database, name: str, items: int, overlap: int =
                 (user_id, user_id, now),
             )
         for n in range(items):
-            cursor = await conn.execute(
+            item_id = await conn.fetchval(
                 "INSERT INTO items (batch_id, external_id, prompt, response, metadata)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (batch_id, f"{name}-{n}", f"Pertanyaan {n}?", text, f'{{"n": {n}}}'),
             )
-            item_id = cursor.lastrowid
             for user_id in range(1, overlap + 1):
-                cursor = await conn.execute(
+                assignment = await conn.fetchval(
                     "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
-                    " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)",
+                    " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)"
+                    " RETURNING id",
                     (item_id, user_id, now, now, now),
                 )
                 await conn.executemany(
                     "INSERT INTO scores VALUES (?, ?, ?, ?)",
-                    [(cursor.lastrowid, key, 3, now) for key in DEFAULT_RUBRIC.criteria],
+                    [(assignment, key, 3, now) for key in DEFAULT_RUBRIC.criteria],
                 )
                 await conn.execute(
                     "INSERT INTO judgments (assignment_id, rewrite, updated_at) VALUES (?, ?, ?)",
-                    (cursor.lastrowid, f"Jawaban lebih baik {n}", now),
+                    (assignment, f"Jawaban lebih baik {n}", now),
                 )
 
 

@@ -283,7 +283,9 @@ async def test_each_items_language_is_stored_by_either_parser(
             f.write("\n")
     result = await import_batch_file(db, settings, path, name="langs")
     assert result.scan.languages == {"id": 1666, "en": 3334, "jv": 1667, "su": 1667}
-    rows = await db.fetchall("SELECT lang, COUNT(*) FROM items GROUP BY lang ORDER BY lang")
+    rows = await db.fetchall(
+        "SELECT lang, COUNT(*) FROM items GROUP BY lang ORDER BY COALESCE(lang, '')"
+    )
     assert [tuple(row) for row in rows] == [
         (None, 1666),
         ("en", 3334),
