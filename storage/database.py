@@ -69,6 +69,19 @@ class Transaction(ABC):
     def chunks(self, sql: str, params: Params, size: int) -> AsyncIterator[list[tuple]]:
         """The rows of a long query as plain tuples, `size` at a time (exports)."""
 
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert many rows into `table` at once (copy-db): PostgreSQL's COPY where it has
+        it, else one INSERT per row."""
+        marks = ", ".join("?" for _ in columns)
+        await self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    async def set_identity_past(self, table: str, largest: int) -> None:
+        """Move the id counter of `table` past `largest`, after rows were inserted with their
+        ids given (copy-db). SQLite takes the next id from the largest one by itself."""
+        return None
+
 
 Connection = Transaction  # the name the query modules use for what a write is handed
 

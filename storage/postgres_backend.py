@@ -180,6 +180,16 @@ class _PgTransaction(Transaction):
         while rows := await cursor.fetch(size):
             yield [tuple(row) for row in rows]
 
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        await self._conn.copy_records_to_table(table, columns=list(columns), records=rows)
+
+    async def set_identity_past(self, table: str, largest: int) -> None:
+        sequence = await self._conn.fetchval("SELECT pg_get_serial_sequence($1, 'id')", table)
+        if sequence is not None:
+            await self._conn.execute("SELECT setval($1, $2, true)", sequence, max(largest, 1))
+
 
 class PostgresDatabase(Database):
     """A pool of asyncpg connections to one PostgreSQL database."""
