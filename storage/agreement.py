@@ -35,7 +35,11 @@ _COUNTED = (
     " WHERE a.item_id = i.id AND a.status = 'submitted' AND s.assignment_id = a.id"
     " AND i.batch_id = ? AND i.done_count >= 2 AND i.gold IS NULL"
 )
-_PACKED = "SUM(CASE WHEN s.criterion = ? THEN CAST(1 AS BIGINT) << (? * (s.score - ?)) ELSE 0 END)"
+# The shift is cast to INTEGER: PostgreSQL shifts a BIGINT by an INTEGER only.
+_PACKED = (
+    "SUM(CASE WHEN s.criterion = ?"
+    " THEN CAST(1 AS BIGINT) << CAST(? * (s.score - ?) AS INTEGER) ELSE 0 END)"
+)
 
 
 def bits_for(width: int) -> int:

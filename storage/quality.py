@@ -66,12 +66,14 @@ async def decided_rewrites(
     `until`.
 
     A few trainers (/stats, a page of /trainers) are read from their assignments (the trainer
-    index); everyone from the reviews (`CROSS JOIN`, see the module docstring)."""
+    index); everyone from the reviews (`CROSS JOIN`, see the module docstring). The few are a
+    plain join written with a comma (its condition in the WHERE, as the CROSS JOIN's), which
+    SQLite may reorder; a bare `JOIN` without `ON` is SQLite's alone."""
     among, params = _among("a.trainer_id", user_ids)
-    join = "CROSS JOIN" if user_ids is None else "JOIN"
+    join = " CROSS JOIN" if user_ids is None else ","
     rows = await db.fetchall(
         "SELECT a.trainer_id, SUM(CASE WHEN r.status = 'accepted' THEN 1 ELSE 0 END), COUNT(*)"
-        f" FROM rewrite_reviews r {join} assignments a"
+        f" FROM rewrite_reviews r{join} assignments a"
         f" WHERE a.id = r.assignment_id AND r.status IN ('accepted', 'rejected')"
         f" AND r.decided_at < ?{among} GROUP BY a.trainer_id",
         [until, *params],

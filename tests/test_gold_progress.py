@@ -132,6 +132,8 @@ async def test_extras_are_not_read_while_dynamic_overlap_is_off(
 
 async def test_batches_are_listed_from_the_covering_index(db: Database) -> None:
     """/batches counts gold items apart without reading an item row."""
+    if db.dialect != "sqlite":
+        pytest.skip("a SQLite query plan")
     plan = " ".join(
         str(row[3]) for row in await db.fetchall(f"EXPLAIN QUERY PLAN {LIST_BATCHES_SQL}")
     )
