@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 from bot.backups import Made, make_backup
 from bot.batch_format import BatchFormatError
 from bot.config import ConfigError, Settings, load_settings
+from bot.copy_db import add_parser as add_copy_db_parser
+from bot.copy_db import copy_db
 from bot.logging_setup import setup_logging
 from bot.upload_problems import plain
 from storage.batches import BatchExistsError
@@ -205,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore_command.add_argument(
         "file", type=Path, help="the backup (relative to the current folder)"
     )
+    add_copy_db_parser(commands)
     return parser
 
 
@@ -531,4 +534,5 @@ _COMMANDS = {
     "export": _export,
     "backup": _backup,
     "restore": _restore,
+    "copy-db": copy_db,
 }
