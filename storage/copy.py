@@ -1,9 +1,9 @@
 """Copying a whole SQLite project into another database (PostgreSQL): `python -m bot copy-db`.
 
-Everything goes through the neutral interface of `storage/database.py`; what is SQLite's own is
-only the reading of the source's schema (PRAGMA table_info / foreign_key_list: the source is
-always the SQLite file), and what is PostgreSQL's own is only setting the identity counters
-(`_set_identity`, see /tmp/prompts/shared-edits.log for the interface method it wants to be).
+Everything goes through the neutral interface of `storage/database.py` (`insert_many`, COPY on
+PostgreSQL, and `set_identity_past` for the id counters); what is SQLite's own is only the
+reading of the source's schema (PRAGMA table_info / foreign_key_list: the source is always the
+SQLite file).
 
 How it goes (`copy_database`):
 - the source is read from one snapshot, the target written in ONE transaction: a copy that
@@ -13,7 +13,7 @@ How it goes (`copy_database`):
   schema (`table_plan`): a table after the tables it points at. A cycle (batches and
   rubric_versions point at each other) is broken on a nullable column: its rows go in with
   that column empty and get it once the table it points at is filled;
-- rows go over in chunks (`executemany`), then each identity counter is set past the largest
+- rows go over in chunks (`insert_many`), then each identity counter is set past the largest
   id, so the next row inserted without an id gets a fresh one;
 - checked before the commit: per table, the row count and a checksum of the rows read back
   from the target equal the source's (`CopyMismatch` names the tables that differ).
@@ -133,7 +133,7 @@ async def copy_database(
                 copied = TableCopy(spec.name)
                 report.tables.append(copied)
                 await progress("copying", spec.name, 0, totals[spec.name])
-                insert = _insert_sql(spec)
+                columns = [column.lower() for column in spec.columns]
                 deferred = {spec.columns.index(column) for column in spec.deferred}
                 async for rows in src.chunks(_select_sql(spec), (), chunk_rows):
                     for row in rows:
@@ -144,7 +144,7 @@ async def copy_database(
                             tuple(None if i in deferred else v for i, v in enumerate(row))
                             for row in rows
                         ]
-                    await dst.executemany(insert, rows)
+                    await dst.insert_many(spec.name.lower(), columns, rows)
                     await progress("copying", spec.name, copied.source_rows, totals[spec.name])
             for spec in specs:
                 if spec.deferred:
@@ -162,7 +162,7 @@ async def copy_database(
             for spec in specs:
                 if spec.identity and totals[spec.name]:
                     largest = await src.fetchval(f"SELECT MAX(id) FROM {_q(spec.name)}")
-                    await _set_identity(dst, spec.name, largest)
+                    await dst.set_identity_past(spec.name.lower(), largest)
                     report.identities[spec.name] = largest
     return report
 
@@ -291,26 +291,9 @@ async def _fill_deferred(
         await dst.executemany(update, rows)
 
 
-async def _set_identity(dst: Transaction, table: str, largest: int) -> None:
-    """The next id the target hands out by itself is past `largest`. SQLite does that alone
-    (max + 1); PostgreSQL's identity columns have a sequence of their own to move.
-
-    Dialect-specific, so it belongs in the backend: see /tmp/prompts/shared-edits.log."""
-    if dst.dialect == "postgresql":
-        await dst.fetchval(
-            "SELECT setval(pg_get_serial_sequence(?, 'id'), ?, true)", (table, largest)
-        )
-
-
 def _select_sql(spec: TableSpec) -> str:
     columns = ", ".join(_q(c) for c in spec.columns)
     return f"SELECT {columns} FROM {_q(spec.name)}"
-
-
-def _insert_sql(spec: TableSpec) -> str:
-    columns = ", ".join(_q(c) for c in spec.columns)
-    marks = ", ".join("?" for _ in spec.columns)
-    return f"INSERT INTO {_q(spec.name)} ({columns}) VALUES ({marks})"
 
 
 def _q(name: str) -> str:

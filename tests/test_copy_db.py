@@ -278,18 +278,17 @@ class _Lossy(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
         async with self._inner.transaction() as tx:
-            real = tx.executemany
+            real = tx.insert_many
 
-            async def executemany(sql: str, rows: Any) -> None:
+            async def insert_many(table: str, columns: Any, rows: Any) -> None:
                 rows = list(rows)
-                table = sql.split("(")[0]
-                if '"invites"' in table:
+                if table == "invites":
                     rows = rows[1:]  # a row lost
-                elif '"bot_facts"' in table:
+                elif table == "bot_facts":
                     rows = [(rows[0][0], rows[0][1] + " "), *rows[1:]]  # a value changed
-                await real(sql, rows)
+                await real(table, columns, rows)
 
-            tx.executemany = executemany  # type: ignore[method-assign]
+            tx.insert_many = insert_many  # type: ignore[method-assign]
             yield tx
 
     async def close(self) -> None: ...
