@@ -84,9 +84,11 @@ _ITEM_WANTS = (
 # With exactly `overlap` reviews that is "max - min below the threshold"; with more, an extra
 # review that sides with the others settles the item, however far off the odd one out stays.
 # (A criterion with fewer than `overlap` scores has no window and disagrees with nobody.)
+# LEAD's offset is cast: PostgreSQL has LEAD(x, integer) only, and its INTEGER columns are BIGINT.
 _UNSETTLED = """EXISTS (SELECT 1 FROM (
     SELECT ds.criterion,
-           LEAD(ds.score, ob.overlap - 1) OVER (PARTITION BY ds.criterion ORDER BY ds.score)
+           LEAD(ds.score, CAST(ob.overlap - 1 AS INTEGER))
+             OVER (PARTITION BY ds.criterion ORDER BY ds.score)
              - ds.score AS span
     FROM assignments da JOIN scores ds ON ds.assignment_id = da.id
     WHERE da.item_id = items.id AND da.status = 'submitted') w
