@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.i18n import t_plain
 from bot.services import Services
 from bot.uploads import Uploads
+from bot.webhook import NilaiApplication, settle_webhook, webhook_arguments
 from handlers import (
     batch_events,
     broadcasts,
@@ -73,7 +74,7 @@ def build_application(
 
     async def post_init(application: Application) -> None:
         if SERVICES_KEY not in application.bot_data:
-            opened = await Database.open(settings.database_path)
+            opened = await Database.open(settings.database_target)
             application.bot_data[SERVICES_KEY] = Services.build(settings, opened, clock)
         await on_start(application)
 
@@ -88,6 +89,7 @@ def build_application(
 
     application = (
         ApplicationBuilder()
+        .application_class(NilaiApplication)  # its Updater never sets the webhook: bot/webhook.py
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
@@ -200,7 +202,8 @@ async def _prune_update_log(context: NilaiContext) -> None:
 
 
 async def on_start(application: Application) -> None:
-    """Work to do each time the bot starts: learn its name, resume unfinished broadcasts."""
+    """Work to do each time the bot starts: learn its name, resume unfinished broadcasts, and
+    in webhook mode set the webhook if no other process has."""
     await remember_bot_username(application)
     await set_command_menu(application)
     services: Services = application.bot_data[SERVICES_KEY]
@@ -209,6 +212,7 @@ async def on_start(application: Application) -> None:
         log.info("%d interrupted import(s) can be opened again", recovered)
     await broadcasts.resume_broadcasts(application)
     await scheduled.DailySends.of(application).start_up()
+    await settle_webhook(application.bot, services.db, services.settings)
 
 
 MENU_COMMANDS = ("next", "stats", "reminders", "lang", "help", "privacy", "mydata")
@@ -237,13 +241,39 @@ async def remember_bot_username(application: Application) -> None:
     log.info("running as @%s", me.username)
 
 
+def run(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then finish in-flight updates and close the database: long
+    polling, or webhook mode when WEBHOOK_URL is set."""
+    if settings.webhook_url is None:
+        run_polling(settings)
+    else:
+        run_webhook(settings)
+
+
 def run_polling(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM, then finish in-flight updates and close the database."""
+    """Poll Telegram for updates (PTB deletes any webhook first)."""
     application = build_application(settings)
     application.run_polling(
         allowed_updates=Update.ALL_TYPES,
         stop_signals=(signal.SIGINT, signal.SIGTERM),
         timeout=settings.poll_timeout,
+        close_loop=False,
+    )
+    log.info("stopped")
+
+
+def run_webhook(settings: Settings) -> None:
+    """Serve the webhook Telegram posts updates to (bot/webhook.py)."""
+    application = build_application(settings)
+    log.info(
+        "webhook mode: serving %s on %s:%d",
+        settings.webhook_path,
+        settings.webhook_listen,
+        settings.webhook_port,
+    )
+    application.run_webhook(
+        **webhook_arguments(settings),
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
         close_loop=False,
     )
     log.info("stopped")

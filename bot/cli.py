@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import errno
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -88,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
         "run",
-        help="start the bot (long polling); the default",
-        description="Start the bot and poll Telegram until Ctrl+C / SIGTERM.",
+        help="start the bot (long polling, or webhook mode with WEBHOOK_URL); the default",
+        description="Start the bot and poll Telegram until Ctrl+C / SIGTERM; with WEBHOOK_URL "
+        "set, serve the webhook on WEBHOOK_LISTEN:WEBHOOK_PORT instead (README 'Webhook mode').",
     )
     commands.add_parser(
         "migrate",
@@ -215,13 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = project_settings(args.project)
-        setup_logging(settings.log_level, [settings.telegram_bot_token, settings.pseudonym_secret])
+        secrets = [settings.telegram_bot_token, settings.pseudonym_secret, settings.webhook_secret]
+        setup_logging(settings.log_level, secrets)
         command = args.command or "run"
         if command == "run":
-            from bot.app import run_polling  # imports PTB's whole stack only when needed
+            from bot.app import run  # imports PTB's whole stack only when needed
 
             settings.require_token()
-            return _run(settings, run_polling)
+            return _run(settings, run)
         return asyncio.run(_COMMANDS[command](settings, args))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -244,8 +248,9 @@ def project_settings(project: Path | None) -> Settings:
     )
 
 
-def _run(settings: Settings, run_polling: Callable[[Settings], None]) -> int:
-    """Run the bot; a refused token or an unreachable Bot API is one clear line, no traceback."""
+def _run(settings: Settings, run: Callable[[Settings], None]) -> int:
+    """Run the bot; a refused token, an unreachable Bot API or a webhook address that cannot be
+    served is one clear line, no traceback."""
     from telegram.error import InvalidToken, NetworkError
 
     lock = RunLock(settings.database_path)
@@ -256,7 +261,7 @@ def _run(settings: Settings, run_polling: Callable[[Settings], None]) -> int:
         )
         return 2
     try:
-        run_polling(settings)
+        run(settings)
     except InvalidToken:
         print(
             "error: Telegram refused TELEGRAM_BOT_TOKEN; copy it again from @BotFather",
@@ -270,9 +275,26 @@ def _run(settings: Settings, run_polling: Callable[[Settings], None]) -> int:
             file=sys.stderr,
         )
         return 1
+    except OSError as error:
+        if settings.webhook_url is None or not _cannot_listen(error):
+            raise
+        print(
+            f"error: cannot serve the webhook on WEBHOOK_LISTEN={settings.webhook_listen} "
+            f"WEBHOOK_PORT={settings.webhook_port}: {error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 2
     finally:
         lock.release()
     return 0
+
+
+def _cannot_listen(error: OSError) -> bool:
+    """The webhook server's bind failed: the port is taken or the address is not this host's."""
+    return isinstance(error, socket.gaierror) or error.errno in (
+        errno.EADDRINUSE,
+        errno.EADDRNOTAVAIL,
+    )
 
 
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
