@@ -12,7 +12,7 @@ Typical use::
 """
 
 from tests.fakebot.models import ApiCall, CallbackRecord, FakeFile, FakeMessage, UploadedFile
-from tests.fakebot.server import DEFAULT_TOKEN, FakeBotApi, fast_request
+from tests.fakebot.server import DEFAULT_TOKEN, FakeBotApi, WebhookDelivery, fast_request
 from tests.fakebot.users import FakeUser, command_entities, split_like_telegram_apps
 from tests.fakebot.validation import (
     MAX_CALLBACK_DATA_BYTES,
@@ -38,6 +38,7 @@ __all__ = [
     "FakeMessage",
     "FakeUser",
     "UploadedFile",
+    "WebhookDelivery",
     "command_entities",
     "fast_request",
     "parse_html",

@@ -4,6 +4,12 @@ It speaks HTTP on 127.0.0.1 exactly where PTB expects Telegram (``base_url``/``b
 keeps chats and messages in memory, validates requests the way Telegram does (same status codes
 and descriptions, so PTB raises the same exceptions), records every call, and lets tests play
 users, inject failures and wait for the bot without sleeping.
+
+Updates reach the bot as on Telegram: answered to getUpdates, or, once the bot called
+setWebhook, POSTed to the webhook URL with the ``X-Telegram-Bot-Api-Secret-Token`` header (one
+at a time, in order, retried while the bot does not answer 2xx; getUpdates then answers 409).
+The fake accepts an ``http://`` webhook, which Telegram does not, since the bots under test
+serve plain HTTP on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
@@ -95,6 +102,7 @@ _CHAT_ACTIONS = frozenset(
     }
 )
 _COMMAND_NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass
@@ -141,6 +149,15 @@ class _FloodLimit:
     free: _FloodBucket
     paid: _FloodBucket
     reply_seconds: float
+
+
+@dataclass
+class WebhookDelivery:
+    """One POST of an update to the bot's webhook, and how the bot answered it."""
+
+    update_id: int
+    url: str
+    status: int | None  # None: no HTTP answer (connection refused, reset, timeout)
 
 
 @dataclass
@@ -233,6 +250,11 @@ class FakeBotApi:
         self.bot_settings: dict[str, Any] = {}
         self.downloads: list[str] = []
         self.allowed_updates: list[str] | None = None
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
+        self.webhook_targets: list[str] | None = None  # deliver here round robin, not to its URL
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self._next_target = 0
+        self._webhook_task: asyncio.Task[None] | None = None
         self._users: dict[int, FakeUser] = {}
         self._chats: dict[int, _Chat] = {}
         self._pending: list[dict[str, Any]] = []
@@ -299,11 +321,17 @@ class FakeBotApi:
         root = f"http://{self.host}:{self.port}"
         self.base_url = f"{root}/bot"
         self.file_url = f"{root}/file/bot"
+        self._webhook_task = asyncio.create_task(self._deliver_to_webhook())
 
     async def stop(self) -> None:
         """Release pending long polls (they answer []) and shut the server down."""
         self._closing = True
         self._notify()
+        if self._webhook_task is not None:
+            task, self._webhook_task = self._webhook_task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -854,6 +882,12 @@ class FakeBotApi:
         offset = int(params.get("offset") or 0)
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = max(float(params.get("timeout") or 0), 0.0)
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
         if isinstance(params.get("allowed_updates"), list):
             self.allowed_updates = params["allowed_updates"] or None
         if offset > 0:
@@ -899,17 +933,91 @@ class FakeBotApi:
         if params.get("drop_pending_updates"):
             self._delivered.update(u["update_id"] for u in self._pending)
             self._pending.clear()
+        self.webhook = None
         return True
 
     def _set_webhook(self, params: dict[str, Any]) -> bool:
-        raise bad_request("webhooks are not supported by the fake; use polling")
+        """Push updates to ``url`` from now on (an empty one removes the webhook, as on
+        Telegram); the call is recorded like any other, so tests count them."""
+        url = str(params.get("url") or "")
+        if params.get("drop_pending_updates"):
+            self._delete_webhook({"drop_pending_updates": True})
+        if not url:
+            self.webhook = None
+            return True
+        if not url.startswith(("https://", "http://")):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN_RE.fullmatch(str(secret)):
+            raise bad_request("secret token contains unallowed characters")
+        if isinstance(params.get("allowed_updates"), list):
+            self.allowed_updates = params["allowed_updates"] or None
+        self.webhook = {"url": url, "secret_token": secret}
+        self._notify()  # wakes the delivery
+        return True
 
     def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
-            "url": "",
+            "url": self.webhook["url"] if self.webhook else "",
             "has_custom_certificate": False,
-            "pending_update_count": len(self._pending),
+            "pending_update_count": self._undelivered_count(),
         }
+
+    # -- webhook delivery ----------------------------------------------------------------------
+
+    async def _deliver_to_webhook(self) -> None:
+        """While a webhook is set, POST each undelivered update to it, oldest first; one the
+        bot does not take (no answer, or not 2xx) is tried again shortly, as Telegram does."""
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            while not self._closing:
+                changed = self._changed
+                update = self._next_for_webhook() if self.webhook is not None else None
+                if update is None:
+                    await changed.wait()
+                    continue
+                if not await self._post_to_webhook(session, update):
+                    await asyncio.sleep(0.05)
+
+    def _next_for_webhook(self) -> dict[str, Any] | None:
+        if self._redeliver:
+            return self._redeliver[0]
+        for update in list(self._pending):
+            if update["update_id"] in self._delivered:
+                continue
+            allowed = self.allowed_updates
+            if allowed is not None and not any(kind in update for kind in allowed):
+                self._delivered.add(update["update_id"])  # Telegram never sends these
+                self._pending.remove(update)
+                continue
+            return update
+        return None
+
+    async def _post_to_webhook(
+        self, session: aiohttp.ClientSession, update: dict[str, Any]
+    ) -> bool:
+        assert self.webhook is not None
+        url = self.webhook["url"]
+        if self.webhook_targets:
+            url = self.webhook_targets[self._next_target % len(self.webhook_targets)]
+            self._next_target += 1
+        headers = {}
+        if self.webhook["secret_token"] is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(self.webhook["secret_token"])
+        status: int | None = None
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+            async with session.post(url, json=update, headers=headers) as answer:
+                status = answer.status
+        self.webhook_deliveries.append(WebhookDelivery(update["update_id"], url, status))
+        taken = status is not None and 200 <= status < 300
+        if taken:
+            if self._redeliver and self._redeliver[0] is update:
+                self._redeliver.pop(0)
+            else:
+                self._delivered.add(update["update_id"])
+                self._pending = [u for u in self._pending if u is not update]
+            self._touch()
+        self._notify()
+        return taken
 
     # -- commands & settings -------------------------------------------------------------------
 
