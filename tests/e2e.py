@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from bot.app import build_application, on_start
 from bot.batches import import_batch_file
 from bot.config import Settings
 from bot.onboarding import Onboarding
+from bot.webhook import webhook_arguments
 from handlers.callback_data import Action, decode, encode
 from storage.database import Database
 from tests.conftest import FakeClock
@@ -24,12 +26,34 @@ BUTTON_WAIT_SECONDS = 5.0
 # would otherwise get reminders, summaries or swept leases whenever the job happened to fire.
 # They are paused in tests; a test of one runs it by hand (`job.run(app)`) at the moment it sets.
 PER_MINUTE_JOBS = ("daily-sends", "lease-sweeper", "batch-events", "quality-notices")
+WEBHOOK_SECRET = "nilai-test-webhook-secret_0123456789"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class RunningBot:
-    """The real Application (composition root, handlers, jobs) polling the fake server."""
+    """The real Application (composition root, handlers, jobs) polling the fake server.
 
-    def __init__(self, api: FakeBotApi, settings: Settings, clock: FakeClock):
+    With `webhook=True` it serves PTB's webhook on 127.0.0.1 at a free port instead, and the
+    fake server posts the updates there once the webhook is set. Its WEBHOOK_URL is that
+    address unless `webhook_url` names another (the address of a bot already running, for
+    several bots with the same settings behind one URL, as behind a load balancer).
+    """
+
+    def __init__(
+        self,
+        api: FakeBotApi,
+        settings: Settings,
+        clock: FakeClock,
+        *,
+        webhook: bool = False,
+        webhook_url: str | None = None,
+    ):
         self.api = api
         self.settings = replace(
             settings,
@@ -37,6 +61,15 @@ class RunningBot:
             telegram_api_base_url=api.base_url,
             telegram_api_file_url=api.file_url,
         )
+        if webhook:
+            port = free_port()
+            self.settings = replace(
+                self.settings,
+                webhook_url=webhook_url or f"http://127.0.0.1:{port}/nilai/hook",
+                webhook_listen="127.0.0.1",
+                webhook_port=port,
+                webhook_secret=WEBHOOK_SECRET,
+            )
         self.clock = clock
         self.db: Database | None = None
         self.app: Any = None
@@ -44,7 +77,7 @@ class RunningBot:
     async def start(self) -> None:
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
             os.environ.pop(proxy, None)  # nothing may route 127.0.0.1 elsewhere
-        self.db = await Database.open(self.settings.database_path)
+        self.db = await Database.open(self.settings.database_target)
         self.app = build_application(self.settings, self.db, clock=self.clock)
         for name in PER_MINUTE_JOBS:
             for job in self.app.job_queue.get_jobs_by_name(name):
@@ -52,9 +85,12 @@ class RunningBot:
         await self.app.initialize()
         await on_start(self.app)
         await self.app.start()
-        await self.app.updater.start_polling(
-            timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES
-        )
+        if self.settings.webhook_url is not None:
+            await self.app.updater.start_webhook(**webhook_arguments(self.settings))
+        else:
+            await self.app.updater.start_polling(
+                timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES
+            )
 
     async def stop(self) -> None:
         if self.app is not None:
