@@ -321,6 +321,12 @@ class SQLiteDatabase(Database):
             if version in applied:
                 continue
             async with self.transaction() as tx:
+                # Under the write lock, looked at again: another process opening the same new
+                # file at the same moment may have applied it meanwhile.
+                if await tx.fetchone(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ):
+                    continue
                 for statement in statements(sql):
                     await tx.execute(statement)
                 await tx.execute(

@@ -417,3 +417,20 @@ async def test_one_process_leads_and_another_takes_over_when_it_dies(
             assert await other.is_leader()  # one SQLite process: always the leader
     finally:
         await other.close()
+
+
+async def test_two_processes_opening_a_new_sqlite_file_at_once_migrate_it_once(
+    tmp_path: Path,
+) -> None:
+    """The second waits for the write lock, then finds each migration applied and skips it."""
+    import asyncio
+
+    path = tmp_path / "new.db"
+    opened = await asyncio.gather(*(Database.open(path) for _ in range(3)))
+    try:
+        rows = await opened[0].fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        versions = [row[0] for row in rows]
+        assert versions == sorted(set(versions)) and len(versions) >= 17
+    finally:
+        for db in opened:
+            await db.close()
