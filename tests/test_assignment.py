@@ -375,15 +375,15 @@ async def test_the_last_language_cannot_be_turned_off(db: Database) -> None:
     assert await languages.languages_of(db, 1) == ("su",)
 
 
-async def test_the_pick_reads_indexes_only(db: Database) -> None:
+async def test_the_pick_reads_indexes_only(sqlite_db: Database) -> None:
     params = {"trainer": 1, "batch": 1, "position": 10, "seq": 0, "limit": 16, "now": "x"}
     params.update({"l0": "id", "l1": "jv"})
     plans = {
-        "candidates": await db.fetchall("EXPLAIN QUERY PLAN " + _CANDIDATES_SQL, params),
-        "candidates, two languages": await db.fetchall(
+        "candidates": await sqlite_db.fetchall("EXPLAIN QUERY PLAN " + _CANDIDATES_SQL, params),
+        "candidates, two languages": await sqlite_db.fetchall(
             "EXPLAIN QUERY PLAN " + _candidates_sql(2), params
         ),
-        "claim": await db.fetchall(
+        "claim": await sqlite_db.fetchall(
             "EXPLAIN QUERY PLAN " + _CLAIM_SQL.format(ids=":c0, :c1"),
             {**params, "lease": "y", "c0": 1, "c1": 2},
         ),

@@ -244,9 +244,9 @@ async def test_a_lifted_pause_serves_the_batch_again(db: Database, clock: FakeCl
     assert await everything(db, clock, 1) == ["o1", "o2"]
 
 
-async def test_the_gold_claim_reads_indexes_only(db: Database) -> None:
+async def test_the_gold_claim_reads_indexes_only(sqlite_db: Database) -> None:
     params = {"trainer": 1, "batch": 1, "now": "x", "lease": "y", "l0": "id"}
-    rows = await db.fetchall("EXPLAIN QUERY PLAN " + assignment._gold_claim_sql(1), params)
+    rows = await sqlite_db.fetchall("EXPLAIN QUERY PLAN " + assignment._gold_claim_sql(1), params)
     detail = "\n".join(row["detail"] for row in rows)
     # The gold items' languages come from the index entries, never from the rows.
     assert "SEARCH i USING COVERING INDEX items_progress (batch_id=? AND complete=?)" in detail

@@ -97,15 +97,15 @@ async def test_a_page_at_a_time_oldest_first_and_the_panel_is_the_newest(
     assert await db.fetchval("SELECT COUNT(*) FROM assignments WHERE status = 'active'") == 0
 
 
-async def test_the_sweep_looks_through_the_partial_index(db: Database) -> None:
-    plan = await db.fetchall("EXPLAIN QUERY PLAN " + _ENDED_ANY_SQL, ("x",))
+async def test_the_sweep_looks_through_the_partial_index(sqlite_db: Database) -> None:
+    plan = await sqlite_db.fetchall("EXPLAIN QUERY PLAN " + _ENDED_ANY_SQL, ("x",))
     assert "assignments_leases" in " ".join(row["detail"] for row in plan)
 
 
 async def test_the_swept_lease_next_offers_back_is_found_by_index_probes_only(
-    db: Database,
+    sqlite_db: Database,
 ) -> None:
-    plan = await db.fetchall("EXPLAIN QUERY PLAN " + _LAST_SWEPT_SQL, {"trainer": 1})
+    plan = await sqlite_db.fetchall("EXPLAIN QUERY PLAN " + _LAST_SWEPT_SQL, {"trainer": 1})
     details = [row["detail"] for row in plan]
     searches = [detail for detail in details if detail.startswith("SEARCH")]
     assert len(searches) == 2 and all("INDEX assignments_trainer" in d for d in searches)
