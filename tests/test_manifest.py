@@ -35,7 +35,7 @@ async def pilot(db: Database, settings: Settings, clock: FakeClock, tmp_path: Pa
 async def database_counts(db: Database, batch: str) -> dict[str, int]:
     """The counts a manifest must show, asked of the database directly."""
     items = await db.fetchone(
-        "SELECT COUNT(*), SUM(i.gold IS NOT NULL) FROM items i"
+        "SELECT COUNT(*), SUM(CASE WHEN i.gold IS NOT NULL THEN 1 ELSE 0 END) FROM items i"
         " JOIN batches b ON b.id = i.batch_id WHERE b.name = ?",
         (batch,),
     )
