@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
+from storage.database import Database
 from tests.cli_runner import run_cli
 from tests.e2e import agree_under
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
@@ -412,88 +413,103 @@ def _is_panel_or_all_done(message: FakeMessage) -> bool:
 # -- what the database must hold ---------------------------------------------------------------
 
 
-def check_database(path: Path, ledger: Ledger, promised: Promises) -> dict[str, int]:
-    """Assert every acknowledged effect is stored and nothing is doubled; some counts."""
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        stored_scores = {
-            (aid, CRITERIA.index(key)): score
-            for aid, key, score in conn.execute(
-                "SELECT assignment_id, criterion, score FROM scores"
-            )
-        }
-        for key, score in promised.scores.items():
-            assert stored_scores.get(key) == score, f"acknowledged score {key}={score} lost"
-        for key, score in stored_scores.items():
-            assert ledger.scores.get(key) == score, f"score {key}={score} nobody gave"
-        stored_flags = {
-            (aid, FLAGS.index(flag))
-            for aid, flag in conn.execute("SELECT assignment_id, flag FROM flags")
-        }
-        assert promised.flags <= stored_flags, "an acknowledged flag was lost"
-        rewrites = dict(
-            conn.execute("SELECT assignment_id, rewrite FROM judgments WHERE rewrite IS NOT NULL")
-        )
-        for aid, text in promised.rewrites.items():
-            assert rewrites.get(aid) == text, f"acknowledged rewrite of {aid} lost"
-        submitted = {
-            aid for (aid,) in conn.execute("SELECT id FROM assignments WHERE status = 'submitted'")
-        }
-        assert promised.submits <= submitted, "an acknowledged submit was lost"
-        assert submitted <= promised.submit_taps, "a submit nobody tapped"
-        # every submitted judgment is complete, once, and counted once for its item
-        for aid in submitted:
-            scored = {c for (a, c) in stored_scores if a == aid}
-            assert scored == set(range(len(CRITERIA))), f"assignment {aid} submitted unscored"
-        assert conn.execute(
-            "SELECT COUNT(*) FROM judgments j JOIN assignments a ON a.id = j.assignment_id"
-            " WHERE a.status = 'submitted'"
-        ).fetchone()[0] == len(submitted)
-        assert (
-            conn.execute(
-                "SELECT item_id, trainer_id FROM assignments GROUP BY item_id, trainer_id"
-                " HAVING COUNT(*) > 1"
-            ).fetchall()
-            == []
-        )
-        miscounted = conn.execute(
-            "SELECT i.id, i.done_count, COUNT(a.id) FROM items i LEFT JOIN assignments a"
-            " ON a.item_id = i.id AND a.status = 'submitted' GROUP BY i.id"
-            " HAVING i.done_count <> COUNT(a.id)"
-        ).fetchall()
-        assert miscounted == [], f"items whose count disagrees with their reviews: {miscounted}"
-        over = conn.execute(
-            "SELECT i.id, COUNT(*) FROM items i JOIN batches b ON b.id = i.batch_id"
-            " JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted' AND a.late = 0"
-            " GROUP BY i.id, b.overlap HAVING COUNT(*) > b.overlap"
-        ).fetchall()
-        assert over == [], f"items with more reviews than their overlap: {over}"
-        held = conn.execute(
-            "SELECT trainer_id FROM assignments WHERE status = 'active'"
-            " GROUP BY trainer_id HAVING COUNT(*) > 1"
-        ).fetchall()
-        assert held == [], f"trainers holding two items: {held}"
-        return {
-            "submitted": len(submitted),
-            "scores": len(stored_scores),
-            "flags": len(stored_flags),
-            "rewrites": len(rewrites),
-        }
+async def check_database(target: Path | str, ledger: Ledger, promised: Promises) -> dict[str, int]:
+    """Assert every acknowledged effect is stored and nothing is doubled; some counts.
+
+    `target` is the SQLite file (whose integrity is checked first) or a PostgreSQL address."""
+    if isinstance(target, Path):
+        with contextlib.closing(sqlite3.connect(target)) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    db = await Database.open(target, migrate=False)
+    try:
+        return await _check_stored(db, ledger, promised)
+    finally:
+        await db.close()
 
 
-def active_assignment(path: Path, trainer_id: int) -> tuple[int | None, dict[int, int]]:
+async def _check_stored(db: Database, ledger: Ledger, promised: Promises) -> dict[str, int]:
+    stored_scores = {
+        (aid, CRITERIA.index(key)): score
+        for aid, key, score in await db.fetchall(
+            "SELECT assignment_id, criterion, score FROM scores"
+        )
+    }
+    for key, score in promised.scores.items():
+        assert stored_scores.get(key) == score, f"acknowledged score {key}={score} lost"
+    for key, score in stored_scores.items():
+        assert ledger.scores.get(key) == score, f"score {key}={score} nobody gave"
+    stored_flags = {
+        (aid, FLAGS.index(flag))
+        for aid, flag in await db.fetchall("SELECT assignment_id, flag FROM flags")
+    }
+    assert promised.flags <= stored_flags, "an acknowledged flag was lost"
+    rewrites = {
+        aid: text
+        for aid, text in await db.fetchall(
+            "SELECT assignment_id, rewrite FROM judgments WHERE rewrite IS NOT NULL"
+        )
+    }
+    for aid, text in promised.rewrites.items():
+        assert rewrites.get(aid) == text, f"acknowledged rewrite of {aid} lost"
+    submitted = {
+        row[0] for row in await db.fetchall("SELECT id FROM assignments WHERE status = 'submitted'")
+    }
+    assert promised.submits <= submitted, "an acknowledged submit was lost"
+    assert submitted <= promised.submit_taps, "a submit nobody tapped"
+    # every submitted judgment is complete, once, and counted once for its item
+    for aid in submitted:
+        scored = {c for (a, c) in stored_scores if a == aid}
+        assert scored == set(range(len(CRITERIA))), f"assignment {aid} submitted unscored"
+    judged = await db.fetchval(
+        "SELECT COUNT(*) FROM judgments j JOIN assignments a ON a.id = j.assignment_id"
+        " WHERE a.status = 'submitted'"
+    )
+    assert judged == len(submitted)
+    twice = await db.fetchall(
+        "SELECT item_id, trainer_id FROM assignments GROUP BY item_id, trainer_id"
+        " HAVING COUNT(*) > 1"
+    )
+    assert twice == [], f"an item assigned twice to one trainer: {[tuple(r) for r in twice]}"
+    miscounted = await db.fetchall(
+        "SELECT i.id, i.done_count, COUNT(a.id) FROM items i LEFT JOIN assignments a"
+        " ON a.item_id = i.id AND a.status = 'submitted' GROUP BY i.id, i.done_count"
+        " HAVING i.done_count <> COUNT(a.id)"
+    )
+    assert miscounted == [], f"items whose count disagrees with their reviews: {miscounted}"
+    over = await db.fetchall(
+        "SELECT i.id, COUNT(*) FROM items i JOIN batches b ON b.id = i.batch_id"
+        " JOIN assignments a ON a.item_id = i.id AND a.status = 'submitted' AND a.late = 0"
+        " GROUP BY i.id, b.overlap HAVING COUNT(*) > b.overlap"
+    )
+    assert over == [], f"items with more reviews than their overlap: {over}"
+    held = await db.fetchall(
+        "SELECT trainer_id FROM assignments WHERE status = 'active'"
+        " GROUP BY trainer_id HAVING COUNT(*) > 1"
+    )
+    assert held == [], f"trainers holding two items: {held}"
+    return {
+        "submitted": len(submitted),
+        "scores": len(stored_scores),
+        "flags": len(stored_flags),
+        "rewrites": len(rewrites),
+    }
+
+
+async def active_assignment(
+    target: Path | str, trainer_id: int
+) -> tuple[int | None, dict[int, int]]:
     """The trainer's open assignment and its stored scores (criterion index -> score)."""
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        row = conn.execute(
+    db = await Database.open(target, migrate=False)
+    try:
+        open_id = await db.fetchval(
             "SELECT id FROM assignments WHERE trainer_id = ? AND status = 'active'", (trainer_id,)
-        ).fetchone()
-        if row is None:
+        )
+        if open_id is None:
             return None, {}
-        scores = {
-            CRITERIA.index(key): score
-            for key, score in conn.execute(
-                "SELECT criterion, score FROM scores WHERE assignment_id = ?", (row[0],)
-            )
-        }
-        return row[0], scores
+        rows = await db.fetchall(
+            "SELECT criterion, score FROM scores WHERE assignment_id = ?", (open_id,)
+        )
+        return open_id, {CRITERIA.index(key): score for key, score in rows}
+    finally:
+        await db.close()

@@ -73,7 +73,7 @@ async def crash_while_reviewing(
         # Every trainer continues where they were: /next shows their open item with the scores
         # stored (which include every acknowledged one: check_database below).
         for trainer in crowd:
-            open_id, stored = active_assignment(bot.database, trainer.user.user_id)
+            open_id, stored = await active_assignment(bot.database, trainer.user.user_id)
             if open_id is None:
                 continue
             assert await trainer.ask_for_item(), "an open item did not come back"
@@ -88,7 +88,7 @@ async def crash_while_reviewing(
         await bot.close()
 
     promised = promises(api, ledger)
-    counts = check_database(bot.database, ledger, promised)
+    counts = await check_database(bot.database, ledger, promised)
     assert counts["submitted"] > 0 and promised.scores, "the load did not get going"
     assert [trainer.misled for trainer in crowd] == [0] * trainers  # no "item above" toasts
     log = bot.log_text()
