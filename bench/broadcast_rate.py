@@ -52,7 +52,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -67,7 +66,7 @@ from bot.clock import utc_now
 from bot.config import Settings
 from handlers.callback_data import Action, encode
 from handlers.paced_sends import concurrency
-from storage.database import Database
+from storage.database import Database, Row
 from tests.e2e import RunningBot, assignment_of
 from tests.factories import NOW, make_batch
 from tests.fakebot import ApiCall, FakeBotApi, FakeMessage, FakeUser
@@ -356,7 +355,7 @@ async def run_inprocess(trainers: int, rate: int, think: float, folder: Path) ->
             await nilai.stop()
         reviewer.tally(result)
         tally(api, since, ids, blocked, result, [(since, len(api.calls))])
-    result.statuses = delivery_statuses(settings.database_path)
+    result.statuses = await delivery_statuses(settings.database_path)
     return result
 
 
@@ -406,8 +405,8 @@ async def run_kill(trainers: int, rate: int, think: float, folder: Path) -> Resu
         tally(
             api, since, ids, blocked, result, [(since, killed_index), (restart_index, api.mark())]
         )
-    result.statuses = delivery_statuses(folder / "nilai.db")
-    failed = failed_trainers(folder / "nilai.db")
+    result.statuses = await delivery_statuses(folder / "nilai.db")
+    failed = await failed_trainers(folder / "nilai.db")
     result.misses_among_given_up = missed_chats(api, since, ids, blocked) <= failed
     problems = [line for line in log_path.read_text().splitlines() if "Traceback" in line]
     if problems:
@@ -438,16 +437,23 @@ def told_unconfirmed(coordinator: FakeUser, since: int) -> int | None:
     return None
 
 
-def delivery_statuses(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall()
-    return {status: count for status, count in rows}
+async def delivery_statuses(path: Path) -> dict[str, int]:
+    rows = await _read(path, "SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+    return {row[0]: row[1] for row in rows}
 
 
-def failed_trainers(path: Path) -> set[int]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT trainer_id FROM deliveries WHERE status = 'failed'").fetchall()
+async def failed_trainers(path: Path) -> set[int]:
+    rows = await _read(path, "SELECT trainer_id FROM deliveries WHERE status = 'failed'")
     return {row[0] for row in rows}
+
+
+async def _read(path: Path, sql: str) -> list[Row]:
+    """The rows of one read of the bot's database, once the bot is done with it."""
+    database = await Database.open(path, migrate=False)
+    try:
+        return await database.fetchall(sql)
+    finally:
+        await database.close()
 
 
 def missed_chats(api: FakeBotApi, since: int, ids: list[int], blocked: set[int]) -> set[int]:

@@ -74,7 +74,7 @@ async def add_quality(db: Database, trainers: int) -> tuple[int, int]:
         )
         await conn.executemany(
             "INSERT INTO gold_pauses (trainer_id, batch_id, paused_at)"
-            " SELECT ?, id, ? FROM batches",
+            " SELECT CAST(? AS BIGINT), id, CAST(? AS TEXT) FROM batches",
             [(n, at) for n in range(1, trainers + 1) if n % PAUSED == 0],
         )
     return len(judgments), len(answers)

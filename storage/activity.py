@@ -32,12 +32,15 @@ async def submitted_per_day(
     counts = {trainer_id: [0] * len(days) for trainer_id in trainer_ids}
     if not days:
         return counts
-    day_rows = ", ".join("(?, ?, ?)" for _ in days)
+    # Typed, so PostgreSQL knows the VALUES columns' types (a bare `?` there is a guess).
+    day_rows = ", ".join("(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))" for _ in days)
     day_params = [v for index, (start, end) in enumerate(days) for v in (index, start, end)]
     per_chunk = max(1, _CHUNK * 14 // len(days))  # rows per statement stay in the thousands
     for first in range(0, len(trainer_ids), per_chunk):
         chunk = list(trainer_ids[first : first + per_chunk])
-        sql = _COUNTS_SQL.format(days=day_rows, people=", ".join("(?)" for _ in chunk))
+        sql = _COUNTS_SQL.format(
+            days=day_rows, people=", ".join("(CAST(? AS BIGINT))" for _ in chunk)
+        )
         for row in await db.fetchall(sql, (*day_params, *chunk)):
             if row["reviews"]:
                 counts[row["trainer_id"]][row["day"]] = row["reviews"]

@@ -39,16 +39,16 @@ async def create_broadcast(
     (broadcast id, created now), or None when the batch does not exist.
     """
 
-    def work(conn: Connection) -> tuple[int, bool] | None:
+    async def work(conn: Connection) -> tuple[int, bool] | None:
         if kind == "batch":
-            if conn.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone() is None:
+            if await conn.fetchone("SELECT 1 FROM batches WHERE id = ?", (batch_id,)) is None:
                 return None
-            existing = conn.execute(
+            existing = await conn.fetchone(
                 "SELECT id FROM broadcasts WHERE kind = 'batch' AND batch_id = ?", (batch_id,)
-            ).fetchone()
+            )
             if existing is not None:
                 return existing[0], False
-        broadcast_id = _insert_broadcast(
+        broadcast_id = await _insert_broadcast(
             conn, kind, batch_id, text, created_by, report_chat_id, now
         )
         return broadcast_id, True
@@ -56,7 +56,7 @@ async def create_broadcast(
     return await db.write(work)
 
 
-def _insert_broadcast(
+async def _insert_broadcast(
     conn: Connection,
     kind: str,
     batch_id: int | None,
@@ -66,14 +66,14 @@ def _insert_broadcast(
     now: str,
 ) -> int:
     """The broadcast row and its deliveries (the caller's transaction); its id."""
-    (broadcast_id,) = conn.execute(
+    broadcast_id = await conn.fetchval(
         "INSERT INTO broadcasts (kind, batch_id, text, created_by, report_chat_id, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (kind, batch_id, text, created_by, report_chat_id, now),
-    ).fetchone()
-    conn.execute(
+    )
+    await conn.execute(
         "INSERT INTO deliveries (broadcast_id, trainer_id)"
-        f" SELECT ?, user_id FROM trainers WHERE {_RECIPIENTS} ORDER BY user_id",
+        f" SELECT CAST(? AS BIGINT), user_id FROM trainers WHERE {_RECIPIENTS} ORDER BY user_id",
         (broadcast_id, created_by),
     )
     return broadcast_id
@@ -96,12 +96,12 @@ async def count_recipients(db: Database, created_by: int) -> int:
 async def insert_draft(db: Database, *, created_by: int, chat_id: int, text: str, now: str) -> int:
     """A stored /announce draft awaiting Send or Cancel; its id."""
 
-    def work(conn: Connection) -> int:
-        return conn.execute(
+    async def work(conn: Connection) -> int:
+        return await conn.fetchval(
             "INSERT INTO announcement_drafts (created_by, chat_id, text, created_at)"
             " VALUES (?, ?, ?, ?) RETURNING id",
             (created_by, chat_id, text, now),
-        ).fetchone()[0]
+        )
 
     return await db.write(work)
 
@@ -127,12 +127,12 @@ async def decide_draft(
     The status guard makes a second tap, or a redelivered one, find nothing to change.
     """
 
-    def work(conn: Connection) -> DraftRow | None:
-        row = conn.execute(
+    async def work(conn: Connection) -> DraftRow | None:
+        row = await conn.fetchone(
             "SELECT id, created_by, chat_id, text, status, broadcast_id"
             " FROM announcement_drafts WHERE id = ?",
             (draft_id,),
-        ).fetchone()
+        )
         if row is None:
             return None
         draft = DraftRow(row[0], row[1], row[3], row[4], row[5], decided_now=False)
@@ -140,11 +140,11 @@ async def decide_draft(
             return draft
         broadcast_id = None
         if send:
-            broadcast_id = _insert_broadcast(
+            broadcast_id = await _insert_broadcast(
                 conn, "announcement", None, draft.text, actor_id, row[2], now
             )
         status = "sent" if send else "cancelled"
-        conn.execute(
+        await conn.execute(
             "UPDATE announcement_drafts SET status = ?, broadcast_id = ?, decided_at = ?"
             " WHERE id = ? AND status = 'draft'",
             (status, broadcast_id, now, draft_id),
@@ -210,43 +210,54 @@ async def record_and_claim(
 
     A `blocked` outcome also marks the trainer unreachable, so later broadcasts skip them.
     """
-    async with db.transaction() as conn:
-        if outcomes:
-            await conn.executemany(
-                "UPDATE deliveries SET status = ?, message_id = ?, updated_at = ?"
-                " WHERE broadcast_id = ? AND trainer_id = ? AND status = 'sending'",
-                [
-                    (status, message_id, now, broadcast_id, trainer_id)
-                    for trainer_id, status, message_id in outcomes
-                ],
-            )
-            blocked = [(trainer_id,) for trainer_id, status, _ in outcomes if status == "blocked"]
-            if blocked:
-                await conn.executemany(
-                    "UPDATE trainers SET reachable = 0 WHERE user_id = ?", blocked
-                )
-        if release:
-            await conn.executemany(
-                "UPDATE deliveries SET status = 'pending', attempts = attempts - 1,"
-                " updated_at = ? WHERE broadcast_id = ? AND trainer_id = ? AND status = 'sending'",
-                [(now, broadcast_id, trainer_id) for trainer_id in release],
-            )
-        if claim <= 0:
-            return []
-        # The (broadcast_id, status) index finds pending rows without passing the finished ones.
-        async with conn.execute(
-            "SELECT d.trainer_id, t.chat_id, t.language FROM deliveries d"
-            " JOIN trainers t ON t.user_id = d.trainer_id"
-            " WHERE d.broadcast_id = ? AND d.status = 'pending' LIMIT ?",
-            (broadcast_id, claim),
-        ) as cursor:
-            page = [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+    return await db.write(_record_and_claim, broadcast_id, outcomes, release, claim, now)
+
+
+async def _record_and_claim(
+    conn: Connection,
+    broadcast_id: int,
+    outcomes: Sequence[OutcomeRow],
+    release: Sequence[int],
+    claim: int,
+    now: str,
+) -> list[RecipientRow]:
+    if outcomes:
         await conn.executemany(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?"
-            " WHERE broadcast_id = ? AND trainer_id = ? AND status = 'pending'",
-            [(now, broadcast_id, trainer_id) for trainer_id, _, _ in page],
+            "UPDATE deliveries SET status = ?, message_id = ?, updated_at = ?"
+            " WHERE broadcast_id = ? AND trainer_id = ? AND status = 'sending'",
+            [
+                (status, message_id, now, broadcast_id, trainer_id)
+                for trainer_id, status, message_id in outcomes
+            ],
         )
-        return page
+        blocked = [(trainer_id,) for trainer_id, status, _ in outcomes if status == "blocked"]
+        if blocked:
+            await conn.executemany("UPDATE trainers SET reachable = 0 WHERE user_id = ?", blocked)
+    if release:
+        await conn.executemany(
+            "UPDATE deliveries SET status = 'pending', attempts = attempts - 1,"
+            " updated_at = ? WHERE broadcast_id = ? AND trainer_id = ? AND status = 'sending'",
+            [(now, broadcast_id, trainer_id) for trainer_id in release],
+        )
+    if claim <= 0:
+        return []
+    # The (broadcast_id, status) index finds pending rows without passing the finished ones.
+    rows = await conn.fetchall(
+        "SELECT d.trainer_id, t.chat_id, t.language FROM deliveries d"
+        " JOIN trainers t ON t.user_id = d.trainer_id"
+        " WHERE d.broadcast_id = ? AND d.status = 'pending' LIMIT ?",
+        (broadcast_id, claim),
+    )
+    page = [(row[0], row[1], row[2]) for row in rows]
+    # By the key alone: these rows were read as pending in this very transaction (one writer
+    # on SQLite, SERIALIZABLE on PostgreSQL). A `status = 'pending'` here lets PostgreSQL pick
+    # the (broadcast_id, status) index and walk every pending row for each one claimed.
+    await conn.executemany(
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?"
+        " WHERE broadcast_id = ? AND trainer_id = ?",
+        [(now, broadcast_id, trainer_id) for trainer_id, _, _ in page],
+    )
+    return page
 
 
 async def delivery_counts(db: Database, broadcast_id: int) -> dict[str, int]:

@@ -106,9 +106,9 @@ async def start_window(db: Database, now: str) -> None:
     )
 
 
-def _move_checked(conn: Connection, now: str) -> None:
+async def _move_checked(conn: Connection, now: str) -> None:
     """The last check moves forward only (an overlapping, older run never moves it back)."""
-    conn.execute(
+    await conn.execute(
         "INSERT INTO bot_facts (name, value) VALUES (?, ?) ON CONFLICT (name)"
         " DO UPDATE SET value = excluded.value WHERE bot_facts.value < excluded.value",
         (CHECKED_AT, now),
@@ -160,7 +160,7 @@ async def decide(
     return added
 
 
-def _insert_chunk(
+async def _insert_chunk(
     conn: Connection,
     decision: Decision,
     default_zone: str,
@@ -178,16 +178,17 @@ def _insert_chunk(
         "low": ids[0],
         "high": ids[1],
     }
-    cursor = conn.execute(
+    added = await conn.execute(
         "INSERT INTO daily_sends (kind, trainer_id, local_date, status, decided_at)"
-        " SELECT :kind, user_id, :local_date, 'due', :decided_at FROM trainers"
+        " SELECT CAST(:kind AS TEXT), user_id, CAST(:local_date AS TEXT), 'due',"
+        " CAST(:decided_at AS TEXT) FROM trainers"
         f" WHERE user_id >= :low AND user_id <= :high AND {decision.where()}"
         " ON CONFLICT DO NOTHING",
         params,
     )
     if last:
-        _move_checked(conn, now)
-    return cursor.rowcount
+        await _move_checked(conn, now)
+    return added
 
 
 async def has_due(db: Database) -> bool:
@@ -209,42 +210,42 @@ async def record_and_claim(
     return await db.write(_record_and_claim, outcomes, release, claim, now)
 
 
-def _record_and_claim(
+async def _record_and_claim(
     conn: Connection,
     outcomes: Sequence[Outcome],
     release: Sequence[Key],
     claim: int,
     now: str,
 ) -> list[Claimed]:
-    conn.executemany(
+    await conn.executemany(
         "UPDATE daily_sends SET status = ?, updated_at = ?"
         " WHERE kind = ? AND trainer_id = ? AND local_date = ? AND status = 'sending'",
         [(status, now, kind, trainer_id, day) for kind, trainer_id, day, status in outcomes],
     )
-    conn.executemany(
+    await conn.executemany(
         "UPDATE trainers SET reachable = 0 WHERE user_id = ?",
         [(trainer_id,) for _, trainer_id, _, status in outcomes if status == "blocked"],
     )
-    conn.executemany(
+    await conn.executemany(
         "UPDATE daily_sends SET status = 'due', updated_at = ?"
         " WHERE kind = ? AND trainer_id = ? AND local_date = ? AND status = 'sending'",
         [(now, *key) for key in release],
     )
     if claim <= 0:
         return []
-    page = _claim(conn, CLAIM_REPORTS, claim, now)
+    page = await _claim(conn, CLAIM_REPORTS, claim, now)
     if len(page) < claim:
-        page += _claim(conn, CLAIM, claim - len(page), now)
+        page += await _claim(conn, CLAIM, claim - len(page), now)
     return page
 
 
-def _claim(conn: Connection, sql: str, limit: int, now: str) -> list[Claimed]:
+async def _claim(conn: Connection, sql: str, limit: int, now: str) -> list[Claimed]:
     """Up to `limit` due rows read by `sql`, marked `sending`."""
     page = [
         Claimed(row["send_kind"], row["local_date"], row["decided_at"], Trainer.from_row(row))
-        for row in conn.execute(sql, (limit,)).fetchall()
+        for row in await conn.fetchall(sql, (limit,))
     ]
-    conn.executemany(
+    await conn.executemany(
         "UPDATE daily_sends SET status = 'sending', updated_at = ?"
         " WHERE kind = ? AND trainer_id = ? AND local_date = ? AND status = 'due'",
         [(now, c.kind, c.trainer.user_id, c.local_date) for c in page],
@@ -256,12 +257,12 @@ async def lose_unconfirmed(db: Database, now: str) -> dict[str, int]:
     """Rows a crash left `sending` become `lost` (sent or not: never resent); how many of
     each kind."""
 
-    def work(conn: Connection) -> dict[str, int]:
-        rows = conn.execute(
+    async def work(conn: Connection) -> dict[str, int]:
+        rows = await conn.fetchall(
             f"SELECT kind, COUNT(*) FROM daily_sends WHERE {_OPEN} AND status = 'sending'"
             " GROUP BY kind"
-        ).fetchall()
-        conn.execute(
+        )
+        await conn.execute(
             f"UPDATE daily_sends SET status = 'lost', updated_at = ? WHERE {_OPEN}"
             " AND status = 'sending'",
             (now,),
@@ -286,14 +287,14 @@ async def forget_finished_before(db: Database, before: str, chunk: int = 5000) -
     time so the write lock is held briefly; how many. Only the recent days' rows are needed to
     send each message once a day; without this the table grows by two rows per trainer a day."""
 
-    def work(conn: Connection) -> int:
-        return conn.execute(
+    async def work(conn: Connection) -> int:
+        return await conn.execute(
             # By the key, not SQLite's rowid: the same statement runs on PostgreSQL.
             "DELETE FROM daily_sends WHERE (kind, trainer_id, local_date) IN"
             " (SELECT kind, trainer_id, local_date FROM daily_sends"
             " WHERE decided_at < ? AND status NOT IN ('due', 'sending') LIMIT ?)",
             (before, chunk),
-        ).rowcount
+        )
 
     removed = 0
     while (step := await db.write(work)) > 0:

@@ -60,9 +60,8 @@ async def set_language(db: Database, user_id: int, code: str, on: bool) -> Langu
     return await db.write(_set_language, user_id, code, on)
 
 
-def _set_language(conn: Connection, user_id: int, code: str, on: bool) -> LanguageChange:
-    row = conn.execute(TRAINER_LANGUAGES_SQL, {"trainer": user_id}).fetchone()
-    current = parse(row[0] if row else None)
+async def _set_language(conn: Connection, user_id: int, code: str, on: bool) -> LanguageChange:
+    current = parse(await conn.fetchval(TRAINER_LANGUAGES_SQL, {"trainer": user_id}))
     if on:
         wanted = current if code in current else (*current, code)
     else:
@@ -70,11 +69,11 @@ def _set_language(conn: Connection, user_id: int, code: str, on: bool) -> Langua
     if not wanted:
         return LanguageChange(current, refused_last=True)
     if wanted != current:
-        conn.execute(
+        await conn.execute(
             "UPDATE trainers SET review_languages = ? WHERE user_id = ?",
             (" ".join(wanted), user_id),
         )
-        conn.execute("DELETE FROM queue_positions WHERE trainer_id = ?", (user_id,))
+        await conn.execute("DELETE FROM queue_positions WHERE trainer_id = ?", (user_id,))
     return LanguageChange(wanted)
 
 
@@ -85,16 +84,18 @@ async def set_interface_language(db: Database, user_id: int, language: str) -> N
     await db.write(_set_interface_language, user_id, language)
 
 
-def _set_interface_language(conn: Connection, user_id: int, language: str) -> None:
-    changed = conn.execute(
+async def _set_interface_language(conn: Connection, user_id: int, language: str) -> None:
+    changed = await conn.execute(
         "UPDATE trainers SET language = ? WHERE user_id = ? AND language <> ?"
         " AND review_languages IS NULL",
         (language, user_id, language),
-    ).rowcount
+    )
     if changed:
-        conn.execute("DELETE FROM queue_positions WHERE trainer_id = ?", (user_id,))
+        await conn.execute("DELETE FROM queue_positions WHERE trainer_id = ?", (user_id,))
     else:
-        conn.execute("UPDATE trainers SET language = ? WHERE user_id = ?", (language, user_id))
+        await conn.execute(
+            "UPDATE trainers SET language = ? WHERE user_id = ?", (language, user_id)
+        )
 
 
 async def open_batch_languages(db: Database) -> set[str]:

@@ -49,7 +49,7 @@ async def team(db: Database) -> list[Member]:
 
 def _ranges(ranges: Sequence[ZoneRange], default_zone: str) -> tuple[str, str, list[Any]]:
     """The CTE of the zones' ranges and the join of a trainer `t` to theirs, with parameters."""
-    values = ", ".join("(?, ?, ?)" for _ in ranges)
+    values = ", ".join("(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))" for _ in ranges)
     params: list[Any] = [v for r in ranges for v in (r.zone, r.start, r.end)]
     cte = f"WITH zone_days (zone, day_start, day_end) AS (VALUES {values})"
     join = " JOIN zone_days d ON d.zone = COALESCE(t.timezone, ?)"

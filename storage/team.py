@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from storage.assignment import items_released_by
 from storage.audit import record_change
 from storage.corrections import restore_reopened
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.records import Trainer
 
 
@@ -98,27 +98,29 @@ async def set_quota(
     db: Database, user_id: int, quota: int, *, actor_id: int, now: str
 ) -> Change | None:
     """Set a trainer's daily quota and log it; None if there is no such trainer."""
-    async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT daily_quota FROM trainers WHERE user_id = ?", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        change = Change(None if row[0] is None else str(row[0]), str(quota))
-        if change.changed:
-            await conn.execute(
-                "UPDATE trainers SET daily_quota = ? WHERE user_id = ?", (quota, user_id)
-            )
-            await record_change(
-                conn,
-                actor_id=actor_id,
-                action="trainer.quota",
-                target=f"trainer:{user_id}",
-                detail=f"{change.before or 'default'} -> {quota}",
-                now=now,
-            )
-        return change
+    return await db.write(_set_quota, user_id, quota, actor_id, now)
+
+
+async def _set_quota(
+    conn: Transaction, user_id: int, quota: int, actor_id: int, now: str
+) -> Change | None:
+    row = await conn.fetchone("SELECT daily_quota FROM trainers WHERE user_id = ?", (user_id,))
+    if row is None:
+        return None
+    change = Change(None if row[0] is None else str(row[0]), str(quota))
+    if change.changed:
+        await conn.execute(
+            "UPDATE trainers SET daily_quota = ? WHERE user_id = ?", (quota, user_id)
+        )
+        await record_change(
+            conn,
+            actor_id=actor_id,
+            action="trainer.quota",
+            target=f"trainer:{user_id}",
+            detail=f"{change.before or 'default'} -> {quota}",
+            now=now,
+        )
+    return change
 
 
 async def set_status(
@@ -136,35 +138,40 @@ async def set_status(
     `release_items` gives up the trainer's open leases at once, so their items go back to the
     queue for others instead of waiting for the lease to run out.
     """
-    async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT status FROM trainers WHERE user_id = ?", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        change = Change(row[0], status)
-        if change.changed:
-            await conn.execute(
-                "UPDATE trainers SET status = ? WHERE user_id = ?", (status, user_id)
-            )
-            await record_change(
-                conn,
-                actor_id=actor_id,
-                action=action,
-                target=f"trainer:{user_id}",
-                detail=f"{change.before} -> {status}",
-                now=now,
-            )
-        if release_items:
-            await restore_reopened(conn, user_id)  # an Undo in progress keeps its submission
-            await items_released_by(conn, user_id)
-            await conn.execute(
-                "UPDATE assignments SET status = 'expired'"
-                " WHERE trainer_id = ? AND status = 'active'",
-                (user_id,),
-            )
-        return change
+    return await db.write(_set_status, user_id, status, action, actor_id, now, release_items)
+
+
+async def _set_status(
+    conn: Transaction,
+    user_id: int,
+    status: str,
+    action: str,
+    actor_id: int,
+    now: str,
+    release_items: bool,
+) -> Change | None:
+    row = await conn.fetchone("SELECT status FROM trainers WHERE user_id = ?", (user_id,))
+    if row is None:
+        return None
+    change = Change(row[0], status)
+    if change.changed:
+        await conn.execute("UPDATE trainers SET status = ? WHERE user_id = ?", (status, user_id))
+        await record_change(
+            conn,
+            actor_id=actor_id,
+            action=action,
+            target=f"trainer:{user_id}",
+            detail=f"{change.before} -> {status}",
+            now=now,
+        )
+    if release_items:
+        await restore_reopened(conn, user_id)  # an Undo in progress keeps its submission
+        await items_released_by(conn, user_id)
+        await conn.execute(
+            "UPDATE assignments SET status = 'expired' WHERE trainer_id = ? AND status = 'active'",
+            (user_id,),
+        )
+    return change
 
 
 async def record_invite(
@@ -177,12 +184,11 @@ async def record_invite(
     actor_id: int,
     now: str,
 ) -> None:
-    async with db.transaction() as conn:
-        await record_change(
-            conn,
-            actor_id=actor_id,
-            action="invite.create",
-            target=f"invite:{code}",
-            detail=f"{role}, uses {uses}, expires {expires_at or 'never'}",
-            now=now,
-        )
+    await db.write(
+        record_change,
+        actor_id=actor_id,
+        action="invite.create",
+        target=f"invite:{code}",
+        detail=f"{role}, uses {uses}, expires {expires_at or 'never'}",
+        now=now,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.records import Trainer
 
 
@@ -24,14 +24,13 @@ async def insert_trainer(
     now: str,
 ) -> bool:
     """Register a user; False if they already were (a redelivered /start changes nothing)."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "INSERT INTO trainers (user_id, chat_id, name, username, language, role, invite_code,"
-            " created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO NOTHING",
-            (user_id, chat_id, name, username, language, role, invite_code, now, now),
-        )
-        return cursor.rowcount == 1
+    changed = await db.execute(
+        "INSERT INTO trainers (user_id, chat_id, name, username, language, role, invite_code,"
+        " created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id) DO NOTHING",
+        (user_id, chat_id, name, username, language, role, invite_code, now, now),
+    )
+    return changed == 1
 
 
 async def register_with_invite(
@@ -46,22 +45,35 @@ async def register_with_invite(
     now: str,
 ) -> str | None:
     """Use one invite and register the user in one transaction; the role, or None if invalid."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE invites SET uses_left = uses_left - 1"
-            " WHERE code = ? AND uses_left > 0 AND (expires_at IS NULL OR expires_at > ?)",
-            (code, now),
-        )
-        if cursor.rowcount != 1:
-            return None
-        async with conn.execute("SELECT role FROM invites WHERE code = ?", (code,)) as cur:
-            role = (await cur.fetchone())[0]
-        await conn.execute(
-            "INSERT INTO trainers (user_id, chat_id, name, username, language, role, invite_code,"
-            " created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (user_id, chat_id, name, username, language, role, code, now, now),
-        )
-        return role
+    return await db.write(
+        _register_with_invite, code, user_id, chat_id, name, username, language, now
+    )
+
+
+async def _register_with_invite(
+    conn: Transaction,
+    code: str,
+    user_id: int,
+    chat_id: int,
+    name: str,
+    username: str | None,
+    language: str,
+    now: str,
+) -> str | None:
+    used = await conn.execute(
+        "UPDATE invites SET uses_left = uses_left - 1"
+        " WHERE code = ? AND uses_left > 0 AND (expires_at IS NULL OR expires_at > ?)",
+        (code, now),
+    )
+    if used != 1:
+        return None
+    role = await conn.fetchval("SELECT role FROM invites WHERE code = ?", (code,))
+    await conn.execute(
+        "INSERT INTO trainers (user_id, chat_id, name, username, language, role, invite_code,"
+        " created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (user_id, chat_id, name, username, language, role, code, now, now),
+    )
+    return role
 
 
 async def set_timezone(db: Database, user_id: int, timezone: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage.database import Database
+from storage.database import Database, Transaction
 
 
 async def create_upload(
@@ -25,30 +25,35 @@ async def create_upload(
     now: str,
 ) -> int:
     """Record a checked upload with its options (kept until the batch is opened); its id."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "INSERT INTO uploads (coordinator_id, file_path, file_name, batch_name, overlap,"
-            " priority, deadline, rubric, item_count, created_at, gold_rate, extra_reviews,"
-            " disagreement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (
-                coordinator_id,
-                file_path,
-                file_name,
-                batch_name,
-                overlap,
-                priority,
-                deadline,
-                rubric_json,
-                item_count,
-                now,
-                gold_rate,
-                extra_reviews,
-                disagreement,
-            ),
-        )
-        row = await cursor.fetchone()
-        assert row is not None
-        return row[0]
+    upload_id = await db.write(
+        _insert_upload,
+        (
+            coordinator_id,
+            file_path,
+            file_name,
+            batch_name,
+            overlap,
+            priority,
+            deadline,
+            rubric_json,
+            item_count,
+            now,
+            gold_rate,
+            extra_reviews,
+            disagreement,
+        ),
+    )
+    assert upload_id is not None
+    return upload_id
+
+
+async def _insert_upload(conn: Transaction, values: tuple) -> int | None:
+    return await conn.fetchval(
+        "INSERT INTO uploads (coordinator_id, file_path, file_name, batch_name, overlap,"
+        " priority, deadline, rubric, item_count, created_at, gold_rate, extra_reviews,"
+        " disagreement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        values,
+    )
 
 
 async def get_upload(db: Database, upload_id: int) -> dict[str, Any] | None:
@@ -84,17 +89,21 @@ async def attach_rubric(
     dynamic-overlap disagreement is more than `widest` points (the rubric's scale span: such
     a spread could never happen under it). (attached, the upload's disagreement); (False,
     None) when they have no pending upload."""
-    async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT id, disagreement FROM uploads WHERE coordinator_id = ? AND status = 'pending'"
-            " ORDER BY id DESC LIMIT 1",
-            (coordinator_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return False, None
-        upload_id, disagreement = row[0], row[1]
-        if disagreement is not None and disagreement > widest:
-            return False, disagreement
-        await conn.execute("UPDATE uploads SET rubric = ? WHERE id = ?", (rubric_json, upload_id))
-        return True, disagreement
+    return await db.write(_attach_rubric, coordinator_id, rubric_json, widest)
+
+
+async def _attach_rubric(
+    conn: Transaction, coordinator_id: int, rubric_json: str, widest: int
+) -> tuple[bool, int | None]:
+    row = await conn.fetchone(
+        "SELECT id, disagreement FROM uploads WHERE coordinator_id = ? AND status = 'pending'"
+        " ORDER BY id DESC LIMIT 1",
+        (coordinator_id,),
+    )
+    if row is None:
+        return False, None
+    upload_id, disagreement = row[0], row[1]
+    if disagreement is not None and disagreement > widest:
+        return False, disagreement
+    await conn.execute("UPDATE uploads SET rubric = ? WHERE id = ?", (rubric_json, upload_id))
+    return True, disagreement

@@ -166,9 +166,9 @@ async def test_an_absurdly_slow_pace_still_gives_a_finish(db: Database, clock: F
     assert result.finish is not None and result.finish.year < 9999
 
 
-async def test_missing_reviews_come_from_a_covering_index(db: Database) -> None:
+async def test_missing_reviews_come_from_a_covering_index(sqlite_db: Database) -> None:
     plan = " ".join(
-        str(row[3]) for row in await db.fetchall(f"EXPLAIN QUERY PLAN {MISSING_SQL}", (1,))
+        str(row[3]) for row in await sqlite_db.fetchall(f"EXPLAIN QUERY PLAN {MISSING_SQL}", (1,))
     )
     assert "COVERING INDEX items_progress" in plan
 
