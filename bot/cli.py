@@ -298,7 +298,7 @@ def _cannot_listen(error: OSError) -> bool:
 
 
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    db = await Database.open(settings.database_path, migrate=False)
+    db = await Database.open(settings.database_target, migrate=False)
     try:
         applied = await db.migrate()
     finally:
@@ -337,7 +337,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     except OptionError as error:
         print(f"error: {error}; nothing was imported", file=sys.stderr)
         return 2
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database_target)
     bar = ProgressBar("importing", unit="items")
     try:
         print(f"checking {args.file} ...", file=sys.stderr)
@@ -432,7 +432,7 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     if args.uses < 1 or args.days < 0:
         print("error: --uses must be at least 1 and --days 0 or more", file=sys.stderr)
         return 2
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database_target)
     try:
         invite = await Onboarding(db, settings).create_invite(
             role=args.role, uses=args.uses, days=args.days or None
@@ -457,7 +457,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     if args.all_rewrites and args.fmt not in ("sft", "dpo"):
         print("note: --all-rewrites only changes the sft and dpo formats", file=sys.stderr)
     partial = path.with_name(path.name + ".partial")  # a failed export leaves no torn file
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database_target)
     try:
         summary, agreement = await export_with_agreement(
             db,

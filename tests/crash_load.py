@@ -113,18 +113,20 @@ class BotProcess:
         return self.log_path.read_text("utf-8", errors="replace")
 
 
-def seed_with_cli(workdir: Path, items: int, *, overlap: int, invites: int) -> str:
-    """A batch and an invite made with the CLI, as an operator does before the first start;
-    returns the invite code."""
+def seed_with_cli(workdir: Path, items: int, *, overlap: int, invites: int, **env: str) -> str:
+    """A batch and an invite made with the CLI, as an operator does before the first start
+    (with `env`, e.g. DATABASE_URL); returns the invite code."""
     batch = workdir / "crash.jsonl"
     lines = [
         json.dumps({"id": f"q-{n}", "prompt": f"Pertanyaan {n}?", "response": f"Jawaban {n}."})
         for n in range(1, items + 1)
     ]
     batch.write_text("\n".join(lines) + "\n", "utf-8")
-    imported = run_cli(workdir, "import", str(batch), "--batch", "crash", "--overlap", str(overlap))
+    imported = run_cli(
+        workdir, "import", str(batch), "--batch", "crash", "--overlap", str(overlap), **env
+    )
     assert imported.returncode == 0, imported.stderr
-    invite = run_cli(workdir, "invite", "--uses", str(invites), "--days", "1")
+    invite = run_cli(workdir, "invite", "--uses", str(invites), "--days", "1", **env)
     assert invite.returncode == 0, invite.stderr
     return invite.stdout.split()[-1]
 
