@@ -187,6 +187,7 @@ async def finish_import(db: Database, batch_id: int, *, count: int, status: str)
         "UPDATE batches SET item_count = ?, status = ?, importing = 0 WHERE id = ?",
         (count, status, batch_id),
     )
+    await db.refresh_statistics("items")
 
 
 async def delete_batch(db: Database, batch_id: int, chunk: int = 5_000) -> None:

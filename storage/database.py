@@ -169,6 +169,12 @@ class Database(ABC):
     async def migrate(self) -> list[str]:
         """Apply the numbered migrations not applied yet; the names applied."""
 
+    async def refresh_statistics(self, table: str) -> None:
+        """Tell the query planner what a bulk load changed in `table` (after an import):
+        PostgreSQL plans from statistics its autovacuum gathers only later, and until then may
+        plan the pick over a big new batch as a scan. SQLite plans from the indexes alone."""
+        return None
+
     def user_lock(self, user_id: int) -> AbstractAsyncContextManager[None]:
         """Hold `user_id`'s lock for the block, across every process on this database, so one
         trainer's updates are handled one at a time wherever they land. SQLite serves one

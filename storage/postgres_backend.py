@@ -226,6 +226,10 @@ class PostgresDatabase(Database):
         if not self._pool.is_closing():
             await self._pool.close()
 
+    async def refresh_statistics(self, table: str) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(f"ANALYZE {table}")
+
     @asynccontextmanager
     async def user_lock(self, user_id: int) -> AsyncIterator[None]:
         """The trainer's advisory lock, on a connection of its own: tried without waiting (so
