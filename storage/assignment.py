@@ -311,7 +311,7 @@ async def assign_next_item(
 
     None if there is none, or if the trainer holds an active item already.
     """
-    return await db.write(_assign, trainer_id, now, lease_expires_at)
+    return await db.write_in_turn("pick", _assign, trainer_id, now, lease_expires_at)
 
 
 async def _assign(

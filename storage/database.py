@@ -147,6 +147,19 @@ class Database(ABC):
         """Run `await work(tx, *args)` as one write transaction, with the request mark; see the
         module docstring for why `work` may run more than once."""
 
+    async def write_in_turn(
+        self,
+        turn: str,
+        work: Callable[Concatenate[Transaction, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`write`, one at a time with every other write of the same `turn` across processes:
+        for a write that many trainers make at once over the same rows (the pick reads the
+        head of the one queue), where taking turns beats failing and running again. SQLite
+        runs every write in turn anyway."""
+        return await self.write(work, *args, **kwargs)
+
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single write statement in its own transaction; returns the rows changed."""
         return await self.write(_execute, sql, params)

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import random
 import re
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -134,6 +135,12 @@ _INTEGER = re.compile(r"\bINTEGER\b", re.IGNORECASE)
 _REAL = re.compile(r"\bREAL\b", re.IGNORECASE)
 
 
+def _turn_key(turn: str) -> int:
+    """A turn's advisory lock key: negative (trainers' keys are their positive ids), below the
+    bot's own fixed keys, the same in every process."""
+    return -1000 - zlib.crc32(turn.encode())
+
+
 def _changed(status: str) -> int:
     """Rows changed, from asyncpg's status line ("UPDATE 3", "INSERT 0 1", "SELECT 2")."""
     last = status.rsplit(" ", 1)[-1]
@@ -202,6 +209,8 @@ class PostgresDatabase(Database):
         self._locks = _LockConnection(url)  # the trainers' locks, taken without waiting
         self._leader = _LockConnection(url)  # holds LEADER_LOCK while this process leads
         self._leading = False
+        self._turns: dict[str, asyncio.Lock] = {}  # write_in_turn's queue in this process
+        self.retries = 0  # writes run again after a serialization failure (benchmarks)
 
     @classmethod
     async def connect(
@@ -274,22 +283,43 @@ class PostgresDatabase(Database):
     async def write(self, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """`work(tx, *args)` in one SERIALIZABLE transaction with the request mark, run again
         from the start after a serialization failure or a deadlock."""
+        async with self._pool.acquire() as conn:
+            return await self._write_on(conn, work, *args, **kwargs)
+
+    async def write_in_turn(
+        self, turn: str, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+    ) -> T:
+        """`write` under the turn's advisory lock, taken before the transaction begins (so its
+        snapshot already holds the previous turn's commit, and two turns never collide); in
+        this process the turns queue on an asyncio lock first, so one pool connection at most
+        waits on the database's lock."""
+        key = _turn_key(turn)
+        async with self._turns.setdefault(turn, asyncio.Lock()), self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", key)
+            try:
+                return await self._write_on(conn, work, *args, **kwargs)
+            finally:
+                await asyncio.shield(conn.execute("SELECT pg_advisory_unlock($1)", key))
+
+    async def _write_on(
+        self, conn: asyncpg.Connection, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+    ) -> T:
         mark = current_request.get()
         pending_mark = mark if mark is not None and not mark.recorded else None
-        async with self._pool.acquire() as conn:
-            for attempt in range(1, _MAX_ATTEMPTS + 1):
-                try:
-                    async with conn.transaction(isolation="serializable"):
-                        result = await work(_PgTransaction(conn), *args, **kwargs)
-                        if pending_mark is not None:
-                            text, values = _args(pending_mark.sql, pending_mark.params)
-                            await conn.execute(text, *values)
-                    break
-                except asyncpg.PostgresError as error:
-                    if error.sqlstate not in _RETRY or attempt == _MAX_ATTEMPTS:
-                        raise
-                    # A short random pause spreads the retries of transactions that collided.
-                    await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                async with conn.transaction(isolation="serializable"):
+                    result = await work(_PgTransaction(conn), *args, **kwargs)
+                    if pending_mark is not None:
+                        text, values = _args(pending_mark.sql, pending_mark.params)
+                        await conn.execute(text, *values)
+                break
+            except asyncpg.PostgresError as error:
+                if error.sqlstate not in _RETRY or attempt == _MAX_ATTEMPTS:
+                    raise
+                self.retries += 1
+                # A short random pause spreads the retries of transactions that collided.
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))
         if pending_mark is not None:
             pending_mark.recorded = True
         return result

@@ -6,7 +6,8 @@ WEBHOOK_SECRET set, each on its own WEBHOOK_PORT). The fake Bot API posts every 
 them in turn, so one trainer's consecutive taps land on different processes, each posted as
 soon as the one before it was taken (PTB answers a webhook request before handling it), so
 they are handled at the same time unless the trainer's lock in the database orders them.
-A coordinator's announcement goes out during the load and must reach every trainer once.
+A coordinator's announcement goes out during the load and must reach every trainer once, and
+the coordinators' daily report, due when the processes start, is sent once (by the leader).
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import asyncio
 import contextlib
 import random
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.clock import stamp
+from storage import daily_sends
+from storage.database import Database
 from tests.conftest import postgres_server
 from tests.crash_load import (
     BotProcess,
@@ -69,7 +74,9 @@ async def _serving(port: int, timeout: float = 60.0) -> None:  # noqa: ASYNC109
 class Fleet:
     """The bot processes, each with its own folder (and log) and port, one database."""
 
-    def __init__(self, api: FakeBotApi, workdir: Path, database_url: str) -> None:
+    def __init__(
+        self, api: FakeBotApi, workdir: Path, database_url: str, schedule: dict[str, str]
+    ) -> None:
         self.ports = [_free_port() for _ in range(PROCESSES)]
         self.bots = []
         for index, port in enumerate(self.ports):
@@ -87,6 +94,7 @@ class Fleet:
                     WEBHOOK_PORT=str(port),
                     DAILY_QUOTA="1000",
                     COORDINATOR_IDS=str(BOSS),
+                    **schedule,
                 )
             )
         api.webhook_targets = [f"http://127.0.0.1:{port}{HOOK_PATH}" for port in self.ports]
@@ -120,7 +128,8 @@ async def test_three_webhook_processes_on_one_postgresql_database_survive_a_kill
     url = await server.new_database()
     rng = random.Random(10)
     code = seed_with_cli(tmp_path, 300, overlap=2, invites=TRAINERS, DATABASE_URL=url)
-    fleet = Fleet(api, tmp_path, url)
+    schedule, report_due = await _report_due_at_start(url)
+    fleet = Fleet(api, tmp_path, url, schedule)
     ledger = Ledger()
     crowd = [
         ScriptedTrainer(
@@ -166,6 +175,8 @@ async def test_three_webhook_processes_on_one_postgresql_database_survive_a_kill
             assert panel is not None and panel_assignment(panel) == open_id
             assert shown_scores(panel) == stored
         await _announcement_reached_everyone_once(api, crowd)
+        reports = await _reports_to(api, BOSS, wanted=int(report_due))
+        assert reports == int(report_due), f"{reports} daily reports sent"
         for bot in fleet.bots:
             assert await bot.stop() == 0
     finally:
@@ -189,6 +200,39 @@ async def test_three_webhook_processes_on_one_postgresql_database_survive_a_kill
         f" {len(promised.submits)} submits acknowledged; {retries} trainer retries"
     )
     await server.drop_database(url)
+
+
+async def _report_due_at_start(url: str) -> tuple[dict[str, str], bool]:
+    """Settings whose daily report fell due five minutes ago, with the scheduler's window
+    opened ten minutes ago (as if the bot had been down since): the first check of every
+    process finds it due. Reminders and summaries are out of the way. False near midnight,
+    when five minutes ago was yesterday (a send whose day has passed is skipped)."""
+    now = datetime.now(UTC)
+    due = now - timedelta(minutes=5)
+    db = await Database.open(url, migrate=False)
+    try:
+        await daily_sends.start_window(db, stamp(now - timedelta(minutes=10)))
+    finally:
+        await db.close()
+    schedule = {
+        "TIMEZONE": "UTC",
+        "QUIET_HOURS": "",
+        "SUMMARY_TIME": "",
+        "REMINDER_TIME": (now + timedelta(hours=6)).strftime("%H:%M"),
+        "REPORT_TIME": due.strftime("%H:%M"),
+    }
+    return schedule, due.date() == now.date()
+
+
+async def _reports_to(api: FakeBotApi, chat_id: int, wanted: int) -> int:
+    """How many report charts reached the chat, once `wanted` did (or 30 s passed)."""
+    for _ in range(300):
+        sent = [c for c in api.calls_to("sendPhoto") if c.ok and c.chat_id == chat_id]
+        if len(sent) >= wanted:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # a second one would come right after
+    return len([c for c in api.calls_to("sendPhoto") if c.ok and c.chat_id == chat_id])
 
 
 async def _announcement_reached_everyone_once(api: FakeBotApi, crowd: list[ScriptedTrainer]):
