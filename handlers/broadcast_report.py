@@ -37,10 +37,16 @@ class BroadcastReport:
         self.language = broadcast.report_language
         self.message_id = broadcast.report_message_id
         self.shown = ""
-        self.last = -EDIT_EVERY_SECONDS  # when the message was last sent or edited (monotonic)
+        # When the last send or edit was answered (monotonic), or was made, while it is on its way
+        self.last = -EDIT_EVERY_SECONDS
 
     def wait_left(self) -> float:
-        """Seconds until the message may be edited again."""
+        """Seconds until the message may be edited again: a second after the last request was
+        answered. Counted from the answer, not from when the request was made, because only the
+        answer says it has reached Telegram: a request waits behind the sends in flight (over a
+        hundred at a high BROADCAST_RATE, all at once when a 429's pause ends), and an edit
+        held up that way and the next one, timed from when the first was made, would reach the
+        chat in quick succession."""
         return max(0.0, self.last + EDIT_EVERY_SECONDS - time.monotonic())
 
     async def progress(self, counts: DeliveryCounts) -> None:
@@ -115,7 +121,7 @@ class BroadcastReport:
     async def _show(self, text: str) -> None:
         if text == self.shown:
             return
-        self.shown, self.last = text, time.monotonic()
+        self.shown, self.last = text, time.monotonic()  # no other edit starts meanwhile
         try:
             if self.message_id is not None:
                 try:
@@ -134,6 +140,8 @@ class BroadcastReport:
             await self.service.set_report_message(self.broadcast.id, message.message_id)
         except TelegramError as error:  # the coordinator's chat must not stop the broadcast
             log.warning("broadcast %s: report not shown: %s", self.broadcast.id, error)
+        finally:
+            self.last = time.monotonic()  # a second from here: see `wait_left`
 
     async def _send(self, text: str) -> Message:
         return await self.bot.send_message(
