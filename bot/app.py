@@ -46,6 +46,7 @@ from handlers import (
     guard,
     guidance,
     languages,
+    leadership,
     lease_sweeper,
     privacy,
     quality_notices,
@@ -58,6 +59,13 @@ from handlers import (
     trainer,
 )
 from handlers.context import SERVICES_KEY, NilaiContext
+from handlers.leadership import (
+    LEADERSHIP_JOB,
+    PICKUP_JOB,
+    Leadership,
+    keep_asking,
+    leader_only,
+)
 from handlers.panel_edits import PanelEdits
 from handlers.sending import TelegramBudget
 from handlers.update_order import PerUserUpdateProcessor
@@ -74,8 +82,9 @@ def build_application(
 
     async def post_init(application: Application) -> None:
         if SERVICES_KEY not in application.bot_data:
-            opened = await Database.open(settings.database_target)
+            opened = await open_database(settings)
             application.bot_data[SERVICES_KEY] = Services.build(settings, opened, clock)
+            updates.user_lock = opened.user_lock
         await on_start(application)
 
     async def post_stop(application: Application) -> None:
@@ -87,6 +96,8 @@ def build_application(
             await application.bot_data[SERVICES_KEY].db.close()
             log.info("database closed")
 
+    # One trainer's updates one at a time, in this process and (on PostgreSQL) across processes.
+    updates = PerUserUpdateProcessor(user_lock=db.user_lock if db is not None else None)
     application = (
         ApplicationBuilder()
         .application_class(NilaiApplication)  # its Updater never sets the webhook: bot/webhook.py
@@ -95,7 +106,7 @@ def build_application(
         .base_file_url(settings.telegram_api_file_url)
         .local_mode(settings.telegram_local_mode)
         .context_types(ContextTypes(context=NilaiContext))
-        .concurrent_updates(PerUserUpdateProcessor())
+        .concurrent_updates(updates)
         # Interactive replies at once, bulk sends paced, every 429 honoured: handlers/sending.py
         .rate_limiter(TelegramBudget(settings.broadcast_rate))
         .post_init(post_init)
@@ -105,6 +116,7 @@ def build_application(
     )
     if db is not None:
         application.bot_data[SERVICES_KEY] = Services.build(settings, db, clock)
+    Leadership.install(application, take_over=take_over)
     register_handlers(application)
     register_jobs(application, settings)
     return application
@@ -167,18 +179,39 @@ def register_handlers(application: Application) -> None:
 
 def register_jobs(application: Application, settings: Settings) -> None:
     """Housekeeping on PTB's JobQueue (APScheduler), with stable names: they are built anew at
-    each start, from the settings, so a restart never doubles one."""
+    each start, from the settings, so a restart never doubles one.
+
+    Every process registers them; each runs only on the leader (handlers/leadership.py), so
+    with several processes on one PostgreSQL database each runs once for the whole bot. On
+    PostgreSQL two more ask for the leadership and pick up broadcasts stored elsewhere, and the
+    daily backup is not registered (it copies the SQLite file; pg_dump is the operator's)."""
     jobs = application.job_queue
     assert jobs is not None
-    jobs.run_repeating(_prune_update_log, interval=6 * 3600, first=60, name="prune-update-log")
-    jobs.run_repeating(batch_events.announce_completed_batches, interval=60, name="batch-events")
-    jobs.run_repeating(lease_sweeper.sweep_leases, interval=60, name="lease-sweeper")
+    once = leader_only
     jobs.run_repeating(
-        quality_notices.send_quality_notices, interval=60, name=quality_notices.JOB_NAME
+        once(_prune_update_log), interval=6 * 3600, first=60, name="prune-update-log"
     )
-    at = settings.backup_time.replace(tzinfo=ZoneInfo(settings.timezone))
-    jobs.run_daily(_daily_backup, time=at, name="daily-backup")
-    jobs.run_repeating(scheduled.daily_check, interval=60, first=2, name=scheduled.JOB_NAME)
+    jobs.run_repeating(
+        once(batch_events.announce_completed_batches), interval=60, name="batch-events"
+    )
+    jobs.run_repeating(once(lease_sweeper.sweep_leases), interval=60, name="lease-sweeper")
+    jobs.run_repeating(
+        once(quality_notices.send_quality_notices), interval=60, name=quality_notices.JOB_NAME
+    )
+    if settings.database_url is None:
+        at = settings.backup_time.replace(tzinfo=ZoneInfo(settings.timezone))
+        jobs.run_daily(once(_daily_backup), time=at, name="daily-backup")
+    jobs.run_repeating(once(scheduled.daily_check), interval=60, first=2, name=scheduled.JOB_NAME)
+    if settings.database_url is not None:
+        jobs.run_repeating(
+            keep_asking, interval=leadership.LEADERSHIP_SECONDS, first=0, name=LEADERSHIP_JOB
+        )
+        jobs.run_repeating(
+            once(broadcasts.pick_up_broadcasts),
+            interval=leadership.PICKUP_SECONDS,
+            first=leadership.PICKUP_SECONDS,
+            name=PICKUP_JOB,
+        )
 
 
 async def _daily_backup(context: NilaiContext) -> None:
@@ -202,17 +235,33 @@ async def _prune_update_log(context: NilaiContext) -> None:
 
 
 async def on_start(application: Application) -> None:
-    """Work to do each time the bot starts: learn its name, resume unfinished broadcasts, and
-    in webhook mode set the webhook if no other process has."""
+    """Work to do each time the bot starts: learn its name, recover interrupted imports, ask
+    for the leadership (the leader resumes unfinished broadcasts and daily sends), and in
+    webhook mode set the webhook if no other process has."""
     await remember_bot_username(application)
     await set_command_menu(application)
     services: Services = application.bot_data[SERVICES_KEY]
     recovered = await Uploads(services.db, services.settings, services.clock).recover_interrupted()
     if recovered:
         log.info("%d interrupted import(s) can be opened again", recovered)
+    if services.settings.database_url is not None:
+        log.info("daily backup off: the database is PostgreSQL (back it up with pg_dump)")
+    # The leader resumes broadcasts and the daily sends (take_over); the one SQLite process
+    # always leads, so there this happens here, at every start.
+    await Leadership.of(application).check()
+    await settle_webhook(application.bot, services.db, services.settings)
+
+
+async def take_over(application: Application) -> None:
+    """What a process does on becoming the leader (at start on SQLite, or when the leader of
+    several on PostgreSQL died): continue the broadcasts and the daily sends left unfinished."""
     await broadcasts.resume_broadcasts(application)
     await scheduled.DailySends.of(application).start_up()
-    await settle_webhook(application.bot, services.db, services.settings)
+
+
+async def open_database(settings: Settings) -> Database:
+    """The database the settings name: PostgreSQL with its pool size, else the SQLite file."""
+    return await Database.open(settings.database_target, pool_size=settings.database_pool_size)
 
 
 MENU_COMMANDS = ("next", "stats", "reminders", "lang", "help", "privacy", "mydata")

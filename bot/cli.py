@@ -253,8 +253,9 @@ def _run(settings: Settings, run: Callable[[Settings], None]) -> int:
     served is one clear line, no traceback."""
     from telegram.error import InvalidToken, NetworkError
 
-    lock = RunLock(settings.database_path)
-    if not lock.acquire():
+    # One process per SQLite file (a second refuses); on PostgreSQL several are the point.
+    lock = RunLock(settings.database_path) if settings.database_url is None else None
+    if lock is not None and not lock.acquire():
         print(
             f"error: {lock.path} is held: the bot is already running on this database",
             file=sys.stderr,
@@ -285,7 +286,8 @@ def _run(settings: Settings, run: Callable[[Settings], None]) -> int:
         )
         return 2
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
     return 0
 
 

@@ -21,6 +21,11 @@ stopped. After a crash (the process killed, the machine down) the rows still `se
 the messages that were on their way: they may or may not have arrived, and Telegram cannot tell.
 The sender that resumes tells the coordinator how many and why, then gives them up (at-most-once,
 see `bot/broadcasting.py`) and goes on with the rest.
+
+Only the leader sends (handlers/leadership.py), so BROADCAST_RATE holds for the whole bot when
+several processes share a PostgreSQL database: a broadcast decided on another process is stored
+as always and the leader picks it up (`pick_up_broadcasts`, the resume path). The one SQLite
+process always leads, so there a broadcast starts at once.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from handlers.broadcast_report import BroadcastReport
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.coordinator_guard import coordinators_only
+from handlers.leadership import Leadership
 from handlers.paced_sends import PacedSends
 from handlers.render import start_reviewing_keyboard
 from handlers.sending import answer_tap, send_bulk_message
@@ -134,7 +140,8 @@ async def announce_button(update: Update, context: NilaiContext) -> None:
     toast = t_plain(language, f"broadcast_toast.{decision.outcome.value}")
     await answer_tap(query, toast, show_alert=alert)
     if decision.outcome is DraftOutcome.SENT and decision.broadcast_id is not None:
-        _launch(context.application, decision.broadcast_id)  # a crash before: resumed at start
+        # A crash before: resumed at start (or by the leader, on another process)
+        await _start_on_leader(context.application, decision.broadcast_id)
     await _close_preview(query, language, decision)
 
 
@@ -170,7 +177,7 @@ async def start_batch_broadcast(
     if broadcast is None:
         log.warning("batch %s does not exist: nothing to announce", batch_id)
     elif not broadcast.done:
-        _launch(application, broadcast.id)
+        await _start_on_leader(application, broadcast.id)
 
 
 async def resume_broadcasts(application: Application) -> None:
@@ -182,6 +189,21 @@ async def resume_broadcasts(application: Application) -> None:
             continue
         log.info("resuming broadcast %s", broadcast_id)
         _launch(application, broadcast_id)
+
+
+async def pick_up_broadcasts(context: NilaiContext) -> None:
+    """The leader's `broadcast-pickup` job (PostgreSQL only): start the broadcasts that other
+    processes stored, as the resume at start does."""
+    await resume_broadcasts(context.application)
+
+
+async def _start_on_leader(application: Application, broadcast_id: int) -> None:
+    """Send it from here if this process leads (the one SQLite process always does); else the
+    leader picks it up within `leadership.PICKUP_SECONDS`."""
+    if await Leadership.of(application).check():
+        _launch(application, broadcast_id)
+    else:
+        log.info("broadcast %s stored: the leading process sends it", broadcast_id)
 
 
 def _launch(application: Application, broadcast_id: int) -> None:

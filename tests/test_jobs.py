@@ -41,3 +41,23 @@ def test_each_start_builds_the_same_jobs_from_the_settings(settings: Settings) -
     fields = {field.name: str(field) for field in second["daily-backup"].job.trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("4", "30")
     assert str(second["daily-backup"].job.trigger.timezone) == settings.timezone
+
+
+def test_each_job_runs_on_the_leader_only(settings: Settings) -> None:
+    """Every process registers the jobs; each asks for the leadership before its body
+    (handlers/leadership.py), so several processes on one database run each once."""
+    jobs = _jobs(settings)
+    for name in (*EVERY_MINUTE, "daily-backup", "prune-update-log"):
+        assert jobs[name].callback.__code__.co_name == "on_the_leader", name
+
+
+def test_on_postgresql_leadership_is_asked_for_and_the_backup_is_the_operators(
+    settings: Settings,
+) -> None:
+    """With several processes possible: the leadership is asked for every 15 s (it moves
+    within a minute when the leader dies), the leader picks up broadcasts stored elsewhere, and
+    the SQLite file's daily backup is not made (pg_dump is the operator's)."""
+    jobs = _jobs(replace(settings, database_url="postgresql://nilai@localhost/nilai"))
+    assert set(jobs) == {*EVERY_MINUTE, "prune-update-log", "leadership", "broadcast-pickup"}
+    assert jobs["leadership"].job.trigger.interval == timedelta(seconds=15)
+    assert jobs["broadcast-pickup"].job.trigger.interval <= timedelta(seconds=5)
