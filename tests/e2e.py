@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import build_application, on_start
+from bot.app import build_application, on_start, open_database
 from bot.batches import import_batch_file
 from bot.config import Settings
 from bot.onboarding import Onboarding
@@ -38,6 +38,10 @@ def free_port() -> int:
 
 class RunningBot:
     """The real Application (composition root, handlers, jobs) polling the fake server.
+
+    It opens `settings.database_target`: PostgreSQL when the settings carry a `database_url`
+    (the `settings` fixture does in a test parametrised on `backend`), else the SQLite file;
+    several RunningBots on one PostgreSQL database are several bot processes.
 
     With `webhook=True` it serves PTB's webhook on 127.0.0.1 at a free port instead, and the
     fake server posts the updates there once the webhook is set. Its WEBHOOK_URL is that
@@ -77,7 +81,7 @@ class RunningBot:
     async def start(self) -> None:
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
             os.environ.pop(proxy, None)  # nothing may route 127.0.0.1 elsewhere
-        self.db = await Database.open(self.settings.database_target)
+        self.db = await open_database(self.settings)
         self.app = build_application(self.settings, self.db, clock=self.clock)
         for name in PER_MINUTE_JOBS:
             for job in self.app.job_queue.get_jobs_by_name(name):

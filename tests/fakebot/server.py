@@ -26,7 +26,7 @@ import socket
 import ssl
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,6 +253,7 @@ class FakeBotApi:
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         self.webhook_targets: list[str] | None = None  # deliver here round robin, not to its URL
         self.webhook_deliveries: list[WebhookDelivery] = []
+        self._webhook_held = False
         self._next_target = 0
         self._webhook_task: asyncio.Task[None] | None = None
         self._users: dict[int, FakeUser] = {}
@@ -978,7 +979,50 @@ class FakeBotApi:
                 if not await self._post_to_webhook(session, update):
                     await asyncio.sleep(0.05)
 
+    @property
+    def webhook_held(self) -> bool:
+        """While True the webhook gets nothing in order: a test posts the queued updates
+        itself, several at once, with deliver_at_once (then sets it back to False)."""
+        return self._webhook_held
+
+    @webhook_held.setter
+    def webhook_held(self, held: bool) -> None:
+        self._webhook_held = held
+        self._notify()
+
+    async def deliver_at_once(
+        self, routes: Sequence[tuple[dict[str, Any], str]]
+    ) -> list[int | None]:
+        """POST each queued update to the URL given with it, all at the same moment (as
+        Telegram may post a user's two updates to two processes behind one address); each
+        HTTP status, None without an answer. One taken (2xx) is delivered; one that is not stays
+        queued for the ordinary, one-at-a-time delivery. Hold that first (`webhook_held`), or
+        it may post the same updates meanwhile."""
+        assert self.webhook is not None, "no webhook is set"
+        headers = {}
+        if self.webhook["secret_token"] is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(self.webhook["secret_token"])
+
+        async def post(session: aiohttp.ClientSession, update: dict[str, Any], url: str) -> Any:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+                async with session.post(url, json=update, headers=headers) as answer:
+                    return answer.status
+            return None
+
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            statuses = await asyncio.gather(*(post(session, u, url) for u, url in routes))
+        for (update, url), status in zip(routes, statuses, strict=True):
+            self.webhook_deliveries.append(WebhookDelivery(update["update_id"], url, status))
+            if status is not None and 200 <= status < 300:
+                self._delivered.add(update["update_id"])
+                self._pending = [u for u in self._pending if u["update_id"] != update["update_id"]]
+        self._touch()
+        self._notify()
+        return list(statuses)
+
     def _next_for_webhook(self) -> dict[str, Any] | None:
+        if self.webhook_held:
+            return None
         if self._redeliver:
             return self._redeliver[0]
         for update in list(self._pending):
