@@ -107,3 +107,30 @@ def test_the_review_pick_bench_prints_the_pick_now_and_before() -> None:
     out = run_bench("review_pick_speed", "--quick")
     assert re.search(r"^RESULT open_next \(20 picks, in the write\): p50 [\d.]+ ms, p99", out, re.M)
     assert re.search(r"^RESULT before: the old pick's query alone: p50 [\d.]+ ms", out, re.M)
+
+
+def test_the_scale_out_bench_compares_processes_on_postgresql_with_sqlite() -> None:
+    from tests.conftest import postgres_server
+
+    postgres_server()  # skips this test, with the reason, where there is no PostgreSQL
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.scale_out", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,  # three configurations, up to six bot processes starting on two cores
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "Traceback" not in out + result.stderr
+    assert re.search(r"^machine: nproc=\d+ ", out, re.M), out
+    for config, processes in (("sqlite1", 1), ("pg1", 1), ("pg4", 4)):
+        assert re.search(rf"^  run 1: {config} +x{processes} .* reviews/s .*bot CPU", out, re.M)
+        assert re.search(
+            rf"^CONFIG {config} +x{processes}: \S+ reviews/s .*tap->answer p50", out, re.M
+        )
+    assert re.search(r"^CONFIG pg4 .*PostgreSQL \S+% .*pool \d+ per process", out, re.M), out
+    assert re.search(r"^RESULT cpu: bot CPU per review PostgreSQL x1 \S+ ms, SQLite x1", out, re.M)
+    assert re.search(r"^RESULT contention: reviews per bot-CPU-second PostgreSQL x4", out, re.M)
+    assert re.search(r"^EXPECTED on more cores: ", out, re.M), out
