@@ -84,7 +84,7 @@ def build_application(
         if SERVICES_KEY not in application.bot_data:
             opened = await open_database(settings)
             application.bot_data[SERVICES_KEY] = Services.build(settings, opened, clock)
-            updates.user_lock = opened.user_lock
+            lock_users(application, opened)
         await on_start(application)
 
     async def post_stop(application: Application) -> None:
@@ -97,7 +97,7 @@ def build_application(
             log.info("database closed")
 
     # One trainer's updates one at a time, in this process and (on PostgreSQL) across processes.
-    updates = PerUserUpdateProcessor(user_lock=db.user_lock if db is not None else None)
+    updates = PerUserUpdateProcessor()
     application = (
         ApplicationBuilder()
         .application_class(NilaiApplication)  # its Updater never sets the webhook: bot/webhook.py
@@ -116,10 +116,21 @@ def build_application(
     )
     if db is not None:
         application.bot_data[SERVICES_KEY] = Services.build(settings, db, clock)
+        lock_users(application, db)
     Leadership.install(application, take_over=take_over)
     register_handlers(application)
     register_jobs(application, settings)
     return application
+
+
+def lock_users(application: Application, db: Database) -> None:
+    """Each update holds its trainer's lock in `db` (handlers/update_order.py); where several
+    processes may share it, until the panel edits it left are done too."""
+    updates = application.update_processor
+    assert isinstance(updates, PerUserUpdateProcessor)
+    updates.user_lock = db.user_lock
+    if db.dialect != "sqlite":
+        updates.settled = PanelEdits.of(application).settled  # a private chat's id is its user's
 
 
 def register_handlers(application: Application) -> None:

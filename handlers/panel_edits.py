@@ -11,6 +11,12 @@ tap-edit-tap rhythm is never delayed.
 The state shown is rendered by the handler right after its commit, and one trainer's updates are
 handled in order (handlers/update_order.py), so the latest state submitted is the newest one.
 
+With several bot processes on one database, a trainer's next tap may reach another process while
+this one's edit of the panel is still on its way, and the two edits could reach Telegram in
+either order. So the trainer's lock in the database is held until this process's edits in their
+chat are done (`settled`, used by handlers/update_order.py): another process's update for them
+waits that long; one reaching this process goes on at once and folds in as above.
+
 An edit nobody tapped for (the lease sweeper's "time ran out") takes the same turn: `unprompted`
 is skipped while an edit of that panel is in flight (its trainer is there; their edit shows the
 newer state), is rendered right before its request with the panel held (or dropped if no longer
@@ -55,6 +61,7 @@ class PanelEdits:
         self._in_flight: set[tuple[int, int]] = set()
         self._next: dict[tuple[int, int], PanelState] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._done = asyncio.Event()  # set (and cleared again) whenever an edit finishes
 
     @classmethod
     def of(cls, application: Application) -> PanelEdits:
@@ -111,6 +118,21 @@ class PanelEdits:
             following = self._next.pop(key, None)
             if following is not None:
                 self.show(chat_id, message_id, following)
+            self._finished()
+
+    def busy(self, chat_id: int) -> bool:
+        """Whether an edit of a panel in `chat_id` is on its way."""
+        return any(key[0] == chat_id for key in self._in_flight)
+
+    async def settled(self, chat_id: int) -> None:
+        """Until no edit of a panel in `chat_id` is on its way (its follow-ups included)."""
+        while self.busy(chat_id):
+            done = self._done
+            await done.wait()
+
+    def _finished(self) -> None:
+        done, self._done = self._done, asyncio.Event()
+        done.set()
 
     async def drain(self) -> None:
         """Wait until every panel shows its latest state."""
@@ -128,6 +150,7 @@ class PanelEdits:
         finally:
             self._in_flight.discard(key)
             self._next.pop(key, None)  # left by an unexpected error: never send it later
+            self._finished()
 
     async def _request(self, key: tuple[int, int], state: PanelState) -> None:
         chat_id, message_id = key

@@ -136,6 +136,42 @@ async def test_two_taps_of_one_trainer_on_two_processes_commit_one_after_the_oth
         assert await leader.count("SELECT COUNT(*) FROM flags WHERE assignment_id = ?", assignment)
 
 
+async def test_a_tap_on_another_process_waits_for_the_edit_of_the_tap_before(
+    api: FakeBotApi, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The panel edit leaves the handler; the trainer's lock is kept until it is done, so the
+    next tap's edit, made on another process, can never reach the chat before it."""
+    async with two_bots(api, settings, clock) as (leader, other):
+        await leader.import_file(write_batch(tmp_path, 2), overlap=1)
+        trainer = api.user(2001, "Rina", language_code="en")
+        await leader.onboard(trainer)
+        panel = await leader.next_item(trainer)
+        await api.wait_idle(quiet=0.05)
+        held: list[Held] = []
+        for bot in (leader, other):
+            processor = bot.app.update_processor
+            processor.user_lock = recording(address(bot), processor.user_lock, held)
+        api.webhook_held = True
+        since = api.mark()
+        api.delay_next("editMessageText", 0.4, chat_id=trainer.chat_id)
+        first = await tap_action(trainer, panel, Action.SCORE, 0, 4)
+        assert await api.deliver_at_once([(first, address(leader))]) == [200]
+        await answered(api, first)  # answered: its handler is done, its edit on its way
+        second = await tap_action(trainer, panel, Action.FLAG, 0, 1)
+        assert await api.deliver_at_once([(second, address(other))]) == [200]
+        api.webhook_held = False
+        await answered(api, second)
+        await api.wait_idle(quiet=0.1)
+        edits = [
+            c
+            for c in api.calls[since:]
+            if c.method == "editMessageText" and c.params.get("message_id") == panel.message_id
+        ]
+        assert len(edits) >= 2
+        on_other = [h for h in held if h.bot == address(other)]
+        assert on_other and on_other[0].start >= edits[0].time  # after the first edit landed
+
+
 async def test_a_broadcast_started_on_another_process_is_sent_once_by_the_leader_at_the_rate(
     api: FakeBotApi, settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
