@@ -19,7 +19,7 @@ from storage import batch_events as store
 from storage.batch_events import CompletedBatch
 from storage.database import Database
 
-__all__ = ["CompletedBatch", "newly_completed", "took_seconds"]
+__all__ = ["BatchEvents", "CompletedBatch", "newly_completed", "took_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +40,18 @@ async def newly_completed(db: Database, now: datetime) -> list[CompletedBatch]:
 def took_seconds(batch: CompletedBatch) -> float:
     """From the batch's import to its completion."""
     return (parse_stamp(batch.completed_at) - parse_stamp(batch.created_at)).total_seconds()
+
+
+class BatchEvents:
+    """The `batch-events` job's reads and marks over one database."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def newly_completed(self, now: datetime) -> list[CompletedBatch]:
+        """Mark the batches that became complete since the last look, and return them."""
+        return await newly_completed(self.db, now)
+
+    async def batch_name(self, batch_id: int) -> str | None:
+        """The batch's name (its export button's), None once it is gone."""
+        return await store.batch_name(self.db, batch_id)

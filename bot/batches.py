@@ -462,3 +462,19 @@ async def change_batch(
     if result is not None:
         log.info("coordinator %s: batch %r %s", actor_id, result["name"], operation)
     return result
+
+
+class Batches:
+    """The coordinators' /batches: the list with its figures, and one batch's operation."""
+
+    def __init__(self, db: Database, clock: Clock = utc_now):
+        self.db = db
+        self.clock = clock
+
+    async def listing(self) -> list[BatchProgress]:
+        """Every batch with its progress, open and paused ones first."""
+        return await list_batches(self.db)
+
+    async def change(self, batch_id: int, operation: str, *, actor_id: int) -> dict | None:
+        """`change_batch` at this clock's moment; None for an unknown batch."""
+        return await change_batch(self.db, batch_id, operation, actor_id=actor_id, clock=self.clock)

@@ -18,6 +18,7 @@ from storage import gold, gold_pauses, progress
 from storage.database import Database
 from storage.gold import GoldAnswer, GoldJudged, PausedBatch
 from storage.gold_pauses import COORDINATORS, TRAINER, Pause
+from storage.gold_pauses import UNTOLD_PAGE as UNTOLD_PAGE  # untold_before's page size
 
 __all__ = [
     "COORDINATORS",

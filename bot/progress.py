@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.agreement import BatchAgreement, batch_agreement
 from bot.clock import Clock, stamp, start_of_day, utc_now
 from bot.config import Settings
 from bot.forecast import Forecast, forecast
@@ -95,6 +96,10 @@ class ProgressService:
             await self._report(batch, activity.get(batch.id, NO_ACTIVITY), now, language_sets)
             for batch in batches
         ]
+
+    async def agreement(self, batch_id: int) -> BatchAgreement:
+        """The batch's agreement per criterion (cached until its judgments change)."""
+        return await batch_agreement(self.db, batch_id)
 
     async def _report(
         self,

@@ -172,3 +172,18 @@ async def crowd_quality(
     acceptance = Share(accepted, decided) if decided else None
     waiting = await quality.waiting_rewrites(db, **_before(until))
     return CrowdQuality(acceptance, waiting, paused)
+
+
+class Quality:
+    """A trainer's and the team's quality figures, read for /stats and the report's CSV."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def acceptance(self, user_id: int) -> Share | None:
+        """One trainer's acceptance rate (their /stats)."""
+        return await acceptance_of(self.db, user_id)
+
+    async def gold_criteria(self, *, until: str | None = None) -> dict[int, CriterionShares]:
+        """Every trainer's gold accuracy per batch and criterion before `until` (the CSV's)."""
+        return await gold_criteria(self.db, until=until)

@@ -256,3 +256,15 @@ def week_days(now: datetime, zone: str) -> list[date]:
     """The last 7 local dates in `zone` (the reader's), today last: the chart's labels."""
     today = local_date(now, zone)
     return [today - timedelta(days=back) for back in range(WEEK - 1, -1, -1)]
+
+
+class Reports:
+    """The coordinators' daily report over one database and the bot's settings."""
+
+    def __init__(self, db: Database, settings: Settings):
+        self.db = db
+        self.settings = settings
+
+    async def build(self, now: datetime) -> Report:
+        """The report at `now` (see the module docstring)."""
+        return await build_report(self.db, self.settings, now)

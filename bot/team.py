@@ -210,6 +210,14 @@ class TeamService:
             return None
         return await team.find_by_username(self.db, name)
 
+    async def trainer(self, user_id: int) -> Trainer | None:
+        """The trainer with that Telegram id, as stored (no promotion: see Onboarding)."""
+        return await trainers.get_trainer(self.db, user_id)
+
+    async def coordinators(self) -> list[Trainer]:
+        """Every coordinator, reachable or not (callers skip the unreachable)."""
+        return await trainers.coordinators(self.db)
+
     async def page(self, page: int) -> TrainerPage:
         """One page of /trainers: each trainer's day counted in their own timezone, as /stats."""
         count = await team.count_trainers(self.db)

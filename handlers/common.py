@@ -9,7 +9,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.error_alerts import ErrorAlerts, ErrorReport, describe
+from bot.error_alerts import ErrorReport, describe
 from bot.i18n import t, t_plain
 from bot.onboarding import StartOutcome, TelegramUser
 from handlers.context import NilaiContext
@@ -18,7 +18,6 @@ from handlers.render import next_keyboard
 
 log = logging.getLogger(__name__)
 
-_ERROR_ALERTS_KEY = "error_alerts"
 
 _STRANGER_TEXTS = {
     StartOutcome.INVALID_INVITE: "stranger.invalid_invite",
@@ -84,8 +83,8 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         log.error("error outside Nilai's handlers", exc_info=error)
         return
     report = describe(error)
-    alerts = _error_alerts(context)
-    first = alerts.first_in_a_while(report)
+    alerts = context.services.error_alerts
+    first = await alerts.claim(report)
     source = _source(update, context)
     if first:
         log.error("%s failed: %s at %s", source, report.kind, report.place, exc_info=error)
@@ -108,14 +107,6 @@ def _source(update: object, context: NilaiContext) -> str:
     if context.job is not None:
         return f"job {context.job.name}"
     return "a task"
-
-
-def _error_alerts(context: NilaiContext) -> ErrorAlerts:
-    alerts = context.bot_data.get(_ERROR_ALERTS_KEY)
-    if alerts is None:
-        services = context.services
-        alerts = context.bot_data[_ERROR_ALERTS_KEY] = ErrorAlerts(services.db, services.clock)
-    return alerts
 
 
 async def _apologise(update: Update, context: NilaiContext, report: ErrorReport) -> None:
@@ -141,7 +132,7 @@ async def _alert_coordinators(update: object, context: NilaiContext, report: Err
     update_id = update.update_id if isinstance(update, Update) else None
     user = update.effective_user if isinstance(update, Update) else None
     try:
-        coordinators = await _error_alerts(context).coordinators()
+        coordinators = await context.services.error_alerts.coordinators()
     except Exception as failure:  # e.g. the database cannot be read either
         log.warning("could not find the coordinators to alert: %s", type(failure).__name__)
         return

@@ -15,13 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.batch_format import BatchScan
 from bot.batch_options import OptionError, QualityOptions, shown_rate
-from bot.batches import (
-    BATCH_OPERATIONS,
-    BatchProgress,
-    ImportProgress,
-    change_batch,
-    list_batches,
-)
+from bot.batches import BATCH_OPERATIONS, BatchProgress, ImportProgress
 from bot.deadlines import DeadlineError
 from bot.formatting import number, percent, weekday_date
 from bot.i18n import Html, t, t_plain
@@ -35,7 +29,6 @@ from bot.uploads import (
     DeadlinePassedError,
     RubricTooNarrowError,
     UploadRequest,
-    Uploads,
     parse_caption,
 )
 from handlers import broadcasts
@@ -62,11 +55,6 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(upload_decided, pattern=rf"^1{Action.UPLOAD.value}:"),
         CallbackQueryHandler(batch_button, pattern=rf"^1{Action.BATCH.value}:"),
     ]
-
-
-def uploads_of(context: NilaiContext) -> Uploads:
-    services = context.services
-    return Uploads(services.db, services.settings, services.clock)
 
 
 @coordinators_only
@@ -101,7 +89,7 @@ async def document_received(update: Update, context: NilaiContext) -> None:
         request = await _caption_request(status, message.caption, file_name, language, context)
         if request is None:
             return
-    uploads = uploads_of(context)
+    uploads = context.services.uploads
     path = uploads.path_for(document.file_unique_id, file_name)
     await (await document.get_file()).download_to_drive(path)
     if request is None:
@@ -122,7 +110,9 @@ async def _caption_request(
     says why, and the file is not even downloaded) when a part cannot be read or used."""
     settings = context.services.settings
     assert context.trainer is not None
-    rubric = await uploads_of(context).pending_rubric(context.trainer.user_id) or DEFAULT_RUBRIC
+    rubric = (
+        await context.services.uploads.pending_rubric(context.trainer.user_id) or DEFAULT_RUBRIC
+    )
     try:
         return parse_caption(
             caption,
@@ -157,7 +147,7 @@ async def _rubric_received(status: Message, path: Path, context: NilaiContext) -
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
     try:
-        attached = await uploads_of(context).save_rubric(trainer.user_id, rubric)
+        attached = await context.services.uploads.save_rubric(trainer.user_id, rubric)
     except RubricTooNarrowError as error:
         spread, most = number(error.disagreement, language), number(error.span, language)
         text = t(language, "upload.rubric_too_narrow", part=spread, most=most)
@@ -276,7 +266,7 @@ async def upload_decided(update: Update, context: NilaiContext) -> None:
         await query.answer(t_plain(language, "toast.invalid"))
         return
     choice = CHOICES[index]
-    uploads = uploads_of(context)
+    uploads = context.services.uploads
     if not await uploads.claim(upload_id, trainer.user_id, choice):
         await query.answer(t_plain(language, "upload_toast.decided"))
         return
@@ -366,13 +356,7 @@ async def batch_button(update: Update, context: NilaiContext) -> None:
         await query.answer(t_plain(language, "toast.invalid"))
         return
     operation = BATCH_OPERATIONS[index]
-    changed = await change_batch(
-        context.services.db,
-        batch_id,
-        operation,
-        actor_id=trainer.user_id,
-        clock=context.services.clock,
-    )
+    changed = await context.services.batches.change(batch_id, operation, actor_id=trainer.user_id)
     key = "batches_toast.unknown" if changed is None else f"batches_toast.{operation}"
     await query.answer(t_plain(language, key))
     text, markup = await _batches_view(context, language)
@@ -391,7 +375,7 @@ async def _batches_view(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The list, whole lines only up to Telegram's limit (then "and N more"), and buttons for
     the first batches (open and paused ones come first)."""
-    batches = await list_batches(context.services.db)
+    batches = await context.services.batches.listing()
     if not batches:
         return t(language, "batches.empty"), None
     lines, rows = [t(language, "batches.title")], []

@@ -8,12 +8,12 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.agreement import BatchAgreement, batch_agreement
+from bot.agreement import BatchAgreement
 from bot.forecast import Forecast
 from bot.formatting import duration, moment, number, pace, percent, weekday_date
 from bot.i18n import Html, t
 from bot.onboarding import Trainer
-from bot.progress import BatchReport, ProgressService, UnknownBatch
+from bot.progress import BatchReport, UnknownBatch
 from bot.review_languages import display_name
 from bot.streaks import local_date
 from handlers.context import NilaiContext
@@ -27,11 +27,6 @@ def handlers() -> list[BaseHandler]:
     """This feature's handlers, registered by the composition root before the catch-alls."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     return [CommandHandler("progress", progress_command, filters=private)]
-
-
-def progress_of(context: NilaiContext) -> ProgressService:
-    services = context.services
-    return ProgressService(services.db, services.settings, services.clock)
 
 
 def _me(context: NilaiContext) -> Trainer:
@@ -57,7 +52,7 @@ async def progress_command(update: Update, context: NilaiContext) -> None:
     name = parts[1].strip() if len(parts) > 1 else None
     zone = _zone(me, context)
     try:
-        reports = await progress_of(context).report(name, timezone=zone)
+        reports = await context.services.progress.report(name, timezone=zone)
     except UnknownBatch:
         await message.reply_html(t(me.language, "team_progress.unknown", name=echo(name or "")))
         return
@@ -65,8 +60,8 @@ async def progress_command(update: Update, context: NilaiContext) -> None:
         await message.reply_html(t(me.language, "team_progress.none_open"))
         return
     shown = reports[:MAX_PROGRESS_BATCHES]
-    db = context.services.db
-    agreements = [await batch_agreement(db, report.batch_id) for report in shown]
+    progress = context.services.progress
+    agreements = [await progress.agreement(report.batch_id) for report in shown]
     blocks = [
         "\n".join([render_report(report, me, context), *_agreement_lines(agreement, me.language)])
         for report, agreement in zip(shown, agreements, strict=True)

@@ -80,11 +80,6 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
-def team_of(context: NilaiContext) -> TeamService:
-    services = context.services
-    return TeamService(services.db, services.settings, services.onboarding, services.clock)
-
-
 def _me(context: NilaiContext) -> Trainer:
     assert context.trainer is not None  # coordinators_only let only registered users through
     return context.trainer
@@ -111,7 +106,7 @@ async def invite_command(update: Update, context: NilaiContext) -> None:
         )
         await message.reply_html(usage)
         return
-    invite = await team_of(context).invite(
+    invite = await context.services.team.invite(
         request, actor_id=me.user_id, bot_username=context.bot.username
     )
     await message.reply_html(render_invite(invite, me, context), link_preview_options=NO_PREVIEW)
@@ -138,7 +133,7 @@ def render_invite(invite: InviteLink, me: Trainer, context: NilaiContext) -> str
 async def trainers_command(update: Update, context: NilaiContext) -> None:
     """Shows the first page of trainers: today's count / quota, total, last seen, status."""
     assert update.message is not None
-    page = await team_of(context).page(0)
+    page = await context.services.team.page(0)
     text, markup = render_trainer_page(page, _me(context), context)
     await update.message.reply_html(text, reply_markup=markup)
 
@@ -153,7 +148,7 @@ async def trainers_page(update: Update, context: NilaiContext) -> None:
     except InvalidCallbackData:
         await query.answer(t_plain(me.language, "team_toast.invalid"))
         return
-    page = await team_of(context).page(wanted)
+    page = await context.services.team.page(wanted)
     await query.answer()
     text, markup = render_trainer_page(page, me, context)
     await _edit(query, text, markup)
@@ -269,7 +264,7 @@ async def quota_command(update: Update, context: NilaiContext) -> None:
     if len(args) != 2 or not (args[1].isdecimal() and args[1].isascii()):
         await message.reply_html(_quota_usage(me.language))
         return
-    team = team_of(context)
+    team = context.services.team
     target = await _find_or_explain(team, args[0], message, me.language)
     if target is None:
         return
@@ -339,7 +334,7 @@ async def _status_command(
     if len(args) != 1:
         await message.reply_html(t(me.language, "team_manage.usage_person", command=command))
         return
-    team = team_of(context)
+    team = context.services.team
     target = await _find_or_explain(team, args[0], message, me.language)
     if target is None:
         return
@@ -367,7 +362,7 @@ async def trainer_button(update: Update, context: NilaiContext) -> None:
         await query.answer(t_plain(me.language, "team_toast.invalid"))
         return
     try:
-        change = await team_of(context).change_status(user_id, op, actor_id=me.user_id)
+        change = await context.services.team.change_status(user_id, op, actor_id=me.user_id)
     except TeamRefused as refusal:
         await query.answer(t_plain(me.language, f"team_toast.{refusal.reason}"), show_alert=True)
         return

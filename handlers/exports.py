@@ -30,20 +30,18 @@ from bot.exports import (
     ExportSummary,
     Packed,
     UnknownBatch,
-    batch_choices,
     default_file_name,
     human_size,
     pack_for_upload,
 )
 from bot.formatting import number, percent
 from bot.i18n import t, t_plain
-from bot.manifest import build_manifest, export_with_agreement, manifest_bytes, manifest_path
+from bot.manifest import build_manifest, manifest_bytes, manifest_path
 from bot.services import Services
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.sending import answer_tap
-from storage.exports import batch_name_of
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +67,7 @@ async def export_command(update: Update, context: NilaiContext) -> None:
     message, language = update.message, context.language(update)
     assert message is not None
     args = context.args or []
-    names = await batch_choices(context.services.db)
+    names = await context.services.exports.choices()
     listed = ", ".join(names[:MAX_BATCHES_LISTED]) or t(language, "export.no_batches")
     if len(args) < 2:
         await message.reply_html(t(language, "export.usage", batches=listed))
@@ -118,8 +116,8 @@ async def send_export(
             prefix="export-", dir=services.settings.database_path.parent
         ) as work:
             path = Path(work) / default_file_name(batch, fmt)
-            summary, agreement = await export_with_agreement(
-                services.db, services.settings, batch, fmt, path, on_progress=progress, **extra
+            summary, agreement = await services.exports.export(
+                batch, fmt, path, on_progress=progress, **extra
             )
             if summary.rows == 0:
                 await progress.show(*_empty_text(language, summary))
@@ -246,7 +244,7 @@ async def include_unreviewed(update: Update, context: NilaiContext) -> None:
         batch_id, index = decode(query.data).args
     except InvalidCallbackData:
         batch_id, index = 0, len(FORMATS)  # a forged button: answered as a gone batch
-    name = await batch_name_of(context.services.db, batch_id)
+    name = await context.services.exports.batch_name(batch_id)
     if name is None or index >= len(FORMATS) or FORMATS[index] not in REWRITE_FORMATS:
         await answer_tap(query, t_plain(me.language, "export.all_gone"), show_alert=True)
         return

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.flagged import FlaggedItem, FlaggedList, FlaggedService, ItemFlags, UnknownBatch
+from bot.flagged import FlaggedItem, FlaggedList, ItemFlags, UnknownBatch
 from bot.formatting import number
 from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
@@ -50,7 +50,7 @@ async def flagged_command(update: Update, context: NilaiContext) -> None:
     parts = message.text.split(maxsplit=1)
     name = parts[1].strip() if len(parts) > 1 else None
     try:
-        listing = await FlaggedService(context.services.db).listing(name)
+        listing = await context.services.flagged.listing(name)
     except UnknownBatch:
         await message.reply_html(t(me.language, "flagged.unknown", name=echo(name or "")))
         return
@@ -153,7 +153,7 @@ async def item_button(update: Update, context: NilaiContext) -> None:
     except (InvalidCallbackData, ValueError):
         pass
     else:
-        found = await FlaggedService(context.services.db).item(item_id)
+        found = await context.services.flagged.item(item_id)
     if found is None:
         await answer_tap(query, t_plain(me.language, "toast.flagged_unknown"), show_alert=True)
         return

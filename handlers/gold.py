@@ -30,12 +30,21 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.clock import stamp
 from bot.config import Settings
 from bot.formatting import number, percent
-from bot.gold import COORDINATORS, TRAINER, Evidence, GoldAnswer, GoldService, Pause, PausedBatch
+from bot.gold import (
+    COORDINATORS,
+    TRAINER,
+    UNTOLD_PAGE,
+    Evidence,
+    GoldAnswer,
+    GoldService,
+    Pause,
+    PausedBatch,
+)
 from bot.i18n import Html, t, t_plain
+from bot.onboarding import Trainer
 from bot.review import ItemView
 from bot.rubric import Rubric
 from bot.services import Services
-from bot.team import TeamService
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
@@ -44,9 +53,6 @@ from handlers.panel_edits import NO_PREVIEW
 from handlers.render import start_reviewing_keyboard, trainer_name
 from handlers.sending import send_bulk_message
 from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
-from storage import trainers
-from storage.gold_pauses import UNTOLD_PAGE
-from storage.records import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +63,6 @@ NOTICE_GRACE = timedelta(minutes=1)  # the immediate path's chance before the jo
 def handlers() -> list[BaseHandler]:
     """The Resume button under the coordinators' evidence (/resume is handlers/coordinator_team)."""
     return [CallbackQueryHandler(resume_button, pattern=rf"^1{Action.GOLD_RESUME.value}:")]
-
-
-def gold_of(context: NilaiContext) -> GoldService:
-    """The gold service over this Application's database, settings and clock."""
-    services = context.services
-    return GoldService(services.db, services.settings, services.clock)
 
 
 # -- a trainer paused ----------------------------------------------------------------------------
@@ -79,7 +79,7 @@ async def after_submit(
     if judged is None or not judged.paused:
         return
     services = context.services
-    service = gold_of(context)
+    service = services.gold
     pause = await service.live_pause(trainer.user_id, judged.batch_id)
     if pause is None:  # lifted already: nothing to tell
         return
@@ -99,7 +99,7 @@ async def send_pending_notices(bot: Bot, services: Services, now: datetime) -> i
     coordinators were never claimed for (the process stopped between the Submit's commit and
     its sends) are claimed and told now; a pause lifted meanwhile is claimed and not told.
     How many messages were sent."""
-    service = GoldService(services.db, services.settings, services.clock)
+    service = services.gold
     before = stamp(now - NOTICE_GRACE)
     sent = 0
     while True:
@@ -112,7 +112,7 @@ async def send_pending_notices(bot: Bot, services: Services, now: datetime) -> i
 
 async def _tell_untold(bot: Bot, services: Services, service: GoldService, pause: Pause) -> int:
     """One pause's unclaimed notices, each claimed first; the messages sent."""
-    trainer = await trainers.get_trainer(services.db, pause.trainer_id)
+    trainer = await services.team.trainer(pause.trainer_id)
     rubric = Rubric.from_dict(json.loads(pause.rubric_json))
     evidence = await service.evidence(
         pause.trainer_id, pause.batch_id, rubric.criteria, pause.batch_name
@@ -172,8 +172,7 @@ async def _claim_and_tell_coordinators(
     pause: Pause,
 ) -> None:
     """The Submit's background task: the evidence, if nobody claimed it yet."""
-    service = GoldService(services.db, services.settings, services.clock)
-    if await service.claim(pause.id, COORDINATORS):
+    if await services.gold.claim(pause.id, COORDINATORS):
         await _tell_coordinators(bot, services, trainer, rubric, evidence, pause.id)
 
 
@@ -188,7 +187,7 @@ async def _tell_coordinators(
     """Every reachable coordinator gets the evidence in their language, with a Resume button
     that carries the pause's id (a stale button never lifts a later pause); how many were."""
     sent = 0
-    for coordinator in await trainers.coordinators(services.db):
+    for coordinator in await services.team.coordinators():
         if not coordinator.reachable:
             continue
         language = coordinator.language
@@ -276,14 +275,13 @@ async def resume_gold(update: Update, context: NilaiContext) -> bool:
     if not args:
         return False
     services = context.services
-    team = TeamService(services.db, services.settings, services.onboarding, services.clock)
-    target = await team.find(args[0])
+    target = await services.team.find(args[0])
     if len(args) > 1:
         await _resume_in_batch(context, message, me, target, args)
         return True
     if target is None:
         return False
-    lifted = await gold_of(context).lift(target.user_id, None, actor_id=me.user_id)
+    lifted = await services.gold.lift(target.user_id, None, actor_id=me.user_id)
     if not lifted:
         return False
     await _say_lifted(context, message, me, target, lifted, status_follows=True)
@@ -299,11 +297,11 @@ async def _resume_in_batch(
         await message.reply_html(t(language, "team_manage.unknown", who=echo(args[0])))
         return
     batch = " ".join(args[1:])
-    batch_id = await gold_of(context).batch_id(batch)
+    batch_id = await context.services.gold.batch_id(batch)
     if batch_id is None:
         await message.reply_html(t(language, "gold_resume.unknown_batch", batch=echo(batch)))
         return
-    lifted = await gold_of(context).lift(target.user_id, batch_id, actor_id=me.user_id)
+    lifted = await context.services.gold.lift(target.user_id, batch_id, actor_id=me.user_id)
     if not lifted:
         text = t(language, "gold_resume.not_paused", name=trainer_name(target, None), batch=batch)
         await message.reply_html(text)
@@ -352,7 +350,7 @@ async def resume_button(update: Update, context: NilaiContext) -> None:
     except (InvalidCallbackData, ValueError):
         await query.answer(t_plain(me.language, "gold_toast.invalid"))
         return
-    service = gold_of(context)
+    service = context.services.gold
     found = await service.pause(pause_id)
     if found is None or found.trainer_id != user_id:
         await query.answer(t_plain(me.language, "gold_toast.invalid"))
@@ -366,7 +364,7 @@ async def resume_button(update: Update, context: NilaiContext) -> None:
         await query.edit_message_reply_markup(None)
     except BadRequest as error:  # another coordinator's tap took it away first
         log.debug("gold evidence kept its button: %s", error)
-    target = await trainers.get_trainer(context.services.db, user_id)
+    target = await context.services.team.trainer(user_id)
     if target is None:
         return
     if target.status == "active":

@@ -11,7 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import t, t_plain
-from bot.review_languages import CODES, INDEX, LanguageMenu, ReviewLanguages, display_name
+from bot.review_languages import CODES, INDEX, LanguageMenu, display_name
 from handlers.callback_data import Action, decode, encode
 from handlers.context import NilaiContext
 from handlers.sending import answer_tap
@@ -35,7 +35,7 @@ async def lang_command(update: Update, context: NilaiContext) -> None:
     """Shows the interface language buttons and the review language toggles."""
     assert update.message is not None and context.trainer is not None
     trainer = context.trainer
-    menu = await ReviewLanguages(context.services.db).menu(trainer.user_id)
+    menu = await context.services.review_languages.menu(trainer.user_id)
     await update.message.reply_html(
         render_menu(menu, trainer.language), reply_markup=menu_keyboard(menu, trainer.language)
     )
@@ -58,7 +58,7 @@ async def review_language_chosen(update: Update, context: NilaiContext) -> None:
     index, on = decode(query.data).args
     change = None
     if on in (0, 1):
-        change = await ReviewLanguages(context.services.db).set(trainer.user_id, index, on == 1)
+        change = await context.services.review_languages.set(trainer.user_id, index, on == 1)
     if change is None:
         await answer_tap(query, t_plain(trainer.language, "toast.invalid"))
         return
@@ -74,7 +74,7 @@ async def review_language_chosen(update: Update, context: NilaiContext) -> None:
 async def _show_menu(
     query: CallbackQuery, context: NilaiContext, user_id: int, language: str
 ) -> None:
-    menu = await ReviewLanguages(context.services.db).menu(user_id)
+    menu = await context.services.review_languages.menu(user_id)
     try:
         await query.edit_message_text(
             render_menu(menu, language),

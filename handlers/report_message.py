@@ -17,13 +17,13 @@ from bot.anomalies import Anomaly
 from bot.forecast import Forecast
 from bot.formatting import clock_time, moment, number, percent, weekday_date
 from bot.i18n import Html, t
+from bot.onboarding import Trainer
 from bot.report import BatchFigures, Report, TrainerFigures, trainer_label
 from bot.streaks import local_date
 from handlers.anomaly_text import SEPARATOR as ALPHAS_SEPARATOR
 from handlers.anomaly_text import anomaly_phrases
 from handlers.quality_text import report_lines
 from handlers.text_split import MESSAGE_LIMIT, visible_len
-from storage.records import Trainer
 
 MAX_BATCHES = 10  # more open batches: the rest are counted (and /progress shows them all)
 SEPARATOR = ", "

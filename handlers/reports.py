@@ -32,8 +32,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import formatting
 from bot.clock import stamp
 from bot.i18n import t, t_plain
-from bot.quality import gold_criteria
-from bot.report import Report, build_report
+from bot.onboarding import Trainer
+from bot.report import Report, Reports
 from bot.report_chart import render_chart
 from bot.report_table import report_csv
 from bot.services import Services
@@ -42,8 +42,6 @@ from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.report_message import render_report
 from handlers.sending import answer_tap, send_bulk_message, send_bulk_photo
-from storage.database import Database
-from storage.records import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +113,7 @@ def _started(work: Awaitable[_T]) -> asyncio.Future[_T]:
 
 async def _build(services: Services, moment: datetime) -> Report:
     started = time.perf_counter()
-    report = await build_report(services.db, services.settings, moment)
+    report = await services.reports.build(moment)
     log.info(
         "report at %s built in %.2f s (%d trainers)",
         moment.isoformat(),
@@ -131,14 +129,15 @@ async def _draw(report: Report, language: str, zone: str) -> bytes:
     return chart
 
 
-_caches: weakref.WeakKeyDictionary[Database, ReportCache] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Reports, ReportCache] = weakref.WeakKeyDictionary()
 
 
 def report_cache(services: Services) -> ReportCache:
-    """The database's report cache (one per database: tests run several bots in one process)."""
-    cache = _caches.get(services.db)
+    """The bot's report cache (one per bot's reports service: tests run several bots in one
+    process)."""
+    cache = _caches.get(services.reports)
     if cache is None:
-        cache = _caches[services.db] = ReportCache()
+        cache = _caches[services.reports] = ReportCache()
     return cache
 
 
@@ -214,7 +213,7 @@ async def csv_button(update: Update, context: NilaiContext) -> None:
         return
     await answer_tap(query)
     report = await report_cache(services).report(services, moment)
-    criteria = await gold_criteria(services.db, until=stamp(moment))  # the CSV's alone
+    criteria = await services.quality.gold_criteria(until=stamp(moment))  # the CSV's alone
     zone = services.timezones.zone_of(me).name
     table = report_csv(report, zone, criteria)
     await context.bot.send_document(

@@ -17,9 +17,7 @@ from bot.i18n import t
 from bot.onboarding import Trainer
 from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
-from handlers.coordinator_team import team_of
 from handlers.render import trainer_name
-from handlers.rewrite_review import reviews_of
 from handlers.text_split import echo
 
 log = logging.getLogger(__name__)
@@ -42,12 +40,14 @@ async def reviewer_command(update: Update, context: NilaiContext) -> None:
     if len(args) != 2 or args[1].lower() not in _SWITCH:
         await message.reply_html(t(me.language, "reviewer.usage"))
         return
-    target = await team_of(context).find(args[0])
+    target = await context.services.team.find(args[0])
     if target is None:
         await message.reply_html(t(me.language, "reviewer.unknown", who=echo(args[0])))
         return
     on = _SWITCH[args[1].lower()]
-    changed = await reviews_of(context).set_reviewer(target.user_id, on, actor_id=me.user_id)
+    changed = await context.services.rewrite_reviews.set_reviewer(
+        target.user_id, on, actor_id=me.user_id
+    )
     key = {(True, True): "made", (True, False): "already_on", (False, True): "removed"}.get(
         (on, changed), "already_off"
     )

@@ -19,7 +19,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.formatting import number
 from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
-from bot.rewrite_review import MAX_COMMENT, REASONS, RewriteReviews, UnknownBatch, may_review
+from bot.rewrite_review import (
+    MAX_COMMENT,
+    REASONS,
+    Decision,
+    Rewrite,
+    Step,
+    UnknownBatch,
+    may_review,
+)
 from bot.services import Services
 from handlers import rewrites
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
@@ -28,7 +36,6 @@ from handlers.panel_edits import NO_PREVIEW
 from handlers.render import Blocks, context_blocks, pack_in_parts
 from handlers.sending import answer_tap, send_bulk_message
 from handlers.text_split import MESSAGE_LIMIT, echo, visible_len
-from storage.rewrite_reviews import Decision, Rewrite, Step
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +62,6 @@ def handlers() -> list[BaseHandler]:
     ]
 
 
-def reviews_of(context: NilaiContext) -> RewriteReviews:
-    """The review service for this update, on the shared database, settings and clock."""
-    services = context.services
-    return RewriteReviews(services.db, services.settings, services.clock)
-
-
 async def review_command(update: Update, context: NilaiContext) -> None:
     """The next rewrite to review (of the named batch, else of any open batch), or why not."""
     message, me = update.message, context.trainer
@@ -76,7 +77,7 @@ async def review_command(update: Update, context: NilaiContext) -> None:
     batch_id = None
     if name:
         try:
-            batch_id = await reviews_of(context).batch_id(name)
+            batch_id = await context.services.rewrite_reviews.batch_id(name)
         except UnknownBatch:
             await message.reply_html(t(language, "rewrite_review.unknown", name=echo(name)))
             return
@@ -88,7 +89,7 @@ async def review_command(update: Update, context: NilaiContext) -> None:
 async def show_next(context: NilaiContext, me: Trainer) -> None:
     """Opens (locks) the reviewer's next rewrite and sends it, or says warmly none is left."""
     batch_id = (context.user_data or {}).get(BATCH_KEY)
-    rewrite = await reviews_of(context).next_for(me, batch_id)
+    rewrite = await context.services.rewrite_reviews.next_for(me, batch_id)
     if rewrite is None:
         await _send(context, me, t(me.language, "rewrite_review.none_left"))
         return
@@ -204,7 +205,7 @@ async def decision_button(update: Update, context: NilaiContext) -> None:
     if tapped is None:
         return
     query, me, (assignment_id, choice) = tapped
-    reviews = reviews_of(context)
+    reviews = context.services.rewrite_reviews
     if choice == ACCEPT:
         decision = await reviews.accept(me, assignment_id)
         if await _refused(query, me, decision):
@@ -241,7 +242,7 @@ async def reason_button(update: Update, context: NilaiContext) -> None:
     if tapped is None:
         return
     query, me, (assignment_id, index) = tapped
-    reviews = reviews_of(context)
+    reviews = context.services.rewrite_reviews
     step = await reviews.choose_reason(me, assignment_id, index)
     if await _refused(query, me, step):
         return
@@ -264,7 +265,7 @@ async def no_comment_button(update: Update, context: NilaiContext) -> None:
     if tapped is None:
         return
     query, me, (assignment_id,) = tapped
-    decision = await reviews_of(context).reject(me, assignment_id, None)
+    decision = await context.services.rewrite_reviews.reject(me, assignment_id, None)
     if await _refused(query, me, decision):
         return
     assert isinstance(decision, Decision)
@@ -281,7 +282,9 @@ async def comment_or_rewrite(update: Update, context: NilaiContext) -> None:
     assert message is not None and message.reply_to_message is not None
     asking = None
     if me is not None and may_review(me):
-        asking = await reviews_of(context).asking_comment(me, message.reply_to_message.message_id)
+        asking = await context.services.rewrite_reviews.asking_comment(
+            me, message.reply_to_message.message_id
+        )
         if asking is None and _is_comment_question(message.reply_to_message, context.bot.id):
             # a question whose review moved on (taken over, skipped, shown again): never a text
             await message.reply_html(t(me.language, "rewrite_review.comment_moved_on"))
@@ -299,7 +302,7 @@ async def comment_or_rewrite(update: Update, context: NilaiContext) -> None:
         )
         await message.reply_html(too_long)
         return
-    decision = await reviews_of(context).reject(me, asking[0], comment)
+    decision = await context.services.rewrite_reviews.reject(me, asking[0], comment)
     if not isinstance(decision, Decision):
         await message.reply_html(t(me.language, "rewrite_review.comment_done"))
         return
@@ -340,7 +343,7 @@ async def send_pending_notices(bot: Bot, services: Services, now: datetime) -> i
     """For the per-minute job: the writers of decisions over a minute old whose notice was
     never claimed (the process stopped between a decision and its notice); how many were
     told."""
-    reviews = RewriteReviews(services.db, services.settings, services.clock)
+    reviews = services.rewrite_reviews
     sent = 0
     for decision in await reviews.claim_untold(now, limit=PENDING_PER_RUN):
         sent += await _send_notice(bot, services, decision)
@@ -350,7 +353,7 @@ async def send_pending_notices(bot: Bot, services: Services, now: datetime) -> i
 async def tell_writer(bot: Bot, services: Services, decision: Decision) -> bool:
     """The writer hears the outcome, claimed first (a crash after the claim loses this one
     notice, never doubles it); whether it went out."""
-    reviews = RewriteReviews(services.db, services.settings, services.clock)
+    reviews = services.rewrite_reviews
     if not await reviews.claim_notice(decision.assignment_id):
         return False
     return await _send_notice(bot, services, decision)

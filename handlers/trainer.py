@@ -14,7 +14,6 @@ from telegram.constants import ParseMode
 from bot.formatting import counts
 from bot.i18n import Html, t, t_plain
 from bot.onboarding import Trainer
-from bot.quality import acceptance_of
 from bot.review import AssignmentRefused, Refusal
 from handlers import gold, lease_sweeper, rewrites
 from handlers.callback_data import Action, Callback, InvalidCallbackData, decode
@@ -55,7 +54,7 @@ async def stats_command(update: Update, context: NilaiContext) -> None:
     )
     days = Html(t(language, "stats.days", count=streak))
     text = t(language, "stats.text", streak=days, **shown)
-    accepted = stats_line(await acceptance_of(services.db, trainer.user_id), language)
+    accepted = stats_line(await services.quality.acceptance(trainer.user_id), language)
     await update.message.reply_html(f"{text}\n{accepted}" if accepted else text)
 
 

@@ -1,0 +1,37 @@
+"""The exports a coordinator asks for in chat (/export and the buttons under its outcome and a
+completed batch's announcement): the batches to choose from, one batch's name by id, and one
+export with the agreement its manifest carries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.agreement import BatchAgreement
+from bot.config import Settings
+from bot.exports import ExportSummary, batch_choices
+from bot.manifest import export_with_agreement
+from storage import exports as store
+from storage.database import Database
+
+
+class Exports:
+    """Exports over one database and the bot's settings."""
+
+    def __init__(self, db: Database, settings: Settings):
+        self.db = db
+        self.settings = settings
+
+    async def choices(self) -> list[str]:
+        """Names of the batches one can export, newest first."""
+        return await batch_choices(self.db)
+
+    async def batch_name(self, batch_id: int) -> str | None:
+        """The name of the batch with this id, None if there is none (a button's batch gone)."""
+        return await store.batch_name_of(self.db, batch_id)
+
+    async def export(
+        self, batch: str, fmt: str, path: Path, **options: Any
+    ) -> tuple[ExportSummary, BatchAgreement | None]:
+        """`export_with_agreement` into `path` (UnknownBatch, UnknownFormat as it raises)."""
+        return await export_with_agreement(self.db, self.settings, batch, fmt, path, **options)
