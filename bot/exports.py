@@ -3,9 +3,9 @@
 Every export streams from one database snapshot to a file, a chunk of items at a time, so
 memory stays flat whatever the batch size, and judgments that arrive meanwhile never tear it.
 The JSON lines are built by the database (`storage/exports.py`): a million-line export spends
-its time in SQLite, not in Python objects. Trainer ids leave only as keyed hashes (HMAC-SHA256),
-added here, unless the caller asks for the real ones. Chat exports above Telegram's upload
-limit are gzipped, or split into gzipped parts.
+its time in the database, not in Python objects. Trainer ids leave only as keyed hashes
+(HMAC-SHA256), added here, unless the caller asks for the real ones. Chat exports above
+Telegram's upload limit are gzipped, or split into gzipped parts.
 
 The formats:
 - `raw`: one JSON line per submitted judgment: the item as imported (metadata untouched;
@@ -187,8 +187,9 @@ async def load_pseudonyms(db: Database, settings: Settings) -> Pseudonyms:
 
 
 # -- the formats ---------------------------------------------------------------------------
-# `raw`, `sft` and `dpo` lines are built as JSON in SQL (storage/sqlite_json.py); here `raw`
-# gets its trainers, whose keyed pseudonyms SQL cannot make, and `ratings` its statistics.
+# `raw`, `sft` and `dpo` lines are built as JSON in SQL (storage/sqlite_json.py or
+# postgres_json.py); here `raw` gets its trainers, whose keyed pseudonyms SQL cannot make, and
+# `ratings` its statistics.
 
 
 class RawTrainers:

@@ -3,10 +3,12 @@
 A batch can hold a million judgments, so nothing here loads them all. One long read walks the
 batch's item ids in order (`Transaction.chunks`); each chunk of items (an id range) is then read
 in one or two statements, and the next chunk is read (on SQLite, on the connection's thread,
-where it runs without Python's lock) while the caller writes the current one. The lines of
-`raw`, `sft` and `dpo` come out of SQL as JSON bytes (`storage/sqlite_json.py`, the dialect's
-part), `raw`'s trainer added by the caller (a keyed pseudonym); the other queries here stay
-portable to PostgreSQL. Callers get plain values, never a driver's types.
+where it runs without Python's lock) while the caller writes the current one; the snapshot's
+statements still run one at a time (asyncpg refuses a second one on a connection while one is
+under way). The lines of `raw`, `sft` and `dpo` come out of SQL as JSON bytes, built by the
+dialect's module (`storage/sqlite_json.py` or `storage/postgres_json.py`, chosen in
+`ExportSnapshot`), `raw`'s trainer added by the caller (a keyed pseudonym); the other queries
+here are portable. Callers get plain values, never a driver's types.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from storage import sqlite_json
+from storage import postgres_json, sqlite_json
 from storage.database import Database, Transaction
+from storage.export_json import WHITESPACE
 from storage.gold import GOLD_ITEM
 
 T = TypeVar("T")
@@ -70,6 +73,11 @@ class ExportSnapshot:
 
     def __init__(self, tx: Transaction):
         self._tx = tx
+        # The dialect's JSON lines: the one place that chooses between them.
+        self._json = postgres_json if tx.dialect == "postgresql" else sqlite_json
+        # One statement of the snapshot at a time, the read-ahead's included.
+        self._turn = asyncio.Lock()
+        self._reads: set[_ReadAhead[Any]] = set()
 
     async def find_batch(self, name: str) -> ExportBatch | None:
         row = await self._one(
@@ -105,7 +113,7 @@ class ExportSnapshot:
             f" AND trim(j.rewrite, ?) <> ''{differs}"
             " GROUP BY CASE WHEN r.status IN ('accepted', 'rejected') THEN r.status"
             " ELSE 'unreviewed' END",
-            (batch_id, GOLD_ITEM, *[sqlite_json.WHITESPACE] * (3 if differing else 1)),
+            (batch_id, GOLD_ITEM, *[WHITESPACE] * (3 if differing else 1)),
         )
         return RewriteCounts(**dict(rows))
 
@@ -146,8 +154,8 @@ class ExportSnapshot:
         `trainer` gives the JSON text that names a trainer (`,"trainer":...`), `line_end` the
         text that ends a line from the rewrite's reviewer (None: none decided) and the rubric
         version the judgment was made under (closing brace and newline included)."""
-        head_sql, head_params = sqlite_json.raw_heads(batch.name)
-        tails = sqlite_json.RawTails(criteria, flags, scale)
+        head_sql, head_params = self._json.raw_heads(batch.name)
+        tails = self._json.RawTails(criteria, flags, scale)
 
         # id -> its text: a team is small, and so are its reviewers and the rubric's versions
         names: dict[int, bytes] = {}
@@ -185,9 +193,9 @@ class ExportSnapshot:
         (`conversational`: chat form): accepted rewrites, with `all_rewrites` unreviewed ones
         too, never rejected ones nor gold items'."""
         sql, params = (
-            sqlite_json.sft_lines(all_rewrites)
+            self._json.sft_lines(all_rewrites)
             if fmt == "sft"
-            else sqlite_json.dpo_lines(conversational, all_rewrites)
+            else self._json.dpo_lines(conversational, all_rewrites)
         )
 
         async def read(chunk: tuple[int, int, int]) -> list[tuple[int | None, bytes]]:
@@ -240,48 +248,109 @@ class ExportSnapshot:
         read: Callable[[tuple[int, int, int]], Awaitable[T]],
     ) -> AsyncIterator[tuple[int, T]]:
         """`read` of each chunk's (batch id, first item id, last item id), with the number of
-        items in it; the next chunk is read while the caller handles this one."""
-        id_chunks = self._tx.chunks(
-            "SELECT id FROM items WHERE batch_id = ? ORDER BY id", (batch_id,), chunk_items
+        items in it; the next chunk is read while the caller handles this one (`_ReadAhead`)."""
+        ahead: _ReadAhead[T] = _ReadAhead(
+            self._turn,
+            self._tx.chunks(
+                "SELECT id FROM items WHERE batch_id = ? ORDER BY id", (batch_id,), chunk_items
+            ),
+            lambda ids: read((batch_id, ids[0][0], ids[-1][0])),
         )
-
-        async def next_chunk() -> tuple[int, T] | None:
-            ids = await anext(id_chunks, None)
-            if not ids:
-                return None
-            return len(ids), await read((batch_id, ids[0][0], ids[-1][0]))
-
-        pending = asyncio.ensure_future(next_chunk())
+        self._reads.add(ahead)
         try:
-            while (chunk := await pending) is not None:
-                pending = asyncio.ensure_future(next_chunk())
+            while (chunk := await ahead.next()) is not None:
                 yield chunk
         finally:
-            if not pending.done():
-                pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pending
-            close = getattr(id_chunks, "aclose", None)  # ends the long read (a generator)
-            if close is not None:
-                await close()
+            await ahead.finish()
+            self._reads.discard(ahead)
+
+    async def end(self) -> None:
+        """Finish every read still under way (a caller that stopped reading early and left
+        its iterator open), before the snapshot itself ends."""
+        for ahead in list(self._reads):
+            await ahead.finish()
+        self._reads.clear()
 
     async def _one(self, sql: str, params: Sequence[Any]) -> tuple | None:
-        row = await self._tx.fetchone(sql, params)
+        async with self._turn:
+            row = await self._tx.fetchone(sql, params)
         return None if row is None else tuple(row)
 
     async def _all(self, sql: str, params: Sequence[Any]) -> list[tuple]:
         """Every row, as plain tuples (the fastest rows to unpack, a chunk at a time)."""
         rows: list[tuple] = []
-        async for part in self._tx.chunks(sql, params, _ALL_ROWS):
-            rows += part
+        async with self._turn:
+            async for part in self._tx.chunks(sql, params, _ALL_ROWS):
+                rows += part
         return rows
+
+
+class _ReadAhead(Generic[T]):
+    """The chunks of one long read of item ids, each read (`read`) while the caller handles
+    the one before.
+
+    The long read stays open between its steps; each step, like every other statement of the
+    snapshot, takes its turn (`turn`: asyncpg refuses a second statement on a connection while
+    one is under way; aiosqlite would queue it). Once the caller stops, the read under way is
+    let finish rather than cancelled: a statement cancelled mid-way on PostgreSQL leaves a
+    cancel request racing the snapshot's next statements, and on SQLite a cancelled read runs
+    to its end on the connection's thread anyway. It is one chunk."""
+
+    def __init__(
+        self,
+        turn: asyncio.Lock,
+        ids: AsyncIterator[list[tuple]],
+        read: Callable[[list[tuple]], Awaitable[T]],
+    ):
+        self._turn = turn
+        self._ids = ids
+        self._read = read
+        self._pending: asyncio.Future[tuple[int, T] | None] | None = None
+        self._finished = False
+
+    async def next(self) -> tuple[int, T] | None:
+        """The next chunk's (items in it, what `read` gave), None after the last one."""
+        pending = self._pending or asyncio.ensure_future(self._chunk())
+        self._pending = None
+        chunk = await pending
+        if chunk is not None:
+            self._pending = asyncio.ensure_future(self._chunk())
+        return chunk
+
+    async def _chunk(self) -> tuple[int, T] | None:
+        async with self._turn:
+            ids = await anext(self._ids, None)
+        if not ids:
+            return None
+        return len(ids), await self._read(ids)
+
+    async def finish(self) -> None:
+        """Let the read under way finish (its rows and errors unwanted), end the long read."""
+        if self._finished:
+            return
+        self._finished = True
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            if not pending.done():
+                with contextlib.suppress(Exception):
+                    await pending
+            elif not pending.cancelled():
+                pending.exception()  # looked at: asyncio logs no "never retrieved" for it
+        close = getattr(self._ids, "aclose", None)  # the long read is a generator
+        if close is not None:
+            async with self._turn:
+                await close()
 
 
 @asynccontextmanager
 async def snapshot(db: Database) -> AsyncIterator[ExportSnapshot]:
     """The reads of one export, frozen at the first one (`Database.snapshot`)."""
     async with db.snapshot() as tx:
-        yield ExportSnapshot(tx)
+        snap = ExportSnapshot(tx)
+        try:
+            yield snap
+        finally:
+            await snap.end()
 
 
 async def batch_id_of(db: Database, name: str) -> int | None:

@@ -3,6 +3,7 @@ format checked row by row, loaded with Hugging Face `datasets`, and exported fro
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import hashlib
@@ -22,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asyncpg import ReadOnlySQLTransactionError
 
 from bot.batches import import_batch_file
 from bot.clock import stamp
 from bot.config import Settings
 from bot.exports import (
+    FORMATS,
     RATINGS_HEADER,
     ExportSummary,
     UnknownBatch,
@@ -41,6 +44,7 @@ from bot.review import ReviewService
 from bot.rubric import DEFAULT_RUBRIC, Rubric
 from storage.bot_facts import get_fact
 from storage.database import Database
+from storage.exports import snapshot
 from storage.records import Trainer
 from storage.sqlite_json import WHITESPACE
 from tests.cli_runner import run_cli
@@ -606,7 +610,7 @@ async def test_pseudonyms_are_stable_keyed_and_never_the_real_id(
     assert str(ANA) not in text and str(BUDI) not in text and "trainer_id" not in text
 
     # The secret is made once and kept: a restarted bot (new database handle) agrees.
-    again = await Database.open(pilot.settings.database_path)
+    again = await Database.open(pilot.settings.database_target)
     try:
         reopened = replace(pilot, db=again)
         assert await export(reopened, "raw", tmp_path / "three.jsonl") == first
@@ -671,13 +675,46 @@ async def test_an_export_while_reviews_keep_arriving_is_one_consistent_snapshot(
     assert corrected[0]["revised_at"] > corrected[0]["submitted_at"]
 
 
+async def test_an_export_stopped_midway_ends_its_read_ahead_with_its_snapshot(
+    pilot: Reviewed, tmp_path: Path
+) -> None:
+    class Stopped(Exception):
+        pass
+
+    async def stop(done: int, total: int) -> None:
+        await asyncio.sleep(0)  # the next chunk's read starts
+        raise Stopped
+
+    for fmt in FORMATS:
+        with pytest.raises(Stopped):
+            await export_batch(
+                pilot.db, pilot.settings, "pilot", fmt, tmp_path / fmt, on_progress=stop,
+                chunk_size=1, all_rewrites=True,
+            )  # fmt: skip
+    assert len(await export(pilot, "raw", tmp_path / "after.jsonl")) == 6
+
+    # Reads between a long read's chunks take their turn on the snapshot's one connection;
+    # a long read left open ends with the snapshot.
+    async with snapshot(pilot.db) as snap:
+        batch = await snap.find_batch("pilot")
+        assert batch is not None
+        seen = []
+        async for items, rows in snap.rewrite_lines(batch, "sft", False, True, 1):
+            seen.append((items, len(rows), (await snap.batch_counts(batch.id)).items))
+        assert seen == [(1, 1, 4), (1, 0, 4), (1, 2, 4), (1, 0, 4)]  # items, lines, items
+        left_open = snap.item_scores(batch.id, 1)
+        assert (await anext(left_open))[0] == 1
+    assert await pilot.db.fetchval(SUBMITTED) == 6
+
+
 async def test_a_snapshot_sees_one_moment_across_statements(pilot: Reviewed) -> None:
     async with pilot.db.snapshot() as snap:
         assert await snap.fetchval(SUBMITTED) == 6
         await judge(pilot, CITRA, "html-001", (1, 1, 1, 1))
         assert await pilot.db.fetchval(SUBMITTED) == 7
         assert await snap.fetchval(SUBMITTED) == 6
-        with pytest.raises(sqlite3.OperationalError):  # and it is read-only
+        refused = {"sqlite": sqlite3.OperationalError, "postgresql": ReadOnlySQLTransactionError}
+        with pytest.raises(refused[pilot.db.dialect]):  # and it is read-only
             await snap.execute("DELETE FROM flags")
     async with pilot.db.snapshot() as snap:
         assert await snap.fetchval(SUBMITTED) == 7
@@ -1003,14 +1040,16 @@ def test_sqlite_trims_what_python_strips() -> None:
 # -- the command line ----------------------------------------------------------------------------
 
 
-def export_cli(tmp_path: Path, database: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(tmp_path, *args, database=database)
+def export_cli(tmp_path: Path, settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ...` on the test's database (its file, or its PostgreSQL address)."""
+    address = {"DATABASE_URL": settings.database_url} if settings.database_url else {}
+    return run_cli(tmp_path, *args, database=settings.database_path, **address)
 
 
 async def test_the_cli_writes_an_export_to_disk(pilot: Reviewed, tmp_path: Path) -> None:
-    database = pilot.settings.database_path
+    settings = pilot.settings
     expected = await export(pilot, "raw", tmp_path / "expected.jsonl")
-    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "raw")
+    result = export_cli(tmp_path, settings, "export", "--batch", "pilot", "--format", "raw")
     assert result.returncode == 0, result.stderr
     assert "exported batch 'pilot' as raw: 6 lines" in result.stdout
     assert "pilot-raw.jsonl" in result.stdout
@@ -1019,38 +1058,38 @@ async def test_the_cli_writes_an_export_to_disk(pilot: Reviewed, tmp_path: Path)
     out = tmp_path / "out" / "ids.jsonl"
     out.parent.mkdir()
     result = export_cli(
-        tmp_path, database, "export", "--batch", "pilot", "--format", "raw", "-o", str(out),
+        tmp_path, settings, "export", "--batch", "pilot", "--format", "raw", "-o", str(out),
         "--with-trainer-ids",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["trainer_id"] for line in out.open()] == [ANA, BUDI] * 3
 
-    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "ratings")
+    result = export_cli(tmp_path, settings, "export", "--batch", "pilot", "--format", "ratings")
     assert result.returncode == 0 and "16 rows" in result.stdout
     assert (tmp_path / "pilot-ratings.csv").read_text("utf-8").startswith("item_id,criterion,")
 
-    result = export_cli(tmp_path, database, "export", "--batch", "nope", "--format", "sft")
+    result = export_cli(tmp_path, settings, "export", "--batch", "nope", "--format", "sft")
     assert result.returncode == 2
     assert "no batch named 'nope'; batches: pilot" in result.stderr
     assert not (tmp_path / "nope-sft.jsonl").exists()
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".partial")]
 
-    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "xml")
+    result = export_cli(tmp_path, settings, "export", "--batch", "pilot", "--format", "xml")
     assert result.returncode == 2 and "choose from" in result.stderr and "ratings" in result.stderr
 
 
 async def test_the_cli_takes_accepted_rewrites_and_says_what_it_left_out(
     pilot: Reviewed, tmp_path: Path
 ) -> None:
-    database = pilot.settings.database_path
-    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "sft")
+    settings = pilot.settings
+    result = export_cli(tmp_path, settings, "export", "--batch", "pilot", "--format", "sft")
     assert result.returncode == 0, result.stderr
     assert "as sft: 1 line (" in result.stdout
     assert "2 unreviewed rewrites left out (--all-rewrites includes them)" in result.stdout
     assert len((tmp_path / "pilot-sft.jsonl").read_text("utf-8").splitlines()) == 1
 
     result = export_cli(
-        tmp_path, database, "export", "--batch", "pilot", "--format", "dpo", "--all-rewrites"
+        tmp_path, settings, "export", "--batch", "pilot", "--format", "dpo", "--all-rewrites"
     )
     assert result.returncode == 0, result.stderr
     assert "as dpo: 2 lines (" in result.stdout and "left out" not in result.stdout
@@ -1062,7 +1101,7 @@ async def test_the_cli_takes_accepted_rewrites_and_says_what_it_left_out(
         "SELECT assignment_id FROM rewrite_reviews WHERE status = 'accepted'"
     )
     await review_rewrite(pilot.db, accepted, "rejected", CITRA, reason="other")
-    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "sft")
+    result = export_cli(tmp_path, settings, "export", "--batch", "pilot", "--format", "sft")
     assert result.returncode == 0, result.stderr
     assert "as sft: 0 lines" in result.stdout
     assert (
@@ -1073,7 +1112,7 @@ async def test_the_cli_takes_accepted_rewrites_and_says_what_it_left_out(
     assert (tmp_path / "pilot-sft.jsonl").read_bytes() == b""
 
     # dpo counts only what it could take: Budi's rewrite equal to its answer is no preference.
-    result = export_cli(tmp_path, database, "export", "--batch", "pilot", "--format", "dpo")
+    result = export_cli(tmp_path, settings, "export", "--batch", "pilot", "--format", "dpo")
     assert result.returncode == 0, result.stderr
     assert "no accepted rewrite yet: 1 unreviewed rewrite left out;" in result.stdout
     assert (
@@ -1086,12 +1125,13 @@ async def test_the_cli_takes_accepted_rewrites_and_says_what_it_left_out(
     for unreviewed in await pilot.db.fetchall(
         "SELECT a.id FROM assignments a JOIN judgments j ON j.assignment_id = a.id"
         " JOIN items i ON i.id = a.item_id LEFT JOIN rewrite_reviews r ON r.assignment_id = a.id"
-        " WHERE j.rewrite IS NOT NULL AND i.gold IS NULL AND r.status IS NOT 'rejected'"
+        " WHERE j.rewrite IS NOT NULL AND i.gold IS NULL"
+        " AND (r.status IS NULL OR r.status <> 'rejected')"
     ):
         await review_rewrite(pilot.db, unreviewed[0], "rejected", CITRA, reason="other")
     for fmt, rejected in (("sft", 4), ("dpo", 3)):
         result = export_cli(
-            tmp_path, database, "export", "--batch", "pilot", "--format", fmt, "--all-rewrites"
+            tmp_path, settings, "export", "--batch", "pilot", "--format", fmt, "--all-rewrites"
         )
         assert result.returncode == 0, result.stderr
         assert f"as {fmt}: 0 lines" in result.stdout
@@ -1099,7 +1139,7 @@ async def test_the_cli_takes_accepted_rewrites_and_says_what_it_left_out(
         assert f" 0 accepted, {rejected} rejected (never exported), 0 unreviewed" in result.stdout
 
     result = export_cli(
-        tmp_path, database, "export", "--batch", "pilot", "--format", "raw", "--all-rewrites"
+        tmp_path, settings, "export", "--batch", "pilot", "--format", "raw", "--all-rewrites"
     )
     assert result.returncode == 0 and "--all-rewrites only changes" in result.stderr
 
@@ -1120,7 +1160,7 @@ async def test_the_cli_says_when_no_rewrite_is_written_yet(
         ("dpo", "no rewrite that differs from its answer yet"),
         ("raw", "as raw: 1 line ("),
     ):
-        result = export_cli(tmp_path, settings.database_path, "export", "--batch", "quiet",
+        result = export_cli(tmp_path, settings, "export", "--batch", "quiet",
                             "--format", fmt)  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert said in result.stdout and "nothing submitted" not in result.stdout
