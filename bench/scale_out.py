@@ -255,6 +255,7 @@ async def run_once(
     patience: float,
     keep_logs: str | None,
     label: str,
+    py_spy: str | None = None,
 ) -> RunResult:
     backend, processes = CONFIGS[config]
     loop = asyncio.get_running_loop()
@@ -315,11 +316,14 @@ async def run_once(
             bot0 = sum(cpu_seconds(pid) for pid in pids)
             pg0, driver0 = postgres_cpu_seconds(postmaster), time.process_time()
             busy0, wall0 = busy_seconds(), loop.time()
+            spy = await _py_spy(py_spy, pids[0], duration) if py_spy else None
             await asyncio.sleep(max(0.0, end - loop.time()))
             bot1 = sum(cpu_seconds(pid) for pid in pids)
             pg1, driver1 = postgres_cpu_seconds(postmaster), time.process_time()
             busy1, wall1 = busy_seconds(), loop.time()
             await finish(tasks, tally, end, stuck_after=min(patience, 10.0))
+            if spy is not None:
+                await spy.wait()
         finally:
             for task in tasks:
                 task.cancel()
@@ -360,6 +364,29 @@ async def run_once(
         failures=dict(api.failures),
         log_problems=sum(count for count, _ in problems),
         first_problem=next((first for count, first in problems if count), ""),
+    )
+
+
+async def _py_spy(path: str, pid: int, duration: float) -> asyncio.subprocess.Process:
+    """py-spy sampling one bot process over the window, its stacks collapsed into `path`
+    (one line per stack with its sample count; py-spy from PyPI: pip install py-spy)."""
+    program = Path(sys.executable).with_name("py-spy")
+    return await asyncio.create_subprocess_exec(
+        str(program),
+        "record",
+        "-p",
+        str(pid),
+        "-d",
+        str(max(1, int(duration))),
+        "-r",
+        "200",
+        "-f",
+        "raw",
+        "-o",
+        path,
+        "--nonblocking",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
 
@@ -507,6 +534,7 @@ async def bench(args: argparse.Namespace) -> int:
                     patience=args.patience,
                     keep_logs=args.keep_logs,
                     label=f"{config}-{repeat + 1}",
+                    py_spy=f"{args.py_spy}-{config}.txt" if args.py_spy and not repeat else None,
                 )
                 results[config].append(result)
                 print(f"  run {repeat + 1}: {result.line()}", flush=True)
@@ -550,6 +578,11 @@ def main(argv: list[str] | None = None) -> int:
         "--patience", type=float, default=30.0, help="seconds a user waits for one answer"
     )
     parser.add_argument("--keep-logs", help="copy the logs of bots that logged errors here")
+    parser.add_argument(
+        "--py-spy",
+        help="sample the first bot process of each configuration's first run with "
+        "py-spy into PY_SPY-<configuration>.txt (collapsed stacks)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     args = parser.parse_args(argv)
     if args.quick:
@@ -560,6 +593,8 @@ def main(argv: list[str] | None = None) -> int:
             args.configs = "sqlite1,pg1,pg4"
     if args.keep_logs:
         args.keep_logs = os.path.abspath(args.keep_logs)
+    if args.py_spy:
+        args.py_spy = os.path.abspath(args.py_spy)
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         os.environ.pop(proxy, None)
     logging.basicConfig(level=logging.WARNING)
