@@ -39,20 +39,22 @@ def every_row(path: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-async def reviewed(db: Database, settings, clock) -> Path:
-    """A database with a batch, trainers and submitted reviews, still open (as under the bot)."""
-    review = ReviewService(db, settings, clock)
-    await make_batch(db, items=4, overlap=2)
+async def reviewed(sqlite_db: Database, settings, clock) -> Path:
+    """A database with a batch, trainers and submitted reviews, still open (as under the bot).
+    Backups and restores are SQLite's own (a copy of its file), so the database is SQLite."""
+    review = ReviewService(sqlite_db, settings, clock)
+    await make_batch(sqlite_db, items=4, overlap=2)
     for user_id in (1, 2):
-        trainer = await make_trainer(db, user_id)
+        trainer = await make_trainer(sqlite_db, user_id)
         view, _ = await review.next_item(trainer)
         assert view is not None
         await review_fully(review, trainer, view.assignment.id)
-    return db.path
+    assert sqlite_db.path is not None
+    return sqlite_db.path
 
 
 async def test_a_backup_made_while_the_database_is_open_has_every_row(
-    reviewed: Path, db: Database, tmp_path: Path
+    reviewed: Path, sqlite_db: Database, tmp_path: Path
 ) -> None:
     target = tmp_path / "backups" / "copy.db"
     size = backup(reviewed, target)
@@ -63,12 +65,12 @@ async def test_a_backup_made_while_the_database_is_open_has_every_row(
 
 
 async def test_a_restore_brings_back_every_row(
-    reviewed: Path, db: Database, tmp_path: Path
+    reviewed: Path, sqlite_db: Database, tmp_path: Path
 ) -> None:
     target = tmp_path / "copy.db"
     backup(reviewed, target)
     before = every_row(reviewed)
-    await db.close()  # the bot is stopped for a restore
+    await sqlite_db.close()  # the bot is stopped for a restore
     conn = sqlite3.connect(reviewed)
     conn.execute("DELETE FROM scores")
     conn.commit()
@@ -145,14 +147,14 @@ def test_only_the_newest_backups_are_kept(tmp_path: Path) -> None:
 
 
 async def test_the_cli_backs_up_into_backup_dir_and_restores(
-    reviewed: Path, db: Database, tmp_path: Path
+    reviewed: Path, sqlite_db: Database, tmp_path: Path
 ) -> None:
     before = every_row(reviewed)
     made = run_cli(tmp_path, "backup", database=reviewed, BACKUP_DIR=str(tmp_path / "b"))
     assert made.returncode == 0, made.stderr
     [copy] = (tmp_path / "b").glob("nilai-*.db")
     assert f"to {copy}" in made.stdout
-    await db.close()
+    await sqlite_db.close()
     conn = sqlite3.connect(reviewed)
     conn.execute("DELETE FROM judgments")
     conn.commit()
