@@ -4,18 +4,26 @@ Coordinators get one short alert per distinct error per hour (after python-teleg
 errorhandlerbot example), so a fault that hits every tap does not flood their chat. An alert
 names the error's type and place, never its message: that may hold a trainer's text or an URL
 with the token.
+
+"Once an hour" holds for the whole bot when several processes share a PostgreSQL database: the
+first look is this process's memory, the decision a claim in the database
+(storage/error_alerts.py); a database that refuses the claim (the very fault being reported,
+often) leaves the decision to this process alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.clock import Clock, utc_now
+from bot.clock import Clock, stamp, utc_now
 from storage import trainers
 from storage.database import Database, write_fault
+from storage.error_alerts import claim_alert
 from storage.records import Trainer
 
 ALERT_EVERY = timedelta(hours=1)
@@ -75,6 +83,18 @@ class ErrorAlerts:
             return False
         self._last[report.key] = now
         return True
+
+    async def claim(self, report: ErrorReport) -> bool:
+        """`first_in_a_while`, for every process on the database: True for one of them."""
+        if not self.first_in_a_while(report):
+            return False
+        now = self.clock()
+        key = hashlib.sha256("|".join(report.key).encode()).hexdigest()[:32]
+        try:
+            return await claim_alert(self.db, key, stamp(now), stamp(now - self.every))
+        except Exception as error:  # the database is what failed: decide here alone
+            logging.getLogger(__name__).warning("error alert not claimed: %r", error)
+            return True
 
     async def coordinators(self) -> list[Trainer]:
         """Who gets the alert: every coordinator, configured or invited, who can be reached."""
