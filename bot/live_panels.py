@@ -8,6 +8,11 @@ phone) is refused instead of acting on what that copy shows.
 The newest panel is `assignment_messages`' latest 'panel' row. Every tap asks, so it is kept in
 memory once known (it is set whenever an item is sent); only the first tap on an item after a
 restart reads it, so a tap stays one read and one write.
+
+With several processes on one database (PostgreSQL) another process may have sent a newer copy
+since: a newer panel always has a larger message id, so what is kept here is never newer than
+the truth; so there every question reads the live panel (one indexed read per tap), and what is
+kept only serves the one process of SQLite.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class LivePanels:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.shared = db.dialect != "sqlite"  # other processes may send copies too
         self._live: OrderedDict[int, tuple[int, int]] = OrderedDict()
 
     def remember(self, assignment_id: int, chat_id: int, message_id: int) -> None:
@@ -36,7 +42,7 @@ class LivePanels:
 
     async def live(self, assignment_id: int, chat_id: int) -> int | None:
         """Message id of the live panel of `assignment_id` in `chat_id`, if it was ever sent."""
-        known = self._live.get(assignment_id)
+        known = None if self.shared else self._live.get(assignment_id)
         if known is None:
             known = await panels.live_panel(self.db, assignment_id)
             if known is None:

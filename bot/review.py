@@ -98,6 +98,8 @@ class ReviewService:
         self.clock = clock
         self._items: OrderedDict[int, tuple[Item, Rubric]] = OrderedDict()
         self._today: dict[int, tuple[str, int]] = {}
+        # Other processes on the database (PostgreSQL) record Submits too: count every time.
+        self._count_always = db.dialect != "sqlite"
         self.batch_progress = BatchProgress(db, clock)
         self.texts = Texts(db, settings, clock)
         self.leases = Leases(db, settings, clock)
@@ -126,7 +128,7 @@ class ReviewService:
         """Submissions since the trainer's local midnight; counted once a day, then kept up
         to date by `submit` (every panel shows it, so it must not cost a query per tap)."""
         day = stamp(start_of_day(self.clock(), trainer.timezone or self.settings.timezone))
-        cached = self._today.get(trainer.user_id)
+        cached = None if self._count_always else self._today.get(trainer.user_id)
         if cached is not None and cached[0] == day:
             return cached[1]
         count = await reviews.count_submitted(self.db, trainer.user_id, day)

@@ -25,12 +25,15 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.error_alerts import ErrorAlerts, ErrorReport
 from handlers import broadcasts, leadership
 from handlers.callback_data import Action
+from handlers.context import SERVICES_KEY
 from handlers.leadership import Leadership
 from handlers.scheduled import JOB_NAME as DAILY_JOB
 from handlers.scheduled import DailySends
-from storage import daily_sends
+from storage import daily_sends, trainers
+from storage.database import Database
 from tests.conftest import FakeClock
 from tests.e2e import RunningBot, answered, assignment_of, tap_action
 from tests.factories import make_batch
@@ -283,3 +286,52 @@ async def test_when_the_leader_stops_the_other_process_takes_over(
             await asyncio.sleep(0.05)
         assert Leadership.of(other.app).leading
         assert await other.database.is_leader()
+
+
+# --- what each process keeps in memory (docs/architecture.md, "Several processes") -------------
+
+
+async def test_todays_count_and_the_live_panel_are_read_anew_on_each_process(
+    api: FakeBotApi, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A Submit and a newer copy of the panel made on one process are seen by the other."""
+    async with two_bots(api, settings, clock) as (leader, other):
+        await leader.import_file(write_batch(tmp_path, 3), overlap=1)
+        trainer = api.user(2001, "Rina", language_code="en")
+        await leader.onboard(trainer)
+        here, there = leader.app.bot_data[SERVICES_KEY], other.app.bot_data[SERVICES_KEY]
+        record = await trainers.get_trainer(leader.database, trainer.user_id)
+        assert record is not None
+        assert await here.review.done_today(record) == 0  # counted (and once kept) here
+        api.webhook_targets = [address(other)]  # the rest of the review happens there
+        panel = await leader.next_item(trainer)
+        await api.wait_idle(quiet=0.05)
+        assignment = assignment_of(panel)
+        again = await leader.next_item(trainer)  # a newer copy of the panel, sent there
+        assert again.message_id > panel.message_id
+        await api.wait_idle(quiet=0.1)
+        assert await here.panels.live.is_stale(assignment, trainer.chat_id, panel.message_id)
+        for index in range(4):
+            await answered(api, await tap_action(trainer, again, Action.SCORE, index, 4))
+            await api.wait_idle(quiet=0.05)
+        await answered(api, await trainer.tap(again, "Submit"))
+        await api.wait_idle(quiet=0.05)
+        assert await there.review.done_today(record) == 1
+        assert await here.review.done_today(record) == 1
+
+
+async def test_an_error_is_told_once_an_hour_whichever_process_meets_it(
+    settings: Settings, clock: FakeClock
+) -> None:
+    assert settings.database_url is not None
+    dbs = [await Database.open(settings.database_url) for _ in range(2)]
+    alerts = [ErrorAlerts(db, clock) for db in dbs]
+    try:
+        report = ErrorReport("KeyError", "handlers/trainer.py:83", None)
+        told = [await each.claim(report) for each in alerts]
+        assert told == [True, False]
+        clock.advance(minutes=61)
+        assert [await each.claim(report) for each in reversed(alerts)] == [True, False]
+    finally:
+        for db in dbs:
+            await db.close()
