@@ -62,45 +62,49 @@ async def test_only_the_cli_option_adds_telegram_ids_and_only_to_raw(
     assert not any(name.encode() in raw for name, _ in NAMES.values())
 
 
-def schema_tables(path: Path) -> list[str]:
-    import sqlite3
+async def schema_tables(db: Database) -> list[str]:
+    """Every table of the database's schema (each engine's catalog says it its own way)."""
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        if db.dialect == "sqlite"
+        else "SELECT table_name FROM information_schema.tables"
+        " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+    )
+    return [row[0] for row in await db.fetchall(sql)]
 
-    with sqlite3.connect(path) as conn:
-        return [
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
 
-
-def test_every_column_pointing_at_a_trainer_is_moved_on_deletion(db: Database, settings) -> None:
-    import sqlite3
-
-    with sqlite3.connect(settings.database_path) as conn:
-        pointing = {
+async def columns_pointing_at_trainers(db: Database) -> set[tuple[str, str]]:
+    """(table, column) of every foreign key to `trainers`, from the engine's catalog."""
+    if db.dialect == "sqlite":
+        return {
             (table, row[3])
-            for table in schema_tables(settings.database_path)
-            for row in conn.execute(f"PRAGMA foreign_key_list({table})")
+            for table in await schema_tables(db)
+            for row in await db.fetchall(f"PRAGMA foreign_key_list({table})")
             if row[2] == "trainers"
         }
+    rows = await db.fetchall(
+        "SELECT CAST(c.conrelid::regclass AS TEXT), a.attname FROM pg_constraint c"
+        " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+        " WHERE c.contype = 'f' AND c.confrelid = CAST('trainers' AS regclass)"
+    )
+    return {(row[0], row[1]) for row in rows}
+
+
+async def test_every_column_pointing_at_a_trainer_is_moved_on_deletion(db: Database) -> None:
+    pointing = await columns_pointing_at_trainers(db)
     assert pointing  # assignments, deliveries, queue positions at least
     assert pointing <= set(store.TRAINER_ID_COLUMNS)
 
 
-def rows_holding(path: Path, needles: list[str]) -> list[tuple[str, str, str]]:
+async def rows_holding(db: Database, needles: list[str]) -> list[tuple[str, str, str]]:
     """Every (table, column, value) anywhere in the database that contains one of `needles`."""
-    import sqlite3
-
     found = []
-    with sqlite3.connect(path) as conn:
-        for table in schema_tables(path):
-            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-            for row in conn.execute(f"SELECT * FROM {table}"):
-                for column, value in zip(columns, row, strict=True):
-                    text = "" if value is None else str(value)
-                    if any(needle in text for needle in needles):
-                        found.append((table, column, text[:80]))
+    for table in await schema_tables(db):
+        for row in await db.fetchall(f"SELECT * FROM {table}"):
+            for column, value in dict(row).items():
+                text = "" if value is None else str(value)
+                if any(needle in text for needle in needles):
+                    found.append((table, column, text[:80]))
     return found
 
 
@@ -113,11 +117,11 @@ async def test_deleting_an_identity_keeps_the_pseudonym_and_forgets_the_id_every
     privacy = privacy_of(pilot)
     await privacy.my_data(ANA)  # audited under her id: that entry must move too
     needles = [str(ANA), *NAMES[ANA]]
-    assert rows_holding(pilot.settings.database_path, needles)  # the check does see her
+    assert await rows_holding(pilot.db, needles)  # the check does see her
 
     assert await privacy.delete_identity(ANA)
 
-    assert rows_holding(pilot.settings.database_path, needles) == []
+    assert await rows_holding(pilot.db, needles) == []
     after = {fmt: await export_bytes(pilot, fmt, tmp_path / f"after.{fmt}") for fmt in FORMATS}
     assert after == before  # every judgment still there, under the same pseudonym
     tombstone = await pilot.db.fetchone("SELECT * FROM trainers WHERE pseudonym IS NOT NULL")
