@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -79,18 +78,24 @@ async def test_other_writers_and_readers_go_on_between_chunks(
     review = ReviewService(db, settings, clock)
     seen: list[tuple[int, bool, int]] = []
 
+    # Another process's write must not wait for the whole import: no lock is held now. (On
+    # SQLite a write that found the import's lock held would wait its busy timeout, fail, and
+    # fail the test.)
+    other = await Database.open(settings.database_target)
+
     async def between_chunks(progress: ImportProgress) -> None:
-        # Another process's write must not wait for the whole import: no lock is held now.
-        other = sqlite3.connect(settings.database_path, timeout=0)
-        with other:
-            other.execute("INSERT INTO bot_facts (name, value) VALUES (?, 'x')", (f"w{len(seen)}",))
-        other.close()
+        await other.execute(
+            "INSERT INTO bot_facts (name, value) VALUES (?, 'x')", (f"w{len(seen)}",)
+        )
         view, _ = await review.next_item(trainer)
         seen.append((progress.items, view is None, len(await list_batches(db))))
 
-    result = await import_batch_file(
-        db, settings, path, name="big", clock=clock, on_progress=between_chunks
-    )
+    try:
+        result = await import_batch_file(
+            db, settings, path, name="big", clock=clock, on_progress=between_chunks
+        )
+    finally:
+        await other.close()
     assert result.items == CHUNK * 3
     # while importing, the batch handed out nothing and was not listed; at the end it is
     assert [(hidden, listed) for _, hidden, listed in seen[:-1]] == [(True, 0)] * (len(seen) - 1)
