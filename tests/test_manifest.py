@@ -19,10 +19,17 @@ from bot.manifest import build_manifest, export_with_agreement, manifest_path, w
 from bot.rubric import DEFAULT_RUBRIC
 from storage.batches import add_rubric_version
 from storage.database import Database
-from tests.cli_runner import run_cli
 from tests.conftest import FakeClock
 from tests.factories import make_batch
-from tests.test_exports import CITRA, Reviewed, export, hashes_of, judge, reviewed_pilot
+from tests.test_exports import (
+    CITRA,
+    Reviewed,
+    export,
+    export_cli,
+    hashes_of,
+    judge,
+    reviewed_pilot,
+)
 
 MADE_AT = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
 
@@ -202,9 +209,9 @@ async def test_the_cli_writes_the_manifest_beside_the_file(
 ) -> None:
     out = tmp_path / "out" / "pilot.jsonl"
     out.parent.mkdir()
-    result = run_cli(
-        tmp_path, "export", "--batch", "pilot", "--format", "raw", "-o", str(out),
-        "--with-trainer-ids", database=pilot.settings.database_path,
+    result = export_cli(
+        tmp_path, pilot.settings, "export", "--batch", "pilot", "--format", "raw", "-o", str(out),
+        "--with-trainer-ids",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     written = out.parent / "pilot.jsonl.manifest.json"
