@@ -37,6 +37,7 @@ from tests.crash_load import (
     shown_scores,
 )
 from tests.e2e import WEBHOOK_SECRET
+from tests.factories import make_trainer
 from tests.fakebot import FakeBotApi, FakeUser
 
 PROCESSES = 3
@@ -205,12 +206,14 @@ async def test_three_webhook_processes_on_one_postgresql_database_survive_a_kill
 async def _report_due_at_start(url: str) -> tuple[dict[str, str], bool]:
     """Settings whose daily report fell due five minutes ago, with the scheduler's window
     opened ten minutes ago (as if the bot had been down since): the first check of every
-    process finds it due. Reminders and summaries are out of the way. False near midnight,
-    when five minutes ago was yesterday (a send whose day has passed is skipped)."""
+    process finds it due. The coordinator is registered from before (a report goes to those
+    registered by its moment). Reminders and summaries are out of the way. False near
+    midnight, when five minutes ago was yesterday (a send whose day has passed is skipped)."""
     now = datetime.now(UTC)
     due = now - timedelta(minutes=5)
     db = await Database.open(url, migrate=False)
     try:
+        await make_trainer(db, BOSS, role="coordinator")
         await daily_sends.start_window(db, stamp(now - timedelta(minutes=10)))
     finally:
         await db.close()
