@@ -29,7 +29,6 @@ from bot.clock import Clock, stamp, utc_now
 from bot.config import Settings
 from bot.i18n import t_plain
 from bot.services import Services
-from bot.uploads import Uploads
 from bot.webhook import NilaiApplication, settle_webhook, webhook_arguments
 from handlers import (
     batch_events,
@@ -252,7 +251,7 @@ async def on_start(application: Application) -> None:
     await remember_bot_username(application)
     await set_command_menu(application)
     services: Services = application.bot_data[SERVICES_KEY]
-    recovered = await Uploads(services.db, services.settings, services.clock).recover_interrupted()
+    recovered = await services.uploads.recover_interrupted()
     if recovered:
         log.info("%d interrupted import(s) can be opened again", recovered)
     if services.settings.database_url is not None:

@@ -13,7 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.batch_events import CompletedBatch, newly_completed, took_seconds
+from bot.batch_events import CompletedBatch, took_seconds
 from bot.exports import FORMATS
 from bot.formatting import duration, number
 from bot.i18n import t, t_plain
@@ -24,7 +24,6 @@ from handlers.context import NilaiContext
 from handlers.coordinator_guard import coordinators_only
 from handlers.exports import send_export
 from handlers.sending import answer_tap, send_bulk_message
-from storage import batch_events, trainers
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,8 @@ def handlers() -> list[BaseHandler]:
 async def announce_completed_batches(context: NilaiContext) -> None:
     """The per-minute job: each batch that just became complete, to every coordinator."""
     services = context.services
-    for batch in await newly_completed(services.db, services.clock()):
-        coordinators = [c for c in await trainers.coordinators(services.db) if c.reachable]
+    for batch in await services.batch_events.newly_completed(services.clock()):
+        coordinators = [c for c in await services.team.coordinators() if c.reachable]
         sent = 0
         for coordinator in coordinators:
             sent += await _announce(context.bot, services, coordinator, batch)
@@ -69,7 +68,7 @@ async def _announce(
         )
     except Forbidden:
         log.info("coordinator %s blocked the bot: marked unreachable", coordinator.user_id)
-        await trainers.set_reachable(services.db, coordinator.user_id, False)
+        await services.onboarding.set_reachable(coordinator.user_id, False)
         return False
     except TelegramError as error:
         log.warning("batch %d complete: not sent to %s: %s", batch.id, coordinator.user_id, error)
@@ -110,7 +109,7 @@ async def export_button(update: Update, context: NilaiContext) -> None:
         batch_id, index = decode(query.data).args
     except InvalidCallbackData:
         batch_id, index = 0, len(FORMATS)  # a forged button: answered as a gone batch
-    name = await batch_events.batch_name(context.services.db, batch_id)
+    name = await context.services.batch_events.batch_name(batch_id)
     if name is None or index >= len(FORMATS):
         await answer_tap(query, t_plain(me.language, "batch_complete.gone"), show_alert=True)
         return
