@@ -64,8 +64,8 @@ async def test_the_live_panel_is_the_newest_copy_and_known_after_a_restart(
     await make_trainer(db, 7)
     await make_batch(db, items=1)
     await db.execute(
-        "INSERT INTO assignments (id, item_id, trainer_id, assigned_at, lease_expires_at)"
-        " VALUES (1, 1, 7, 'x', 'y')"
+        "INSERT INTO assignments (item_id, trainer_id, assigned_at, lease_expires_at)"
+        " VALUES (1, 7, 'x', 'y')"
     )
     await db.execute(
         "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
@@ -75,6 +75,12 @@ async def test_the_live_panel_is_the_newest_copy_and_known_after_a_restart(
     assert await restarted.live(1, 7) == 12
     assert await restarted.is_stale(1, 7, 10) and not await restarted.is_stale(1, 7, 12)
     assert not await restarted.is_stale(1, 8, 10)  # another chat: not this trainer's copy
+    # A newer copy is sent: its row is stored (as every send stores it) and it is remembered;
+    # on PostgreSQL the memory is not trusted (another process may have sent a newer one).
+    await db.execute(
+        "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
+        " VALUES (7, 15, 1, 'panel')"
+    )
     restarted.remember(1, 7, 15)
     assert await restarted.is_stale(1, 7, 12)
     assert await restarted.live(2, 7) is None
