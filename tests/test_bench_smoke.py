@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -109,6 +111,7 @@ def test_the_review_pick_bench_prints_the_pick_now_and_before() -> None:
     assert re.search(r"^RESULT before: the old pick's query alone: p50 [\d.]+ ms", out, re.M)
 
 
+@pytest.mark.slow  # about 40 s: seven bot processes started and stopped
 def test_the_scale_out_bench_compares_processes_on_postgresql_with_sqlite() -> None:
     from tests.conftest import postgres_server
 
