@@ -50,6 +50,8 @@ T = TypeVar("T")
 # Telegram user id (positive), the bot's own locks are negative.
 MIGRATION_LOCK = -1
 LEADER_LOCK = -2
+# max_pred_locks_per_transaction the server should have (see PostgresDatabase._check_settings).
+PRED_LOCKS_WANTED = 256
 # How long a process waits between tries for a trainer's lock another process holds.
 _LOCK_POLL = (0.001, 0.02)  # first and longest pause, seconds
 # SQLSTATEs after which the same transaction, run again, may well succeed.
@@ -235,6 +237,7 @@ class PostgresDatabase(Database):
             statement_cache_size=1024,
         )
         db = cls(url, pool)
+        await db._check_settings()
         if migrate:
             try:
                 await db.migrate()
@@ -242,6 +245,20 @@ class PostgresDatabase(Database):
                 await pool.close()
                 raise
         return db
+
+    async def _check_settings(self) -> None:
+        """Say once at start if the server tracks too few reads for SERIALIZABLE: past
+        max_pred_locks_per_transaction / 2 rows of one table a transaction's read locks become
+        one lock on the whole table, and every write there then conflicts with it, so the
+        pick fails and runs again far more often than it must (README: 256 or more)."""
+        value = await self._pool.fetchval("SHOW max_pred_locks_per_transaction")
+        if int(value) < PRED_LOCKS_WANTED:
+            log.warning(
+                "PostgreSQL's max_pred_locks_per_transaction is %s; set it to %d or more"
+                " (postgresql.conf, then restart the server), or writes collide far more often",
+                value,
+                PRED_LOCKS_WANTED,
+            )
 
     async def close(self) -> None:
         await self._locks.close()

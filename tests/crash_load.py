@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bot.texts import JOIN_SECONDS
 from handlers.callback_data import Action, InvalidCallbackData, decode, encode
 from storage.database import Database
 from tests.cli_runner import run_cli
@@ -251,6 +252,7 @@ class ScriptedTrainer:
         self.all_done = False
         self.retries = 0
         self.misled = 0
+        self._last_reply = -1e9  # loop time of this trainer's last rewrite reply
 
     def current_panel(self) -> FakeMessage | None:
         """The newest rating panel in the chat whose item is not known to be finished."""
@@ -358,7 +360,14 @@ class ScriptedTrainer:
     async def rewrite(self, panel: FakeMessage, assignment: int) -> None:
         """Reply to the item with a better answer; sent again if not confirmed."""
         text = self.ledger.rewrites[assignment]
+        # Sent again only after a pause longer than JOIN_SECONDS: a reply within it is, by
+        # design, the next part of the same text (a long text split by the app), which a
+        # person re-sending an unconfirmed rewrite does not mean (and this ledger would not
+        # know). On a loaded machine the wait for the first answer can end inside that window.
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, self._last_reply + JOIN_SECONDS + 1.0 - loop.time()))
         since = self.api.mark()
+        self._last_reply = loop.time()
         reply = await self.user.reply(panel, text)
         self.ledger.replies.append(Reply(self.user.chat_id, reply.message_id, assignment, text))
         confirm = await self._wait_bot_message(since, _is_rewrite_answer)
