@@ -304,6 +304,11 @@ class _Plan:
     languages: tuple[str, ...]  # the trainer's
 
 
+# The tables the pick reads to decide (and writes): on PostgreSQL a pick that keeps colliding
+# with other writes runs alone over them (Database.write_in_turn).
+_PICK_READS = ("items", "assignments", "queue_positions")
+
+
 async def assign_next_item(
     db: Database, trainer_id: int, now: str, lease_expires_at: str
 ) -> Assignment | None:
@@ -311,7 +316,7 @@ async def assign_next_item(
 
     None if there is none, or if the trainer holds an active item already.
     """
-    return await db.write_in_turn("pick", _assign, trainer_id, now, lease_expires_at)
+    return await db.write_in_turn("pick", _PICK_READS, _assign, trainer_id, now, lease_expires_at)
 
 
 async def _assign(

@@ -57,6 +57,7 @@ _LOCK_POLL = (0.001, 0.02)  # first and longest pause, seconds
 # SQLSTATEs after which the same transaction, run again, may well succeed.
 _RETRY = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 _MAX_ATTEMPTS = 30
+_ALONE_AFTER = 3  # collisions before a write in turn runs alone over its tables
 # SQLSTATE classes meaning "cannot store this now" (disk full, too many connections, the
 # server shutting down or unreachable) rather than a bug in a statement.
 _FAULT_CLASSES = ("53", "57", "08")
@@ -319,28 +320,42 @@ class PostgresDatabase(Database):
             return await self._write_on(conn, work, *args, **kwargs)
 
     async def write_in_turn(
-        self, turn: str, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+        self,
+        turn: str,
+        tables: tuple[str, ...],
+        work: Callable[..., Awaitable[T]],
+        *args: Any,
+        **kwargs: Any,
     ) -> T:
         """`write` under the turn's advisory lock, taken before the transaction begins (so its
         snapshot already holds the previous turn's commit, and two turns never collide); in
         this process the turns queue on an asyncio lock first, so one pool connection at most
-        waits on the database's lock."""
+        waits on the database's lock. After `_ALONE_AFTER` collisions with other writes, each
+        attempt begins with LOCK TABLE on `tables` (EXCLUSIVE: reads go on, writes wait), taken
+        before the snapshot, so the attempt runs alone there and cannot collide again."""
         key = _turn_key(turn)
         async with self._turns.setdefault(turn, asyncio.Lock()), self._pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock($1)", key)
             try:
-                return await self._write_on(conn, work, *args, **kwargs)
+                return await self._write_on(conn, work, *args, alone_over=tables, **kwargs)
             finally:
                 await asyncio.shield(conn.execute("SELECT pg_advisory_unlock($1)", key))
 
     async def _write_on(
-        self, conn: asyncpg.Connection, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+        self,
+        conn: asyncpg.Connection,
+        work: Callable[..., Awaitable[T]],
+        *args: Any,
+        alone_over: tuple[str, ...] = (),
+        **kwargs: Any,
     ) -> T:
         mark = current_request.get()
         pending_mark = mark if mark is not None and not mark.recorded else None
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 async with conn.transaction(isolation="serializable"):
+                    if alone_over and attempt > _ALONE_AFTER:
+                        await conn.execute(f"LOCK TABLE {', '.join(alone_over)} IN EXCLUSIVE MODE")
                     result = await work(_PgTransaction(conn), *args, **kwargs)
                     if pending_mark is not None:
                         text, values = _args(pending_mark.sql, pending_mark.params)

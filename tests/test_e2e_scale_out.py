@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import stamp
+from handlers.callback_data import Action, InvalidCallbackData, decode
 from storage import daily_sends
 from storage.database import Database
 from tests.conftest import postgres_server
@@ -36,9 +37,9 @@ from tests.crash_load import (
     seed_with_cli,
     shown_scores,
 )
-from tests.e2e import WEBHOOK_SECRET
+from tests.e2e import WEBHOOK_SECRET, answered, tap_action
 from tests.factories import make_trainer
-from tests.fakebot import FakeBotApi, FakeUser
+from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
 PROCESSES = 3
 TRAINERS = 30
@@ -175,6 +176,7 @@ async def test_three_webhook_processes_on_one_postgresql_database_survive_a_kill
             panel = trainer.current_panel()
             assert panel is not None and panel_assignment(panel) == open_id
             assert shown_scores(panel) == stored
+        await _two_taps_at_once_on_two_processes(api, crowd, ledger, url)
         await _announcement_reached_everyone_once(api, crowd)
         reports = await _reports_to(api, BOSS, wanted=int(report_due))
         assert reports == int(report_due), f"{reports} daily reports sent"
@@ -201,6 +203,63 @@ async def test_three_webhook_processes_on_one_postgresql_database_survive_a_kill
         f" {len(promised.submits)} submits acknowledged; {retries} trainer retries"
     )
     await server.drop_database(url)
+
+
+async def _two_taps_at_once_on_two_processes(
+    api: FakeBotApi, crowd: list[ScriptedTrainer], ledger: Ledger, url: str
+) -> None:
+    """A few trainers with an item open tap a flag and a score, the two updates posted at the
+    same moment to two different processes: each is handled, one after the other, once."""
+    targets = api.webhook_targets
+    assert targets is not None
+    tried = 0
+    for index, trainer in enumerate(crowd):
+        panel = trainer.current_panel()
+        assignment = None if panel is None else panel_assignment(panel)
+        if panel is None or assignment is None:
+            continue
+        api.webhook_held = True
+        try:
+            criterion = _criterion_asked(panel)
+            if criterion is None:
+                continue
+            flag = await tap_action(trainer.user, panel, Action.FLAG, 4, 1)  # "other"
+            score = await tap_action(trainer.user, panel, Action.SCORE, criterion, 2)
+            # What the trainer meant, for the check of what was acknowledged and stored.
+            ledger.taps[flag["callback_query"]["id"]] = (Action.FLAG, assignment, (4, 1))
+            ledger.taps[score["callback_query"]["id"]] = (Action.SCORE, assignment, (criterion, 2))
+            ledger.scores[(assignment, criterion)] = 2
+            ledger.flags.setdefault(assignment, set()).add(4)
+            routes = [(flag, targets[index % 3]), (score, targets[(index + 1) % 3])]
+            assert await api.deliver_at_once(routes) == [200, 200]
+        finally:
+            api.webhook_held = False
+        await answered(api, flag)
+        await answered(api, score)
+        tried += 1
+        if tried == 5:
+            break
+    assert tried, "no trainer had an item open to tap on"
+    await api.wait_idle(quiet=0.3, timeout=30)
+    db = await Database.open(url, migrate=False)
+    try:
+        twice = await db.fetchall(
+            "SELECT assignment_id, flag FROM flags GROUP BY assignment_id, flag HAVING COUNT(*) > 1"
+        )
+        assert twice == []
+    finally:
+        await db.close()
+
+
+def _criterion_asked(panel: FakeMessage) -> int | None:
+    """The criterion whose score buttons the panel shows, None if it shows none."""
+    for row in panel.buttons():
+        for button in row:
+            with contextlib.suppress(InvalidCallbackData):
+                callback = decode(button.get("callback_data", ""))
+                if callback.action is Action.SCORE:
+                    return callback.args[0]
+    return None
 
 
 async def _report_due_at_start(url: str) -> tuple[dict[str, str], bool]:
