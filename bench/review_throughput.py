@@ -273,19 +273,23 @@ def write_batch(path: Path, count: int) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-async def prepare_database(path: Path, user_ids: list[int], items: int) -> None:
-    """A fresh Nilai database: one open batch (overlap 3) and the trainers, registered."""
+async def prepare_database(
+    path: Path, user_ids: list[int], items: int, *, url: str | None = None
+) -> None:
+    """A fresh Nilai database: one open batch (overlap 3) and the trainers, registered. The
+    SQLite file at `path`, or the PostgreSQL database at `url` (the batch file still goes
+    beside `path`)."""
     from bot.batches import import_batch_file
     from bot.clock import stamp, utc_now
     from bot.config import Settings
     from storage import privacy, trainers
     from storage.database import Database
 
-    db = await Database.open(path)
+    db = await Database.open(url or path)
     try:
         batch = path.with_name("bench_batch.jsonl")
         write_batch(batch, items)
-        settings = Settings(telegram_bot_token=None, database_path=path)
+        settings = Settings(telegram_bot_token=None, database_path=path, database_url=url)
         await import_batch_file(db, settings, batch, name="bench", overlap=3)
         now = stamp(utc_now())
         for user_id in user_ids:

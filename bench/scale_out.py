@@ -66,9 +66,9 @@ from bench.review_throughput import (
     count_submitted,
     cpu_seconds,
     finish,
+    prepare_database,
     read_problems,
     trainer_loop,
-    write_batch,
 )
 from tests.crash_load import BotProcess
 from tests.postgres_server import PostgresServer
@@ -140,43 +140,6 @@ async def _serving(port: int, timeout: float) -> None:  # noqa: ASYNC109
         with contextlib.suppress(OSError):
             await writer.wait_closed()
         return
-
-
-async def seed(target: str | Path, folder: Path, user_ids: list[int], items: int) -> None:
-    """One open batch (overlap 3) and the trainers registered with consent, as
-    review_throughput's prepare_database does, on a SQLite file or a PostgreSQL address."""
-    from bot.batches import import_batch_file
-    from bot.clock import stamp, utc_now
-    from bot.config import Settings
-    from storage import privacy, trainers
-    from storage.database import Database
-
-    db = await Database.open(target)
-    try:
-        batch = folder / "bench_batch.jsonl"
-        write_batch(batch, items)
-        settings = Settings(
-            telegram_bot_token=None,
-            database_path=folder / "nilai.db",
-            database_url=str(target) if isinstance(target, str) else None,
-        )
-        await import_batch_file(db, settings, batch, name="bench", overlap=3)
-        now = stamp(utc_now())
-        for user_id in user_ids:
-            await trainers.insert_trainer(
-                db,
-                user_id=user_id,
-                chat_id=user_id,
-                name=f"Trainer {user_id}",
-                username=None,
-                language="en",
-                role="trainer",
-                invite_code=None,
-                now=now,
-            )
-            await privacy.record_consent(db, user_id, privacy.BUILTIN_VERSION, now=now)
-    finally:
-        await db.close()
 
 
 @dataclass
@@ -270,7 +233,12 @@ async def run_once(
         else:
             target = folder / "bot0" / "data" / "nilai.db"  # the one BotProcess opens
             target.parent.mkdir(parents=True)
-        await seed(target, folder, user_ids, items)
+        await prepare_database(
+            target if isinstance(target, Path) else folder / "nilai.db",
+            user_ids,
+            items,
+            url=target if isinstance(target, str) else None,
+        )
         api = BenchApi()
         await api.start()
         ports = [_free_port() for _ in range(processes)]
