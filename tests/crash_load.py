@@ -421,6 +421,36 @@ def _is_panel_or_all_done(message: FakeMessage) -> bool:
     return panel_assignment(message) is not None or message.plain_text().startswith("🎉")
 
 
+def crowd_of(
+    api: FakeBotApi, ledger: Ledger, rng: random.Random, count: int, *, patience: float
+) -> list[ScriptedTrainer]:
+    """`count` English-speaking trainers (users 3000, 3001, ...) sharing one ledger, each with
+    a random generator of their own drawn from `rng`."""
+    return [
+        ScriptedTrainer(
+            api,
+            api.user(3000 + n, f"Trainer {n}", language_code="en"),
+            ledger,
+            random.Random(rng.random()),
+            patience=patience,
+        )
+        for n in range(count)
+    ]
+
+
+async def every_trainer_continues(crowd: list[ScriptedTrainer], target: Path | str) -> None:
+    """Every trainer continues where they were: /next shows their open item with the scores
+    stored (which include every acknowledged one: check_database)."""
+    for trainer in crowd:
+        open_id, stored = await active_assignment(target, trainer.user.user_id)
+        if open_id is None:
+            continue
+        assert await trainer.ask_for_item(), "an open item did not come back"
+        panel = trainer.current_panel()
+        assert panel is not None and panel_assignment(panel) == open_id
+        assert shown_scores(panel) == stored
+
+
 # -- what the database must hold ---------------------------------------------------------------
 
 

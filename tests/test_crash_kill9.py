@@ -17,13 +17,11 @@ import pytest
 from tests.crash_load import (
     BotProcess,
     Ledger,
-    ScriptedTrainer,
-    active_assignment,
     check_database,
-    panel_assignment,
+    crowd_of,
+    every_trainer_continues,
     promises,
     seed_with_cli,
-    shown_scores,
 )
 from tests.fakebot import FakeBotApi
 
@@ -36,16 +34,7 @@ async def crash_while_reviewing(
     bot = BotProcess(api, workdir, DAILY_QUOTA="1000")
     await bot.start()
     ledger = Ledger()
-    crowd = [
-        ScriptedTrainer(
-            api,
-            api.user(3000 + n, f"Trainer {n}", language_code="en"),
-            ledger,
-            random.Random(rng.random()),
-            patience=3.0,
-        )
-        for n in range(trainers)
-    ]
+    crowd = crowd_of(api, ledger, rng, trainers, patience=3.0)
     working: list[asyncio.Task[None]] = []
     try:
         await bot.wait_polling()
@@ -70,16 +59,7 @@ async def crash_while_reviewing(
         await asyncio.wait_for(asyncio.gather(*working), timeout=120)
         await api.wait_idle(quiet=0.3, timeout=30)
 
-        # Every trainer continues where they were: /next shows their open item with the scores
-        # stored (which include every acknowledged one: check_database below).
-        for trainer in crowd:
-            open_id, stored = await active_assignment(bot.database, trainer.user.user_id)
-            if open_id is None:
-                continue
-            assert await trainer.ask_for_item(), "an open item did not come back"
-            panel = trainer.current_panel()
-            assert panel is not None and panel_assignment(panel) == open_id
-            assert shown_scores(panel) == stored
+        await every_trainer_continues(crowd, bot.database)
         assert await bot.stop() == 0
     finally:
         for task in working:

@@ -30,12 +30,12 @@ from tests.crash_load import (
     BotProcess,
     Ledger,
     ScriptedTrainer,
-    active_assignment,
     check_database,
+    crowd_of,
+    every_trainer_continues,
     panel_assignment,
     promises,
     seed_with_cli,
-    shown_scores,
 )
 from tests.e2e import WEBHOOK_SECRET, answered, tap_action
 from tests.factories import make_trainer
@@ -133,16 +133,7 @@ async def test_three_webhook_processes_on_one_postgresql_database_survive_a_kill
     schedule, report_due = await _report_due_at_start(url)
     fleet = Fleet(api, tmp_path, url, schedule)
     ledger = Ledger()
-    crowd = [
-        ScriptedTrainer(
-            api,
-            api.user(3000 + n, f"Trainer {n}", language_code="en"),
-            ledger,
-            random.Random(rng.random()),
-            patience=4.0,
-        )
-        for n in range(TRAINERS)
-    ]
+    crowd = crowd_of(api, ledger, rng, TRAINERS, patience=4.0)
     working: list[asyncio.Task[None]] = []
     try:
         await fleet.start()
@@ -166,16 +157,7 @@ async def test_three_webhook_processes_on_one_postgresql_database_survive_a_kill
         await asyncio.wait_for(asyncio.gather(*working), timeout=120)
         await api.wait_idle(quiet=0.5, timeout=60)
 
-        # Every trainer continues where they were: /next shows their open item with the
-        # scores stored, whichever process answers.
-        for trainer in crowd:
-            open_id, stored = await active_assignment(url, trainer.user.user_id)
-            if open_id is None:
-                continue
-            assert await trainer.ask_for_item(), "an open item did not come back"
-            panel = trainer.current_panel()
-            assert panel is not None and panel_assignment(panel) == open_id
-            assert shown_scores(panel) == stored
+        await every_trainer_continues(crowd, url)
         await _two_taps_at_once_on_two_processes(api, crowd, ledger, url)
         await _announcement_reached_everyone_once(api, crowd)
         reports = await _reports_to(api, BOSS, wanted=int(report_due))
