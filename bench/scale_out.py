@@ -49,7 +49,6 @@ import contextlib
 import logging
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -70,7 +69,8 @@ from bench.review_throughput import (
     read_problems,
     trainer_loop,
 )
-from tests.crash_load import BotProcess
+from tests.crash_load import BotProcess, wait_serving
+from tests.e2e import free_port
 from tests.postgres_server import PostgresServer
 
 HOOK_PATH = "/nilai/hook"
@@ -118,28 +118,6 @@ def postmaster_pid(server: PostgresServer) -> int | None:
 
 
 # -- one run ------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def _serving(port: int, timeout: float) -> None:  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"no bot serves on port {port}") from None
-            await asyncio.sleep(0.1)
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return
 
 
 @dataclass
@@ -241,7 +219,7 @@ async def run_once(
         )
         api = BenchApi()
         await api.start()
-        ports = [_free_port() for _ in range(processes)]
+        ports = [free_port() for _ in range(processes)]
         bots = []
         for index, port in enumerate(ports):
             workdir = folder / f"bot{index}"
@@ -266,7 +244,7 @@ async def run_once(
             for bot in bots:
                 await bot.start()
             for port in ports:
-                await _serving(port, START_TIMEOUT)
+                await wait_serving(port, START_TIMEOUT)
             await api.wait_for_call("setWebhook", timeout=START_TIMEOUT)
             started = loop.time() - begun
             users = [api.user(uid, f"Trainer {uid}", language_code="en") for uid in user_ids]

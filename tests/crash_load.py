@@ -114,6 +114,23 @@ class BotProcess:
         return self.log_path.read_text("utf-8", errors="replace")
 
 
+async def wait_serving(port: int, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+    """Until something accepts connections on 127.0.0.1:`port` (a bot's webhook server)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"no bot serves on port {port}") from None
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return
+
+
 def seed_with_cli(workdir: Path, items: int, *, overlap: int, invites: int, **env: str) -> str:
     """A batch and an invite made with the CLI, as an operator does before the first start
     (with `env`, e.g. DATABASE_URL); returns the invite code."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,8 +35,9 @@ from tests.crash_load import (
     panel_assignment,
     promises,
     seed_with_cli,
+    wait_serving,
 )
-from tests.e2e import WEBHOOK_SECRET, answered, tap_action
+from tests.e2e import WEBHOOK_SECRET, answered, free_port, tap_action
 from tests.factories import make_trainer
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
 
@@ -50,36 +50,13 @@ ANNOUNCEMENT = "Tim hebat, terima kasih semuanya!"
 pytestmark = pytest.mark.timeout(300)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def _serving(port: int, timeout: float = 60.0) -> None:  # noqa: ASYNC109
-    """Until something accepts connections on the port (the process's webhook server)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"nothing serves on port {port}") from None
-            await asyncio.sleep(0.1)
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return
-
-
 class Fleet:
     """The bot processes, each with its own folder (and log) and port, one database."""
 
     def __init__(
         self, api: FakeBotApi, workdir: Path, database_url: str, schedule: dict[str, str]
     ) -> None:
-        self.ports = [_free_port() for _ in range(PROCESSES)]
+        self.ports = [free_port() for _ in range(PROCESSES)]
         self.bots = []
         for index, port in enumerate(self.ports):
             folder = workdir / f"bot{index}"
@@ -106,7 +83,7 @@ class Fleet:
         for i in chosen:
             await self.bots[i].start()
         for i in chosen:
-            await _serving(self.ports[i])
+            await wait_serving(self.ports[i])
 
     async def close(self) -> None:
         for bot in self.bots:
