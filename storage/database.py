@@ -40,7 +40,22 @@ class Row(Protocol):
     def keys(self) -> Any: ...
 
 
-class Transaction(ABC):
+class _Reads(ABC):
+    """fetchone and fetchval from fetchall, for a transaction and the database alike."""
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Params = (), default: Any = None) -> Any:
+        row = await self.fetchone(sql, params)
+        return default if row is None else row[0]
+
+
+class Transaction(_Reads):
     """Statements inside one transaction (a write's, or a snapshot's reads)."""
 
     dialect: str  # "sqlite" or "postgresql"
@@ -56,14 +71,6 @@ class Transaction(ABC):
     @abstractmethod
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query (or of an `INSERT ... RETURNING`)."""
-
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
-
-    async def fetchval(self, sql: str, params: Params = (), default: Any = None) -> Any:
-        row = await self.fetchone(sql, params)
-        return default if row is None else row[0]
 
     @abstractmethod
     def chunks(self, sql: str, params: Params, size: int) -> AsyncIterator[list[tuple]]:
@@ -102,7 +109,7 @@ class RequestMark:
 current_request: ContextVar[RequestMark | None] = ContextVar("current_request", default=None)
 
 
-class Database(ABC):
+class Database(_Reads):
     """One database, SQLite or PostgreSQL; see the module docstring."""
 
     dialect: str  # "sqlite" or "postgresql"
@@ -128,14 +135,6 @@ class Database(ABC):
     @abstractmethod
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a read outside any transaction."""
-
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
-
-    async def fetchval(self, sql: str, params: Params = (), default: Any = None) -> Any:
-        row = await self.fetchone(sql, params)
-        return default if row is None else row[0]
 
     @abstractmethod
     async def write(
