@@ -89,7 +89,13 @@ class PacedSends(Generic[Row, Done]):
         more: Callable[[], bool],
     ) -> None:
         while True:
-            page = await claim(self.take_finished())
+            finished = self.take_finished()
+            try:
+                page = await claim(finished)
+            except BaseException:
+                # The claim did not record these outcomes: keep them for whoever records next.
+                self._finished[:0] = finished
+                raise
             if not page:
                 if not more():
                     return

@@ -1171,7 +1171,8 @@ async def test_the_cli_says_when_no_rewrite_is_written_yet(
 
 async def add_reviewed_batch(db: Database, name: str, items: int, overlap: int = 3) -> None:
     """A batch with `items` items, each judged by `overlap` trainers, written straight to the
-    tables (as many judgments as a long project collects, in a fraction of a second)."""
+    tables (as many judgments as a long project collects, in a fraction of a second): rows with
+    their ids given, inserted many at once (COPY on PostgreSQL), not a round trip per row."""
     now = "2026-11-25T03:00:00.000000+00:00"
     text = "Tumis bawang, masukkan nasi, aduk rata. " * 10
     async with db.transaction() as conn:
@@ -1186,27 +1187,47 @@ async def add_reviewed_batch(db: Database, name: str, items: int, overlap: int =
                 " VALUES (?, ?, 'en', 'trainer', ?) ON CONFLICT DO NOTHING",
                 (user_id, user_id, now),
             )
-        for n in range(items):
-            item_id = await conn.fetchval(
-                "INSERT INTO items (batch_id, external_id, prompt, response, metadata)"
-                " VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (batch_id, f"{name}-{n}", f"Pertanyaan {n}?", text, f'{{"n": {n}}}'),
-            )
-            for user_id in range(1, overlap + 1):
-                assignment = await conn.fetchval(
-                    "INSERT INTO assignments (item_id, trainer_id, status, assigned_at,"
-                    " lease_expires_at, submitted_at) VALUES (?, ?, 'submitted', ?, ?, ?)"
-                    " RETURNING id",
-                    (item_id, user_id, now, now, now),
-                )
-                await conn.executemany(
-                    "INSERT INTO scores VALUES (?, ?, ?, ?)",
-                    [(assignment, key, 3, now) for key in DEFAULT_RUBRIC.criteria],
-                )
-                await conn.execute(
-                    "INSERT INTO judgments (assignment_id, rewrite, updated_at) VALUES (?, ?, ?)",
-                    (assignment, f"Jawaban lebih baik {n}", now),
-                )
+        first_item = await conn.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM items")
+        first_assignment = await conn.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM assignments")
+        item_ids = range(first_item, first_item + items)
+        await conn.insert_many(
+            "items",
+            ("id", "batch_id", "external_id", "prompt", "response", "metadata"),
+            [
+                (item_id, batch_id, f"{name}-{n}", f"Pertanyaan {n}?", text, f'{{"n": {n}}}')
+                for n, item_id in enumerate(item_ids)
+            ],
+        )
+        assignments = [
+            (first_assignment + n * overlap + k, item_id, user_id, n)
+            for n, item_id in enumerate(item_ids)
+            for k, user_id in enumerate(range(1, overlap + 1))
+        ]
+        await conn.insert_many(
+            "assignments",
+            (
+                "id",
+                "item_id",
+                "trainer_id",
+                "status",
+                "assigned_at",
+                "lease_expires_at",
+                "submitted_at",
+            ),
+            [(a, item, user, "submitted", now, now, now) for a, item, user, _ in assignments],
+        )
+        await conn.insert_many(
+            "scores",
+            ("assignment_id", "criterion", "score", "updated_at"),
+            [(a, key, 3, now) for a, *_ in assignments for key in DEFAULT_RUBRIC.criteria],
+        )
+        await conn.insert_many(
+            "judgments",
+            ("assignment_id", "rewrite", "updated_at"),
+            [(a, f"Jawaban lebih baik {n}", now) for a, _, _, n in assignments],
+        )
+        await conn.set_identity_past("items", item_ids[-1])
+        await conn.set_identity_past("assignments", assignments[-1][0])
 
 
 async def test_memory_does_not_grow_with_the_batch(
