@@ -1,16 +1,20 @@
 """The exports a coordinator asks for in chat (/export and the buttons under its outcome and a
-completed batch's announcement): the batches to choose from, one batch's name by id, and one
-export with the agreement its manifest carries."""
+completed batch's announcement): the batches to choose from, one batch's name by id, one
+export with the agreement its manifest carries, and the claim of an "Include unreviewed"
+button, held in the database so that its export runs once whichever process got the tap."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.agreement import BatchAgreement
+from bot.clock import stamp
 from bot.config import Settings
 from bot.exports import ExportSummary, batch_choices
 from bot.manifest import export_with_agreement
+from storage import export_claims
 from storage import exports as store
 from storage.database import Database
 
@@ -35,3 +39,12 @@ class Exports:
     ) -> tuple[ExportSummary, BatchAgreement | None]:
         """`export_with_agreement` into `path` (UnknownBatch, UnknownFormat as it raises)."""
         return await export_with_agreement(self.db, self.settings, batch, fmt, path, **options)
+
+    async def claim_button(self, chat_id: int, message_id: int, now: datetime) -> bool:
+        """Claim the export button on this message for one export; False if it is claimed
+        already (by a tap handled here or in another process), unless released since."""
+        return await export_claims.claim_button(self.db, chat_id, message_id, stamp(now))
+
+    async def release_button(self, chat_id: int, message_id: int) -> None:
+        """The button's export failed: it may be used again."""
+        await export_claims.release_button(self.db, chat_id, message_id)

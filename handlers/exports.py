@@ -8,8 +8,10 @@ The manifest (`bot/manifest.py`) follows the data as one more small document,
 `sft` and `dpo` take accepted rewrites only. When that left unreviewed rewrites out, the
 result says how many, with an "Include unreviewed" button (`Action.EXPORT_ALL`) that makes
 the same export with them (rejected rewrites never come); with nothing accepted yet, that is
-the whole answer instead of an empty file. A tapped button goes from its message; should that
-export fail, the tap may be made again.
+the whole answer instead of an empty file. A tapped button goes from its message and is
+claimed in the database (`Exports.claim_button`) before its export starts, so a double tap or
+a redelivered update runs one export whichever bot process gets it; should that export fail,
+the claim is released and the tap may be made again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -48,8 +51,6 @@ log = logging.getLogger(__name__)
 EDIT_EVERY_SECONDS = 2.0
 SEND_TIMEOUT_SECONDS = 300  # up to 50 MB on a slow link
 MAX_BATCHES_LISTED = 20
-# bot_data: (chat, message) whose button started an export that has not failed
-STARTED_KEY = "exports.include_unreviewed"
 
 
 def handlers() -> list[BaseHandler]:
@@ -98,10 +99,12 @@ async def send_export(
     upload_limit: int | None = None,
     edit_every: float = EDIT_EVERY_SECONDS,
     chunk_size: int | None = None,
+    on_failure: Callable[[], Awaitable[None]] | None = None,
 ) -> ExportSummary | None:
     """Export into a temporary file and send it: compressed or split above `upload_limit`
     (Telegram's by default). Progress and the outcome show in one edited message.
-    `all_rewrites`: sft/dpo take unreviewed rewrites too."""
+    `all_rewrites`: sft/dpo take unreviewed rewrites too. `on_failure` runs when the export
+    fails, before the failure shows (so what it undoes is undone once the coordinator sees it)."""
     params = {"batch": batch, "format": fmt}
     status = await bot.send_message(
         chat_id, t(language, "export.started", **params), parse_mode=ParseMode.HTML
@@ -144,9 +147,13 @@ async def send_export(
             return summary
     except UnknownBatch as error:  # removed between the command and the task
         listed = ", ".join(error.choices[:MAX_BATCHES_LISTED]) or t(language, "export.no_batches")
+        if on_failure is not None:
+            await on_failure()
         await progress.show(t(language, "export.unknown_batch", name=batch, batches=listed))
     except Exception:
         log.exception("export of batch %r as %s failed", batch, fmt)
+        if on_failure is not None:
+            await on_failure()
         await progress.show(t(language, "export.failed", **params))
     return None
 
@@ -248,12 +255,12 @@ async def include_unreviewed(update: Update, context: NilaiContext) -> None:
     if name is None or index >= len(FORMATS) or FORMATS[index] not in REWRITE_FORMATS:
         await answer_tap(query, t_plain(me.language, "export.all_gone"), show_alert=True)
         return
-    started: set[tuple[int, int]] = context.bot_data.setdefault(STARTED_KEY, set())
     tapped = (query.message.chat.id, query.message.message_id)
-    if tapped in started:  # a double tap or a redelivered update: one export is enough
+    exports = context.services.exports
+    if not await exports.claim_button(*tapped, context.services.clock()):
+        # a double tap or a redelivered update, here or in another process: one export is enough
         await answer_tap(query, t_plain(me.language, "export.all_already"))
         return
-    started.add(tapped)
     fmt = FORMATS[index]
     context.application.create_task(
         _export_all(context, tapped, me.language, name, fmt),
@@ -262,7 +269,7 @@ async def include_unreviewed(update: Update, context: NilaiContext) -> None:
     )
     try:  # the button is used: it goes, so nobody waits on one that can only say "on its way"
         await query.edit_message_reply_markup(None)
-    except TelegramError as error:  # best effort: the key above still stops a second export
+    except TelegramError as error:  # best effort: the claim above still stops a second export
         log.debug("include button not removed: %s", error)
     await answer_tap(query, t_plain(me.language, "export.all_started", format=fmt))
 
@@ -270,16 +277,32 @@ async def include_unreviewed(update: Update, context: NilaiContext) -> None:
 async def _export_all(
     context: NilaiContext, tapped: tuple[int, int], language: str, batch: str, fmt: str
 ) -> None:
-    """The export with the unreviewed rewrites; if it fails, the tapped button may be used
-    again (a stale copy of it, or the tap redelivered), instead of "on its way" forever."""
+    """The export with the unreviewed rewrites; if it fails, its claim is released, so the
+    tapped button may be used again (a stale copy of it, or the tap redelivered), instead of
+    "on its way" forever."""
+    released = False
+
+    async def release() -> None:  # once: a second tap may have claimed it again meanwhile
+        nonlocal released
+        if not released:
+            released = True
+            await context.services.exports.release_button(*tapped)
+
     summary = None
     try:
         summary = await send_export(
-            context.bot, tapped[0], language, context.services, batch, fmt, all_rewrites=True
+            context.bot,
+            tapped[0],
+            language,
+            context.services,
+            batch,
+            fmt,
+            all_rewrites=True,
+            on_failure=release,
         )
-    finally:
+    finally:  # also when it ends before its status message, or is cancelled
         if summary is None:
-            context.bot_data.get(STARTED_KEY, set()).discard(tapped)
+            await release()
 
 
 def _done_text(language: str, summary: ExportSummary, packed: Packed, limit: int) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat_exports import Exports
 from bot.exports import export_batch
 from bot.i18n import t
 from handlers.callback_data import Action, encode
@@ -257,6 +258,9 @@ async def test_sft_sends_the_accepted_rewrites_and_a_button_adds_the_unreviewed_
     final = api.message(coordinator.chat_id, api.calls[since:][-1].result["message_id"])
     assert final.buttons() == [] and "left out" not in final.plain_text()
     assert status.buttons() == []  # the tapped button is gone from its message
+    # Claimed in the database: another bot process on it (its own Exports) finds it taken.
+    elsewhere = Exports(nilai.database, nilai.settings)
+    assert not await elsewhere.claim_button(coordinator.chat_id, status.message_id, nilai.clock())
 
     # Tapped again (a double tap on a stale copy), or the tap redelivered: no second export.
     since = api.mark()
@@ -327,6 +331,7 @@ async def test_a_tapped_include_button_goes_and_a_failed_export_may_be_tapped_ag
     )
     assert api.message(coordinator.chat_id, status.message_id).buttons() == []
     assert [c for c in api.calls[since:] if c.method == "sendDocument" and c.ok] == []
+    assert await nilai.count("SELECT COUNT(*) FROM export_claims") == 0  # released
 
     # The export failed: a stale copy of the button (or the tap redelivered) tries again.
     since = api.mark()

@@ -18,7 +18,7 @@ import sys
 import tracemalloc
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import pytest
 from asyncpg import ReadOnlySQLTransactionError
 
 from bot.batches import import_batch_file
+from bot.chat_exports import Exports
 from bot.clock import stamp
 from bot.config import Settings
 from bot.exports import (
@@ -745,6 +746,33 @@ async def test_an_empty_export_is_an_empty_file(
         summary = await export_batch(db, settings, "fresh", fmt, path)
         assert summary.rows == rows
     assert (tmp_path / "fresh-raw.jsonl").read_bytes() == b""
+
+
+async def test_an_include_button_is_claimed_once_by_every_process_until_its_export_fails(
+    db: Database, settings: Settings
+) -> None:
+    # Two processes on one database: each has its own handle and its own Exports service.
+    other = await Database.open(settings.database_target)
+    try:
+        here, there = Exports(db, settings), Exports(other, settings)
+        now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+        group = -1001234567890  # a supergroup's id: past 32 bits
+        # A double tap reaching both processes at once: one export.
+        wins = await asyncio.gather(
+            here.claim_button(group, 41, now), there.claim_button(group, 41, now)
+        )
+        assert sorted(wins) == [False, True]
+        assert not await here.claim_button(group, 41, now)  # a later tap, or a stale copy
+        assert not await there.claim_button(group, 41, now)
+        assert await there.claim_button(group, 42, now)  # another message's button
+        assert await here.claim_button(9000, 41, now)  # the same message id in another chat
+
+        await there.release_button(group, 41)  # its export failed: it may be tapped again
+        assert await here.claim_button(group, 41, now)
+        assert not await there.claim_button(group, 41, now)
+        assert not await here.claim_button(group, 42, now)  # released one button, not all
+    finally:
+        await other.close()
 
 
 def test_default_file_names_are_safe() -> None:

@@ -1,0 +1,30 @@
+"""Queries of the export buttons claimed: an "Include unreviewed" button runs its export once,
+whichever bot process on the database gets the tap (migration 0019)."""
+
+from __future__ import annotations
+
+from storage.database import Database, current_request
+
+_CLAIM = (
+    "INSERT INTO export_claims (chat_id, message_id, claimed_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (chat_id, message_id) DO NOTHING"
+)
+
+
+async def claim_button(db: Database, chat_id: int, message_id: int, now: str) -> bool:
+    """Claim the button on message `message_id` of `chat_id` for one export; False if it was
+    claimed already (and not released since). Committed when this returns, with the tap's
+    request mark: the tap's effect."""
+    return await db.execute(_CLAIM, (chat_id, message_id, now)) == 1
+
+
+async def release_button(db: Database, chat_id: int, message_id: int) -> None:
+    """Let the button be used again (its export failed). Written outside the tap's request
+    mark: the export runs after the tap was recorded as handled."""
+    mark = current_request.set(None)
+    try:
+        await db.execute(
+            "DELETE FROM export_claims WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
+    finally:
+        current_request.reset(mark)
