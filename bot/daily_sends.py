@@ -12,23 +12,30 @@ Deciding is recording (`storage/daily_sends.py`): one row per (kind, recipient, 
 inserted only if none exists, in the same step that decides it, so a restart, a crash, two
 overlapping runs or a changed time never send one twice. The last check is stored with the
 decisions; the first run ever starts its window at now (no catch-up from nothing).
+
+`DailySendService` is that engine as the domain service the sender (`handlers/scheduled.py`)
+reaches through `context.services.daily_sends`: the check, the start-up, the rows it claims
+and records, and whether a claimed send is still wanted when it goes out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.clock import parse_stamp, stamp
+from bot.clock import Clock, parse_stamp, stamp
 from bot.config import Settings
 from bot.streaks import day_range, local_date
 from storage import daily_sends as store
+from storage.daily_sends import Claimed, Key, Outcome
 from storage.database import Database
+
+__all__ = ["Claimed", "DailyDecisions", "DailySendService", "Key", "Kind", "Outcome"]
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +216,61 @@ def decision_of(due: Due) -> store.Decision:
         day_start=start,
         day_end=end,
     )
+
+
+class DailySendService:
+    """The daily sends of one bot, for its sender: the per-minute check, the start-up after a
+    crash, the claims with their outcomes, and the last look before each send."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock):
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.decisions = DailyDecisions(db, settings)  # per-process: one check at a time
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.decisions.schedule
+
+    async def start_up(self) -> dict[str, int]:
+        """Give up the sends a crash left in doubt (never resent) and keep the window of the
+        last check (the first start ever opens it now); how many were lost, of each kind."""
+        now = self.clock()
+        lost = await store.lose_unconfirmed(self.db, stamp(now))
+        await self.decisions.start_window(now)
+        return lost
+
+    async def check(self) -> int:
+        """Decide and record what fell due since the last check; how many sends."""
+        return await self.decisions.check(self.clock())
+
+    async def has_due(self) -> bool:
+        """Whether any decided send waits for the sender."""
+        return await store.has_due(self.db)
+
+    async def record_and_claim(
+        self,
+        *,
+        outcomes: Sequence[Outcome] = (),
+        release: Sequence[Key] = (),
+        claim: int = 0,
+    ) -> list[Claimed]:
+        """In one step: record finished sends, put claimed unsent ones back to due, and claim
+        up to `claim` due ones (reports first) with their recipients as they are now."""
+        return await store.record_and_claim(
+            self.db, outcomes=outcomes, release=release, claim=claim, now=stamp(self.clock())
+        )
+
+    def still_to_send(self, claimed: Claimed, now: datetime) -> bool:
+        """Still today in the recipient's zone, not resumed into their quiet hours, and still
+        someone who gets it: not paused, removed or unreachable since the decision, and for a
+        reminder still a trainer who wants reminders (/reminders off since)."""
+        kind, trainer = Kind(claimed.kind), claimed.trainer
+        if trainer.status != "active" or not trainer.reachable:
+            return False
+        if kind is Kind.REMINDER and (not trainer.reminders or trainer.role != "trainer"):
+            return False
+        zone = self.schedule.zone_for(kind, trainer.timezone)
+        day = date.fromisoformat(claimed.local_date)
+        decided_at = parse_stamp(claimed.decided_at)
+        return still_wanted(kind, day, zone, now, self.settings.quiet_hours, decided_at)

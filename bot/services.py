@@ -18,6 +18,7 @@ from bot.chat_exports import Exports
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.corrections import CorrectionService
+from bot.daily_sends import DailySendService
 from bot.error_alerts import ErrorAlerts
 from bot.flagged import FlaggedService
 from bot.gold import GoldService
@@ -64,6 +65,7 @@ class Services:
     reports: Reports  # the daily report's figures
     exports: Exports  # /export and the export buttons
     batch_events: BatchEvents  # completed batches, announced once
+    daily_sends: DailySendService  # per-process state: one daily check at a time (the sender's)
     error_alerts: ErrorAlerts  # per-process state: when each distinct error was last told
 
     @classmethod
@@ -95,5 +97,6 @@ class Services:
             reports=Reports(db, settings),
             exports=Exports(db, settings),
             batch_events=BatchEvents(db),
+            daily_sends=DailySendService(db, settings, clock),
             error_alerts=ErrorAlerts(db, clock),
         )

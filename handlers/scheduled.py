@@ -27,21 +27,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 
 from telegram import Bot
 from telegram.error import Forbidden
 from telegram.ext import Application
 
-from bot.clock import parse_stamp, stamp
-from bot.daily_sends import DailyDecisions, Kind, still_wanted
+from bot.clock import parse_stamp
+from bot.daily_sends import Claimed, DailyDecisions, DailySendService, Kind, Outcome
+from bot.onboarding import Trainer
 from bot.services import Services
 from handlers.context import SERVICES_KEY, NilaiContext
 from handlers.daily_messages import send_reminder, send_summary
 from handlers.paced_sends import PacedSends
 from handlers.reports import send_report
-from storage import daily_sends as store
-from storage.records import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +67,15 @@ class DailySends:
     def __init__(self, application: Application):
         self.application = application
         self.services: Services = application.bot_data[SERVICES_KEY]
-        self.decisions = DailyDecisions(self.services.db, self.services.settings)
+        self.daily_sends: DailySendService = self.services.daily_sends
         self.senders = message_senders()
         self._sender: asyncio.Task | None = None
         self._more = False  # rows were decided while the sender ran: it claims again
+
+    @property
+    def decisions(self) -> DailyDecisions:
+        """The check alone, which starts no sender (tests decide without sending)."""
+        return self.daily_sends.decisions
 
     def take_more(self) -> bool:
         """Whether rows were decided since the sender last looked (it then claims again)."""
@@ -88,29 +92,27 @@ class DailySends:
     async def start_up(self) -> None:
         """At each start: give up the sends a crash cut off, keep the window of the last check
         (the first start ever opens it now), and go on with the sends already decided."""
-        db, now = self.services.db, self.services.clock()
-        lost = await store.lose_unconfirmed(db, stamp(now))
+        lost = await self.daily_sends.start_up()
         if lost:
             log.warning(
                 "%d daily messages may have been lost in a crash (not resent): %s",
                 sum(lost.values()),
                 ", ".join(f"{count} {kind}" for kind, count in sorted(lost.items())),
             )
-        silenced = self.decisions.schedule.silenced()
+        silenced = self.daily_sends.schedule.silenced()
         if silenced:
             log.warning(
                 "%s inside QUIET_HOURS: never sent (move the time or QUIET_HOURS)",
                 " and ".join(f"{kind.value.upper()}_TIME" for kind in silenced),
             )
-        await self.decisions.start_window(now)
-        if await store.has_due(db):
+        if await self.daily_sends.has_due():
             self.launch()
 
     async def check(self) -> int:
         """One per-minute check: decide, then start the sender if anything waits; how many
         sends were decided now."""
-        decided = await self.decisions.check(self.services.clock())
-        if decided or (self._sender is None and await store.has_due(self.services.db)):
+        decided = await self.daily_sends.check()
+        if decided or (self._sender is None and await self.daily_sends.has_due()):
             self.launch()
         return decided
 
@@ -162,6 +164,7 @@ class _Sender:
         self.engine = engine
         self.application = engine.application
         self.services = engine.services
+        self.daily_sends = engine.daily_sends
         self.sends = PacedSends(
             self.application, self.services.settings.broadcast_rate, self._deliver
         )
@@ -173,37 +176,31 @@ class _Sender:
         finally:
             # Claimed and never handed out (a stop, or a failed claim): back to due.
             released = [(c.kind, c.trainer.user_id, c.local_date) for c in self.sends.unsent()]
-            await store.record_and_claim(
-                self.services.db,
-                outcomes=self.sends.take_finished(),
-                release=released,
-                now=self._now(),
+            await self.daily_sends.record_and_claim(
+                outcomes=self.sends.take_finished(), release=released
             )
         if self.counts:
             log.info("daily sends: %s", ", ".join(f"{n} {s}" for s, n in self.counts.items()))
 
-    async def _claim(self, outcomes: list[store.Outcome]) -> list[store.Claimed]:
+    async def _claim(self, outcomes: list[Outcome]) -> list[Claimed]:
         """The next page of due rows, recording the outcomes so far in the same step."""
-        return await store.record_and_claim(
-            self.services.db, outcomes=outcomes, claim=self.sends.page_size, now=self._now()
+        return await self.daily_sends.record_and_claim(
+            outcomes=outcomes, claim=self.sends.page_size
         )
 
-    def _now(self) -> str:
-        return stamp(self.services.clock())
-
-    async def _deliver(self, claimed: store.Claimed) -> store.Outcome:
+    async def _deliver(self, claimed: Claimed) -> Outcome:
         status = await self._send(claimed)
         self.counts[status] = self.counts.get(status, 0) + 1
         return (claimed.kind, claimed.trainer.user_id, claimed.local_date, status)
 
-    async def _send(self, claimed: store.Claimed) -> str:
+    async def _send(self, claimed: Claimed) -> str:
         kind, trainer = Kind(claimed.kind), claimed.trainer
         now, decided_at = self.services.clock(), parse_stamp(claimed.decided_at)
         # A trainer's message tells their day as it is now; the report is the one of its time.
         moment = decided_at if kind is Kind.REPORT else now
         send = self.engine.senders[kind]
         try:
-            if not self._still_wanted(kind, claimed, now, decided_at):
+            if not self.daily_sends.still_to_send(claimed, now):
                 return "skipped"
             sent = await send(self.application.bot, self.services, trainer, moment)
         except Forbidden:
@@ -212,18 +209,3 @@ class _Sender:
             log.warning("daily %s to %s failed: %r", kind, trainer.chat_id, error)
             return "failed"
         return "sent" if sent else "skipped"
-
-    def _still_wanted(
-        self, kind: Kind, claimed: store.Claimed, now: datetime, decided_at: datetime
-    ) -> bool:
-        """Still today in the recipient's zone, not resumed into their quiet hours, and still
-        someone who gets it: not paused, removed or unreachable since the decision, and for a
-        reminder still a trainer who wants reminders (/reminders off since)."""
-        trainer, settings = claimed.trainer, self.services.settings
-        if trainer.status != "active" or not trainer.reachable:
-            return False
-        if kind is Kind.REMINDER and (not trainer.reminders or trainer.role != "trainer"):
-            return False
-        zone = self.engine.decisions.schedule.zone_for(kind, trainer.timezone)
-        day = date.fromisoformat(claimed.local_date)
-        return still_wanted(kind, day, zone, now, settings.quiet_hours, decided_at)

@@ -13,6 +13,7 @@ from bot.clock import stamp
 from bot.config import Settings
 from bot.daily_sends import (
     DailyDecisions,
+    DailySendService,
     Kind,
     Schedule,
     decision_of,
@@ -25,6 +26,7 @@ from bot.daily_sends import (
 from storage import daily_sends as store
 from storage import trainers
 from storage.database import Database
+from tests.conftest import FakeClock
 from tests.factories import make_batch, make_trainer
 
 WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
@@ -342,6 +344,51 @@ async def test_claims_record_outcomes_and_a_crash_leaves_only_lost_rows(
     assert await store.lose_unconfirmed(db, now) == {"reminder": 1}
     assert [row[3] for row in await rows(db)] == ["blocked", "sent", "lost"]
     assert await store.record_and_claim(db, claim=5, now=now) == []  # never resent
+
+
+async def test_the_service_starts_decides_and_claims_at_its_clocks_time(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    """What the sender reaches as services.daily_sends: a start opens the window at the clock's
+    now and gives up what a crash left `sending`; checks and claims happen at the clock's now."""
+    for user_id in (1, 2):
+        await add(db, user_id)
+    service = DailySendService(db, settings, clock)
+    clock.now = REMINDER_MOMENT - timedelta(seconds=30)
+    assert await service.start_up() == {}
+    assert await store.checked_at(db) == stamp(clock.now)
+    assert not await service.has_due()
+    clock.now = REMINDER_MOMENT
+    assert await service.check() == 2 and await service.has_due()
+    assert await store.checked_at(db) == stamp(REMINDER_MOMENT)
+    [first] = await service.record_and_claim(claim=1)
+    assert first.trainer.user_id == 1
+    assert await service.start_up() == {"reminder": 1}  # as after a crash: lost, never resent
+    [second] = await service.record_and_claim(claim=5)
+    assert second.trainer.user_id == 2 and not await service.has_due()
+    await service.record_and_claim(outcomes=[("reminder", 2, "2026-12-01", "sent")])
+    assert [row[3] for row in await rows(db)] == ["lost", "sent"]
+
+
+async def test_a_claimed_send_is_still_to_send_only_to_someone_who_still_gets_it(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    await add(db, 1)
+    await store.start_window(db, stamp(REMINDER_MOMENT - timedelta(seconds=30)))
+    clock.now = REMINDER_MOMENT
+    service = DailySendService(db, settings, clock)
+    await service.check()
+    [claimed] = await service.record_and_claim(claim=1)
+    soon = REMINDER_MOMENT + timedelta(minutes=1)
+    assert service.still_to_send(claimed, soon)
+    assert not service.still_to_send(claimed, utc(2026, 12, 1, 17, 1))  # past midnight in WIB
+    for since in ({"status": "paused"}, {"reachable": False}, {"reminders": False}):
+        changed = replace(claimed, trainer=replace(claimed.trainer, **since))
+        assert not service.still_to_send(changed, soon), since
+    promoted = replace(claimed, trainer=replace(claimed.trainer, role="coordinator"))
+    assert not service.still_to_send(promoted, soon)
+    report = replace(promoted, kind="report")
+    assert service.still_to_send(report, soon)
 
 
 async def test_zones_in_use_name_the_default_for_trainers_without_one(db: Database) -> None:
