@@ -3,7 +3,9 @@
 - A long text arrives as several messages (a trainer's app splits it at 4096 characters, all
   within a moment). A text message that comes within `JOIN_SECONDS` of the trainer's previous
   part, a reply to the same item or no reply at all, is the next part of that text; each part
-  is stored as it arrives, and the judgment holds them joined in message order.
+  is stored as it arrives, and the judgment holds them joined in message order. What decides
+  it is read from the database (the last part, when Telegram got it, a text refused a moment
+  ago), so it is the same whichever bot process handles each message.
 - A reply after that pause is a new text: it replaces the earlier one of the same field.
 - Texts are kept intact up to `MAX_CHARS`; a message that would pass it is not stored.
 - After Submit a text can still be corrected (an edited message or a fresh reply) under the one
@@ -41,7 +43,6 @@ __all__ = [
 ]
 
 JOIN_SECONDS = 3.0
-_SENT_KEPT = 10_000  # trainers whose last part's date is remembered
 MAX_CHARS = 16_000
 CLIENT_SPLIT = 4095  # UTF-16 units: a part this long was cut by the app (4096, or one less
 # where the cut would have split a surrogate pair)
@@ -87,11 +88,6 @@ class Texts:
         self.db = db
         self.settings = settings
         self.clock = clock
-        # trainer -> (text, when, why) of the last part refused: its later parts are too
-        self._refused: dict[int, tuple[tuple[int, str], datetime, Exception]] = {}
-        # trainer -> (message id, when Telegram got it) of their last stored part: a backlog
-        # handled at once (after a restart) is not one text because it was handled at once
-        self._sent: dict[int, tuple[int, datetime]] = {}
 
     def _rules(self) -> TextRules:
         now, window = self.clock(), self.settings.edit_window_minutes
@@ -116,7 +112,7 @@ class Texts:
         """Store a new text message: `target` is the (assignment, field) it replies to, None
         for a plain message. None: a plain message that belongs to no text. `sent_at` is when
         Telegram got the message (`Message.date`)."""
-        self._refuse_rest_of_refused(trainer, target)
+        await self._refuse_rest_of_refused(trainer, target)
         mode, adopted = Mode.NEW, False
         following = await self._continued(trainer, target, chat_id, message_id, sent_at)
         if following is not None:
@@ -126,36 +122,27 @@ class Texts:
             if target is None:
                 return None
             adopted = True
-        try:
-            stored = await self._store(trainer, target, mode, adopted, text, chat_id, message_id)
-        except TextRefused as refused:
-            if refused.reason is not Refused.BLANK:  # a blank message is no part of a longer text
-                self._refused[trainer.user_id] = (target, self.clock(), refused)
-            raise
-        except TextTooLong as too_long:
-            if mode is Mode.JOIN:  # later parts must not be glued on after the gap
-                self._refused[trainer.user_id] = (target, self.clock(), too_long)
-            raise
-        if sent_at is not None:
-            if len(self._sent) >= _SENT_KEPT:
-                self._sent.pop(next(iter(self._sent)))
-            self._sent[trainer.user_id] = (message_id, sent_at)
-        return stored
+        # A refusal is kept with the text's rest refused (storage's `refusal`); a blank message
+        # is refused before, since it is no part of a longer text.
+        return await self._store(
+            trainer, target, mode, adopted, text, chat_id, message_id, sent_at, refuses_rest=True
+        )
 
-    def _refuse_rest_of_refused(self, trainer: Trainer, target: tuple[int, str] | None) -> None:
+    async def _refuse_rest_of_refused(
+        self, trainer: Trainer, target: tuple[int, str] | None
+    ) -> None:
         """The later parts of a text that was refused are refused too, quietly: one answer
-        per text, and never a part stored after a gap."""
-        refused = self._refused.pop(trainer.user_id, None)
+        per text, and never a part stored after a gap. Any other message forgets it."""
+        refused = await store.refusal(self.db, trainer.user_id)
         if refused is None:
             return
-        about, at, error = refused
         now = self.clock()
-        if now - at > timedelta(seconds=JOIN_SECONDS) or target not in (None, about):
+        since = now - parse_stamp(refused.refused_at)
+        if since > timedelta(seconds=JOIN_SECONDS) or target not in (None, refused.key):
+            await store.forget_refusal(self.db, trainer.user_id, refused.refused_at)
             return
-        self._refused[trainer.user_id] = (about, now, error)
-        if isinstance(error, TextTooLong):
-            raise TextTooLong(error.chars, error.kept, error.in_parts, first=False)
-        raise TextRefused(error.reason, first=False)
+        await store.renew_refusal(self.db, trainer.user_id, stamp(now))
+        raise refused.of_a_later_part()
 
     async def put(
         self, trainer: Trainer, target: tuple[int, str], text: str, *, chat_id: int, message_id: int
@@ -192,9 +179,10 @@ class Texts:
             return None
         if self.clock() - parse_stamp(last.received_at) > timedelta(seconds=JOIN_SECONDS):
             return None
-        previous = self._sent.get(trainer.user_id)
-        dated = sent_at is not None and previous is not None and previous[0] == last.message_id
-        if dated and sent_at - previous[1] > timedelta(seconds=JOIN_SECONDS + 1):
+        sent_apart = (
+            None if sent_at is None or last.sent_at is None else sent_at - parse_stamp(last.sent_at)
+        )
+        if sent_apart is not None and sent_apart > timedelta(seconds=JOIN_SECONDS + 1):
             return None
         if target is not None and target != (last.assignment_id, last.field):
             return None  # a reply to something else: a text of its own
@@ -218,6 +206,9 @@ class Texts:
         text: str,
         chat_id: int,
         message_id: int,
+        sent_at: datetime | None = None,
+        *,
+        refuses_rest: bool = False,
     ) -> Stored:
         assignment_id, field = target
         if mode is not Mode.JOIN and not text.strip():
@@ -235,5 +226,7 @@ class Texts:
             message_id=message_id,
             text=text,
             now=stamp(self.clock()),
+            sent_at=None if sent_at is None else stamp(sent_at),
+            refuses_rest=refuses_rest,
         )
         return Stored(assignment_id, field, mode, adopted, result)

@@ -5,6 +5,10 @@ joined. Every write re-checks, inside its transaction, that the assignment may s
 text (its status, and after Submit the correction rule the caller passes in), so a Submit,
 Undo or review landing meanwhile is never overwritten. A correction after Submit first keeps
 what it replaces in `judgment_revisions` and stamps `judgments.revised_at` (migration 0008).
+
+What decides whether a message is the next part of a text is stored too (migration 0018), so
+every bot process decides alike: when Telegram got each part (`text_parts.sent_at`), and a text
+refused a moment ago (`text_refusals`, written in the transaction that refused it).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from storage.corrections import record_revision
 from storage.database import Connection, Database
 
 FIELDS = ("rewrite", "note")
+TOO_LONG = "too_long"  # text_refusals.reason of a TextTooLong; else a Refused value
 
 
 class Mode(StrEnum):
@@ -75,6 +80,30 @@ class LastPart:
     chat_id: int
     message_id: int
     received_at: str
+    sent_at: str | None  # when Telegram got it, if the message said
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A trainer's text refused a moment ago: its later parts are refused too."""
+
+    assignment_id: int
+    field: str
+    reason: str  # a Refused value, or TOO_LONG
+    chars: int
+    kept: int
+    in_parts: bool
+    refused_at: str
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.assignment_id, self.field
+
+    def of_a_later_part(self) -> TextRefused | TextTooLong:
+        """The refusal of a later part of the same text (no second answer)."""
+        if self.reason == TOO_LONG:
+            return TextTooLong(self.chars, self.kept, self.in_parts, first=False)
+        return TextRefused(Refused(self.reason), first=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +120,39 @@ class StoredText:
 
 async def last_part(db: Database, trainer_id: int) -> LastPart | None:
     row = await db.fetchone(
-        "SELECT assignment_id, field, chat_id, message_id, received_at FROM text_parts"
+        "SELECT assignment_id, field, chat_id, message_id, received_at, sent_at FROM text_parts"
         " WHERE trainer_id = ? ORDER BY received_at DESC, message_id DESC LIMIT 1",
         (trainer_id,),
     )
     return None if row is None else LastPart(*row)
+
+
+async def refusal(db: Database, trainer_id: int) -> Refusal | None:
+    """The trainer's text refused last, if it was not forgotten since."""
+    row = await db.fetchone(
+        "SELECT assignment_id, field, reason, chars, kept, in_parts, refused_at"
+        " FROM text_refusals WHERE trainer_id = ?",
+        (trainer_id,),
+    )
+    if row is None:
+        return None
+    return Refusal(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+
+
+async def renew_refusal(db: Database, trainer_id: int, now: str) -> None:
+    """Another part of the refused text was refused: the text stays refused from `now`."""
+    await db.execute(
+        "UPDATE text_refusals SET refused_at = ? WHERE trainer_id = ?", (now, trainer_id)
+    )
+
+
+async def forget_refusal(db: Database, trainer_id: int, refused_at: str) -> None:
+    """The trainer's message was no part of the refused text: forget it (unless it was
+    refused again meanwhile)."""
+    await db.execute(
+        "DELETE FROM text_refusals WHERE trainer_id = ? AND refused_at = ?",
+        (trainer_id, refused_at),
+    )
 
 
 async def latest_linked(db: Database, chat_id: int) -> tuple[int, str, str] | None:
@@ -121,13 +178,106 @@ async def store(
     message_id: int,
     text: str,
     now: str,
+    sent_at: str | None = None,
+    refuses_rest: bool = False,
 ) -> StoredText:
     """Store one message's text as `mode` says, in one transaction; raises TextRefused or
-    TextTooLong (then nothing changed)."""
+    TextTooLong (then nothing of the text changed). `refuses_rest`: the refusal is kept in the
+    same transaction (see `refusal`), so the text's later parts are refused too, on any
+    process; a text too long is kept so only when it was being continued (Mode.JOIN)."""
     if field not in FIELDS:
         raise ValueError(field)
-    return await db.write(
-        _store, rules, mode, trainer_id, assignment_id, field, chat_id, message_id, text, now
+    outcome = await db.write(
+        _store_or_refuse,
+        rules,
+        mode,
+        trainer_id,
+        assignment_id,
+        field,
+        chat_id,
+        message_id,
+        text,
+        now,
+        sent_at,
+        refuses_rest,
+    )
+    if isinstance(outcome, TextRefused | TextTooLong):
+        raise outcome
+    return outcome
+
+
+async def _store_or_refuse(
+    tx: Connection,
+    rules: TextRules,
+    mode: Mode,
+    trainer_id: int,
+    assignment_id: int,
+    field: str,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    now: str,
+    sent_at: str | None,
+    refuses_rest: bool,
+) -> StoredText | TextRefused | TextTooLong:
+    """`_store`; a refusal that refuses the rest of the text is kept as the trainer's and
+    returned, so the transaction commits that row alone (`_store` refuses before it writes).
+    Any other refusal is raised: nothing is committed."""
+    try:
+        return await _store(
+            tx,
+            rules,
+            mode,
+            trainer_id,
+            assignment_id,
+            field,
+            chat_id,
+            message_id,
+            text,
+            now,
+            sent_at,
+        )
+    except TextRefused as refused:
+        if not refuses_rest:
+            raise
+        await _keep_refusal(tx, trainer_id, assignment_id, field, refused.reason, 0, 0, False, now)
+        return refused
+    except TextTooLong as too_long:
+        if not refuses_rest or mode is not Mode.JOIN:  # only a continued text has a rest
+            raise
+        await _keep_refusal(
+            tx,
+            trainer_id,
+            assignment_id,
+            field,
+            TOO_LONG,
+            too_long.chars,
+            too_long.kept,
+            too_long.in_parts,
+            now,
+        )
+        return too_long
+
+
+async def _keep_refusal(
+    tx: Connection,
+    trainer_id: int,
+    assignment_id: int,
+    field: str,
+    reason: str,
+    chars: int,
+    kept: int,
+    in_parts: bool,
+    now: str,
+) -> None:
+    await tx.execute(
+        "INSERT INTO text_refusals"
+        " (trainer_id, assignment_id, field, reason, chars, kept, in_parts, refused_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trainer_id) DO UPDATE SET"
+        " assignment_id = excluded.assignment_id, field = excluded.field,"
+        " reason = excluded.reason, chars = excluded.chars, kept = excluded.kept,"
+        " in_parts = excluded.in_parts, refused_at = excluded.refused_at",
+        (trainer_id, assignment_id, field, reason, chars, kept, int(in_parts), now),
     )
 
 
@@ -142,7 +292,9 @@ async def _store(
     message_id: int,
     text: str,
     now: str,
+    sent_at: str | None,
 ) -> StoredText:
+    # Every refusal (TextRefused, TextTooLong) comes before the first write.
     parts = await tx.fetchall(
         "SELECT message_id, text, received_at FROM text_parts"
         " WHERE assignment_id = ? AND field = ? ORDER BY message_id",
@@ -173,7 +325,7 @@ async def _store(
     if revise:
         await record_revision(tx, assignment_id, field, old, now)
     await _write_parts(
-        tx, written, trainer_id, assignment_id, field, chat_id, message_id, text, now
+        tx, written, trainer_id, assignment_id, field, chat_id, message_id, text, now, sent_at
     )
     await tx.execute(
         f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
@@ -258,17 +410,20 @@ async def _write_parts(
     message_id: int,
     text: str,
     now: str,
+    sent_at: str | None,
 ) -> None:
     """The message's part: a new text first drops the parts of the text it replaces; an
-    edited part keeps when it arrived (an edit does not open the window for more parts)."""
+    edited part keeps when it arrived and was sent (an edit does not open the window for more
+    parts)."""
     if mode is Mode.NEW:
         await tx.execute(
             "DELETE FROM text_parts WHERE assignment_id = ? AND field = ?", (assignment_id, field)
         )
     await tx.execute(
         "INSERT INTO text_parts"
-        " (assignment_id, field, chat_id, message_id, trainer_id, text, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (assignment_id, field, message_id) DO UPDATE SET text = excluded.text",
-        (assignment_id, field, chat_id, message_id, trainer_id, text, now),
+        " (assignment_id, field, chat_id, message_id, trainer_id, text, received_at, sent_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (assignment_id, field, message_id) DO UPDATE SET text = excluded.text,"
+        " sent_at = COALESCE(excluded.sent_at, text_parts.sent_at)",
+        (assignment_id, field, chat_id, message_id, trainer_id, text, now, sent_at),
     )

@@ -3,7 +3,9 @@ their revisions, and what is refused."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from itertools import cycle
 
 import pytest
 
@@ -45,6 +47,12 @@ async def open_item(
     view, _ = await review.next_item(trainer)
     assert view is not None
     return trainer, view.assignment.id
+
+
+def processes(db: Database, settings: Settings, clock: FakeClock, count: int) -> Iterator[Texts]:
+    """`count` texts services on one database, each with its own memory as each bot process
+    has; every next message goes to the next one, as webhook updates may."""
+    return cycle([Texts(db, settings, clock) for _ in range(count)])
 
 
 async def revisions(db: Database, assignment: int) -> list[tuple]:
@@ -235,3 +243,97 @@ async def test_a_text_stored_before_parts_existed_is_replaced_by_its_edit(
     )
     assert edited.result.changed and edited.result.parts == 1
     assert await stored(db, assignment) == "Legacy!"
+
+
+@pytest.mark.parametrize("count", [1, 2])
+async def test_telegram_dates_decide_the_join_whichever_process_has_each_part(
+    db: Database, review: ReviewService, settings: Settings, clock: FakeClock, count: int
+) -> None:
+    """A backlog handled at once, its messages spread over processes: still Telegram's dates
+    (stored with each part) decide, as on one process."""
+    trainer, assignment = await open_item(db, review)
+    target, process = (assignment, "rewrite"), processes(db, settings, clock, count)
+    sent = clock()
+    await next(process).receive(trainer, target, "A", chat_id=CHAT, message_id=10, sent_at=sent)
+    joined = await next(process).receive(
+        trainer, None, "B", chat_id=CHAT, message_id=11, sent_at=sent + timedelta(seconds=4)
+    )
+    assert joined is not None and joined.mode is Mode.JOIN  # whole seconds: one more allowed
+    replacing = await next(process).receive(
+        trainer, target, "C", chat_id=CHAT, message_id=12, sent_at=sent + timedelta(minutes=5)
+    )
+    assert replacing is not None and replacing.mode is Mode.NEW and replacing.result.replaced
+    assert await stored(db, assignment) == "C"
+
+
+@pytest.mark.parametrize("count", [1, 2])
+async def test_the_rest_of_a_text_too_long_is_refused_whichever_process_has_each_part(
+    db: Database, review: ReviewService, settings: Settings, clock: FakeClock, count: int
+) -> None:
+    """17,000 characters in five parts: the fourth passes the limit, and the fifth, handled
+    elsewhere, is refused quietly too instead of being glued on after the gap."""
+    trainer, assignment = await open_item(db, review)
+    target, process = (assignment, "rewrite"), processes(db, settings, clock, count)
+    await next(process).receive(trainer, target, "y" * 4096, chat_id=CHAT, message_id=10)
+    for message_id in (11, 12):
+        await next(process).receive(trainer, None, "y" * 4096, chat_id=CHAT, message_id=message_id)
+    with pytest.raises(TextTooLong) as too_long:
+        await next(process).receive(trainer, None, "y" * 4096, chat_id=CHAT, message_id=13)
+    assert too_long.value.first and too_long.value.in_parts
+    clock.advance(seconds=2)
+    with pytest.raises(TextTooLong) as rest:
+        await next(process).receive(trainer, target, "y" * 616, chat_id=CHAT, message_id=14)
+    assert not rest.value.first
+    assert (rest.value.chars, rest.value.kept) == (too_long.value.chars, too_long.value.kept)
+    clock.advance(seconds=2)  # each refused part keeps the text refused a moment longer
+    with pytest.raises(TextTooLong) as again:
+        await next(process).receive(trainer, None, "z", chat_id=CHAT, message_id=15)
+    assert not again.value.first
+    assert await stored(db, assignment) == "y" * 12_288
+    clock.advance(seconds=3.001)
+    fresh = await next(process).receive(trainer, target, "New", chat_id=CHAT, message_id=16)
+    assert fresh is not None and fresh.mode is Mode.NEW and fresh.result.replaced
+    assert await stored(db, assignment) == "New"
+
+
+@pytest.mark.parametrize("count", [1, 2])
+async def test_the_rest_of_a_refused_text_is_refused_once_whichever_process_has_each_part(
+    db: Database, review: ReviewService, settings: Settings, clock: FakeClock, count: int
+) -> None:
+    """A text in three replies to an item whose correction window is over: one refusal with
+    an answer, the other parts refused quietly, wherever they land."""
+    trainer, assignment = await open_item(db, review)
+    await review_fully(review, trainer, assignment)
+    clock.advance(minutes=settings.edit_window_minutes, seconds=1)
+    target, process = (assignment, "rewrite"), processes(db, settings, clock, count)
+    answered = []
+    for message_id, reply_to in ((10, target), (11, target), (12, None)):
+        with pytest.raises(TextRefused) as refused:
+            await next(process).receive(
+                trainer, reply_to, "x" * 4096, chat_id=CHAT, message_id=message_id
+            )
+        assert refused.value.reason is Refused.CLOSED
+        answered.append(refused.value.first)
+    assert answered == [True, False, False]
+    assert await db.fetchval("SELECT COUNT(*) FROM text_parts") == 0
+
+
+@pytest.mark.parametrize("count", [1, 2])
+async def test_a_reply_to_another_text_ends_a_refusal_whichever_process_has_each_part(
+    db: Database, review: ReviewService, settings: Settings, clock: FakeClock, count: int
+) -> None:
+    """After a refused rewrite, a reply to the Note prompt is a note of its own, and the plain
+    message after it (another process) is the note's next part, not a refused rewrite part."""
+    trainer, assignment = await open_item(db, review)
+    rewrite, process = (assignment, "rewrite"), processes(db, settings, clock, count)
+    await next(process).receive(trainer, rewrite, "a" * MAX_CHARS, chat_id=CHAT, message_id=10)
+    with pytest.raises(TextTooLong):
+        await next(process).receive(trainer, None, "b", chat_id=CHAT, message_id=11)
+    note = await next(process).receive(
+        trainer, (assignment, "note"), "Note", chat_id=CHAT, message_id=12
+    )
+    assert note is not None and note.mode is Mode.NEW
+    more = await next(process).receive(trainer, None, "more", chat_id=CHAT, message_id=13)
+    assert more is not None and more.key == (assignment, "note") and more.mode is Mode.JOIN
+    note_text = "SELECT note FROM judgments WHERE assignment_id = ?"
+    assert await db.fetchval(note_text, (assignment,)) == "Note\nmore"
