@@ -42,18 +42,24 @@ class Notice:
 
 
 class Privacy:
-    """Remembers the current notice and who agreed to it, so the consent check a review tap
-    goes through costs no query once a trainer has agreed (one bot process owns the notice)."""
+    """The notice in use and who agreed to it.
+
+    Several processes may share the database (PostgreSQL), and any of them may publish a new
+    version or record an agreement, so nothing here remembers either: the consent check a
+    review tap goes through is one read of the trainer's agreed version and the version in use
+    (both by primary key; inline on SQLite, so no extra trip there). Only a version's text is
+    kept, since a version never changes once stored."""
 
     def __init__(self, db: Database, settings: Settings, clock: Clock = utc_now):
         self.db = db
         self.settings = settings
         self.clock = clock
-        self._stored: StoredNotice | None = None
-        self._agreed: set[int] = set()  # user ids known to have agreed to the current version
+        self._stored: StoredNotice | None = None  # the last version read, with its text
 
     async def _current(self) -> StoredNotice:
-        if self._stored is None:
+        """The notice in use: its version read anew, its text only when the version is new."""
+        version = await store.current_version(self.db)
+        if self._stored is None or self._stored.version != version:
             self._stored = await store.current_notice(self.db)
         return self._stored
 
@@ -66,20 +72,16 @@ class Privacy:
 
     async def has_agreed(self, user_id: int) -> bool:
         """Whether the trainer agreed to the current version of the notice."""
-        if user_id in self._agreed:
-            return True
-        version = (await self._current()).version
-        if await store.agreed_version(self.db, user_id) == version:
-            self._agreed.add(user_id)
-            return True
-        return False
+        agreed, current = await store.consent_of(self.db, user_id)
+        return agreed == current
 
     async def agree(self, user_id: int, version: int) -> Consent:
         """Record that the trainer agreed to `version` (audited), if it is still the current."""
-        if version != (await self._current()).version:
+        if version != await store.current_version(self.db):
             return Consent.OUTDATED
+        # A version published elsewhere just now leaves this agreement outdated: has_agreed
+        # compares with the version in use, so the trainer is asked again.
         recorded = await store.record_consent(self.db, user_id, version, now=stamp(self.clock()))
-        self._agreed.add(user_id)
         return Consent.AGREED if recorded else Consent.ALREADY
 
     async def agreed_before(self, user_id: int) -> bool:
@@ -100,7 +102,6 @@ class Privacy:
         version = await store.replace_notice(
             self.db, text, actor_id=actor_id, now=stamp(self.clock())
         )
-        self._stored, self._agreed = None, set()
         log.info("privacy notice version %d by coordinator %s", version, actor_id)
         return version
 
@@ -131,7 +132,6 @@ class Privacy:
         new_id = await store.delete_identity(
             self.db, user_id, pseudonym=await self.pseudonym(user_id), now=stamp(self.clock())
         )
-        self._agreed.discard(user_id)
         if new_id is None:
             return False
         log.info("a trainer deleted their identity (kept as %s)", new_id)  # never the old id

@@ -62,6 +62,22 @@ async def current_notice(db: Database) -> StoredNotice:
     return StoredNotice(row["version"], row["text"])
 
 
+async def current_version(db: Database) -> int:
+    """The version in use: one read of the primary key's last entry."""
+    return await db.fetchval("SELECT MAX(version) FROM privacy_notices") or BUILTIN_VERSION
+
+
+async def consent_of(db: Database, user_id: int) -> tuple[int | None, int]:
+    """(the version the trainer agreed to, None if none or no such trainer; the version in
+    use), in one read: the consent check every review tap goes through."""
+    row = await db.fetchone(
+        "SELECT (SELECT privacy_version FROM trainers WHERE user_id = ?),"
+        " (SELECT MAX(version) FROM privacy_notices)",
+        (user_id,),
+    )
+    return row[0], row[1] or BUILTIN_VERSION
+
+
 async def replace_notice(db: Database, text: str | None, *, actor_id: int, now: str) -> int:
     """Store a new notice (None: back to the catalog's) as the next version; audited."""
     return await db.write(_replace_notice, text, actor_id, now)

@@ -185,6 +185,48 @@ async def test_a_new_notice_is_a_new_version_everyone_agrees_to_again(pilot: Rev
     ]
 
 
+async def test_a_notice_published_through_one_process_is_seen_by_another(
+    db: Database, settings, clock
+) -> None:
+    """Two processes on one database (two Privacy objects): neither keeps what the other
+    changed, so a new version asks the trainer again everywhere at once."""
+    await make_trainer(db, DEWI, agreed=False)
+    first, second = Privacy(db, settings, clock), Privacy(db, settings, clock)
+    assert not await first.has_agreed(DEWI) and not await second.has_agreed(DEWI)
+    assert await first.agree(DEWI, 1) is Consent.AGREED
+    assert await second.has_agreed(DEWI) and await first.has_agreed(DEWI)
+
+    version = await first.replace_notice(9000, "<b>Our notice</b>")
+    assert not await second.has_agreed(DEWI)  # the guard shows the new notice
+    assert await second.agreed_before(DEWI)  # as "the notice changed"
+    notice = await second.notice("en")
+    assert (notice.version, notice.text, notice.custom) == (version, "<b>Our notice</b>", True)
+    assert await second.agree(DEWI, 1) is Consent.OUTDATED  # the old notice's button
+    assert await second.agree(DEWI, version) is Consent.AGREED
+    assert await first.has_agreed(DEWI) and await second.has_agreed(DEWI)
+    assert await first.agree(DEWI, version) is Consent.ALREADY  # a double tap elsewhere
+
+    reset = await second.replace_notice(9000, None)  # back to the catalog's, elsewhere
+    assert reset == version + 1
+    assert not await first.has_agreed(DEWI)
+    assert not (await first.notice("en")).custom
+    assert await first.agree(DEWI, version) is Consent.OUTDATED
+    assert await first.agree(DEWI, reset) is Consent.AGREED
+    assert await second.has_agreed(DEWI)
+
+
+async def test_who_joins_again_after_deleting_elsewhere_is_asked_to_agree_again(
+    db: Database, settings, clock
+) -> None:
+    """The process that saw the trainer agree must not let the new registration pass."""
+    await make_trainer(db, DEWI)
+    first, second = Privacy(db, settings, clock), Privacy(db, settings, clock)
+    assert await first.has_agreed(DEWI)
+    assert await second.delete_identity(DEWI)
+    await make_trainer(db, DEWI, agreed=False)  # the same Telegram account, a new invite
+    assert not await first.has_agreed(DEWI) and not await second.has_agreed(DEWI)
+
+
 async def test_my_data_holds_profile_reviews_texts_and_audit(pilot: Reviewed) -> None:
     privacy = privacy_of(pilot)
     document = json.loads(await privacy.my_data(ANA))
