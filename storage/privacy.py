@@ -30,6 +30,7 @@ TRAINER_ID_COLUMNS = (
     ("uploads", "coordinator_id"),
     ("privacy_notices", "set_by"),
     ("text_parts", "trainer_id"),
+    ("text_refusals", "trainer_id"),
     ("guidelines_shown", "trainer_id"),
     ("announcement_drafts", "created_by"),
     ("daily_sends", "trainer_id"),
@@ -44,6 +45,7 @@ CHAT_ID_COLUMNS = (
     ("broadcasts", "report_chat_id"),
     ("text_parts", "chat_id"),
     ("announcement_drafts", "chat_id"),
+    ("export_claims", "chat_id"),
 )
 
 

@@ -56,17 +56,17 @@ def test_the_import_bench_prints_rate_memory_and_phases() -> None:
 
 
 def test_the_export_bench_compares_with_sqlite3() -> None:
-    out = run_bench("export_speed", "--quick")
-    assert "outputs: 20,000 lines each" in out
-    assert "export raw (20,000 judgments):" in out and "sqlite3 JSON (20,000 rows):" in out
+    out = run_bench("export_speed", "--quick", "--judgments", "6000")
+    assert "outputs: 6,000 lines each" in out
+    assert "export raw (6,000 judgments):" in out and "sqlite3 JSON (6,000 rows):" in out
     assert "ratio export / sqlite3:" in out and "target <= 1.5x" in out
     assert "export peak RSS:" in out and "target < 200 MB" in out
 
 
 def test_the_broadcast_bench_prints_the_rate_and_reply_latency() -> None:
-    # --quick is 300 trainers at 30/s, ~10 s of sending; half of them keeps this run short.
-    out = run_bench("broadcast_rate", "--quick", "--trainers", "150")
-    assert "broadcast: 149 of 149 announcements" in out and "; finished" in out
+    # --quick is 300 trainers at 30/s, ~10 s of sending; 60 of them keep this run short.
+    out = run_bench("broadcast_rate", "--quick", "--trainers", "60")
+    assert "broadcast: 59 of 59 announcements" in out and "; finished" in out
     assert "steady rate:" in out and "of the configured 30/s" in out
     assert "/next -> item panel: p50" in out and "tap -> answer: p50" in out
     assert "kill: SIGKILL after" in out and "all among the deliveries given up: yes" in out

@@ -15,7 +15,16 @@ import pytest
 from bot.config import Settings
 from bot.gold import GoldService
 from bot.privacy import Privacy
-from storage import bot_facts, broadcasts, guidance, invites, rewrite_reviews, updates, uploads
+from storage import (
+    bot_facts,
+    broadcasts,
+    export_claims,
+    guidance,
+    invites,
+    rewrite_reviews,
+    updates,
+    uploads,
+)
 from storage.copy import CopyMismatch, CopyRefused, copy_database, table_plan
 from storage.corrections import reopen
 from storage.database import Database
@@ -105,6 +114,13 @@ async def fill_every_table(db: Database, settings: Settings, clock: FakeClock, t
         now=NOW,
     )
     await bot_facts.set_fact(db, "bot_username", "nilai_bot")
+    # An export button claimed, and the rest of a refused text still refused.
+    assert await export_claims.claim_button(db, COORDINATOR, 1, NOW)
+    await db.execute(
+        "INSERT INTO text_refusals (trainer_id, assignment_id, field, reason, refused_at)"
+        " VALUES (?, ?, 'rewrite', 'closed', ?)",
+        (ANA, ana_multi[0], NOW),
+    )
     # A handled update, recorded with the write it made.
     mark = updates.begin_update(424242, NOW)
     await bot_facts.set_fact(db, "last_seen", "ünïcode ✓ 'quoted' \"double\"")
