@@ -120,6 +120,10 @@ class PanelEdits:
                 self.show(chat_id, message_id, following)
             self._finished()
 
+    def idle(self) -> bool:
+        """Whether no edit of any panel is on its way (the e2e tests' idle check)."""
+        return not self._tasks
+
     def busy(self, chat_id: int) -> bool:
         """Whether an edit of a panel in `chat_id` is on its way."""
         return any(key[0] == chat_id for key in self._in_flight)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from dataclasses import replace
@@ -17,6 +18,7 @@ from bot.config import Settings
 from bot.onboarding import Onboarding
 from bot.webhook import webhook_arguments
 from handlers.callback_data import Action, decode, encode
+from handlers.panel_edits import PanelEdits
 from storage.database import Database
 from tests.conftest import FakeClock
 from tests.fakebot import FakeBotApi, FakeMessage, FakeUser
@@ -89,6 +91,7 @@ class RunningBot:
         await self.app.initialize()
         await on_start(self.app)
         await self.app.start()
+        self.api.busy_probes.append(self.busy)
         if self.settings.webhook_url is not None:
             await self.app.updater.start_webhook(**webhook_arguments(self.settings))
         else:
@@ -96,7 +99,21 @@ class RunningBot:
                 timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES
             )
 
+    def busy(self) -> bool:
+        """Whether this bot is still handling something: an update fetched and not handled
+        to its end, or a panel edit on its way (FakeBotApi.wait_idle asks)."""
+        app = self.app
+        if app is None or not app.running:
+            return False
+        return (
+            app.update_queue.qsize() > 0
+            or app.update_processor.current_concurrent_updates > 0
+            or not PanelEdits.of(app).idle()
+        )
+
     async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.api.busy_probes.remove(self.busy)
         if self.app is not None:
             if self.app.updater.running:
                 await self.app.updater.stop()

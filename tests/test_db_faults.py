@@ -31,6 +31,7 @@ BOSS = 9000
 REVIEW_TABLES = ("assignments", "scores", "flags", "judgments", "items", "processed_updates")
 NOT_SAVED = t_plain("en", "error.not_saved")
 DEFAULT_MAX_PAGES = 1073741823  # SQLite's default max_page_count
+WAL_HEADER_BYTES = 32  # a WAL file starts with a 32-byte header, then its frames
 
 # A second process (say, a CLI import) that takes the write lock and holds it until told.
 LOCKER = """
@@ -134,7 +135,8 @@ async def hold_the_lock_while_rating(
     release_at = asyncio.get_running_loop().time() + hold
     try:
         taps = [await tap_score(user, panel, 0, score) for user, panel in trainers]
-        await api.wait_idle(quiet=0.2)  # every tap was fetched; the bot can only wait
+        # Every tap was fetched; the bot can only wait (its taps are still being handled).
+        await api.wait_idle(quiet=0.2, handled=False)
         assert not any(api.callback(tap["callback_query"]["id"]).answered for tap in taps)
         await asyncio.sleep(release_at - asyncio.get_running_loop().time())
     finally:
@@ -330,9 +332,9 @@ def rows_of(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 async def test_a_write_failing_at_commit_says_not_saved_and_the_bot_recovers_when_space_is_back(
     api: FakeBotApi, tmp_path: Path
 ) -> None:
-    """The disk fills up under a running bot: SQLite can append no more to its WAL file, so
+    """The disk fills up under a running bot: SQLite can write no more to its WAL file, so
     the COMMIT of the tap fails (as it would on a full disk; made with RLIMIT_FSIZE on the bot's
-    process, which makes every write past the file's current end fail)."""
+    process, which makes every write past that offset of any file fail)."""
     code = seed_with_cli(tmp_path, items=3, overlap=1, invites=1)
     bot = BotProcess(api, tmp_path, COORDINATOR_IDS=str(BOSS))
     process = await asyncio.create_subprocess_exec(
@@ -362,9 +364,10 @@ async def test_a_write_failing_at_commit_says_not_saved_and_the_bot_recovers_whe
         assert await answered(api, first, wait=15) == "Accuracy: 3"
         await api.wait_idle(quiet=0.2)
 
-        wal = bot.database.with_name("nilai.db-wal")
         before = rows_of(bot.database)
-        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (wal.stat().st_size, -1))
+        # Past the WAL's 32-byte header, every write fails: a limit at the WAL's current size
+        # would let a commit through once a checkpoint had started the WAL again from its top.
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (WAL_HEADER_BYTES, -1))
         try:
             tap = await tap_score(rina, panel, 0, 5)
             assert await answered(api, tap, wait=15) == NOT_SAVED

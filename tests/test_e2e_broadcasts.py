@@ -302,6 +302,9 @@ async def test_a_crash_in_the_middle_gives_up_only_the_unconfirmed_sends_and_say
         since = api.mark()
         await start_batch_broadcast(nilai.app, batch_id, COORDINATOR, coordinator.chat_id)
         await sends_reach(api, ids, 40, since)
+        # The next send is held, so the crash finds at least that one in flight however slow
+        # the machine (else a sender waiting on its claim might have none unconfirmed).
+        await asyncio.wait_for(api.delay_next("sendMessage", 2.0).wait(), 20)
 
         # A crash: the sender dies without a word, between its sends and its records.
         (sender,) = [t for t in asyncio.all_tasks() if t.get_name().startswith("broadcast-")]

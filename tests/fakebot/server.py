@@ -269,6 +269,10 @@ class FakeBotApi:
         self._slow: list[_Drop] = []
         self._delays: dict[str, float] = {}
         self._inflight = 0
+        # Bots running in this event loop say here whether they are still handling something
+        # (tests/e2e.py RunningBot): idle then also means "nothing left to do", not only "quiet
+        # on the wire", which a loaded machine can make a bot for longer than `quiet`.
+        self.busy_probes: list[Callable[[], bool]] = []
         self._flood: _FloodLimit | None = None
         self._user_active_at: dict[int, float] = {}  # chat id -> monotonic time of its update
         self._last_activity = 0.0
@@ -623,14 +627,20 @@ class FakeBotApi:
         self,
         quiet: float = 0.2,
         timeout: float = 5.0,  # noqa: ASYNC109 - a deadline, not cancellation
+        *,
+        handled: bool = True,
     ) -> None:
-        """Return once every queued update was fetched and the bot made no call for ``quiet`` s."""
+        """Return once every queued update was fetched, no bot in this loop is still handling
+        one (`busy_probes`; not asked with ``handled=False``, for a test whose bot is made to
+        wait), and the bot made no call for ``quiet`` s."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             changed = self._changed
             wake_at = deadline
-            if not self._has_undelivered() and not self._inflight:
+            if handled and any(busy() for busy in self.busy_probes):
+                wake_at = min(deadline, loop.time() + 0.01)  # a probe does not notify: look again
+            elif not self._has_undelivered() and not self._inflight:
                 idle_for = loop.time() - self._last_activity
                 if idle_for >= quiet:
                     return
