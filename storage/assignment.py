@@ -316,11 +316,16 @@ async def assign_next_item(
 
     None if there is none, or if the trainer holds an active item already.
     """
-    return await db.write_in_turn("pick", _PICK_READS, _assign, trainer_id, now, lease_expires_at)
+    # Drawn once, outside the work: a write may run its work again (on the writer's thread, or
+    # after a serialization failure), and a second draw would give that pick another chance.
+    draw = GOLD_DRAW.random()
+    return await db.write_in_turn(
+        "pick", _PICK_READS, _assign, trainer_id, now, lease_expires_at, draw
+    )
 
 
 async def _assign(
-    tx: Transaction, trainer_id: int, now: str, lease_expires_at: str
+    tx: Transaction, trainer_id: int, now: str, lease_expires_at: str, draw: float
 ) -> Assignment | None:
     params = {"trainer": trainer_id, "now": now, "lease": lease_expires_at}
     await tx.execute(_LEASES_ENDED_SQL, {"now": now})
@@ -330,7 +335,7 @@ async def _assign(
         if plan is None:
             return None  # nothing ordinary left: no gold either (gold is mixed into work)
         if gold_drawn is None:  # one draw per pick, in the batch the next item comes from
-            gold_drawn = GOLD_DRAW.random() < plan.gold_rate
+            gold_drawn = draw < plan.gold_rate
             if gold_drawn and (gold := await _claim_gold(tx, plan, params)) is not None:
                 return gold
         claimed, corrected = await _claim(tx, plan, params)
