@@ -25,7 +25,9 @@ see `bot/broadcasting.py`) and goes on with the rest.
 Only the leader sends (handlers/leadership.py), so BROADCAST_RATE holds for the whole bot when
 several processes share a PostgreSQL database: a broadcast decided on another process is stored
 as always and the leader picks it up (`pick_up_broadcasts`, the resume path). The one SQLite
-process always leads, so there a broadcast starts at once.
+process always leads, so there a broadcast starts at once. A leader that loses its lock while
+alive stops claiming within one claim (`PacedSends`), puts its unsent claims back and leaves
+the broadcast, and its report, to the new leader's resume.
 """
 
 from __future__ import annotations
@@ -274,6 +276,10 @@ class _Sender:
             # Claimed and never handed out (a stop, or a failed claim): back to pending.
             released = [recipient.trainer_id for recipient in self.sends.unsent()]
             await self.service.record(broadcast_id, self.sends.take_finished(), release=released)
+        if self.sends.lost_leadership:
+            # The new leader resumes it and keeps the report: no "paused" from here.
+            log.warning("broadcast %s left to the new leader", broadcast_id)
+            return
         counts = await self.service.counts(broadcast_id)
         if counts.left:
             log.info("broadcast %s paused with %d left", broadcast_id, counts.left)

@@ -15,6 +15,9 @@ True on the one SQLite process).
   and give up the daily sends a crash left in doubt (handlers/broadcasts.py, handlers/
   scheduled.py), exactly as a single process does at start. On SQLite that happens once, at
   start, as before.
+- Every bulk send asks `Leadership.still_leads()` before each claim (handlers/paced_sends.py),
+  so a leader that loses its lock while alive (its leader connection dropped) stops within a
+  claim, puts back what it claimed and did not send, and leaves the rest to the new leader.
 - Broadcasts started by a coordinator on whatever process got the command are stored as always;
   the leader starts them at once when it got the command itself, else picks them up within
   `PICKUP_SECONDS` (the `broadcast-pickup` job, PostgreSQL only).
@@ -79,6 +82,17 @@ class Leadership:
                 log.warning("this process no longer leads: another one runs the jobs")
             self.leading = leading
             return leading
+
+    async def still_leads(self) -> bool:
+        """Whether this process still leads, asked of the database now without trying for the
+        leadership (bulk sends ask before each claim). Losing it is said once, here or in
+        `check`; the next `check` tries for it again, with the take-over work if it gets it."""
+        db = self.application.bot_data[SERVICES_KEY].db
+        leading = await db.still_leading()
+        if self.leading and not leading:
+            log.warning("this process lost the leadership: its bulk sends stop, the leader resumes")
+            self.leading = False
+        return leading
 
 
 def leader_only(job: JobCallback) -> JobCallback:

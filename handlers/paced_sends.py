@@ -7,6 +7,20 @@ both send this way, because both promise "at most once" across a crash: a row is
 claim, so the rows a crash leaves in doubt are the sends in flight and a page or two around
 them. Rows wait for their turn here (a page at most), not claimed by the dozen in the rate
 limiter's queue (`handlers/sending.py` paces the requests themselves as bulk).
+
+Only the leader sends in bulk (handlers/leadership.py), so before every claim the feed asks
+whether this process still leads (`Leadership.still_leads`: on PostgreSQL one small query on
+the leader connection, the session that holds the lock; on SQLite always yes). A leader that
+lost its lock while alive (its connection dropped, and another process may already lead and
+resume the same sends) so stops within one claim: the sends handed out finish, the rows
+claimed and not handed out come back from `unsent()` like on a stop, and the new leader's
+take-over goes on with them. The question is asked here rather than fenced inside each claim's
+transaction: the lock lives on another session than the claim's, so a fenced claim could lose
+it just after checking and would stop no sooner; it would need the fence in every claim query
+(broadcasts', daily sends') and a read of the server's whole lock table (`pg_locks`) ten
+times a second, where here one place covers every bulk send and a `SELECT 1` on a connection
+nobody else uses is enough. Claims come about ten a second whatever the rate (`claim_size`),
+so asking at each one costs ten tiny round trips a second, on the leader only.
 """
 
 from __future__ import annotations
@@ -18,6 +32,8 @@ from typing import Generic, TypeVar
 
 from aiolimiter import AsyncLimiter
 from telegram.ext import Application
+
+from handlers.leadership import Leadership
 
 Row = TypeVar("Row")  # a claimed recipient
 Done = TypeVar("Done")  # what became of one
@@ -36,12 +52,19 @@ def concurrency(rate: int) -> int:
 
 
 class PacedSends(Generic[Row, Done]):
-    """Feeds claimed rows at `rate` a second to `concurrency(rate)` workers running `deliver`."""
+    """Feeds claimed rows at `rate` a second to `concurrency(rate)` workers running `deliver`,
+    while `leads()` (by default: this process still leads) says yes before each claim."""
 
     def __init__(
-        self, application: Application, rate: int, deliver: Callable[[Row], Awaitable[Done]]
+        self,
+        application: Application,
+        rate: int,
+        deliver: Callable[[Row], Awaitable[Done]],
+        leads: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.application = application
+        self._leads = leads if leads is not None else Leadership.of(application).still_leads
+        self.lost_leadership = False  # the feed stopped because another process leads now
         self.page_size = claim_size(rate)
         self.width = concurrency(rate)
         self._pace = AsyncLimiter(rate, 1)
@@ -66,10 +89,11 @@ class PacedSends(Generic[Row, Done]):
         more: Callable[[], bool] = lambda: False,
     ) -> list[Row]:
         """Send until `claim(finished outcomes)` finds nothing (and `more()` says nothing new
-        was decided meanwhile), or the bot stops. Returns the rows claimed and never handed
-        out (also `unsent()`, which holds them however `run` ended), to be put back; the
-        outcomes of the last sends are left for `take_finished`. If a claim fails, the sends
-        in flight still finish (their outcomes are kept) before the error is raised."""
+        was decided meanwhile), the bot stops, or this process no longer leads
+        (`lost_leadership`). Returns the rows claimed and never handed out (also `unsent()`,
+        which holds them however `run` ended), to be put back; the outcomes of the last sends
+        are left for `take_finished`. If a claim fails, the sends in flight still finish (their
+        outcomes are kept) before the error is raised."""
         workers = [asyncio.create_task(self._work()) for _ in range(self.width)]
         try:
             try:
@@ -89,6 +113,10 @@ class PacedSends(Generic[Row, Done]):
         more: Callable[[], bool],
     ) -> None:
         while True:
+            if not await self._leads():
+                # Another process leads (or soon will) and resumes these sends: claim no more.
+                self.lost_leadership = True
+                return
             finished = self.take_finished()
             try:
                 page = await claim(finished)

@@ -201,6 +201,12 @@ class Database(_Reads):
         process at a time holds the leadership, and another takes it over if it dies."""
         return True
 
+    async def still_leading(self) -> bool:
+        """Whether this process still leads, asked of the database now rather than remembered,
+        and never trying for the leadership (bulk sends ask before every claim, so a leader
+        that lost its lock while alive stops within one). The one SQLite process always does."""
+        return True
+
     @abstractmethod
     def write_fault(self, error: BaseException) -> str | None:
         """The driver's short reason when `error` means a write cannot be stored now but may

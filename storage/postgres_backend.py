@@ -50,6 +50,8 @@ T = TypeVar("T")
 # Telegram user id (positive), the bot's own locks are negative.
 MIGRATION_LOCK = -1
 LEADER_LOCK = -2
+# How long the leader connection may take to say it is still there (`still_leading`).
+LEADER_ANSWER_SECONDS = 5.0
 # max_pred_locks_per_transaction the server should have (see PostgresDatabase._check_settings).
 PRED_LOCKS_WANTED = 256
 # How long a process waits between tries for a trainer's lock another process holds.
@@ -302,6 +304,18 @@ class PostgresDatabase(Database):
             self._leading = False
         return self._leading
 
+    async def still_leading(self) -> bool:
+        """Whether this process still holds LEADER_LOCK, asked on the leader connection itself
+        and never opening it again (a new connection would not hold the lock). The lock is a
+        session lock this bot never unlocks, so it is held exactly as long as that session
+        answers: a connection the server dropped (terminated, restarted, idle too long) is
+        noticed by this one small query, and one that does not answer within
+        LEADER_ANSWER_SECONDS is dropped here, so its lock goes too and another process can
+        lead. The next `is_leader` tries for the lock again on a new connection."""
+        if self._leading and not await self._leader.answers(LEADER_ANSWER_SECONDS):
+            self._leading = False
+        return self._leading
+
     def write_fault(self, error: BaseException) -> str | None:
         return write_fault(error)
 
@@ -452,6 +466,20 @@ class _LockConnection:
                 self._conn = await asyncpg.connect(self._url)
             assert self._conn is not None
             return await self._conn.fetchval(sql, *args)
+
+    async def answers(self, seconds: float) -> bool:
+        """Whether the connection is open and answers within `seconds`, without opening it
+        again (the locks it held would not come back); one that fails or is silent is dropped."""
+        async with self._guard:
+            if self._conn is None or self._conn.is_closed():
+                return False
+            try:
+                await self._conn.fetchval("SELECT 1", timeout=seconds)
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError):
+                self._conn.terminate()
+                self._conn = None
+                return False
+            return True
 
     async def close(self) -> None:
         async with self._guard:

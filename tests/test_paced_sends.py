@@ -13,6 +13,10 @@ import pytest
 from handlers.paced_sends import PacedSends
 
 
+async def leading() -> bool:
+    return True  # one process: always the leader
+
+
 async def test_every_outcome_is_recorded_once_while_sends_overlap_the_claims() -> None:
     rows = list(range(300))
     recorded: list[int] = []
@@ -24,7 +28,7 @@ async def test_every_outcome_is_recorded_once_while_sends_overlap_the_claims() -
         delivered.append(row)
         return row
 
-    sends: PacedSends[int, int] = PacedSends(SimpleNamespace(running=True), 1000, deliver)
+    sends: PacedSends[int, int] = PacedSends(SimpleNamespace(running=True), 1000, deliver, leading)
     pages = iter(rows[i : i + sends.page_size] for i in range(0, len(rows), sends.page_size))
 
     async def claim(finished: list[int]) -> list[int]:
@@ -48,7 +52,7 @@ async def test_a_stopping_bot_gets_back_the_rows_not_handed_out() -> None:
             app.running = False  # the bot is told to stop during the third send
         return row
 
-    sends: PacedSends[int, int] = PacedSends(app, 1000, deliver)
+    sends: PacedSends[int, int] = PacedSends(app, 1000, deliver, leading)
     pages = iter([[0, 1, 2, 3, 4, 5]])
 
     async def claim(finished: list[int]) -> list[int]:
@@ -73,7 +77,7 @@ async def test_a_failed_claim_lets_the_sends_in_flight_finish_and_keeps_the_rest
         delivered.append(row)
         return row
 
-    sends: PacedSends[int, int] = PacedSends(app, 1000, deliver)
+    sends: PacedSends[int, int] = PacedSends(app, 1000, deliver, leading)
     calls = 0
 
     async def claim(finished: list[int]) -> list[int]:
@@ -87,3 +91,32 @@ async def test_a_failed_claim_lets_the_sends_in_flight_finish_and_keeps_the_rest
         await sends.run(claim)
     assert sorted(delivered + sends.unsent()) == list(range(sends.page_size))
     assert sorted(sends.take_finished()) == sorted(delivered)
+
+
+async def test_a_process_that_no_longer_leads_claims_no_more_and_keeps_every_claimed_row() -> None:
+    """Once another process leads (this one's lock lost while it lives), the feed stops before
+    its next claim: what it claimed is sent or returned, and the outcomes wait to be recorded."""
+    app: Any = SimpleNamespace(running=True)
+    still_leading = iter([True, True])  # then, from the third claim on, no longer
+
+    async def leads() -> bool:
+        return next(still_leading, False)
+
+    async def deliver(row: int) -> int:
+        return row
+
+    sends: PacedSends[int, int] = PacedSends(app, 1000, deliver, leads)
+    claimed: list[int] = []
+    recorded: list[int] = []
+
+    async def claim(finished: list[int]) -> list[int]:
+        recorded.extend(finished)
+        page = list(range(len(claimed), len(claimed) + sends.page_size))
+        claimed.extend(page)
+        return page
+
+    unsent = await sends.run(claim)
+    recorded.extend(sends.take_finished())
+    assert len(claimed) == 2 * sends.page_size  # no third claim
+    assert sends.lost_leadership
+    assert sorted(recorded + unsent) == claimed
