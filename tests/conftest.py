@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -47,9 +49,32 @@ def postgres_server() -> PostgresServer:
     return _POSTGRES
 
 
+_SQLITE_TEMPLATE: Path | None = None
+
+
+async def migrated_sqlite(path: Path) -> None:
+    """Put a freshly migrated SQLite database at `path` (unless one is there): a copy of one
+    migrated once per test run. Migrating takes about 70 ms of CPU, opening a migrated file 9;
+    thousands of tests start from an empty database."""
+    global _SQLITE_TEMPLATE
+    if _SQLITE_TEMPLATE is None:
+        template = Path(tempfile.mkdtemp(prefix="nilai-template-")) / "nilai.db"
+        database = await Database.open(template)
+        await database.close()  # a clean close: everything is in the main file
+        _SQLITE_TEMPLATE = template
+    _copy_unless_there(_SQLITE_TEMPLATE, path)
+
+
+def _copy_unless_there(source: Path, path: Path) -> None:
+    if not path.exists():
+        shutil.copyfile(source, path)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _POSTGRES is not None:
         _POSTGRES.stop()
+    if _SQLITE_TEMPLATE is not None:
+        shutil.rmtree(_SQLITE_TEMPLATE.parent, ignore_errors=True)
 
 
 @pytest.fixture
@@ -118,6 +143,8 @@ def settings(tmp_path: Path, postgres_url: str | None) -> Settings:
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
+    if settings.database_url is None:
+        await migrated_sqlite(settings.database_path)
     database = await Database.open(settings.database_target)
     yield database
     await database.close()
@@ -126,6 +153,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 @pytest.fixture
 async def sqlite_db(settings: Settings) -> AsyncIterator[Database]:
     """A SQLite database only, for tests of what is SQLite's own (the writer thread, WAL)."""
+    await migrated_sqlite(settings.database_path)
     database = await Database.open(settings.database_path)
     yield database
     await database.close()
@@ -149,6 +177,8 @@ async def nilai(api: Any, settings: Settings, clock: FakeClock) -> AsyncIterator
     from tests.e2e import RunningBot
 
     running = RunningBot(api, settings, clock)
+    if settings.database_url is None:
+        await migrated_sqlite(settings.database_path)
     await running.start()
     yield running
     await running.stop()
