@@ -5,7 +5,8 @@
   part, a reply to the same item or no reply at all, is the next part of that text; each part
   is stored as it arrives, and the judgment holds them joined in message order. What decides
   it is read from the database (the last part, when Telegram got it, a text refused a moment
-  ago), so it is the same whichever bot process handles each message.
+  ago), so it is the same whichever bot process handles each message. So is the one
+  confirmation of a text, which its later parts edit: it is kept with the text.
 - A reply after that pause is a new text: it replaces the earlier one of the same field.
 - Texts are kept intact up to `MAX_CHARS`; a message that would pass it is not stored.
 - After Submit a text can still be corrected (an edited message or a fresh reply) under the one
@@ -28,11 +29,20 @@ from bot.edit_window import still_correctable
 from storage import texts as store
 from storage.database import Database
 from storage.records import Trainer
-from storage.texts import Mode, Refused, StoredText, TextRefused, TextRules, TextTooLong
+from storage.texts import (
+    Confirmation,
+    Mode,
+    Refused,
+    StoredText,
+    TextRefused,
+    TextRules,
+    TextTooLong,
+)
 
 __all__ = [
     "JOIN_SECONDS",
     "MAX_CHARS",
+    "Confirmation",
     "Mode",
     "Refused",
     "Stored",
@@ -155,6 +165,13 @@ class Texts:
     ) -> Stored:
         """An edited message that holds (a part of) the text of `target`."""
         return await self._store(trainer, target, Mode.EDIT, False, text, chat_id, message_id)
+
+    async def confirmed(self, stored: Stored, message_id: int, confirmation: Confirmation) -> None:
+        """`confirmation` was sent for the message `message_id`, whose text is `stored`: its
+        next parts edit it (`stored.result.confirmation`), on any process."""
+        await store.keep_confirmation(
+            self.db, stored.assignment_id, stored.field, message_id, confirmation
+        )
 
     async def hint_about(self, chat_id: int) -> str | None:
         """The field a plain message most likely meant, to word the hint: the trainer's last

@@ -3,8 +3,9 @@
 A reply to any part of an item, to the copy of its answer or to the Rewrite prompt is the
 rewrite; a reply to the Note prompt is the note. A message that follows the last part within
 3 seconds (a long text the trainer's app split) is the next part of the same text, and the one
-confirmation is edited to count the parts. A plain message right after Rewrite or Note is
-taken as that text. The rules live in `bot/texts.py`; this module words the answers.
+confirmation is edited to count the parts (its message id is kept with the text, so whichever
+bot process handles a part edits it). A plain message right after Rewrite or Note is taken as
+that text. The rules live in `bot/texts.py`; this module words the answers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from telegram.constants import ParseMode
 from bot.formatting import number
 from bot.i18n import t, t_plain
 from bot.onboarding import Trainer
-from bot.texts import MAX_CHARS, Mode, Refused, Stored, TextRefused, TextTooLong
+from bot.texts import MAX_CHARS, Confirmation, Mode, Refused, Stored, TextRefused, TextTooLong
 from handlers.context import NilaiContext
 from handlers.item_messages import show_panel
 from handlers.panel_edits import PanelEdits, PanelState
@@ -33,8 +34,6 @@ _FIELD_OF_KIND = {
     "note_prompt": "note",
     "note": "note",
 }
-CONFIRMATIONS_KEY = "text_confirmations"  # bot_data: chat id -> the latest text confirmation
-CONFIRMATIONS_KEPT = 10_000  # chats remembered; a later part in a forgotten one gets a new one
 
 
 async def text_reply(update: Update, context: NilaiContext) -> None:
@@ -120,20 +119,20 @@ async def _receive(message: Message, target: tuple[int, str] | None, context: Ni
 
 async def _confirm(message: Message, stored: Stored, context: NilaiContext) -> None:
     """One confirmation per text: the first part gets a message, later parts edit it (a chat
-    takes about one message a second, and a split text arrives all at once)."""
+    takes about one message a second, and a split text arrives all at once). Its message id is
+    stored with the text, since the next part may reach another bot process."""
     language = context.trainer.language if context.trainer else "en"
-    confirmations = context.bot_data.setdefault(CONFIRMATIONS_KEY, {})
-    earlier = confirmations.get(message.chat_id)
-    if stored.mode is Mode.JOIN and earlier and earlier[0] == stored.key:
-        text = confirmation(language, stored, reason=earlier[2])
-        PanelEdits.of(context.application).show(message.chat_id, earlier[1], PanelState(text, None))
+    earlier = stored.result.confirmation  # found only for a next part of the text
+    if stored.mode is Mode.JOIN and earlier is not None:
+        text = confirmation(language, stored, reason=earlier.reason)
+        edits = PanelEdits.of(context.application)
+        edits.show(message.chat_id, earlier.message_id, PanelState(text, None))
         return
     reason = _reason(stored)
     sent = await message.reply_html(confirmation(language, stored, reason=reason))
-    confirmations.pop(message.chat_id, None)  # re-added last: the oldest chats go first
-    if len(confirmations) >= CONFIRMATIONS_KEPT:
-        confirmations.pop(next(iter(confirmations)))
-    confirmations[message.chat_id] = (stored.key, sent.message_id, reason)
+    await context.services.review.texts.confirmed(
+        stored, message.message_id, Confirmation(sent.message_id, reason)
+    )
 
 
 def _reason(stored: Stored) -> str | None:

@@ -8,7 +8,9 @@ what it replaces in `judgment_revisions` and stamps `judgments.revised_at` (migr
 
 What decides whether a message is the next part of a text is stored too (migration 0018), so
 every bot process decides alike: when Telegram got each part (`text_parts.sent_at`), and a text
-refused a moment ago (`text_refusals`, written in the transaction that refused it).
+refused a moment ago (`text_refusals`, written in the transaction that refused it). The
+bot's confirmation of a text is kept on the part it answered (migration 0020), so a later part
+edits that message wherever it is handled.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from storage.corrections import record_revision
-from storage.database import Connection, Database
+from storage.database import Connection, Database, Row
 
 FIELDS = ("rewrite", "note")
 TOO_LONG = "too_long"  # text_refusals.reason of a TextTooLong; else a Refused value
@@ -107,6 +109,14 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirmation:
+    """The bot's message that confirmed a text: its later parts edit it."""
+
+    message_id: int  # in the chat of the part it answered
+    reason: str | None  # the catalog key of its line saying why the text went there
+
+
+@dataclass(frozen=True, slots=True)
 class StoredText:
     """What a stored message changed."""
 
@@ -116,6 +126,7 @@ class StoredText:
     replaced: bool  # an earlier text of the field was replaced by a new one
     submitted: bool  # the judgment was already submitted (a correction)
     revised: bool  # a revision was kept (the first change of a correction)
+    confirmation: Confirmation | None = None  # a next part's: the text's confirmation so far
 
 
 async def last_part(db: Database, trainer_id: int) -> LastPart | None:
@@ -152,6 +163,22 @@ async def forget_refusal(db: Database, trainer_id: int, refused_at: str) -> None
     await db.execute(
         "DELETE FROM text_refusals WHERE trainer_id = ? AND refused_at = ?",
         (trainer_id, refused_at),
+    )
+
+
+async def keep_confirmation(
+    db: Database,
+    assignment_id: int,
+    field: str,
+    part_message_id: int,
+    confirmation: Confirmation,
+) -> None:
+    """The confirmation sent for the part `part_message_id` of a text: the text's next parts
+    find it (`StoredText.confirmation`). Nothing, if a newer text replaced that part meanwhile."""
+    await db.execute(
+        "UPDATE text_parts SET confirmation_id = ?, confirmation_reason = ?"
+        " WHERE assignment_id = ? AND field = ? AND message_id = ?",
+        (confirmation.message_id, confirmation.reason, assignment_id, field, part_message_id),
     )
 
 
@@ -296,8 +323,8 @@ async def _store(
 ) -> StoredText:
     # Every refusal (TextRefused, TextTooLong) comes before the first write.
     parts = await tx.fetchall(
-        "SELECT message_id, text, received_at FROM text_parts"
-        " WHERE assignment_id = ? AND field = ? ORDER BY message_id",
+        "SELECT message_id, text, received_at, chat_id, confirmation_id, confirmation_reason"
+        " FROM text_parts WHERE assignment_id = ? AND field = ? ORDER BY message_id",
         (assignment_id, field),
     )
     texts = {part[0]: part[1] for part in parts}
@@ -306,9 +333,10 @@ async def _store(
     ):
         return StoredText(len(texts) or 1, 0, False, False, False, False)
     submitted_at, old = await _check(tx, rules, trainer_id, assignment_id, field)
-    written = mode
+    written, confirmation = mode, None
     if mode is Mode.JOIN and parts:
         texts[message_id] = text
+        confirmation = _confirmation_in(parts, chat_id)
         # A correction keeps one revision: none again if this text already made one.
         revise = submitted_at is not None and not await _revised_since(
             tx, assignment_id, field, min(part[2] for part in parts)
@@ -343,7 +371,19 @@ async def _store(
         (chat_id, message_id, assignment_id, field),
     )
     replaced = mode is Mode.NEW and bool(old)
-    return StoredText(len(texts), len(joined), True, replaced, submitted_at is not None, revise)
+    return StoredText(
+        len(texts), len(joined), True, replaced, submitted_at is not None, revise, confirmation
+    )
+
+
+def _confirmation_in(parts: list[Row], chat_id: int) -> Confirmation | None:
+    """The text's latest confirmation in this chat (the first part's, unless sending it
+    failed and a later part got one), from rows (message_id, text, received_at, chat_id,
+    confirmation_id, confirmation_reason) in message order."""
+    for part in reversed(parts):
+        if part[3] == chat_id and part[4] is not None:
+            return Confirmation(part[4], part[5])
+    return None
 
 
 async def _edit_changes_nothing(
