@@ -117,7 +117,7 @@ async def _nothing_left(trainer: Trainer, services: Services) -> str:
     if not await services.review.batch_progress.any_batch():
         return t(language, "done.nothing_yet")
     text = t(language, "done.all")
-    summary = services.panels.sittings.finish(trainer.user_id)
+    summary = await services.panels.sittings.finish(trainer.user_id)
     return text if summary is None else f"{text}\n\n{render_sitting_summary(summary, language)}"
 
 

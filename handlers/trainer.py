@@ -224,7 +224,7 @@ async def _announce_quota(trainer: Trainer, done: int, quota: int, context: Nila
         return
     language = trainer.language
     text = t(language, "done.quota", **counts(language, quota=quota))
-    summary = context.services.panels.sittings.finish(trainer.user_id)
+    summary = await context.services.panels.sittings.finish(trainer.user_id)
     if summary is not None:
         text += "\n\n" + render_sitting_summary(summary, language)
     await context.bot.send_message(trainer.chat_id, text, parse_mode=ParseMode.HTML)

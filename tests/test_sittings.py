@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
 from bot.batch_progress import PROGRESS_TTL, BatchProgress
+from bot.config import Settings
 from bot.live_panels import LivePanels
+from bot.onboarding import Trainer
+from bot.review import ReviewService
 from bot.sittings import PAUSE, Sittings, SittingSummary
 from storage.database import Database
 from tests.conftest import FakeClock
-from tests.factories import make_batch, make_trainer
+from tests.factories import make_batch, make_trainer, review_fully
 
 
-def test_a_sitting_counts_reviews_and_skips_and_the_time_they_took(clock: FakeClock) -> None:
+async def test_a_sitting_counts_reviews_and_skips_and_the_time_they_took(clock: FakeClock) -> None:
     sittings = Sittings(clock)
     sittings.active(1)
     clock.advance(minutes=4)
@@ -18,27 +26,125 @@ def test_a_sitting_counts_reviews_and_skips_and_the_time_they_took(clock: FakeCl
     clock.advance(minutes=3, seconds=59)
     sittings.skipped(1, 11)
     sittings.reviewed(1, 10)  # submitted again after Undo: still one item
-    assert sittings.finish(1) == SittingSummary(reviewed=1, skipped=1, minutes=7)
-    assert sittings.finish(1) is None  # finished: the next one starts afresh
+    assert await sittings.finish(1) == SittingSummary(reviewed=1, skipped=1, minutes=7)
+    assert await sittings.finish(1) is None  # finished: the next one starts afresh
 
 
-def test_a_long_pause_ends_a_sitting_without_a_summary(clock: FakeClock) -> None:
+async def test_a_long_pause_ends_a_sitting_without_a_summary(clock: FakeClock) -> None:
     sittings = Sittings(clock)
     sittings.reviewed(1, 10)
     clock.advance(seconds=PAUSE.total_seconds())
     sittings.reviewed(1, 11)  # a new sitting
-    assert sittings.finish(1) == SittingSummary(reviewed=1, skipped=0, minutes=0)
+    assert await sittings.finish(1) == SittingSummary(reviewed=1, skipped=0, minutes=0)
     sittings.reviewed(1, 12)
     clock.advance(seconds=PAUSE.total_seconds())
-    assert sittings.finish(1) is None  # nobody there to read it
+    assert await sittings.finish(1) is None  # nobody there to read it
 
 
-def test_a_sitting_that_judged_nothing_has_no_summary(clock: FakeClock) -> None:
+async def test_a_sitting_that_judged_nothing_has_no_summary(clock: FakeClock) -> None:
     sittings = Sittings(clock)
     sittings.active(1)
-    assert sittings.finish(1) is None
+    assert await sittings.finish(1) is None
     sittings.reviewed(2, 20)
-    assert sittings.finish(1) is None and sittings.finish(2) is not None
+    assert await sittings.finish(1) is None and await sittings.finish(2) is not None
+
+
+@dataclass
+class Process:
+    """One bot process over the shared database: its review service and its sittings, told
+    what the trainer did as the handlers tell them."""
+
+    review: ReviewService
+    sittings: Sittings
+
+    async def show(self, trainer: Trainer) -> int | None:
+        view, _ = await self.review.next_item(trainer)
+        if view is None:
+            return None
+        self.sittings.active(trainer.user_id)
+        return view.assignment.id
+
+    async def submit(self, trainer: Trainer, assignment_id: int) -> None:
+        await review_fully(self.review, trainer, assignment_id)
+        self.sittings.reviewed(trainer.user_id, assignment_id)
+
+    async def skip(self, trainer: Trainer, assignment_id: int) -> None:
+        await self.review.skip(trainer, assignment_id, "unclear")
+        self.sittings.skipped(trainer.user_id, assignment_id)
+
+
+def process(db: Database, settings: Settings, clock: FakeClock) -> Process:
+    return Process(ReviewService(db, settings, clock), Sittings(clock, db))
+
+
+def shared_only(db: Database) -> None:
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite has one bot process: its sittings are all in its memory")
+
+
+async def test_a_sitting_spread_over_two_processes_is_summed_up_whole(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    shared_only(db)
+    await make_batch(db, items=3, overlap=1)
+    trainer = await make_trainer(db, 1)
+    a, b = process(db, settings, clock), process(db, settings, clock)
+    first = await a.show(trainer)
+    clock.advance(minutes=4)
+    await b.submit(trainer, first)
+    second = await b.show(trainer)
+    clock.advance(minutes=3, seconds=59)
+    await a.skip(trainer, second)
+    third = await a.show(trainer)
+    clock.advance(minutes=1, seconds=1)
+    await b.submit(trainer, third)
+    assert await b.show(trainer) is None  # all done: the summary, wherever it is asked for
+    assert await b.sittings.finish(1) == SittingSummary(reviewed=2, skipped=1, minutes=9)
+
+
+@pytest.mark.parametrize(
+    ("pause", "summary"),
+    [
+        (PAUSE, SittingSummary(reviewed=2, skipped=0, minutes=3)),
+        (PAUSE - timedelta(seconds=1), SittingSummary(reviewed=3, skipped=0, minutes=34)),
+    ],
+)
+async def test_a_pause_of_30_minutes_in_the_database_starts_a_new_sitting(
+    db: Database, settings: Settings, clock: FakeClock, pause: timedelta, summary: SittingSummary
+) -> None:
+    shared_only(db)
+    await make_batch(db, items=3, overlap=1)
+    trainer = await make_trainer(db, 1)
+    a, b = process(db, settings, clock), process(db, settings, clock)
+    first = await a.show(trainer)
+    clock.advance(minutes=2)
+    await a.submit(trainer, first)
+    second = await a.show(trainer)
+    clock.advance(seconds=pause.total_seconds())  # the item lay there; then submitted elsewhere
+    await b.submit(trainer, second)
+    third = await b.show(trainer)
+    clock.advance(minutes=3)
+    await a.submit(trainer, third)
+    assert await a.sittings.finish(1) == summary
+
+
+async def test_one_process_sums_up_its_sitting_alike_on_either_database(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    """The database adds nothing this process did not see, and a skip's moment, which only
+    this process knows, still ends the sitting's time."""
+    await make_batch(db, items=2, overlap=1)
+    trainer = await make_trainer(db, 1)
+    alone = process(db, settings, clock)
+    first = await alone.show(trainer)
+    clock.advance(minutes=2)
+    await alone.submit(trainer, first)
+    second = await alone.show(trainer)
+    clock.advance(minutes=1, seconds=30)
+    await alone.skip(trainer, second)
+    assert await alone.show(trainer) is None
+    assert await alone.sittings.finish(1) == SittingSummary(reviewed=1, skipped=1, minutes=3)
+    assert await alone.sittings.finish(1) is None  # said once: asking again finds it ended
 
 
 async def test_batch_progress_is_read_again_only_after_its_time(
