@@ -19,4 +19,4 @@ class Panels:
 
     @classmethod
     def build(cls, db: Database, clock: Clock = utc_now) -> Panels:
-        return cls(live=LivePanels(db), sittings=Sittings(clock), guidance=Guidance(db, clock))
+        return cls(live=LivePanels(db), sittings=Sittings(clock, db), guidance=Guidance(db, clock))

@@ -130,9 +130,16 @@ async def _confirm(message: Message, stored: Stored, context: NilaiContext) -> N
         return
     reason = _reason(stored)
     sent = await message.reply_html(confirmation(language, stored, reason=reason))
-    await context.services.review.texts.confirmed(
-        stored, message.message_id, Confirmation(sent.message_id, reason)
-    )
+    try:
+        await context.services.review.texts.confirmed(
+            stored, message.message_id, Confirmation(sent.message_id, reason)
+        )
+    except Exception as error:
+        if context.services.db.write_fault(error) is None:
+            raise
+        # The text is stored and confirmed: a "not saved" would be wrong. Only a next part
+        # of it gets a confirmation of its own instead of editing this one.
+        log.warning("confirmation of a text not recorded: %s", error)
 
 
 def _reason(stored: Stored) -> str | None:
