@@ -5,7 +5,7 @@ button, held in the database so that its export runs once whichever process got 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,10 @@ from bot.manifest import export_with_agreement
 from storage import export_claims
 from storage import exports as store
 from storage.database import Database
+
+# A claim this old is taken to be an export that never finished (its process was killed): the
+# button works again. An export of the largest batch takes minutes, its sending up to 5.
+CLAIM_HELD_FOR = timedelta(minutes=30)
 
 
 class Exports:
@@ -42,8 +46,11 @@ class Exports:
 
     async def claim_button(self, chat_id: int, message_id: int, now: datetime) -> bool:
         """Claim the export button on this message for one export; False if it is claimed
-        already (by a tap handled here or in another process), unless released since."""
-        return await export_claims.claim_button(self.db, chat_id, message_id, stamp(now))
+        already (by a tap handled here or in another process) less than CLAIM_HELD_FOR ago,
+        unless released since."""
+        return await export_claims.claim_button(
+            self.db, chat_id, message_id, stamp(now), older_than=stamp(now - CLAIM_HELD_FOR)
+        )
 
     async def release_button(self, chat_id: int, message_id: int) -> None:
         """The button's export failed: it may be used again."""

@@ -7,15 +7,19 @@ from storage.database import Database, current_request
 
 _CLAIM = (
     "INSERT INTO export_claims (chat_id, message_id, claimed_at) VALUES (?, ?, ?)"
-    " ON CONFLICT (chat_id, message_id) DO NOTHING"
+    " ON CONFLICT (chat_id, message_id) DO UPDATE SET claimed_at = excluded.claimed_at"
+    " WHERE export_claims.claimed_at < ?"
 )
 
 
-async def claim_button(db: Database, chat_id: int, message_id: int, now: str) -> bool:
+async def claim_button(
+    db: Database, chat_id: int, message_id: int, now: str, older_than: str
+) -> bool:
     """Claim the button on message `message_id` of `chat_id` for one export; False if it was
-    claimed already (and not released since). Committed when this returns, with the tap's
+    claimed already at `older_than` or later (and not released since): an older claim is an
+    export that never finished, taken over. Committed when this returns, with the tap's
     request mark: the tap's effect."""
-    return await db.execute(_CLAIM, (chat_id, message_id, now)) == 1
+    return await db.execute(_CLAIM, (chat_id, message_id, now, older_than)) == 1
 
 
 async def release_button(db: Database, chat_id: int, message_id: int) -> None:

@@ -115,7 +115,7 @@ async def fill_every_table(db: Database, settings: Settings, clock: FakeClock, t
     )
     await bot_facts.set_fact(db, "bot_username", "nilai_bot")
     # An export button claimed, and the rest of a refused text still refused.
-    assert await export_claims.claim_button(db, COORDINATOR, 1, NOW)
+    assert await export_claims.claim_button(db, COORDINATOR, 1, NOW, older_than=NOW)
     await db.execute(
         "INSERT INTO text_refusals (trainer_id, assignment_id, field, reason, refused_at)"
         " VALUES (?, ?, 'rewrite', 'closed', ?)",

@@ -26,7 +26,7 @@ import pytest
 from asyncpg import ReadOnlySQLTransactionError
 
 from bot.batches import import_batch_file
-from bot.chat_exports import Exports
+from bot.chat_exports import CLAIM_HELD_FOR, Exports
 from bot.clock import stamp
 from bot.config import Settings
 from bot.exports import (
@@ -771,6 +771,14 @@ async def test_an_include_button_is_claimed_once_by_every_process_until_its_expo
         assert await here.claim_button(group, 41, now)
         assert not await there.claim_button(group, 41, now)
         assert not await here.claim_button(group, 42, now)  # released one button, not all
+        # A claim held past CLAIM_HELD_FOR is an export that never finished (a killed
+        # process): the button works again, once.
+        later = now + CLAIM_HELD_FOR + timedelta(seconds=1)
+        assert not await here.claim_button(group, 42, now + CLAIM_HELD_FOR)
+        wins = await asyncio.gather(
+            here.claim_button(group, 42, later), there.claim_button(group, 42, later)
+        )
+        assert sorted(wins) == [False, True]
     finally:
         await other.close()
 
