@@ -15,9 +15,9 @@ daily report's time spent is (bot/report.py): the moments the trainer's items we
 and submitted, walked back from the latest until a gap of `PAUSE` or more, together with what
 this process saw (a skip stores no time of its own, so this process's record of it, if it saw
 it, keeps a skip at the end of the sitting in its time; one seen elsewhere counts from its item
-being handed out). Ending a sitting is remembered per process: everything up to that moment
+being handed out). Ending a sitting is stored (`sitting_ends`): everything up to that moment
 belongs to the ended sitting, so the summary said with the quota is not said again when nothing
-is left a moment later; a later ask that reaches another process within `PAUSE` may repeat it.
+is left a moment later, whichever process the later ask reaches.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ class Sittings:
     clock: Clock = utc_now
     db: Database | None = None  # read by `finish` when other processes share it (PostgreSQL)
     _current: dict[int, Sitting] = field(default_factory=dict)
-    _ended: dict[int, datetime] = field(default_factory=dict)  # when `finish` last ran, shared
 
     def active(self, trainer_id: int) -> None:
         """The trainer did something (an item was shown to them)."""
@@ -83,10 +82,9 @@ class Sittings:
         self, db: Database, trainer_id: int, seen: Sitting | None, now: datetime
     ) -> SittingSummary | None:
         """The sitting as the database and this process saw it (see the module docstring)."""
-        ended = self._ended.pop(trainer_id, None)
-        self._ended[trainer_id] = now
-        if len(self._ended) > _MAX_TRAINERS:
-            self._ended.pop(next(iter(self._ended)))
+        last_ended = await sittings.last_ended(db, trainer_id)
+        ended = None if last_ended is None else parse_stamp(last_ended)
+        await sittings.mark_ended(db, trainer_id, stamp(now))
         since = now - _LOOK_BACK if ended is None else max(now - _LOOK_BACK, ended)
         handed = await sittings.handed_since(db, trainer_id, stamp(since))
         spans = [(moment, moment) for moment in _moments(handed)]

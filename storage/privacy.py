@@ -31,6 +31,7 @@ TRAINER_ID_COLUMNS = (
     ("privacy_notices", "set_by"),
     ("text_parts", "trainer_id"),
     ("text_refusals", "trainer_id"),
+    ("sitting_ends", "trainer_id"),
     ("guidelines_shown", "trainer_id"),
     ("announcement_drafts", "created_by"),
     ("daily_sends", "trainer_id"),

@@ -1,6 +1,6 @@
 """What a trainer's assignments say about their recent reviewing: the moments each was handed
-out and submitted, and whether it was skipped, for the summary of a sitting (bot/sittings.py)
-when several processes share the database."""
+out and submitted, and whether it was skipped, and when their last sitting was summed up, for
+the summary of a sitting (bot/sittings.py) when several processes share the database."""
 
 from __future__ import annotations
 
@@ -36,3 +36,19 @@ async def handed_since(db: Database, trainer_id: int, since: str) -> list[Handed
         Handed(row["id"], row["assigned_at"], row["submitted_at"], row["status"] == "skipped")
         for row in rows
     ]
+
+
+async def last_ended(db: Database, trainer_id: int) -> str | None:
+    """When the trainer's last sitting was summed up (a stamp), by any process; None if never."""
+    return await db.fetchval(
+        "SELECT ended_at FROM sitting_ends WHERE trainer_id = ?", (trainer_id,)
+    )
+
+
+async def mark_ended(db: Database, trainer_id: int, now: str) -> None:
+    """Everything up to `now` belongs to the sitting just summed up."""
+    await db.execute(
+        "INSERT INTO sitting_ends (trainer_id, ended_at) VALUES (?, ?)"
+        " ON CONFLICT (trainer_id) DO UPDATE SET ended_at = excluded.ended_at",
+        (trainer_id, now),
+    )

@@ -22,6 +22,7 @@ from storage import (
     guidance,
     invites,
     rewrite_reviews,
+    sittings,
     updates,
     uploads,
 )
@@ -114,7 +115,8 @@ async def fill_every_table(db: Database, settings: Settings, clock: FakeClock, t
         now=NOW,
     )
     await bot_facts.set_fact(db, "bot_username", "nilai_bot")
-    # An export button claimed, and the rest of a refused text still refused.
+    # A sitting summed up; an export button claimed; the rest of a refused text refused.
+    await sittings.mark_ended(db, ANA, NOW)
     assert await export_claims.claim_button(db, COORDINATOR, 1, NOW, older_than=NOW)
     await db.execute(
         "INSERT INTO text_refusals (trainer_id, assignment_id, field, reason, refused_at)"

@@ -128,6 +128,29 @@ async def test_a_pause_of_30_minutes_in_the_database_starts_a_new_sitting(
     assert await a.sittings.finish(1) == summary
 
 
+async def test_a_summary_said_by_one_process_is_not_said_again_by_another(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    """The quota's summary is said through one process; "nothing left" a moment later reaches
+    another, which finds the sitting ended (sitting_ends) and says no second summary. What
+    comes after belongs to a new sitting, wherever it is summed up."""
+    shared_only(db)
+    await make_batch(db, items=3, overlap=1)
+    trainer = await make_trainer(db, 1)
+    a, b = process(db, settings, clock), process(db, settings, clock)
+    first = await a.show(trainer)
+    clock.advance(minutes=2)
+    await a.submit(trainer, first)
+    assert await a.sittings.finish(1) == SittingSummary(reviewed=1, skipped=0, minutes=2)
+    clock.advance(seconds=5)
+    assert await b.sittings.finish(1) is None
+    clock.advance(seconds=5)
+    second = await b.show(trainer)
+    clock.advance(minutes=1)
+    await b.submit(trainer, second)
+    assert await a.sittings.finish(1) == SittingSummary(reviewed=1, skipped=0, minutes=1)
+
+
 async def test_one_process_sums_up_its_sitting_alike_on_either_database(
     db: Database, settings: Settings, clock: FakeClock
 ) -> None:
