@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from storage.corrections import record_revision
-from storage.database import Connection, Database, Row
+from storage.database import Connection, Database, Row, current_request
 
 FIELDS = ("rewrite", "note")
 TOO_LONG = "too_long"  # text_refusals.reason of a TextTooLong; else a Refused value
@@ -159,11 +159,17 @@ async def renew_refusal(db: Database, trainer_id: int, now: str) -> None:
 
 async def forget_refusal(db: Database, trainer_id: int, refused_at: str) -> None:
     """The trainer's message was no part of the refused text: forget it (unless it was
-    refused again meanwhile)."""
-    await db.execute(
-        "DELETE FROM text_refusals WHERE trainer_id = ? AND refused_at = ?",
-        (trainer_id, refused_at),
-    )
+    refused again meanwhile). Written outside the request's mark: the message's own effect
+    (its text stored, next) is written after this and must carry the mark, or a crash between
+    the two would leave the redelivered message "handled" with nothing stored."""
+    mark = current_request.set(None)
+    try:
+        await db.execute(
+            "DELETE FROM text_refusals WHERE trainer_id = ? AND refused_at = ?",
+            (trainer_id, refused_at),
+        )
+    finally:
+        current_request.reset(mark)
 
 
 async def keep_confirmation(

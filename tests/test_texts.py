@@ -21,7 +21,9 @@ from bot.texts import (
     TextTooLong,
     join_parts,
 )
-from storage.database import Database
+from storage import texts as text_store
+from storage import updates
+from storage.database import Database, current_request
 from storage.records import Trainer
 from tests.conftest import FakeClock
 from tests.factories import make_batch, make_trainer, review_fully
@@ -337,3 +339,21 @@ async def test_a_reply_to_another_text_ends_a_refusal_whichever_process_has_each
     assert more is not None and more.key == (assignment, "note") and more.mode is Mode.JOIN
     note_text = "SELECT note FROM judgments WHERE assignment_id = ?"
     assert await db.fetchval(note_text, (assignment,)) == "Note\nmore"
+
+
+async def test_forgetting_a_refusal_leaves_the_request_mark_to_the_message_s_own_write(
+    db: Database,
+) -> None:
+    """The message that ends a refusal is then stored: that write, not the forgetting before
+    it, records the update as handled (else a crash between them loses the text for good)."""
+    await db.execute(
+        "INSERT INTO text_refusals (trainer_id, assignment_id, field, reason, refused_at)"
+        " VALUES (1, 1, 'rewrite', 'closed', '2026-11-25T03:00:00.000000+00:00')"
+    )
+    mark = updates.begin_update(777, "2026-11-25T03:00:10.000000+00:00")
+    try:
+        await text_store.forget_refusal(db, 1, "2026-11-25T03:00:00.000000+00:00")
+        assert await text_store.refusal(db, 1) is None
+        assert not mark.recorded and not await updates.was_processed(db, 777)
+    finally:
+        current_request.set(None)
