@@ -52,6 +52,7 @@ class Exports:
             self.db, chat_id, message_id, stamp(now), older_than=stamp(now - CLAIM_HELD_FOR)
         )
 
-    async def release_button(self, chat_id: int, message_id: int) -> None:
-        """The button's export failed: it may be used again."""
-        await export_claims.release_button(self.db, chat_id, message_id)
+    async def release_button(self, chat_id: int, message_id: int, claimed_at: datetime) -> None:
+        """The button's export (claimed at `claimed_at`) failed: it may be used again. A newer
+        claim (an export that took over a stale one) stays."""
+        await export_claims.release_button(self.db, chat_id, message_id, stamp(claimed_at))

@@ -20,6 +20,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -147,15 +148,24 @@ async def send_export(
             return summary
     except UnknownBatch as error:  # removed between the command and the task
         listed = ", ".join(error.choices[:MAX_BATCHES_LISTED]) or t(language, "export.no_batches")
-        if on_failure is not None:
-            await on_failure()
+        await _undo(on_failure)
         await progress.show(t(language, "export.unknown_batch", name=batch, batches=listed))
     except Exception:
         log.exception("export of batch %r as %s failed", batch, fmt)
-        if on_failure is not None:
-            await on_failure()
+        await _undo(on_failure)
         await progress.show(t(language, "export.failed", **params))
     return None
+
+
+async def _undo(on_failure: Callable[[], Awaitable[None]] | None) -> None:
+    """`on_failure`, which must never keep the coordinator from being told of the failure
+    (it writes to the database, which may be what failed)."""
+    if on_failure is None:
+        return
+    try:
+        await on_failure()
+    except Exception:
+        log.exception("could not undo after a failed export")
 
 
 async def _send_files(
@@ -256,14 +266,14 @@ async def include_unreviewed(update: Update, context: NilaiContext) -> None:
         await answer_tap(query, t_plain(me.language, "export.all_gone"), show_alert=True)
         return
     tapped = (query.message.chat.id, query.message.message_id)
-    exports = context.services.exports
-    if not await exports.claim_button(*tapped, context.services.clock()):
+    exports, claimed_at = context.services.exports, context.services.clock()
+    if not await exports.claim_button(*tapped, claimed_at):
         # a double tap or a redelivered update, here or in another process: one export is enough
         await answer_tap(query, t_plain(me.language, "export.all_already"))
         return
     fmt = FORMATS[index]
     context.application.create_task(
-        _export_all(context, tapped, me.language, name, fmt),
+        _export_all(context, tapped, claimed_at, me.language, name, fmt),
         update=update,
         name=f"export:{query.message.chat.id}",
     )
@@ -275,18 +285,23 @@ async def include_unreviewed(update: Update, context: NilaiContext) -> None:
 
 
 async def _export_all(
-    context: NilaiContext, tapped: tuple[int, int], language: str, batch: str, fmt: str
+    context: NilaiContext,
+    tapped: tuple[int, int],
+    claimed_at: datetime,
+    language: str,
+    batch: str,
+    fmt: str,
 ) -> None:
     """The export with the unreviewed rewrites; if it fails, its claim is released, so the
     tapped button may be used again (a stale copy of it, or the tap redelivered), instead of
     "on its way" forever."""
     released = False
 
-    async def release() -> None:  # once: a second tap may have claimed it again meanwhile
+    async def release() -> None:  # once, and only this export's claim (`claimed_at`)
         nonlocal released
         if not released:
+            await context.services.exports.release_button(*tapped, claimed_at)
             released = True
-            await context.services.exports.release_button(*tapped)
 
     summary = None
     try:

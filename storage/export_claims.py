@@ -22,13 +22,15 @@ async def claim_button(
     return await db.execute(_CLAIM, (chat_id, message_id, now, older_than)) == 1
 
 
-async def release_button(db: Database, chat_id: int, message_id: int) -> None:
-    """Let the button be used again (its export failed). Written outside the tap's request
-    mark: the export runs after the tap was recorded as handled."""
+async def release_button(db: Database, chat_id: int, message_id: int, claimed_at: str) -> None:
+    """Let the button be used again (its export, claimed at `claimed_at`, failed); a later
+    claim of it stays. Written outside the tap's request mark: the export runs after the tap
+    was recorded as handled."""
     mark = current_request.set(None)
     try:
         await db.execute(
-            "DELETE FROM export_claims WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+            "DELETE FROM export_claims WHERE chat_id = ? AND message_id = ? AND claimed_at = ?",
+            (chat_id, message_id, claimed_at),
         )
     finally:
         current_request.reset(mark)

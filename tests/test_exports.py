@@ -767,7 +767,7 @@ async def test_an_include_button_is_claimed_once_by_every_process_until_its_expo
         assert await there.claim_button(group, 42, now)  # another message's button
         assert await here.claim_button(9000, 41, now)  # the same message id in another chat
 
-        await there.release_button(group, 41)  # its export failed: it may be tapped again
+        await there.release_button(group, 41, now)  # its export failed: it may be tapped again
         assert await here.claim_button(group, 41, now)
         assert not await there.claim_button(group, 41, now)
         assert not await here.claim_button(group, 42, now)  # released one button, not all
@@ -779,6 +779,9 @@ async def test_an_include_button_is_claimed_once_by_every_process_until_its_expo
             here.claim_button(group, 42, later), there.claim_button(group, 42, later)
         )
         assert sorted(wins) == [False, True]
+        # The export that held the stale claim fails at last: the newer claim stays.
+        await here.release_button(group, 42, now)
+        assert not await there.claim_button(group, 42, later)
     finally:
         await other.close()
 
