@@ -88,6 +88,8 @@ class Sittings:
         since = now - _LOOK_BACK if ended is None else max(now - _LOOK_BACK, ended)
         handed = await sittings.handed_since(db, trainer_id, stamp(since))
         spans = [(moment, moment) for moment in _moments(handed)]
+        if seen is not None and ended is not None and seen.started <= ended:
+            seen = None  # it began in the sitting summed up then: the database's rows say the rest
         if seen is not None:
             spans.append((seen.started, seen.last))
         if ended is not None:  # what came before belongs to the sitting ended then

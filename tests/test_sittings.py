@@ -149,6 +149,12 @@ async def test_a_summary_said_by_one_process_is_not_said_again_by_another(
     clock.advance(minutes=1)
     await b.submit(trainer, second)
     assert await a.sittings.finish(1) == SittingSummary(reviewed=1, skipped=0, minutes=1)
+    # One more on b, whose memory still holds the first item's sitting: only the new one counts.
+    clock.advance(seconds=5)
+    third = await b.show(trainer)
+    clock.advance(minutes=1)
+    await b.submit(trainer, third)
+    assert await b.sittings.finish(1) == SittingSummary(reviewed=1, skipped=0, minutes=1)
 
 
 async def test_one_process_sums_up_its_sitting_alike_on_either_database(
