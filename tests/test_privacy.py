@@ -11,6 +11,7 @@ import pytest
 from bot.exports import FORMATS, export_batch, load_pseudonyms
 from bot.onboarding import Onboarding
 from bot.privacy import Consent, Privacy
+from storage import export_claims, sittings
 from storage import privacy as store
 from storage.corrections import reopen
 from storage.database import Database
@@ -116,6 +117,15 @@ async def test_deleting_an_identity_keeps_the_pseudonym_and_forgets_the_id_every
     assert ana_pseudonym.encode() in before["raw"]
     privacy = privacy_of(pilot)
     await privacy.my_data(ANA)  # audited under her id: that entry must move too
+    # Tables that name her without a foreign key (so the catalog check above cannot see them).
+    now = "2026-11-25T03:00:00.000000+00:00"
+    await pilot.db.execute(
+        "INSERT INTO text_refusals (trainer_id, assignment_id, field, reason, refused_at)"
+        " VALUES (?, 1, 'rewrite', 'closed', ?)",
+        (ANA, now),
+    )
+    assert await export_claims.claim_button(pilot.db, ANA, 1, now, older_than=now)
+    await sittings.mark_ended(pilot.db, ANA, now)
     needles = [str(ANA), *NAMES[ANA]]
     assert await rows_holding(pilot.db, needles)  # the check does see her
 
