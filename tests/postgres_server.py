@@ -56,6 +56,7 @@ class PostgresServer:
         self._as_postgres = False
         self._template_ready = False
         self._reused: str | None = None
+        self.leaked_sessions = 0  # sessions earlier tests left open, ended by clean_database
 
     def start(self) -> None:
         given = os.environ.get("TEST_DATABASE_URL", "").strip()
@@ -181,6 +182,15 @@ class PostgresServer:
             return self._reused
         conn = await asyncpg.connect(self._reused)
         try:
+            # A session an earlier test left open (a connection never closed, idle in a
+            # transaction) would hold its uncommitted rows: an insert of the same key waits for
+            # it forever. Every test closes its pools first, so what is left here is a leak.
+            leaked = await conn.fetchval(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if leaked:
+                self.leaked_sessions += leaked
             tables = [
                 row[0]
                 for row in await conn.fetch(
