@@ -54,6 +54,14 @@ from the index in the same transaction, so the claim does not read it again from
 Every statement is an index lookup or a short index range: the write lock is held for a
 fraction of a millisecond whatever the size of the queue. (Reading the candidates on the reader
 first would cost two more thread trips than it saves.)
+
+On PostgreSQL the pick runs in the pick's turn (`PICK_TURN`) at READ COMMITTED: picks take
+turns across processes, and the claim's statement sees every commit before it, so its checks
+are as good as under SQLite's one writer. Writes outside the turn only give room (a Submit
+turns a lease into a review, a removal ends leases). One thing READ COMMITTED may get wrong is
+a hint, and only towards "full": marking a candidate full while a Submit of the same item
+commits may count that review and its ended lease both, and the item then waits for its first
+lease to end (or a skip) before it is offered again.
 """
 
 from __future__ import annotations
@@ -304,9 +312,11 @@ class _Plan:
     languages: tuple[str, ...]  # the trainer's
 
 
-# The tables the pick reads to decide (and writes): on PostgreSQL a pick that keeps colliding
-# with other writes runs alone over them (Database.write_in_turn).
-_PICK_READS = ("items", "assignments", "queue_positions")
+# The turn of every write that takes room on an item (a pick, the take-up of a swept lease in
+# storage/leases.py), and of the frequent ones that give it back (a skip, the sweep; see
+# `item_released`): one at a time across processes (Database.write_in_turn), so an item is
+# never handed out beyond what it wants.
+PICK_TURN = "pick"
 
 
 async def assign_next_item(
@@ -319,9 +329,7 @@ async def assign_next_item(
     # Drawn once, outside the work: a write may run its work again (on the writer's thread, or
     # after a serialization failure), and a second draw would give that pick another chance.
     draw = GOLD_DRAW.random()
-    return await db.write_in_turn(
-        "pick", _PICK_READS, _assign, trainer_id, now, lease_expires_at, draw
-    )
+    return await db.write_in_turn(PICK_TURN, _assign, trainer_id, now, lease_expires_at, draw)
 
 
 async def _assign(
@@ -440,7 +448,7 @@ async def anyone_can_take(
     the size of the batch.
     """
     if await db.fetchval(_LEASES_ENDED_ANY_SQL, {"now": now}) is not None:
-        await db.write(_look_again, now)
+        await db.write_in_turn(PICK_TURN, _look_again, now)
     if await db.fetchval(_BLOCKED_SQL, (batch_id,)) is not None:
         return True
     for stored, codes in language_sets.items():
@@ -457,7 +465,13 @@ async def _look_again(tx: Transaction, now: str) -> None:
 
 async def item_released(tx: Transaction, assignment_id: int) -> None:
     """In the transaction that gives up an assignment's lease before its end (a skip): its
-    item goes back into the queue at once."""
+    item goes back into the queue at once.
+
+    Written in the pick's turn where it is frequent (a skip, the sweep): the item's
+    `reopened_seq` is then read after the last pick and committed before the next, so no pick
+    stores a queue position whose sequence is past an item that came back unseen. Elsewhere (a
+    gold pause, a removal, a deletion: rare) such a pick may pass over the item for that one
+    trainer; it stays in the queue for every other."""
     await tx.execute(_RELEASED_ONE_SQL, (assignment_id,))
 
 

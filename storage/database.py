@@ -149,16 +149,16 @@ class Database(_Reads):
     async def write_in_turn(
         self,
         turn: str,
-        tables: tuple[str, ...],
         work: Callable[Concatenate[Transaction, P], Awaitable[T]],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
         """`write`, one at a time with every other write of the same `turn` across processes:
-        for a write that many trainers make at once over the same rows (the pick reads the
-        head of the one queue), where taking turns beats failing and running again. Should it
-        still collide with other writes again and again, it runs alone over `tables` (the
-        ones it reads to decide). SQLite runs every write in turn anyway."""
+        for writes that many trainers make at once and that decide over the same rows (the
+        pick reads the head of the one queue), where taking turns beats failing and running
+        again. Every write that could make such a decision wrong (take room it counted) must
+        be made in the same turn; other writes may only give room. SQLite runs every write in
+        turn anyway."""
         return await self.write(work, *args, **kwargs)
 
     async def execute(self, sql: str, params: Params = ()) -> int:

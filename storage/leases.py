@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.assignment import item_released
+from storage.assignment import PICK_TURN, item_released
 from storage.database import Database, Row, Transaction
 from storage.queue_sql import GOLD_ITEM, PAUSED_IN_BATCH, WANTED_REVIEWS
 from storage.records import Assignment, Trainer
@@ -47,8 +47,9 @@ _PANELS_SQL = (
 # Taking a swept lease up again: only while the trainer holds no other open item, is not paused
 # in the item's batch for failing its gold items, and the item's reviews plus the others' live
 # leases leave room below what it wants (its batch open, the item not complete), checked in
-# the write itself, so two trainers never fill one slot. A gold item ignores the
-# overlap: it stays this trainer's to answer while its batch is open.
+# the write itself, in the pick's turn (it takes room as a pick does), so two trainers never
+# fill one slot. A gold item ignores the overlap: it stays this trainer's to answer while its
+# batch is open.
 _TAKE_UP_GUARD = f"""
   NOT EXISTS (SELECT 1 FROM assignments held
               WHERE held.trainer_id = assignments.trainer_id AND held.status = 'active')
@@ -116,7 +117,7 @@ async def any_ended(db: Database, now: str) -> bool:
 async def expire_ended(db: Database, now: str, limit: int) -> list[SweptLease]:
     """Expire up to `limit` leases that ended by `now`, oldest first, and release their items,
     in one short write; what each panel edit needs."""
-    return await db.write(_expire_ended, now, limit)
+    return await db.write_in_turn(PICK_TURN, _expire_ended, now, limit)
 
 
 async def _expire_ended(tx: Transaction, now: str, limit: int) -> list[SweptLease]:
@@ -141,7 +142,7 @@ async def _expire_ended(tx: Transaction, now: str, limit: int) -> list[SweptLeas
 async def renew_swept(db: Database, assignment_id: int, now: str, lease: str) -> Assignment | None:
     """Make a swept lease live again until `lease`, if its trainer holds no other open item and
     its item still has room; the renewed assignment, else None."""
-    row = await db.write(_renew, assignment_id, now, lease)
+    row = await db.write_in_turn(PICK_TURN, _renew, assignment_id, now, lease)
     return None if row is None else Assignment.from_row(row)
 
 
@@ -152,7 +153,7 @@ async def _renew(tx: Transaction, assignment_id: int, now: str, lease: str) -> R
 async def renew_open(db: Database, assignment_id: int, now: str, lease: str) -> Assignment | None:
     """Renew the lease of a trainer's open item until `lease`, or take it up again if the
     sweep expired it meanwhile (see `_RENEW_OPEN_SQL`); the renewed assignment, else None."""
-    row = await db.write(_renew_open, assignment_id, now, lease)
+    row = await db.write_in_turn(PICK_TURN, _renew_open, assignment_id, now, lease)
     return None if row is None else Assignment.from_row(row)
 
 

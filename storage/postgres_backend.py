@@ -12,8 +12,12 @@ What differs from SQLite lives here and only here:
   run at once, so every write transaction is SERIALIZABLE: PostgreSQL then guarantees the
   outcome of some one-at-a-time order, or fails a transaction with a serialization failure (or
   a deadlock), and `write` runs the work again from the start. That keeps every invariant the
-  queries were written for (an item never assigned beyond its overlap, a trainer never holding
-  two items) across processes, without a lock per query.
+  queries were written for (a trainer never holding two items, a claim taken once) across
+  processes, without a lock per query. The writes that take room on an item (the pick, the
+  take-up of a swept lease) instead take one turn across processes (`write_in_turn`, an
+  advisory lock) and run at READ COMMITTED: one at a time, each statement seeing every commit
+  before it, so an item is never handed out beyond its overlap and the busiest write of all
+  never fails and runs again.
 - Migrations take an advisory lock, so two processes starting at once never both migrate.
 """
 
@@ -59,7 +63,6 @@ _LOCK_POLL = (0.001, 0.02)  # first and longest pause, seconds
 # SQLSTATEs after which the same transaction, run again, may well succeed.
 _RETRY = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 _MAX_ATTEMPTS = 30
-_ALONE_AFTER = 3  # collisions before a write in turn runs alone over its tables
 # The pause before a write runs again: random, up to 2 ms after its first collision, doubling
 # with each one after it up to this (a busy, slow machine needs more than 30 tries of a few
 # ms: one bench run there saw writes fail all their tries).
@@ -338,24 +341,24 @@ class PostgresDatabase(Database):
             return await self._write_on(conn, work, *args, **kwargs)
 
     async def write_in_turn(
-        self,
-        turn: str,
-        tables: tuple[str, ...],
-        work: Callable[..., Awaitable[T]],
-        *args: Any,
-        **kwargs: Any,
+        self, turn: str, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
     ) -> T:
-        """`write` under the turn's advisory lock, taken before the transaction begins (so its
-        snapshot already holds the previous turn's commit, and two turns never collide); in
-        this process the turns queue on an asyncio lock first, so one pool connection at most
-        waits on the database's lock. After `_ALONE_AFTER` collisions with other writes, each
-        attempt begins with LOCK TABLE on `tables` (EXCLUSIVE: reads go on, writes wait), taken
-        before the snapshot, so the attempt runs alone there and cannot collide again."""
+        """`write` under the turn's advisory lock, taken before the transaction begins, at READ
+        COMMITTED: each statement sees every commit before it, the previous turn's included.
+
+        The turn keeps the writes that decide over the same rows (the pick and the take-up of a
+        swept lease, over the room left on an item) one at a time, so SERIALIZABLE's checks
+        would only add failures: measured, they failed most picks (the pick reads index pages
+        that every Submit writes, and PostgreSQL tracks index reads by page) and each failure
+        ran again with the turn held. Writes outside the turn may only change what a turn's
+        work decides towards more room (a Submit, a skip, a sweep), which READ COMMITTED's next
+        statement sees. In this process the turns queue on an asyncio lock first, so one pool
+        connection at most waits on the database's lock."""
         key = _turn_key(turn)
         async with self._turns.setdefault(turn, asyncio.Lock()), self._pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock($1)", key)
             try:
-                return await self._write_on(conn, work, *args, alone_over=tables, **kwargs)
+                return await self._write_on(conn, work, *args, isolation="read_committed", **kwargs)
             finally:
                 await asyncio.shield(conn.execute("SELECT pg_advisory_unlock($1)", key))
 
@@ -364,16 +367,14 @@ class PostgresDatabase(Database):
         conn: asyncpg.Connection,
         work: Callable[..., Awaitable[T]],
         *args: Any,
-        alone_over: tuple[str, ...] = (),
+        isolation: str = "serializable",
         **kwargs: Any,
     ) -> T:
         mark = current_request.get()
         pending_mark = mark if mark is not None and not mark.recorded else None
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
-                async with conn.transaction(isolation="serializable"):
-                    if alone_over and attempt > _ALONE_AFTER:
-                        await conn.execute(f"LOCK TABLE {', '.join(alone_over)} IN EXCLUSIVE MODE")
+                async with conn.transaction(isolation=isolation):
                     result = await work(_PgTransaction(conn), *args, **kwargs)
                     if pending_mark is not None:
                         text, values = _args(pending_mark.sql, pending_mark.params)

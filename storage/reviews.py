@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from storage.assignment import COUNT_REVIEW_SQL, item_released
+from storage.assignment import COUNT_REVIEW_SQL, PICK_TURN, item_released
 from storage.corrections import resubmitted
 from storage.database import Connection, Database
 from storage.gold import GoldJudged, GoldRule, judge_first_answer
@@ -205,7 +205,7 @@ async def _submit(tx: Connection, assignment_id: int, now: str) -> Submitted | N
 
 async def skip_assignment(db: Database, assignment_id: int, reason: str | None) -> bool:
     """Skip for good (never shown to this trainer again); False if already finished."""
-    return await db.write(_skip, assignment_id, reason)
+    return await db.write_in_turn(PICK_TURN, _skip, assignment_id, reason)
 
 
 async def _skip(tx: Connection, assignment_id: int, reason: str | None) -> bool:

@@ -8,13 +8,14 @@ import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.batches import change_batch
 from bot.clock import stamp
-from storage import languages, reviews, team
+from storage import languages, leases, reviews, team
 from storage.assignment import (
     _CANDIDATES_SQL,
     _CLAIM_SQL,
@@ -277,6 +278,40 @@ async def test_trainers_asking_at_once_never_exceed_the_overlap(
     assert len([item for item in got if item is not None]) == 12
     counts = await db.fetchall("SELECT COUNT(*) FROM assignments GROUP BY item_id")
     assert [row[0] for row in counts] == [3, 3, 3, 3]
+
+
+async def test_swept_leases_taken_up_while_others_ask_never_exceed_the_overlap(
+    db: Database, clock: FakeClock
+) -> None:
+    """Taking a swept lease up again takes room as a pick does (storage/leases.py): run at once
+    with other trainers' picks and skips, each item still has one live lease at most."""
+    await make_batch(db, items=24, overlap=1)
+    await trainers(db, *range(1, 61))
+    now, lease = stamp(clock.now), stamp(clock.now + LEASE)
+    swept = [await assign_next_item(db, uid, now, lease) for uid in range(1, 21)]
+    clock.advance(minutes=31)
+    assert len(await leases.expire_ended(db, stamp(clock.now), 100)) == 20
+    now, lease = stamp(clock.now), stamp(clock.now + LEASE)
+    held = [await assign_next_item(db, uid, now, lease) for uid in range(21, 25)]
+
+    async def skip_then_ask(assignment: Any) -> None:
+        await reviews.skip_assignment(db, assignment.id, None)
+        await ask(db, clock, assignment.trainer_id)
+
+    async def take_up(assignment: Any, after: float) -> None:
+        await asyncio.sleep(after)  # spread over the picks, so some meet one on their item
+        await leases.renew_swept(db, assignment.id, now, lease)
+
+    await asyncio.gather(
+        *(take_up(a, n * 0.005) for n, a in enumerate(swept)),
+        *(skip_then_ask(a) for a in held if a is not None),
+        *(ask(db, clock, uid) for uid in range(25, 61)),
+    )
+    rows = await db.fetchall(
+        "SELECT item_id, COUNT(*) FROM assignments WHERE status = 'active' GROUP BY item_id"
+    )
+    assert len(rows) == 24  # every item leased again...
+    assert all(count == 1 for _, count in rows)  # ...once
 
 
 async def items_in(db: Database, *codes: str | None) -> None:
