@@ -58,6 +58,8 @@ LEADER_LOCK = -2
 LEADER_ANSWER_SECONDS = 5.0
 # max_pred_locks_per_transaction the server should have (see PostgresDatabase._check_settings).
 PRED_LOCKS_WANTED = 256
+# Connections of each process for the trainers' locks (beside its pool and the leader's).
+LOCK_CONNECTIONS = 4
 # How long a process waits between tries for a trainer's lock another process holds.
 _LOCK_POLL = (0.001, 0.02)  # first and longest pause, seconds
 # SQLSTATEs after which the same transaction, run again, may well succeed.
@@ -173,8 +175,8 @@ async def _reset(conn: asyncpg.Connection) -> None:
     """What a connection needs when it goes back to the pool: nothing, unless a transaction was
     left open. asyncpg's own reset (unlock every advisory lock, close cursors, UNLISTEN, RESET
     ALL) is one more round trip on every read and write, for state this bot never leaves
-    behind: `write_in_turn` unlocks its lock itself, and the trainers' and the leader's locks
-    live on connections of their own, outside the pool."""
+    behind: `write_in_turn`'s lock ends with its transaction, and the trainers' and the
+    leader's locks live on connections of their own, outside the pool."""
     if conn.is_in_transaction():
         await conn.execute("ROLLBACK")
 
@@ -228,7 +230,11 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, pool: asyncpg.Pool):
         self.url = url
         self._pool = pool
-        self._locks = _LockConnection(url)  # the trainers' locks, taken without waiting
+        # The trainers' locks, taken without waiting, on LOCK_CONNECTIONS connections of their
+        # own: a trainer's lock and unlock always on the same one (by user id), and each
+        # connection runs one statement at a time, so several spread the queue of every tap's
+        # two lock statements (one was a tenth of the bot's samples with 4 processes).
+        self._locks = [_LockConnection(url) for _ in range(LOCK_CONNECTIONS)]
         self._leader = _LockConnection(url)  # holds LEADER_LOCK while this process leads
         self._leading = False
         self._turns: dict[str, asyncio.Lock] = {}  # write_in_turn's queue in this process
@@ -271,7 +277,8 @@ class PostgresDatabase(Database):
             )
 
     async def close(self) -> None:
-        await self._locks.close()
+        for locks in self._locks:
+            await locks.close()
         await self._leader.close()
         self._leading = False
         if not self._pool.is_closing():
@@ -288,14 +295,15 @@ class PostgresDatabase(Database):
         another process holds it, and released when the block ends (or with the connection,
         should this process die)."""
         pause = _LOCK_POLL[0]
-        while not await self._locks.value("SELECT pg_try_advisory_lock($1)", user_id):
+        locks = self._locks[user_id % len(self._locks)]
+        while not await locks.value("SELECT pg_try_advisory_lock($1)", user_id):
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LOCK_POLL[1])
         try:
             yield
         finally:
             with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-                await asyncio.shield(self._locks.value("SELECT pg_advisory_unlock($1)", user_id))
+                await asyncio.shield(locks.value("SELECT pg_advisory_unlock($1)", user_id))
 
     async def is_leader(self) -> bool:
         """Whether this process holds LEADER_LOCK, trying for it if not: the lock lives as long
@@ -343,8 +351,8 @@ class PostgresDatabase(Database):
     async def write_in_turn(
         self, turn: str, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
     ) -> T:
-        """`write` under the turn's advisory lock, taken before the transaction begins, at READ
-        COMMITTED: each statement sees every commit before it, the previous turn's included.
+        """`write` under the turn's advisory lock, at READ COMMITTED: each statement sees every
+        commit before it, the previous turn's included.
 
         The turn keeps the writes that decide over the same rows (the pick and the take-up of a
         swept lease, over the room left on an item) one at a time, so SERIALIZABLE's checks
@@ -352,35 +360,47 @@ class PostgresDatabase(Database):
         that every Submit writes, and PostgreSQL tracks index reads by page) and each failure
         ran again with the turn held. Writes outside the turn may only change what a turn's
         work decides towards more room (a Submit, a skip, a sweep), which READ COMMITTED's next
-        statement sees. In this process the turns queue on an asyncio lock first, so one pool
-        connection at most waits on the database's lock."""
-        key = _turn_key(turn)
+        statement sees.
+
+        The lock is a transaction lock taken in the same round trip as BEGIN and released by
+        the commit: no statement runs before it, and none is needed to release it. In this
+        process the turns queue on an asyncio lock first, so one pool connection at most waits
+        on the database's lock."""
+        begin = (
+            f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({_turn_key(turn)})"
+        )
         async with self._turns.setdefault(turn, asyncio.Lock()), self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", key)
-            try:
-                return await self._write_on(conn, work, *args, isolation="read_committed", **kwargs)
-            finally:
-                await asyncio.shield(conn.execute("SELECT pg_advisory_unlock($1)", key))
+            return await self._write_on(conn, work, *args, begin=begin, **kwargs)
 
     async def _write_on(
         self,
         conn: asyncpg.Connection,
         work: Callable[..., Awaitable[T]],
         *args: Any,
-        isolation: str = "serializable",
+        begin: str = "BEGIN ISOLATION LEVEL SERIALIZABLE",
         **kwargs: Any,
     ) -> T:
+        """`work` in one transaction begun by `begin` (one round trip, no parameters), with the
+        request mark, run again after a serialization failure or a deadlock. An open
+        transaction that fails or is cancelled is rolled back when the connection goes back to
+        the pool (`_reset`)."""
         mark = current_request.get()
         pending_mark = mark if mark is not None and not mark.recorded else None
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
-                async with conn.transaction(isolation=isolation):
-                    result = await work(_PgTransaction(conn), *args, **kwargs)
-                    if pending_mark is not None:
-                        text, values = _args(pending_mark.sql, pending_mark.params)
-                        await conn.execute(text, *values)
+                await conn.execute(begin)
+                result = await work(_PgTransaction(conn), *args, **kwargs)
+                if pending_mark is not None:
+                    text, values = _args(pending_mark.sql, pending_mark.params)
+                    await conn.execute(text, *values)
+                await conn.execute("COMMIT")
                 break
             except asyncpg.PostgresError as error:
+                if conn.is_in_transaction():  # else the failure ended it (at COMMIT)
+                    with contextlib.suppress(
+                        asyncpg.PostgresError, asyncpg.InterfaceError, OSError
+                    ):
+                        await conn.execute("ROLLBACK")
                 if error.sqlstate not in _RETRY or attempt == _MAX_ATTEMPTS:
                     raise
                 self.retries += 1
