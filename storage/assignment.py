@@ -58,10 +58,15 @@ first would cost two more thread trips than it saves.)
 On PostgreSQL the pick runs in the pick's turn (`PICK_TURN`) at READ COMMITTED: picks take
 turns across processes, and the claim's statement sees every commit before it, so its checks
 are as good as under SQLite's one writer. Writes outside the turn only give room (a Submit
-turns a lease into a review, a removal ends leases). One thing READ COMMITTED may get wrong is
-a hint, and only towards "full": marking a candidate full while a Submit of the same item
-commits may count that review and its ended lease both, and the item then waits for its first
-lease to end (or a skip) before it is offered again.
+turns a lease into a review, a removal ends leases). What READ COMMITTED may get wrong is a
+hint, never a rule:
+* towards "full": marking a candidate full while a Submit of the same item commits may count
+  that review and its ended lease both, and the item then waits for its first lease to end (or
+  a skip) before it is offered again;
+* a queue position: an item given back by a write outside the turn (see `item_released`, and
+  the one more review of dynamic overlap in `COUNT_REVIEW_SQL`) carries the sequence of that
+  write's snapshot, which a pick running meanwhile may already have stored past. That trainer
+  then passes over the item for good (it stays in the queue for every other trainer).
 """
 
 from __future__ import annotations
@@ -470,8 +475,11 @@ async def item_released(tx: Transaction, assignment_id: int) -> None:
     Written in the pick's turn where it is frequent (a skip, the sweep): the item's
     `reopened_seq` is then read after the last pick and committed before the next, so no pick
     stores a queue position whose sequence is past an item that came back unseen. Elsewhere (a
-    gold pause, a removal, a deletion: rare) such a pick may pass over the item for that one
-    trainer; it stays in the queue for every other."""
+    gold pause, a removal, a deletion, and dynamic overlap's one more review in
+    COUNT_REVIEW_SQL, all SERIALIZABLE with a snapshot taken before) such a pick may pass over
+    the item for that one trainer; it stays in the queue for every other. (Fix not made yet:
+    those writes could mark the item, and the next pick, in the turn, give it the sequence
+    then.)"""
     await tx.execute(_RELEASED_ONE_SQL, (assignment_id,))
 
 
