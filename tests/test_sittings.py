@@ -77,18 +77,21 @@ def process(db: Database, settings: Settings, clock: FakeClock) -> Process:
     return Process(ReviewService(db, settings, clock), Sittings(clock, db))
 
 
-def shared_only(db: Database) -> None:
+async def two_processes(
+    db: Database, settings: Settings, clock: FakeClock
+) -> tuple[Trainer, Process, Process]:
+    """One trainer and a batch of three items, seen by two processes (PostgreSQL only)."""
     if db.dialect == "sqlite":
         pytest.skip("SQLite has one bot process: its sittings are all in its memory")
+    await make_batch(db, items=3, overlap=1)
+    trainer = await make_trainer(db, 1)
+    return trainer, process(db, settings, clock), process(db, settings, clock)
 
 
 async def test_a_sitting_spread_over_two_processes_is_summed_up_whole(
     db: Database, settings: Settings, clock: FakeClock
 ) -> None:
-    shared_only(db)
-    await make_batch(db, items=3, overlap=1)
-    trainer = await make_trainer(db, 1)
-    a, b = process(db, settings, clock), process(db, settings, clock)
+    trainer, a, b = await two_processes(db, settings, clock)
     first = await a.show(trainer)
     clock.advance(minutes=4)
     await b.submit(trainer, first)
@@ -112,10 +115,7 @@ async def test_a_sitting_spread_over_two_processes_is_summed_up_whole(
 async def test_a_pause_of_30_minutes_in_the_database_starts_a_new_sitting(
     db: Database, settings: Settings, clock: FakeClock, pause: timedelta, summary: SittingSummary
 ) -> None:
-    shared_only(db)
-    await make_batch(db, items=3, overlap=1)
-    trainer = await make_trainer(db, 1)
-    a, b = process(db, settings, clock), process(db, settings, clock)
+    trainer, a, b = await two_processes(db, settings, clock)
     first = await a.show(trainer)
     clock.advance(minutes=2)
     await a.submit(trainer, first)
@@ -134,10 +134,7 @@ async def test_a_summary_said_by_one_process_is_not_said_again_by_another(
     """The quota's summary is said through one process; "nothing left" a moment later reaches
     another, which finds the sitting ended (sitting_ends) and says no second summary. What
     comes after belongs to a new sitting, wherever it is summed up."""
-    shared_only(db)
-    await make_batch(db, items=3, overlap=1)
-    trainer = await make_trainer(db, 1)
-    a, b = process(db, settings, clock), process(db, settings, clock)
+    trainer, a, b = await two_processes(db, settings, clock)
     first = await a.show(trainer)
     clock.advance(minutes=2)
     await a.submit(trainer, first)
