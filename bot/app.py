@@ -128,7 +128,7 @@ def lock_users(application: Application, db: Database) -> None:
     updates = application.update_processor
     assert isinstance(updates, PerUserUpdateProcessor)
     updates.user_lock = db.user_lock
-    if db.dialect != "sqlite":
+    if db.shared:
         updates.settled = PanelEdits.of(application).settled  # a private chat's id is its user's
 
 

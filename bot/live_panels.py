@@ -30,7 +30,7 @@ class LivePanels:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.shared = db.dialect != "sqlite"  # other processes may send copies too
+        self.shared = db.shared  # other processes may send copies too
         self._live: OrderedDict[int, tuple[int, int]] = OrderedDict()
 
     def remember(self, assignment_id: int, chat_id: int, message_id: int) -> None:

@@ -99,7 +99,7 @@ class ReviewService:
         self._items: OrderedDict[int, tuple[Item, Rubric]] = OrderedDict()
         self._today: dict[int, tuple[str, int]] = {}
         # Other processes on the database (PostgreSQL) record Submits too: count every time.
-        self._count_always = db.dialect != "sqlite"
+        self._count_always = db.shared
         self.batch_progress = BatchProgress(db, clock)
         self.texts = Texts(db, settings, clock)
         self.leases = Leases(db, settings, clock)

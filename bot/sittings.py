@@ -74,7 +74,7 @@ class Sittings:
         """End the sitting; its summary, or None if it judged nothing (or had ended already)."""
         now = self.clock()
         seen = self._current.pop(trainer_id, None)
-        if self.db is None or self.db.dialect == "sqlite":
+        if self.db is None or not self.db.shared:
             return _seen_summary(seen, now)
         return await self._shared_summary(self.db, trainer_id, seen, now)
 

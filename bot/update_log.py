@@ -42,7 +42,7 @@ class UpdateLog:
             self._newest_before_start is not None and update_id <= self._newest_before_start
         )
         # Several processes on the database (PostgreSQL): another may have handled it.
-        elsewhere = self.db.dialect != "sqlite"
+        elsewhere = self.db.shared
         if earlier_run or elsewhere or update_id <= self._forgotten_up_to:
             return await updates.was_processed(self.db, update_id)
         return False

@@ -74,7 +74,7 @@ class Leadership:
             db = self.application.bot_data[SERVICES_KEY].db
             leading = await db.is_leader()
             if leading and not self.leading:
-                if db.dialect != "sqlite":
+                if db.shared:
                     log.info("this process leads: it runs the once-per-bot jobs and bulk sends")
                 if self.take_over is not None:
                     await self.take_over(self.application)

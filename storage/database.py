@@ -113,6 +113,9 @@ class Database(_Reads):
     """One database, SQLite or PostgreSQL; see the module docstring."""
 
     dialect: str  # "sqlite" or "postgresql"
+    # Whether other bot processes may share it (PostgreSQL): then what one process keeps in
+    # memory (a sitting, a panel, the updates it handled) is only part of the picture.
+    shared: bool = False
     path: Path | None = None  # the SQLite file; None on PostgreSQL
     url: str | None = None  # the PostgreSQL address; None on SQLite
 

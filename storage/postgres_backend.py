@@ -226,6 +226,7 @@ class PostgresDatabase(Database):
     """A pool of asyncpg connections to one PostgreSQL database."""
 
     dialect = "postgresql"
+    shared = True
 
     def __init__(self, url: str, pool: asyncpg.Pool):
         self.url = url

@@ -288,7 +288,7 @@ class _Lossy(Database):
 
     def __init__(self, inner: Database):
         self._inner = inner
-        self.dialect = inner.dialect
+        self.dialect, self.shared = inner.dialect, inner.shared
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
