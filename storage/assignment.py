@@ -63,10 +63,12 @@ hint, never a rule:
 * towards "full": marking a candidate full while a Submit of the same item commits may count
   that review and its ended lease both, and the item then waits for its first lease to end (or
   a skip) before it is offered again;
-* a queue position: an item given back by a write outside the turn (see `item_released`, and
-  the one more review of dynamic overlap in `COUNT_REVIEW_SQL`) carries the sequence of that
-  write's snapshot, which a pick running meanwhile may already have stored past. That trainer
-  then passes over the item for good (it stays in the queue for every other trainer).
+Writes that give an item back (`item_released`, and the one more review of dynamic overlap in
+`COUNT_REVIEW_SQL`) may run outside the turn, in a snapshot older than a pick that stores a
+queue position meanwhile: a sequence they read themselves could lie behind that position, and
+that trainer would pass over the item for good. So they leave it UNDATED (a sequence past
+every position), and the pick's turn dates it as it begins (`DATE_GIVEN_BACK_SQL`, the turn's
+opening), when no pick runs.
 """
 
 from __future__ import annotations
@@ -77,12 +79,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.database import Database, Row, Transaction
+from storage.database import Database, Row, Transaction, Turn
 from storage.languages import ACTIVE_TRAINER, TRAINER_LANGUAGES_SQL, parse, reviews
 from storage.queue_sql import GOLD_ITEM, PAUSED_IN_BATCH, WANTED_REVIEWS
 from storage.records import Assignment
 
 _SEQUENCE = "(SELECT COALESCE(MAX(id), 0) FROM assignments)"
+
+# The `reopened_seq` of an item given back by a write that may run outside the pick's turn: past
+# every sequence, so every pick reads the item as come back until the pick's turn dates it
+# (DATE_GIVEN_BACK_SQL; the partial index items_undated, migration 0022, holds these items).
+UNDATED = 2**62
+# The pick's turn's opening (storage.database.Turn): the items given back since the last turn
+# get the current sequence. In the turn, no pick runs meanwhile, so no queue position stored
+# before it can carry a later sequence; an item given back after it stays UNDATED, which every
+# pick sees, until the next turn.
+DATE_GIVEN_BACK_SQL = f"UPDATE items SET reopened_seq = {_SEQUENCE} WHERE reopened_seq = {UNDATED}"
 
 # The reviews an item wants (storage/queue_sql.py): `_WANTED` for statements with `i` and `b`,
 # `_ITEM_WANTS` for an UPDATE of items.
@@ -126,7 +138,7 @@ UPDATE items SET done_count = done_count + 1,
              WHEN done_count + 1 >= {_ITEM_WANTS} THEN 1 ELSE 0 END,
   extra = CASE WHEN {_ONE_MORE} THEN extra + 1 ELSE extra END,
   full_until = CASE WHEN {_ONE_MORE} THEN NULL ELSE full_until END,
-  reopened_seq = CASE WHEN {_ONE_MORE} THEN {_SEQUENCE} ELSE reopened_seq END
+  reopened_seq = CASE WHEN {_ONE_MORE} THEN {UNDATED} ELSE reopened_seq END
 WHERE id = (SELECT item_id FROM assignments WHERE id = ?)
 """
 
@@ -274,9 +286,10 @@ _LEASES_ENDED_SQL = _LOOK_AGAIN + " WHERE full_until <= :now AND complete = 0"
 _LEASES_ENDED_ANY_SQL = "SELECT 1 FROM items WHERE full_until <= :now AND complete = 0 LIMIT 1"
 
 # A lease given up before its end (a skip, a trainer removed) may leave room: the item goes
-# back into items_open at once. If others still fill it, the next failed claim says so.
+# back into items_open at once, undated (these writes may run outside the pick's turn). If
+# others still fill it, the next failed claim says so.
 _RELEASED = (
-    f"UPDATE items SET full_until = NULL, reopened_seq = {_SEQUENCE}"
+    f"UPDATE items SET full_until = NULL, reopened_seq = {UNDATED}"
     " WHERE full_until IS NOT NULL AND complete = 0 AND id IN (SELECT item_id FROM assignments"
 )
 _RELEASED_ONE_SQL = _RELEASED + " WHERE id = ?)"
@@ -318,10 +331,11 @@ class _Plan:
 
 
 # The turn of every write that takes room on an item (a pick, the take-up of a swept lease in
-# storage/leases.py), and of the frequent ones that give it back (a skip, the sweep; see
-# `item_released`): one at a time across processes (Database.write_in_turn), so an item is
-# never handed out beyond what it wants.
-PICK_TURN = "pick"
+# storage/leases.py): one at a time across processes (Database.write_in_turn), so an item is
+# never handed out beyond what it wants. The skip, the sweep and the look at ended leases write
+# the items picks decide over and run in it too. Its opening dates the items given back since
+# the last turn.
+PICK_TURN = Turn("pick", opening=DATE_GIVEN_BACK_SQL)
 
 
 async def assign_next_item(
@@ -469,17 +483,9 @@ async def _look_again(tx: Transaction, now: str) -> None:
 
 
 async def item_released(tx: Transaction, assignment_id: int) -> None:
-    """In the transaction that gives up an assignment's lease before its end (a skip): its
-    item goes back into the queue at once.
-
-    Written in the pick's turn where it is frequent (a skip, the sweep): the item's
-    `reopened_seq` is then read after the last pick and committed before the next, so no pick
-    stores a queue position whose sequence is past an item that came back unseen. Elsewhere (a
-    gold pause, a removal, a deletion, and dynamic overlap's one more review in
-    COUNT_REVIEW_SQL, all SERIALIZABLE with a snapshot taken before) such a pick may pass over
-    the item for that one trainer; it stays in the queue for every other. (Fix not made yet:
-    those writes could mark the item, and the next pick, in the turn, give it the sequence
-    then.)"""
+    """In the transaction that gives up an assignment's lease before its end (a skip, the
+    sweep, a gold pause, a deletion): its item goes back into the queue at once, UNDATED, so
+    every trainer who passed it finds it whenever this commits, in the pick's turn or not."""
     await tx.execute(_RELEASED_ONE_SQL, (assignment_id,))
 
 

@@ -32,6 +32,19 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Writes that take turns across processes (`Database.write_in_turn`).
+
+    `opening` is a statement without parameters that every transaction of the turn runs
+    first, for a duty the turn owes the writes made outside it (the pick's turn dates the items
+    they gave back: storage/assignment.py). PostgreSQL sends it in the round trip that begins
+    the transaction and takes the turn's lock, so it costs no round trip of its own."""
+
+    name: str
+    opening: str = ""
+
+
 class Row(Protocol):
     """A row read: by position (`row[0]`) or by column name (`row["id"]`)."""
 
@@ -151,7 +164,7 @@ class Database(_Reads):
 
     async def write_in_turn(
         self,
-        turn: str,
+        turn: Turn,
         work: Callable[Concatenate[Transaction, P], Awaitable[T]],
         *args: P.args,
         **kwargs: P.kwargs,
@@ -161,8 +174,8 @@ class Database(_Reads):
         pick reads the head of the one queue), where taking turns beats failing and running
         again. Every write that could make such a decision wrong (take room it counted) must
         be made in the same turn; other writes may only give room. SQLite runs every write in
-        turn anyway."""
-        return await self.write(work, *args, **kwargs)
+        turn anyway (and runs the turn's opening first)."""
+        return await self.write(_opened, turn.opening, work, *args, **kwargs)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single write statement in its own transaction; returns the rows changed."""
@@ -222,6 +235,15 @@ async def _execute(tx: Transaction, sql: str, params: Params) -> int:
 
 async def _executemany(tx: Transaction, sql: str, rows: list[Sequence[Any]]) -> None:
     await tx.executemany(sql, rows)
+
+
+async def _opened(
+    tx: Transaction, opening: str, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+) -> T:
+    """A turn's work after its opening statement."""
+    if opening:
+        await tx.execute(opening)
+    return await work(tx, *args, **kwargs)
 
 
 def is_postgres_url(target: Path | str | None) -> bool:

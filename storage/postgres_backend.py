@@ -41,6 +41,7 @@ from storage.database import (
     Params,
     Row,
     Transaction,
+    Turn,
     current_request,
     migration_files,
     statements,
@@ -149,10 +150,10 @@ _INTEGER = re.compile(r"\bINTEGER\b", re.IGNORECASE)
 _REAL = re.compile(r"\bREAL\b", re.IGNORECASE)
 
 
-def _turn_key(turn: str) -> int:
+def _turn_key(turn: Turn) -> int:
     """A turn's advisory lock key: negative (trainers' keys are their positive ids), below the
     bot's own fixed keys, the same in every process."""
-    return -1000 - zlib.crc32(turn.encode())
+    return -1000 - zlib.crc32(turn.name.encode())
 
 
 def _changed(status: str) -> int:
@@ -350,7 +351,7 @@ class PostgresDatabase(Database):
             return await self._write_on(conn, work, *args, **kwargs)
 
     async def write_in_turn(
-        self, turn: str, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+        self, turn: Turn, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
     ) -> T:
         """`write` under the turn's advisory lock, at READ COMMITTED: each statement sees every
         commit before it, the previous turn's included.
@@ -363,14 +364,17 @@ class PostgresDatabase(Database):
         work decides towards more room (a Submit, a skip, a sweep), which READ COMMITTED's next
         statement sees.
 
-        The lock is a transaction lock taken in the same round trip as BEGIN and released by
-        the commit: no statement runs before it, and none is needed to release it. In this
+        The lock is a transaction lock taken in the same round trip as BEGIN (with the turn's
+        opening statement after it) and released by the commit: no statement runs before it,
+        and none is needed to release it. In this
         process the turns queue on an asyncio lock first, so one pool connection at most waits
         on the database's lock."""
         begin = (
             f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({_turn_key(turn)})"
         )
-        async with self._turns.setdefault(turn, asyncio.Lock()), self._pool.acquire() as conn:
+        if turn.opening:
+            begin = f"{begin}; {turn.opening}"
+        async with self._turns.setdefault(turn.name, asyncio.Lock()), self._pool.acquire() as conn:
             return await self._write_on(conn, work, *args, begin=begin, **kwargs)
 
     async def _write_on(

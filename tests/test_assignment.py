@@ -19,6 +19,7 @@ from storage import languages, leases, reviews, team
 from storage.assignment import (
     _CANDIDATES_SQL,
     _CLAIM_SQL,
+    DATE_GIVEN_BACK_SQL,
     _candidates_sql,
     assign_next_item,
     item_still_wanted,
@@ -435,6 +436,13 @@ async def test_the_pick_reads_indexes_only(sqlite_db: Database) -> None:
         ranges = re.findall(r"COVERING INDEX items_open \((.*)\)", text[name])
         assert len(ranges) == 1 + name.count("two") + 1, text[name]
         assert all("lang" in found and "id>?" in found for found in ranges), ranges
+    # Every turn of the pick begins by dating the items given back: it reads those alone.
+    dating = await sqlite_db.fetchall("EXPLAIN QUERY PLAN " + DATE_GIVEN_BACK_SQL)
+    assert [row["detail"] for row in dating] == [
+        "SCAN items USING INDEX items_undated",
+        "SCALAR SUBQUERY 1",
+        "SEARCH assignments",
+    ]
 
 
 # -- against the rules written as one plain query -----------------------------------------

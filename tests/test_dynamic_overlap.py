@@ -7,15 +7,18 @@ gold items are never extended; Undo keeps `complete` and `extra` consistent."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
+
+import pytest
 
 from bot.clock import stamp
 from bot.rubric import DEFAULT_RUBRIC
 from storage import corrections, leases, reviews
-from storage.assignment import assign_next_item
+from storage.assignment import UNDATED, assign_next_item
 from storage.batches import ItemRow, create_batch_with_items
-from storage.database import Database
+from storage.database import Database, Transaction
 from storage.gold import GOLD_ITEM
 from tests.conftest import FakeClock
 from tests.factories import NOW, make_batch, make_trainer, one_chunk
@@ -268,3 +271,47 @@ async def test_the_wanted_reviews_hold_in_the_lease_guards(db: Database, clock: 
     now = stamp(clock.now)
     renewed = await leases.renew_swept(db, first.id, now, stamp(clock.now + LEASE))
     assert renewed is not None  # one review of two: room left for trainer 1
+
+
+async def test_one_more_review_committed_after_a_pick_passed_the_item_still_finds_that_trainer(
+    db: Database, clock: FakeClock
+) -> None:
+    """On PostgreSQL a Submit runs outside the pick's turn, in a snapshot taken before picks
+    that move queue positions past the item it gives one more review: the item must still
+    come back for those trainers (storage/assignment.py, UNDATED)."""
+    if not db.shared:
+        pytest.skip("SQLite runs one write at a time: no pick runs inside a Submit")
+    await dynamic(db, items=3, overlap=2, extra=1, spread=3)
+    for user_id in (1, 2, 3, 4):
+        await make_trainer(db, user_id)
+    now, lease = stamp(clock.now), stamp(clock.now + LEASE)
+    held = await assign_next_item(db, 1, now, lease)
+    assert held is not None  # trainer 1 holds item-1
+    assert (await review(db, clock, 2, 5))[1] == "item-1"  # full now: a review and a lease
+    for n, criterion in enumerate(DEFAULT_RUBRIC.criteria):
+        await reviews.set_score(db, held.id, criterion, 1, n + 1, now)  # 5 and 1: unsettled
+    snapshot_taken, picked = asyncio.Event(), asyncio.Event()
+
+    async def submit_in_an_old_snapshot(tx: Transaction) -> object:
+        await tx.fetchval("SELECT COUNT(*) FROM assignments")  # the snapshot starts here
+        snapshot_taken.set()
+        await picked.wait()
+        return await reviews._submit(tx, held.id, now)
+
+    async def others_pick() -> None:
+        await snapshot_taken.wait()
+        # A new assignment after the snapshot, then trainer 3 passes item-1 while it is full:
+        # their queue position moves past it, with a sequence the snapshot never saw.
+        assert await assign_next_item(db, 4, now, lease) is not None
+        third = await assign_next_item(db, 3, now, lease)
+        assert third is not None and third.item_id != held.item_id
+        picked.set()
+
+    await asyncio.gather(db.write(submit_in_an_old_snapshot), others_pick())
+    assert await state(db) == (2, 0, 1)  # item-1 wants one more review
+    third_held = await reviews.get_active_assignment(db, 3)
+    assert await reviews.skip_assignment(db, third_held.id, None)
+    again = await assign_next_item(db, 3, now, lease)
+    assert again is not None and again.item_id == held.item_id
+    # The pick's turn dated the items given back (item-1, and item-2 by the skip).
+    assert await db.fetchval("SELECT COUNT(*) FROM items WHERE reopened_seq = ?", (UNDATED,)) == 0

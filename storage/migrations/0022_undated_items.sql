@@ -1,0 +1,11 @@
+-- Version 22: items given back into the queue by a write outside the pick's turn (a Submit's
+-- one more review under dynamic overlap, a gold pause, a removal, a deletion, a skip) are
+-- marked "undated": reopened_seq = 2^62, past every queue position's sequence, so every
+-- trainer's next pick reads them as come back. The pick's turn dates them with the current
+-- sequence as it begins (storage/assignment.py, DATE_GIVEN_BACK_SQL); this index makes that
+-- statement one short lookup, nothing at all when no item waits.
+--
+-- Why: on PostgreSQL such a write runs in a snapshot taken before a concurrent pick, so a
+-- sequence it read itself may already lie behind a queue position that pick stored, and that
+-- trainer would pass over the item for good.
+CREATE INDEX items_undated ON items (id) WHERE reopened_seq = 4611686018427387904;
