@@ -49,12 +49,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _PRAGMAS = (
+    # First: a connection opened while another process migrates a new file waits for its lock
+    # (switching a new file to WAL takes one) instead of failing at once.
+    "PRAGMA busy_timeout = 5000",
     "PRAGMA journal_mode = WAL",
     # NORMAL in WAL mode survives a crash of the process (the bot), which is what "never lose
     # an acknowledged rating" needs; only a power cut may drop the last transactions.
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
 )
 
 # SQLite copies the WAL back into the database file inside whichever commit crosses
@@ -393,6 +395,24 @@ async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connect
 async def _connect(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = aiosqlite.Row
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
+    try:
+        for pragma in _PRAGMAS:
+            await _patiently(conn, pragma)
+    except BaseException:
+        await conn.close()
+        raise
     return conn
+
+
+async def _patiently(conn: aiosqlite.Connection, pragma: str) -> None:
+    """A pragma, tried again for up to five seconds while the file is locked: switching a new
+    file to WAL while another process migrates it can fail at once, without waiting out the
+    busy timeout (SQLite does not wait where waiting could deadlock)."""
+    for attempt in range(50):
+        try:
+            await conn.execute(pragma)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 49:
+                raise
+            await asyncio.sleep(0.1)
