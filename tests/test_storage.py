@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import asyncpg
 import pytest
 
 from bot.config import Settings
-from storage.database import Database, Transaction
+from storage.database import Database, Transaction, Turn
 from tests.conftest import postgres_server
 
 # A broken constraint, as either backend's driver reports it.
@@ -434,3 +435,63 @@ async def test_two_processes_opening_a_new_sqlite_file_at_once_migrate_it_once(
     finally:
         for db in opened:
             await db.close()
+
+
+TURN = Turn("test")
+
+
+async def _insert_fact(tx: Transaction, name: str, fail: bool = False) -> str:
+    await tx.execute("INSERT INTO bot_facts (name, value) VALUES (?, '1')", (name,))
+    if tx.dialect == "postgresql":  # (a SQLite write's work never waits: it runs alone)
+        await asyncio.sleep(0)  # let the others queue for the turn meanwhile
+    if fail:
+        raise RuntimeError(f"{name} failed")
+    return name
+
+
+async def test_writes_taking_turns_at_once_each_get_their_own_outcome(db: Database) -> None:
+    """PostgreSQL runs the writes waiting for one turn in one transaction: one that fails
+    must fail alone, the others commit and get their own results."""
+    names = [f"w{n}" for n in range(12)]
+    outcomes = await asyncio.gather(
+        *(db.write_in_turn(TURN, _insert_fact, name, name == "w5") for name in names),
+        return_exceptions=True,
+    )
+    assert [str(o) if isinstance(o, RuntimeError) else o for o in outcomes] == [
+        "w5 failed" if name == "w5" else name for name in names
+    ]
+    stored = await db.fetchall("SELECT name FROM bot_facts ORDER BY name")
+    assert sorted(row[0] for row in stored) == sorted(set(names) - {"w5"})
+
+
+async def test_a_caller_cancelled_while_it_waits_for_its_turn_fails_no_other(
+    db: Database,
+) -> None:
+    if not db.shared:
+        pytest.skip("SQLite runs each write at once: nothing waits for a turn")
+    waiting = [asyncio.create_task(db.write_in_turn(TURN, _insert_fact, f"w{n}")) for n in range(8)]
+    await asyncio.sleep(0)  # each has queued
+    waiting[6].cancel()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert isinstance(outcomes[6], asyncio.CancelledError)
+    assert [o for n, o in enumerate(outcomes) if n != 6] == [f"w{n}" for n in range(8) if n != 6]
+    # The cancelled write either never ran or ran whole: nothing half done.
+    count = await db.fetchval("SELECT COUNT(*) FROM bot_facts")
+    assert count in (7, 8)
+
+
+async def test_writes_taking_turns_at_once_record_each_request_with_its_effect(
+    db: Database,
+) -> None:
+    from storage import updates
+
+    async def handled(update_id: int) -> str:
+        mark = updates.begin_update(update_id, "2026-12-01T00:00:00Z")
+        result = await db.write_in_turn(TURN, _insert_fact, f"u{update_id}")
+        assert mark.recorded
+        return result
+
+    assert await asyncio.gather(*(handled(n) for n in range(1, 11))) == [
+        f"u{n}" for n in range(1, 11)
+    ]
+    assert all([await updates.was_processed(db, n) for n in range(1, 11)])
