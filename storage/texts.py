@@ -220,88 +220,49 @@ async def store(
     process; a text too long is kept so only when it was being continued (Mode.JOIN)."""
     if field not in FIELDS:
         raise ValueError(field)
-    outcome = await db.write(
-        _store_or_refuse,
-        rules,
-        mode,
-        trainer_id,
-        assignment_id,
-        field,
-        chat_id,
-        message_id,
-        text,
-        now,
-        sent_at,
-        refuses_rest,
-    )
+    message = _Message(trainer_id, assignment_id, field, chat_id, message_id, text, now, sent_at)
+    outcome = await db.write(_store_or_refuse, rules, mode, message, refuses_rest)
     if isinstance(outcome, TextRefused | TextTooLong):
         raise outcome
     return outcome
 
 
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """One message's text for a field of an assignment, as `store` was given it."""
+
+    trainer_id: int
+    assignment_id: int
+    field: str
+    chat_id: int
+    message_id: int
+    text: str
+    now: str
+    sent_at: str | None
+
+
 async def _store_or_refuse(
-    tx: Connection,
-    rules: TextRules,
-    mode: Mode,
-    trainer_id: int,
-    assignment_id: int,
-    field: str,
-    chat_id: int,
-    message_id: int,
-    text: str,
-    now: str,
-    sent_at: str | None,
-    refuses_rest: bool,
+    tx: Connection, rules: TextRules, mode: Mode, m: _Message, refuses_rest: bool
 ) -> StoredText | TextRefused | TextTooLong:
     """`_store`; a refusal that refuses the rest of the text is kept as the trainer's and
     returned, so the transaction commits that row alone (`_store` refuses before it writes).
     Any other refusal is raised: nothing is committed."""
     try:
-        return await _store(
-            tx,
-            rules,
-            mode,
-            trainer_id,
-            assignment_id,
-            field,
-            chat_id,
-            message_id,
-            text,
-            now,
-            sent_at,
-        )
+        return await _store(tx, rules, mode, m)
     except TextRefused as refused:
         if not refuses_rest:
             raise
-        await _keep_refusal(tx, trainer_id, assignment_id, field, refused.reason, 0, 0, False, now)
+        await _keep_refusal(tx, m, refused.reason, 0, 0, False)
         return refused
     except TextTooLong as too_long:
         if not refuses_rest or mode is not Mode.JOIN:  # only a continued text has a rest
             raise
-        await _keep_refusal(
-            tx,
-            trainer_id,
-            assignment_id,
-            field,
-            TOO_LONG,
-            too_long.chars,
-            too_long.kept,
-            too_long.in_parts,
-            now,
-        )
+        await _keep_refusal(tx, m, TOO_LONG, too_long.chars, too_long.kept, too_long.in_parts)
         return too_long
 
 
 async def _keep_refusal(
-    tx: Connection,
-    trainer_id: int,
-    assignment_id: int,
-    field: str,
-    reason: str,
-    chars: int,
-    kept: int,
-    in_parts: bool,
-    now: str,
+    tx: Connection, m: _Message, reason: str, chars: int, kept: int, in_parts: bool
 ) -> None:
     await tx.execute(
         "INSERT INTO text_refusals"
@@ -310,23 +271,12 @@ async def _keep_refusal(
         " assignment_id = excluded.assignment_id, field = excluded.field,"
         " reason = excluded.reason, chars = excluded.chars, kept = excluded.kept,"
         " in_parts = excluded.in_parts, refused_at = excluded.refused_at",
-        (trainer_id, assignment_id, field, reason, chars, kept, int(in_parts), now),
+        (m.trainer_id, m.assignment_id, m.field, reason, chars, kept, int(in_parts), m.now),
     )
 
 
-async def _store(
-    tx: Connection,
-    rules: TextRules,
-    mode: Mode,
-    trainer_id: int,
-    assignment_id: int,
-    field: str,
-    chat_id: int,
-    message_id: int,
-    text: str,
-    now: str,
-    sent_at: str | None,
-) -> StoredText:
+async def _store(tx: Connection, rules: TextRules, mode: Mode, m: _Message) -> StoredText:
+    assignment_id, field, message_id, text = m.assignment_id, m.field, m.message_id, m.text
     # Every refusal (TextRefused, TextTooLong) comes before the first write.
     parts = await tx.fetchall(
         "SELECT message_id, text, received_at, chat_id, confirmation_id, confirmation_reason"
@@ -338,11 +288,11 @@ async def _store(
         tx, texts, assignment_id, field, message_id, text
     ):
         return StoredText(len(texts) or 1, 0, False, False, False, False)
-    submitted_at, old = await _check(tx, rules, trainer_id, assignment_id, field)
+    submitted_at, old = await _check(tx, rules, m.trainer_id, assignment_id, field)
     written, confirmation = mode, None
     if mode is Mode.JOIN and parts:
         texts[message_id] = text
-        confirmation = _confirmation_in(parts, chat_id)
+        confirmation = _confirmation_in(parts, m.chat_id)
         # A correction keeps one revision: none again if this text already made one.
         revise = submitted_at is not None and not await _revised_since(
             tx, assignment_id, field, min(part[2] for part in parts)
@@ -357,24 +307,22 @@ async def _store(
     if len(joined) > rules.max_chars:
         raise TextTooLong(len(joined), len(old or ""), written is Mode.JOIN)
     if revise:
-        await record_revision(tx, assignment_id, field, old, now)
-    await _write_parts(
-        tx, written, trainer_id, assignment_id, field, chat_id, message_id, text, now, sent_at
-    )
+        await record_revision(tx, assignment_id, field, old, m.now)
+    await _write_parts(tx, written, m)
     await tx.execute(
         f"INSERT INTO judgments (assignment_id, {field}, updated_at) VALUES (?, ?, ?)"
         f" ON CONFLICT (assignment_id) DO UPDATE SET {field} = excluded.{field},"
         " updated_at = excluded.updated_at",
-        (assignment_id, joined, now),
+        (assignment_id, joined, m.now),
     )
     if revise:
         await tx.execute(
-            "UPDATE judgments SET revised_at = ? WHERE assignment_id = ?", (now, assignment_id)
+            "UPDATE judgments SET revised_at = ? WHERE assignment_id = ?", (m.now, assignment_id)
         )
     await tx.execute(
         "INSERT INTO assignment_messages (chat_id, message_id, assignment_id, kind)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
-        (chat_id, message_id, assignment_id, field),
+        (m.chat_id, message_id, assignment_id, field),
     )
     replaced = mode is Mode.NEW and bool(old)
     return StoredText(
@@ -446,24 +394,14 @@ async def _check(
     return submitted_at, old
 
 
-async def _write_parts(
-    tx: Connection,
-    mode: Mode,
-    trainer_id: int,
-    assignment_id: int,
-    field: str,
-    chat_id: int,
-    message_id: int,
-    text: str,
-    now: str,
-    sent_at: str | None,
-) -> None:
+async def _write_parts(tx: Connection, mode: Mode, m: _Message) -> None:
     """The message's part: a new text first drops the parts of the text it replaces; an
     edited part keeps when it arrived and was sent (an edit does not open the window for more
     parts)."""
     if mode is Mode.NEW:
         await tx.execute(
-            "DELETE FROM text_parts WHERE assignment_id = ? AND field = ?", (assignment_id, field)
+            "DELETE FROM text_parts WHERE assignment_id = ? AND field = ?",
+            (m.assignment_id, m.field),
         )
     await tx.execute(
         "INSERT INTO text_parts"
@@ -471,5 +409,5 @@ async def _write_parts(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (assignment_id, field, message_id) DO UPDATE SET text = excluded.text,"
         " sent_at = COALESCE(excluded.sent_at, text_parts.sent_at)",
-        (assignment_id, field, chat_id, message_id, trainer_id, text, now, sent_at),
+        (m.assignment_id, m.field, m.chat_id, m.message_id, m.trainer_id, m.text, m.now, m.sent_at),
     )
