@@ -390,13 +390,14 @@ class PostgresDatabase(Database):
                     group = [waiting.popleft() for _ in range(min(len(waiting), TURN_GROUP))]
                     # Shielded: the others' writes must not fail with this caller.
                     await asyncio.shield(self._together(group, begin))
+            # Shielded too: cancelling this caller must not cancel the outcome the group sets.
+            return await asyncio.shield(entry.done)
         except asyncio.CancelledError:
             if entry in waiting:
                 waiting.remove(entry)
             else:  # its write goes on; nobody reads the outcome
                 entry.done.add_done_callback(_retrieved)
             raise
-        return await entry.done
 
     async def _together(self, group: list[_Turned], begin: str) -> None:
         """The turn's writes waiting in this process, in one transaction of the turn (up to
@@ -408,38 +409,38 @@ class PostgresDatabase(Database):
         runs again in a transaction of its own, so only the failing one fails."""
         current_request.set(None)  # each write's own mark is stored with it
         try:
-            async with self._pool.acquire() as conn:
-                try:
+            try:
+                async with self._pool.acquire() as conn:
                     results = await self._write_on(conn, _each, group, begin=begin)
-                except Exception:
-                    if len(group) == 1:
-                        raise
-                    for entry in group:
-                        await self._alone(conn, entry, begin)
-                    return
+            except Exception:
+                if len(group) == 1:
+                    raise
+                for entry in group:  # each on a connection of its own: this one may be lost
+                    await self._alone(entry, begin)
+                return
             for entry, result in zip(group, results, strict=True):
                 if entry.mark is not None:
                     entry.mark.recorded = True
-                entry.done.set_result(result)
+                _settle(entry.done, result=result)
         except Exception as error:
             for entry in group:
-                if not entry.done.done():
-                    entry.done.set_exception(error)
+                _settle(entry.done, error=error)
         except BaseException:
             for entry in group:
                 entry.done.cancel()
             raise
 
-    async def _alone(self, conn: asyncpg.Connection, entry: _Turned, begin: str) -> None:
+    async def _alone(self, entry: _Turned, begin: str) -> None:
         current_request.set(entry.mark)
         try:
-            result = await self._write_on(
-                conn, entry.work, *entry.args, begin=begin, **entry.kwargs
-            )
+            async with self._pool.acquire() as conn:
+                result = await self._write_on(
+                    conn, entry.work, *entry.args, begin=begin, **entry.kwargs
+                )
         except Exception as error:
-            entry.done.set_exception(error)
+            _settle(entry.done, error=error)
         else:
-            entry.done.set_result(result)
+            _settle(entry.done, result=result)
 
     async def _write_on(
         self,
@@ -575,6 +576,18 @@ async def _roll_back(conn: asyncpg.Connection) -> None:
     if conn.is_in_transaction():
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             await conn.execute("ROLLBACK")
+
+
+def _settle(
+    future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None
+) -> None:
+    """Give a waiting write its outcome, unless it has one already."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

@@ -495,3 +495,27 @@ async def test_writes_taking_turns_at_once_record_each_request_with_its_effect(
         f"u{n}" for n in range(1, 11)
     ]
     assert all([await updates.was_processed(db, n) for n in range(1, 11)])
+
+
+async def _slow_fact(tx: Transaction, name: str) -> str:
+    await tx.execute("INSERT INTO bot_facts (name, value) VALUES (?, '1')", (name,))
+    await asyncio.sleep(0.02)  # the group is still running when its callers are cancelled
+    return name
+
+
+async def test_callers_cancelled_while_their_group_runs_fail_no_other(db: Database) -> None:
+    """The caller running a turn's group and one taken along are cancelled mid-group: the
+    group still commits, and every other caller gets its own result."""
+    if not db.shared:
+        pytest.skip("SQLite runs each write at once: nothing waits for a turn")
+    tasks = [asyncio.create_task(db.write_in_turn(TURN, _slow_fact, f"w{n}")) for n in range(6)]
+    assert await tasks[0] == "w0"  # alone in its turn; w1 now runs the group w1...w5
+    await asyncio.sleep(0.005)
+    tasks[1].cancel()
+    await asyncio.sleep(0.005)
+    tasks[2].cancel()  # it took the turn after w1 and waits for the group's outcome
+    outcomes = await asyncio.gather(*tasks[1:], return_exceptions=True)
+    assert [type(o) for o in outcomes[:2]] == [asyncio.CancelledError] * 2
+    assert outcomes[2:] == ["w3", "w4", "w5"]
+    # All committed (w1, on a slow machine cancelled before its group began, not at all).
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_facts") in (5, 6)
