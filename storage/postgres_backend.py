@@ -374,7 +374,10 @@ class PostgresDatabase(Database):
         opening statement after it) and released by the commit: no statement runs before it,
         and none is needed to release it. In this
         process the turns queue on an asyncio lock first, so one pool connection at most waits
-        on the database's lock."""
+        on the database's lock (two, for a moment, when the caller running a group is
+        cancelled: the group goes on, shielded, and the next caller begins the next one).
+        The pick turn's opening may wait for a row lock of a write outside the turn (a Submit
+        of an item still UNDATED); a deadlock there is detected and the turn runs again."""
         begin = (
             f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({_turn_key(turn)})"
         )
