@@ -372,10 +372,10 @@ class PostgresDatabase(Database):
 
         The lock is a transaction lock taken in the same round trip as BEGIN (with the turn's
         opening statement after it) and released by the commit: no statement runs before it,
-        and none is needed to release it. In this
-        process the turns queue on an asyncio lock first, so one pool connection at most waits
-        on the database's lock (two, for a moment, when the caller running a group is
-        cancelled: the group goes on, shielded, and the next caller begins the next one).
+        and none is needed to release it. In this process the turns queue on an asyncio lock
+        first, so one pool connection at most waits on the database's lock (two, for a moment,
+        when the caller running a group is cancelled: the group goes on, shielded, and the
+        next caller begins the next one).
         The pick turn's opening may wait for a row lock of a write outside the turn (a Submit
         of an item still UNDATED); a deadlock there is detected and the turn runs again."""
         begin = (
@@ -410,39 +410,32 @@ class PostgresDatabase(Database):
         event loop, and the picks queued for seconds behind each other's ten). Each write sees
         the ones before it, as if they had taken turns one by one. If the group fails, each
         runs again in a transaction of its own, so only the failing one fails."""
-        current_request.set(None)  # each write's own mark is stored with it
+        current_request.set(None)  # each write's own mark is stored with it (`_each`)
         try:
             try:
-                async with self._pool.acquire() as conn:
-                    results = await self._write_on(conn, _each, group, begin=begin)
+                await self._commit(group, begin)
             except Exception:
                 if len(group) == 1:
                     raise
-                for entry in group:  # each on a connection of its own: this one may be lost
-                    await self._alone(entry, begin)
-                return
-            for entry, result in zip(group, results, strict=True):
-                if entry.mark is not None:
-                    entry.mark.recorded = True
-                _settle(entry.done, result=result)
+                for entry in group:  # each on a connection of its own: the group's may be lost
+                    try:
+                        await self._commit([entry], begin)
+                    except Exception as error:
+                        _settle(entry.done, error=error)
         except Exception as error:
-            for entry in group:
-                _settle(entry.done, error=error)
+            _settle(group[0].done, error=error)
         except BaseException:
             for entry in group:
                 entry.done.cancel()
             raise
 
-    async def _alone(self, entry: _Turned, begin: str) -> None:
-        current_request.set(entry.mark)
-        try:
-            async with self._pool.acquire() as conn:
-                result = await self._write_on(
-                    conn, entry.work, *entry.args, begin=begin, **entry.kwargs
-                )
-        except Exception as error:
-            _settle(entry.done, error=error)
-        else:
+    async def _commit(self, group: list[_Turned], begin: str) -> None:
+        """The writes in one transaction of the turn; each gets its result once it committed."""
+        async with self._pool.acquire() as conn:
+            results = await self._write_on(conn, _each, group, begin=begin)
+        for entry, result in zip(group, results, strict=True):
+            if entry.mark is not None:
+                entry.mark.recorded = True
             _settle(entry.done, result=result)
 
     async def _write_on(

@@ -440,10 +440,10 @@ async def test_two_processes_opening_a_new_sqlite_file_at_once_migrate_it_once(
 TURN = Turn("test")
 
 
-async def _insert_fact(tx: Transaction, name: str, fail: bool = False) -> str:
+async def _insert_fact(tx: Transaction, name: str, fail: bool = False, pause: float = 0) -> str:
     await tx.execute("INSERT INTO bot_facts (name, value) VALUES (?, '1')", (name,))
     if tx.dialect == "postgresql":  # (a SQLite write's work never waits: it runs alone)
-        await asyncio.sleep(0)  # let the others queue for the turn meanwhile
+        await asyncio.sleep(pause)  # let the others queue for the turn meanwhile
     if fail:
         raise RuntimeError(f"{name} failed")
     return name
@@ -497,18 +497,16 @@ async def test_writes_taking_turns_at_once_record_each_request_with_its_effect(
     assert all([await updates.was_processed(db, n) for n in range(1, 11)])
 
 
-async def _slow_fact(tx: Transaction, name: str) -> str:
-    await tx.execute("INSERT INTO bot_facts (name, value) VALUES (?, '1')", (name,))
-    await asyncio.sleep(0.02)  # the group is still running when its callers are cancelled
-    return name
-
-
 async def test_callers_cancelled_while_their_group_runs_fail_no_other(db: Database) -> None:
     """The caller running a turn's group and one taken along are cancelled mid-group: the
     group still commits, and every other caller gets its own result."""
     if not db.shared:
         pytest.skip("SQLite runs each write at once: nothing waits for a turn")
-    tasks = [asyncio.create_task(db.write_in_turn(TURN, _slow_fact, f"w{n}")) for n in range(6)]
+    # Each write pauses 20 ms: the group is still running when its callers are cancelled.
+    tasks = [
+        asyncio.create_task(db.write_in_turn(TURN, _insert_fact, f"w{n}", pause=0.02))
+        for n in range(6)
+    ]
     assert await tasks[0] == "w0"  # alone in its turn; w1 now runs the group w1...w5
     await asyncio.sleep(0.005)
     tasks[1].cancel()
